@@ -1,0 +1,130 @@
+//! Server functions: the browser's API. Each one parses its arguments into model types, calls
+//! the [`service::FleetService`] from context and maps the error; nothing else. Endpoints are
+//! explicit and stable (`/fn/<name>`), so scripts can call them too. Outputs are JSON; inputs
+//! are form-encoded where a plain HTML form posts them (they work before the WASM loads) and
+//! JSON where a list is sent.
+
+mod error;
+#[cfg(feature = "ssr")]
+pub mod service;
+
+use crate::model::error::AppError;
+use crate::model::member::FleetSummary;
+use crate::model::overview::FleetOverview;
+#[cfg(feature = "ssr")]
+use crate::model::{
+    member::{ClusterResourceId, MemberSpec},
+    names::{FleetName, GroupName, MemberName},
+};
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+fn service() -> Result<service::SharedFleetService, AppError> {
+    use_context::<service::SharedFleetService>().ok_or_else(AppError::internal)
+}
+
+/// Sets the HTTP status of the server function's response from the error's kind.
+#[cfg(feature = "ssr")]
+fn with_status<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let (Err(error), Some(response)) = (&result, use_context::<leptos_axum::ResponseOptions>()) {
+        let status = http::StatusCode::from_u16(error.kind.http_status())
+            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        response.set_status(status);
+    }
+    result
+}
+
+#[cfg(feature = "ssr")]
+fn parse<T>(code: &str, parsed: Result<T, String>) -> Result<T, AppError> {
+    parsed.map_err(|message| AppError::invalid(code, message))
+}
+
+/// An empty or blank group field means "no group".
+#[cfg(feature = "ssr")]
+fn parse_group(text: &str) -> Result<Option<GroupName>, AppError> {
+    match text.trim() {
+        "" => Ok(None),
+        name => parse("InvalidGroupName", GroupName::parse(name)).map(Some),
+    }
+}
+
+#[server(prefix = "/fn", endpoint = "list_fleets", input = leptos::server_fn::codec::GetUrl)]
+pub async fn list_fleets() -> Result<Vec<FleetSummary>, AppError> {
+    with_status(service()?.list_fleets().await)
+}
+
+#[server(prefix = "/fn", endpoint = "fleet_overview", input = leptos::server_fn::codec::GetUrl)]
+pub async fn get_fleet_overview(fleet: String) -> Result<FleetOverview, AppError> {
+    with_status(
+        async {
+            let fleet = parse("InvalidFleetName", FleetName::parse(&fleet))?;
+            service()?.fleet_overview(&fleet).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/fn", endpoint = "join_member")]
+pub async fn join_member(
+    fleet: String,
+    name: String,
+    cluster_resource_id: String,
+    group: String,
+) -> Result<(), AppError> {
+    with_status(
+        async {
+            let fleet = parse("InvalidFleetName", FleetName::parse(&fleet))?;
+            let name = parse("InvalidMemberName", MemberName::parse(name.trim()))?;
+            let cluster_resource_id = parse(
+                "InvalidClusterResourceId",
+                ClusterResourceId::parse(cluster_resource_id.trim()),
+            )?;
+            let spec = MemberSpec {
+                cluster_resource_id,
+                group: parse_group(&group)?,
+                labels: Default::default(),
+            };
+            service()?.join_member(&fleet, &name, spec).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/fn", endpoint = "assign_group", input = leptos::server_fn::codec::Json)]
+pub async fn assign_group(
+    fleet: String,
+    members: Vec<String>,
+    group: String,
+) -> Result<usize, AppError> {
+    with_status(
+        async {
+            let fleet = parse("InvalidFleetName", FleetName::parse(&fleet))?;
+            if members.is_empty() {
+                return Err(AppError::invalid(
+                    "NoMembers",
+                    "Select at least one member.",
+                ));
+            }
+            let members = members
+                .iter()
+                .map(|m| parse("InvalidMemberName", MemberName::parse(m)))
+                .collect::<Result<Vec<_>, _>>()?;
+            service()?
+                .assign_group(&fleet, &members, parse_group(&group)?)
+                .await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/fn", endpoint = "remove_member")]
+pub async fn remove_member(fleet: String, name: String) -> Result<(), AppError> {
+    with_status(
+        async {
+            let fleet = parse("InvalidFleetName", FleetName::parse(&fleet))?;
+            let name = parse("InvalidMemberName", MemberName::parse(&name))?;
+            service()?.remove_member(&fleet, &name).await
+        }
+        .await,
+    )
+}

@@ -1,0 +1,155 @@
+//! What a provider offers: Kubernetes versions, and node image releases per region and image
+//! family. Regions lag one another (as in the AKS release tracker), which is why node image
+//! selection `Consistent` exists.
+
+use super::cluster::Region;
+use super::version::{ImageFamily, ImageRelease, KubernetesVersion};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Catalog {
+    /// Kubernetes versions offered, kept sorted ascending.
+    pub kubernetes_versions: Vec<KubernetesVersion>,
+    /// Per region, per image family: the releases available there, kept sorted ascending.
+    pub node_images: BTreeMap<Region, BTreeMap<ImageFamily, Vec<ImageRelease>>>,
+}
+
+impl Catalog {
+    /// Checks a catalog a user sent and puts it in canonical order (sorted, so "newest" is last).
+    pub fn normalized(mut self) -> Result<Self, String> {
+        if self.kubernetes_versions.is_empty() {
+            return Err("the catalog needs at least one Kubernetes version".into());
+        }
+        self.kubernetes_versions.sort();
+        if let Some(pair) = self.kubernetes_versions.windows(2).find(|w| w[0] == w[1]) {
+            return Err(format!("Kubernetes version {} is listed twice", pair[0]));
+        }
+        if self.node_images.is_empty() {
+            return Err("the catalog needs node images for at least one region".into());
+        }
+        for (region, families) in &mut self.node_images {
+            if families.is_empty() {
+                return Err(format!("region {region} lists no node image family"));
+            }
+            for (family, releases) in families.iter_mut() {
+                releases.sort();
+                releases.dedup();
+                if releases.is_empty() {
+                    return Err(format!("region {region} lists no release of {family}"));
+                }
+            }
+        }
+        Ok(self)
+    }
+
+    pub fn regions(&self) -> impl Iterator<Item = &Region> {
+        self.node_images.keys()
+    }
+
+    pub fn has_region(&self, region: &Region) -> bool {
+        self.node_images.contains_key(region)
+    }
+
+    /// Kubernetes versions offered in a region. Every region offers the same list today; asking
+    /// per region keeps callers right when regional rollouts are modelled.
+    pub fn kubernetes_versions_in(&self, _region: &Region) -> &[KubernetesVersion] {
+        &self.kubernetes_versions
+    }
+
+    pub fn newest_kubernetes_in(&self, region: &Region) -> Option<KubernetesVersion> {
+        self.kubernetes_versions_in(region).last().copied()
+    }
+
+    pub fn newest_kubernetes(&self) -> Option<KubernetesVersion> {
+        self.kubernetes_versions.last().copied()
+    }
+
+    pub fn node_image_releases(&self, region: &Region, family: &ImageFamily) -> &[ImageRelease] {
+        self.node_images
+            .get(region)
+            .and_then(|families| families.get(family))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The newest release of `family` available in `region` (what `Latest` picks).
+    pub fn newest_node_image(
+        &self,
+        region: &Region,
+        family: &ImageFamily,
+    ) -> Option<&ImageRelease> {
+        self.node_image_releases(region, family).last()
+    }
+
+    /// The newest release of `family` in any region.
+    pub fn newest_node_image_anywhere(&self, family: &ImageFamily) -> Option<&ImageRelease> {
+        self.node_images
+            .values()
+            .filter_map(|families| families.get(family)?.last())
+            .max()
+    }
+
+    /// Every image family any region offers.
+    pub fn families(&self) -> BTreeSet<&ImageFamily> {
+        self.node_images.values().flat_map(BTreeMap::keys).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog() -> Catalog {
+        serde_json::from_str::<Catalog>(
+            r#"{"kubernetesVersions": ["1.31.2", "1.29.9", "1.30.5"],
+                "nodeImages": {"eastus": {"AKSUbuntu-2204gen2containerd": ["202410.01.0", "202409.01.0"]},
+                               "westeurope": {"AKSUbuntu-2204gen2containerd": ["202409.01.0"]}}}"#,
+        )
+        .unwrap()
+        .normalized()
+        .unwrap()
+    }
+
+    #[test]
+    fn newest_versions_come_from_the_sorted_lists() {
+        let c = catalog();
+        let family = ImageFamily::parse("AKSUbuntu-2204gen2containerd").unwrap();
+        let east = Region::parse("eastus").unwrap();
+        let west = Region::parse("westeurope").unwrap();
+        assert_eq!(c.newest_kubernetes().unwrap().to_string(), "1.31.2");
+        assert_eq!(
+            c.newest_node_image(&east, &family).unwrap().as_str(),
+            "202410.01.0"
+        );
+        assert_eq!(
+            c.newest_node_image(&west, &family).unwrap().as_str(),
+            "202409.01.0"
+        );
+        assert_eq!(
+            c.newest_node_image_anywhere(&family).unwrap().as_str(),
+            "202410.01.0"
+        );
+    }
+
+    #[test]
+    fn unknown_regions_and_families_have_nothing() {
+        let c = catalog();
+        let family = ImageFamily::parse("AKSWindows-2022-containerd").unwrap();
+        assert!(
+            c.newest_node_image(&Region::parse("eastus").unwrap(), &family)
+                .is_none()
+        );
+        assert!(!c.has_region(&Region::parse("mars").unwrap()));
+    }
+
+    #[test]
+    fn rejects_empty_and_duplicated_lists() {
+        let empty = Catalog::default();
+        assert!(empty.normalized().is_err());
+        let mut dup = catalog();
+        dup.kubernetes_versions
+            .push(KubernetesVersion::new(1, 30, 5));
+        assert!(dup.normalized().unwrap_err().contains("listed twice"));
+    }
+}

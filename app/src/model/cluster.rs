@@ -1,0 +1,208 @@
+//! What a provider observes of a cluster: region, versions, node pools, maintenance window.
+
+use super::version::{ImageFamily, KubernetesVersion, NodeImageVersion};
+use super::window::MaintenanceWindow;
+use serde::{Deserialize, Deserializer, Serialize};
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// An Azure-style region name, e.g. `eastus`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Region(String);
+
+impl Region {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let ok = (1..=40).contains(&text.len())
+            && text
+                .bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        if ok {
+            Ok(Self(text.to_owned()))
+        } else {
+            Err(format!(
+                "'{text}' is not a region name like eastus (lower-case letters and digits)"
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Region {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Region::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The furthest a node pool may lag its control plane, in minor versions (Kubernetes skew
+/// policy). The engine's upgrade rules use a stricter, configurable limit.
+pub const MAX_POOL_SKEW_MINORS: i64 = 3;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NodePool {
+    pub name: String,
+    pub count: u32,
+    pub kubernetes_version: KubernetesVersion,
+    pub os_sku: ImageFamily,
+    pub node_image_version: NodeImageVersion,
+}
+
+impl NodePool {
+    fn validate(&self, control_plane: KubernetesVersion) -> Result<(), String> {
+        let name_ok = (1..=12).contains(&self.name.len())
+            && self.name.starts_with(|c: char| c.is_ascii_lowercase())
+            && self
+                .name
+                .bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        if !name_ok {
+            return Err(format!(
+                "node pool name '{}' must be 1 to 12 lower-case letters or digits, starting with a letter",
+                self.name
+            ));
+        }
+        if !(1..=1000).contains(&self.count) {
+            return Err(format!(
+                "node pool '{}' count must be between 1 and 1000",
+                self.name
+            ));
+        }
+        if self.node_image_version.family != self.os_sku {
+            return Err(format!(
+                "node pool '{}' runs image {} which is not of its osSku {}",
+                self.name, self.node_image_version, self.os_sku
+            ));
+        }
+        let ahead = control_plane.minors_ahead_of(self.kubernetes_version);
+        if self.kubernetes_version > control_plane {
+            return Err(format!(
+                "node pool '{}' at {} is newer than its control plane {}",
+                self.name, self.kubernetes_version, control_plane
+            ));
+        }
+        if ahead > MAX_POOL_SKEW_MINORS {
+            return Err(format!(
+                "node pool '{}' at {} is more than {MAX_POOL_SKEW_MINORS} minor versions behind its control plane {}",
+                self.name, self.kubernetes_version, control_plane
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A cluster as its provider sees it now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClusterState {
+    pub location: Region,
+    pub kubernetes_version: KubernetesVersion,
+    pub node_pools: Vec<NodePool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub maintenance_window: Option<MaintenanceWindow>,
+}
+
+impl ClusterState {
+    pub const MAX_NODE_POOLS: usize = 100;
+
+    pub fn validate(&self) -> Result<(), String> {
+        if self.node_pools.is_empty() || self.node_pools.len() > Self::MAX_NODE_POOLS {
+            return Err(format!(
+                "a cluster needs 1 to {} node pools",
+                Self::MAX_NODE_POOLS
+            ));
+        }
+        let mut seen = BTreeSet::new();
+        for pool in &self.node_pools {
+            pool.validate(self.kubernetes_version)?;
+            if !seen.insert(pool.name.as_str()) {
+                return Err(format!("node pool name '{}' is used twice", pool.name));
+            }
+        }
+        if let Some(window) = &self.maintenance_window {
+            window.validate()?;
+        }
+        Ok(())
+    }
+
+    pub fn node_count(&self) -> u64 {
+        self.node_pools.iter().map(|p| u64::from(p.count)).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cluster() -> ClusterState {
+        serde_json::from_str(
+            r#"{"location": "eastus", "kubernetesVersion": "1.29.9",
+                "nodePools": [{"name": "system", "count": 3, "kubernetesVersion": "1.29.9",
+                               "osSku": "AKSUbuntu-2204gen2containerd",
+                               "nodeImageVersion": "AKSUbuntu-2204gen2containerd-202409.01.0"}]}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn the_issue_example_is_valid() {
+        assert_eq!(cluster().validate(), Ok(()));
+        assert_eq!(cluster().node_count(), 3);
+    }
+
+    #[test]
+    fn a_pool_newer_than_its_control_plane_is_rejected() {
+        let mut c = cluster();
+        c.node_pools[0].kubernetes_version = KubernetesVersion::new(1, 30, 0);
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .contains("newer than its control plane")
+        );
+    }
+
+    #[test]
+    fn a_pool_too_far_behind_is_rejected() {
+        let mut c = cluster();
+        c.node_pools[0].kubernetes_version = KubernetesVersion::new(1, 25, 0);
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .contains("more than 3 minor versions")
+        );
+    }
+
+    #[test]
+    fn image_family_must_match_os_sku() {
+        let mut c = cluster();
+        c.node_pools[0].node_image_version =
+            NodeImageVersion::parse("AKSAzureLinux-V2gen2-202409.01.0").unwrap();
+        assert!(c.validate().unwrap_err().contains("not of its osSku"));
+    }
+
+    #[test]
+    fn duplicate_pool_names_and_bad_counts_are_rejected() {
+        let mut c = cluster();
+        c.node_pools.push(c.node_pools[0].clone());
+        assert!(c.validate().unwrap_err().contains("used twice"));
+        let mut c = cluster();
+        c.node_pools[0].count = 0;
+        assert!(c.validate().unwrap_err().contains("count"));
+    }
+
+    #[test]
+    fn unknown_fields_and_bad_regions_fail_to_parse() {
+        assert!(serde_json::from_str::<Region>("\"East US\"").is_err());
+        let bad = r#"{"location": "eastus", "kubernetesVersion": "1.29.9", "nodePools": [], "colour": 1}"#;
+        assert!(serde_json::from_str::<ClusterState>(bad).is_err());
+    }
+}

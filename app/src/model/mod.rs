@@ -1,0 +1,11 @@
+//! Domain types shared by the server and the browser. Plain data with serde; no IO.
+
+pub mod catalog;
+pub mod cluster;
+pub mod error;
+pub mod member;
+pub mod names;
+pub mod overview;
+pub mod time;
+pub mod version;
+pub mod window;

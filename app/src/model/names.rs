@@ -1,0 +1,126 @@
+//! Names that users type: fleets, members, update groups (and, later, stages). Parsed once at the
+//! edge into newtypes, so nothing deeper has to wonder whether a name is valid.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use std::fmt;
+
+/// The DNS-label shape every Drydock name shares: lower-case letters, digits and inner dashes.
+fn is_dns_label(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let edge_ok = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
+    match (bytes.first(), bytes.last()) {
+        (Some(&first), Some(&last)) => {
+            edge_ok(first) && edge_ok(last) && bytes.iter().all(|&c| edge_ok(c) || c == b'-')
+        }
+        _ => false,
+    }
+}
+
+fn check_name(kind: &str, text: &str, max_len: usize) -> Result<(), String> {
+    if text.is_empty() || text.len() > max_len {
+        return Err(format!(
+            "{kind} name '{text}' must be 1 to {max_len} characters long"
+        ));
+    }
+    if !is_dns_label(text) {
+        return Err(format!(
+            "{kind} name '{text}' may contain only lower-case letters, digits and '-', and must \
+             start and end with a letter or digit"
+        ));
+    }
+    Ok(())
+}
+
+macro_rules! name_type {
+    ($(#[$doc:meta])* $ty:ident, $kind:literal, $max:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        #[serde(transparent)]
+        pub struct $ty(String);
+
+        impl $ty {
+            pub const MAX_LEN: usize = $max;
+
+            pub fn parse(text: &str) -> Result<Self, String> {
+                check_name($kind, text, $max).map(|()| Self(text.to_owned()))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                Self::parse(&text).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+name_type!(
+    /// A fleet's name, unique on one server.
+    FleetName, "fleet", 63
+);
+name_type!(
+    /// A member's name, unique within its fleet.
+    MemberName, "member", 63
+);
+name_type!(
+    /// An update group: a plain string on a member. A group exists while a member names it.
+    GroupName, "group", 50
+);
+name_type!(
+    /// A simulated cluster's name (its resource id is `sim:{name}`).
+    ClusterName, "cluster", 63
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_dns_labels() {
+        for ok in ["a", "group-1a", "0", "a-b-c", &"x".repeat(50)] {
+            assert!(GroupName::parse(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn rejects_what_the_seeds_forbid() {
+        for bad in [
+            "",
+            "-a",
+            "a-",
+            "A",
+            "a_b",
+            "a.b",
+            "a b",
+            "é",
+            &"x".repeat(51),
+        ] {
+            let err = GroupName::parse(bad).unwrap_err();
+            assert!(err.contains("group name"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn member_names_allow_63_characters() {
+        assert!(MemberName::parse(&"m".repeat(63)).is_ok());
+        assert!(MemberName::parse(&"m".repeat(64)).is_err());
+    }
+
+    #[test]
+    fn deserializing_validates() {
+        assert!(serde_json::from_str::<GroupName>("\"Bad\"").is_err());
+        let g: GroupName = serde_json::from_str("\"group-1a\"").unwrap();
+        assert_eq!(g.as_str(), "group-1a");
+    }
+}

@@ -1,0 +1,186 @@
+//! The fleet overview as the browser shows it: members with what they run and what is newer,
+//! and the version distributions. Computed on the server from store + provider + catalog.
+
+use super::catalog::Catalog;
+use super::cluster::{ClusterState, Region};
+use super::member::{ClusterResourceId, Labels, Member};
+use super::names::{FleetName, GroupName, MemberName};
+use super::time::Timestamp;
+use super::version::{ImageRelease, KubernetesVersion, NodeImageVersion};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FleetOverview {
+    pub fleet: FleetName,
+    /// Fleet time when the overview was computed.
+    pub now: Timestamp,
+    pub members: Vec<MemberRow>,
+    pub groups: Vec<GroupSummary>,
+    /// Control-plane versions, counted in members.
+    pub kubernetes_versions: Vec<VersionCount>,
+    /// Node image versions, counted in node pools.
+    pub node_images: Vec<VersionCount>,
+    /// Clusters the provider knows that are not members of this fleet yet.
+    pub joinable_clusters: Vec<ClusterResourceId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupSummary {
+    pub name: GroupName,
+    pub members: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionCount {
+    pub version: String,
+    pub count: usize,
+    /// Whether this is the newest version the catalog offers (of its family, for images).
+    pub newest: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberRow {
+    pub name: MemberName,
+    pub cluster_resource_id: ClusterResourceId,
+    pub group: Option<GroupName>,
+    pub labels: Labels,
+    /// What the provider sees, or why it could not look.
+    pub observed: Result<ObservedCluster, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObservedCluster {
+    pub location: Region,
+    pub kubernetes_version: KubernetesVersion,
+    /// The newest Kubernetes version in the member's region, when newer than the control plane.
+    pub newer_kubernetes: Option<KubernetesVersion>,
+    pub node_pools: Vec<PoolRow>,
+    pub window: Option<WindowStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PoolRow {
+    pub name: String,
+    pub count: u32,
+    pub kubernetes_version: KubernetesVersion,
+    pub newer_kubernetes: Option<KubernetesVersion>,
+    pub node_image_version: NodeImageVersion,
+    /// The newest release of the pool's image family in the member's region, when newer.
+    pub newer_node_image: Option<ImageRelease>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowStatus {
+    pub description: String,
+    pub open: bool,
+    /// When it closes (if open) or opens next (if closed).
+    pub next_change: Timestamp,
+}
+
+impl ObservedCluster {
+    /// Compares what a cluster runs with what its region offers.
+    pub fn new(state: &ClusterState, catalog: &Catalog, now: Timestamp) -> Self {
+        let region = &state.location;
+        let newest_k8s = catalog.newest_kubernetes_in(region);
+        let newer_than = |v: KubernetesVersion| newest_k8s.filter(|n| *n > v);
+        let node_pools = state
+            .node_pools
+            .iter()
+            .map(|pool| PoolRow {
+                name: pool.name.clone(),
+                count: pool.count,
+                kubernetes_version: pool.kubernetes_version,
+                newer_kubernetes: newer_than(pool.kubernetes_version),
+                node_image_version: pool.node_image_version.clone(),
+                newer_node_image: catalog
+                    .newest_node_image(region, &pool.os_sku)
+                    .filter(|n| **n > pool.node_image_version.release)
+                    .cloned(),
+            })
+            .collect();
+        let window = state.maintenance_window.as_ref().and_then(|w| {
+            let span = w.current_or_next(now)?;
+            let open = span.contains(now);
+            Some(WindowStatus {
+                description: w.describe(),
+                open,
+                next_change: if open { span.end } else { span.start },
+            })
+        });
+        Self {
+            location: region.clone(),
+            kubernetes_version: state.kubernetes_version,
+            newer_kubernetes: newer_than(state.kubernetes_version),
+            node_pools,
+            window,
+        }
+    }
+}
+
+impl MemberRow {
+    pub fn new(member: &Member, observed: Result<ObservedCluster, String>) -> Self {
+        Self {
+            name: member.name.clone(),
+            cluster_resource_id: member.spec.cluster_resource_id.clone(),
+            group: member.spec.group.clone(),
+            labels: member.spec.labels.clone(),
+            observed,
+        }
+    }
+}
+
+/// Counts of each group's members, sorted by group name.
+pub fn group_summaries(rows: &[MemberRow]) -> Vec<GroupSummary> {
+    let mut counts: BTreeMap<&GroupName, usize> = BTreeMap::new();
+    for group in rows.iter().filter_map(|r| r.group.as_ref()) {
+        *counts.entry(group).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .map(|(name, members)| GroupSummary {
+            name: name.clone(),
+            members,
+        })
+        .collect()
+}
+
+/// Control-plane versions by member count, oldest first.
+pub fn kubernetes_distribution(rows: &[MemberRow], catalog: &Catalog) -> Vec<VersionCount> {
+    let mut counts: BTreeMap<KubernetesVersion, usize> = BTreeMap::new();
+    for cluster in rows.iter().filter_map(|r| r.observed.as_ref().ok()) {
+        *counts.entry(cluster.kubernetes_version).or_default() += 1;
+    }
+    let newest = catalog.newest_kubernetes();
+    counts
+        .into_iter()
+        .map(|(v, count)| VersionCount {
+            version: v.to_string(),
+            count,
+            newest: Some(v) == newest,
+        })
+        .collect()
+}
+
+/// Node image versions by node-pool count, grouped by family and oldest first within it.
+pub fn node_image_distribution(rows: &[MemberRow], catalog: &Catalog) -> Vec<VersionCount> {
+    let mut counts: BTreeMap<(String, ImageRelease), (usize, bool)> = BTreeMap::new();
+    let pools = rows
+        .iter()
+        .filter_map(|r| r.observed.as_ref().ok())
+        .flat_map(|c| &c.node_pools);
+    for pool in pools {
+        let image = &pool.node_image_version;
+        let newest = catalog.newest_node_image_anywhere(&image.family) == Some(&image.release);
+        let key = (image.family.to_string(), image.release.clone());
+        counts.entry(key).or_insert((0, newest)).0 += 1;
+    }
+    counts
+        .into_iter()
+        .map(|((family, release), (count, newest))| VersionCount {
+            version: format!("{family}-{release}"),
+            count,
+            newest,
+        })
+        .collect()
+}

@@ -1,0 +1,311 @@
+//! The members table. Large fleets are rendered a page at a time (filter, then "Show more"), so
+//! a 1,000-member fleet hydrates as fast as a small one.
+
+use super::super::format::until;
+use crate::api::RemoveMember;
+use crate::model::overview::{MemberRow, ObservedCluster, PoolRow, WindowStatus};
+use crate::model::time::Timestamp;
+use leptos::prelude::*;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+pub const PAGE: usize = 100;
+
+/// Table state that must outlive a refetch of the overview.
+#[derive(Clone, Copy)]
+pub struct TableState {
+    pub selected: RwSignal<BTreeSet<String>>,
+    pub filter: RwSignal<String>,
+    pub limit: RwSignal<usize>,
+}
+
+impl TableState {
+    pub fn new() -> Self {
+        Self {
+            selected: RwSignal::new(BTreeSet::new()),
+            filter: RwSignal::new(String::new()),
+            limit: RwSignal::new(PAGE),
+        }
+    }
+}
+
+/// Whether a row matches a (lower-case) filter text: name, group, region or any version.
+pub fn matches(row: &MemberRow, filter: &str) -> bool {
+    if filter.is_empty() {
+        return true;
+    }
+    let mut haystack = vec![row.name.to_string(), row.cluster_resource_id.to_string()];
+    haystack.extend(row.group.as_ref().map(ToString::to_string));
+    if let Ok(cluster) = &row.observed {
+        haystack.push(cluster.location.to_string());
+        haystack.push(cluster.kubernetes_version.to_string());
+        haystack.extend(
+            cluster
+                .node_pools
+                .iter()
+                .map(|p| p.node_image_version.to_string()),
+        );
+    }
+    haystack.iter().any(|h| h.to_lowercase().contains(filter))
+}
+
+/// `Showing 100 of 1000 members`, or with a filter `Showing 4 of 4 matching members (12 in the fleet)`.
+pub fn shown_summary(matching: usize, limit: usize, total: usize, filtered: bool) -> String {
+    let shown = matching.min(limit);
+    if filtered {
+        format!("Showing {shown} of {matching} matching members ({total} in the fleet)")
+    } else {
+        format!("Showing {shown} of {total} members")
+    }
+}
+
+#[component]
+pub fn MemberTable(
+    members: Arc<Vec<MemberRow>>,
+    now: Timestamp,
+    fleet: String,
+    remove: ServerAction<RemoveMember>,
+    state: TableState,
+) -> impl IntoView {
+    let total = members.len();
+    let filtered = {
+        let members = members.clone();
+        Memo::new(move |_| {
+            let filter = state.filter.read().trim().to_lowercase();
+            members
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| matches(m, &filter))
+                .map(|(i, _)| i)
+                .collect::<Vec<_>>()
+        })
+    };
+    let shown = {
+        let members = members.clone();
+        move || {
+            filtered
+                .read()
+                .iter()
+                .take(state.limit.get())
+                .map(|&i| members[i].clone())
+                .collect::<Vec<_>>()
+        }
+    };
+    let shown_names = move || {
+        filtered
+            .read()
+            .iter()
+            .take(state.limit.get())
+            .map(|&i| members[i].name.to_string())
+            .collect::<Vec<_>>()
+    };
+    let all_checked = {
+        let shown_names = shown_names.clone();
+        move || {
+            let names = shown_names();
+            let selected = state.selected.read();
+            !names.is_empty() && names.iter().all(|n| selected.contains(n))
+        }
+    };
+    let toggle_all = move |ev| {
+        let on = event_target_checked(&ev);
+        let names = shown_names();
+        state.selected.update(|s| {
+            for name in names {
+                if on {
+                    s.insert(name);
+                } else {
+                    s.remove(&name);
+                }
+            }
+        });
+    };
+    let remove_error = move || super::super::error::action_error(remove.value().get());
+    view! {
+        <div class="table-tools">
+            <label for="member-filter" class="visually-hidden">"Filter members"</label>
+            <input id="member-filter" type="search" placeholder="Filter by name, region, group or version"
+                prop:value=move || state.filter.get()
+                on:input=move |ev| { state.filter.set(event_target_value(&ev)); state.limit.set(PAGE); }/>
+            <span class="muted" aria-live="polite">
+                {move || shown_summary(filtered.read().len(), state.limit.get(), total, !state.filter.read().trim().is_empty())}
+            </span>
+        </div>
+        {remove_error}
+        <div class="table-scroll">
+            <table class="members">
+                <thead>
+                    <tr>
+                        <th scope="col"><input type="checkbox" aria-label="Select all shown members"
+                            prop:checked=all_checked on:change=toggle_all/></th>
+                        <th scope="col">"Member"</th>
+                        <th scope="col">"Region"</th>
+                        <th scope="col">"Update group"</th>
+                        <th scope="col">"Control plane"</th>
+                        <th scope="col">"Node pools: version · node image"</th>
+                        <th scope="col">"Maintenance window"</th>
+                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody>
+                    <For each=shown key=|row| row.name.clone() children=move |row| {
+                        view! { <MemberRowView row now fleet=fleet.clone() remove selected=state.selected/> }
+                    }/>
+                </tbody>
+            </table>
+        </div>
+        {move || (filtered.read().len() > state.limit.get()).then(|| view! {
+            <button class="secondary" on:click=move |_| state.limit.update(|l| *l += PAGE)>
+                {format!("Show {PAGE} more")}
+            </button>
+        })}
+        {(total == 0).then(|| view! { <p class="empty">"This fleet has no members yet. Join one below."</p> })}
+    }
+}
+
+#[component]
+fn MemberRowView(
+    row: MemberRow,
+    now: Timestamp,
+    fleet: String,
+    remove: ServerAction<RemoveMember>,
+    selected: RwSignal<BTreeSet<String>>,
+) -> impl IntoView {
+    let name = row.name.to_string();
+    let checked = {
+        let name = name.clone();
+        move || selected.read().contains(&name)
+    };
+    let toggle = {
+        let name = name.clone();
+        move |ev| {
+            let on = event_target_checked(&ev);
+            selected.update(|s| {
+                if on {
+                    s.insert(name.clone());
+                } else {
+                    s.remove(&name);
+                }
+            });
+        }
+    };
+    let on_remove = {
+        let name = name.clone();
+        move |_| {
+            let question = format!(
+                "Remove member {name} from fleet {fleet}? The cluster itself is not changed."
+            );
+            if window().confirm_with_message(&question).unwrap_or(false) {
+                remove.dispatch(RemoveMember {
+                    fleet: fleet.clone(),
+                    name: name.clone(),
+                });
+            }
+        }
+    };
+    let group = match &row.group {
+        Some(g) => view! { <span class="group-tag">{g.to_string()}</span> }.into_any(),
+        None => view! { <span class="muted">"none"</span> }.into_any(),
+    };
+    let (region, details) = match row.observed {
+        Ok(cluster) => (cluster.location.to_string(), observed_cells(cluster, now).into_any()),
+        Err(message) => (
+            "unknown".to_owned(),
+            view! { <td colspan="3" class="error">{format!("Cannot observe this cluster: {message}")}</td> }.into_any(),
+        ),
+    };
+    view! {
+        <tr data-member=name.clone()>
+            <td><input type="checkbox" aria-label=format!("Select {name}") prop:checked=checked on:change=toggle/></td>
+            <th scope="row">
+                {name.clone()}
+                <div class="muted small">{row.cluster_resource_id.to_string()}</div>
+            </th>
+            <td>{region}</td>
+            <td class="group">{group}</td>
+            {details}
+            <td>
+                <button class="link danger" aria-label=format!("Remove {name}") on:click=on_remove>"Remove"</button>
+            </td>
+        </tr>
+    }
+}
+
+fn observed_cells(cluster: ObservedCluster, now: Timestamp) -> impl IntoView {
+    view! {
+        <td class="cp">{version_cell(cluster.kubernetes_version.to_string(), cluster.newer_kubernetes.map(|v| v.to_string()))}</td>
+        <td><ul class="pools">{cluster.node_pools.into_iter().map(pool_item).collect_view()}</ul></td>
+        <td>{window_cell(cluster.window, now)}</td>
+    }
+}
+
+/// A version, and — when the region offers a newer one — an arrow with it in words.
+fn version_cell(current: String, newer: Option<String>) -> impl IntoView {
+    view! {
+        <span class="version">{current}</span>
+        {newer.map(|n| {
+            let title = format!("{n} is available in this region");
+            view! {
+                <span class="behind" title=title>
+                    <span class="visually-hidden">"newer available: "</span>"↑ " {n}
+                </span>
+            }
+        })}
+    }
+}
+
+fn pool_item(pool: PoolRow) -> impl IntoView {
+    let newer_image = pool.newer_node_image.map(|r| r.to_string());
+    view! {
+        <li>
+            <span class="pool-name">{pool.name}</span>
+            <span class="muted">{format!(" ×{} ", pool.count)}</span>
+            {version_cell(pool.kubernetes_version.to_string(), pool.newer_kubernetes.map(|v| v.to_string()))}
+            <br/>
+            {version_cell(pool.node_image_version.to_string(), newer_image)}
+        </li>
+    }
+}
+
+fn window_cell(window: Option<WindowStatus>, now: Timestamp) -> impl IntoView {
+    match window {
+        None => view! { <span class="muted">"any time"</span> }.into_any(),
+        Some(w) => {
+            let (state, class, change) = if w.open {
+                (
+                    "open",
+                    "window open",
+                    format!("closes {}", until(now, w.next_change)),
+                )
+            } else {
+                (
+                    "closed",
+                    "window closed",
+                    format!("opens {}", until(now, w.next_change)),
+                )
+            };
+            view! {
+                <span>{w.description}</span><br/>
+                <span class=class>{state}</span>" "<span class="muted small">{change}</span>
+            }
+            .into_any()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_says_what_a_filter_hides() {
+        assert_eq!(
+            shown_summary(1000, 100, 1000, false),
+            "Showing 100 of 1000 members"
+        );
+        assert_eq!(
+            shown_summary(4, 100, 12, true),
+            "Showing 4 of 4 matching members (12 in the fleet)"
+        );
+    }
+}

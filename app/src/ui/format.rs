@@ -1,0 +1,57 @@
+//! Formatting helpers for the pages: plain functions, tested here.
+
+use crate::model::time::{MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, Timestamp};
+
+/// A span as a person reads it: `3d 4h`, `2h 5m`, `45m`, `under a minute`.
+pub fn span(ms: i64) -> String {
+    let ms = ms.max(0);
+    let (days, hours, minutes) = (
+        ms / MS_PER_DAY,
+        (ms % MS_PER_DAY) / MS_PER_HOUR,
+        (ms % MS_PER_HOUR) / MS_PER_MINUTE,
+    );
+    match (days, hours, minutes) {
+        (0, 0, 0) => "under a minute".to_owned(),
+        (0, 0, m) => format!("{m}m"),
+        (0, h, m) => format!("{h}h {m}m"),
+        (d, h, _) => format!("{d}d {h}h"),
+    }
+}
+
+/// `in 2h 5m` from `now` to `then`.
+pub fn until(now: Timestamp, then: Timestamp) -> String {
+    format!("in {}", span(then.millis() - now.millis()))
+}
+
+/// `12 members`, `1 member`.
+pub fn count(n: usize, singular: &str, plural: &str) -> String {
+    format!("{n} {}", if n == 1 { singular } else { plural })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_read_naturally() {
+        assert_eq!(span(30_000), "under a minute");
+        assert_eq!(span(45 * MS_PER_MINUTE), "45m");
+        assert_eq!(span(2 * MS_PER_HOUR + 5 * MS_PER_MINUTE), "2h 5m");
+        assert_eq!(
+            span(3 * MS_PER_DAY + 4 * MS_PER_HOUR + 59 * MS_PER_MINUTE),
+            "3d 4h"
+        );
+        assert_eq!(span(-5), "under a minute");
+    }
+
+    #[test]
+    fn counts_pick_the_right_noun() {
+        assert_eq!(count(1, "member", "members"), "1 member");
+        assert_eq!(count(0, "member", "members"), "0 members");
+    }
+
+    #[test]
+    fn until_is_relative() {
+        assert_eq!(until(Timestamp(0), Timestamp(MS_PER_HOUR)), "in 1h 0m");
+    }
+}

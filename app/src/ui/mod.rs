@@ -1,0 +1,71 @@
+//! The browser UI: one module per page. Pages read through server functions into `Resource`s
+//! and write through `ServerAction`s; nothing here decides a rule the model or engine owns.
+
+mod error;
+mod fleet;
+mod fleets;
+pub mod format;
+
+use fleet::FleetPage;
+use fleets::FleetsPage;
+use leptos::prelude::*;
+use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{A, Route, Router, Routes};
+use leptos_router::path;
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="drydock" href="/pkg/drydock.css"/>
+        <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
+        <Title formatter=|page: String| {
+            if page.is_empty() { "Drydock".to_owned() } else { format!("{page} · Drydock") }
+        }/>
+        <Router>
+            <header class="topbar">
+                <A href="/" attr:class="brand">"Drydock"</A>
+                <span class="tagline">"Staged upgrades for Kubernetes fleets"</span>
+            </header>
+            <main>
+                <Routes fallback=|| view! { <NotFound/> }>
+                    <Route path=path!("/") view=FleetsPage/>
+                    <Route path=path!("/fleets/:fleet") view=FleetPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Not found"/>
+        <section class="panel">
+            <h1>"Page not found"</h1>
+            <p><A href="/">"Back to the fleets"</A></p>
+        </section>
+    }
+}

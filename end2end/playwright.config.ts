@@ -1,0 +1,41 @@
+import { defineConfig } from "@playwright/test";
+
+// The real server binary, on a fresh SQLite file, with the demo fleet and fast fleet time.
+const bin = process.env.DRYDOCK_BIN ?? "target/debug/drydock";
+const port = Number(process.env.DRYDOCK_E2E_PORT ?? 3100);
+
+export default defineConfig({
+  testDir: "./tests",
+  timeout: 60_000,
+  workers: 1,
+  reporter: [["list"]],
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    trace: "retain-on-failure",
+    launchOptions: {
+      // Debian's Chromium: Playwright cannot download browsers here.
+      executablePath: "/usr/bin/chromium",
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+      ],
+    },
+  },
+  webServer: {
+    cwd: "..",
+    command:
+      `rm -rf target/e2e && mkdir -p target/e2e && ` +
+      `${bin} serve --demo --addr 127.0.0.1:${port} --database-url sqlite://target/e2e/drydock.db --time-scale 60`,
+    url: `http://127.0.0.1:${port}/api/v1/fleets`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: "ignore",
+    stderr: "pipe",
+  },
+});

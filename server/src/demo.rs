@@ -1,0 +1,88 @@
+//! The demo fleet: about a dozen simulated members over three regions, four update groups, two
+//! members with no group, one with a maintenance window, mixed versions and node images. Created
+//! once; later starts leave it (and whatever the user did to it) alone.
+
+use crate::provider::simulated::SimulatedProvider;
+use crate::provider::simulated::generate::{self, REGIONS};
+use crate::provider::simulated::rng::Rng;
+use crate::service::Drydock;
+use app::model::cluster::Region;
+use app::model::error::AppError;
+use app::model::member::{ClusterResourceId, Labels, MemberSpec};
+use app::model::names::{ClusterName, FleetName, GroupName, MemberName};
+use app::model::window::{DayOfWeek, MaintenanceWindow, Schedule, WeeklySchedule};
+
+pub const DEMO_FLEET: &str = "demo";
+const MEMBERS: usize = 12;
+const GROUPS: [&str; 4] = ["group-1a", "group-1b", "group-2a", "group-2b"];
+
+fn name<T>(parsed: Result<T, String>) -> Result<T, AppError> {
+    parsed.map_err(|m| AppError::invalid("InvalidDemo", m))
+}
+
+fn sunday_night() -> MaintenanceWindow {
+    MaintenanceWindow {
+        schedule: Schedule::Weekly(WeeklySchedule {
+            day_of_week: DayOfWeek::Sunday,
+            interval_weeks: 1,
+        }),
+        start_time: "01:00".into(),
+        duration_hours: 4,
+        utc_offset: "+00:00".into(),
+        start_date: None,
+    }
+}
+
+/// The group of the i-th demo member: the first two have none, the rest cycle the four groups.
+fn group_of(i: usize) -> Option<&'static str> {
+    (i >= 2).then(|| GROUPS[(i - 2) % GROUPS.len()])
+}
+
+fn labels_of(group: Option<&str>) -> Labels {
+    let env = match group {
+        Some(g) if g.starts_with("group-1") => "staging",
+        Some(_) => "production",
+        None => "sandbox",
+    };
+    Labels::from([("env".to_owned(), env.to_owned())])
+}
+
+/// Creates the demo fleet unless a fleet of that name exists. Returns whether it created it.
+pub async fn ensure_demo_fleet(
+    drydock: &Drydock,
+    simulator: &SimulatedProvider,
+    seed: u64,
+) -> Result<bool, AppError> {
+    let fleet = name(FleetName::parse(DEMO_FLEET))?;
+    if drydock.get_fleet(&fleet).await.is_ok() {
+        return Ok(false);
+    }
+    let catalog = simulator.current_catalog();
+    let mut rng = Rng::new(seed.wrapping_add(0xDE_30));
+    drydock.put_fleet(&fleet).await?;
+    for i in 0..MEMBERS {
+        let region = name(Region::parse(REGIONS[i % 3]))?;
+        let cluster = name(ClusterName::parse(&format!("aks-{region}-{}", i / 3 + 1)))?;
+        let mut state = generate::cluster(&mut rng, &catalog, &region, 3);
+        if i == 4 {
+            state.maintenance_window = Some(sunday_night());
+        }
+        simulator.put_cluster(&cluster, state).await.map_err(|e| {
+            tracing::error!(error = %e, "creating a demo cluster failed");
+            AppError::internal()
+        })?;
+        let group = group_of(i);
+        let spec = MemberSpec {
+            cluster_resource_id: ClusterResourceId::simulated(&cluster),
+            group: group
+                .map(GroupName::parse)
+                .transpose()
+                .map_err(|m| AppError::invalid("InvalidDemo", m))?,
+            labels: labels_of(group),
+        };
+        drydock
+            .put_member(&fleet, &name(MemberName::parse(cluster.as_str()))?, spec)
+            .await?;
+    }
+    Ok(true)
+}

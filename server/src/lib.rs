@@ -1,0 +1,63 @@
+#![recursion_limit = "256"]
+//! Drydock's server: configuration, store, providers, the service, REST and web wiring.
+
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod provider;
+pub mod rest;
+pub mod service;
+pub mod store;
+pub mod web;
+
+use clock::{Clock, ScaledClock};
+use leptos::prelude::LeptosOptions;
+use provider::simulated::SimulatedProvider;
+use service::Drydock;
+use std::sync::Arc;
+use store::SqliteStore;
+
+/// Everything `serve` builds before it listens, so tests can build the same thing.
+pub struct Built {
+    pub drydock: Arc<Drydock>,
+    pub simulator: Arc<SimulatedProvider>,
+    pub router: axum::Router,
+}
+
+/// Opens the store, resumes fleet time, loads the simulated world and wires the router.
+pub async fn build(
+    args: &config::ServeArgs,
+    clock: Option<Arc<dyn Clock>>,
+) -> anyhow::Result<Built> {
+    let store = Arc::new(SqliteStore::connect(&args.database_url).await?);
+    let clock: Arc<dyn Clock> = match clock {
+        Some(clock) => clock,
+        None => Arc::new(ScaledClock::resume(&*store, args.time_scale).await?),
+    };
+    let simulator = Arc::new(SimulatedProvider::open(store.clone(), args.seed).await?);
+    let drydock = Arc::new(Drydock::new(
+        store,
+        simulator.clone(),
+        Some(simulator.clone()),
+        clock,
+    ));
+    if args.demo
+        && demo::ensure_demo_fleet(&drydock, &simulator, args.seed)
+            .await
+            .map_err(|e| anyhow::anyhow!(e.message))?
+    {
+        tracing::info!(fleet = demo::DEMO_FLEET, "created the demo fleet");
+    }
+    let options = LeptosOptions::builder()
+        .output_name("drydock")
+        .site_root(args.site_root.as_str())
+        .site_pkg_dir("pkg")
+        .site_addr(args.addr)
+        .build();
+    let router = web::router(drydock.clone(), options);
+    Ok(Built {
+        drydock,
+        simulator,
+        router,
+    })
+}

@@ -1,0 +1,42 @@
+//! Providers really change clusters; this trait is all the rest of Drydock knows of them. The
+//! simulated provider is the embedded default; `exec` and Azure Resource Manager come later.
+//! Upgrade operations join this trait with the engine.
+
+pub mod simulated;
+
+use app::model::catalog::Catalog;
+use app::model::cluster::ClusterState;
+use app::model::member::ClusterResourceId;
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum ProviderError {
+    #[error("cluster {0} does not exist")]
+    ClusterNotFound(ClusterResourceId),
+    #[error("cluster id {id} is not one this provider understands ({hint})")]
+    ForeignId {
+        id: ClusterResourceId,
+        hint: &'static str,
+    },
+    /// The provider could not answer now; asking again later may work.
+    #[error("the provider is unavailable: {0}")]
+    Unavailable(String),
+}
+
+#[async_trait::async_trait]
+pub trait Provider: Send + Sync + 'static {
+    /// A short name for logs and the UI, e.g. `simulated`.
+    fn kind(&self) -> &'static str;
+
+    /// The versions and node images on offer, per region.
+    async fn catalog(&self) -> Result<Catalog, ProviderError>;
+
+    /// Observes many clusters at once (one answer per id, in order), so an overview of a large
+    /// fleet is one call, not one per member.
+    async fn observe(
+        &self,
+        clusters: &[ClusterResourceId],
+    ) -> Vec<Result<ClusterState, ProviderError>>;
+
+    /// Clusters this provider can see, for discovery when joining members.
+    async fn known_clusters(&self) -> Result<Vec<ClusterResourceId>, ProviderError>;
+}

@@ -1,0 +1,68 @@
+//! The edges of the REST API: JSON bodies in, ARM errors out.
+
+use app::model::error::{AppError, ErrorKind};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+/// An `AppError` leaving through HTTP as `{"error": {"code", "message"}}`.
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        Self(error)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.kind.http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = json!({ "error": { "code": self.0.code, "message": self.0.message } });
+        let mut response = (status, axum::Json(body)).into_response();
+        // The logging middleware reads the code from here; errors are logged once, there.
+        response.extensions_mut().insert(self.0);
+        response
+    }
+}
+
+/// A JSON body whose every failure (too large, not JSON, wrong shape) is a clear ARM error.
+/// An empty body reads as `{}`.
+pub struct ArmJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ArmJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::new(
+                    ErrorKind::TooLarge,
+                    "PayloadTooLarge",
+                    format!(
+                        "The request body is larger than {} bytes.",
+                        super::MAX_BODY_BYTES
+                    ),
+                )
+            } else {
+                AppError::invalid("InvalidRequestBody", "The request body could not be read.")
+            }
+        })?;
+        let text: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+            b"{}"
+        } else {
+            &bytes
+        };
+        serde_json::from_slice(text).map(ArmJson).map_err(|error| {
+            AppError::invalid(
+                "InvalidRequestContent",
+                format!("The request body is not valid: {error}"),
+            )
+            .into()
+        })
+    }
+}

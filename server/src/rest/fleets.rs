@@ -1,0 +1,57 @@
+use super::{ApiResult, ApiState, ArmJson, delete_response, list, ok, parse_name, put_response};
+use app::api::service::FleetService;
+use app::model::member::FleetSummary;
+use app::model::names::FleetName;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// `PUT /fleets/{fleet}` body. A fleet has no settable properties yet; ARM's read-only fields
+/// are accepted so a GET can be sent back as is.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct PutFleet {
+    #[serde(default)]
+    properties: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    id: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    name: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "type")]
+    kind: Option<serde::de::IgnoredAny>,
+}
+
+pub fn fleet_json(fleet: &FleetSummary) -> Value {
+    json!({
+        "id": format!("/fleets/{}", fleet.name),
+        "name": fleet.name,
+        "type": "Drydock/fleets",
+        "properties": { "memberCount": fleet.member_count },
+    })
+}
+
+pub async fn index(State(drydock): State<ApiState>) -> ApiResult {
+    let fleets = drydock.list_fleets().await?;
+    Ok(list(fleets.iter().map(fleet_json).collect()))
+}
+
+pub async fn put(
+    State(drydock): State<ApiState>,
+    Path(fleet): Path<String>,
+    ArmJson(_body): ArmJson<PutFleet>,
+) -> ApiResult {
+    let fleet = parse_name("InvalidFleetName", FleetName::parse(&fleet))?;
+    let (summary, created) = drydock.put_fleet(&fleet).await?;
+    Ok(put_response(created, fleet_json(&summary)))
+}
+
+pub async fn get(State(drydock): State<ApiState>, Path(fleet): Path<String>) -> ApiResult {
+    let fleet = parse_name("InvalidFleetName", FleetName::parse(&fleet))?;
+    Ok(ok(fleet_json(&drydock.get_fleet(&fleet).await?)))
+}
+
+pub async fn delete(State(drydock): State<ApiState>, Path(fleet): Path<String>) -> ApiResult {
+    let fleet = parse_name("InvalidFleetName", FleetName::parse(&fleet))?;
+    Ok(delete_response(drydock.delete_fleet(&fleet).await?))
+}

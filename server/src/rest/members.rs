@@ -1,0 +1,114 @@
+use super::{ApiResult, ApiState, ArmJson, delete_response, list, ok, parse_name, put_response};
+use crate::provider::ProviderError;
+use crate::service::MemberView;
+use app::model::member::{ClusterResourceId, Labels, MemberSpec};
+use app::model::names::{FleetName, GroupName, MemberName};
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::{Value, json};
+
+/// `PUT /fleets/{fleet}/members/{member}` body. Unknown fields are refused (a typo such as
+/// `grup` must not silently do nothing); read-only fields from a GET are accepted and ignored.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct PutMember {
+    properties: PutMemberProperties,
+    #[serde(default)]
+    id: Option<IgnoredAny>,
+    #[serde(default)]
+    name: Option<IgnoredAny>,
+    #[serde(default, rename = "type")]
+    kind: Option<IgnoredAny>,
+    #[serde(default)]
+    etag: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code)]
+struct PutMemberProperties {
+    cluster_resource_id: ClusterResourceId,
+    #[serde(default)]
+    group: Option<GroupName>,
+    #[serde(default)]
+    labels: Labels,
+    #[serde(default)]
+    status: Option<IgnoredAny>,
+}
+
+fn names(fleet: &str, member: &str) -> Result<(FleetName, MemberName), super::ApiError> {
+    Ok((
+        parse_name("InvalidFleetName", FleetName::parse(fleet))?,
+        parse_name("InvalidMemberName", MemberName::parse(member))?,
+    ))
+}
+
+fn status_json(observed: &Result<app::model::cluster::ClusterState, ProviderError>) -> Value {
+    match observed {
+        Ok(state) => serde_json::to_value(state).unwrap_or(Value::Null),
+        Err(error) => {
+            json!({ "error": { "code": "ClusterUnobservable", "message": error.to_string() } })
+        }
+    }
+}
+
+pub fn member_json(view: &MemberView) -> Value {
+    let member = &view.member;
+    let mut properties = json!({
+        "clusterResourceId": member.spec.cluster_resource_id,
+        "labels": member.spec.labels,
+        "status": status_json(&view.observed),
+    });
+    if let Some(group) = &member.spec.group {
+        properties["group"] = json!(group);
+    }
+    json!({
+        "id": format!("/fleets/{}/members/{}", member.fleet, member.name),
+        "name": member.name,
+        "type": "Drydock/fleets/members",
+        "etag": member.etag.to_string(),
+        "properties": properties,
+    })
+}
+
+pub async fn index(State(drydock): State<ApiState>, Path(fleet): Path<String>) -> ApiResult {
+    let fleet = parse_name("InvalidFleetName", FleetName::parse(&fleet))?;
+    let views = drydock.list_members(&fleet).await?;
+    Ok(list(views.iter().map(member_json).collect()))
+}
+
+pub async fn put(
+    State(drydock): State<ApiState>,
+    Path((fleet, member)): Path<(String, String)>,
+    ArmJson(body): ArmJson<PutMember>,
+) -> ApiResult {
+    let (fleet, member) = names(&fleet, &member)?;
+    let p = body.properties;
+    let spec = MemberSpec {
+        cluster_resource_id: p.cluster_resource_id,
+        group: p.group,
+        labels: p.labels,
+    };
+    let (view, created) = drydock.put_member(&fleet, &member, spec).await?;
+    Ok(put_response(created, member_json(&view)))
+}
+
+pub async fn get(
+    State(drydock): State<ApiState>,
+    Path((fleet, member)): Path<(String, String)>,
+) -> ApiResult {
+    let (fleet, member) = names(&fleet, &member)?;
+    Ok(ok(member_json(&drydock.get_member(&fleet, &member).await?)))
+}
+
+pub async fn delete(
+    State(drydock): State<ApiState>,
+    Path((fleet, member)): Path<(String, String)>,
+) -> ApiResult {
+    let (fleet, member) = names(&fleet, &member)?;
+    Ok(delete_response(
+        drydock.delete_member(&fleet, &member).await?,
+    ))
+}

@@ -1,0 +1,101 @@
+//! The REST API under `/api/v1`, shaped like the ARM resources users already script against:
+//! `{"properties": …}` bodies, `{"value": […]}` lists, `{"error": {"code", "message"}}` errors.
+//! PUT creates (201) or replaces (200); DELETE answers 200, or 204 when there was nothing.
+
+mod extract;
+mod fleets;
+mod members;
+mod simulator;
+
+pub use extract::{ApiError, ArmJson};
+
+use crate::service::Drydock;
+use app::model::error::{AppError, ErrorKind};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+pub type ApiState = Arc<Drydock>;
+pub type ApiResult = Result<Response, ApiError>;
+
+/// Request bodies larger than this are refused with 413 before they are read.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The API routes, ready to nest into a router of any state.
+pub fn router<S: Clone + Send + Sync + 'static>(drydock: Arc<Drydock>) -> Router<S> {
+    Router::new()
+        .route("/fleets", get(fleets::index))
+        .route(
+            "/fleets/{fleet}",
+            put(fleets::put).get(fleets::get).delete(fleets::delete),
+        )
+        .route("/fleets/{fleet}/members", get(members::index))
+        .route(
+            "/fleets/{fleet}/members/{member}",
+            put(members::put).get(members::get).delete(members::delete),
+        )
+        .route(
+            "/simulator/catalog",
+            get(simulator::get_catalog).put(simulator::put_catalog),
+        )
+        .route("/simulator/clusters", get(simulator::list_clusters))
+        .route(
+            "/simulator/clusters/{name}",
+            put(simulator::put_cluster)
+                .get(simulator::get_cluster)
+                .delete(simulator::delete_cluster),
+        )
+        .fallback(no_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(drydock)
+}
+
+async fn no_route() -> ApiError {
+    AppError::not_found("NoSuchRoute", "There is no such API route.").into()
+}
+
+async fn method_not_allowed() -> ApiError {
+    AppError::new(
+        ErrorKind::MethodNotAllowed,
+        "MethodNotAllowed",
+        "This route does not take that HTTP method.",
+    )
+    .into()
+}
+
+/// 201 for a created resource, 200 for a replaced one.
+pub fn put_response(created: bool, body: Value) -> Response {
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+/// 200 when something was deleted, 204 when there was nothing to delete (ARM semantics).
+pub fn delete_response(deleted: bool) -> Response {
+    if deleted {
+        StatusCode::OK.into_response()
+    } else {
+        StatusCode::NO_CONTENT.into_response()
+    }
+}
+
+pub fn ok(body: Value) -> Response {
+    axum::Json(body).into_response()
+}
+
+pub fn list(values: Vec<Value>) -> Response {
+    ok(json!({ "value": values }))
+}
+
+/// Parses a path segment into a name type, or a 400 naming what was wrong.
+pub fn parse_name<T>(code: &str, parsed: Result<T, String>) -> Result<T, ApiError> {
+    parsed.map_err(|message| AppError::invalid(code, message).into())
+}

@@ -1,0 +1,135 @@
+//! The simulator's controls: its release catalog and its clusters. Only mounted in effect when
+//! the provider is the simulated one (otherwise every route answers 404 `SimulatorDisabled`).
+
+use super::{ApiResult, ApiState, ArmJson, delete_response, list, ok, parse_name, put_response};
+use crate::provider::simulated::SimulatorError;
+use crate::service::store_error;
+use app::model::catalog::Catalog;
+use app::model::cluster::{ClusterState, NodePool, Region};
+use app::model::error::AppError;
+use app::model::member::ClusterResourceId;
+use app::model::names::ClusterName;
+use app::model::version::KubernetesVersion;
+use app::model::window::MaintenanceWindow;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::{Value, json};
+
+/// `PUT /simulator/clusters/{name}` body: the cluster's state, flat. `name` and
+/// `clusterResourceId` (as a GET returns them) are accepted and ignored.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct PutCluster {
+    location: Region,
+    kubernetes_version: KubernetesVersion,
+    node_pools: Vec<NodePool>,
+    #[serde(default)]
+    maintenance_window: Option<MaintenanceWindow>,
+    #[serde(default)]
+    name: Option<IgnoredAny>,
+    #[serde(default)]
+    cluster_resource_id: Option<IgnoredAny>,
+}
+
+fn simulator_error(error: SimulatorError) -> AppError {
+    match error {
+        SimulatorError::Invalid(message) => AppError::invalid("InvalidCluster", message),
+        SimulatorError::Store(error) => store_error(error),
+    }
+}
+
+fn cluster_json(name: &ClusterName, state: &ClusterState) -> Value {
+    let mut body = serde_json::to_value(state).unwrap_or_else(|_| json!({}));
+    body["name"] = json!(name);
+    body["clusterResourceId"] = json!(ClusterResourceId::simulated(name));
+    body
+}
+
+fn cluster_name(text: &str) -> Result<ClusterName, super::ApiError> {
+    parse_name("InvalidClusterName", ClusterName::parse(text))
+}
+
+pub async fn get_catalog(State(drydock): State<ApiState>) -> ApiResult {
+    let catalog = drydock.simulator()?.current_catalog();
+    Ok(ok(serde_json::to_value(catalog).unwrap_or_default()))
+}
+
+pub async fn put_catalog(
+    State(drydock): State<ApiState>,
+    ArmJson(catalog): ArmJson<Catalog>,
+) -> ApiResult {
+    let saved = drydock
+        .simulator()?
+        .put_catalog(catalog)
+        .await
+        .map_err(simulator_error)?;
+    Ok(ok(serde_json::to_value(saved).unwrap_or_default()))
+}
+
+pub async fn list_clusters(State(drydock): State<ApiState>) -> ApiResult {
+    let clusters = drydock.simulator()?.clusters();
+    Ok(list(
+        clusters.iter().map(|(n, s)| cluster_json(n, s)).collect(),
+    ))
+}
+
+pub async fn get_cluster(State(drydock): State<ApiState>, Path(name): Path<String>) -> ApiResult {
+    let name = cluster_name(&name)?;
+    let state = drydock.simulator()?.cluster(&name).ok_or_else(|| {
+        AppError::not_found(
+            "ClusterNotFound",
+            format!("The simulator has no cluster named {name}."),
+        )
+    })?;
+    Ok(ok(cluster_json(&name, &state)))
+}
+
+pub async fn put_cluster(
+    State(drydock): State<ApiState>,
+    Path(name): Path<String>,
+    ArmJson(body): ArmJson<PutCluster>,
+) -> ApiResult {
+    let name = cluster_name(&name)?;
+    let state = ClusterState {
+        location: body.location,
+        kubernetes_version: body.kubernetes_version,
+        node_pools: body.node_pools,
+        maintenance_window: body.maintenance_window,
+    };
+    let simulator = drydock.simulator()?;
+    let created = simulator
+        .put_cluster(&name, state.clone())
+        .await
+        .map_err(simulator_error)?;
+    Ok(put_response(created, cluster_json(&name, &state)))
+}
+
+/// Refused while a fleet member points at the cluster: remove the member first.
+pub async fn delete_cluster(
+    State(drydock): State<ApiState>,
+    Path(name): Path<String>,
+) -> ApiResult {
+    let name = cluster_name(&name)?;
+    let simulator = drydock.simulator()?;
+    let id = ClusterResourceId::simulated(&name);
+    let holders = drydock
+        .store()
+        .members_of_cluster(&id)
+        .await
+        .map_err(store_error)?;
+    if let Some((fleet, member)) = holders.first() {
+        return Err(AppError::conflict(
+            "ClusterInUse",
+            format!("Cluster {name} is member {member} of fleet {fleet}; remove the member first."),
+        )
+        .into());
+    }
+    Ok(delete_response(
+        simulator
+            .delete_cluster(&name)
+            .await
+            .map_err(simulator_error)?,
+    ))
+}

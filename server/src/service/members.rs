@@ -1,0 +1,202 @@
+//! Members: joining, replacing, grouping, removing, and observing their clusters.
+
+use super::{Drydock, provider_error, store_error};
+use crate::provider::ProviderError;
+use app::model::cluster::ClusterState;
+use app::model::error::AppError;
+use app::model::member::{ClusterResourceId, Member, MemberSpec, validate_labels};
+use app::model::names::{FleetName, GroupName, MemberName};
+use std::collections::BTreeMap;
+
+/// A member with what its provider observes of its cluster.
+pub struct MemberView {
+    pub member: Member,
+    pub observed: Result<ClusterState, ProviderError>,
+}
+
+pub(crate) fn member_not_found(fleet: &FleetName, name: &MemberName) -> AppError {
+    AppError::not_found(
+        "MemberNotFound",
+        format!("Fleet {fleet} has no member named {name}."),
+    )
+}
+
+impl Drydock {
+    /// Checks what a spec points at: labels, and a cluster the provider can see.
+    async fn check_spec(&self, spec: &MemberSpec) -> Result<(), AppError> {
+        validate_labels(&spec.labels).map_err(|m| AppError::invalid("InvalidLabels", m))?;
+        let observed = self
+            .provider
+            .observe(std::slice::from_ref(&spec.cluster_resource_id))
+            .await;
+        match observed.into_iter().next() {
+            Some(Ok(_)) => Ok(()),
+            Some(Err(error)) => Err(provider_error(error)),
+            None => Err(AppError::internal()),
+        }
+    }
+
+    /// Rejects a cluster another member of the fleet already points at (with that member's name).
+    async fn check_not_joined(
+        &self,
+        fleet: &FleetName,
+        cluster: &ClusterResourceId,
+        except: &MemberName,
+    ) -> Result<(), AppError> {
+        let holders = self
+            .store
+            .members_of_cluster(cluster)
+            .await
+            .map_err(store_error)?;
+        match holders.iter().find(|(f, m)| f == fleet && m != except) {
+            Some((_, holder)) => Err(AppError::conflict(
+                "ClusterAlreadyMember",
+                format!("Cluster {cluster} is already member {holder} of fleet {fleet}."),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Adds a member; an existing member of that name is a conflict.
+    pub async fn create_member(
+        &self,
+        fleet: &FleetName,
+        name: &MemberName,
+        spec: MemberSpec,
+    ) -> Result<Member, AppError> {
+        self.require_fleet(fleet).await?;
+        if self
+            .store
+            .get_member(fleet, name)
+            .await
+            .map_err(store_error)?
+            .is_some()
+        {
+            return Err(AppError::conflict(
+                "MemberAlreadyExists",
+                format!("Fleet {fleet} already has a member named {name}."),
+            ));
+        }
+        self.check_spec(&spec).await?;
+        self.check_not_joined(fleet, &spec.cluster_resource_id, name)
+            .await?;
+        self.store
+            .create_member(fleet, name, &spec, self.clock.now())
+            .await
+            .map_err(store_error)
+    }
+
+    /// Creates or replaces a member (ARM `PUT`); `true` when created.
+    pub async fn put_member(
+        &self,
+        fleet: &FleetName,
+        name: &MemberName,
+        spec: MemberSpec,
+    ) -> Result<(MemberView, bool), AppError> {
+        self.require_fleet(fleet).await?;
+        let existing = self
+            .store
+            .get_member(fleet, name)
+            .await
+            .map_err(store_error)?;
+        let member = match existing {
+            None => self.create_member(fleet, name, spec).await?,
+            Some(current) => {
+                self.check_spec(&spec).await?;
+                self.check_not_joined(fleet, &spec.cluster_resource_id, name)
+                    .await?;
+                self.store
+                    .replace_member(&current, &spec)
+                    .await
+                    .map_err(store_error)?
+            }
+        };
+        let created = member.etag == 1;
+        Ok((self.view(member).await, created))
+    }
+
+    pub async fn get_member(
+        &self,
+        fleet: &FleetName,
+        name: &MemberName,
+    ) -> Result<MemberView, AppError> {
+        self.require_fleet(fleet).await?;
+        let member = self
+            .store
+            .get_member(fleet, name)
+            .await
+            .map_err(store_error)?;
+        let member = member.ok_or_else(|| member_not_found(fleet, name))?;
+        Ok(self.view(member).await)
+    }
+
+    pub async fn list_members(&self, fleet: &FleetName) -> Result<Vec<MemberView>, AppError> {
+        self.require_fleet(fleet).await?;
+        let members = self.store.list_members(fleet).await.map_err(store_error)?;
+        Ok(self.views(members).await)
+    }
+
+    pub async fn delete_member(
+        &self,
+        fleet: &FleetName,
+        name: &MemberName,
+    ) -> Result<bool, AppError> {
+        self.require_fleet(fleet).await?;
+        self.store
+            .delete_member(fleet, name)
+            .await
+            .map_err(store_error)
+    }
+
+    /// Puts every named member into `group` (or none), all or nothing.
+    pub async fn set_group(
+        &self,
+        fleet: &FleetName,
+        names: &[MemberName],
+        group: Option<&GroupName>,
+    ) -> Result<usize, AppError> {
+        self.require_fleet(fleet).await?;
+        let mut all: BTreeMap<MemberName, Member> = self
+            .store
+            .list_members(fleet)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(|m| (m.name.clone(), m))
+            .collect();
+        let mut chosen = Vec::with_capacity(names.len());
+        for name in names {
+            // `remove` also drops a name listed twice to a single update.
+            match all.remove(name) {
+                Some(member) => chosen.push(member),
+                None if chosen.iter().any(|m: &Member| &m.name == name) => {}
+                None => return Err(member_not_found(fleet, name)),
+            }
+        }
+        self.store
+            .set_groups(&chosen, group)
+            .await
+            .map_err(store_error)?;
+        Ok(chosen.len())
+    }
+
+    async fn view(&self, member: Member) -> MemberView {
+        self.views(vec![member])
+            .await
+            .pop()
+            .expect("one member in, one view out")
+    }
+
+    pub(super) async fn views(&self, members: Vec<Member>) -> Vec<MemberView> {
+        let ids: Vec<ClusterResourceId> = members
+            .iter()
+            .map(|m| m.spec.cluster_resource_id.clone())
+            .collect();
+        let observed = self.provider.observe(&ids).await;
+        members
+            .into_iter()
+            .zip(observed)
+            .map(|(member, observed)| MemberView { member, observed })
+            .collect()
+    }
+}

@@ -1,0 +1,170 @@
+//! The service both front doors call: REST handlers and server functions. It checks what the
+//! model cannot check alone (does the fleet exist, does the cluster exist, is it joined twice),
+//! talks to the store and the provider, and turns their errors into `AppError`s.
+
+mod members;
+mod overview;
+
+pub use members::MemberView;
+
+use crate::clock::Clock;
+use crate::provider::simulated::SimulatedProvider;
+use crate::provider::{Provider, ProviderError};
+use crate::store::{FleetStore, StoreError};
+use app::api::service::FleetService;
+use app::model::error::{AppError, ErrorKind};
+use app::model::member::{FleetSummary, MemberSpec};
+use app::model::names::{FleetName, GroupName, MemberName};
+use app::model::overview::FleetOverview;
+use std::sync::Arc;
+
+pub struct Drydock {
+    store: Arc<dyn FleetStore>,
+    provider: Arc<dyn Provider>,
+    /// The simulator's own controls, when the provider is the simulated one.
+    simulator: Option<Arc<SimulatedProvider>>,
+    clock: Arc<dyn Clock>,
+}
+
+/// Maps store failures to what a user should read; internal causes go to the log, once, here.
+pub(crate) fn store_error(error: StoreError) -> AppError {
+    match error {
+        StoreError::NotFound => {
+            AppError::not_found("ResourceNotFound", "The resource does not exist.")
+        }
+        StoreError::MemberExists(name) => AppError::conflict(
+            "MemberAlreadyExists",
+            format!("A member named {name} already exists in this fleet."),
+        ),
+        StoreError::ClusterAlreadyJoined(cluster) => AppError::conflict(
+            "ClusterAlreadyMember",
+            format!("Cluster {cluster} is already a member of this fleet."),
+        ),
+        StoreError::Concurrent => AppError::conflict(
+            "ConcurrentModification",
+            "The resource changed while this request was applied. Fetch it again and retry.",
+        ),
+        StoreError::Corrupt(_) | StoreError::Database(_) => {
+            tracing::error!(error = %error, "store operation failed");
+            AppError::internal()
+        }
+    }
+}
+
+pub(crate) fn provider_error(error: ProviderError) -> AppError {
+    match error {
+        ProviderError::ClusterNotFound(id) => {
+            AppError::invalid("ClusterNotFound", format!("Cluster {id} does not exist."))
+        }
+        ProviderError::ForeignId { id, hint } => AppError::invalid(
+            "InvalidClusterResourceId",
+            format!("Cluster id {id} is not one this provider understands: {hint}."),
+        ),
+        ProviderError::Unavailable(why) => {
+            tracing::warn!(%why, "provider unavailable");
+            AppError::new(
+                ErrorKind::Unavailable,
+                "ProviderUnavailable",
+                format!("The provider could not answer: {why}"),
+            )
+        }
+    }
+}
+
+fn fleet_not_found(fleet: &FleetName) -> AppError {
+    AppError::not_found("FleetNotFound", format!("Fleet {fleet} does not exist."))
+}
+
+impl Drydock {
+    pub fn new(
+        store: Arc<dyn FleetStore>,
+        provider: Arc<dyn Provider>,
+        simulator: Option<Arc<SimulatedProvider>>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            store,
+            provider,
+            simulator,
+            clock,
+        }
+    }
+
+    pub fn store(&self) -> &dyn FleetStore {
+        &*self.store
+    }
+
+    /// The simulator's controls, or a 404 when Drydock runs against a real provider.
+    pub fn simulator(&self) -> Result<&SimulatedProvider, AppError> {
+        self.simulator.as_deref().ok_or_else(|| {
+            AppError::not_found(
+                "SimulatorDisabled",
+                "The simulator API exists only with the simulated provider.",
+            )
+        })
+    }
+
+    /// Creates the fleet if missing; `true` when created.
+    pub async fn put_fleet(&self, fleet: &FleetName) -> Result<(FleetSummary, bool), AppError> {
+        let created = self
+            .store
+            .put_fleet(fleet, self.clock.now())
+            .await
+            .map_err(store_error)?;
+        Ok((self.get_fleet(fleet).await?, created))
+    }
+
+    pub async fn get_fleet(&self, fleet: &FleetName) -> Result<FleetSummary, AppError> {
+        self.store
+            .get_fleet(fleet)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| fleet_not_found(fleet))
+    }
+
+    /// Deletes the fleet and its members (the clusters themselves are not touched).
+    pub async fn delete_fleet(&self, fleet: &FleetName) -> Result<bool, AppError> {
+        self.store.delete_fleet(fleet).await.map_err(store_error)
+    }
+
+    async fn require_fleet(&self, fleet: &FleetName) -> Result<(), AppError> {
+        self.get_fleet(fleet).await.map(|_| ())
+    }
+}
+
+#[async_trait::async_trait]
+impl FleetService for Drydock {
+    async fn list_fleets(&self) -> Result<Vec<FleetSummary>, AppError> {
+        self.store.list_fleets().await.map_err(store_error)
+    }
+
+    async fn fleet_overview(&self, fleet: &FleetName) -> Result<FleetOverview, AppError> {
+        self.overview(fleet).await
+    }
+
+    async fn join_member(
+        &self,
+        fleet: &FleetName,
+        name: &MemberName,
+        spec: MemberSpec,
+    ) -> Result<(), AppError> {
+        self.create_member(fleet, name, spec).await.map(|_| ())
+    }
+
+    async fn assign_group(
+        &self,
+        fleet: &FleetName,
+        members: &[MemberName],
+        group: Option<GroupName>,
+    ) -> Result<usize, AppError> {
+        self.set_group(fleet, members, group.as_ref()).await
+    }
+
+    async fn remove_member(&self, fleet: &FleetName, name: &MemberName) -> Result<(), AppError> {
+        self.require_fleet(fleet).await?;
+        match self.delete_member(fleet, name).await? {
+            true => Ok(()),
+            false => Err(members::member_not_found(fleet, name)),
+        }
+    }
+}

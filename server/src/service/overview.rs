@@ -1,0 +1,52 @@
+//! The fleet overview the browser shows: one store read, one batched provider observation.
+
+use super::{Drydock, provider_error, store_error};
+use app::model::error::AppError;
+use app::model::names::FleetName;
+use app::model::overview::{
+    FleetOverview, MemberRow, ObservedCluster, group_summaries, kubernetes_distribution,
+    node_image_distribution,
+};
+use std::collections::BTreeSet;
+
+impl Drydock {
+    pub async fn overview(&self, fleet: &FleetName) -> Result<FleetOverview, AppError> {
+        self.require_fleet(fleet).await?;
+        let members = self.store.list_members(fleet).await.map_err(store_error)?;
+        let catalog = self.provider.catalog().await.map_err(provider_error)?;
+        let now = self.clock.now();
+        let views = self.views(members).await;
+        let joined: BTreeSet<_> = views
+            .iter()
+            .map(|v| v.member.spec.cluster_resource_id.clone())
+            .collect();
+        let rows: Vec<MemberRow> = views
+            .iter()
+            .map(|v| {
+                let observed = v
+                    .observed
+                    .as_ref()
+                    .map(|s| ObservedCluster::new(s, &catalog, now))
+                    .map_err(ToString::to_string);
+                MemberRow::new(&v.member, observed)
+            })
+            .collect();
+        let joinable_clusters = self
+            .provider
+            .known_clusters()
+            .await
+            .map_err(provider_error)?
+            .into_iter()
+            .filter(|id| !joined.contains(id))
+            .collect();
+        Ok(FleetOverview {
+            fleet: fleet.clone(),
+            now,
+            groups: group_summaries(&rows),
+            kubernetes_versions: kubernetes_distribution(&rows, &catalog),
+            node_images: node_image_distribution(&rows, &catalog),
+            members: rows,
+            joinable_clusters,
+        })
+    }
+}

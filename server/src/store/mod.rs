@@ -1,0 +1,90 @@
+//! Persistence behind narrow traits, so PostgreSQL can join SQLite as a second implementation
+//! without touching callers. Every write of mutable state is a compare-and-set on a `version`
+//! column with the row count checked.
+
+mod sqlite;
+
+pub use sqlite::SqliteStore;
+
+use app::model::catalog::Catalog;
+use app::model::cluster::ClusterState;
+use app::model::member::{ClusterResourceId, FleetSummary, Member, MemberSpec};
+use app::model::names::{ClusterName, FleetName, GroupName, MemberName};
+use app::model::time::Timestamp;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("a member named {0} already exists")]
+    MemberExists(MemberName),
+    #[error("cluster {0} is already a member of this fleet")]
+    ClusterAlreadyJoined(ClusterResourceId),
+    /// A compare-and-set lost: someone else wrote first. Retrying with fresh data may succeed.
+    #[error("the record changed while it was being written")]
+    Concurrent,
+    #[error("stored data could not be read: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+impl StoreError {
+    /// Whether trying the same operation again may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Concurrent | StoreError::Database(_))
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Fleets and members: what operators declare.
+#[async_trait::async_trait]
+pub trait FleetStore: Send + Sync + 'static {
+    /// Creates the fleet if it does not exist; `true` when it was created.
+    async fn put_fleet(&self, fleet: &FleetName, now: Timestamp) -> StoreResult<bool>;
+    async fn get_fleet(&self, fleet: &FleetName) -> StoreResult<Option<FleetSummary>>;
+    async fn list_fleets(&self) -> StoreResult<Vec<FleetSummary>>;
+    /// Deletes the fleet and its members; `false` when there was none.
+    async fn delete_fleet(&self, fleet: &FleetName) -> StoreResult<bool>;
+
+    async fn get_member(&self, fleet: &FleetName, name: &MemberName)
+    -> StoreResult<Option<Member>>;
+    async fn list_members(&self, fleet: &FleetName) -> StoreResult<Vec<Member>>;
+    /// Fails with `NotFound` when the fleet is gone, `MemberExists` or `ClusterAlreadyJoined`.
+    async fn create_member(
+        &self,
+        fleet: &FleetName,
+        name: &MemberName,
+        spec: &MemberSpec,
+        now: Timestamp,
+    ) -> StoreResult<Member>;
+    /// Replaces the member's spec if its etag is still `etag`.
+    async fn replace_member(&self, member: &Member, spec: &MemberSpec) -> StoreResult<Member>;
+    /// Sets the group of every member, all or none, each guarded by its etag.
+    async fn set_groups(&self, members: &[Member], group: Option<&GroupName>) -> StoreResult<()>;
+    async fn delete_member(&self, fleet: &FleetName, name: &MemberName) -> StoreResult<bool>;
+    /// The members (in any fleet) that point at a cluster.
+    async fn members_of_cluster(
+        &self,
+        cluster: &ClusterResourceId,
+    ) -> StoreResult<Vec<(FleetName, MemberName)>>;
+
+    async fn get_setting(&self, key: &str) -> StoreResult<Option<String>>;
+    async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()>;
+}
+
+/// What the simulated provider persists, so a simulated fleet survives restarts like a real one.
+#[derive(Debug, Clone, Default)]
+pub struct SimulatorSnapshot {
+    pub catalog: Option<Catalog>,
+    pub clusters: Vec<(ClusterName, ClusterState)>,
+}
+
+#[async_trait::async_trait]
+pub trait SimulatorStore: Send + Sync + 'static {
+    async fn load_simulator(&self) -> StoreResult<SimulatorSnapshot>;
+    async fn save_catalog(&self, catalog: &Catalog) -> StoreResult<()>;
+    async fn save_cluster(&self, name: &ClusterName, state: &ClusterState) -> StoreResult<()>;
+    async fn delete_cluster(&self, name: &ClusterName) -> StoreResult<bool>;
+}

@@ -1,0 +1,350 @@
+//! The embedded default store: one SQLite file (WAL), created and migrated on start.
+
+use super::{FleetStore, SimulatorSnapshot, SimulatorStore, StoreError, StoreResult};
+use app::model::catalog::Catalog;
+use app::model::cluster::ClusterState;
+use app::model::member::{ClusterResourceId, FleetSummary, Labels, Member, MemberSpec};
+use app::model::names::{ClusterName, FleetName, GroupName, MemberName};
+use app::model::time::Timestamp;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) and migrates the database at `url`, e.g. `sqlite://drydock.db`
+    /// or `sqlite::memory:`.
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .foreign_keys(true)
+            // WAL with NORMAL sync survives a killed process without losing a commit; only a
+            // power loss can drop the last few.
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10));
+        // An in-memory database exists once per connection, so it must have exactly one.
+        let max = if url.contains(":memory:") { 1 } else { 4 };
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("migrating the database failed: {e}")))?;
+        Ok(Self { pool })
+    }
+}
+
+fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {detail}"))
+}
+
+fn member_from_row(row: &SqliteRow) -> StoreResult<Member> {
+    let text = |col: &str| -> StoreResult<String> { Ok(row.try_get::<String, _>(col)?) };
+    let fleet = FleetName::parse(&text("fleet")?).map_err(|e| corrupt("fleet", e))?;
+    let name = MemberName::parse(&text("name")?).map_err(|e| corrupt("member", e))?;
+    let cluster_resource_id = ClusterResourceId::parse(&text("cluster_resource_id")?)
+        .map_err(|e| corrupt("member", e))?;
+    let group = row
+        .try_get::<Option<String>, _>("update_group")?
+        .map(|g| GroupName::parse(&g))
+        .transpose()
+        .map_err(|e| corrupt("member group", e))?;
+    let labels: Labels =
+        serde_json::from_str(&text("labels")?).map_err(|e| corrupt("labels", e))?;
+    Ok(Member {
+        fleet,
+        name,
+        spec: MemberSpec {
+            cluster_resource_id,
+            group,
+            labels,
+        },
+        etag: row.try_get("version")?,
+    })
+}
+
+/// Maps a unique-constraint failure on insert to the conflict it means.
+fn insert_conflict(error: sqlx::Error, name: &MemberName, spec: &MemberSpec) -> StoreError {
+    let message = error
+        .as_database_error()
+        .map(|e| e.message().to_owned())
+        .unwrap_or_default();
+    if message.contains("members.cluster_resource_id") {
+        return StoreError::ClusterAlreadyJoined(spec.cluster_resource_id.clone());
+    }
+    if message.contains("UNIQUE") {
+        return StoreError::MemberExists(name.clone());
+    }
+    if message.contains("FOREIGN KEY") {
+        return StoreError::NotFound;
+    }
+    StoreError::Database(error)
+}
+
+/// The columns `member_from_row` reads (a macro, because sqlx takes only literal SQL).
+macro_rules! member_select {
+    ($rest:literal) => {
+        concat!(
+            "SELECT fleet, name, cluster_resource_id, update_group, labels, version FROM members ",
+            $rest
+        )
+    };
+}
+
+#[async_trait::async_trait]
+impl FleetStore for SqliteStore {
+    async fn put_fleet(&self, fleet: &FleetName, now: Timestamp) -> StoreResult<bool> {
+        let done = sqlx::query("INSERT INTO fleets (name, version, created_at) VALUES (?, 1, ?) ON CONFLICT (name) DO NOTHING")
+            .bind(fleet.as_str())
+            .bind(now.millis())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn get_fleet(&self, fleet: &FleetName) -> StoreResult<Option<FleetSummary>> {
+        let row = sqlx::query("SELECT (SELECT COUNT(*) FROM members WHERE fleet = f.name) AS n FROM fleets f WHERE f.name = ?")
+            .bind(fleet.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(FleetSummary {
+                name: fleet.clone(),
+                member_count: row.try_get::<i64, _>("n")? as u64,
+            })
+        })
+        .transpose()
+    }
+
+    async fn list_fleets(&self) -> StoreResult<Vec<FleetSummary>> {
+        let rows = sqlx::query("SELECT f.name, (SELECT COUNT(*) FROM members WHERE fleet = f.name) AS n FROM fleets f ORDER BY f.name")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let name = FleetName::parse(&row.try_get::<String, _>("name")?)
+                    .map_err(|e| corrupt("fleet", e))?;
+                Ok(FleetSummary {
+                    name,
+                    member_count: row.try_get::<i64, _>("n")? as u64,
+                })
+            })
+            .collect()
+    }
+
+    async fn delete_fleet(&self, fleet: &FleetName) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM fleets WHERE name = ?")
+            .bind(fleet.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn get_member(
+        &self,
+        fleet: &FleetName,
+        name: &MemberName,
+    ) -> StoreResult<Option<Member>> {
+        let row = sqlx::query(member_select!("WHERE fleet = ? AND name = ?"))
+            .bind(fleet.as_str())
+            .bind(name.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(member_from_row).transpose()
+    }
+
+    async fn list_members(&self, fleet: &FleetName) -> StoreResult<Vec<Member>> {
+        let rows = sqlx::query(member_select!("WHERE fleet = ? ORDER BY name"))
+            .bind(fleet.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(member_from_row).collect()
+    }
+
+    async fn create_member(
+        &self,
+        fleet: &FleetName,
+        name: &MemberName,
+        spec: &MemberSpec,
+        now: Timestamp,
+    ) -> StoreResult<Member> {
+        let labels = serde_json::to_string(&spec.labels).map_err(|e| corrupt("labels", e))?;
+        sqlx::query(
+            "INSERT INTO members (fleet, name, cluster_resource_id, update_group, labels, version, created_at) \
+             VALUES (?, ?, ?, ?, ?, 1, ?)",
+        )
+        .bind(fleet.as_str())
+        .bind(name.as_str())
+        .bind(spec.cluster_resource_id.as_str())
+        .bind(spec.group.as_ref().map(GroupName::as_str))
+        .bind(labels)
+        .bind(now.millis())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| insert_conflict(e, name, spec))?;
+        Ok(Member {
+            fleet: fleet.clone(),
+            name: name.clone(),
+            spec: spec.clone(),
+            etag: 1,
+        })
+    }
+
+    async fn replace_member(&self, member: &Member, spec: &MemberSpec) -> StoreResult<Member> {
+        let labels = serde_json::to_string(&spec.labels).map_err(|e| corrupt("labels", e))?;
+        let done = sqlx::query(
+            "UPDATE members SET cluster_resource_id = ?, update_group = ?, labels = ?, version = version + 1 \
+             WHERE fleet = ? AND name = ? AND version = ?",
+        )
+        .bind(spec.cluster_resource_id.as_str())
+        .bind(spec.group.as_ref().map(GroupName::as_str))
+        .bind(labels)
+        .bind(member.fleet.as_str())
+        .bind(member.name.as_str())
+        .bind(member.etag)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| insert_conflict(e, &member.name, spec))?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Concurrent);
+        }
+        Ok(Member {
+            spec: spec.clone(),
+            etag: member.etag + 1,
+            ..member.clone()
+        })
+    }
+
+    async fn set_groups(&self, members: &[Member], group: Option<&GroupName>) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for member in members {
+            let done = sqlx::query(
+                "UPDATE members SET update_group = ?, version = version + 1 WHERE fleet = ? AND name = ? AND version = ?",
+            )
+            .bind(group.map(GroupName::as_str))
+            .bind(member.fleet.as_str())
+            .bind(member.name.as_str())
+            .bind(member.etag)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                // Dropping the transaction rolls back the members already changed.
+                return Err(StoreError::Concurrent);
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delete_member(&self, fleet: &FleetName, name: &MemberName) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM members WHERE fleet = ? AND name = ?")
+            .bind(fleet.as_str())
+            .bind(name.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn members_of_cluster(
+        &self,
+        cluster: &ClusterResourceId,
+    ) -> StoreResult<Vec<(FleetName, MemberName)>> {
+        let rows = sqlx::query(
+            "SELECT fleet, name FROM members WHERE cluster_resource_id = ? ORDER BY fleet, name",
+        )
+        .bind(cluster.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let fleet = FleetName::parse(&row.try_get::<String, _>("fleet")?)
+                    .map_err(|e| corrupt("fleet", e))?;
+                let name = MemberName::parse(&row.try_get::<String, _>("name")?)
+                    .map_err(|e| corrupt("member", e))?;
+                Ok((fleet, name))
+            })
+            .collect()
+    }
+
+    async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
+        let row = sqlx::query("SELECT value FROM settings WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("value")).transpose()?)
+    }
+
+    async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()> {
+        sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl SimulatorStore for SqliteStore {
+    async fn load_simulator(&self) -> StoreResult<SimulatorSnapshot> {
+        let catalog = sqlx::query("SELECT catalog FROM sim_catalog WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| -> StoreResult<Catalog> {
+                serde_json::from_str(&row.try_get::<String, _>("catalog")?)
+                    .map_err(|e| corrupt("catalog", e))
+            })
+            .transpose()?;
+        let rows = sqlx::query("SELECT name, state FROM sim_clusters ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        let clusters = rows
+            .iter()
+            .map(|row| {
+                let name = ClusterName::parse(&row.try_get::<String, _>("name")?)
+                    .map_err(|e| corrupt("cluster", e))?;
+                let state: ClusterState = serde_json::from_str(&row.try_get::<String, _>("state")?)
+                    .map_err(|e| corrupt("cluster", e))?;
+                Ok((name, state))
+            })
+            .collect::<StoreResult<_>>()?;
+        Ok(SimulatorSnapshot { catalog, clusters })
+    }
+
+    async fn save_catalog(&self, catalog: &Catalog) -> StoreResult<()> {
+        let text = serde_json::to_string(catalog).map_err(|e| corrupt("catalog", e))?;
+        sqlx::query("INSERT INTO sim_catalog (id, catalog, version) VALUES (1, ?, 1) ON CONFLICT (id) DO UPDATE SET catalog = excluded.catalog, version = version + 1")
+            .bind(text)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn save_cluster(&self, name: &ClusterName, state: &ClusterState) -> StoreResult<()> {
+        let text = serde_json::to_string(state).map_err(|e| corrupt("cluster", e))?;
+        sqlx::query("INSERT INTO sim_clusters (name, state, version) VALUES (?, ?, 1) ON CONFLICT (name) DO UPDATE SET state = excluded.state, version = version + 1")
+            .bind(name.as_str())
+            .bind(text)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_cluster(&self, name: &ClusterName) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM sim_clusters WHERE name = ?")
+            .bind(name.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}

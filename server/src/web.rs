@@ -1,0 +1,49 @@
+//! The whole HTTP surface: the REST API, the server functions and the server-rendered pages,
+//! and static files (the WASM bundle, CSS, favicon) from the site root.
+
+use crate::rest;
+use crate::service::Drydock;
+use app::api::service::SharedFleetService;
+use app::ui::{App, shell};
+use axum::Router;
+use axum::extract::Request;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use std::sync::Arc;
+use std::time::Instant;
+
+pub fn router(drydock: Arc<Drydock>, options: LeptosOptions) -> Router {
+    let service: SharedFleetService = drydock.clone();
+    let context = move || provide_context(service.clone());
+    let routes = generate_route_list(App);
+    let shell_options = options.clone();
+    Router::new()
+        .nest("/api/v1", rest::router(drydock))
+        .leptos_routes_with_context(&options, routes, context, move || {
+            shell(shell_options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler(shell))
+        .with_state(options)
+        .layer(middleware::from_fn(log_request))
+}
+
+/// One log line per request; errors carry their code (their cause was logged where it happened).
+async fn log_request(request: Request, next: Next) -> Response {
+    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16();
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    let code = response
+        .extensions()
+        .get::<app::model::error::AppError>()
+        .map(|e| e.code.clone());
+    if response.status().is_server_error() {
+        tracing::error!(%method, %path, status, millis, code, "request failed");
+    } else {
+        tracing::info!(%method, %path, status, millis, code, "request");
+    }
+    response
+}

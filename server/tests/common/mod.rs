@@ -1,0 +1,178 @@
+//! Test harness: the real router over a real SQLite database, called without a socket.
+#![allow(dead_code)]
+
+use app::model::time::Timestamp;
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use server::clock::ManualClock;
+use server::config::ServeArgs;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tower::ServiceExt;
+
+pub struct TestServer {
+    pub router: Router,
+    pub clock: Arc<ManualClock>,
+    pub built: server::Built,
+}
+
+pub fn args(database_url: &str, demo: bool) -> ServeArgs {
+    ServeArgs {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        database_url: database_url.to_owned(),
+        time_scale: 1.0,
+        seed: 42,
+        demo,
+        site_root: "target/site".into(),
+    }
+}
+
+/// 2024-09-01T00:00:00Z, a Sunday.
+pub const START: Timestamp = Timestamp(1_725_148_800_000);
+
+pub async fn start_with(database_url: &str, demo: bool) -> TestServer {
+    let clock = Arc::new(ManualClock::new(START));
+    let built = server::build(&args(database_url, demo), Some(clock.clone()))
+        .await
+        .unwrap();
+    TestServer {
+        router: built.router.clone(),
+        clock,
+        built,
+    }
+}
+
+pub async fn start() -> TestServer {
+    start_with("sqlite::memory:", false).await
+}
+
+/// A fresh SQLite file path for tests that restart the server.
+pub fn temp_db() -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "drydock-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    format!("sqlite://{}", dir.join("drydock.db").display())
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Reply {
+    /// The ARM error code of an error reply.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+impl TestServer {
+    pub async fn send(
+        &self,
+        method: &str,
+        uri: &str,
+        body: Option<&str>,
+        content_type: &str,
+    ) -> Reply {
+        let mut request = Request::builder().method(method).uri(uri);
+        if body.is_some() {
+            request = request.header(header::CONTENT_TYPE, content_type);
+        }
+        let request = request
+            .body(body.map_or_else(Body::empty, |b| Body::from(b.to_owned())))
+            .unwrap();
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Reply { status, body }
+    }
+
+    pub async fn call(&self, method: &str, uri: &str, body: Option<Value>) -> Reply {
+        let text = body.map(|b| b.to_string());
+        self.send(method, uri, text.as_deref(), "application/json")
+            .await
+    }
+
+    pub async fn get(&self, uri: &str) -> Reply {
+        self.call("GET", uri, None).await
+    }
+
+    pub async fn put(&self, uri: &str, body: Value) -> Reply {
+        self.call("PUT", uri, Some(body)).await
+    }
+
+    pub async fn delete(&self, uri: &str) -> Reply {
+        self.call("DELETE", uri, None).await
+    }
+
+    /// A simulated cluster in `region` at `version`, with one system pool.
+    pub async fn sim_cluster(&self, name: &str, region: &str, version: &str) -> Reply {
+        let image = self.newest_image(region).await;
+        self.put(
+            &format!("/api/v1/simulator/clusters/{name}"),
+            serde_json::json!({
+                "location": region, "kubernetesVersion": version,
+                "nodePools": [{"name": "system", "count": 3, "kubernetesVersion": version,
+                               "osSku": "AKSUbuntu-2204gen2containerd",
+                               "nodeImageVersion": format!("AKSUbuntu-2204gen2containerd-{image}")}]
+            }),
+        )
+        .await
+    }
+
+    pub async fn newest_image(&self, region: &str) -> String {
+        let catalog = self.get("/api/v1/simulator/catalog").await.body;
+        let releases = catalog["nodeImages"][region]["AKSUbuntu-2204gen2containerd"]
+            .as_array()
+            .unwrap()
+            .clone();
+        releases.last().unwrap().as_str().unwrap().to_owned()
+    }
+
+    /// A Kubernetes version the generated catalog offers (the oldest), usable for new clusters.
+    pub async fn some_version(&self) -> String {
+        let catalog = self.get("/api/v1/simulator/catalog").await.body;
+        catalog["kubernetesVersions"][0]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn fleet(&self, name: &str) {
+        let reply = self
+            .put(&format!("/api/v1/fleets/{name}"), serde_json::json!({}))
+            .await;
+        assert!(reply.status.is_success(), "{}", reply.body);
+    }
+
+    pub async fn join(
+        &self,
+        fleet: &str,
+        member: &str,
+        cluster: &str,
+        group: Option<&str>,
+    ) -> Reply {
+        let mut properties = serde_json::json!({ "clusterResourceId": cluster });
+        if let Some(group) = group {
+            properties["group"] = group.into();
+        }
+        self.put(
+            &format!("/api/v1/fleets/{fleet}/members/{member}"),
+            serde_json::json!({ "properties": properties }),
+        )
+        .await
+    }
+}

@@ -1,0 +1,110 @@
+//! The demo fleet, and that everything survives a restart on the same SQLite file.
+
+mod common;
+
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+fn strings(values: &[Value], pick: impl Fn(&Value) -> &Value) -> BTreeSet<String> {
+    values
+        .iter()
+        .filter_map(|v| pick(v).as_str().map(str::to_owned))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_demo_fleet_has_what_the_overview_needs() {
+    let s = common::start_with("sqlite::memory:", true).await;
+    let members = s.get("/api/v1/fleets/demo/members").await.body["value"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(members.len(), 12);
+    assert_eq!(
+        strings(&members, |m| &m["properties"]["status"]["location"]).len(),
+        3,
+        "three regions"
+    );
+    assert_eq!(
+        strings(&members, |m| &m["properties"]["group"]).len(),
+        4,
+        "four update groups"
+    );
+    let ungrouped = members
+        .iter()
+        .filter(|m| m["properties"]["group"].is_null())
+        .count();
+    assert_eq!(ungrouped, 2);
+    let windows = members
+        .iter()
+        .filter(|m| !m["properties"]["status"]["maintenanceWindow"].is_null())
+        .count();
+    assert_eq!(windows, 1);
+    assert!(
+        strings(
+            &members,
+            |m| &m["properties"]["status"]["kubernetesVersion"]
+        )
+        .len()
+            > 1,
+        "mixed versions"
+    );
+    let images: BTreeSet<String> = members
+        .iter()
+        .flat_map(|m| {
+            m["properties"]["status"]["nodePools"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| p["nodeImageVersion"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    assert!(images.len() > 1, "mixed node images");
+}
+
+#[tokio::test]
+async fn the_same_seed_gives_the_same_demo_fleet() {
+    let a = common::start_with("sqlite::memory:", true).await;
+    let b = common::start_with("sqlite::memory:", true).await;
+    assert_eq!(
+        a.get("/api/v1/fleets/demo/members").await.body,
+        b.get("/api/v1/fleets/demo/members").await.body
+    );
+}
+
+#[tokio::test]
+async fn the_demo_is_created_once_and_user_changes_survive_a_restart() {
+    let db = common::temp_db();
+    {
+        let s = common::start_with(&db, true).await;
+        s.delete("/api/v1/fleets/demo/members/aks-eastus-1").await;
+        s.fleet("prod").await;
+        let version = s.some_version().await;
+        s.sim_cluster("mine", "westeurope", &version).await;
+        s.join("prod", "mine", "sim:mine", Some("canary")).await;
+    }
+    let s = common::start_with(&db, true).await;
+    let demo = s.get("/api/v1/fleets/demo/members").await.body["value"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(
+        demo, 11,
+        "the demo was not re-created over the user's change"
+    );
+    let mine = s.get("/api/v1/fleets/prod/members/mine").await;
+    assert_eq!(mine.body["properties"]["group"], "canary");
+    assert_eq!(mine.body["properties"]["status"]["location"], "westeurope");
+}
+
+#[tokio::test]
+async fn a_replaced_catalog_survives_a_restart() {
+    let db = common::temp_db();
+    let catalog = json!({"kubernetesVersions": ["1.30.5"], "nodeImages": {"eastus": {"AKSUbuntu-2204gen2containerd": ["202409.01.0"]}}});
+    {
+        let s = common::start_with(&db, false).await;
+        s.put("/api/v1/simulator/catalog", catalog.clone()).await;
+    }
+    let s = common::start_with(&db, false).await;
+    assert_eq!(s.get("/api/v1/simulator/catalog").await.body, catalog);
+}
