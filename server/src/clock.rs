@@ -24,40 +24,42 @@ pub struct ScaledClock {
 #[serde(rename_all = "camelCase")]
 struct Anchor {
     fleet_ms: i64,
-    real_ms: i64,
+    /// Microseconds: at a large time scale a truncated millisecond is a visible jump.
+    real_us: i64,
     scale: f64,
 }
 
 const ANCHOR_KEY: &str = "fleet_clock";
 
-fn real_now_ms() -> i64 {
+fn real_now_us() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+        .map_or(0, |d| d.as_micros() as i64)
 }
 
 impl ScaledClock {
     /// Continues fleet time from the stored anchor (the downtime counted at the old scale) and
     /// stores a new anchor at the new scale.
     pub async fn resume(store: &dyn FleetStore, scale: f64) -> StoreResult<Self> {
-        let real_ms = real_now_ms();
         let stored: Option<Anchor> = store
             .get_setting(ANCHOR_KEY)
             .await?
             .and_then(|text| serde_json::from_str(&text).ok());
+        // Both clocks are read at one moment, so the anchor and `started` agree.
+        let (started, real_us) = (Instant::now(), real_now_us());
         let fleet_ms = match stored {
-            Some(a) => a.fleet_ms + ((real_ms - a.real_ms).max(0) as f64 * a.scale) as i64,
-            None => real_ms,
+            Some(a) => a.fleet_ms + ((real_us - a.real_us).max(0) as f64 * a.scale / 1000.0) as i64,
+            None => real_us / 1000,
         };
         let anchor = Anchor {
             fleet_ms,
-            real_ms,
+            real_us,
             scale,
         };
         let text = serde_json::to_string(&anchor).unwrap_or_default();
         store.put_setting(ANCHOR_KEY, &text).await?;
         Ok(Self {
-            started: Instant::now(),
+            started,
             fleet_at_start: Timestamp(fleet_ms),
             scale,
         })
