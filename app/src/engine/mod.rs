@@ -1,2 +1,46 @@
-//! The orchestration engine: pure decisions over update runs (DESIGN.md §4). It lands with the
-//! engine issue; the model it will decide over already lives in [`crate::model`].
+//! The orchestration engine: pure decisions over update runs (DESIGN.md §4). No IO, no clock, no
+//! async: time comes in as a value, and everything here also compiles to WASM so the browser's
+//! stage builder can preview a plan without a round trip.
+//!
+//! - [`plan`] resolves what a run will do: per-member targets, skips, pendings and failures with
+//!   their reasons, the Consistent node image versions, the order and an ETA.
+//! - `decide` (the state machine over a running run) builds on the same resolution.
+
+mod eta;
+mod images;
+mod plan;
+mod targets;
+
+pub use eta::DurationModel;
+pub use images::{ImageChoice, consistent_images};
+pub use plan::{
+    FleetSnapshot, GroupPlan, MemberPlan, Plan, PlanMember, PlanRejection, RunSpec, StagePlan, plan,
+};
+pub use targets::{MemberAction, PoolTarget, Step, UpgradeTarget, resolve_member};
+
+use serde::{Deserialize, Serialize};
+
+/// Tunables of the engine's rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EngineConfig {
+    /// After an upgrade, a node pool may lag its control plane by at most this many minor
+    /// versions. Kubernetes allows 3; AKS, and so the default, 2.
+    pub max_pool_skew_minors: i64,
+    /// How long operations take, for ETAs (and for the simulated provider).
+    pub durations: DurationModel,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            max_pool_skew_minors: 2,
+            durations: DurationModel::default(),
+        }
+    }
+}
+
+/// Name of the one stage and one group of a run without a strategy (members one by one).
+pub const IMPLICIT_NAME: &str = "all-members";
+
+#[cfg(test)]
+mod tests;

@@ -14,6 +14,10 @@ pub struct Catalog {
     pub kubernetes_versions: Vec<KubernetesVersion>,
     /// Per region, per image family: the releases available there, kept sorted ascending.
     pub node_images: BTreeMap<Region, BTreeMap<ImageFamily, Vec<ImageRelease>>>,
+    /// Versions still rolling out, with the regions that have them so far. A version not listed
+    /// here is available in every region.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub kubernetes_version_rollout: BTreeMap<KubernetesVersion, BTreeSet<Region>>,
 }
 
 impl Catalog {
@@ -28,6 +32,18 @@ impl Catalog {
         }
         if self.node_images.is_empty() {
             return Err("the catalog needs node images for at least one region".into());
+        }
+        for (version, regions) in &self.kubernetes_version_rollout {
+            if !self.kubernetes_versions.contains(version) {
+                return Err(format!(
+                    "rollout lists Kubernetes {version}, which is not in kubernetesVersions"
+                ));
+            }
+            if let Some(region) = regions.iter().find(|r| !self.node_images.contains_key(*r)) {
+                return Err(format!(
+                    "rollout of {version} names region {region}, which the catalog does not have"
+                ));
+            }
         }
         for (region, families) in &mut self.node_images {
             if families.is_empty() {
@@ -52,14 +68,21 @@ impl Catalog {
         self.node_images.contains_key(region)
     }
 
-    /// Kubernetes versions offered in a region. Every region offers the same list today; asking
-    /// per region keeps callers right when regional rollouts are modelled.
-    pub fn kubernetes_versions_in(&self, _region: &Region) -> &[KubernetesVersion] {
-        &self.kubernetes_versions
+    /// Whether `version` can be installed in `region` now.
+    pub fn kubernetes_available_in(&self, region: &Region, version: KubernetesVersion) -> bool {
+        self.kubernetes_versions.contains(&version)
+            && self
+                .kubernetes_version_rollout
+                .get(&version)
+                .is_none_or(|regions| regions.contains(region))
     }
 
     pub fn newest_kubernetes_in(&self, region: &Region) -> Option<KubernetesVersion> {
-        self.kubernetes_versions_in(region).last().copied()
+        self.kubernetes_versions
+            .iter()
+            .rev()
+            .copied()
+            .find(|v| self.kubernetes_available_in(region, *v))
     }
 
     pub fn newest_kubernetes(&self) -> Option<KubernetesVersion> {
@@ -141,6 +164,24 @@ mod tests {
                 .is_none()
         );
         assert!(!c.has_region(&Region::parse("mars").unwrap()));
+    }
+
+    #[test]
+    fn a_version_rolling_out_is_only_where_it_has_arrived() {
+        let mut c = catalog();
+        let newest = KubernetesVersion::new(1, 31, 2);
+        let east = Region::parse("eastus").unwrap();
+        let west = Region::parse("westeurope").unwrap();
+        c.kubernetes_version_rollout
+            .insert(newest, BTreeSet::from([east.clone()]));
+        let c = c.normalized().unwrap();
+        assert!(c.kubernetes_available_in(&east, newest));
+        assert!(!c.kubernetes_available_in(&west, newest));
+        assert_eq!(c.newest_kubernetes_in(&west).unwrap().to_string(), "1.30.5");
+        let mut bad = c.clone();
+        bad.kubernetes_version_rollout
+            .insert(newest, BTreeSet::from([Region::parse("mars").unwrap()]));
+        assert!(bad.normalized().unwrap_err().contains("mars"));
     }
 
     #[test]

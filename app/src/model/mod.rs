@@ -6,6 +6,8 @@ pub mod error;
 pub mod member;
 pub mod names;
 pub mod overview;
+pub mod strategy;
 pub mod time;
+pub mod update;
 pub mod version;
 pub mod window;

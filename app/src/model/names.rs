@@ -78,6 +78,18 @@ name_type!(
     GroupName, "group", 50
 );
 name_type!(
+    /// An update stage's name, unique within a strategy.
+    StageName, "stage", 50
+);
+name_type!(
+    /// A stored update strategy's name, unique within a fleet.
+    StrategyName, "strategy", 50
+);
+name_type!(
+    /// An update run's name, unique within a fleet.
+    RunName, "update run", 50
+);
+name_type!(
     /// A simulated cluster's name (its resource id is `sim:{name}`).
     ClusterName, "cluster", 63
 );

@@ -51,6 +51,16 @@ fn releases(rng: &mut Rng, every_days: i64, count: usize) -> Vec<ImageRelease> {
     releases
 }
 
+fn newest_rollout(
+    versions: &[KubernetesVersion],
+) -> BTreeMap<KubernetesVersion, std::collections::BTreeSet<Region>> {
+    let newest = versions.iter().max().copied();
+    newest
+        .map(|v| (v, REGIONS[..2].iter().map(|r| region(r)).collect()))
+        .into_iter()
+        .collect()
+}
+
 /// A catalog where the first region has every release and the others lag by up to three.
 pub fn catalog(seed: u64) -> Catalog {
     let mut rng = Rng::new(seed);
@@ -59,6 +69,7 @@ pub fn catalog(seed: u64) -> Catalog {
         .iter()
         .map(|(name, cadence)| (family(name), releases(&mut rng, *cadence, 12)))
         .collect();
+    let kubernetes_version_rollout = newest_rollout(&kubernetes_versions);
     let mut node_images = BTreeMap::new();
     for (i, name) in REGIONS.iter().enumerate() {
         let lag = if i == 0 { 0 } else { rng.range(1, 3) as usize };
@@ -71,6 +82,8 @@ pub fn catalog(seed: u64) -> Catalog {
     Catalog {
         kubernetes_versions,
         node_images,
+        // The newest version is still rolling out: only the first two regions have it.
+        kubernetes_version_rollout,
     }
     .normalized()
     .expect("a generated catalog is valid")

@@ -1,0 +1,203 @@
+//! What one member needs: the target of each part, or why it is skipped, pending or failing.
+//! Every rule about a single member's versions lives here.
+
+use super::EngineConfig;
+use super::images::ImageChoice;
+use crate::model::catalog::Catalog;
+use crate::model::cluster::{ClusterState, NodePool};
+use crate::model::update::Upgrade;
+use crate::model::version::{KubernetesVersion, NodeImageVersion};
+use serde::{Deserialize, Serialize};
+
+/// A change of one thing from one version to another.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step<T> {
+    pub from: T,
+    pub to: T,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PoolTarget {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kubernetes_version: Option<Step<KubernetesVersion>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub node_image_version: Option<Step<NodeImageVersion>>,
+}
+
+/// Everything an upgrade of one member changes. Only parts that change are listed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpgradeTarget {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub control_plane: Option<Step<KubernetesVersion>>,
+    pub node_pools: Vec<PoolTarget>,
+}
+
+impl UpgradeTarget {
+    pub fn is_empty(&self) -> bool {
+        self.control_plane.is_none() && self.node_pools.is_empty()
+    }
+}
+
+/// What a run will do with a member.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "action")]
+pub enum MemberAction {
+    Upgrade {
+        target: UpgradeTarget,
+    },
+    /// Nothing to do; the system skips it.
+    Skip {
+        reason: String,
+    },
+    /// Waiting for something outside the run (a version not yet in the region); it does not
+    /// block the next member of its group.
+    Pending {
+        reason: String,
+    },
+    /// The member cannot take the target; it fails before any operation starts on it.
+    Fail {
+        reason: String,
+    },
+}
+
+/// Resolves one member against the upgrade, the image choice and the catalog.
+pub fn resolve_member(
+    cluster: &ClusterState,
+    upgrade: Upgrade,
+    images: &ImageChoice,
+    catalog: &Catalog,
+    cfg: &EngineConfig,
+) -> MemberAction {
+    let control_plane = match upgrade.kubernetes_version() {
+        Some(target) => match control_plane_step(cluster, target, catalog, upgrade, cfg) {
+            Ok(step) => step,
+            Err(action) => return action,
+        },
+        None => None,
+    };
+    let mut node_pools = Vec::new();
+    for pool in &cluster.node_pools {
+        let kubernetes_version = match upgrade {
+            Upgrade::Full(target) => (pool.kubernetes_version < target).then_some(Step {
+                from: pool.kubernetes_version,
+                to: target,
+            }),
+            Upgrade::ControlPlaneOnly(_) | Upgrade::NodeImageOnly => None,
+        };
+        let node_image_version = if upgrade.touches_node_images() {
+            match image_step(cluster, pool, images, catalog) {
+                Ok(step) => step,
+                Err(reason) => return MemberAction::Pending { reason },
+            }
+        } else {
+            None
+        };
+        if kubernetes_version.is_some() || node_image_version.is_some() {
+            node_pools.push(PoolTarget {
+                name: pool.name.clone(),
+                kubernetes_version,
+                node_image_version,
+            });
+        }
+    }
+    let target = UpgradeTarget {
+        control_plane,
+        node_pools,
+    };
+    if target.is_empty() {
+        return MemberAction::Skip {
+            reason: already_there(upgrade),
+        };
+    }
+    MemberAction::Upgrade { target }
+}
+
+fn already_there(upgrade: Upgrade) -> String {
+    match upgrade {
+        Upgrade::Full(v) => format!("already at Kubernetes {v} with the selected node images"),
+        Upgrade::ControlPlaneOnly(v) => format!("control plane already at Kubernetes {v}"),
+        Upgrade::NodeImageOnly => "node images already at the selected versions".into(),
+    }
+}
+
+/// The control-plane step, or the action that stops the member: a version missing from its
+/// region (pending), a downgrade, a skipped minor or a skew violation (fail).
+fn control_plane_step(
+    cluster: &ClusterState,
+    target: KubernetesVersion,
+    catalog: &Catalog,
+    upgrade: Upgrade,
+    cfg: &EngineConfig,
+) -> Result<Option<Step<KubernetesVersion>>, MemberAction> {
+    let current = cluster.kubernetes_version;
+    let region = &cluster.location;
+    if current > target {
+        return Err(MemberAction::Fail {
+            reason: format!(
+                "the control plane runs {current}, newer than the target {target}; Kubernetes cannot be downgraded"
+            ),
+        });
+    }
+    if target.minors_ahead_of(current) > 1 {
+        return Err(MemberAction::Fail {
+            reason: format!(
+                "upgrading {current} to {target} would skip minor version {}.{}; upgrade to it first",
+                current.major,
+                current.minor + 1
+            ),
+        });
+    }
+    if current < target && !catalog.kubernetes_available_in(region, target) {
+        return Err(MemberAction::Pending {
+            reason: format!("Kubernetes {target} is not available in {region} yet"),
+        });
+    }
+    if let Upgrade::ControlPlaneOnly(_) = upgrade {
+        check_skew(&cluster.node_pools, target, cfg)?;
+    }
+    Ok((current < target).then_some(Step {
+        from: current,
+        to: target,
+    }))
+}
+
+/// Node pools left behind by a control-plane-only upgrade must stay within the skew limit.
+fn check_skew(
+    pools: &[NodePool],
+    target: KubernetesVersion,
+    cfg: &EngineConfig,
+) -> Result<(), MemberAction> {
+    let limit = cfg.max_pool_skew_minors;
+    match pools
+        .iter()
+        .find(|p| target.minors_ahead_of(p.kubernetes_version) > limit)
+    {
+        Some(pool) => Err(MemberAction::Fail {
+            reason: format!(
+                "node pool {} at {} would be {} minor versions behind the control plane at {target} (the limit is {limit}); upgrade the node pools first",
+                pool.name,
+                pool.kubernetes_version,
+                target.minors_ahead_of(pool.kubernetes_version)
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The pool's node image step (never a downgrade), or why no image can be chosen.
+fn image_step(
+    cluster: &ClusterState,
+    pool: &NodePool,
+    images: &ImageChoice,
+    catalog: &Catalog,
+) -> Result<Option<Step<NodeImageVersion>>, String> {
+    let release = images.target(catalog, &cluster.location, &pool.os_sku)?;
+    let current = &pool.node_image_version;
+    Ok((release > current.release).then(|| Step {
+        from: current.clone(),
+        to: NodeImageVersion::new(pool.os_sku.clone(), release),
+    }))
+}

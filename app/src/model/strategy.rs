@@ -1,0 +1,198 @@
+//! Update strategies: ordered stages of update groups, in exactly the seeds' `example-stages.json`
+//! shape. Validated on their own here; checked against a fleet's groups when a run is created.
+
+use super::names::{GroupName, StageName};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// The longest wait after a stage Drydock accepts: a week.
+pub const MAX_AFTER_STAGE_WAIT_SECONDS: i64 = 7 * 24 * 3600;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupRef {
+    pub name: GroupName,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateStage {
+    pub name: StageName,
+    pub groups: Vec<GroupRef>,
+    /// Signed on purpose: a negative wait gets a clear message rather than a parse error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_stage_wait_in_seconds: Option<i64>,
+}
+
+impl UpdateStage {
+    pub fn wait_seconds(&self) -> i64 {
+        self.after_stage_wait_in_seconds.unwrap_or(0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateStrategy {
+    pub stages: Vec<UpdateStage>,
+}
+
+impl UpdateStrategy {
+    /// Checks the rules that need no fleet: at least one stage, unique stage names, every stage
+    /// with a group, each group once in the whole strategy, waits between 0 and a week.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.stages.is_empty() {
+            return Err("a strategy needs at least one stage".into());
+        }
+        let mut stage_names = BTreeSet::new();
+        let mut group_names = BTreeSet::new();
+        for stage in &self.stages {
+            if !stage_names.insert(&stage.name) {
+                return Err(format!("stage {} appears twice", stage.name));
+            }
+            if stage.groups.is_empty() {
+                return Err(format!("stage {} has no update groups", stage.name));
+            }
+            let wait = stage.wait_seconds();
+            if wait < 0 {
+                return Err(format!(
+                    "stage {} has a negative afterStageWaitInSeconds ({wait})",
+                    stage.name
+                ));
+            }
+            if wait > MAX_AFTER_STAGE_WAIT_SECONDS {
+                return Err(format!(
+                    "stage {} waits {wait} seconds; the most is {MAX_AFTER_STAGE_WAIT_SECONDS} (a week)",
+                    stage.name
+                ));
+            }
+            for group in &stage.groups {
+                if !group_names.insert(&group.name) {
+                    return Err(format!(
+                        "group {} appears more than once in the strategy (a group may be in one stage only)",
+                        group.name
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every group the strategy names, in stage order.
+    pub fn groups(&self) -> impl Iterator<Item = &GroupName> {
+        self.stages
+            .iter()
+            .flat_map(|s| s.groups.iter().map(|g| &g.name))
+    }
+
+    /// Checks that every named group has a member in the fleet (`existing`).
+    pub fn check_groups_exist(&self, existing: &BTreeSet<GroupName>) -> Result<(), String> {
+        let missing: Vec<String> = self
+            .groups()
+            .filter(|g| !existing.contains(*g))
+            .map(ToString::to_string)
+            .collect();
+        match missing.as_slice() {
+            [] => Ok(()),
+            [one] => Err(format!("update group {one} has no members in this fleet")),
+            many => Err(format!(
+                "update groups {} have no members in this fleet",
+                many.join(", ")
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The seeds' example-stages.json.
+    pub const EXAMPLE_STAGES: &str = r#"{
+        "stages": [
+            {"name": "stage1", "groups": [{"name": "group-1a"}, {"name": "group-1b"}, {"name": "group-1c"}],
+             "afterStageWaitInSeconds": 3600},
+            {"name": "stage2", "groups": [{"name": "group-2a"}, {"name": "group-2b"}, {"name": "group-2c"}]}
+        ]
+    }"#;
+
+    fn example() -> UpdateStrategy {
+        serde_json::from_str(EXAMPLE_STAGES).unwrap()
+    }
+
+    #[test]
+    fn the_seed_example_parses_and_is_valid() {
+        let s = example();
+        assert_eq!(s.validate(), Ok(()));
+        assert_eq!(s.stages[0].wait_seconds(), 3600);
+        assert_eq!(s.stages[1].wait_seconds(), 0);
+        assert_eq!(s.groups().count(), 6);
+    }
+
+    #[test]
+    fn rejects_each_broken_rule_with_a_clear_message() {
+        let empty = UpdateStrategy { stages: vec![] };
+        assert!(empty.validate().unwrap_err().contains("at least one stage"));
+
+        let mut dup_group = example();
+        dup_group.stages[1].groups[0].name = GroupName::parse("group-1a").unwrap();
+        assert!(
+            dup_group
+                .validate()
+                .unwrap_err()
+                .contains("group group-1a appears more than once")
+        );
+
+        let mut dup_stage = example();
+        dup_stage.stages[1].name = StageName::parse("stage1").unwrap();
+        assert!(
+            dup_stage
+                .validate()
+                .unwrap_err()
+                .contains("stage stage1 appears twice")
+        );
+
+        let mut negative = example();
+        negative.stages[0].after_stage_wait_in_seconds = Some(-5);
+        assert!(negative.validate().unwrap_err().contains("negative"));
+
+        let mut no_groups = example();
+        no_groups.stages[0].groups.clear();
+        assert!(
+            no_groups
+                .validate()
+                .unwrap_err()
+                .contains("no update groups")
+        );
+    }
+
+    #[test]
+    fn names_outside_the_pattern_fail_to_parse() {
+        let bad = r#"{"stages": [{"name": "Stage 1", "groups": [{"name": "g"}]}]}"#;
+        assert!(
+            serde_json::from_str::<UpdateStrategy>(bad)
+                .unwrap_err()
+                .to_string()
+                .contains("stage name")
+        );
+        let bad = r#"{"stages": [{"name": "s", "groups": [{"name": "G_1"}]}]}"#;
+        assert!(
+            serde_json::from_str::<UpdateStrategy>(bad)
+                .unwrap_err()
+                .to_string()
+                .contains("group name")
+        );
+    }
+
+    #[test]
+    fn groups_must_exist_in_the_fleet() {
+        let existing: BTreeSet<GroupName> = ["group-1a", "group-1b", "group-1c", "group-2a"]
+            .iter()
+            .map(|g| GroupName::parse(g).unwrap())
+            .collect();
+        let err = example().check_groups_exist(&existing).unwrap_err();
+        assert_eq!(
+            err,
+            "update groups group-2b, group-2c have no members in this fleet"
+        );
+    }
+}

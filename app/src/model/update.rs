@@ -1,0 +1,136 @@
+//! What an update run does to each member: the upgrade type with its version, and how node
+//! images are chosen. Shaped like ARM's `managedClusterUpdate`.
+
+use super::version::KubernetesVersion;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UpgradeType {
+    /// Control plane, then every node pool, to the version, plus node images.
+    Full,
+    ControlPlaneOnly,
+    NodeImageOnly,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpgradeSpec {
+    #[serde(rename = "type")]
+    pub kind: UpgradeType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes_version: Option<KubernetesVersion>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum NodeImageSelectionType {
+    /// The newest image of the family in the member's region when the member starts.
+    #[default]
+    Latest,
+    /// Per family, the newest image available in every region of the run's members, fixed at
+    /// run start.
+    Consistent,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NodeImageSelection {
+    #[serde(rename = "type")]
+    pub kind: NodeImageSelectionType,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ManagedClusterUpdate {
+    pub upgrade: UpgradeSpec,
+    #[serde(default)]
+    pub node_image_selection: NodeImageSelection,
+}
+
+/// A checked upgrade: the version is there exactly when the type needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upgrade {
+    Full(KubernetesVersion),
+    ControlPlaneOnly(KubernetesVersion),
+    NodeImageOnly,
+}
+
+impl Upgrade {
+    pub fn kubernetes_version(self) -> Option<KubernetesVersion> {
+        match self {
+            Upgrade::Full(v) | Upgrade::ControlPlaneOnly(v) => Some(v),
+            Upgrade::NodeImageOnly => None,
+        }
+    }
+
+    /// Whether node images are part of this upgrade.
+    pub fn touches_node_images(self) -> bool {
+        match self {
+            Upgrade::Full(_) | Upgrade::NodeImageOnly => true,
+            Upgrade::ControlPlaneOnly(_) => false,
+        }
+    }
+}
+
+impl UpgradeSpec {
+    pub fn checked(&self) -> Result<Upgrade, String> {
+        match (self.kind, self.kubernetes_version) {
+            (UpgradeType::Full, Some(v)) => Ok(Upgrade::Full(v)),
+            (UpgradeType::ControlPlaneOnly, Some(v)) => Ok(Upgrade::ControlPlaneOnly(v)),
+            (UpgradeType::NodeImageOnly, None) => Ok(Upgrade::NodeImageOnly),
+            (UpgradeType::NodeImageOnly, Some(_)) => {
+                Err("a NodeImageOnly upgrade takes no kubernetesVersion".into())
+            }
+            (kind, None) => Err(format!("a {kind:?} upgrade needs a kubernetesVersion")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Upgrade, String> {
+        serde_json::from_str::<ManagedClusterUpdate>(text)
+            .map_err(|e| e.to_string())?
+            .upgrade
+            .checked()
+    }
+
+    #[test]
+    fn each_type_takes_a_version_exactly_when_it_needs_one() {
+        assert_eq!(
+            parse(r#"{"upgrade": {"type": "Full", "kubernetesVersion": "1.30.5"}}"#),
+            Ok(Upgrade::Full(KubernetesVersion::new(1, 30, 5)))
+        );
+        assert!(
+            parse(r#"{"upgrade": {"type": "Full"}}"#)
+                .unwrap_err()
+                .contains("needs a kubernetesVersion")
+        );
+        assert_eq!(
+            parse(r#"{"upgrade": {"type": "NodeImageOnly"}}"#),
+            Ok(Upgrade::NodeImageOnly)
+        );
+        assert!(
+            parse(r#"{"upgrade": {"type": "NodeImageOnly", "kubernetesVersion": "1.30.5"}}"#)
+                .unwrap_err()
+                .contains("takes no kubernetesVersion")
+        );
+        assert!(parse(r#"{"upgrade": {"type": "Everything"}}"#).is_err());
+    }
+
+    #[test]
+    fn node_image_selection_defaults_to_latest() {
+        let u: ManagedClusterUpdate =
+            serde_json::from_str(r#"{"upgrade": {"type": "NodeImageOnly"}}"#).unwrap();
+        assert_eq!(u.node_image_selection.kind, NodeImageSelectionType::Latest);
+        let u: ManagedClusterUpdate = serde_json::from_str(
+            r#"{"upgrade": {"type": "NodeImageOnly"}, "nodeImageSelection": {"type": "Consistent"}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            u.node_image_selection.kind,
+            NodeImageSelectionType::Consistent
+        );
+    }
+}
