@@ -1,8 +1,8 @@
 //! How long upgrades take. The ETA of a plan and the simulated provider's durations both come
 //! from this model, so a demo's predictions and its reality agree.
 
-use super::targets::UpgradeTarget;
 use crate::model::cluster::ClusterState;
+use crate::model::target::UpgradeTarget;
 use crate::model::time::{MS_PER_MINUTE, MS_PER_SECOND};
 use serde::{Deserialize, Serialize};
 

@@ -4,19 +4,32 @@
 //!
 //! - [`plan`] resolves what a run will do: per-member targets, skips, pendings and failures with
 //!   their reasons, the Consistent node image versions, the order and an ETA.
-//! - `decide` (the state machine over a running run) builds on the same resolution.
+//! - [`create_run`] freezes a run's layout (stages, groups, members) from a plan.
+//! - [`decide`] is the state machine over a run: commands, reports and the passing of time in;
+//!   the new run, effects, events and the next wake-up out.
 
+mod advance;
+mod commands;
+mod create;
+mod decide;
 mod eta;
 mod images;
 mod plan;
 mod targets;
 
+pub use crate::model::target::{PoolTarget, Step, UpgradeTarget};
+pub use crate::model::update::RunSpec;
+pub use create::create_run;
+pub use decide::{
+    Command, Decision, Effect, Input, Outcome, Rejection, Reply, SkipKind, SkipTarget, World,
+    decide,
+};
 pub use eta::DurationModel;
 pub use images::{ImageChoice, consistent_images};
 pub use plan::{
-    FleetSnapshot, GroupPlan, MemberPlan, Plan, PlanMember, PlanRejection, RunSpec, StagePlan, plan,
+    FleetSnapshot, GroupPlan, MemberPlan, Plan, PlanMember, PlanRejection, StagePlan, plan,
 };
-pub use targets::{MemberAction, PoolTarget, Step, UpgradeTarget, resolve_member};
+pub use targets::{MemberAction, resolve_member};
 
 use serde::{Deserialize, Serialize};
 
@@ -42,5 +55,13 @@ impl Default for EngineConfig {
 /// Name of the one stage and one group of a run without a strategy (members one by one).
 pub const IMPLICIT_NAME: &str = "all-members";
 
+#[cfg(test)]
+mod decide_tests;
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod harness;
+#[cfg(test)]
+mod properties;
 #[cfg(test)]
 mod tests;

@@ -2,15 +2,16 @@
 //! creation, by the browser's live preview, and as the run's frozen layout.
 
 use super::images::{ImageChoice, consistent_images};
-use super::targets::{MemberAction, UpgradeTarget, resolve_member};
+use super::targets::{MemberAction, resolve_member};
 use super::{EngineConfig, IMPLICIT_NAME};
 use crate::model::catalog::Catalog;
 use crate::model::cluster::{ClusterState, Region};
 use crate::model::member::ClusterResourceId;
 use crate::model::names::{GroupName, MemberName};
 use crate::model::strategy::UpdateStrategy;
+use crate::model::target::UpgradeTarget;
 use crate::model::time::{MS_PER_SECOND, Timestamp};
-use crate::model::update::{ManagedClusterUpdate, NodeImageSelectionType, Upgrade};
+use crate::model::update::{NodeImageSelectionType, RunSpec, Upgrade};
 use crate::model::version::NodeImageVersion;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, VecDeque};
@@ -30,14 +31,6 @@ pub struct PlanMember {
 pub struct FleetSnapshot {
     pub members: Vec<PlanMember>,
     pub catalog: Catalog,
-}
-
-/// What a run is asked to do: the stages (none = one by one) and the update.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RunSpec {
-    pub strategy: Option<UpdateStrategy>,
-    pub update: ManagedClusterUpdate,
 }
 
 /// Why a run cannot be created at all.

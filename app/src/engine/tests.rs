@@ -1,107 +1,13 @@
 //! Scenario tests of `plan`: small fleets built in a line, one rule per test.
 
+use super::fixtures::*;
 use super::*;
-use crate::model::catalog::Catalog;
-use crate::model::cluster::{ClusterState, NodePool, Region};
-use crate::model::member::ClusterResourceId;
-use crate::model::names::{ClusterName, GroupName, MemberName};
+use crate::model::cluster::Region;
 use crate::model::strategy::UpdateStrategy;
 use crate::model::time::{MS_PER_HOUR, MS_PER_MINUTE, Timestamp};
-use crate::model::update::{
-    ManagedClusterUpdate, NodeImageSelection, NodeImageSelectionType, UpgradeSpec, UpgradeType,
-};
-use crate::model::version::{ImageFamily, KubernetesVersion, NodeImageVersion};
-use crate::model::window::{DayOfWeek, MaintenanceWindow, Schedule, WeeklySchedule};
-
-const UBUNTU: &str = "AKSUbuntu-2204gen2containerd";
-/// 2024-09-02T12:00:00Z, a Monday.
-const NOW: Timestamp = Timestamp(1_725_278_400_000);
-
-fn v(text: &str) -> KubernetesVersion {
-    KubernetesVersion::parse(text).unwrap()
-}
-
-fn catalog() -> Catalog {
-    serde_json::from_value::<Catalog>(serde_json::json!({
-        "kubernetesVersions": ["1.28.5", "1.29.9", "1.30.5", "1.31.2"],
-        "nodeImages": {
-            "eastus": {UBUNTU: ["202409.01.0", "202410.01.0"]},
-            "westeurope": {UBUNTU: ["202409.01.0"]}
-        }
-    }))
-    .unwrap()
-    .normalized()
-    .unwrap()
-}
-
-/// A member with one 3-node pool at the control plane's version and the oldest image.
-fn member(name: &str, group: Option<&str>, region: &str, version: &str) -> PlanMember {
-    let family = ImageFamily::parse(UBUNTU).unwrap();
-    let cluster = ClusterState {
-        location: Region::parse(region).unwrap(),
-        kubernetes_version: v(version),
-        node_pools: vec![NodePool {
-            name: "system".into(),
-            count: 3,
-            kubernetes_version: v(version),
-            node_image_version: NodeImageVersion::parse(&format!("{UBUNTU}-202409.01.0")).unwrap(),
-            os_sku: family,
-        }],
-        maintenance_window: None,
-    };
-    PlanMember {
-        name: MemberName::parse(name).unwrap(),
-        cluster_resource_id: ClusterResourceId::simulated(&ClusterName::parse(name).unwrap()),
-        group: group.map(|g| GroupName::parse(g).unwrap()),
-        cluster: Ok(cluster),
-    }
-}
-
-fn with_cluster(mut m: PlanMember, change: impl FnOnce(&mut ClusterState)) -> PlanMember {
-    if let Ok(cluster) = &mut m.cluster {
-        change(cluster);
-    }
-    m
-}
-
-fn fleet(members: Vec<PlanMember>) -> FleetSnapshot {
-    FleetSnapshot {
-        members,
-        catalog: catalog(),
-    }
-}
-
-fn spec(kind: UpgradeType, version: Option<&str>, images: NodeImageSelectionType) -> RunSpec {
-    RunSpec {
-        strategy: None,
-        update: ManagedClusterUpdate {
-            upgrade: UpgradeSpec {
-                kind,
-                kubernetes_version: version.map(v),
-            },
-            node_image_selection: NodeImageSelection { kind: images },
-        },
-    }
-}
-
-fn full(version: &str) -> RunSpec {
-    spec(
-        UpgradeType::Full,
-        Some(version),
-        NodeImageSelectionType::Latest,
-    )
-}
-
-fn strategy(json: serde_json::Value) -> UpdateStrategy {
-    serde_json::from_value(json).unwrap()
-}
-
-fn two_stages() -> UpdateStrategy {
-    strategy(serde_json::json!({"stages": [
-        {"name": "canary", "groups": [{"name": "g1"}, {"name": "g2"}], "afterStageWaitInSeconds": 3600},
-        {"name": "prod", "groups": [{"name": "g3"}]}
-    ]}))
-}
+use crate::model::update::{NodeImageSelectionType, UpgradeType};
+use crate::model::version::NodeImageVersion;
+use crate::model::window::DayOfWeek;
 
 fn run(fleet: &FleetSnapshot, spec: &RunSpec) -> Plan {
     plan(fleet, spec, NOW, &EngineConfig::default()).unwrap()
@@ -472,19 +378,6 @@ fn an_unobservable_member_is_pending_with_the_providers_words() {
         panic!()
     };
     assert!(reason.contains("sim:gone does not exist"));
-}
-
-fn window(day: DayOfWeek, start: &str) -> MaintenanceWindow {
-    MaintenanceWindow {
-        schedule: Schedule::Weekly(WeeklySchedule {
-            day_of_week: day,
-            interval_weeks: 1,
-        }),
-        start_time: start.into(),
-        duration_hours: 4,
-        utc_offset: "+00:00".into(),
-        start_date: None,
-    }
 }
 
 #[test]

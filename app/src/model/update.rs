@@ -1,6 +1,7 @@
 //! What an update run does to each member: the upgrade type with its version, and how node
 //! images are chosen. Shaped like ARM's `managedClusterUpdate`.
 
+use super::strategy::UpdateStrategy;
 use super::version::KubernetesVersion;
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +45,14 @@ pub struct ManagedClusterUpdate {
     pub upgrade: UpgradeSpec,
     #[serde(default)]
     pub node_image_selection: NodeImageSelection,
+}
+
+/// What a run is asked to do: the stages (none = one by one) and the update.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunSpec {
+    pub strategy: Option<UpdateStrategy>,
+    pub update: ManagedClusterUpdate,
 }
 
 /// A checked upgrade: the version is there exactly when the type needs it.

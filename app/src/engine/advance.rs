@@ -1,0 +1,473 @@
+//! Progress: what happens without an operator. Stages in order; all groups of a stage in
+//! parallel; members of a group one at a time, open maintenance windows first; the wait after a
+//! stage; fail-fast on a member failure. Also the provider's reports.
+
+use super::decide::{Effect, Outcome, Reply, Work};
+use super::images::ImageChoice;
+use super::targets::{MemberAction, resolve_member};
+use crate::model::names::MemberName;
+use crate::model::run::{
+    GroupRun, GroupState, MemberState, RunState, SkippedBy, StageState, State, Subject, UpdateRun,
+    WaitState,
+};
+use crate::model::time::{MS_PER_SECOND, Timestamp};
+use crate::model::update::Upgrade;
+use std::collections::BTreeSet;
+
+/// A member that could not take the target (or whose upgrade failed): fail-fast.
+struct Failure {
+    member: MemberName,
+    message: String,
+}
+
+pub(super) fn report(
+    run: &mut UpdateRun,
+    name: &MemberName,
+    attempt: u32,
+    outcome: Outcome,
+    work: &mut Work<'_>,
+) -> Reply {
+    let place = run.stages.iter().enumerate().find_map(|(s, stage)| {
+        stage.groups.iter().enumerate().find_map(|(g, group)| {
+            group
+                .members
+                .iter()
+                .position(|m| &m.name == name)
+                .map(|m| (s, g, m))
+        })
+    });
+    let Some((s, g, m)) = place else {
+        return Reply::Ignored {
+            why: format!("the run has no member named {name}"),
+        };
+    };
+    let member = &mut run.stages[s].groups[g].members[m];
+    let started_at = match &member.state {
+        MemberState::Upgrading {
+            attempt: current,
+            started_at,
+            ..
+        } if *current == attempt => *started_at,
+        _ => {
+            return Reply::Ignored {
+                why: format!("member {name} is not upgrading attempt {attempt}"),
+            };
+        }
+    };
+    match outcome {
+        Outcome::Succeeded => {
+            member.state = MemberState::Completed {
+                attempt,
+                started_at,
+                completed_at: work.now,
+            };
+            work.event(Subject::Member(name.clone()), State::Completed, None);
+        }
+        Outcome::Failed { message } => {
+            member.state = MemberState::Failed {
+                attempt: Some(attempt),
+                failed_at: work.now,
+                message: message.clone(),
+            };
+            work.event(
+                Subject::Member(name.clone()),
+                State::Failed,
+                Some(message.clone()),
+            );
+            // The operator already gave up on a skipped group: its late failure is recorded on
+            // the member but does not stop the rest of the run.
+            if !matches!(run.stages[s].groups[g].state, GroupState::Skipped { .. }) {
+                fail_fast(
+                    run,
+                    s,
+                    g,
+                    Failure {
+                        member: name.clone(),
+                        message,
+                    },
+                    work,
+                );
+            }
+        }
+    }
+    Reply::Applied
+}
+
+/// A member failure fails its group, its stage and the run; in-flight upgrades elsewhere finish.
+fn fail_fast(run: &mut UpdateRun, s: usize, g: usize, failure: Failure, work: &mut Work<'_>) {
+    let now = work.now;
+    let group = &mut run.stages[s].groups[g];
+    let group_started = match group.state {
+        GroupState::Running { started_at } => started_at,
+        _ => now,
+    };
+    group.state = GroupState::Failed {
+        started_at: group_started,
+        failed_at: now,
+    };
+    work.event(
+        Subject::Group(group.name.clone()),
+        State::Failed,
+        Some(format!("member {} failed", failure.member)),
+    );
+    let stage = &mut run.stages[s];
+    if let StageState::Running { started_at } = stage.state {
+        stage.state = StageState::Failed {
+            started_at,
+            failed_at: now,
+        };
+        work.event(
+            Subject::Stage(stage.name.clone()),
+            State::Failed,
+            Some(format!("group {} failed", run.stages[s].groups[g].name)),
+        );
+    }
+    if let RunState::Running { started_at } | RunState::Stopping { started_at } = run.state {
+        let error = format!("member {} failed: {}", failure.member, failure.message);
+        run.state = RunState::Failed {
+            started_at,
+            failed_at: now,
+            error: error.clone(),
+        };
+        work.event(Subject::Run, State::Failed, Some(error));
+    }
+}
+
+/// Moves the run on as far as it can go now.
+pub(super) fn advance(run: &mut UpdateRun, work: &mut Work<'_>) {
+    match run.state {
+        RunState::Running { started_at } => advance_running(run, started_at, work),
+        RunState::Stopping { started_at } if run.in_flight() == 0 => {
+            run.state = RunState::Stopped {
+                started_at,
+                stopped_at: work.now,
+            };
+            work.event(Subject::Run, State::Stopped, None);
+        }
+        RunState::NotStarted
+        | RunState::Stopping { .. }
+        | RunState::Stopped { .. }
+        | RunState::Failed { .. }
+        | RunState::Completed { .. } => {}
+    }
+}
+
+fn advance_running(run: &mut UpdateRun, started_at: Timestamp, work: &mut Work<'_>) {
+    let upgrade = match run.spec.update.upgrade.checked() {
+        Ok(upgrade) => upgrade,
+        Err(error) => {
+            // Checked when the run was created; a stored run that fails it is beyond repair.
+            run.state = RunState::Failed {
+                started_at,
+                failed_at: work.now,
+                error: error.clone(),
+            };
+            work.event(Subject::Run, State::Failed, Some(error));
+            return;
+        }
+    };
+    let images = match &run.selected_images {
+        Some(selected) => ImageChoice::Consistent(selected.clone()),
+        None => ImageChoice::Latest,
+    };
+    for s in 0..run.stages.len() {
+        if run.stages[s].state.is_done() {
+            // A skipped stage may still have an upgrade in flight; nothing after it starts
+            // until that finishes.
+            let in_flight = run.stages[s]
+                .groups
+                .iter()
+                .flat_map(|g| &g.members)
+                .any(|m| m.state.in_flight());
+            if in_flight {
+                return;
+            }
+            continue;
+        }
+        if let Err((g, failure)) = advance_stage(run, s, upgrade, &images, work) {
+            fail_fast(run, s, g, failure, work);
+            return;
+        }
+        if !run.stages[s].state.is_done() {
+            return;
+        }
+    }
+    run.state = RunState::Completed {
+        started_at,
+        completed_at: work.now,
+    };
+    work.event(Subject::Run, State::Completed, None);
+}
+
+fn advance_stage(
+    run: &mut UpdateRun,
+    s: usize,
+    upgrade: Upgrade,
+    images: &ImageChoice,
+    work: &mut Work<'_>,
+) -> Result<(), (usize, Failure)> {
+    let now = work.now;
+    let run_name = run.name.clone();
+    let stage = &mut run.stages[s];
+    let started_at = match stage.state {
+        StageState::NotStarted => {
+            stage.state = StageState::Running { started_at: now };
+            work.event(Subject::Stage(stage.name.clone()), State::Running, None);
+            now
+        }
+        StageState::Running { started_at } => started_at,
+        // A failed stage waits for a retry; done stages are not advanced.
+        StageState::Failed { .. } | StageState::Completed { .. } | StageState::Skipped { .. } => {
+            return Ok(());
+        }
+    };
+    for (g, group) in stage.groups.iter_mut().enumerate() {
+        advance_group(&run_name, group, upgrade, images, work).map_err(|f| (g, f))?;
+    }
+    // A skipped group may still have an upgrade in flight: the stage waits for it.
+    let in_flight = stage
+        .groups
+        .iter()
+        .flat_map(|g| &g.members)
+        .any(|m| m.state.in_flight());
+    if in_flight || !stage.groups.iter().all(|g| g.state.is_finished()) {
+        return Ok(());
+    }
+    match stage.wait {
+        WaitState::NotStarted if stage.after_stage_wait_in_seconds > 0 => {
+            let until = now.plus_millis(stage.after_stage_wait_in_seconds * MS_PER_SECOND);
+            stage.wait = WaitState::Running {
+                started_at: now,
+                until,
+            };
+            work.event(
+                Subject::AfterStageWait(stage.name.clone()),
+                State::Running,
+                Some(format!("until {until}")),
+            );
+            work.wake(until);
+        }
+        WaitState::NotStarted => {
+            stage.wait = WaitState::Completed {
+                started_at: now,
+                completed_at: now,
+            }
+        }
+        WaitState::Running { started_at, until } if now >= until => {
+            stage.wait = WaitState::Completed {
+                started_at,
+                completed_at: now,
+            };
+            work.event(
+                Subject::AfterStageWait(stage.name.clone()),
+                State::Completed,
+                None,
+            );
+        }
+        WaitState::Running { until, .. } => work.wake(until),
+        WaitState::Completed { .. } | WaitState::Skipped { .. } => {}
+    }
+    if stage.wait.is_done() {
+        stage.state = StageState::Completed {
+            started_at,
+            completed_at: now,
+        };
+        work.event(Subject::Stage(stage.name.clone()), State::Completed, None);
+    }
+    Ok(())
+}
+
+/// Starts the group's next member if none is in flight: among those not finished, the first
+/// (by name) whose window is open; else it waits for the soonest window to open.
+fn advance_group(
+    run_name: &str,
+    group: &mut GroupRun,
+    upgrade: Upgrade,
+    images: &ImageChoice,
+    work: &mut Work<'_>,
+) -> Result<(), Failure> {
+    let now = work.now;
+    let started_at = match group.state {
+        GroupState::NotStarted => {
+            group.state = GroupState::Running { started_at: now };
+            work.event(Subject::Group(group.name.clone()), State::Running, None);
+            now
+        }
+        GroupState::Running { started_at } => started_at,
+        GroupState::Completed { .. } | GroupState::Failed { .. } | GroupState::Skipped { .. } => {
+            return Ok(());
+        }
+    };
+    if group.members.iter().any(|m| m.state.in_flight()) {
+        return Ok(());
+    }
+    // Members found pending in this pass are not tried again in it (they do not block others).
+    let mut passed = BTreeSet::new();
+    loop {
+        let mut waiting = Vec::new();
+        let mut chosen = None;
+        for (i, member) in group.members.iter().enumerate() {
+            let eligible = matches!(
+                member.state,
+                MemberState::NotStarted | MemberState::Pending { .. }
+            );
+            if !eligible || passed.contains(&i) {
+                continue;
+            }
+            match work.world.observe(&member.cluster_resource_id) {
+                Err(error) => {
+                    passed.insert(i);
+                    waiting.push((i, format!("the cluster cannot be observed: {error}"), None));
+                }
+                Ok(cluster) => match cluster
+                    .maintenance_window
+                    .as_ref()
+                    .and_then(|w| w.current_or_next(now))
+                {
+                    Some(span) if !span.contains(now) => {
+                        let reason =
+                            format!("maintenance window closed; it opens at {}", span.start);
+                        waiting.push((i, reason, Some(span.start)));
+                    }
+                    _ => {
+                        chosen = Some((i, cluster));
+                        break;
+                    }
+                },
+            }
+        }
+        for (i, reason, until) in waiting {
+            set_pending(group, i, reason, until, work);
+        }
+        let Some((i, cluster)) = chosen else {
+            return finish_if_idle(group, started_at, work);
+        };
+        let action = resolve_member(&cluster, upgrade, images, work.world.catalog(), work.cfg);
+        let member = &mut group.members[i];
+        match action {
+            MemberAction::Upgrade { target } => {
+                let attempt = member.attempts + 1;
+                member.attempts = attempt;
+                member.state = MemberState::Upgrading {
+                    attempt,
+                    started_at: now,
+                    target: target.clone(),
+                };
+                work.event(
+                    Subject::Member(member.name.clone()),
+                    State::Running,
+                    Some(format!("attempt {attempt}")),
+                );
+                work.effects.push(Effect::StartUpgrade {
+                    member: member.name.clone(),
+                    cluster: member.cluster_resource_id.clone(),
+                    attempt,
+                    operation_id: format!("{run_name}/{}/{attempt}", member.name),
+                    target,
+                });
+                return Ok(());
+            }
+            MemberAction::Skip { reason } => {
+                member.state = MemberState::Skipped {
+                    reason: reason.clone(),
+                    at: now,
+                    by: SkippedBy::System,
+                };
+                work.event(
+                    Subject::Member(member.name.clone()),
+                    State::Skipped,
+                    Some(reason),
+                );
+            }
+            MemberAction::Pending { reason } => {
+                passed.insert(i);
+                set_pending(group, i, reason, None, work);
+            }
+            MemberAction::Fail { reason } => {
+                member.state = MemberState::Failed {
+                    attempt: None,
+                    failed_at: now,
+                    message: reason.clone(),
+                };
+                work.event(
+                    Subject::Member(member.name.clone()),
+                    State::Failed,
+                    Some(reason.clone()),
+                );
+                return Err(Failure {
+                    member: member.name.clone(),
+                    message: reason,
+                });
+            }
+        }
+    }
+}
+
+/// Marks a member pending; an unchanged reason changes nothing (and makes no event).
+fn set_pending(
+    group: &mut GroupRun,
+    i: usize,
+    reason: String,
+    until: Option<Timestamp>,
+    work: &mut Work<'_>,
+) {
+    if let Some(at) = until {
+        work.wake(at);
+    }
+    let member = &mut group.members[i];
+    let since = match &member.state {
+        MemberState::Pending {
+            reason: old,
+            until: old_until,
+            ..
+        } if *old == reason && *old_until == until => return,
+        MemberState::Pending { since, .. } => *since,
+        _ => work.now,
+    };
+    member.state = MemberState::Pending {
+        reason: reason.clone(),
+        since,
+        until,
+    };
+    work.event(
+        Subject::Member(member.name.clone()),
+        State::Pending,
+        Some(reason),
+    );
+}
+
+/// With nothing in flight and nothing startable, the group is done unless a window will open.
+fn finish_if_idle(
+    group: &mut GroupRun,
+    started_at: Timestamp,
+    work: &mut Work<'_>,
+) -> Result<(), Failure> {
+    let awaiting_window = group
+        .members
+        .iter()
+        .any(|m| matches!(m.state, MemberState::Pending { until: Some(_), .. }));
+    if awaiting_window
+        || group
+            .members
+            .iter()
+            .any(|m| matches!(m.state, MemberState::NotStarted))
+    {
+        return Ok(());
+    }
+    let pending = group
+        .members
+        .iter()
+        .filter(|m| matches!(m.state, MemberState::Pending { .. }))
+        .count();
+    group.state = GroupState::Completed {
+        started_at,
+        completed_at: work.now,
+    };
+    let message = (pending > 0).then(|| format!("{pending} member(s) still pending"));
+    work.event(
+        Subject::Group(group.name.clone()),
+        State::Completed,
+        message,
+    );
+    Ok(())
+}

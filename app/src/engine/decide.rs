@@ -1,0 +1,191 @@
+//! `decide`: the run's state machine. It takes the run, one input and the time, and returns the
+//! new run with the effects to carry out, the events that happened and when to wake next. It
+//! never calls a clock, sleeps or does IO; what it needs to know of clusters comes through the
+//! read-only [`World`].
+
+use super::EngineConfig;
+use super::advance::advance;
+use super::commands::{skip, start, stop};
+use crate::model::catalog::Catalog;
+use crate::model::cluster::ClusterState;
+use crate::model::member::ClusterResourceId;
+use crate::model::names::MemberName;
+use crate::model::run::{RunEvent, State, Subject, UpdateRun};
+use crate::model::target::UpgradeTarget;
+use crate::model::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// What the engine may read of the outside world while deciding: the catalog and what the
+/// provider observes of a cluster. The runtime answers from its provider's current view.
+pub trait World {
+    fn catalog(&self) -> &Catalog;
+    fn observe(&self, cluster: &ClusterResourceId) -> Result<ClusterState, String>;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Input {
+    /// Time passed or something may have changed: move on if anything can.
+    Tick,
+    Command(Command),
+    /// The provider finished an upgrade attempt.
+    Report {
+        member: MemberName,
+        attempt: u32,
+        outcome: Outcome,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Command {
+    Start,
+    Stop,
+    Skip(Vec<SkipTarget>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SkipKind {
+    Member,
+    Group,
+    Stage,
+    AfterStageWait,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkipTarget {
+    #[serde(rename = "type")]
+    pub kind: SkipKind,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    Succeeded,
+    Failed { message: String },
+}
+
+/// Work for the runtime to carry out after the decision is committed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Effect {
+    StartUpgrade {
+        member: MemberName,
+        cluster: ClusterResourceId,
+        attempt: u32,
+        /// `run/member/attempt`: the same key never upgrades a member twice.
+        operation_id: String,
+        target: UpgradeTarget,
+    },
+}
+
+/// The typed answer to an input; repeats of allowed actions are answered, not refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Reply {
+    Started,
+    Resumed,
+    Retrying {
+        failed_members: usize,
+    },
+    AlreadyRunning,
+    Stopping,
+    Stopped,
+    AlreadyStopped,
+    Skipped {
+        targets: usize,
+    },
+    /// A tick, or a report that was applied.
+    Applied,
+    /// A report that no longer matters (an old attempt, a member no longer upgrading).
+    Ignored {
+        why: String,
+    },
+}
+
+/// An input the run's current state does not allow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Rejection {
+    NotAllowed { why: String },
+    NotSkippable { why: String },
+    UnknownTarget { what: String },
+}
+
+impl Rejection {
+    pub fn message(&self) -> &str {
+        match self {
+            Rejection::NotAllowed { why } | Rejection::NotSkippable { why } => why,
+            Rejection::UnknownTarget { what } => what,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub run: UpdateRun,
+    pub reply: Reply,
+    pub effects: Vec<Effect>,
+    pub events: Vec<RunEvent>,
+    /// The earliest time something will change by itself (a window opens, a wait ends).
+    pub wake_at: Option<Timestamp>,
+}
+
+/// What a decision accumulates while it works on the run.
+pub(super) struct Work<'a> {
+    pub now: Timestamp,
+    pub world: &'a dyn World,
+    pub cfg: &'a EngineConfig,
+    pub effects: Vec<Effect>,
+    pub events: Vec<RunEvent>,
+    pub wake_at: Option<Timestamp>,
+}
+
+impl Work<'_> {
+    pub fn event(&mut self, subject: Subject, state: State, message: Option<String>) {
+        self.events.push(RunEvent {
+            at: self.now,
+            subject,
+            state,
+            message,
+        });
+    }
+
+    pub fn wake(&mut self, at: Timestamp) {
+        self.wake_at = Some(self.wake_at.map_or(at, |w| w.min(at)));
+    }
+}
+
+/// Applies one input to a run. See the module docs.
+pub fn decide(
+    run: &UpdateRun,
+    input: Input,
+    now: Timestamp,
+    world: &dyn World,
+    cfg: &EngineConfig,
+) -> Result<Decision, Rejection> {
+    let mut run = run.clone();
+    let mut work = Work {
+        now,
+        world,
+        cfg,
+        effects: Vec::new(),
+        events: Vec::new(),
+        wake_at: None,
+    };
+    let reply = match input {
+        Input::Tick => Reply::Applied,
+        Input::Command(Command::Start) => start(&mut run, &mut work)?,
+        Input::Command(Command::Stop) => stop(&mut run, &mut work)?,
+        Input::Command(Command::Skip(targets)) => skip(&mut run, &targets, &mut work)?,
+        Input::Report {
+            member,
+            attempt,
+            outcome,
+        } => super::advance::report(&mut run, &member, attempt, outcome, &mut work),
+    };
+    advance(&mut run, &mut work);
+    Ok(Decision {
+        run,
+        reply,
+        effects: work.effects,
+        events: work.events,
+        wake_at: work.wake_at,
+    })
+}

@@ -1,0 +1,241 @@
+//! Property tests of `decide` over random fleets and random sequences of operator commands,
+//! provider reports and the passing of time.
+
+use super::fixtures::*;
+use super::harness::Harness;
+use super::*;
+use crate::model::run::{MemberState, RunState, UpdateRun};
+use crate::model::time::MS_PER_MINUTE;
+use crate::model::window::DayOfWeek;
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Tick { minutes: i64 },
+    Complete(usize),
+    Fail(usize),
+    Start,
+    Stop,
+    Skip(SkipKind, usize),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (0i64..240).prop_map(|minutes| Op::Tick { minutes }),
+        4 => (0usize..16).prop_map(Op::Complete),
+        1 => (0usize..16).prop_map(Op::Fail),
+        2 => Just(Op::Start),
+        1 => Just(Op::Stop),
+        1 => (prop_oneof![Just(SkipKind::Member), Just(SkipKind::Group), Just(SkipKind::Stage), Just(SkipKind::AfterStageWait)], 0usize..16)
+            .prop_map(|(kind, i)| Op::Skip(kind, i)),
+    ]
+}
+
+/// One member's shape: group (0–3 or none), behind or at target, region, window day.
+type Shape = (Option<usize>, bool, bool, Option<u8>);
+
+fn shape() -> impl Strategy<Value = Shape> {
+    (
+        proptest::option::of(0usize..4),
+        any::<bool>(),
+        any::<bool>(),
+        proptest::option::weighted(0.2, 0u8..7),
+    )
+}
+
+const DAYS: [DayOfWeek; 7] = [
+    DayOfWeek::Monday,
+    DayOfWeek::Tuesday,
+    DayOfWeek::Wednesday,
+    DayOfWeek::Thursday,
+    DayOfWeek::Friday,
+    DayOfWeek::Saturday,
+    DayOfWeek::Sunday,
+];
+
+fn harness(shapes: &[Shape], wait_seconds: i64, staged: bool) -> Harness {
+    let members = shapes
+        .iter()
+        .enumerate()
+        .map(|(i, (group, behind, east, day))| {
+            // The first four members make sure every group of the strategy exists.
+            let group = if i < 4 { Some(i) } else { *group };
+            let name = format!("m{i:02}");
+            let group_name = group.map(|g| format!("g{}", g + 1));
+            let version = if *behind { "1.29.9" } else { "1.30.5" };
+            let region = if *east { "eastus" } else { "westeurope" };
+            with_cluster(member(&name, group_name.as_deref(), region, version), |c| {
+                c.maintenance_window = day.map(|d| window(DAYS[d as usize], "03:00"));
+            })
+        })
+        .collect();
+    let strategy = staged.then(|| {
+        strategy(serde_json::json!({"stages": [
+            {"name": "s1", "groups": [{"name": "g1"}, {"name": "g2"}], "afterStageWaitInSeconds": wait_seconds},
+            {"name": "s2", "groups": [{"name": "g3"}, {"name": "g4"}]}
+        ]}))
+    });
+    Harness::new(
+        &fleet(members),
+        RunSpec {
+            strategy,
+            ..full("1.30.5")
+        },
+        NOW,
+    )
+}
+
+fn member_names(run: &UpdateRun) -> Vec<String> {
+    run.members().map(|m| m.name.to_string()).collect()
+}
+
+fn apply(h: &mut Harness, op: &Op) -> Option<Input> {
+    let names = member_names(&h.run);
+    let in_flight = h.in_flight();
+    let pick = |list: &[String], i: usize| (!list.is_empty()).then(|| list[i % list.len()].clone());
+    match op {
+        Op::Tick { minutes } => {
+            h.now = h.now.plus_millis(minutes * MS_PER_MINUTE);
+            Some(Input::Tick)
+        }
+        Op::Complete(i) => pick(&in_flight, *i).map(|m| {
+            h.complete(&m);
+            None
+        })?,
+        Op::Fail(i) => pick(&in_flight, *i).map(|m| {
+            h.fail(&m, "injected failure");
+            None
+        })?,
+        Op::Start => Some(Input::Command(Command::Start)),
+        Op::Stop => Some(Input::Command(Command::Stop)),
+        Op::Skip(kind, i) => {
+            let name = match kind {
+                SkipKind::Member => pick(&names, *i)?,
+                SkipKind::Group => h
+                    .run
+                    .stages
+                    .iter()
+                    .flat_map(|s| &s.groups)
+                    .map(|g| g.name.clone())
+                    .nth(i % 4)?,
+                SkipKind::Stage | SkipKind::AfterStageWait => {
+                    h.run.stages.get(i % h.run.stages.len())?.name.clone()
+                }
+            };
+            Some(Input::Command(Command::Skip(vec![SkipTarget {
+                kind: *kind,
+                name,
+            }])))
+        }
+    }
+}
+
+fn check_invariants(run: &UpdateRun) -> Result<(), TestCaseError> {
+    for stage in &run.stages {
+        for group in &stage.groups {
+            let in_flight = group.members.iter().filter(|m| m.state.in_flight()).count();
+            prop_assert!(
+                in_flight <= 1,
+                "group {} has {in_flight} members in flight",
+                group.name
+            );
+        }
+    }
+    for (k, stage) in run.stages.iter().enumerate() {
+        let started = stage
+            .groups
+            .iter()
+            .flat_map(|g| &g.members)
+            .any(|m| m.attempts > 0);
+        if started {
+            for earlier in &run.stages[..k] {
+                prop_assert!(
+                    earlier.state.is_done(),
+                    "stage {} started before stage {} was done",
+                    stage.name,
+                    earlier.name
+                );
+                prop_assert!(
+                    earlier.wait.is_done(),
+                    "stage {} started before the wait after {}",
+                    stage.name,
+                    earlier.name
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Drives the run to its end as a persistent operator would: complete what runs, wake for
+/// windows and waits, skip members that cannot take the target, start again after failures.
+fn drive_to_end(h: &mut Harness) {
+    for _ in 0..200 {
+        h.run_to_end();
+        match h.run.state.clone() {
+            RunState::Completed { .. } => return,
+            RunState::Failed { .. } => {
+                let failed: Vec<String> = h
+                    .run
+                    .members()
+                    .filter(|m| matches!(m.state, MemberState::Failed { attempt: None, .. }))
+                    .map(|m| m.name.to_string())
+                    .collect();
+                for name in failed {
+                    let _ = h.command(Command::Skip(vec![SkipTarget {
+                        kind: SkipKind::Member,
+                        name,
+                    }]));
+                }
+                h.start();
+            }
+            RunState::NotStarted | RunState::Stopped { .. } => {
+                h.start();
+            }
+            RunState::Running { .. } | RunState::Stopping { .. } => h.tick(),
+        }
+    }
+    panic!("the run never completed: {:?}", h.run.state);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+    #[test]
+    fn invariants_hold_whatever_happens(
+        shapes in proptest::collection::vec(shape(), 4..14),
+        wait_minutes in 0i64..180,
+        staged in any::<bool>(),
+        ops in proptest::collection::vec(op(), 0..60),
+    ) {
+        let mut h = harness(&shapes, wait_minutes * 60, staged);
+        for op in &ops {
+            if let Some(input) = apply(&mut h, op) {
+                let first = decide(&h.run, input.clone(), h.now, &h.world, &h.cfg);
+                if let Ok(first) = first {
+                    // Repeating an input changes nothing.
+                    let again = decide(&first.run, input, h.now, &h.world, &h.cfg);
+                    if let Ok(again) = again {
+                        prop_assert_eq!(&again.run, &first.run);
+                        prop_assert!(again.effects.is_empty(), "a repeat started {:?}", again.effects);
+                    }
+                    h.run = first.run;
+                    h.effects.extend(first.effects);
+                    h.wake_at = first.wake_at;
+                }
+            }
+            check_invariants(&h.run)?;
+        }
+        drive_to_end(&mut h);
+        check_invariants(&h.run)?;
+        for m in h.run.members() {
+            let finished = match &m.state {
+                MemberState::Completed { .. } => true,
+                MemberState::Skipped { reason, .. } | MemberState::Pending { reason, .. } => !reason.is_empty(),
+                MemberState::Failed { message, .. } => !message.is_empty(),
+                MemberState::NotStarted | MemberState::Upgrading { .. } => false,
+            };
+            prop_assert!(finished, "member {} ended {:?}", m.name, m.state);
+        }
+    }
+}

@@ -1,0 +1,348 @@
+//! An update run as the engine keeps it: the frozen spec and layout, and a state per level whose
+//! variants carry their data. The API's `{state, startTime, completedTime, error}` view is
+//! derived from these (see `State` and the `status` methods).
+
+use super::member::ClusterResourceId;
+use super::names::MemberName;
+use super::target::UpgradeTarget;
+use super::time::Timestamp;
+use super::update::RunSpec;
+use super::version::{ImageFamily, ImageRelease};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The one state vocabulary users see, for run, stage, group, member and wait alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum State {
+    NotStarted,
+    Running,
+    Stopping,
+    Stopped,
+    Skipped,
+    Failed,
+    Pending,
+    Completed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "state")]
+pub enum RunState {
+    NotStarted,
+    Running {
+        started_at: Timestamp,
+    },
+    /// In-flight upgrades finish; nothing new starts.
+    Stopping {
+        started_at: Timestamp,
+    },
+    Stopped {
+        started_at: Timestamp,
+        stopped_at: Timestamp,
+    },
+    Failed {
+        started_at: Timestamp,
+        failed_at: Timestamp,
+        error: String,
+    },
+    Completed {
+        started_at: Timestamp,
+        completed_at: Timestamp,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "state")]
+pub enum StageState {
+    NotStarted,
+    Running {
+        started_at: Timestamp,
+    },
+    Completed {
+        started_at: Timestamp,
+        completed_at: Timestamp,
+    },
+    Failed {
+        started_at: Timestamp,
+        failed_at: Timestamp,
+    },
+    Skipped {
+        at: Timestamp,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "state")]
+pub enum WaitState {
+    NotStarted,
+    Running {
+        started_at: Timestamp,
+        until: Timestamp,
+    },
+    Completed {
+        started_at: Timestamp,
+        completed_at: Timestamp,
+    },
+    Skipped {
+        at: Timestamp,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "state")]
+pub enum GroupState {
+    NotStarted,
+    Running {
+        started_at: Timestamp,
+    },
+    Completed {
+        started_at: Timestamp,
+        completed_at: Timestamp,
+    },
+    Failed {
+        started_at: Timestamp,
+        failed_at: Timestamp,
+    },
+    Skipped {
+        at: Timestamp,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SkippedBy {
+    /// The engine found nothing to do (already at target).
+    System,
+    Operator,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "state")]
+pub enum MemberState {
+    NotStarted,
+    /// Waiting for something outside the run: a closed window (`until` is its opening), a
+    /// version not yet in the region, a cluster that cannot be observed.
+    Pending {
+        reason: String,
+        since: Timestamp,
+        until: Option<Timestamp>,
+    },
+    Upgrading {
+        attempt: u32,
+        started_at: Timestamp,
+        target: UpgradeTarget,
+    },
+    Completed {
+        attempt: u32,
+        started_at: Timestamp,
+        completed_at: Timestamp,
+    },
+    Failed {
+        attempt: Option<u32>,
+        failed_at: Timestamp,
+        message: String,
+    },
+    Skipped {
+        reason: String,
+        at: Timestamp,
+        by: SkippedBy,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberRun {
+    pub name: MemberName,
+    pub cluster_resource_id: ClusterResourceId,
+    /// Upgrade attempts started so far; the next one is `attempts + 1`.
+    pub attempts: u32,
+    pub state: MemberState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupRun {
+    pub name: String,
+    pub members: Vec<MemberRun>,
+    pub state: GroupState,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageRun {
+    pub name: String,
+    pub after_stage_wait_in_seconds: i64,
+    pub groups: Vec<GroupRun>,
+    pub state: StageState,
+    pub wait: WaitState,
+}
+
+/// An update run: what was asked (frozen at creation) and where it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateRun {
+    pub name: String,
+    pub spec: RunSpec,
+    pub state: RunState,
+    pub stages: Vec<StageRun>,
+    /// Members whose group no stage names, frozen at creation: never touched.
+    pub not_in_any_stage: Vec<MemberName>,
+    /// `Consistent` selection: the release per image family, fixed when the run first starts.
+    pub selected_images: Option<BTreeMap<ImageFamily, ImageRelease>>,
+}
+
+/// What changed, for the run's timeline and the event stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "type", content = "name")]
+pub enum Subject {
+    Run,
+    Stage(String),
+    Group(String),
+    Member(MemberName),
+    AfterStageWait(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunEvent {
+    pub at: Timestamp,
+    pub subject: Subject,
+    pub state: State,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl MemberState {
+    pub fn public(&self) -> State {
+        match self {
+            MemberState::NotStarted => State::NotStarted,
+            MemberState::Pending { .. } => State::Pending,
+            MemberState::Upgrading { .. } => State::Running,
+            MemberState::Completed { .. } => State::Completed,
+            MemberState::Failed { .. } => State::Failed,
+            MemberState::Skipped { .. } => State::Skipped,
+        }
+    }
+
+    /// Completed or skipped: nothing more will happen to it in this run.
+    pub fn is_done(&self) -> bool {
+        match self {
+            MemberState::Completed { .. } | MemberState::Skipped { .. } => true,
+            MemberState::NotStarted
+            | MemberState::Pending { .. }
+            | MemberState::Upgrading { .. }
+            | MemberState::Failed { .. } => false,
+        }
+    }
+
+    pub fn in_flight(&self) -> bool {
+        matches!(self, MemberState::Upgrading { .. })
+    }
+
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            MemberState::Pending { reason, .. } | MemberState::Skipped { reason, .. } => {
+                Some(reason)
+            }
+            MemberState::Failed { message, .. } => Some(message),
+            MemberState::NotStarted
+            | MemberState::Upgrading { .. }
+            | MemberState::Completed { .. } => None,
+        }
+    }
+}
+
+impl GroupState {
+    pub fn public(&self) -> State {
+        match self {
+            GroupState::NotStarted => State::NotStarted,
+            GroupState::Running { .. } => State::Running,
+            GroupState::Completed { .. } => State::Completed,
+            GroupState::Failed { .. } => State::Failed,
+            GroupState::Skipped { .. } => State::Skipped,
+        }
+    }
+
+    pub fn is_finished(&self) -> bool {
+        match self {
+            GroupState::Completed { .. }
+            | GroupState::Skipped { .. }
+            | GroupState::Failed { .. } => true,
+            GroupState::NotStarted | GroupState::Running { .. } => false,
+        }
+    }
+}
+
+impl StageState {
+    pub fn public(&self) -> State {
+        match self {
+            StageState::NotStarted => State::NotStarted,
+            StageState::Running { .. } => State::Running,
+            StageState::Completed { .. } => State::Completed,
+            StageState::Failed { .. } => State::Failed,
+            StageState::Skipped { .. } => State::Skipped,
+        }
+    }
+
+    /// Completed or skipped: the next stage may go.
+    pub fn is_done(&self) -> bool {
+        match self {
+            StageState::Completed { .. } | StageState::Skipped { .. } => true,
+            StageState::NotStarted | StageState::Running { .. } | StageState::Failed { .. } => {
+                false
+            }
+        }
+    }
+}
+
+impl WaitState {
+    pub fn public(&self) -> State {
+        match self {
+            WaitState::NotStarted => State::NotStarted,
+            WaitState::Running { .. } => State::Running,
+            WaitState::Completed { .. } => State::Completed,
+            WaitState::Skipped { .. } => State::Skipped,
+        }
+    }
+
+    pub fn is_done(&self) -> bool {
+        match self {
+            WaitState::Completed { .. } | WaitState::Skipped { .. } => true,
+            WaitState::NotStarted | WaitState::Running { .. } => false,
+        }
+    }
+}
+
+impl RunState {
+    pub fn public(&self) -> State {
+        match self {
+            RunState::NotStarted => State::NotStarted,
+            RunState::Running { .. } => State::Running,
+            RunState::Stopping { .. } => State::Stopping,
+            RunState::Stopped { .. } => State::Stopped,
+            RunState::Failed { .. } => State::Failed,
+            RunState::Completed { .. } => State::Completed,
+        }
+    }
+
+    pub fn started_at(&self) -> Option<Timestamp> {
+        match self {
+            RunState::NotStarted => None,
+            RunState::Running { started_at }
+            | RunState::Stopping { started_at }
+            | RunState::Stopped { started_at, .. }
+            | RunState::Failed { started_at, .. }
+            | RunState::Completed { started_at, .. } => Some(*started_at),
+        }
+    }
+}
+
+impl UpdateRun {
+    pub fn members(&self) -> impl Iterator<Item = &MemberRun> {
+        self.stages
+            .iter()
+            .flat_map(|s| s.groups.iter().flat_map(|g| g.members.iter()))
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.members().filter(|m| m.state.in_flight()).count()
+    }
+}
