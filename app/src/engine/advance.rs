@@ -48,7 +48,12 @@ pub(super) fn report(
             started_at,
             ..
         } if *current == attempt => *started_at,
-        _ => {
+        MemberState::Upgrading { .. }
+        | MemberState::NotStarted
+        | MemberState::Pending { .. }
+        | MemberState::Completed { .. }
+        | MemberState::Failed { .. }
+        | MemberState::Skipped { .. } => {
             return Reply::Ignored {
                 why: format!("member {name} is not upgrading attempt {attempt}"),
             };
@@ -99,7 +104,10 @@ fn fail_fast(run: &mut UpdateRun, s: usize, g: usize, failure: Failure, work: &m
     let group = &mut run.stages[s].groups[g];
     let group_started = match group.state {
         GroupState::Running { started_at } => started_at,
-        _ => now,
+        GroupState::NotStarted
+        | GroupState::Completed { .. }
+        | GroupState::Failed { .. }
+        | GroupState::Skipped { .. } => now,
     };
     group.state = GroupState::Failed {
         started_at: group_started,
@@ -329,7 +337,7 @@ fn advance_group(
                             format!("maintenance window closed; it opens at {}", span.start);
                         waiting.push((i, reason, Some(span.start)));
                     }
-                    _ => {
+                    Some(_) | None => {
                         chosen = Some((i, cluster));
                         break;
                     }
@@ -422,7 +430,11 @@ fn set_pending(
             ..
         } if *old == reason && *old_until == until => return,
         MemberState::Pending { since, .. } => *since,
-        _ => work.now,
+        MemberState::NotStarted
+        | MemberState::Upgrading { .. }
+        | MemberState::Completed { .. }
+        | MemberState::Failed { .. }
+        | MemberState::Skipped { .. } => work.now,
     };
     member.state = MemberState::Pending {
         reason: reason.clone(),
