@@ -36,6 +36,7 @@ pub async fn build(
     };
     let simulator = Arc::new(SimulatedProvider::open(store.clone(), args.seed).await?);
     let drydock = Arc::new(Drydock::new(
+        store.clone(),
         store,
         simulator.clone(),
         Some(simulator.clone()),

@@ -6,6 +6,7 @@ mod extract;
 mod fleets;
 mod members;
 mod simulator;
+mod strategies;
 
 pub use extract::{ApiError, ArmJson};
 
@@ -37,6 +38,13 @@ pub fn router<S: Clone + Send + Sync + 'static>(drydock: Arc<Drydock>) -> Router
         .route(
             "/fleets/{fleet}/members/{member}",
             put(members::put).get(members::get).delete(members::delete),
+        )
+        .route("/fleets/{fleet}/updateStrategies", get(strategies::index))
+        .route(
+            "/fleets/{fleet}/updateStrategies/{name}",
+            put(strategies::put)
+                .get(strategies::get)
+                .delete(strategies::delete),
         )
         .route(
             "/simulator/catalog",

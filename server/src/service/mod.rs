@@ -4,13 +4,14 @@
 
 mod members;
 mod overview;
+mod strategies;
 
 pub use members::MemberView;
 
 use crate::clock::Clock;
 use crate::provider::simulated::SimulatedProvider;
 use crate::provider::{Provider, ProviderError};
-use crate::store::{FleetStore, StoreError};
+use crate::store::{FleetStore, StoreError, StrategyStore};
 use app::api::service::FleetService;
 use app::model::error::{AppError, ErrorKind};
 use app::model::member::{FleetSummary, MemberSpec};
@@ -20,6 +21,7 @@ use std::sync::Arc;
 
 pub struct Drydock {
     store: Arc<dyn FleetStore>,
+    strategies: Arc<dyn StrategyStore>,
     provider: Arc<dyn Provider>,
     /// The simulator's own controls, when the provider is the simulated one.
     simulator: Option<Arc<SimulatedProvider>>,
@@ -78,12 +80,14 @@ fn fleet_not_found(fleet: &FleetName) -> AppError {
 impl Drydock {
     pub fn new(
         store: Arc<dyn FleetStore>,
+        strategies: Arc<dyn StrategyStore>,
         provider: Arc<dyn Provider>,
         simulator: Option<Arc<SimulatedProvider>>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             store,
+            strategies,
             provider,
             simulator,
             clock,

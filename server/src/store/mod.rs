@@ -9,7 +9,8 @@ pub use sqlite::SqliteStore;
 use app::model::catalog::Catalog;
 use app::model::cluster::ClusterState;
 use app::model::member::{ClusterResourceId, FleetSummary, Member, MemberSpec};
-use app::model::names::{ClusterName, FleetName, GroupName, MemberName};
+use app::model::names::{ClusterName, FleetName, GroupName, MemberName, StrategyName};
+use app::model::strategy::UpdateStrategy;
 use app::model::time::Timestamp;
 
 #[derive(Debug, thiserror::Error)]
@@ -87,4 +88,32 @@ pub trait SimulatorStore: Send + Sync + 'static {
     async fn save_catalog(&self, catalog: &Catalog) -> StoreResult<()>;
     async fn save_cluster(&self, name: &ClusterName, state: &ClusterState) -> StoreResult<()>;
     async fn delete_cluster(&self, name: &ClusterName) -> StoreResult<bool>;
+}
+
+/// A stored strategy and its etag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredStrategy {
+    pub name: StrategyName,
+    pub strategy: UpdateStrategy,
+    pub etag: i64,
+}
+
+/// Update strategies of a fleet.
+#[async_trait::async_trait]
+pub trait StrategyStore: Send + Sync + 'static {
+    /// Creates or replaces; `true` when created. `NotFound` when the fleet is gone.
+    async fn put_strategy(
+        &self,
+        fleet: &FleetName,
+        name: &StrategyName,
+        strategy: &UpdateStrategy,
+        now: Timestamp,
+    ) -> StoreResult<(StoredStrategy, bool)>;
+    async fn get_strategy(
+        &self,
+        fleet: &FleetName,
+        name: &StrategyName,
+    ) -> StoreResult<Option<StoredStrategy>>;
+    async fn list_strategies(&self, fleet: &FleetName) -> StoreResult<Vec<StoredStrategy>>;
+    async fn delete_strategy(&self, fleet: &FleetName, name: &StrategyName) -> StoreResult<bool>;
 }

@@ -1,5 +1,7 @@
 //! The embedded default store: one SQLite file (WAL), created and migrated on start.
 
+mod strategies;
+
 use super::{FleetStore, SimulatorSnapshot, SimulatorStore, StoreError, StoreResult};
 use app::model::catalog::Catalog;
 use app::model::cluster::ClusterState;

@@ -1,0 +1,90 @@
+//! Update strategies: stored stage layouts, validated against the fleet's groups.
+
+use super::{Drydock, store_error};
+use crate::store::StoredStrategy;
+use app::model::error::AppError;
+use app::model::names::{FleetName, GroupName, StrategyName};
+use app::model::strategy::UpdateStrategy;
+use std::collections::BTreeSet;
+
+pub(crate) fn strategy_not_found(fleet: &FleetName, name: &StrategyName) -> AppError {
+    AppError::not_found(
+        "StrategyNotFound",
+        format!("Fleet {fleet} has no update strategy named {name}."),
+    )
+}
+
+impl Drydock {
+    /// The update groups that exist in a fleet: those some member names.
+    pub async fn fleet_groups(&self, fleet: &FleetName) -> Result<BTreeSet<GroupName>, AppError> {
+        let members = self.store.list_members(fleet).await.map_err(store_error)?;
+        Ok(members.into_iter().filter_map(|m| m.spec.group).collect())
+    }
+
+    /// Checks a strategy on its own and against the fleet's groups.
+    pub async fn check_strategy(
+        &self,
+        fleet: &FleetName,
+        strategy: &UpdateStrategy,
+    ) -> Result<(), AppError> {
+        strategy
+            .validate()
+            .map_err(|m| AppError::invalid("InvalidStrategy", m))?;
+        let groups = self.fleet_groups(fleet).await?;
+        strategy
+            .check_groups_exist(&groups)
+            .map_err(|m| AppError::invalid("UnknownUpdateGroup", m))
+    }
+
+    /// Creates or replaces a strategy; runs created from an older version keep their copy.
+    pub async fn put_strategy(
+        &self,
+        fleet: &FleetName,
+        name: &StrategyName,
+        strategy: UpdateStrategy,
+    ) -> Result<(StoredStrategy, bool), AppError> {
+        self.require_fleet(fleet).await?;
+        self.check_strategy(fleet, &strategy).await?;
+        self.strategies
+            .put_strategy(fleet, name, &strategy, self.clock.now())
+            .await
+            .map_err(store_error)
+    }
+
+    pub async fn get_strategy(
+        &self,
+        fleet: &FleetName,
+        name: &StrategyName,
+    ) -> Result<StoredStrategy, AppError> {
+        self.require_fleet(fleet).await?;
+        let stored = self
+            .strategies
+            .get_strategy(fleet, name)
+            .await
+            .map_err(store_error)?;
+        stored.ok_or_else(|| strategy_not_found(fleet, name))
+    }
+
+    pub async fn list_strategies(
+        &self,
+        fleet: &FleetName,
+    ) -> Result<Vec<StoredStrategy>, AppError> {
+        self.require_fleet(fleet).await?;
+        self.strategies
+            .list_strategies(fleet)
+            .await
+            .map_err(store_error)
+    }
+
+    pub async fn delete_strategy(
+        &self,
+        fleet: &FleetName,
+        name: &StrategyName,
+    ) -> Result<bool, AppError> {
+        self.require_fleet(fleet).await?;
+        self.strategies
+            .delete_strategy(fleet, name)
+            .await
+            .map_err(store_error)
+    }
+}
