@@ -36,8 +36,7 @@ pub async fn build(
     };
     let simulator = Arc::new(SimulatedProvider::open(store.clone(), args.seed).await?);
     let drydock = Arc::new(Drydock::new(
-        store.clone(),
-        store,
+        store::Stores::sqlite(store),
         simulator.clone(),
         Some(simulator.clone()),
         clock,

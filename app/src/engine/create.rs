@@ -53,6 +53,7 @@ pub fn create_run(
         .collect();
     let run = UpdateRun {
         name: name.to_owned(),
+        update_strategy_id: None,
         spec,
         state: RunState::NotStarted,
         stages,

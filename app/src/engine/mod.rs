@@ -27,7 +27,8 @@ pub use decide::{
 pub use eta::DurationModel;
 pub use images::{ImageChoice, consistent_images};
 pub use plan::{
-    FleetSnapshot, GroupPlan, MemberPlan, Plan, PlanMember, PlanRejection, StagePlan, plan,
+    FleetSnapshot, GroupPlan, MemberPlan, Plan, PlanMember, PlanRejection, StagePlan,
+    not_in_any_stage_warning, plan,
 };
 pub use targets::{MemberAction, resolve_member};
 

@@ -231,17 +231,7 @@ pub fn plan(
         )),
     };
     let mut warnings = Vec::new();
-    if !layout.not_in_any_stage.is_empty() {
-        let names: Vec<String> = layout
-            .not_in_any_stage
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        warnings.push(format!(
-            "not in any stage, so not updated: {}",
-            names.join(", ")
-        ));
-    }
+    warnings.extend(not_in_any_stage_warning(&layout.not_in_any_stage));
     let mut stages = Vec::new();
     let mut t = 0;
     for StageLayout {
@@ -283,6 +273,12 @@ pub fn plan(
         duration_ms: t,
     };
     Ok(with_failure_warnings(plan))
+}
+
+/// The warning that names members no stage touches, if there are any.
+pub fn not_in_any_stage_warning(members: &[MemberName]) -> Option<String> {
+    let names: Vec<String> = members.iter().map(ToString::to_string).collect();
+    (!names.is_empty()).then(|| format!("not in any stage, so not updated: {}", names.join(", ")))
 }
 
 fn with_failure_warnings(mut plan: Plan) -> Plan {

@@ -7,6 +7,7 @@ pub mod member;
 pub mod names;
 pub mod overview;
 pub mod run;
+pub mod status;
 pub mod strategy;
 pub mod target;
 pub mod time;

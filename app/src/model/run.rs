@@ -180,6 +180,9 @@ pub struct StageRun {
 #[serde(rename_all = "camelCase")]
 pub struct UpdateRun {
     pub name: String,
+    /// The stored strategy the stages were copied from, if any (its later edits do not apply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update_strategy_id: Option<String>,
     pub spec: RunSpec,
     pub state: RunState,
     pub stages: Vec<StageRun>,

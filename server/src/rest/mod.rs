@@ -5,6 +5,7 @@
 mod extract;
 mod fleets;
 mod members;
+mod runs;
 mod simulator;
 mod strategies;
 
@@ -38,6 +39,15 @@ pub fn router<S: Clone + Send + Sync + 'static>(drydock: Arc<Drydock>) -> Router
         .route(
             "/fleets/{fleet}/members/{member}",
             put(members::put).get(members::get).delete(members::delete),
+        )
+        .route("/fleets/{fleet}/updateRuns", get(runs::index))
+        .route(
+            "/fleets/{fleet}/updateRuns/{run}",
+            put(runs::put).get(runs::get).delete(runs::delete),
+        )
+        .route(
+            "/fleets/{fleet}/updateRuns/{run}/plan",
+            get(runs::plan).post(runs::plan),
         )
         .route("/fleets/{fleet}/updateStrategies", get(strategies::index))
         .route(

@@ -4,15 +4,19 @@
 
 mod members;
 mod overview;
+mod runs;
 mod strategies;
+
+pub use runs::{CreateRun, StrategySource};
 
 pub use members::MemberView;
 
 use crate::clock::Clock;
 use crate::provider::simulated::SimulatedProvider;
 use crate::provider::{Provider, ProviderError};
-use crate::store::{FleetStore, StoreError, StrategyStore};
+use crate::store::{FleetStore, RunStore, StoreError, Stores, StrategyStore};
 use app::api::service::FleetService;
+use app::engine::EngineConfig;
 use app::model::error::{AppError, ErrorKind};
 use app::model::member::{FleetSummary, MemberSpec};
 use app::model::names::{FleetName, GroupName, MemberName};
@@ -22,6 +26,8 @@ use std::sync::Arc;
 pub struct Drydock {
     store: Arc<dyn FleetStore>,
     strategies: Arc<dyn StrategyStore>,
+    runs: Arc<dyn RunStore>,
+    engine: EngineConfig,
     provider: Arc<dyn Provider>,
     /// The simulator's own controls, when the provider is the simulated one.
     simulator: Option<Arc<SimulatedProvider>>,
@@ -34,6 +40,12 @@ pub(crate) fn store_error(error: StoreError) -> AppError {
         StoreError::NotFound => {
             AppError::not_found("ResourceNotFound", "The resource does not exist.")
         }
+        StoreError::RunExists(name) => AppError::conflict(
+            "UpdateRunAlreadyExists",
+            format!(
+                "An update run named {name} already exists; runs cannot be replaced, delete it first."
+            ),
+        ),
         StoreError::MemberExists(name) => AppError::conflict(
             "MemberAlreadyExists",
             format!("A member named {name} already exists in this fleet."),
@@ -79,15 +91,16 @@ fn fleet_not_found(fleet: &FleetName) -> AppError {
 
 impl Drydock {
     pub fn new(
-        store: Arc<dyn FleetStore>,
-        strategies: Arc<dyn StrategyStore>,
+        stores: Stores,
         provider: Arc<dyn Provider>,
         simulator: Option<Arc<SimulatedProvider>>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
-            store,
-            strategies,
+            store: stores.fleets,
+            strategies: stores.strategies,
+            runs: stores.runs,
+            engine: EngineConfig::default(),
             provider,
             simulator,
             clock,

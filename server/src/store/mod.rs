@@ -9,7 +9,8 @@ pub use sqlite::SqliteStore;
 use app::model::catalog::Catalog;
 use app::model::cluster::ClusterState;
 use app::model::member::{ClusterResourceId, FleetSummary, Member, MemberSpec};
-use app::model::names::{ClusterName, FleetName, GroupName, MemberName, StrategyName};
+use app::model::names::{ClusterName, FleetName, GroupName, MemberName, RunName, StrategyName};
+use app::model::run::{RunEvent, UpdateRun};
 use app::model::strategy::UpdateStrategy;
 use app::model::time::Timestamp;
 
@@ -19,6 +20,8 @@ pub enum StoreError {
     NotFound,
     #[error("a member named {0} already exists")]
     MemberExists(MemberName),
+    #[error("an update run named {0} already exists")]
+    RunExists(RunName),
     #[error("cluster {0} is already a member of this fleet")]
     ClusterAlreadyJoined(ClusterResourceId),
     /// A compare-and-set lost: someone else wrote first. Retrying with fresh data may succeed.
@@ -38,6 +41,24 @@ impl StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Every store Drydock uses; one backend usually implements them all.
+#[derive(Clone)]
+pub struct Stores {
+    pub fleets: std::sync::Arc<dyn FleetStore>,
+    pub strategies: std::sync::Arc<dyn StrategyStore>,
+    pub runs: std::sync::Arc<dyn RunStore>,
+}
+
+impl Stores {
+    pub fn sqlite(store: std::sync::Arc<SqliteStore>) -> Self {
+        Self {
+            fleets: store.clone(),
+            strategies: store.clone(),
+            runs: store,
+        }
+    }
+}
 
 /// Fleets and members: what operators declare.
 #[async_trait::async_trait]
@@ -116,4 +137,52 @@ pub trait StrategyStore: Send + Sync + 'static {
     ) -> StoreResult<Option<StoredStrategy>>;
     async fn list_strategies(&self, fleet: &FleetName) -> StoreResult<Vec<StoredStrategy>>;
     async fn delete_strategy(&self, fleet: &FleetName, name: &StrategyName) -> StoreResult<bool>;
+}
+
+/// A stored run: the engine's run, its etag (the compare-and-set version) and its wake-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRun {
+    pub run: UpdateRun,
+    pub etag: i64,
+    pub wake_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+}
+
+/// An event of a run's timeline, numbered in commit order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub id: i64,
+    pub event: RunEvent,
+}
+
+/// Update runs and their timelines.
+#[async_trait::async_trait]
+pub trait RunStore: Send + Sync + 'static {
+    /// Fails with `RunExists`, or `NotFound` when the fleet is gone.
+    async fn create_run(
+        &self,
+        fleet: &FleetName,
+        run: &UpdateRun,
+        now: Timestamp,
+    ) -> StoreResult<StoredRun>;
+    async fn get_run(&self, fleet: &FleetName, name: &RunName) -> StoreResult<Option<StoredRun>>;
+    async fn list_runs(&self, fleet: &FleetName) -> StoreResult<Vec<StoredRun>>;
+    async fn delete_run(&self, fleet: &FleetName, name: &RunName) -> StoreResult<bool>;
+    /// Replaces the run if its etag is still `previous.etag`, appending `events`, in one
+    /// transaction. `Concurrent` when another write came first.
+    async fn save_run(
+        &self,
+        fleet: &FleetName,
+        previous: &StoredRun,
+        run: &UpdateRun,
+        events: &[RunEvent],
+        wake_at: Option<Timestamp>,
+    ) -> StoreResult<StoredRun>;
+    /// The run's events after `after` (an event id; 0 for all), oldest first.
+    async fn run_events(
+        &self,
+        fleet: &FleetName,
+        name: &RunName,
+        after: i64,
+    ) -> StoreResult<Vec<StoredEvent>>;
 }

@@ -1,5 +1,6 @@
 //! The embedded default store: one SQLite file (WAL), created and migrated on start.
 
+mod runs;
 mod strategies;
 
 use super::{FleetStore, SimulatorSnapshot, SimulatorStore, StoreError, StoreResult};

@@ -1,0 +1,255 @@
+//! The API's view of a run: every level as `{state, startTime, completedTime, error}`, in the
+//! shape ARM's update runs return under `properties.status`. Derived from the run's states, so
+//! the REST API, the CLI and the browser all show the same thing.
+
+use super::member::ClusterResourceId;
+use super::names::MemberName;
+use super::run::{
+    GroupState, MemberRun, MemberState, RunState, StageRun, StageState, State, UpdateRun, WaitState,
+};
+use super::time::Timestamp;
+use super::version::NodeImageVersion;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusError {
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Status {
+    pub state: State,
+    pub start_time: Option<Timestamp>,
+    pub completed_time: Option<Timestamp>,
+    pub error: Option<StatusError>,
+}
+
+impl Status {
+    fn new(state: State, start_time: Option<Timestamp>, completed_time: Option<Timestamp>) -> Self {
+        Self {
+            state,
+            start_time,
+            completed_time,
+            error: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberStatus {
+    pub name: MemberName,
+    pub cluster_resource_id: ClusterResourceId,
+    pub status: Status,
+    pub message: Option<String>,
+    pub operation_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupStatus {
+    pub name: String,
+    pub status: Status,
+    pub members: Vec<MemberStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WaitStatus {
+    pub status: Status,
+    pub wait_duration_in_seconds: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageStatus {
+    pub name: String,
+    pub status: Status,
+    pub after_stage_wait_status: WaitStatus,
+    pub groups: Vec<GroupStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeImageSelectionStatus {
+    pub selected_node_image_versions: Vec<NodeImageVersion>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunStatus {
+    pub status: Status,
+    pub stages: Vec<StageStatus>,
+    pub node_image_selection: NodeImageSelectionStatus,
+}
+
+/// While the run is stopping or stopped, levels still marked running show that instead.
+fn as_run_sees_it(state: State, run: &RunState) -> State {
+    match (state, run) {
+        (State::Running, RunState::Stopping { .. }) => State::Stopping,
+        (State::Running, RunState::Stopped { .. }) => State::Stopped,
+        _ => state,
+    }
+}
+
+fn run_status(state: &RunState) -> Status {
+    let mut status = Status::new(state.public(), state.started_at(), None);
+    match state {
+        RunState::Stopped { stopped_at, .. } => status.completed_time = Some(*stopped_at),
+        RunState::Completed { completed_at, .. } => status.completed_time = Some(*completed_at),
+        RunState::Failed {
+            failed_at, error, ..
+        } => {
+            status.completed_time = Some(*failed_at);
+            status.error = Some(StatusError {
+                code: "UpdateRunFailed".into(),
+                message: error.clone(),
+            });
+        }
+        RunState::NotStarted | RunState::Running { .. } | RunState::Stopping { .. } => {}
+    }
+    status
+}
+
+fn member_status(run: &UpdateRun, member: &MemberRun) -> MemberStatus {
+    let (start, end) = match &member.state {
+        MemberState::NotStarted => (None, None),
+        MemberState::Pending { since, .. } => (Some(*since), None),
+        MemberState::Upgrading { started_at, .. } => (Some(*started_at), None),
+        MemberState::Completed {
+            started_at,
+            completed_at,
+            ..
+        } => (Some(*started_at), Some(*completed_at)),
+        MemberState::Failed { failed_at, .. } => (None, Some(*failed_at)),
+        MemberState::Skipped { at, .. } => (None, Some(*at)),
+    };
+    let attempt = match &member.state {
+        MemberState::Upgrading { attempt, .. } | MemberState::Completed { attempt, .. } => {
+            Some(*attempt)
+        }
+        MemberState::Failed { attempt, .. } => *attempt,
+        MemberState::NotStarted | MemberState::Pending { .. } | MemberState::Skipped { .. } => None,
+    };
+    let mut status = Status::new(
+        as_run_sees_it(member.state.public(), &run.state),
+        start,
+        end,
+    );
+    if let MemberState::Failed { message, .. } = &member.state {
+        status.error = Some(StatusError {
+            code: "UpgradeFailed".into(),
+            message: message.clone(),
+        });
+    }
+    MemberStatus {
+        name: member.name.clone(),
+        cluster_resource_id: member.cluster_resource_id.clone(),
+        status,
+        message: member.state.message().map(str::to_owned),
+        operation_id: attempt.map(|a| format!("{}/{}/{a}", run.name, member.name)),
+    }
+}
+
+fn group_times(state: &GroupState) -> (Option<Timestamp>, Option<Timestamp>) {
+    match state {
+        GroupState::NotStarted => (None, None),
+        GroupState::Running { started_at } => (Some(*started_at), None),
+        GroupState::Completed {
+            started_at,
+            completed_at,
+        } => (Some(*started_at), Some(*completed_at)),
+        GroupState::Failed {
+            started_at,
+            failed_at,
+        } => (Some(*started_at), Some(*failed_at)),
+        GroupState::Skipped { at } => (None, Some(*at)),
+    }
+}
+
+fn stage_times(state: &StageState) -> (Option<Timestamp>, Option<Timestamp>) {
+    match state {
+        StageState::NotStarted => (None, None),
+        StageState::Running { started_at } => (Some(*started_at), None),
+        StageState::Completed {
+            started_at,
+            completed_at,
+        } => (Some(*started_at), Some(*completed_at)),
+        StageState::Failed {
+            started_at,
+            failed_at,
+        } => (Some(*started_at), Some(*failed_at)),
+        StageState::Skipped { at } => (None, Some(*at)),
+    }
+}
+
+fn wait_times(state: &WaitState) -> (Option<Timestamp>, Option<Timestamp>) {
+    match state {
+        WaitState::NotStarted => (None, None),
+        WaitState::Running { started_at, .. } => (Some(*started_at), None),
+        WaitState::Completed {
+            started_at,
+            completed_at,
+        } => (Some(*started_at), Some(*completed_at)),
+        WaitState::Skipped { at } => (None, Some(*at)),
+    }
+}
+
+fn stage_status(run: &UpdateRun, stage: &StageRun) -> StageStatus {
+    let (start, end) = stage_times(&stage.state);
+    let (wait_start, wait_end) = wait_times(&stage.wait);
+    StageStatus {
+        name: stage.name.clone(),
+        status: Status::new(as_run_sees_it(stage.state.public(), &run.state), start, end),
+        after_stage_wait_status: WaitStatus {
+            status: Status::new(
+                as_run_sees_it(stage.wait.public(), &run.state),
+                wait_start,
+                wait_end,
+            ),
+            wait_duration_in_seconds: stage.after_stage_wait_in_seconds,
+        },
+        groups: stage
+            .groups
+            .iter()
+            .map(|group| {
+                let (start, end) = group_times(&group.state);
+                GroupStatus {
+                    name: group.name.clone(),
+                    status: Status::new(
+                        as_run_sees_it(group.state.public(), &run.state),
+                        start,
+                        end,
+                    ),
+                    members: group
+                        .members
+                        .iter()
+                        .map(|m| member_status(run, m))
+                        .collect(),
+                }
+            })
+            .collect(),
+    }
+}
+
+impl UpdateRun {
+    /// The ARM-shaped status tree of this run.
+    pub fn status(&self) -> RunStatus {
+        let selected = self
+            .selected_images
+            .iter()
+            .flatten()
+            .map(|(family, release)| NodeImageVersion::new(family.clone(), release.clone()))
+            .collect();
+        RunStatus {
+            status: run_status(&self.state),
+            stages: self.stages.iter().map(|s| stage_status(self, s)).collect(),
+            node_image_selection: NodeImageSelectionStatus {
+                selected_node_image_versions: selected,
+            },
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! `/fleets/{fleet}/updateRuns`: create (with an inline strategy, a stored one, or none), read
+//! with the ARM-shaped status tree, list, delete, and the plan. Start, stop and skip come with
+//! the runtime that carries them out.
+
+use super::{
+    ApiError, ApiResult, ApiState, ArmJson, delete_response, list, ok, parse_name, put_response,
+};
+use crate::service::{CreateRun, StrategySource};
+use crate::store::StoredRun;
+use app::model::error::AppError;
+use app::model::names::{FleetName, RunName};
+use app::model::strategy::UpdateStrategy;
+use app::model::update::ManagedClusterUpdate;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_json::{Value, json};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct PutRun {
+    properties: PutRunProperties,
+    #[serde(default)]
+    id: Option<IgnoredAny>,
+    #[serde(default)]
+    name: Option<IgnoredAny>,
+    #[serde(default, rename = "type")]
+    kind: Option<IgnoredAny>,
+    #[serde(default)]
+    etag: Option<IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code)]
+struct PutRunProperties {
+    #[serde(default)]
+    update_strategy_id: Option<String>,
+    #[serde(default)]
+    strategy: Option<UpdateStrategy>,
+    managed_cluster_update: ManagedClusterUpdate,
+    #[serde(default)]
+    status: Option<IgnoredAny>,
+}
+
+fn names(fleet: &str, run: &str) -> Result<(FleetName, RunName), ApiError> {
+    Ok((
+        parse_name("InvalidFleetName", FleetName::parse(fleet))?,
+        parse_name("InvalidUpdateRunName", RunName::parse(run))?,
+    ))
+}
+
+pub fn run_json(fleet: &FleetName, stored: &StoredRun) -> Value {
+    let run = &stored.run;
+    let mut properties = json!({
+        "strategy": run.spec.strategy,
+        "managedClusterUpdate": run.spec.update,
+        "status": run.status(),
+    });
+    if let Some(id) = &run.update_strategy_id {
+        properties["updateStrategyId"] = json!(id);
+    }
+    json!({
+        "id": format!("/fleets/{fleet}/updateRuns/{}", run.name),
+        "name": run.name,
+        "type": "Drydock/fleets/updateRuns",
+        "etag": stored.etag.to_string(),
+        "properties": properties,
+    })
+}
+
+pub async fn index(State(drydock): State<ApiState>, Path(fleet): Path<String>) -> ApiResult {
+    let fleet = parse_name("InvalidFleetName", FleetName::parse(&fleet))?;
+    let runs = drydock.list_runs(&fleet).await?;
+    Ok(list(runs.iter().map(|r| run_json(&fleet, r)).collect()))
+}
+
+pub async fn put(
+    State(drydock): State<ApiState>,
+    Path((fleet, run)): Path<(String, String)>,
+    ArmJson(body): ArmJson<PutRun>,
+) -> ApiResult {
+    let (fleet, run) = names(&fleet, &run)?;
+    let p = body.properties;
+    let strategy = match (p.update_strategy_id, p.strategy) {
+        (Some(_), Some(_)) => {
+            return Err(AppError::invalid(
+                "AmbiguousStrategy",
+                "Give either updateStrategyId or strategy, not both.",
+            )
+            .into());
+        }
+        (Some(id), None) => StrategySource::Stored(id),
+        (None, Some(strategy)) => StrategySource::Inline(strategy),
+        (None, None) => StrategySource::OneByOne,
+    };
+    let request = CreateRun {
+        strategy,
+        update: p.managed_cluster_update,
+    };
+    let stored = drydock.create_run(&fleet, &run, request).await?;
+    Ok(put_response(true, run_json(&fleet, &stored)))
+}
+
+pub async fn get(
+    State(drydock): State<ApiState>,
+    Path((fleet, run)): Path<(String, String)>,
+) -> ApiResult {
+    let (fleet, run) = names(&fleet, &run)?;
+    Ok(ok(run_json(&fleet, &drydock.get_run(&fleet, &run).await?)))
+}
+
+pub async fn delete(
+    State(drydock): State<ApiState>,
+    Path((fleet, run)): Path<(String, String)>,
+) -> ApiResult {
+    let (fleet, run) = names(&fleet, &run)?;
+    Ok(delete_response(drydock.delete_run(&fleet, &run).await?))
+}
+
+pub async fn plan(
+    State(drydock): State<ApiState>,
+    Path((fleet, run)): Path<(String, String)>,
+) -> ApiResult {
+    let (fleet, run) = names(&fleet, &run)?;
+    let plan = drydock.run_plan(&fleet, &run).await?;
+    Ok(ok(serde_json::to_value(plan).unwrap_or_default()))
+}

@@ -1,0 +1,210 @@
+//! Update runs: created from a strategy (inline, stored, or none = one by one) and an update,
+//! frozen by the engine, read with their status, planned against what clusters run now.
+
+use super::strategies::strategy_not_found;
+use super::{Drydock, provider_error, store_error};
+use crate::store::{StoredEvent, StoredRun};
+use app::engine::{
+    FleetSnapshot, Plan, PlanMember, PlanRejection, create_run, not_in_any_stage_warning, plan,
+};
+use app::model::error::AppError;
+use app::model::names::{FleetName, GroupName, RunName, StrategyName};
+use app::model::run::{RunState, UpdateRun};
+use app::model::strategy::UpdateStrategy;
+use app::model::update::{ManagedClusterUpdate, RunSpec};
+
+/// Where a new run's stages come from.
+pub enum StrategySource {
+    Inline(UpdateStrategy),
+    /// A stored strategy, by name or by id (`/fleets/{fleet}/updateStrategies/{name}`).
+    Stored(String),
+    OneByOne,
+}
+
+pub struct CreateRun {
+    pub strategy: StrategySource,
+    pub update: ManagedClusterUpdate,
+}
+
+pub(crate) fn run_not_found(fleet: &FleetName, name: &RunName) -> AppError {
+    AppError::not_found(
+        "UpdateRunNotFound",
+        format!("Fleet {fleet} has no update run named {name}."),
+    )
+}
+
+fn rejection(rejection: PlanRejection) -> AppError {
+    let code = match &rejection {
+        PlanRejection::InvalidStrategy(_) => "InvalidStrategy",
+        PlanRejection::UnknownGroups(_) => "UnknownUpdateGroup",
+        PlanRejection::InvalidUpgrade(_) => "InvalidUpgrade",
+        PlanRejection::VersionNotOffered(_) => "KubernetesVersionNotOffered",
+    };
+    AppError::invalid(code, rejection.to_string())
+}
+
+/// The strategy name in `name` or `/fleets/{fleet}/updateStrategies/{name}`.
+fn strategy_name(fleet: &FleetName, id: &str) -> Result<StrategyName, AppError> {
+    let prefix = format!("/fleets/{fleet}/updateStrategies/");
+    let name = id.strip_prefix(&prefix).unwrap_or(id);
+    StrategyName::parse(name).map_err(|m| {
+        AppError::invalid(
+            "InvalidUpdateStrategyId",
+            format!("updateStrategyId '{id}' names no strategy of this fleet: {m}"),
+        )
+    })
+}
+
+impl Drydock {
+    /// Members with what their clusters run now, and the catalog: what plans are made from.
+    pub async fn fleet_snapshot(&self, fleet: &FleetName) -> Result<FleetSnapshot, AppError> {
+        let members = self.store.list_members(fleet).await.map_err(store_error)?;
+        let catalog = self.provider.catalog().await.map_err(provider_error)?;
+        let views = self.views(members).await;
+        let members = views
+            .into_iter()
+            .map(|v| PlanMember {
+                name: v.member.name,
+                cluster_resource_id: v.member.spec.cluster_resource_id,
+                group: v.member.spec.group,
+                cluster: v.observed.map_err(|e| e.to_string()),
+            })
+            .collect();
+        Ok(FleetSnapshot { members, catalog })
+    }
+
+    pub async fn create_run(
+        &self,
+        fleet: &FleetName,
+        name: &RunName,
+        request: CreateRun,
+    ) -> Result<StoredRun, AppError> {
+        self.require_fleet(fleet).await?;
+        let (strategy, strategy_id) = match request.strategy {
+            StrategySource::Inline(strategy) => (Some(strategy), None),
+            StrategySource::OneByOne => (None, None),
+            StrategySource::Stored(id) => {
+                let name = strategy_name(fleet, &id)?;
+                let stored = self
+                    .strategies
+                    .get_strategy(fleet, &name)
+                    .await
+                    .map_err(store_error)?;
+                let stored = stored.ok_or_else(|| {
+                    let mut error = strategy_not_found(fleet, &name);
+                    error.kind = app::model::error::ErrorKind::Invalid;
+                    error
+                })?;
+                (
+                    Some(stored.strategy),
+                    Some(format!("/fleets/{fleet}/updateStrategies/{name}")),
+                )
+            }
+        };
+        let snapshot = self.fleet_snapshot(fleet).await?;
+        let spec = RunSpec {
+            strategy,
+            update: request.update,
+        };
+        let (mut run, _) = create_run(
+            name.as_str(),
+            &snapshot,
+            spec,
+            self.clock.now(),
+            &self.engine,
+        )
+        .map_err(rejection)?;
+        run.update_strategy_id = strategy_id;
+        self.runs
+            .create_run(fleet, &run, self.clock.now())
+            .await
+            .map_err(store_error)
+    }
+
+    pub async fn get_run(&self, fleet: &FleetName, name: &RunName) -> Result<StoredRun, AppError> {
+        self.require_fleet(fleet).await?;
+        let stored = self.runs.get_run(fleet, name).await.map_err(store_error)?;
+        stored.ok_or_else(|| run_not_found(fleet, name))
+    }
+
+    pub async fn list_runs(&self, fleet: &FleetName) -> Result<Vec<StoredRun>, AppError> {
+        self.require_fleet(fleet).await?;
+        self.runs.list_runs(fleet).await.map_err(store_error)
+    }
+
+    /// Deletes a run that is not in the middle of upgrading.
+    pub async fn delete_run(&self, fleet: &FleetName, name: &RunName) -> Result<bool, AppError> {
+        self.require_fleet(fleet).await?;
+        let Some(stored) = self.runs.get_run(fleet, name).await.map_err(store_error)? else {
+            return Ok(false);
+        };
+        if let RunState::Running { .. } | RunState::Stopping { .. } = stored.run.state {
+            return Err(AppError::conflict(
+                "UpdateRunActive",
+                format!(
+                    "Update run {name} is {:?}; stop it before deleting it.",
+                    stored.run.state.public()
+                ),
+            ));
+        }
+        self.runs.delete_run(fleet, name).await.map_err(store_error)
+    }
+
+    /// What the run would do from here, against what its members' clusters run now.
+    pub async fn run_plan(&self, fleet: &FleetName, name: &RunName) -> Result<Plan, AppError> {
+        let stored = self.get_run(fleet, name).await?;
+        let snapshot = self.run_snapshot(&stored.run).await?;
+        let mut plan =
+            plan(&snapshot, &stored.run.spec, self.clock.now(), &self.engine).map_err(rejection)?;
+        // Members left out at creation are not in the run's snapshot; the run remembers them.
+        plan.not_in_any_stage
+            .clone_from(&stored.run.not_in_any_stage);
+        plan.warnings
+            .extend(not_in_any_stage_warning(&plan.not_in_any_stage));
+        Ok(plan)
+    }
+
+    /// The run's frozen members, each in the group the run put it in, with today's clusters.
+    async fn run_snapshot(&self, run: &UpdateRun) -> Result<FleetSnapshot, AppError> {
+        let catalog = self.provider.catalog().await.map_err(provider_error)?;
+        let staged = run.spec.strategy.is_some();
+        let placed: Vec<(Option<GroupName>, &app::model::run::MemberRun)> = run
+            .stages
+            .iter()
+            .flat_map(|s| s.groups.iter())
+            .flat_map(|g| {
+                let group = staged.then(|| GroupName::parse(&g.name).ok()).flatten();
+                g.members.iter().map(move |m| (group.clone(), m))
+            })
+            .collect();
+        let ids: Vec<_> = placed
+            .iter()
+            .map(|(_, m)| m.cluster_resource_id.clone())
+            .collect();
+        let observed = self.provider.observe(&ids).await;
+        let members = placed
+            .into_iter()
+            .zip(observed)
+            .map(|((group, m), cluster)| PlanMember {
+                name: m.name.clone(),
+                cluster_resource_id: m.cluster_resource_id.clone(),
+                group,
+                cluster: cluster.map_err(|e| e.to_string()),
+            })
+            .collect();
+        Ok(FleetSnapshot { members, catalog })
+    }
+
+    pub async fn run_events(
+        &self,
+        fleet: &FleetName,
+        name: &RunName,
+        after: i64,
+    ) -> Result<Vec<StoredEvent>, AppError> {
+        self.get_run(fleet, name).await?;
+        self.runs
+            .run_events(fleet, name, after)
+            .await
+            .map_err(store_error)
+    }
+}

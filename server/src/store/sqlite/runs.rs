@@ -1,0 +1,171 @@
+use super::{SqliteStore, corrupt};
+use crate::store::{RunStore, StoreError, StoreResult, StoredEvent, StoredRun};
+use app::model::names::{FleetName, RunName};
+use app::model::run::{RunEvent, UpdateRun};
+use app::model::time::Timestamp;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, Transaction};
+
+fn run_from_row(row: &SqliteRow) -> StoreResult<StoredRun> {
+    let run: UpdateRun =
+        serde_json::from_str(&row.try_get::<String, _>("body")?).map_err(|e| corrupt("run", e))?;
+    Ok(StoredRun {
+        run,
+        etag: row.try_get("version")?,
+        wake_at: row.try_get::<Option<i64>, _>("wake_at")?.map(Timestamp),
+        created_at: Timestamp(row.try_get("created_at")?),
+    })
+}
+
+/// The public state, as stored for listing (the CHECK constraint lists the same words).
+fn state_word(run: &UpdateRun) -> String {
+    format!("{:?}", run.state.public())
+}
+
+async fn append_events(
+    tx: &mut Transaction<'_, Sqlite>,
+    fleet: &FleetName,
+    run: &str,
+    events: &[RunEvent],
+) -> StoreResult<()> {
+    for event in events {
+        let text = serde_json::to_string(event).map_err(|e| corrupt("event", e))?;
+        sqlx::query("INSERT INTO run_events (fleet, run, at, event) VALUES (?, ?, ?, ?)")
+            .bind(fleet.as_str())
+            .bind(run)
+            .bind(event.at.millis())
+            .bind(text)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl RunStore for SqliteStore {
+    async fn create_run(
+        &self,
+        fleet: &FleetName,
+        run: &UpdateRun,
+        now: Timestamp,
+    ) -> StoreResult<StoredRun> {
+        let body = serde_json::to_string(run).map_err(|e| corrupt("run", e))?;
+        let done = sqlx::query(
+            "INSERT INTO runs (fleet, name, body, state, version, wake_at, created_at) VALUES (?, ?, ?, ?, 1, NULL, ?)",
+        )
+        .bind(fleet.as_str())
+        .bind(&run.name)
+        .bind(body)
+        .bind(state_word(run))
+        .bind(now.millis())
+        .execute(&self.pool)
+        .await;
+        if let Err(error) = done {
+            let message = error
+                .as_database_error()
+                .map(|e| e.message().to_owned())
+                .unwrap_or_default();
+            return Err(if message.contains("UNIQUE") {
+                StoreError::RunExists(RunName::parse(&run.name).map_err(|e| corrupt("run", e))?)
+            } else if message.contains("FOREIGN KEY") {
+                StoreError::NotFound
+            } else {
+                StoreError::Database(error)
+            });
+        }
+        Ok(StoredRun {
+            run: run.clone(),
+            etag: 1,
+            wake_at: None,
+            created_at: now,
+        })
+    }
+
+    async fn get_run(&self, fleet: &FleetName, name: &RunName) -> StoreResult<Option<StoredRun>> {
+        let row = sqlx::query(
+            "SELECT body, version, wake_at, created_at FROM runs WHERE fleet = ? AND name = ?",
+        )
+        .bind(fleet.as_str())
+        .bind(name.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(run_from_row).transpose()
+    }
+
+    async fn list_runs(&self, fleet: &FleetName) -> StoreResult<Vec<StoredRun>> {
+        let rows = sqlx::query("SELECT body, version, wake_at, created_at FROM runs WHERE fleet = ? ORDER BY created_at, name")
+            .bind(fleet.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(run_from_row).collect()
+    }
+
+    async fn delete_run(&self, fleet: &FleetName, name: &RunName) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM runs WHERE fleet = ? AND name = ?")
+            .bind(fleet.as_str())
+            .bind(name.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn save_run(
+        &self,
+        fleet: &FleetName,
+        previous: &StoredRun,
+        run: &UpdateRun,
+        events: &[RunEvent],
+        wake_at: Option<Timestamp>,
+    ) -> StoreResult<StoredRun> {
+        let body = serde_json::to_string(run).map_err(|e| corrupt("run", e))?;
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE runs SET body = ?, state = ?, version = version + 1, wake_at = ? WHERE fleet = ? AND name = ? AND version = ?",
+        )
+        .bind(body)
+        .bind(state_word(run))
+        .bind(wake_at.map(Timestamp::millis))
+        .bind(fleet.as_str())
+        .bind(&run.name)
+        .bind(previous.etag)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::Concurrent);
+        }
+        append_events(&mut tx, fleet, &run.name, events).await?;
+        tx.commit().await?;
+        Ok(StoredRun {
+            run: run.clone(),
+            etag: previous.etag + 1,
+            wake_at,
+            created_at: previous.created_at,
+        })
+    }
+
+    async fn run_events(
+        &self,
+        fleet: &FleetName,
+        name: &RunName,
+        after: i64,
+    ) -> StoreResult<Vec<StoredEvent>> {
+        let rows = sqlx::query(
+            "SELECT id, event FROM run_events WHERE fleet = ? AND run = ? AND id > ? ORDER BY id",
+        )
+        .bind(fleet.as_str())
+        .bind(name.as_str())
+        .bind(after)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let event = serde_json::from_str(&row.try_get::<String, _>("event")?)
+                    .map_err(|e| corrupt("event", e))?;
+                Ok(StoredEvent {
+                    id: row.try_get("id")?,
+                    event,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,306 @@
+//! REST: update runs (create, read, list, delete) and their plans.
+
+mod common;
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+async fn demo() -> common::TestServer {
+    common::start_with("sqlite::memory:", true).await
+}
+
+/// The newest patch of `1.{minor}` in the simulator's catalog.
+async fn newest_of(s: &common::TestServer, minor: u32) -> String {
+    let catalog = s.get("/api/v1/simulator/catalog").await.body;
+    let prefix = format!("1.{minor}.");
+    let versions: Vec<&str> = catalog["kubernetesVersions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .filter(|v| v.starts_with(&prefix))
+        .collect();
+    versions.last().unwrap().to_string()
+}
+
+fn stages() -> Value {
+    json!({"stages": [
+        {"name": "stage1", "groups": [{"name": "group-1a"}, {"name": "group-1b"}], "afterStageWaitInSeconds": 3600},
+        {"name": "stage2", "groups": [{"name": "group-2a"}, {"name": "group-2b"}]}
+    ]})
+}
+
+fn full(version: &str) -> Value {
+    json!({"upgrade": {"type": "Full", "kubernetesVersion": version}, "nodeImageSelection": {"type": "Latest"}})
+}
+
+async fn create(s: &common::TestServer, run: &str, properties: Value) -> common::Reply {
+    s.put(
+        &format!("/api/v1/fleets/demo/updateRuns/{run}"),
+        json!({ "properties": properties }),
+    )
+    .await
+}
+
+async fn runs(s: &common::TestServer) -> Vec<Value> {
+    s.get("/api/v1/fleets/demo/updateRuns").await.body["value"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+#[tokio::test]
+async fn a_one_by_one_run_is_created_not_started_with_every_member() {
+    let s = demo().await;
+    let target = newest_of(&s, 30).await;
+    let reply = create(&s, "run-1", json!({"managedClusterUpdate": full(&target)})).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let p = &reply.body["properties"];
+    assert_eq!(
+        p["managedClusterUpdate"]["upgrade"]["kubernetesVersion"],
+        target.as_str()
+    );
+    assert_eq!(p["status"]["status"]["state"], "NotStarted");
+    assert_eq!(p["status"]["status"]["startTime"], Value::Null);
+    let stages = p["status"]["stages"].as_array().unwrap();
+    assert_eq!(stages.len(), 1);
+    let members = stages[0]["groups"][0]["members"].as_array().unwrap();
+    assert_eq!(members.len(), 12);
+    assert_eq!(members[0]["status"]["state"], "NotStarted");
+    assert!(
+        members[0]["clusterResourceId"]
+            .as_str()
+            .unwrap()
+            .starts_with("sim:")
+    );
+    assert_eq!(
+        s.get("/api/v1/fleets/demo/updateRuns/run-1").await.body,
+        reply.body
+    );
+    assert_eq!(runs(&s).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_run_from_a_stored_strategy_keeps_its_copy_when_the_strategy_changes() {
+    let s = demo().await;
+    s.put(
+        "/api/v1/fleets/demo/updateStrategies/strategy-1",
+        json!({"properties": {"strategy": stages()}}),
+    )
+    .await;
+    let by_name = create(&s, "run-5", json!({"updateStrategyId": "strategy-1", "managedClusterUpdate": {"upgrade": {"type": "NodeImageOnly"}, "nodeImageSelection": {"type": "Consistent"}}})).await;
+    assert_eq!(by_name.status, StatusCode::CREATED, "{}", by_name.body);
+    assert_eq!(
+        by_name.body["properties"]["updateStrategyId"],
+        "/fleets/demo/updateStrategies/strategy-1"
+    );
+    let by_id = create(&s, "run-6", json!({"updateStrategyId": "/fleets/demo/updateStrategies/strategy-1", "managedClusterUpdate": {"upgrade": {"type": "NodeImageOnly"}}})).await;
+    assert_eq!(by_id.status, StatusCode::CREATED);
+    let one_stage = json!({"stages": [{"name": "only", "groups": [{"name": "group-1a"}]}]});
+    s.put(
+        "/api/v1/fleets/demo/updateStrategies/strategy-1",
+        json!({"properties": {"strategy": one_stage}}),
+    )
+    .await;
+    let run = s.get("/api/v1/fleets/demo/updateRuns/run-5").await.body;
+    assert_eq!(
+        run["properties"]["strategy"],
+        stages(),
+        "the run kept the stages it was created with"
+    );
+    let stage_names: Vec<&str> = run["properties"]["status"]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(stage_names, ["stage1", "stage2"]);
+    assert_eq!(
+        run["properties"]["status"]["stages"][0]["afterStageWaitStatus"]["waitDurationInSeconds"],
+        3600
+    );
+}
+
+#[tokio::test]
+async fn group_changes_after_creation_do_not_change_the_run() {
+    let s = demo().await;
+    let target = newest_of(&s, 30).await;
+    create(
+        &s,
+        "run-4",
+        json!({"strategy": stages(), "managedClusterUpdate": full(&target)}),
+    )
+    .await;
+    let before = s.get("/api/v1/fleets/demo/updateRuns/run-4").await.body;
+    s.call("POST", "/fn/assign_group", Some(json!({"fleet": "demo", "members": ["aks-eastus-1", "aks-eastus-2"], "group": "group-2b"}))).await;
+    assert_eq!(
+        s.get("/api/v1/fleets/demo/updateRuns/run-4").await.body,
+        before
+    );
+}
+
+#[tokio::test]
+async fn bad_runs_are_refused_with_the_reason_and_nothing_is_stored() {
+    let s = demo().await;
+    let target = newest_of(&s, 30).await;
+    let unknown_group = json!({"stages": [{"name": "s", "groups": [{"name": "nobody"}]}]});
+    let cases = [
+        (
+            json!({"strategy": unknown_group, "managedClusterUpdate": full(&target)}),
+            "UnknownUpdateGroup",
+        ),
+        (
+            json!({"strategy": {"stages": []}, "managedClusterUpdate": full(&target)}),
+            "InvalidStrategy",
+        ),
+        (
+            json!({"strategy": stages(), "updateStrategyId": "x", "managedClusterUpdate": full(&target)}),
+            "AmbiguousStrategy",
+        ),
+        (
+            json!({"updateStrategyId": "missing", "managedClusterUpdate": full(&target)}),
+            "StrategyNotFound",
+        ),
+        (
+            json!({"managedClusterUpdate": {"upgrade": {"type": "NodeImageOnly", "kubernetesVersion": target}}}),
+            "InvalidUpgrade",
+        ),
+        (
+            json!({"managedClusterUpdate": {"upgrade": {"type": "Full"}}}),
+            "InvalidUpgrade",
+        ),
+        (
+            json!({"managedClusterUpdate": full("1.99.0")}),
+            "KubernetesVersionNotOffered",
+        ),
+        (
+            json!({"managedClusterUpdate": {"upgrade": {"type": "Sideways"}}}),
+            "InvalidRequestContent",
+        ),
+        (json!({}), "InvalidRequestContent"),
+    ];
+    for (properties, code) in cases {
+        let reply = create(&s, "bad", properties.clone()).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{properties}");
+        assert_eq!(reply.code(), code, "{properties}: {}", reply.body);
+    }
+    assert!(runs(&s).await.is_empty());
+}
+
+#[tokio::test]
+async fn a_run_name_is_used_once() {
+    let s = demo().await;
+    let target = newest_of(&s, 30).await;
+    create(&s, "run-1", json!({"managedClusterUpdate": full(&target)})).await;
+    let again = create(&s, "run-1", json!({"managedClusterUpdate": full(&target)})).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(again.code(), "UpdateRunAlreadyExists");
+    assert_eq!(
+        create(&s, "Run_1", json!({"managedClusterUpdate": full(&target)}))
+            .await
+            .code(),
+        "InvalidUpdateRunName"
+    );
+}
+
+#[tokio::test]
+async fn a_run_that_has_not_started_can_be_deleted() {
+    let s = demo().await;
+    let target = newest_of(&s, 30).await;
+    create(&s, "run-1", json!({"managedClusterUpdate": full(&target)})).await;
+    assert_eq!(
+        s.delete("/api/v1/fleets/demo/updateRuns/run-1")
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        s.delete("/api/v1/fleets/demo/updateRuns/run-1")
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        s.get("/api/v1/fleets/demo/updateRuns/run-1").await.code(),
+        "UpdateRunNotFound"
+    );
+}
+
+fn plan_members(plan: &Value) -> Vec<Value> {
+    plan["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| {
+            s["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|g| g["members"].as_array().unwrap().clone())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_plan_shows_order_targets_reasons_and_an_eta_before_the_start() {
+    let s = demo().await;
+    let target = newest_of(&s, 31).await;
+    create(
+        &s,
+        "run-1",
+        json!({"strategy": stages(), "managedClusterUpdate": full(&target)}),
+    )
+    .await;
+    for method in ["GET", "POST"] {
+        let plan = s
+            .call(method, "/api/v1/fleets/demo/updateRuns/run-1/plan", None)
+            .await;
+        assert_eq!(plan.status, StatusCode::OK, "{}", plan.body);
+        let members = plan_members(&plan.body);
+        assert_eq!(
+            members.len(),
+            10,
+            "the two members in no group are not in the plan"
+        );
+        assert_eq!(plan.body["notInAnyStage"].as_array().unwrap().len(), 2);
+        // The demo has members on 1.29: going to 1.31 would skip 1.30, and the plan says so.
+        let failing: Vec<&Value> = members.iter().filter(|m| m["action"] == "fail").collect();
+        assert!(!failing.is_empty());
+        assert!(
+            failing[0]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("would skip minor version 1.30")
+        );
+        assert!(plan.body["durationMs"].as_i64().unwrap() > 0);
+        assert_eq!(
+            plan.body["stages"][1]["startsAfterMs"].as_i64().unwrap(),
+            plan.body["stages"][0]["endsAfterMs"].as_i64().unwrap() + 3_600_000
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_plan_of_a_consistent_run_shows_the_common_images() {
+    let s = demo().await;
+    create(&s, "run-3", json!({"managedClusterUpdate": {"upgrade": {"type": "NodeImageOnly"}, "nodeImageSelection": {"type": "Consistent"}}})).await;
+    let plan = s
+        .get("/api/v1/fleets/demo/updateRuns/run-3/plan")
+        .await
+        .body;
+    let selected = plan["selectedNodeImageVersions"].as_array().unwrap();
+    assert!(!selected.is_empty(), "{plan}");
+    // The demo's regions lag each other, so the common image is older than eastus's newest.
+    let ubuntu = selected
+        .iter()
+        .find(|v| v.as_str().unwrap().starts_with("AKSUbuntu"))
+        .unwrap();
+    let newest_east = s.newest_image("eastus").await;
+    assert!(!ubuntu.as_str().unwrap().ends_with(&newest_east));
+    assert_eq!(
+        s.get("/api/v1/fleets/demo/updateRuns/nope/plan")
+            .await
+            .code(),
+        "UpdateRunNotFound"
+    );
+}
