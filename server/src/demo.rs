@@ -2,9 +2,9 @@
 //! members with no group, one with a maintenance window, mixed versions and node images. Created
 //! once; later starts leave it (and whatever the user did to it) alone.
 
-use crate::provider::simulated::SimulatedProvider;
 use crate::provider::simulated::generate::{self, REGIONS};
 use crate::provider::simulated::rng::Rng;
+use crate::provider::simulated::{Faults, SimulatedProvider};
 use crate::service::Drydock;
 use app::model::cluster::Region;
 use app::model::error::AppError;
@@ -67,10 +67,13 @@ pub async fn ensure_demo_fleet(
         if i == 4 {
             state.maintenance_window = Some(sunday_night());
         }
-        simulator.put_cluster(&cluster, state).await.map_err(|e| {
-            tracing::error!(error = %e, "creating a demo cluster failed");
-            AppError::internal()
-        })?;
+        simulator
+            .put_cluster(&cluster, state, Faults::default())
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "creating a demo cluster failed");
+                AppError::internal()
+            })?;
         let group = group_of(i);
         let spec = MemberSpec {
             cluster_resource_id: ClusterResourceId::simulated(&cluster),

@@ -34,7 +34,10 @@ pub async fn build(
         Some(clock) => clock,
         None => Arc::new(ScaledClock::resume(&*store, args.time_scale).await?),
     };
-    let simulator = Arc::new(SimulatedProvider::open(store.clone(), args.seed).await?);
+    let durations = app::engine::EngineConfig::default().durations;
+    let simulator = Arc::new(
+        SimulatedProvider::open(store.clone(), args.seed, clock.clone(), durations).await?,
+    );
     let drydock = Arc::new(Drydock::new(
         store::Stores::sqlite(store),
         simulator.clone(),

@@ -13,6 +13,8 @@ pub struct DurationModel {
     pub control_plane_ms: i64,
     /// One batch of surged nodes being replaced.
     pub node_batch_ms: i64,
+    /// Per node on top of its batch (cordon, drain, readiness), so big pools take longer.
+    pub per_node_ms: i64,
     /// Share of a pool's nodes replaced at once (AKS's max surge), at least one node.
     pub max_surge_percent: u32,
 }
@@ -22,6 +24,7 @@ impl Default for DurationModel {
         Self {
             control_plane_ms: 8 * MS_PER_MINUTE,
             node_batch_ms: 4 * MS_PER_MINUTE + 30 * MS_PER_SECOND,
+            per_node_ms: 20 * MS_PER_SECOND,
             max_surge_percent: 33,
         }
     }
@@ -33,6 +36,7 @@ impl DurationModel {
         Self {
             control_plane_ms: 0,
             node_batch_ms: 0,
+            per_node_ms: 0,
             max_surge_percent: 100,
         }
     }
@@ -56,7 +60,10 @@ impl DurationModel {
             .node_pools
             .iter()
             .filter_map(|p| cluster.node_pools.iter().find(|c| c.name == p.name))
-            .map(|pool| self.batches(pool.count) * self.node_batch_ms)
+            .map(|pool| {
+                self.batches(pool.count) * self.node_batch_ms
+                    + i64::from(pool.count) * self.per_node_ms
+            })
             .sum();
         control_plane + pools
     }

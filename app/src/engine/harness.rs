@@ -31,25 +31,8 @@ impl World for TestWorld {
 impl TestWorld {
     /// What a provider does on success: the cluster now runs the target.
     pub fn apply(&mut self, cluster: &ClusterResourceId, target: &UpgradeTarget) {
-        let Some(state) = self.clusters.get_mut(cluster) else {
-            return;
-        };
-        if let Some(step) = &target.control_plane {
-            state.kubernetes_version = step.to;
-        }
-        for pool_target in &target.node_pools {
-            if let Some(pool) = state
-                .node_pools
-                .iter_mut()
-                .find(|p| p.name == pool_target.name)
-            {
-                if let Some(step) = &pool_target.kubernetes_version {
-                    pool.kubernetes_version = step.to;
-                }
-                if let Some(step) = &pool_target.node_image_version {
-                    pool.node_image_version = step.to.clone();
-                }
-            }
+        if let Some(state) = self.clusters.get_mut(cluster) {
+            target.apply_to(state);
         }
     }
 }

@@ -425,11 +425,10 @@ fn the_eta_grows_with_node_count() {
         m.ends_after_ms.unwrap() - m.starts_after_ms.unwrap()
     };
     let d = DurationModel::default();
-    assert_eq!(took("small"), d.control_plane_ms + 3 * d.node_batch_ms);
-    assert_eq!(
-        took("big"),
-        d.control_plane_ms + d.batches(100) * d.node_batch_ms
-    );
+    let pool = |nodes: u32| d.batches(nodes) * d.node_batch_ms + i64::from(nodes) * d.per_node_ms;
+    assert_eq!(took("small"), d.control_plane_ms + pool(3));
+    assert_eq!(took("big"), d.control_plane_ms + pool(100));
+    assert!(took("big") > took("small"), "bigger pools take longer");
     assert!(p.duration_ms > 20 * MS_PER_MINUTE);
 }
 

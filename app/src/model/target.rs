@@ -35,3 +35,48 @@ impl UpgradeTarget {
         self.control_plane.is_none() && self.node_pools.is_empty()
     }
 }
+
+impl UpgradeTarget {
+    /// What a cluster runs once this upgrade has succeeded.
+    pub fn apply_to(&self, cluster: &mut super::cluster::ClusterState) {
+        if let Some(step) = &self.control_plane {
+            cluster.kubernetes_version = step.to;
+        }
+        for target in &self.node_pools {
+            let Some(pool) = cluster
+                .node_pools
+                .iter_mut()
+                .find(|p| p.name == target.name)
+            else {
+                continue;
+            };
+            if let Some(step) = &target.kubernetes_version {
+                pool.kubernetes_version = step.to;
+            }
+            if let Some(step) = &target.node_image_version {
+                pool.node_image_version = step.to.clone();
+            }
+        }
+    }
+
+    /// What kind of operation this is, e.g. `ControlPlane+NodePools+NodeImages`.
+    pub fn kind(&self) -> String {
+        let pools = self
+            .node_pools
+            .iter()
+            .any(|p| p.kubernetes_version.is_some());
+        let images = self
+            .node_pools
+            .iter()
+            .any(|p| p.node_image_version.is_some());
+        let parts: Vec<&str> = [
+            (self.control_plane.is_some(), "ControlPlane"),
+            (pools, "NodePools"),
+            (images, "NodeImages"),
+        ]
+        .into_iter()
+        .filter_map(|(on, part)| on.then_some(part))
+        .collect();
+        parts.join("+")
+    }
+}

@@ -1,12 +1,13 @@
 //! Providers really change clusters; this trait is all the rest of Drydock knows of them. The
 //! simulated provider is the embedded default; `exec` and Azure Resource Manager come later.
-//! Upgrade operations join this trait with the engine.
 
 pub mod simulated;
 
 use app::model::catalog::Catalog;
 use app::model::cluster::ClusterState;
 use app::model::member::ClusterResourceId;
+use app::model::target::UpgradeTarget;
+use app::model::time::Timestamp;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum ProviderError {
@@ -20,6 +21,28 @@ pub enum ProviderError {
     /// The provider could not answer now; asking again later may work.
     #[error("the provider is unavailable: {0}")]
     Unavailable(String),
+}
+
+/// An upgrade to start. Starting the same `operation_id` twice starts it once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpgradeRequest {
+    pub operation_id: String,
+    pub cluster: ClusterResourceId,
+    pub target: UpgradeTarget,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OperationStatus {
+    Running {
+        ends_at: Timestamp,
+    },
+    Succeeded {
+        ended_at: Timestamp,
+    },
+    Failed {
+        ended_at: Timestamp,
+        message: String,
+    },
 }
 
 #[async_trait::async_trait]
@@ -39,4 +62,16 @@ pub trait Provider: Send + Sync + 'static {
 
     /// Clusters this provider can see, for discovery when joining members.
     async fn known_clusters(&self) -> Result<Vec<ClusterResourceId>, ProviderError>;
+
+    /// Starts an upgrade, or reports on the one already started under the same operation id.
+    async fn start_upgrade(
+        &self,
+        request: &UpgradeRequest,
+    ) -> Result<OperationStatus, ProviderError>;
+
+    /// Where an operation is; `None` if it was never started.
+    async fn operation_status(
+        &self,
+        operation_id: &str,
+    ) -> Result<Option<OperationStatus>, ProviderError>;
 }

@@ -61,6 +61,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(drydock: Arc<Drydock>) -> Router
             get(simulator::get_catalog).put(simulator::put_catalog),
         )
         .route("/simulator/clusters", get(simulator::list_clusters))
+        .route("/simulator/operations", get(simulator::list_operations))
         .route(
             "/simulator/clusters/{name}",
             put(simulator::put_cluster)

@@ -2,8 +2,10 @@
 //! the provider is the simulated one (otherwise every route answers 404 `SimulatorDisabled`).
 
 use super::{ApiResult, ApiState, ArmJson, delete_response, list, ok, parse_name, put_response};
-use crate::provider::simulated::SimulatorError;
+use crate::provider::OperationStatus;
+use crate::provider::simulated::{Faults, SimulatorError};
 use crate::service::store_error;
+use crate::store::{SimCluster, SimOperation};
 use app::model::catalog::Catalog;
 use app::model::cluster::{ClusterState, NodePool, Region};
 use app::model::error::AppError;
@@ -27,6 +29,12 @@ pub struct PutCluster {
     node_pools: Vec<NodePool>,
     #[serde(default)]
     maintenance_window: Option<MaintenanceWindow>,
+    /// The cluster's next operation fails.
+    #[serde(default)]
+    fail_next: bool,
+    /// The share of its operations that fail (0–1), drawn from the seed.
+    #[serde(default)]
+    failure_rate: f64,
     #[serde(default)]
     name: Option<IgnoredAny>,
     #[serde(default)]
@@ -40,10 +48,12 @@ fn simulator_error(error: SimulatorError) -> AppError {
     }
 }
 
-fn cluster_json(name: &ClusterName, state: &ClusterState) -> Value {
-    let mut body = serde_json::to_value(state).unwrap_or_else(|_| json!({}));
+fn cluster_json(name: &ClusterName, cluster: &SimCluster) -> Value {
+    let mut body = serde_json::to_value(&cluster.state).unwrap_or_else(|_| json!({}));
     body["name"] = json!(name);
     body["clusterResourceId"] = json!(ClusterResourceId::simulated(name));
+    body["failNext"] = json!(cluster.fail_next);
+    body["failureRate"] = json!(cluster.failure_rate);
     body
 }
 
@@ -98,12 +108,50 @@ pub async fn put_cluster(
         node_pools: body.node_pools,
         maintenance_window: body.maintenance_window,
     };
+    let faults = Faults {
+        fail_next: body.fail_next,
+        failure_rate: body.failure_rate,
+    };
     let simulator = drydock.simulator()?;
     let created = simulator
-        .put_cluster(&name, state.clone())
+        .put_cluster(&name, state.clone(), faults)
         .await
         .map_err(simulator_error)?;
-    Ok(put_response(created, cluster_json(&name, &state)))
+    let cluster = SimCluster {
+        state,
+        fail_next: faults.fail_next,
+        failure_rate: faults.failure_rate,
+    };
+    Ok(put_response(created, cluster_json(&name, &cluster)))
+}
+
+fn operation_json(op: &SimOperation, status: &OperationStatus) -> Value {
+    let (state, error) = match status {
+        OperationStatus::Running { .. } => ("Running", None),
+        OperationStatus::Succeeded { .. } => ("Succeeded", None),
+        OperationStatus::Failed { message, .. } => ("Failed", Some(message)),
+    };
+    json!({
+        "operationId": op.operation_id,
+        "cluster": ClusterResourceId::simulated(&op.cluster),
+        "kind": op.kind,
+        "target": op.target,
+        "startTime": op.started_at,
+        "endTime": op.ends_at,
+        "state": state,
+        "error": error,
+    })
+}
+
+/// Every upgrade operation the simulator was asked to start, oldest first.
+pub async fn list_operations(State(drydock): State<ApiState>) -> ApiResult {
+    let operations = drydock.simulator()?.operations();
+    Ok(list(
+        operations
+            .iter()
+            .map(|(op, status)| operation_json(op, status))
+            .collect(),
+    ))
 }
 
 /// Refused while a fleet member points at the cluster: remove the member first.

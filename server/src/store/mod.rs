@@ -12,6 +12,7 @@ use app::model::member::{ClusterResourceId, FleetSummary, Member, MemberSpec};
 use app::model::names::{ClusterName, FleetName, GroupName, MemberName, RunName, StrategyName};
 use app::model::run::{RunEvent, UpdateRun};
 use app::model::strategy::UpdateStrategy;
+use app::model::target::UpgradeTarget;
 use app::model::time::Timestamp;
 
 #[derive(Debug, thiserror::Error)]
@@ -96,19 +97,53 @@ pub trait FleetStore: Send + Sync + 'static {
     async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()>;
 }
 
+/// A simulated cluster: what it runs, and the failures to inject into its operations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimCluster {
+    pub state: ClusterState,
+    /// The next operation fails (then this clears).
+    pub fail_next: bool,
+    /// The share of operations that fail, drawn from the seed.
+    pub failure_rate: f64,
+}
+
+/// An upgrade operation the simulated provider was asked to start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimOperation {
+    pub operation_id: String,
+    pub cluster: ClusterName,
+    pub kind: String,
+    pub target: UpgradeTarget,
+    pub started_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub failure: Option<String>,
+    pub applied: bool,
+}
+
 /// What the simulated provider persists, so a simulated fleet survives restarts like a real one.
 #[derive(Debug, Clone, Default)]
 pub struct SimulatorSnapshot {
     pub catalog: Option<Catalog>,
-    pub clusters: Vec<(ClusterName, ClusterState)>,
+    pub clusters: Vec<(ClusterName, SimCluster)>,
+    pub operations: Vec<SimOperation>,
 }
 
 #[async_trait::async_trait]
 pub trait SimulatorStore: Send + Sync + 'static {
     async fn load_simulator(&self) -> StoreResult<SimulatorSnapshot>;
     async fn save_catalog(&self, catalog: &Catalog) -> StoreResult<()>;
-    async fn save_cluster(&self, name: &ClusterName, state: &ClusterState) -> StoreResult<()>;
+    async fn save_cluster(&self, name: &ClusterName, cluster: &SimCluster) -> StoreResult<()>;
     async fn delete_cluster(&self, name: &ClusterName) -> StoreResult<bool>;
+    /// Records a new operation; an operation id already recorded is left as it was.
+    async fn save_operation(&self, operation: &SimOperation) -> StoreResult<()>;
+    /// Applies a finished operation: the cluster's new state and the operation marked applied,
+    /// together.
+    async fn complete_operation(
+        &self,
+        operation_id: &str,
+        name: &ClusterName,
+        cluster: &SimCluster,
+    ) -> StoreResult<()>;
 }
 
 /// A stored strategy and its etag.

@@ -1,12 +1,16 @@
-//! The simulated provider: a seeded, persisted world of clusters and a release catalog. It is the
-//! embedded default, for demos and tests. State lives in memory for fast reads and is written
-//! through to the store first, so a restart finds the world as it was.
+//! The simulated provider: a seeded, persisted world of clusters, a release catalog and the
+//! upgrade operations it performs. It is the embedded default, for demos and tests. State lives
+//! in memory for fast reads and is written through to the store first, so a restart finds the
+//! world as it was, operations in flight included.
 
 pub mod generate;
+mod operations;
 pub mod rng;
 
-use super::{Provider, ProviderError};
-use crate::store::{SimulatorStore, StoreError};
+use super::{OperationStatus, Provider, ProviderError, UpgradeRequest};
+use crate::clock::Clock;
+use crate::store::{SimCluster, SimOperation, SimulatorStore, StoreError};
+use app::engine::DurationModel;
 use app::model::catalog::Catalog;
 use app::model::cluster::ClusterState;
 use app::model::member::ClusterResourceId;
@@ -22,9 +26,17 @@ pub enum SimulatorError {
     Store(#[from] StoreError),
 }
 
+/// Failures to inject into a cluster's operations.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Faults {
+    pub fail_next: bool,
+    pub failure_rate: f64,
+}
+
 struct World {
     catalog: Catalog,
-    clusters: BTreeMap<ClusterName, ClusterState>,
+    clusters: BTreeMap<ClusterName, SimCluster>,
+    operations: BTreeMap<String, SimOperation>,
 }
 
 pub struct SimulatedProvider {
@@ -32,13 +44,21 @@ pub struct SimulatedProvider {
     /// Serializes writers so the store and memory change in the same order.
     writes: tokio::sync::Mutex<()>,
     store: Arc<dyn SimulatorStore>,
+    clock: Arc<dyn Clock>,
+    durations: DurationModel,
+    seed: u64,
 }
 
 const FOREIGN_HINT: &str = "the simulated provider names clusters sim:{name}";
 
 impl SimulatedProvider {
     /// Loads the persisted world, generating the catalog from `seed` on first start.
-    pub async fn open(store: Arc<dyn SimulatorStore>, seed: u64) -> Result<Self, StoreError> {
+    pub async fn open(
+        store: Arc<dyn SimulatorStore>,
+        seed: u64,
+        clock: Arc<dyn Clock>,
+        durations: DurationModel,
+    ) -> Result<Self, StoreError> {
         let snapshot = store.load_simulator().await?;
         let catalog = match snapshot.catalog {
             Some(catalog) => catalog,
@@ -51,17 +71,24 @@ impl SimulatedProvider {
         let world = World {
             catalog,
             clusters: snapshot.clusters.into_iter().collect(),
+            operations: snapshot
+                .operations
+                .into_iter()
+                .map(|op| (op.operation_id.clone(), op))
+                .collect(),
         };
         Ok(Self {
             world: RwLock::new(world),
             writes: tokio::sync::Mutex::new(()),
             store,
+            clock,
+            durations,
+            seed,
         })
     }
 
     fn read(&self) -> RwLockReadGuard<'_, World> {
-        // A panic while holding the lock cannot leave the world half-written (writes replace
-        // whole values), so a poisoned lock is still safe to read.
+        // Writers replace whole values, so a lock poisoned by a panic still holds a whole world.
         self.world
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -88,15 +115,15 @@ impl SimulatedProvider {
         Ok(catalog)
     }
 
-    pub fn cluster(&self, name: &ClusterName) -> Option<ClusterState> {
+    pub fn cluster(&self, name: &ClusterName) -> Option<SimCluster> {
         self.read().clusters.get(name).cloned()
     }
 
-    pub fn clusters(&self) -> Vec<(ClusterName, ClusterState)> {
+    pub fn clusters(&self) -> Vec<(ClusterName, SimCluster)> {
         self.read()
             .clusters
             .iter()
-            .map(|(n, s)| (n.clone(), s.clone()))
+            .map(|(n, c)| (n.clone(), c.clone()))
             .collect()
     }
 
@@ -105,8 +132,14 @@ impl SimulatedProvider {
         &self,
         name: &ClusterName,
         state: ClusterState,
+        faults: Faults,
     ) -> Result<bool, SimulatorError> {
         state.validate().map_err(SimulatorError::Invalid)?;
+        if !(0.0..=1.0).contains(&faults.failure_rate) {
+            return Err(SimulatorError::Invalid(
+                "failureRate must be between 0 and 1".into(),
+            ));
+        }
         let _guard = self.writes.lock().await;
         if !self.read().catalog.has_region(&state.location) {
             let regions: Vec<String> = self
@@ -121,9 +154,14 @@ impl SimulatedProvider {
                 regions.join(", ")
             )));
         }
-        self.store.save_cluster(name, &state).await?;
+        let cluster = SimCluster {
+            state,
+            fail_next: faults.fail_next,
+            failure_rate: faults.failure_rate,
+        };
+        self.store.save_cluster(name, &cluster).await?;
         let mut created = false;
-        self.write(|world| created = world.clusters.insert(name.clone(), state).is_none());
+        self.write(|world| created = world.clusters.insert(name.clone(), cluster).is_none());
         Ok(created)
     }
 
@@ -144,7 +182,7 @@ impl SimulatedProvider {
         world
             .clusters
             .get(&name)
-            .cloned()
+            .map(|c| c.state.clone())
             .ok_or_else(|| ProviderError::ClusterNotFound(id.clone()))
     }
 }
@@ -177,5 +215,19 @@ impl Provider for SimulatedProvider {
             .keys()
             .map(ClusterResourceId::simulated)
             .collect())
+    }
+
+    async fn start_upgrade(
+        &self,
+        request: &UpgradeRequest,
+    ) -> Result<OperationStatus, ProviderError> {
+        self.start(request).await
+    }
+
+    async fn operation_status(
+        &self,
+        operation_id: &str,
+    ) -> Result<Option<OperationStatus>, ProviderError> {
+        self.status(operation_id).await
     }
 }

@@ -1,13 +1,12 @@
 //! The embedded default store: one SQLite file (WAL), created and migrated on start.
 
 mod runs;
+mod simulator;
 mod strategies;
 
-use super::{FleetStore, SimulatorSnapshot, SimulatorStore, StoreError, StoreResult};
-use app::model::catalog::Catalog;
-use app::model::cluster::ClusterState;
+use super::{FleetStore, StoreError, StoreResult};
 use app::model::member::{ClusterResourceId, FleetSummary, Labels, Member, MemberSpec};
-use app::model::names::{ClusterName, FleetName, GroupName, MemberName};
+use app::model::names::{FleetName, GroupName, MemberName};
 use app::model::time::Timestamp;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
@@ -294,60 +293,5 @@ impl FleetStore for SqliteStore {
             .execute(&self.pool)
             .await?;
         Ok(())
-    }
-}
-
-#[async_trait::async_trait]
-impl SimulatorStore for SqliteStore {
-    async fn load_simulator(&self) -> StoreResult<SimulatorSnapshot> {
-        let catalog = sqlx::query("SELECT catalog FROM sim_catalog WHERE id = 1")
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|row| -> StoreResult<Catalog> {
-                serde_json::from_str(&row.try_get::<String, _>("catalog")?)
-                    .map_err(|e| corrupt("catalog", e))
-            })
-            .transpose()?;
-        let rows = sqlx::query("SELECT name, state FROM sim_clusters ORDER BY name")
-            .fetch_all(&self.pool)
-            .await?;
-        let clusters = rows
-            .iter()
-            .map(|row| {
-                let name = ClusterName::parse(&row.try_get::<String, _>("name")?)
-                    .map_err(|e| corrupt("cluster", e))?;
-                let state: ClusterState = serde_json::from_str(&row.try_get::<String, _>("state")?)
-                    .map_err(|e| corrupt("cluster", e))?;
-                Ok((name, state))
-            })
-            .collect::<StoreResult<_>>()?;
-        Ok(SimulatorSnapshot { catalog, clusters })
-    }
-
-    async fn save_catalog(&self, catalog: &Catalog) -> StoreResult<()> {
-        let text = serde_json::to_string(catalog).map_err(|e| corrupt("catalog", e))?;
-        sqlx::query("INSERT INTO sim_catalog (id, catalog, version) VALUES (1, ?, 1) ON CONFLICT (id) DO UPDATE SET catalog = excluded.catalog, version = version + 1")
-            .bind(text)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn save_cluster(&self, name: &ClusterName, state: &ClusterState) -> StoreResult<()> {
-        let text = serde_json::to_string(state).map_err(|e| corrupt("cluster", e))?;
-        sqlx::query("INSERT INTO sim_clusters (name, state, version) VALUES (?, ?, 1) ON CONFLICT (name) DO UPDATE SET state = excluded.state, version = version + 1")
-            .bind(name.as_str())
-            .bind(text)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn delete_cluster(&self, name: &ClusterName) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM sim_clusters WHERE name = ?")
-            .bind(name.as_str())
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
     }
 }

@@ -1,0 +1,186 @@
+//! Upgrade operations: how long they take (the engine's duration model, in fleet time), whether
+//! they fail (`failNext`, or a seeded draw against `failureRate`), and what they change.
+
+use super::rng::Rng;
+use super::{SimulatedProvider, World};
+use crate::provider::{OperationStatus, ProviderError, UpgradeRequest};
+use crate::store::{SimCluster, SimOperation};
+use app::model::time::Timestamp;
+
+const FAILURES: [&str; 3] = [
+    "node pool {pool} did not drain within the timeout (simulated)",
+    "the control plane did not become healthy after the upgrade (simulated)",
+    "surge nodes could not be created: quota exceeded (simulated)",
+];
+
+fn unavailable(error: impl std::fmt::Display) -> ProviderError {
+    ProviderError::Unavailable(format!("the simulator could not save: {error}"))
+}
+
+impl SimulatedProvider {
+    /// A number in [0, 1) that depends only on the seed and the operation id.
+    fn draw(&self, operation_id: &str) -> f64 {
+        let hash = operation_id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+        let mut rng = Rng::new(self.seed ^ hash);
+        (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// The failure this operation will end with, if any; consumes `fail_next`.
+    fn failure_for(&self, cluster: &mut SimCluster, request: &UpgradeRequest) -> Option<String> {
+        let draw = self.draw(&request.operation_id);
+        let fails = std::mem::take(&mut cluster.fail_next) || draw < cluster.failure_rate;
+        let pool = cluster
+            .state
+            .node_pools
+            .first()
+            .map_or("system", |p| p.name.as_str());
+        fails.then(|| {
+            FAILURES[(draw * FAILURES.len() as f64) as usize % FAILURES.len()]
+                .replace("{pool}", pool)
+        })
+    }
+
+    pub(super) async fn start(
+        &self,
+        request: &UpgradeRequest,
+    ) -> Result<OperationStatus, ProviderError> {
+        let _guard = self.writes.lock().await;
+        if let Some(status) = self.status_in(&self.read(), &request.operation_id) {
+            return Ok(status);
+        }
+        let name = request
+            .cluster
+            .as_simulated()
+            .ok_or_else(|| ProviderError::ForeignId {
+                id: request.cluster.clone(),
+                hint: super::FOREIGN_HINT,
+            })?;
+        let mut cluster = self
+            .cluster(&name)
+            .ok_or_else(|| ProviderError::ClusterNotFound(request.cluster.clone()))?;
+        let fail_next_before = cluster.fail_next;
+        let failure = self.failure_for(&mut cluster, request);
+        let now = self.clock.now();
+        let duration = self.durations.upgrade_ms(&request.target, &cluster.state);
+        // A failing operation gives up halfway.
+        let ends_at = now.plus_millis(if failure.is_some() {
+            duration / 2
+        } else {
+            duration
+        });
+        let operation = SimOperation {
+            operation_id: request.operation_id.clone(),
+            cluster: name.clone(),
+            kind: request.target.kind(),
+            target: request.target.clone(),
+            started_at: now,
+            ends_at,
+            failure,
+            applied: false,
+        };
+        if fail_next_before {
+            self.store
+                .save_cluster(&name, &cluster)
+                .await
+                .map_err(unavailable)?;
+        }
+        self.store
+            .save_operation(&operation)
+            .await
+            .map_err(unavailable)?;
+        let status = Self::evaluate(&operation, now);
+        self.write(|world| {
+            world.clusters.insert(name, cluster);
+            world
+                .operations
+                .insert(operation.operation_id.clone(), operation);
+        });
+        Ok(status)
+    }
+
+    /// An operation's status at `now`, without side effects.
+    fn evaluate(op: &SimOperation, now: Timestamp) -> OperationStatus {
+        match &op.failure {
+            _ if now < op.ends_at => OperationStatus::Running {
+                ends_at: op.ends_at,
+            },
+            Some(message) => OperationStatus::Failed {
+                ended_at: op.ends_at,
+                message: message.clone(),
+            },
+            None => OperationStatus::Succeeded {
+                ended_at: op.ends_at,
+            },
+        }
+    }
+
+    fn status_in(&self, world: &World, operation_id: &str) -> Option<OperationStatus> {
+        world
+            .operations
+            .get(operation_id)
+            .map(|op| Self::evaluate(op, self.clock.now()))
+    }
+
+    /// The status of an operation; a finished, successful one is applied to its cluster first.
+    pub(super) async fn status(
+        &self,
+        operation_id: &str,
+    ) -> Result<Option<OperationStatus>, ProviderError> {
+        let now = self.clock.now();
+        let Some(op) = self.read().operations.get(operation_id).cloned() else {
+            return Ok(None);
+        };
+        let status = Self::evaluate(&op, now);
+        if let OperationStatus::Succeeded { .. } = status
+            && !op.applied
+        {
+            self.apply(&op).await?;
+        }
+        Ok(Some(status))
+    }
+
+    async fn apply(&self, op: &SimOperation) -> Result<(), ProviderError> {
+        let _guard = self.writes.lock().await;
+        let Some(mut cluster) = self.cluster(&op.cluster) else {
+            // The cluster was deleted meanwhile: nothing left to change.
+            return Ok(());
+        };
+        if self
+            .read()
+            .operations
+            .get(&op.operation_id)
+            .is_some_and(|o| o.applied)
+        {
+            return Ok(());
+        }
+        op.target.apply_to(&mut cluster.state);
+        self.store
+            .complete_operation(&op.operation_id, &op.cluster, &cluster)
+            .await
+            .map_err(unavailable)?;
+        self.write(|world| {
+            world.clusters.insert(op.cluster.clone(), cluster);
+            if let Some(stored) = world.operations.get_mut(&op.operation_id) {
+                stored.applied = true;
+            }
+        });
+        Ok(())
+    }
+
+    /// Every operation ever started, oldest first, with its status now.
+    pub fn operations(&self) -> Vec<(SimOperation, OperationStatus)> {
+        let now = self.clock.now();
+        let mut ops: Vec<_> = self
+            .read()
+            .operations
+            .values()
+            .map(|op| (op.clone(), Self::evaluate(op, now)))
+            .collect();
+        ops.sort_by(|a, b| {
+            (a.0.started_at, &a.0.operation_id).cmp(&(b.0.started_at, &b.0.operation_id))
+        });
+        ops
+    }
+}

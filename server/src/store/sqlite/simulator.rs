@@ -1,0 +1,146 @@
+use super::{SqliteStore, corrupt};
+use crate::store::{SimCluster, SimOperation, SimulatorSnapshot, SimulatorStore, StoreResult};
+use app::model::catalog::Catalog;
+use app::model::cluster::ClusterState;
+use app::model::names::ClusterName;
+use app::model::time::Timestamp;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+fn cluster_from_row(row: &SqliteRow) -> StoreResult<(ClusterName, SimCluster)> {
+    let name = ClusterName::parse(&row.try_get::<String, _>("name")?)
+        .map_err(|e| corrupt("cluster", e))?;
+    let state: ClusterState = serde_json::from_str(&row.try_get::<String, _>("state")?)
+        .map_err(|e| corrupt("cluster", e))?;
+    let cluster = SimCluster {
+        state,
+        fail_next: row.try_get::<i64, _>("fail_next")? != 0,
+        failure_rate: row.try_get("failure_rate")?,
+    };
+    Ok((name, cluster))
+}
+
+fn operation_from_row(row: &SqliteRow) -> StoreResult<SimOperation> {
+    Ok(SimOperation {
+        operation_id: row.try_get("operation_id")?,
+        cluster: ClusterName::parse(&row.try_get::<String, _>("cluster")?)
+            .map_err(|e| corrupt("operation", e))?,
+        kind: row.try_get("kind")?,
+        target: serde_json::from_str(&row.try_get::<String, _>("target")?)
+            .map_err(|e| corrupt("operation", e))?,
+        started_at: Timestamp(row.try_get("started_at")?),
+        ends_at: Timestamp(row.try_get("ends_at")?),
+        failure: row.try_get("failure")?,
+        applied: row.try_get::<i64, _>("applied")? != 0,
+    })
+}
+
+#[async_trait::async_trait]
+impl SimulatorStore for SqliteStore {
+    async fn load_simulator(&self) -> StoreResult<SimulatorSnapshot> {
+        let catalog = sqlx::query("SELECT catalog FROM sim_catalog WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| -> StoreResult<Catalog> {
+                serde_json::from_str(&row.try_get::<String, _>("catalog")?)
+                    .map_err(|e| corrupt("catalog", e))
+            })
+            .transpose()?;
+        let rows = sqlx::query(
+            "SELECT name, state, fail_next, failure_rate FROM sim_clusters ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let clusters = rows
+            .iter()
+            .map(cluster_from_row)
+            .collect::<StoreResult<_>>()?;
+        let rows = sqlx::query(
+            "SELECT operation_id, cluster, kind, target, started_at, ends_at, failure, applied FROM sim_operations ORDER BY started_at, operation_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let operations = rows
+            .iter()
+            .map(operation_from_row)
+            .collect::<StoreResult<_>>()?;
+        Ok(SimulatorSnapshot {
+            catalog,
+            clusters,
+            operations,
+        })
+    }
+
+    async fn save_catalog(&self, catalog: &Catalog) -> StoreResult<()> {
+        let text = serde_json::to_string(catalog).map_err(|e| corrupt("catalog", e))?;
+        sqlx::query("INSERT INTO sim_catalog (id, catalog, version) VALUES (1, ?, 1) ON CONFLICT (id) DO UPDATE SET catalog = excluded.catalog, version = version + 1")
+            .bind(text)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn save_cluster(&self, name: &ClusterName, cluster: &SimCluster) -> StoreResult<()> {
+        let text = serde_json::to_string(&cluster.state).map_err(|e| corrupt("cluster", e))?;
+        sqlx::query(
+            "INSERT INTO sim_clusters (name, state, version, fail_next, failure_rate) VALUES (?, ?, 1, ?, ?) \
+             ON CONFLICT (name) DO UPDATE SET state = excluded.state, version = version + 1, \
+             fail_next = excluded.fail_next, failure_rate = excluded.failure_rate",
+        )
+        .bind(name.as_str())
+        .bind(text)
+        .bind(i64::from(cluster.fail_next))
+        .bind(cluster.failure_rate)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_cluster(&self, name: &ClusterName) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM sim_clusters WHERE name = ?")
+            .bind(name.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn save_operation(&self, op: &SimOperation) -> StoreResult<()> {
+        let target = serde_json::to_string(&op.target).map_err(|e| corrupt("operation", e))?;
+        sqlx::query(
+            "INSERT INTO sim_operations (operation_id, cluster, kind, target, started_at, ends_at, failure, applied) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (operation_id) DO NOTHING",
+        )
+        .bind(&op.operation_id)
+        .bind(op.cluster.as_str())
+        .bind(&op.kind)
+        .bind(target)
+        .bind(op.started_at.millis())
+        .bind(op.ends_at.millis())
+        .bind(&op.failure)
+        .bind(i64::from(op.applied))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn complete_operation(
+        &self,
+        operation_id: &str,
+        name: &ClusterName,
+        cluster: &SimCluster,
+    ) -> StoreResult<()> {
+        let text = serde_json::to_string(&cluster.state).map_err(|e| corrupt("cluster", e))?;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE sim_clusters SET state = ?, version = version + 1 WHERE name = ?")
+            .bind(text)
+            .bind(name.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE sim_operations SET applied = 1 WHERE operation_id = ?")
+            .bind(operation_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

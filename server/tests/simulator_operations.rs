@@ -1,0 +1,252 @@
+//! The simulated provider performs upgrades: durations, completion, failure injection,
+//! idempotent starts, persistence.
+
+mod common;
+
+use app::model::member::ClusterResourceId;
+use app::model::names::ClusterName;
+use app::model::target::{PoolTarget, Step, UpgradeTarget};
+use app::model::version::KubernetesVersion;
+use axum::http::StatusCode;
+use serde_json::json;
+use server::provider::{OperationStatus, Provider, UpgradeRequest};
+
+fn id(name: &str) -> ClusterResourceId {
+    ClusterResourceId::simulated(&ClusterName::parse(name).unwrap())
+}
+
+/// A control-plane and node-pool upgrade of `name` from `from` to `to`.
+fn request(op: &str, name: &str, from: &str, to: &str) -> UpgradeRequest {
+    let (from, to) = (
+        KubernetesVersion::parse(from).unwrap(),
+        KubernetesVersion::parse(to).unwrap(),
+    );
+    UpgradeRequest {
+        operation_id: op.into(),
+        cluster: id(name),
+        target: UpgradeTarget {
+            control_plane: Some(Step { from, to }),
+            node_pools: vec![PoolTarget {
+                name: "system".into(),
+                kubernetes_version: Some(Step { from, to }),
+                node_image_version: None,
+            }],
+        },
+    }
+}
+
+async fn versions(s: &common::TestServer) -> (String, String) {
+    let catalog = s.get("/api/v1/simulator/catalog").await.body;
+    let all: Vec<String> = catalog["kubernetesVersions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    let from = all[0].clone();
+    let minor = |v: &str| v.split('.').nth(1).unwrap().parse::<u32>().unwrap();
+    let to = all
+        .iter()
+        .rev()
+        .find(|v| minor(v) == minor(&from) + 1)
+        .unwrap()
+        .clone();
+    (from, to)
+}
+
+#[tokio::test]
+async fn an_upgrade_runs_for_a_while_then_the_cluster_runs_the_target() {
+    let s = common::start().await;
+    let (from, to) = versions(&s).await;
+    s.sim_cluster("aks-1", "eastus", &from).await;
+    let sim = &s.built.simulator;
+    let status = sim
+        .start_upgrade(&request("run/aks-1/1", "aks-1", &from, &to))
+        .await
+        .unwrap();
+    let OperationStatus::Running { ends_at } = status else {
+        panic!("{status:?}")
+    };
+    assert!(ends_at > common::START, "it takes fleet time");
+    assert_eq!(
+        sim.start_upgrade(&request("run/aks-1/1", "aks-1", &from, &to))
+            .await
+            .unwrap(),
+        status,
+        "same id, same operation"
+    );
+    let ops = s.get("/api/v1/simulator/operations").await.body["value"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(ops.len(), 1, "started once");
+    assert_eq!(ops[0]["cluster"], "sim:aks-1");
+    assert_eq!(ops[0]["kind"], "ControlPlane+NodePools");
+    assert_eq!(ops[0]["state"], "Running");
+    assert_eq!(
+        s.get("/api/v1/simulator/clusters/aks-1").await.body["kubernetesVersion"],
+        from.as_str(),
+        "not yet"
+    );
+    s.clock.advance(ends_at.millis() - common::START.millis());
+    assert!(matches!(
+        sim.operation_status("run/aks-1/1").await.unwrap(),
+        Some(OperationStatus::Succeeded { .. })
+    ));
+    let cluster = s.get("/api/v1/simulator/clusters/aks-1").await.body;
+    assert_eq!(cluster["kubernetesVersion"], to.as_str());
+    assert_eq!(cluster["nodePools"][0]["kubernetesVersion"], to.as_str());
+    assert_eq!(
+        s.get("/api/v1/simulator/operations").await.body["value"][0]["state"],
+        "Succeeded"
+    );
+    assert_eq!(sim.operation_status("never-started").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn fail_next_fails_one_operation_with_a_message_and_changes_nothing() {
+    let s = common::start().await;
+    let (from, to) = versions(&s).await;
+    let mut cluster = s.get("/api/v1/simulator/clusters").await.body;
+    assert_eq!(cluster["value"], json!([]));
+    s.sim_cluster("aks-1", "eastus", &from).await;
+    cluster = s.get("/api/v1/simulator/clusters/aks-1").await.body;
+    cluster["failNext"] = json!(true);
+    assert_eq!(
+        s.put("/api/v1/simulator/clusters/aks-1", cluster)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let sim = &s.built.simulator;
+    sim.start_upgrade(&request("op-1", "aks-1", &from, &to))
+        .await
+        .unwrap();
+    s.clock.advance(24 * 3600 * 1000);
+    let Some(OperationStatus::Failed { message, .. }) = sim.operation_status("op-1").await.unwrap()
+    else {
+        panic!()
+    };
+    assert!(message.contains("simulated"));
+    let after = s.get("/api/v1/simulator/clusters/aks-1").await.body;
+    assert_eq!(
+        after["kubernetesVersion"],
+        from.as_str(),
+        "a failed upgrade changes nothing"
+    );
+    assert_eq!(after["failNext"], false, "only the next operation fails");
+    let op = &s.get("/api/v1/simulator/operations").await.body["value"][0];
+    assert_eq!(op["state"], "Failed");
+    assert!(op["error"].as_str().unwrap().contains("simulated"));
+    sim.start_upgrade(&request("op-2", "aks-1", &from, &to))
+        .await
+        .unwrap();
+    s.clock.advance(24 * 3600 * 1000);
+    assert!(matches!(
+        sim.operation_status("op-2").await.unwrap(),
+        Some(OperationStatus::Succeeded { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_failure_rate_is_drawn_from_the_seed() {
+    let outcomes = |s: common::TestServer| async move {
+        let (from, to) = versions(&s).await;
+        s.sim_cluster("aks-1", "eastus", &from).await;
+        let mut cluster = s.get("/api/v1/simulator/clusters/aks-1").await.body;
+        cluster["failureRate"] = json!(0.5);
+        s.put("/api/v1/simulator/clusters/aks-1", cluster).await;
+        for i in 0..40 {
+            s.built
+                .simulator
+                .start_upgrade(&request(&format!("op-{i}"), "aks-1", &from, &to))
+                .await
+                .unwrap();
+        }
+        s.clock.advance(24 * 3600 * 1000);
+        let ops = s.get("/api/v1/simulator/operations").await.body["value"]
+            .as_array()
+            .unwrap()
+            .clone();
+        ops.iter()
+            .map(|o| o["state"] == "Failed")
+            .collect::<Vec<bool>>()
+    };
+    let first = outcomes(common::start().await).await;
+    let second = outcomes(common::start().await).await;
+    assert_eq!(first, second, "the same seed fails the same operations");
+    let failed = first.iter().filter(|f| **f).count();
+    assert!(
+        (8..=32).contains(&failed),
+        "about half of 40 failed: {failed}"
+    );
+    let s = common::start().await;
+    s.sim_cluster("aks-1", "eastus", "1.29.9").await;
+    let mut cluster = s.get("/api/v1/simulator/clusters/aks-1").await.body;
+    cluster["failureRate"] = json!(1.5);
+    assert_eq!(
+        s.put("/api/v1/simulator/clusters/aks-1", cluster)
+            .await
+            .code(),
+        "InvalidCluster"
+    );
+}
+
+#[tokio::test]
+async fn bigger_node_pools_take_longer() {
+    let s = common::start().await;
+    let (from, to) = versions(&s).await;
+    s.sim_cluster("small", "eastus", &from).await;
+    let mut big = s.get("/api/v1/simulator/clusters/small").await.body;
+    big["nodePools"][0]["count"] = json!(90);
+    s.put("/api/v1/simulator/clusters/big", big).await;
+    let sim = &s.built.simulator;
+    let ends = |status| match status {
+        OperationStatus::Running { ends_at } => ends_at,
+        other => panic!("{other:?}"),
+    };
+    let small = ends(
+        sim.start_upgrade(&request("a", "small", &from, &to))
+            .await
+            .unwrap(),
+    );
+    let big = ends(
+        sim.start_upgrade(&request("b", "big", &from, &to))
+            .await
+            .unwrap(),
+    );
+    assert!(big > small);
+}
+
+#[tokio::test]
+async fn operations_survive_a_restart_and_complete_after_it() {
+    let db = common::temp_db();
+    let (from, to);
+    {
+        let s = common::start_with(&db, false).await;
+        (from, to) = versions(&s).await;
+        s.sim_cluster("aks-1", "eastus", &from).await;
+        s.built
+            .simulator
+            .start_upgrade(&request("op-1", "aks-1", &from, &to))
+            .await
+            .unwrap();
+    }
+    let s = common::start_with(&db, false).await;
+    assert_eq!(
+        s.get("/api/v1/simulator/operations").await.body["value"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    s.clock.advance(24 * 3600 * 1000);
+    assert!(matches!(
+        s.built.simulator.operation_status("op-1").await.unwrap(),
+        Some(OperationStatus::Succeeded { .. })
+    ));
+    assert_eq!(
+        s.get("/api/v1/simulator/clusters/aks-1").await.body["kubernetesVersion"],
+        to.as_str()
+    );
+}
