@@ -11,6 +11,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> Timestamp;
+
+    /// How long to sleep in real time until fleet time reaches `at`.
+    fn real_duration_until(&self, at: Timestamp) -> std::time::Duration;
 }
 
 /// Real time, sped up by `scale`.
@@ -71,6 +74,12 @@ impl Clock for ScaledClock {
         let elapsed = self.started.elapsed().as_secs_f64() * 1000.0 * self.scale;
         self.fleet_at_start.plus_millis(elapsed as i64)
     }
+
+    fn real_duration_until(&self, at: Timestamp) -> std::time::Duration {
+        let fleet_ms = (at.millis() - self.now().millis()).max(0) as f64;
+        // Round up, so a sleep never ends just before its deadline.
+        std::time::Duration::from_micros((fleet_ms * 1000.0 / self.scale).ceil() as u64)
+    }
 }
 
 /// A clock that moves only when told to, for tests.
@@ -90,6 +99,11 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
         *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A manual clock only moves when told: whoever advances it wakes the runtime.
+    fn real_duration_until(&self, _at: Timestamp) -> std::time::Duration {
+        std::time::Duration::from_secs(3600)
     }
 }
 

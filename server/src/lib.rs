@@ -6,6 +6,7 @@ pub mod config;
 pub mod demo;
 pub mod provider;
 pub mod rest;
+pub mod runtime;
 pub mod service;
 pub mod store;
 pub mod web;
@@ -50,6 +51,14 @@ pub async fn build(
             .map_err(|e| anyhow::anyhow!(e.message))?
     {
         tracing::info!(fleet = demo::DEMO_FLEET, "created the demo fleet");
+    }
+    let resumed = drydock
+        .runtime()
+        .resume_all()
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message))?;
+    if resumed > 0 {
+        tracing::info!(runs = resumed, "resumed update runs");
     }
     let options = LeptosOptions::builder()
         .output_name("drydock")

@@ -60,6 +60,11 @@ pub trait Provider: Send + Sync + 'static {
         clusters: &[ClusterResourceId],
     ) -> Vec<Result<ClusterState, ProviderError>>;
 
+    /// What the provider currently knows of a cluster, without a round trip, for the engine's
+    /// synchronous decisions. The simulated provider answers from its world; providers that
+    /// keep no view return `None` and the runtime observes ahead for them.
+    fn peek(&self, cluster: &ClusterResourceId) -> Option<Result<ClusterState, ProviderError>>;
+
     /// Clusters this provider can see, for discovery when joining members.
     async fn known_clusters(&self) -> Result<Vec<ClusterResourceId>, ProviderError>;
 

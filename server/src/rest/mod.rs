@@ -17,7 +17,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -49,6 +49,9 @@ pub fn router<S: Clone + Send + Sync + 'static>(drydock: Arc<Drydock>) -> Router
             "/fleets/{fleet}/updateRuns/{run}/plan",
             get(runs::plan).post(runs::plan),
         )
+        .route("/fleets/{fleet}/updateRuns/{run}/start", post(runs::start))
+        .route("/fleets/{fleet}/updateRuns/{run}/stop", post(runs::stop))
+        .route("/fleets/{fleet}/updateRuns/{run}/skip", post(runs::skip))
         .route("/fleets/{fleet}/updateStrategies", get(strategies::index))
         .route(
             "/fleets/{fleet}/updateStrategies/{name}",

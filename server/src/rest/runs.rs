@@ -7,6 +7,7 @@ use super::{
 };
 use crate::service::{CreateRun, StrategySource};
 use crate::store::StoredRun;
+use app::engine::{Command, SkipTarget};
 use app::model::error::AppError;
 use app::model::names::{FleetName, RunName};
 use app::model::strategy::UpdateStrategy;
@@ -126,4 +127,49 @@ pub async fn plan(
     let (fleet, run) = names(&fleet, &run)?;
     let plan = drydock.run_plan(&fleet, &run).await?;
     Ok(ok(serde_json::to_value(plan).unwrap_or_default()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkipBody {
+    targets: Vec<SkipTarget>,
+}
+
+/// The run after a command, with the engine's typed reply in a header (`AlreadyRunning`, …).
+async fn command(drydock: &ApiState, fleet: &str, run: &str, command: Command) -> ApiResult {
+    let (fleet, run) = names(fleet, run)?;
+    let (reply, stored) = drydock.run_command(&fleet, &run, command).await?;
+    let mut response = ok(run_json(&fleet, &stored));
+    let word = format!("{reply:?}");
+    let word = word
+        .split([' ', '{', '('])
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    if let Ok(value) = axum::http::HeaderValue::from_str(&word) {
+        response.headers_mut().insert("x-drydock-reply", value);
+    }
+    Ok(response)
+}
+
+pub async fn start(
+    State(drydock): State<ApiState>,
+    Path((fleet, run)): Path<(String, String)>,
+) -> ApiResult {
+    command(&drydock, &fleet, &run, Command::Start).await
+}
+
+pub async fn stop(
+    State(drydock): State<ApiState>,
+    Path((fleet, run)): Path<(String, String)>,
+) -> ApiResult {
+    command(&drydock, &fleet, &run, Command::Stop).await
+}
+
+pub async fn skip(
+    State(drydock): State<ApiState>,
+    Path((fleet, run)): Path<(String, String)>,
+    ArmJson(body): ArmJson<SkipBody>,
+) -> ApiResult {
+    command(&drydock, &fleet, &run, Command::Skip(body.targets)).await
 }

@@ -28,6 +28,7 @@ pub struct Drydock {
     strategies: Arc<dyn StrategyStore>,
     runs: Arc<dyn RunStore>,
     engine: EngineConfig,
+    runtime: Arc<crate::runtime::Runtime>,
     provider: Arc<dyn Provider>,
     /// The simulator's own controls, when the provider is the simulated one.
     simulator: Option<Arc<SimulatedProvider>>,
@@ -96,15 +97,27 @@ impl Drydock {
         simulator: Option<Arc<SimulatedProvider>>,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        let engine = EngineConfig::default();
+        let runtime = crate::runtime::Runtime::new(
+            stores.runs.clone(),
+            provider.clone(),
+            clock.clone(),
+            engine.clone(),
+        );
         Self {
+            runtime,
             store: stores.fleets,
             strategies: stores.strategies,
             runs: stores.runs,
-            engine: EngineConfig::default(),
+            engine,
             provider,
             simulator,
             clock,
         }
+    }
+
+    pub fn runtime(&self) -> &Arc<crate::runtime::Runtime> {
+        &self.runtime
     }
 
     pub fn store(&self) -> &dyn FleetStore {

@@ -4,6 +4,7 @@
 use super::strategies::strategy_not_found;
 use super::{Drydock, provider_error, store_error};
 use crate::store::{StoredEvent, StoredRun};
+use app::engine::{Command, Reply};
 use app::engine::{
     FleetSnapshot, Plan, PlanMember, PlanRejection, create_run, not_in_any_stage_warning, plan,
 };
@@ -206,5 +207,23 @@ impl Drydock {
             .run_events(fleet, name, after)
             .await
             .map_err(store_error)
+    }
+}
+
+impl Drydock {
+    /// Hands an operator command to the run's driver; answers with the engine's reply and the
+    /// run as it is afterwards.
+    pub async fn run_command(
+        &self,
+        fleet: &FleetName,
+        name: &RunName,
+        command: Command,
+    ) -> Result<(Reply, StoredRun), AppError> {
+        self.get_run(fleet, name).await?;
+        let reply = self
+            .runtime
+            .command(&(fleet.clone(), name.clone()), command)
+            .await?;
+        Ok((reply, self.get_run(fleet, name).await?))
     }
 }

@@ -6,6 +6,7 @@ mod sqlite;
 
 pub use sqlite::SqliteStore;
 
+use app::engine::Effect;
 use app::model::catalog::Catalog;
 use app::model::cluster::ClusterState;
 use app::model::member::{ClusterResourceId, FleetSummary, Member, MemberSpec};
@@ -203,16 +204,24 @@ pub trait RunStore: Send + Sync + 'static {
     async fn get_run(&self, fleet: &FleetName, name: &RunName) -> StoreResult<Option<StoredRun>>;
     async fn list_runs(&self, fleet: &FleetName) -> StoreResult<Vec<StoredRun>>;
     async fn delete_run(&self, fleet: &FleetName, name: &RunName) -> StoreResult<bool>;
-    /// Replaces the run if its etag is still `previous.etag`, appending `events`, in one
-    /// transaction. `Concurrent` when another write came first.
+    /// Replaces the run if its etag is still `previous.etag`, appending `events` to its timeline
+    /// and `effects` to the outbox, in one transaction. `Concurrent` when another write came
+    /// first.
     async fn save_run(
         &self,
         fleet: &FleetName,
         previous: &StoredRun,
         run: &UpdateRun,
         events: &[RunEvent],
+        effects: &[Effect],
         wake_at: Option<Timestamp>,
     ) -> StoreResult<StoredRun>;
+    /// Effects committed but not yet carried out (after a crash, for instance), oldest first.
+    async fn pending_effects(&self, fleet: &FleetName, name: &RunName) -> StoreResult<Vec<Effect>>;
+    /// Marks an effect carried out.
+    async fn effect_done(&self, operation_id: &str) -> StoreResult<()>;
+    /// Runs that are running or stopping, in every fleet: the runtime resumes them at start.
+    async fn active_runs(&self) -> StoreResult<Vec<(FleetName, RunName)>>;
     /// The run's events after `after` (an event id; 0 for all), oldest first.
     async fn run_events(
         &self,

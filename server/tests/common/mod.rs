@@ -176,3 +176,47 @@ impl TestServer {
         .await
     }
 }
+
+/// A server whose fleet time runs `scale` times faster than real time (no manual clock).
+pub async fn start_fast(database_url: &str, demo: bool, scale: f64) -> FastServer {
+    let mut args = args(database_url, demo);
+    args.time_scale = scale;
+    let built = server::build(&args, None).await.unwrap();
+    FastServer(TestServer {
+        router: built.router.clone(),
+        clock: Arc::new(ManualClock::new(START)),
+        built,
+    })
+}
+
+/// A test server on a scaled clock (its `clock` field is unused).
+pub struct FastServer(pub TestServer);
+
+impl std::ops::Deref for FastServer {
+    type Target = TestServer;
+    fn deref(&self) -> &TestServer {
+        &self.0
+    }
+}
+
+impl TestServer {
+    /// Polls the run until its state is one of `states` (real time, bounded).
+    pub async fn wait_for_run(&self, fleet: &str, run: &str, states: &[&str]) -> Value {
+        let url = format!("/api/v1/fleets/{fleet}/updateRuns/{run}");
+        for _ in 0..1500 {
+            let body = self.get(&url).await.body;
+            let state = body["properties"]["status"]["status"]["state"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned();
+            if states.contains(&state.as_str()) {
+                return body;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!(
+            "run {run} never reached {states:?}: {}",
+            self.get(&url).await.body
+        );
+    }
+}

@@ -208,6 +208,10 @@ impl Provider for SimulatedProvider {
             .collect()
     }
 
+    fn peek(&self, cluster: &ClusterResourceId) -> Option<Result<ClusterState, ProviderError>> {
+        Some(Self::observe_one(&self.read(), cluster))
+    }
+
     async fn known_clusters(&self) -> Result<Vec<ClusterResourceId>, ProviderError> {
         Ok(self
             .read()

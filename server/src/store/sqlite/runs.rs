@@ -1,5 +1,6 @@
 use super::{SqliteStore, corrupt};
 use crate::store::{RunStore, StoreError, StoreResult, StoredEvent, StoredRun};
+use app::engine::Effect;
 use app::model::names::{FleetName, RunName};
 use app::model::run::{RunEvent, UpdateRun};
 use app::model::time::Timestamp;
@@ -35,6 +36,28 @@ async fn append_events(
             .bind(run)
             .bind(event.at.millis())
             .bind(text)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn append_effects(
+    tx: &mut Transaction<'_, Sqlite>,
+    fleet: &FleetName,
+    run: &str,
+    at: Timestamp,
+    effects: &[Effect],
+) -> StoreResult<()> {
+    for effect in effects {
+        let Effect::StartUpgrade { operation_id, .. } = effect;
+        let text = serde_json::to_string(effect).map_err(|e| corrupt("effect", e))?;
+        sqlx::query("INSERT INTO outbox (operation_id, fleet, run, effect, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (operation_id) DO NOTHING")
+            .bind(operation_id)
+            .bind(fleet.as_str())
+            .bind(run)
+            .bind(text)
+            .bind(at.millis())
             .execute(&mut **tx)
             .await?;
     }
@@ -115,6 +138,7 @@ impl RunStore for SqliteStore {
         previous: &StoredRun,
         run: &UpdateRun,
         events: &[RunEvent],
+        effects: &[Effect],
         wake_at: Option<Timestamp>,
     ) -> StoreResult<StoredRun> {
         let body = serde_json::to_string(run).map_err(|e| corrupt("run", e))?;
@@ -134,6 +158,14 @@ impl RunStore for SqliteStore {
             return Err(StoreError::Concurrent);
         }
         append_events(&mut tx, fleet, &run.name, events).await?;
+        append_effects(
+            &mut tx,
+            fleet,
+            &run.name,
+            events.first().map_or(previous.created_at, |e| e.at),
+            effects,
+        )
+        .await?;
         tx.commit().await?;
         Ok(StoredRun {
             run: run.clone(),
@@ -141,6 +173,43 @@ impl RunStore for SqliteStore {
             wake_at,
             created_at: previous.created_at,
         })
+    }
+
+    async fn pending_effects(&self, fleet: &FleetName, name: &RunName) -> StoreResult<Vec<Effect>> {
+        let rows = sqlx::query("SELECT effect FROM outbox WHERE fleet = ? AND run = ? AND done = 0 ORDER BY created_at, operation_id")
+            .bind(fleet.as_str())
+            .bind(name.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                serde_json::from_str(&row.try_get::<String, _>("effect")?)
+                    .map_err(|e| corrupt("effect", e))
+            })
+            .collect()
+    }
+
+    async fn effect_done(&self, operation_id: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE outbox SET done = 1 WHERE operation_id = ?")
+            .bind(operation_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn active_runs(&self) -> StoreResult<Vec<(FleetName, RunName)>> {
+        let rows = sqlx::query("SELECT fleet, name FROM runs WHERE state IN ('Running', 'Stopping') ORDER BY created_at")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let fleet = FleetName::parse(&row.try_get::<String, _>("fleet")?)
+                    .map_err(|e| corrupt("run", e))?;
+                let name = RunName::parse(&row.try_get::<String, _>("name")?)
+                    .map_err(|e| corrupt("run", e))?;
+                Ok((fleet, name))
+            })
+            .collect()
     }
 
     async fn run_events(

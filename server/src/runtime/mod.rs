@@ -1,0 +1,129 @@
+//! The runtime carries out what the engine decides (DESIGN.md §5). One driver task per active
+//! run: it feeds the engine commands, provider reports and the passing of time; commits each
+//! decision with its events and effects in one transaction; then carries the effects out. It
+//! sleeps until the earliest wake-up or the next command, and never needs to know why it woke.
+//! After a crash, `resume_all` restarts a driver for every running or stopping run, and each
+//! finishes the effects its run committed but had not carried out.
+
+mod driver;
+mod world;
+
+use crate::clock::Clock;
+use crate::provider::Provider;
+use crate::service::store_error;
+use crate::store::RunStore;
+use app::engine::{Command, EngineConfig, Reply};
+use app::model::error::AppError;
+use app::model::names::{FleetName, RunName};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+pub type RunKey = (FleetName, RunName);
+
+/// What a driver can be told.
+enum Message {
+    Command(Command, oneshot::Sender<Result<Reply, AppError>>),
+    /// Look again now (a manual clock moved, a test wants progress).
+    Poke,
+}
+
+pub struct Runtime {
+    runs: Arc<dyn RunStore>,
+    provider: Arc<dyn Provider>,
+    clock: Arc<dyn Clock>,
+    engine: EngineConfig,
+    drivers: Mutex<HashMap<RunKey, mpsc::UnboundedSender<Message>>>,
+    /// Which run just committed something: the event streams read the store from there.
+    changes: broadcast::Sender<RunKey>,
+}
+
+impl Runtime {
+    pub fn new(
+        runs: Arc<dyn RunStore>,
+        provider: Arc<dyn Provider>,
+        clock: Arc<dyn Clock>,
+        engine: EngineConfig,
+    ) -> Arc<Self> {
+        let (changes, _) = broadcast::channel(1024);
+        Arc::new(Self {
+            runs,
+            provider,
+            clock,
+            engine,
+            drivers: Mutex::new(HashMap::new()),
+            changes,
+        })
+    }
+
+    /// Restarts a driver for every run that was running or stopping.
+    pub async fn resume_all(self: &Arc<Self>) -> Result<usize, AppError> {
+        let active = self.runs.active_runs().await.map_err(store_error)?;
+        for key in &active {
+            self.sender(key);
+        }
+        Ok(active.len())
+    }
+
+    /// Sends an operator command to a run's driver and waits for the engine's answer.
+    pub async fn command(
+        self: &Arc<Self>,
+        key: &RunKey,
+        command: Command,
+    ) -> Result<Reply, AppError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(key, Message::Command(command, reply));
+        answer.await.map_err(|_| {
+            tracing::error!(fleet = %key.0, run = %key.1, "a run driver stopped without answering");
+            AppError::internal()
+        })?
+    }
+
+    /// Makes every driver look again now.
+    pub fn poke_all(&self) {
+        for sender in self.lock().values() {
+            let _ = sender.send(Message::Poke);
+        }
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<RunKey> {
+        self.changes.subscribe()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RunKey, mpsc::UnboundedSender<Message>>> {
+        // The map holds only senders; a panic elsewhere cannot leave it half-changed.
+        self.drivers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn send(self: &Arc<Self>, key: &RunKey, message: Message) {
+        let sender = self.sender(key);
+        if let Err(mpsc::error::SendError(message)) = sender.send(message) {
+            // The driver was just exiting; start a fresh one.
+            self.lock().remove(key);
+            let _ = self.sender(key).send(message);
+        }
+    }
+
+    /// The run's driver, started if it is not running.
+    fn sender(self: &Arc<Self>, key: &RunKey) -> mpsc::UnboundedSender<Message> {
+        let mut drivers = self.lock();
+        if let Some(sender) = drivers.get(key).filter(|s| !s.is_closed()) {
+            return sender.clone();
+        }
+        let (sender, inbox) = mpsc::unbounded_channel();
+        drivers.insert(key.clone(), sender.clone());
+        tokio::spawn(driver::drive(self.clone(), key.clone(), inbox));
+        sender
+    }
+
+    /// Forgets a driver that is exiting, unless a new one already took its place.
+    fn retire(&self, key: &RunKey) {
+        let mut drivers = self.lock();
+        if drivers
+            .get(key)
+            .is_some_and(mpsc::UnboundedSender::is_closed)
+        {
+            drivers.remove(key);
+        }
+    }
+}
