@@ -1,0 +1,219 @@
+//! Crash safety: a run over 200 simulated members, the server killed with SIGKILL at random
+//! points and started again on the same database, ends Completed with every member upgraded
+//! exactly once according to the simulator's operation log.
+
+mod common;
+
+use serde_json::{Value, json};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A minimal HTTP/1.1 client (one request per connection), so the test needs no client crate.
+fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value), String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(|e| e.to_string())?;
+    let body = body.map(Value::to_string).unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .map_err(|e| e.to_string())?;
+    let status = response
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .ok_or("no status line")?;
+    let payload = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    // Bodies are small JSON documents; a chunked one starts with its length line.
+    let json_start = payload.find(['{', '[']).unwrap_or(payload.len());
+    let json_end = payload.rfind(['}', ']']).map_or(json_start, |i| i + 1);
+    Ok((
+        status,
+        serde_json::from_str(&payload[json_start..json_end]).unwrap_or(Value::Null),
+    ))
+}
+
+fn call(port: u16, method: &str, path: &str, body: Option<Value>) -> Value {
+    let (status, reply) =
+        http(port, method, path, body.as_ref()).unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    assert!(status < 300, "{method} {path} answered {status}: {reply}");
+    reply
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn serve(port: u16, db: &str) -> Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_drydock"))
+        .args([
+            "serve",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--database-url",
+            db,
+            "--time-scale",
+            "5000",
+            "--seed",
+            "7",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http(port, "GET", "/api/v1/fleets", None).is_err() {
+        assert!(Instant::now() < deadline, "the server did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+/// A tiny deterministic generator for the kill points.
+fn next(state: &mut u64) -> u64 {
+    *state = state
+        .wrapping_mul(6_364_136_223_846_793_005)
+        .wrapping_add(1_442_695_040_888_963_407);
+    *state >> 33
+}
+
+fn run_state(port: u16) -> String {
+    match http(port, "GET", "/api/v1/fleets/crash/updateRuns/run-1", None) {
+        Ok((200, run)) => run["properties"]["status"]["status"]["state"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned(),
+        _ => String::new(),
+    }
+}
+
+fn set_up(port: u16) {
+    let catalog = call(port, "GET", "/api/v1/simulator/catalog", None);
+    let versions: Vec<String> = catalog["kubernetesVersions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    let from = versions[0].clone();
+    let image = catalog["nodeImages"]["eastus"]["AKSUbuntu-2204gen2containerd"][0]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    call(port, "PUT", "/api/v1/fleets/crash", Some(json!({})));
+    for i in 0..200 {
+        let name = format!("c{i:03}");
+        let pool = json!({"name": "system", "count": 3, "kubernetesVersion": from, "osSku": "AKSUbuntu-2204gen2containerd",
+                          "nodeImageVersion": format!("AKSUbuntu-2204gen2containerd-{image}")});
+        call(
+            port,
+            "PUT",
+            &format!("/api/v1/simulator/clusters/{name}"),
+            Some(json!({"location": "eastus", "kubernetesVersion": from, "nodePools": [pool]})),
+        );
+        let member = json!({"properties": {"clusterResourceId": format!("sim:{name}"), "group": format!("g{}", i % 10)}});
+        call(
+            port,
+            "PUT",
+            &format!("/api/v1/fleets/crash/members/{name}"),
+            Some(member),
+        );
+    }
+    let stage = |name: &str, groups: std::ops::Range<usize>| json!({"name": name, "groups": groups.map(|g| json!({"name": format!("g{g}")})).collect::<Vec<_>>(), "afterStageWaitInSeconds": 600});
+    let strategy = json!({"stages": [stage("first", 0..5), stage("second", 5..10)]});
+    let minor: u32 = from.split('.').nth(1).unwrap().parse().unwrap();
+    let to = versions
+        .iter()
+        .rev()
+        .find(|v| v.starts_with(&format!("1.{}.", minor + 1)))
+        .unwrap();
+    let run = json!({"properties": {"strategy": strategy, "managedClusterUpdate": {"upgrade": {"type": "Full", "kubernetesVersion": to}}}});
+    call(
+        port,
+        "PUT",
+        "/api/v1/fleets/crash/updateRuns/run-1",
+        Some(run),
+    );
+    call(
+        port,
+        "POST",
+        "/api/v1/fleets/crash/updateRuns/run-1/start",
+        None,
+    );
+}
+
+#[test]
+fn killed_at_random_points_the_run_still_upgrades_every_member_exactly_once() {
+    let dir = common::temp_db();
+    let port = free_port();
+    let mut server = serve(port, &dir);
+    set_up(port);
+    let mut rng = 0x5eed_u64;
+    let mut killed_while_running = 0;
+    for _ in 0..5 {
+        std::thread::sleep(Duration::from_millis(300 + next(&mut rng) % 1200));
+        killed_while_running += usize::from(run_state(port) == "Running");
+        server.kill().unwrap(); // SIGKILL
+        server.wait().unwrap();
+        server = serve(port, &dir);
+    }
+    assert!(
+        killed_while_running >= 3,
+        "the kills must land mid-run ({killed_while_running} did)"
+    );
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while run_state(port) != "Completed" {
+        assert!(
+            Instant::now() < deadline,
+            "the run did not complete: {}",
+            run_state(port)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let run = call(port, "GET", "/api/v1/fleets/crash/updateRuns/run-1", None);
+    let members: Vec<Value> = run["properties"]["status"]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| {
+            s["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|g| g["members"].as_array().unwrap().clone())
+        })
+        .collect();
+    assert_eq!(members.len(), 200);
+    assert!(
+        members.iter().all(|m| m["status"]["state"] == "Completed"),
+        "every member completed"
+    );
+    let operations = call(port, "GET", "/api/v1/simulator/operations", None);
+    let ops = operations["value"].as_array().unwrap();
+    let mut per_cluster = std::collections::BTreeMap::new();
+    for op in ops {
+        *per_cluster
+            .entry(op["cluster"].as_str().unwrap().to_owned())
+            .or_insert(0) += 1;
+    }
+    assert_eq!(per_cluster.len(), 200, "every member was upgraded");
+    assert!(
+        per_cluster.values().all(|n| *n == 1),
+        "no member was upgraded twice: {per_cluster:?}"
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
