@@ -342,3 +342,87 @@ async fn every_state_change_is_in_the_run_timeline() {
             .all(|w| w[0].id < w[1].id && w[0].event.at <= w[1].event.at)
     );
 }
+
+/// Reads an SSE body until an event satisfies `done` (bounded in time); returns the `data:`
+/// payloads and `id:`s seen.
+async fn read_events(
+    s: &common::TestServer,
+    path: &str,
+    last_id: Option<&str>,
+    done: impl Fn(&Value) -> bool,
+) -> Vec<(i64, Value)> {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let mut request = axum::http::Request::builder().uri(path);
+    if let Some(id) = last_id {
+        request = request.header("last-event-id", id);
+    }
+    let response = s
+        .router
+        .clone()
+        .oneshot(request.body(axum::body::Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut body = response.into_body();
+    let mut text = String::new();
+    let mut events = Vec::new();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while let Ok(Some(Ok(frame))) = tokio::time::timeout_at(deadline, body.frame()).await {
+        if let Ok(data) = frame.into_data() {
+            text.push_str(&String::from_utf8_lossy(&data));
+        }
+        while let Some(end) = text.find("\n\n") {
+            let block: String = text.drain(..end + 2).collect();
+            let id = block
+                .lines()
+                .find_map(|l| l.strip_prefix("id:"))
+                .map(|v| v.trim().parse().unwrap());
+            let data = block
+                .lines()
+                .find_map(|l| l.strip_prefix("data:"))
+                .map(|v| serde_json::from_str::<Value>(v.trim()).unwrap());
+            if let (Some(id), Some(data)) = (id, data) {
+                let finished = done(&data);
+                events.push((id, data));
+                if finished {
+                    return events;
+                }
+            }
+        }
+    }
+    panic!("the stream ended before the awaited event: {events:?}");
+}
+
+#[tokio::test]
+async fn the_event_stream_follows_a_run_live_and_resumes_after_the_last_id() {
+    let s = demo().await;
+    let target = newest_of(&s, 30).await;
+    create(&s, "run-e", json!({"managedClusterUpdate": full(&target)})).await;
+    post(&s, "run-e", "start", None).await;
+    let path = "/api/v1/fleets/demo/updateRuns/run-e/events";
+    let run_completed = |e: &Value| e["subject"]["type"] == "run" && e["state"] == "Completed";
+    let events = read_events(&s, path, None, run_completed).await;
+    assert_eq!(events[0].1["subject"]["type"], "run");
+    assert_eq!(events[0].1["state"], "Running");
+    assert!(events.windows(2).all(|w| w[0].0 < w[1].0), "ids increase");
+    assert!(
+        events
+            .iter()
+            .any(|(_, e)| e["subject"]["type"] == "member" && e["state"] == "Completed")
+    );
+    let middle = events[events.len() / 2].0;
+    let resumed = read_events(&s, path, Some(&middle.to_string()), run_completed).await;
+    assert_eq!(
+        resumed[0].0,
+        middle + 1,
+        "resumes right after the last id it saw"
+    );
+    assert_eq!(
+        s.get("/api/v1/fleets/demo/updateRuns/nope/events")
+            .await
+            .code(),
+        "UpdateRunNotFound"
+    );
+}

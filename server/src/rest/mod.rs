@@ -2,6 +2,7 @@
 //! `{"properties": …}` bodies, `{"value": […]}` lists, `{"error": {"code", "message"}}` errors.
 //! PUT creates (201) or replaces (200); DELETE answers 200, or 204 when there was nothing.
 
+mod events;
 mod extract;
 mod fleets;
 mod members;
@@ -48,6 +49,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(drydock: Arc<Drydock>) -> Router
         .route(
             "/fleets/{fleet}/updateRuns/{run}/plan",
             get(runs::plan).post(runs::plan),
+        )
+        .route(
+            "/fleets/{fleet}/updateRuns/{run}/events",
+            get(events::stream),
         )
         .route("/fleets/{fleet}/updateRuns/{run}/start", post(runs::start))
         .route("/fleets/{fleet}/updateRuns/{run}/stop", post(runs::stop))
