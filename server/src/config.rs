@@ -21,6 +21,15 @@ pub struct Cli {
 pub enum Command {
     /// Run the server: web UI, REST API and server functions.
     Serve(ServeArgs),
+    /// Update runs of a fleet (like `az fleet updaterun`).
+    #[command(subcommand)]
+    Updaterun(crate::cli::RunCommand),
+    /// Stored update strategies (like `az fleet updatestrategy`).
+    #[command(subcommand)]
+    Updatestrategy(crate::cli::StrategyCommand),
+    /// Fleet members (like `az fleet member`).
+    #[command(subcommand)]
+    Member(crate::cli::MemberCommand),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -83,7 +92,9 @@ mod tests {
     #[test]
     fn serve_defaults_match_the_readme() {
         let cli = Cli::try_parse_from(["drydock", "serve"]).unwrap();
-        let Command::Serve(args) = cli.command;
+        let Command::Serve(args) = cli.command else {
+            panic!("serve parses as serve")
+        };
         assert_eq!(args.addr.to_string(), "127.0.0.1:3000");
         assert_eq!(args.database_url, "sqlite://drydock.db");
         assert!(!args.demo);

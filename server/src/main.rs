@@ -2,27 +2,33 @@ use clap::Parser;
 use server::config::{Cli, Command, ServeArgs};
 use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let answer = match cli.command {
+        Command::Serve(args) => return serve(args),
+        Command::Updaterun(command) => server::cli::update_run(command)?,
+        Command::Updatestrategy(command) => server::cli::update_strategy(command)?,
+        Command::Member(command) => server::cli::member(command)?,
+    };
+    if !answer.is_null() {
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+    }
+    Ok(())
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
         )
         .init();
-    match cli.command {
-        Command::Serve(args) => serve(args).await,
-    }
-}
-
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let built = server::build(&args, None).await?;
-    let listener = tokio::net::TcpListener::bind(args.addr).await?;
-    tracing::info!(addr = %args.addr, database = %args.database_url, time_scale = args.time_scale, "Drydock is serving");
-    axum::serve(listener, built.router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
-    Ok(())
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async {
+        let built = server::build(&args, None).await?;
+        let listener = tokio::net::TcpListener::bind(args.addr).await?;
+        tracing::info!(addr = %args.addr, database = %args.database_url, time_scale = args.time_scale, "Drydock is serving");
+        axum::serve(listener, built.router).with_graceful_shutdown(shutdown_signal()).await?;
+        Ok(())
+    })
 }
 
 async fn shutdown_signal() {

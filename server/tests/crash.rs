@@ -5,46 +5,12 @@
 mod common;
 
 use serde_json::{Value, json};
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A minimal HTTP/1.1 client (one request per connection), so the test needs no client crate.
-fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value), String> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .map_err(|e| e.to_string())?;
-    let body = body.map(Value::to_string).unwrap_or_default();
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream
-        .write_all(request.as_bytes())
-        .map_err(|e| e.to_string())?;
-    let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .map_err(|e| e.to_string())?;
-    let status = response
-        .get(9..12)
-        .and_then(|s| s.parse().ok())
-        .ok_or("no status line")?;
-    let payload = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    // Bodies are small JSON documents; a chunked one starts with its length line.
-    let json_start = payload.find(['{', '[']).unwrap_or(payload.len());
-    let json_end = payload.rfind(['}', ']']).map_or(json_start, |i| i + 1);
-    Ok((
-        status,
-        serde_json::from_str(&payload[json_start..json_end]).unwrap_or(Value::Null),
-    ))
-}
-
 fn call(port: u16, method: &str, path: &str, body: Option<Value>) -> Value {
-    let (status, reply) =
-        http(port, method, path, body.as_ref()).unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+    let (status, reply) = common::http(port, method, path, body.as_ref())
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
     assert!(status < 300, "{method} {path} answered {status}: {reply}");
     reply
 }
@@ -75,7 +41,7 @@ fn serve(port: u16, db: &str) -> Child {
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while http(port, "GET", "/api/v1/fleets", None).is_err() {
+    while common::http(port, "GET", "/api/v1/fleets", None).is_err() {
         assert!(Instant::now() < deadline, "the server did not come up");
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -91,7 +57,7 @@ fn next(state: &mut u64) -> u64 {
 }
 
 fn run_state(port: u16) -> String {
-    match http(port, "GET", "/api/v1/fleets/crash/updateRuns/run-1", None) {
+    match common::http(port, "GET", "/api/v1/fleets/crash/updateRuns/run-1", None) {
         Ok((200, run)) => run["properties"]["status"]["status"]["state"]
             .as_str()
             .unwrap_or("")

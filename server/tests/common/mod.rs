@@ -9,8 +9,10 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use server::clock::ManualClock;
 use server::config::ServeArgs;
+use std::io::{Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 use tower::ServiceExt;
 
 pub struct TestServer {
@@ -219,4 +221,42 @@ impl TestServer {
             self.get(&url).await.body
         );
     }
+}
+
+/// A minimal HTTP/1.1 client (one request per connection), so the test needs no client crate.
+pub fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+) -> Result<(u16, Value), String> {
+    let mut stream =
+        std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .map_err(|e| e.to_string())?;
+    let body = body.map(Value::to_string).unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream
+        .write_all(request.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .map_err(|e| e.to_string())?;
+    let status = response
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .ok_or("no status line")?;
+    let payload = response.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    // Bodies are small JSON documents; a chunked one starts with its length line.
+    let json_start = payload.find(['{', '[']).unwrap_or(payload.len());
+    let json_end = payload.rfind(['}', ']']).map_or(json_start, |i| i + 1);
+    Ok((
+        status,
+        serde_json::from_str(&payload[json_start..json_end]).unwrap_or(Value::Null),
+    ))
 }

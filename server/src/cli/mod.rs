@@ -1,0 +1,266 @@
+//! The command line client, in the same binary as the server, mirroring `az fleet`:
+//! `drydock updaterun create --fleet-name demo --name run-1 --upgrade-type Full
+//! --kubernetes-version 1.30.5 --stages example-stages.json`. It speaks the REST API of a
+//! server (`--server`, default `http://127.0.0.1:3000`) and prints its JSON answers.
+
+mod http;
+
+use clap::{Args, Subcommand};
+use http::Server;
+use serde_json::{Value, json};
+use std::path::PathBuf;
+
+#[derive(Args, Debug, Clone)]
+pub struct Fleet {
+    /// The fleet.
+    #[arg(long = "fleet-name", short = 'f')]
+    pub fleet: String,
+    /// The Drydock server to talk to.
+    #[arg(long, env = "DRYDOCK_SERVER", default_value = "http://127.0.0.1:3000")]
+    pub server: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Named {
+    #[command(flatten)]
+    pub at: Fleet,
+    #[arg(long, short = 'n')]
+    pub name: String,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RunCommand {
+    /// Create an update run: one by one, from `--stages FILE`, or from `--update-strategy-name`.
+    Create {
+        #[command(flatten)]
+        run: Named,
+        /// Full, ControlPlaneOnly or NodeImageOnly.
+        #[arg(long)]
+        upgrade_type: String,
+        /// Required for Full and ControlPlaneOnly, refused for NodeImageOnly.
+        #[arg(long)]
+        kubernetes_version: Option<String>,
+        /// Latest (default) or Consistent.
+        #[arg(long)]
+        node_image_selection: Option<String>,
+        /// A JSON file shaped like the seeds' example-stages.json.
+        #[arg(long, conflicts_with = "update_strategy_name")]
+        stages: Option<PathBuf>,
+        #[arg(long)]
+        update_strategy_name: Option<String>,
+    },
+    Start(Named),
+    Stop(Named),
+    /// Skip targets, e.g. `--targets Group:group-1a Stage:stage2 Member:aks-1 AfterStageWait:stage1`.
+    Skip {
+        #[command(flatten)]
+        run: Named,
+        #[arg(long, num_args = 1.., required = true)]
+        targets: Vec<String>,
+    },
+    Show(Named),
+    /// What the run will do from here: order, targets, skips and pendings with reasons, ETA.
+    Plan(Named),
+    List(Fleet),
+    Delete(Named),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum StrategyCommand {
+    Create {
+        #[command(flatten)]
+        strategy: Named,
+        #[arg(long)]
+        stages: PathBuf,
+    },
+    Show(Named),
+    List(Fleet),
+    Delete(Named),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MemberCommand {
+    /// Join a cluster to the fleet (a simulated one is `sim:{name}`).
+    Create {
+        #[command(flatten)]
+        member: Named,
+        #[arg(long)]
+        member_cluster_id: String,
+        #[arg(long)]
+        update_group: Option<String>,
+    },
+    /// Assign the member to an update group (an empty group removes it from its group).
+    Update {
+        #[command(flatten)]
+        member: Named,
+        #[arg(long)]
+        update_group: String,
+    },
+    List(Fleet),
+}
+
+/// Sends one request; a 4xx/5xx answer becomes the error's own words.
+fn call(server: &str, method: &str, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+    let server = Server::parse(server).map_err(anyhow::Error::msg)?;
+    let response = server
+        .send(method, path, body.as_ref())
+        .map_err(anyhow::Error::msg)?;
+    if response.status >= 400 {
+        let error = &response.body["error"];
+        anyhow::bail!(
+            "{} ({})",
+            error["message"].as_str().unwrap_or("the request failed"),
+            error["code"].as_str().unwrap_or("Error")
+        );
+    }
+    Ok(response.body)
+}
+
+fn read_stages(file: &PathBuf) -> anyhow::Result<Value> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{} is not JSON: {e}", file.display()))
+}
+
+/// `Group:group-1a` → `{"type": "Group", "name": "group-1a"}`.
+fn skip_target(text: &str) -> anyhow::Result<Value> {
+    let (kind, name) = text
+        .split_once(':')
+        .ok_or_else(|| anyhow::anyhow!("skip target '{text}' should look like Group:name, Stage:name, Member:name or AfterStageWait:name"))?;
+    Ok(json!({"type": kind, "name": name}))
+}
+
+fn runs(at: &Fleet) -> String {
+    format!("/api/v1/fleets/{}/updateRuns", at.fleet)
+}
+
+fn run_path(run: &Named) -> String {
+    format!("{}/{}", runs(&run.at), run.name)
+}
+
+pub fn update_run(command: RunCommand) -> anyhow::Result<Value> {
+    match command {
+        RunCommand::Create {
+            run,
+            upgrade_type,
+            kubernetes_version,
+            node_image_selection,
+            stages,
+            update_strategy_name,
+        } => {
+            let mut upgrade = json!({"type": upgrade_type});
+            if let Some(version) = kubernetes_version {
+                upgrade["kubernetesVersion"] = json!(version);
+            }
+            let mut update = json!({"upgrade": upgrade});
+            if let Some(selection) = node_image_selection {
+                update["nodeImageSelection"] = json!({"type": selection});
+            }
+            let mut properties = json!({"managedClusterUpdate": update});
+            if let Some(file) = &stages {
+                properties["strategy"] = read_stages(file)?;
+            }
+            if let Some(strategy) = update_strategy_name {
+                properties["updateStrategyId"] = json!(strategy);
+            }
+            call(
+                &run.at.server,
+                "PUT",
+                &run_path(&run),
+                Some(json!({"properties": properties})),
+            )
+        }
+        RunCommand::Start(run) => call(
+            &run.at.server,
+            "POST",
+            &format!("{}/start", run_path(&run)),
+            None,
+        ),
+        RunCommand::Stop(run) => call(
+            &run.at.server,
+            "POST",
+            &format!("{}/stop", run_path(&run)),
+            None,
+        ),
+        RunCommand::Skip { run, targets } => {
+            let targets = targets
+                .iter()
+                .map(|t| skip_target(t))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            call(
+                &run.at.server,
+                "POST",
+                &format!("{}/skip", run_path(&run)),
+                Some(json!({"targets": targets})),
+            )
+        }
+        RunCommand::Show(run) => call(&run.at.server, "GET", &run_path(&run), None),
+        RunCommand::Plan(run) => call(
+            &run.at.server,
+            "GET",
+            &format!("{}/plan", run_path(&run)),
+            None,
+        ),
+        RunCommand::List(at) => call(&at.server, "GET", &runs(&at), None),
+        RunCommand::Delete(run) => call(&run.at.server, "DELETE", &run_path(&run), None),
+    }
+}
+
+pub fn update_strategy(command: StrategyCommand) -> anyhow::Result<Value> {
+    let path = |s: &Named| format!("/api/v1/fleets/{}/updateStrategies/{}", s.at.fleet, s.name);
+    match command {
+        StrategyCommand::Create { strategy, stages } => {
+            let body = json!({"properties": {"strategy": read_stages(&stages)?}});
+            call(&strategy.at.server, "PUT", &path(&strategy), Some(body))
+        }
+        StrategyCommand::Show(s) => call(&s.at.server, "GET", &path(&s), None),
+        StrategyCommand::List(at) => call(
+            &at.server,
+            "GET",
+            &format!("/api/v1/fleets/{}/updateStrategies", at.fleet),
+            None,
+        ),
+        StrategyCommand::Delete(s) => call(&s.at.server, "DELETE", &path(&s), None),
+    }
+}
+
+pub fn member(command: MemberCommand) -> anyhow::Result<Value> {
+    let path = |m: &Named| format!("/api/v1/fleets/{}/members/{}", m.at.fleet, m.name);
+    match command {
+        MemberCommand::Create {
+            member,
+            member_cluster_id,
+            update_group,
+        } => {
+            let mut properties = json!({"clusterResourceId": member_cluster_id});
+            if let Some(group) = update_group {
+                properties["group"] = json!(group);
+            }
+            call(
+                &member.at.server,
+                "PUT",
+                &path(&member),
+                Some(json!({"properties": properties})),
+            )
+        }
+        MemberCommand::Update {
+            member,
+            update_group,
+        } => {
+            // A GET can be sent back as a PUT: change the group and keep the rest.
+            let mut current = call(&member.at.server, "GET", &path(&member), None)?;
+            current["properties"]["group"] = if update_group.is_empty() {
+                Value::Null
+            } else {
+                json!(update_group)
+            };
+            call(&member.at.server, "PUT", &path(&member), Some(current))
+        }
+        MemberCommand::List(at) => call(
+            &at.server,
+            "GET",
+            &format!("/api/v1/fleets/{}/members", at.fleet),
+            None,
+        ),
+    }
+}

@@ -1,0 +1,379 @@
+//! The seeds' CLI walkthrough, end to end against `drydock serve --demo`, through the same
+//! binary's `updatestrategy`, `updaterun` and `member` commands.
+
+mod common;
+
+use serde_json::{Value, json};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_drydock");
+
+struct Served {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(scale: &str) -> Served {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let db = common::temp_db();
+    let child = Command::new(BIN)
+        .args([
+            "serve",
+            "--demo",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--database-url",
+            &db,
+            "--time-scale",
+            scale,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let served = Served {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "the server did not come up");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    served
+}
+
+fn run(served: &Served, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env("DRYDOCK_SERVER", &served.url)
+        .output()
+        .unwrap()
+}
+
+/// Runs a CLI command that must succeed; returns its JSON output.
+fn ok(served: &Served, args: &[&str]) -> Value {
+    let out = run(served, args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+fn state(run: &Value) -> String {
+    run["properties"]["status"]["status"]["state"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn wait_for(served: &Served, name: &str, wanted: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let run = ok(served, &["updaterun", "show", "-f", "demo", "-n", name]);
+        if state(&run) == wanted {
+            return run;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name} never reached {wanted}: {}",
+            state(&run)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn members(run: &Value) -> Vec<Value> {
+    run["properties"]["status"]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| {
+            s["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|g| g["members"].as_array().unwrap().clone())
+        })
+        .collect()
+}
+
+fn started(m: &Value) -> Option<app::model::time::Timestamp> {
+    m["status"]["startTime"]
+        .as_str()
+        .map(|t| app::model::time::Timestamp::parse_rfc3339(t).unwrap())
+}
+
+fn versions(served: &Served) -> Vec<String> {
+    let port = served.url.rsplit(':').next().unwrap().parse().unwrap();
+    let (_, catalog) = common::http(port, "GET", "/api/v1/simulator/catalog", None).unwrap();
+    catalog["kubernetesVersions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn the_seed_walkthrough_works_from_the_command_line() {
+    let served = serve("5000");
+    let stages_file =
+        std::env::temp_dir().join(format!("example-stages-{}.json", std::process::id()));
+    let stages = json!({"stages": [
+        {"name": "stage1", "groups": [{"name": "group-1a"}, {"name": "group-1b"}], "afterStageWaitInSeconds": 3600},
+        {"name": "stage2", "groups": [{"name": "group-2a"}, {"name": "group-2b"}]}
+    ]});
+    std::fs::write(&stages_file, stages.to_string()).unwrap();
+    let stages_path = stages_file.to_str().unwrap();
+    let all = versions(&served);
+    let target = all
+        .iter()
+        .rev()
+        .find(|v| v.starts_with("1.30."))
+        .unwrap()
+        .clone();
+
+    // Members: list them, put one in a group.
+    let listed = ok(&served, &["member", "list", "-f", "demo"]);
+    assert_eq!(listed["value"].as_array().unwrap().len(), 12);
+    let updated = ok(
+        &served,
+        &[
+            "member",
+            "update",
+            "-f",
+            "demo",
+            "-n",
+            "aks-eastus-1",
+            "--update-group",
+            "group-1a",
+        ],
+    );
+    assert_eq!(updated["properties"]["group"], "group-1a");
+
+    // A strategy from the stages file, then a run from it: node images only, Consistent.
+    let strategy = ok(
+        &served,
+        &[
+            "updatestrategy",
+            "create",
+            "-f",
+            "demo",
+            "-n",
+            "strategy-1",
+            "--stages",
+            stages_path,
+        ],
+    );
+    assert_eq!(strategy["properties"]["strategy"], stages);
+    assert_eq!(
+        ok(&served, &["updatestrategy", "list", "-f", "demo"])["value"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    ok(
+        &served,
+        &[
+            "updaterun",
+            "create",
+            "-f",
+            "demo",
+            "-n",
+            "run-5",
+            "--update-strategy-name",
+            "strategy-1",
+            "--upgrade-type",
+            "NodeImageOnly",
+            "--node-image-selection",
+            "Consistent",
+        ],
+    );
+    ok(
+        &served,
+        &[
+            "updaterun",
+            "skip",
+            "-f",
+            "demo",
+            "-n",
+            "run-5",
+            "--targets",
+            "Group:group-2a",
+        ],
+    );
+    ok(
+        &served,
+        &["updaterun", "start", "-f", "demo", "-n", "run-5"],
+    );
+    let run5 = wait_for(&served, "run-5", "Completed");
+    let stage_states: Vec<&str> = run5["properties"]["status"]["stages"][1]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["status"]["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        stage_states,
+        ["Skipped", "Completed"],
+        "group-2a skipped, group-2b done"
+    );
+
+    // Inline stages, control plane only; skip a whole stage before starting.
+    ok(
+        &served,
+        &[
+            "updaterun",
+            "create",
+            "-f",
+            "demo",
+            "-n",
+            "run-4",
+            "--upgrade-type",
+            "ControlPlaneOnly",
+            "--kubernetes-version",
+            &target,
+            "--stages",
+            stages_path,
+        ],
+    );
+    ok(
+        &served,
+        &[
+            "updaterun",
+            "skip",
+            "-f",
+            "demo",
+            "-n",
+            "run-4",
+            "--targets",
+            "Stage:stage2",
+        ],
+    );
+    ok(
+        &served,
+        &["updaterun", "start", "-f", "demo", "-n", "run-4"],
+    );
+    let run4 = wait_for(&served, "run-4", "Completed");
+    let stages4 = run4["properties"]["status"]["stages"].as_array().unwrap();
+    assert_eq!(stages4[1]["status"]["state"], "Skipped");
+    let first_stage_end = stages4[0]["status"]["completedTime"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        members(&run4)
+            .iter()
+            .filter(|m| m["status"]["state"] == "Completed")
+            .all(|m| m["status"]["completedTime"].as_str().unwrap() <= first_stage_end.as_str())
+    );
+
+    // One by one, Full: start, stop, resume; the window member is skipped so it need not wait a week.
+    ok(
+        &served,
+        &[
+            "updaterun",
+            "create",
+            "-f",
+            "demo",
+            "-n",
+            "run-1",
+            "--upgrade-type",
+            "Full",
+            "--kubernetes-version",
+            &target,
+        ],
+    );
+    ok(
+        &served,
+        &[
+            "updaterun",
+            "skip",
+            "-f",
+            "demo",
+            "-n",
+            "run-1",
+            "--targets",
+            "Member:aks-westeurope-2",
+        ],
+    );
+    ok(
+        &served,
+        &["updaterun", "start", "-f", "demo", "-n", "run-1"],
+    );
+    let stopping = ok(&served, &["updaterun", "stop", "-f", "demo", "-n", "run-1"]);
+    assert!(
+        ["Stopping", "Stopped"].contains(&state(&stopping).as_str()),
+        "{}",
+        state(&stopping)
+    );
+    wait_for(&served, "run-1", "Stopped");
+    ok(
+        &served,
+        &["updaterun", "start", "-f", "demo", "-n", "run-1"],
+    );
+    let run1 = wait_for(&served, "run-1", "Completed");
+    let mut order: Vec<(app::model::time::Timestamp, String)> = members(&run1)
+        .iter()
+        .filter_map(|m| Some((started(m)?, m["name"].as_str()?.to_owned())))
+        .collect();
+    order.sort();
+    let names: Vec<&String> = order.iter().map(|(_, n)| n).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "one by one, in name order");
+
+    assert_eq!(
+        ok(&served, &["updaterun", "list", "-f", "demo"])["value"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let plan = ok(&served, &["updaterun", "plan", "-f", "demo", "-n", "run-1"]);
+    assert!(plan["stages"].is_array());
+
+    // Errors come back in words, with a failing exit code.
+    let refused = run(&served, &["updaterun", "stop", "-f", "demo", "-n", "run-1"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("completed"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let bad = run(
+        &served,
+        &[
+            "updaterun",
+            "skip",
+            "-f",
+            "demo",
+            "-n",
+            "run-1",
+            "--targets",
+            "group-1a",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("should look like Group:name"));
+    ok(
+        &served,
+        &["updaterun", "delete", "-f", "demo", "-n", "run-1"],
+    );
+    let _ = std::fs::remove_file(stages_file);
+}
