@@ -30,6 +30,8 @@ pub enum Command {
     /// Fleet members (like `az fleet member`).
     #[command(subcommand)]
     Member(crate::cli::MemberCommand),
+    /// Measure the orchestration itself on a large simulated fleet (see the README).
+    Bench(crate::bench::BenchArgs),
 }
 
 #[derive(Args, Debug, Clone)]

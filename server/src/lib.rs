@@ -1,6 +1,7 @@
 #![recursion_limit = "256"]
 //! Drydock's server: configuration, store, providers, the service, REST and web wiring.
 
+pub mod bench;
 pub mod cli;
 pub mod clock;
 pub mod config;

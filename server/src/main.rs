@@ -9,6 +9,13 @@ fn main() -> anyhow::Result<()> {
         Command::Updaterun(command) => server::cli::update_run(command)?,
         Command::Updatestrategy(command) => server::cli::update_strategy(command)?,
         Command::Member(command) => server::cli::member(command)?,
+        Command::Bench(args) => {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?
+                .block_on(server::bench::run(args))?;
+            return Ok(());
+        }
     };
     if !answer.is_null() {
         println!("{}", serde_json::to_string_pretty(&answer)?);

@@ -97,21 +97,6 @@ fn wait_for(served: &Served, name: &str, wanted: &str) -> Value {
     }
 }
 
-fn members(run: &Value) -> Vec<Value> {
-    run["properties"]["status"]["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|s| {
-            s["groups"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .flat_map(|g| g["members"].as_array().unwrap().clone())
-        })
-        .collect()
-}
-
 fn started(m: &Value) -> Option<app::model::time::Timestamp> {
     m["status"]["startTime"]
         .as_str()
@@ -278,7 +263,7 @@ fn the_seed_walkthrough_works_from_the_command_line() {
         .unwrap()
         .to_owned();
     assert!(
-        members(&run4)
+        common::run_members(&run4["properties"]["status"]["stages"])
             .iter()
             .filter(|m| m["status"]["state"] == "Completed")
             .all(|m| m["status"]["completedTime"].as_str().unwrap() <= first_stage_end.as_str())
@@ -329,10 +314,11 @@ fn the_seed_walkthrough_works_from_the_command_line() {
         &["updaterun", "start", "-f", "demo", "-n", "run-1"],
     );
     let run1 = wait_for(&served, "run-1", "Completed");
-    let mut order: Vec<(app::model::time::Timestamp, String)> = members(&run1)
-        .iter()
-        .filter_map(|m| Some((started(m)?, m["name"].as_str()?.to_owned())))
-        .collect();
+    let mut order: Vec<(app::model::time::Timestamp, String)> =
+        common::run_members(&run1["properties"]["status"]["stages"])
+            .iter()
+            .filter_map(|m| Some((started(m)?, m["name"].as_str()?.to_owned())))
+            .collect();
     order.sort();
     let names: Vec<&String> = order.iter().map(|(_, n)| n).collect();
     let mut sorted = names.clone();

@@ -9,20 +9,6 @@ async fn demo() -> common::TestServer {
     common::start_with("sqlite::memory:", true).await
 }
 
-/// The newest patch of `1.{minor}` in the simulator's catalog.
-async fn newest_of(s: &common::TestServer, minor: u32) -> String {
-    let catalog = s.get("/api/v1/simulator/catalog").await.body;
-    let prefix = format!("1.{minor}.");
-    let versions: Vec<&str> = catalog["kubernetesVersions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .filter(|v| v.starts_with(&prefix))
-        .collect();
-    versions.last().unwrap().to_string()
-}
-
 fn stages() -> Value {
     json!({"stages": [
         {"name": "stage1", "groups": [{"name": "group-1a"}, {"name": "group-1b"}], "afterStageWaitInSeconds": 3600},
@@ -52,7 +38,7 @@ async fn runs(s: &common::TestServer) -> Vec<Value> {
 #[tokio::test]
 async fn a_one_by_one_run_is_created_not_started_with_every_member() {
     let s = demo().await;
-    let target = newest_of(&s, 30).await;
+    let target = common::newest_of(&s, 30).await;
     let reply = create(&s, "run-1", json!({"managedClusterUpdate": full(&target)})).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
     let p = &reply.body["properties"];
@@ -124,7 +110,7 @@ async fn a_run_from_a_stored_strategy_keeps_its_copy_when_the_strategy_changes()
 #[tokio::test]
 async fn group_changes_after_creation_do_not_change_the_run() {
     let s = demo().await;
-    let target = newest_of(&s, 30).await;
+    let target = common::newest_of(&s, 30).await;
     create(
         &s,
         "run-4",
@@ -142,7 +128,7 @@ async fn group_changes_after_creation_do_not_change_the_run() {
 #[tokio::test]
 async fn bad_runs_are_refused_with_the_reason_and_nothing_is_stored() {
     let s = demo().await;
-    let target = newest_of(&s, 30).await;
+    let target = common::newest_of(&s, 30).await;
     let unknown_group = json!({"stages": [{"name": "s", "groups": [{"name": "nobody"}]}]});
     let cases = [
         (
@@ -190,7 +176,7 @@ async fn bad_runs_are_refused_with_the_reason_and_nothing_is_stored() {
 #[tokio::test]
 async fn a_run_name_is_used_once() {
     let s = demo().await;
-    let target = newest_of(&s, 30).await;
+    let target = common::newest_of(&s, 30).await;
     create(&s, "run-1", json!({"managedClusterUpdate": full(&target)})).await;
     let again = create(&s, "run-1", json!({"managedClusterUpdate": full(&target)})).await;
     assert_eq!(again.status, StatusCode::CONFLICT);
@@ -206,7 +192,7 @@ async fn a_run_name_is_used_once() {
 #[tokio::test]
 async fn a_run_that_has_not_started_can_be_deleted() {
     let s = demo().await;
-    let target = newest_of(&s, 30).await;
+    let target = common::newest_of(&s, 30).await;
     create(&s, "run-1", json!({"managedClusterUpdate": full(&target)})).await;
     assert_eq!(
         s.delete("/api/v1/fleets/demo/updateRuns/run-1")
@@ -226,25 +212,10 @@ async fn a_run_that_has_not_started_can_be_deleted() {
     );
 }
 
-fn plan_members(plan: &Value) -> Vec<Value> {
-    plan["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|s| {
-            s["groups"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .flat_map(|g| g["members"].as_array().unwrap().clone())
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn the_plan_shows_order_targets_reasons_and_an_eta_before_the_start() {
     let s = demo().await;
-    let target = newest_of(&s, 31).await;
+    let target = common::newest_of(&s, 31).await;
     create(
         &s,
         "run-1",
@@ -256,7 +227,7 @@ async fn the_plan_shows_order_targets_reasons_and_an_eta_before_the_start() {
             .call(method, "/api/v1/fleets/demo/updateRuns/run-1/plan", None)
             .await;
         assert_eq!(plan.status, StatusCode::OK, "{}", plan.body);
-        let members = plan_members(&plan.body);
+        let members = common::run_members(&plan.body["stages"]);
         assert_eq!(
             members.len(),
             10,

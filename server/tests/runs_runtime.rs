@@ -13,19 +13,6 @@ async fn demo() -> common::FastServer {
     common::start_fast("sqlite::memory:", true, FAST).await
 }
 
-async fn newest_of(s: &common::TestServer, minor: u32) -> String {
-    let catalog = s.get("/api/v1/simulator/catalog").await.body;
-    let prefix = format!("1.{minor}.");
-    let all: Vec<&str> = catalog["kubernetesVersions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .filter(|v| v.starts_with(&prefix))
-        .collect();
-    all.last().unwrap().to_string()
-}
-
 fn full(version: &str) -> Value {
     json!({"upgrade": {"type": "Full", "kubernetesVersion": version}})
 }
@@ -54,21 +41,6 @@ async fn post(
     .await
 }
 
-fn members(run: &Value) -> Vec<Value> {
-    run["properties"]["status"]["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|s| {
-            s["groups"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .flat_map(|g| g["members"].as_array().unwrap().clone())
-        })
-        .collect()
-}
-
 async fn operations(s: &common::TestServer) -> Vec<Value> {
     s.get("/api/v1/simulator/operations").await.body["value"]
         .as_array()
@@ -94,12 +66,12 @@ fn time(v: &Value) -> app::model::time::Timestamp {
 #[tokio::test]
 async fn a_one_by_one_run_upgrades_every_member_once_one_at_a_time() {
     let s = demo().await;
-    let target = newest_of(&s, 30).await;
+    let target = common::newest_of(&s, 30).await;
     create(&s, "run-1", json!({"managedClusterUpdate": full(&target)})).await;
     let started = post(&s, "run-1", "start", None).await;
     assert_eq!(started.status, StatusCode::OK, "{}", started.body);
     let run = s.wait_for_run("demo", "run-1", &["Completed"]).await;
-    for m in members(&run) {
+    for m in common::run_members(&run["properties"]["status"]["stages"]) {
         let state = m["status"]["state"].as_str().unwrap();
         assert!(state == "Completed" || state == "Skipped", "{m}");
     }
@@ -114,7 +86,7 @@ async fn a_one_by_one_run_upgrades_every_member_once_one_at_a_time() {
             "one at a time: {pair:?}"
         );
     }
-    for m in members(&run)
+    for m in common::run_members(&run["properties"]["status"]["stages"])
         .iter()
         .filter(|m| m["status"]["state"] == "Completed")
     {
@@ -167,7 +139,7 @@ async fn stages_run_in_order_with_the_wait_between_them() {
         time(&stages[1]["status"]["startTime"]) >= time(&wait["completedTime"]),
         "stage 2 only after the wait"
     );
-    let ungrouped: Vec<Value> = members(&run)
+    let ungrouped: Vec<Value> = common::run_members(&run["properties"]["status"]["stages"])
         .into_iter()
         .filter(|m| m["name"] == "aks-eastus-1")
         .collect();
@@ -180,7 +152,7 @@ async fn stages_run_in_order_with_the_wait_between_them() {
 #[tokio::test]
 async fn stop_then_start_resumes_and_finishes() {
     let s = common::start_fast("sqlite::memory:", true, 2_000.0).await;
-    let target = newest_of(&s, 30).await;
+    let target = common::newest_of(&s, 30).await;
     create(&s, "run-2", json!({"managedClusterUpdate": {"upgrade": {"type": "ControlPlaneOnly", "kubernetesVersion": target}}})).await;
     // At this slower clock the member with a Sunday window would wait a fleet week: skip it.
     let skip = json!({"targets": [{"type": "Member", "name": "aks-westeurope-2"}]});
@@ -192,7 +164,7 @@ async fn stop_then_start_resumes_and_finishes() {
     let stopped = post(&s, "run-2", "stop", None).await;
     assert_eq!(stopped.status, StatusCode::OK, "{}", stopped.body);
     let run = s.wait_for_run("demo", "run-2", &["Stopped"]).await;
-    let in_progress = members(&run)
+    let in_progress = common::run_members(&run["properties"]["status"]["stages"])
         .iter()
         .filter(|m| m["status"]["state"] == "NotStarted")
         .count();
@@ -214,7 +186,7 @@ async fn stop_then_start_resumes_and_finishes() {
 #[tokio::test]
 async fn a_failed_member_fails_the_run_and_start_retries_it() {
     let s = demo().await;
-    let target = newest_of(&s, 30).await;
+    let target = common::newest_of(&s, 30).await;
     let mut cluster = s.get("/api/v1/simulator/clusters/aks-eastus-2").await.body;
     cluster["failNext"] = json!(true);
     s.put("/api/v1/simulator/clusters/aks-eastus-2", cluster)
@@ -229,7 +201,7 @@ async fn a_failed_member_fails_the_run_and_start_retries_it() {
         error.contains("aks-eastus-2") && error.contains("simulated"),
         "{error}"
     );
-    let failed = members(&run)
+    let failed = common::run_members(&run["properties"]["status"]["stages"])
         .into_iter()
         .find(|m| m["name"] == "aks-eastus-2")
         .unwrap();
@@ -237,7 +209,7 @@ async fn a_failed_member_fails_the_run_and_start_retries_it() {
     assert_eq!(failed["operationId"], "run-f/aks-eastus-2/1");
     post(&s, "run-f", "start", None).await;
     let run = s.wait_for_run("demo", "run-f", &["Completed"]).await;
-    let retried = members(&run)
+    let retried = common::run_members(&run["properties"]["status"]["stages"])
         .into_iter()
         .find(|m| m["name"] == "aks-eastus-2")
         .unwrap();
@@ -253,7 +225,7 @@ async fn a_failed_member_fails_the_run_and_start_retries_it() {
 #[tokio::test]
 async fn skipping_groups_and_refusals() {
     let s = demo().await;
-    let target = newest_of(&s, 30).await;
+    let target = common::newest_of(&s, 30).await;
     let strategy = json!({"stages": [{"name": "only", "groups": [{"name": "group-1a"}, {"name": "group-2a"}]}]});
     create(
         &s,
@@ -316,7 +288,7 @@ async fn skipping_groups_and_refusals() {
 #[tokio::test]
 async fn every_state_change_is_in_the_run_timeline() {
     let s = demo().await;
-    let target = newest_of(&s, 30).await;
+    let target = common::newest_of(&s, 30).await;
     create(&s, "run-t", json!({"managedClusterUpdate": full(&target)})).await;
     post(&s, "run-t", "start", None).await;
     s.wait_for_run("demo", "run-t", &["Completed"]).await;
@@ -398,7 +370,7 @@ async fn read_events(
 #[tokio::test]
 async fn the_event_stream_follows_a_run_live_and_resumes_after_the_last_id() {
     let s = demo().await;
-    let target = newest_of(&s, 30).await;
+    let target = common::newest_of(&s, 30).await;
     create(&s, "run-e", json!({"managedClusterUpdate": full(&target)})).await;
     post(&s, "run-e", "start", None).await;
     let path = "/api/v1/fleets/demo/updateRuns/run-e/events";

@@ -66,3 +66,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ArmJson<T> {
         })
     }
 }
+
+/// A PUT body in ARM's shape: what can be set is under `properties`. The read-only fields a GET
+/// returns are accepted and ignored, so a GET can be sent back as is; anything else is refused
+/// (a typo must not silently do nothing).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct ArmBody<P> {
+    pub properties: P,
+    #[serde(default)]
+    id: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    name: Option<serde::de::IgnoredAny>,
+    #[serde(default, rename = "type")]
+    kind: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    etag: Option<serde::de::IgnoredAny>,
+}

@@ -1,4 +1,6 @@
-use super::{ApiResult, ApiState, ArmJson, delete_response, list, ok, parse_name, put_response};
+use super::{
+    ApiResult, ApiState, ArmBody, ArmJson, delete_response, list, ok, parse_name, put_response,
+};
 use crate::provider::ProviderError;
 use crate::service::MemberView;
 use app::model::member::{ClusterResourceId, Labels, MemberSpec};
@@ -8,27 +10,11 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::{Value, json};
 
-/// `PUT /fleets/{fleet}/members/{member}` body. Unknown fields are refused (a typo such as
-/// `grup` must not silently do nothing); read-only fields from a GET are accepted and ignored.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-pub struct PutMember {
-    properties: PutMemberProperties,
-    #[serde(default)]
-    id: Option<IgnoredAny>,
-    #[serde(default)]
-    name: Option<IgnoredAny>,
-    #[serde(default, rename = "type")]
-    kind: Option<IgnoredAny>,
-    #[serde(default)]
-    etag: Option<IgnoredAny>,
-}
-
+/// What a member PUT may set; `status` (read-only) is accepted and ignored.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
-struct PutMemberProperties {
+pub struct PutMemberProperties {
     cluster_resource_id: ClusterResourceId,
     #[serde(default)]
     group: Option<GroupName>,
@@ -82,7 +68,7 @@ pub async fn index(State(drydock): State<ApiState>, Path(fleet): Path<String>) -
 pub async fn put(
     State(drydock): State<ApiState>,
     Path((fleet, member)): Path<(String, String)>,
-    ArmJson(body): ArmJson<PutMember>,
+    ArmJson(body): ArmJson<ArmBody<PutMemberProperties>>,
 ) -> ApiResult {
     let (fleet, member) = names(&fleet, &member)?;
     let p = body.properties;

@@ -10,7 +10,7 @@ mod runs;
 mod simulator;
 mod strategies;
 
-pub use extract::{ApiError, ArmJson};
+pub use extract::{ApiError, ArmBody, ArmJson};
 
 use crate::service::Drydock;
 use app::model::error::{AppError, ErrorKind};

@@ -3,7 +3,8 @@
 //! the runtime that carries them out.
 
 use super::{
-    ApiError, ApiResult, ApiState, ArmJson, delete_response, list, ok, parse_name, put_response,
+    ApiError, ApiResult, ApiState, ArmBody, ArmJson, delete_response, list, ok, parse_name,
+    put_response,
 };
 use crate::service::{CreateRun, StrategySource};
 use crate::store::StoredRun;
@@ -18,24 +19,11 @@ use serde::de::IgnoredAny;
 use serde_json::{Value, json};
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-pub struct PutRun {
-    properties: PutRunProperties,
-    #[serde(default)]
-    id: Option<IgnoredAny>,
-    #[serde(default)]
-    name: Option<IgnoredAny>,
-    #[serde(default, rename = "type")]
-    kind: Option<IgnoredAny>,
-    #[serde(default)]
-    etag: Option<IgnoredAny>,
-}
-
-#[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
-struct PutRunProperties {
+/// What a run PUT sets: the strategy (by id, inline, or neither) and the update;
+/// `status` (read-only) is accepted and ignored.
+pub struct PutRunProperties {
     #[serde(default)]
     update_strategy_id: Option<String>,
     #[serde(default)]
@@ -80,7 +68,7 @@ pub async fn index(State(drydock): State<ApiState>, Path(fleet): Path<String>) -
 pub async fn put(
     State(drydock): State<ApiState>,
     Path((fleet, run)): Path<(String, String)>,
-    ArmJson(body): ArmJson<PutRun>,
+    ArmJson(body): ArmJson<ArmBody<PutRunProperties>>,
 ) -> ApiResult {
     let (fleet, run) = names(&fleet, &run)?;
     let p = body.properties;

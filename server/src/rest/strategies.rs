@@ -1,33 +1,19 @@
 //! `/fleets/{fleet}/updateStrategies`: stored stage layouts in the seeds' `example-stages.json`
 //! shape, under `properties.strategy`.
 
-use super::{ApiResult, ApiState, ArmJson, delete_response, list, ok, parse_name, put_response};
+use super::{
+    ApiResult, ApiState, ArmBody, ArmJson, delete_response, list, ok, parse_name, put_response,
+};
 use crate::store::StoredStrategy;
 use app::model::names::{FleetName, StrategyName};
 use app::model::strategy::UpdateStrategy;
 use axum::extract::{Path, State};
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 use serde_json::{Value, json};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)]
-pub struct PutStrategy {
-    properties: PutStrategyProperties,
-    #[serde(default)]
-    id: Option<IgnoredAny>,
-    #[serde(default)]
-    name: Option<IgnoredAny>,
-    #[serde(default, rename = "type")]
-    kind: Option<IgnoredAny>,
-    #[serde(default)]
-    etag: Option<IgnoredAny>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PutStrategyProperties {
+pub struct PutStrategyProperties {
     strategy: UpdateStrategy,
 }
 
@@ -62,7 +48,7 @@ pub async fn index(State(drydock): State<ApiState>, Path(fleet): Path<String>) -
 pub async fn put(
     State(drydock): State<ApiState>,
     Path((fleet, name)): Path<(String, String)>,
-    ArmJson(body): ArmJson<PutStrategy>,
+    ArmJson(body): ArmJson<ArmBody<PutStrategyProperties>>,
 ) -> ApiResult {
     let (fleet, name) = names(&fleet, &name)?;
     let (stored, created) = drydock

@@ -176,7 +176,12 @@ impl Driver {
             )
             .await;
         match saved {
-            Ok(stored) => self.stored = stored,
+            Ok(stored) => {
+                self.stored = stored;
+                self.rt
+                    .decisions
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
             Err(StoreError::Concurrent) => {
                 // Only this driver writes a run; someone deleted or replaced it meanwhile.
                 self.reload().await;
@@ -243,10 +248,15 @@ impl Driver {
         }
     }
 
+    /// Remembers when to look at an operation again: when it ends, or at once if it already has.
     fn note(&mut self, status: &OperationStatus) {
-        if let OperationStatus::Running { ends_at } = status {
-            self.operations_end = Some(self.operations_end.map_or(*ends_at, |e| e.min(*ends_at)));
-        }
+        let at = match status {
+            OperationStatus::Running { ends_at } => *ends_at,
+            OperationStatus::Succeeded { ended_at } | OperationStatus::Failed { ended_at, .. } => {
+                *ended_at
+            }
+        };
+        self.operations_end = Some(self.operations_end.map_or(at, |e| e.min(at)));
     }
 
     /// Feeds finished operations back to the engine as reports.

@@ -36,6 +36,8 @@ pub struct Runtime {
     drivers: Mutex<HashMap<RunKey, mpsc::UnboundedSender<Message>>>,
     /// Which run just committed something: the event streams read the store from there.
     changes: broadcast::Sender<RunKey>,
+    /// Decisions committed since start, for benchmarks and metrics.
+    decisions: std::sync::atomic::AtomicU64,
 }
 
 impl Runtime {
@@ -53,6 +55,7 @@ impl Runtime {
             engine,
             drivers: Mutex::new(HashMap::new()),
             changes,
+            decisions: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -84,6 +87,11 @@ impl Runtime {
         for sender in self.lock().values() {
             let _ = sender.send(Message::Poke);
         }
+    }
+
+    /// Decisions committed since this runtime started.
+    pub fn decisions(&self) -> u64 {
+        self.decisions.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<RunKey> {

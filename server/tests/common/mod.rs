@@ -260,3 +260,33 @@ pub fn http(
         serde_json::from_str(&payload[json_start..json_end]).unwrap_or(Value::Null),
     ))
 }
+
+/// The newest patch of `1.{minor}` in the simulator's catalog.
+pub async fn newest_of(s: &TestServer, minor: u32) -> String {
+    let catalog = s.get("/api/v1/simulator/catalog").await.body;
+    let prefix = format!("1.{minor}.");
+    let all: Vec<&str> = catalog["kubernetesVersions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .filter(|v| v.starts_with(&prefix))
+        .collect();
+    all.last().unwrap().to_string()
+}
+
+/// Every member entry of a run's (or a plan's) stages → groups → members tree.
+pub fn run_members(stages: &Value) -> Vec<Value> {
+    stages
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| {
+            s["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .flat_map(|g| g["members"].as_array().unwrap().clone())
+        })
+        .collect()
+}
