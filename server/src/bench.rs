@@ -6,12 +6,13 @@
 
 use crate::clock::{Clock, ScaledClock};
 use crate::provider::simulated::{Faults, SimulatedProvider};
-use crate::service::{CreateRun, Drydock, StrategySource};
+use crate::service::Drydock;
 use crate::store::{SqliteStore, Stores};
 use app::engine::{Command, DurationModel};
 use app::model::member::{ClusterResourceId, MemberSpec};
 use app::model::names::{ClusterName, FleetName, GroupName, MemberName, RunName};
 use app::model::strategy::{GroupRef, UpdateStage, UpdateStrategy};
+use app::model::update::{CreateRun, StrategySource};
 use app::model::update::{ManagedClusterUpdate, NodeImageSelection, UpgradeSpec, UpgradeType};
 use clap::Args;
 use std::sync::Arc;

@@ -5,8 +5,11 @@
 //! JSON where a list is sent.
 
 mod error;
+mod runs;
 #[cfg(feature = "ssr")]
 pub mod service;
+
+pub use runs::*;
 
 use crate::model::error::AppError;
 use crate::model::member::FleetSummary;

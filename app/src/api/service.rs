@@ -2,10 +2,15 @@
 //! and provider and hands it to Leptos as context; the REST API calls the same implementation,
 //! so the browser and scripts can never see two different behaviours.
 
+use crate::engine::{Command, FleetSnapshot, Plan, Reply};
 use crate::model::error::AppError;
 use crate::model::member::{FleetSummary, MemberSpec};
-use crate::model::names::{FleetName, GroupName, MemberName};
+use crate::model::names::{FleetName, GroupName, MemberName, RunName, StrategyName};
 use crate::model::overview::FleetOverview;
+use crate::model::run::UpdateRun;
+use crate::model::status::RunSummary;
+use crate::model::strategy::UpdateStrategy;
+use crate::model::update::CreateRun;
 use std::sync::Arc;
 
 #[async_trait::async_trait]
@@ -31,6 +36,44 @@ pub trait FleetService: Send + Sync + 'static {
     ) -> Result<usize, AppError>;
 
     async fn remove_member(&self, fleet: &FleetName, name: &MemberName) -> Result<(), AppError>;
+
+    /// Members, what their clusters run and the catalog: what the browser plans previews from.
+    async fn snapshot(&self, fleet: &FleetName) -> Result<FleetSnapshot, AppError>;
+
+    async fn run_summaries(&self, fleet: &FleetName) -> Result<Vec<RunSummary>, AppError>;
+
+    async fn run(&self, fleet: &FleetName, name: &RunName) -> Result<UpdateRun, AppError>;
+
+    async fn new_run(
+        &self,
+        fleet: &FleetName,
+        name: &RunName,
+        request: CreateRun,
+    ) -> Result<(), AppError>;
+
+    async fn command(
+        &self,
+        fleet: &FleetName,
+        name: &RunName,
+        command: Command,
+    ) -> Result<Reply, AppError>;
+
+    async fn plan(&self, fleet: &FleetName, name: &RunName) -> Result<Plan, AppError>;
+
+    async fn strategies(
+        &self,
+        fleet: &FleetName,
+    ) -> Result<Vec<(StrategyName, UpdateStrategy)>, AppError>;
+
+    async fn save_strategy(
+        &self,
+        fleet: &FleetName,
+        name: &StrategyName,
+        strategy: UpdateStrategy,
+    ) -> Result<(), AppError>;
+
+    async fn remove_strategy(&self, fleet: &FleetName, name: &StrategyName)
+    -> Result<(), AppError>;
 }
 
 /// The context value server functions look up.

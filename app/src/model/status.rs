@@ -253,3 +253,29 @@ impl UpdateRun {
         }
     }
 }
+
+/// A run as a list shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunSummary {
+    pub name: String,
+    pub status: Status,
+    pub update: super::update::ManagedClusterUpdate,
+    pub update_strategy_id: Option<String>,
+    /// Members completed or skipped, of all members in the run.
+    pub done: usize,
+    pub total: usize,
+}
+
+impl UpdateRun {
+    pub fn summary(&self) -> RunSummary {
+        RunSummary {
+            name: self.name.clone(),
+            status: run_status(&self.state),
+            update: self.spec.update.clone(),
+            update_strategy_id: self.update_strategy_id.clone(),
+            done: self.members().filter(|m| m.state.is_done()).count(),
+            total: self.members().count(),
+        }
+    }
+}

@@ -143,3 +143,21 @@ mod tests {
         );
     }
 }
+
+/// Where a new run's stages come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind", content = "value")]
+pub enum StrategySource {
+    Inline(UpdateStrategy),
+    /// A stored strategy, by name or by id (`/fleets/{fleet}/updateStrategies/{name}`).
+    Stored(String),
+    OneByOne,
+}
+
+/// A request to create an update run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateRun {
+    pub strategy: StrategySource,
+    pub update: ManagedClusterUpdate,
+}

@@ -6,13 +6,13 @@ use super::{
     ApiError, ApiResult, ApiState, ArmBody, ArmJson, delete_response, list, ok, parse_name,
     put_response,
 };
-use crate::service::{CreateRun, StrategySource};
 use crate::store::StoredRun;
 use app::engine::{Command, SkipTarget};
 use app::model::error::AppError;
 use app::model::names::{FleetName, RunName};
 use app::model::strategy::UpdateStrategy;
 use app::model::update::ManagedClusterUpdate;
+use app::model::update::{CreateRun, StrategySource};
 use axum::extract::{Path, State};
 use serde::Deserialize;
 use serde::de::IgnoredAny;

@@ -7,8 +7,6 @@ mod overview;
 mod runs;
 mod strategies;
 
-pub use runs::{CreateRun, StrategySource};
-
 pub use members::MemberView;
 
 use crate::clock::Clock;
@@ -19,7 +17,7 @@ use app::api::service::FleetService;
 use app::engine::EngineConfig;
 use app::model::error::{AppError, ErrorKind};
 use app::model::member::{FleetSummary, MemberSpec};
-use app::model::names::{FleetName, GroupName, MemberName};
+use app::model::names::{FleetName, GroupName, MemberName, RunName, StrategyName};
 use app::model::overview::FleetOverview;
 use std::sync::Arc;
 
@@ -188,6 +186,85 @@ impl FleetService for Drydock {
         group: Option<GroupName>,
     ) -> Result<usize, AppError> {
         self.set_group(fleet, members, group.as_ref()).await
+    }
+
+    async fn snapshot(&self, fleet: &FleetName) -> Result<app::engine::FleetSnapshot, AppError> {
+        self.require_fleet(fleet).await?;
+        self.fleet_snapshot(fleet).await
+    }
+
+    async fn run_summaries(
+        &self,
+        fleet: &FleetName,
+    ) -> Result<Vec<app::model::status::RunSummary>, AppError> {
+        Ok(self
+            .list_runs(fleet)
+            .await?
+            .iter()
+            .map(|r| r.run.summary())
+            .collect())
+    }
+
+    async fn run(
+        &self,
+        fleet: &FleetName,
+        name: &RunName,
+    ) -> Result<app::model::run::UpdateRun, AppError> {
+        Ok(self.get_run(fleet, name).await?.run)
+    }
+
+    async fn new_run(
+        &self,
+        fleet: &FleetName,
+        name: &RunName,
+        request: app::model::update::CreateRun,
+    ) -> Result<(), AppError> {
+        self.create_run(fleet, name, request).await.map(|_| ())
+    }
+
+    async fn command(
+        &self,
+        fleet: &FleetName,
+        name: &RunName,
+        command: app::engine::Command,
+    ) -> Result<app::engine::Reply, AppError> {
+        Ok(self.run_command(fleet, name, command).await?.0)
+    }
+
+    async fn plan(&self, fleet: &FleetName, name: &RunName) -> Result<app::engine::Plan, AppError> {
+        self.run_plan(fleet, name).await
+    }
+
+    async fn strategies(
+        &self,
+        fleet: &FleetName,
+    ) -> Result<Vec<(StrategyName, app::model::strategy::UpdateStrategy)>, AppError> {
+        Ok(self
+            .list_strategies(fleet)
+            .await?
+            .into_iter()
+            .map(|s| (s.name, s.strategy))
+            .collect())
+    }
+
+    async fn save_strategy(
+        &self,
+        fleet: &FleetName,
+        name: &StrategyName,
+        strategy: app::model::strategy::UpdateStrategy,
+    ) -> Result<(), AppError> {
+        self.put_strategy(fleet, name, strategy).await.map(|_| ())
+    }
+
+    async fn remove_strategy(
+        &self,
+        fleet: &FleetName,
+        name: &StrategyName,
+    ) -> Result<(), AppError> {
+        match self.delete_strategy(fleet, name).await? {
+            true => Ok(()),
+            false => Err(strategies::strategy_not_found(fleet, name)),
+        }
     }
 
     async fn remove_member(&self, fleet: &FleetName, name: &MemberName) -> Result<(), AppError> {

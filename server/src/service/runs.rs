@@ -11,21 +11,7 @@ use app::engine::{
 use app::model::error::AppError;
 use app::model::names::{FleetName, GroupName, RunName, StrategyName};
 use app::model::run::{RunState, UpdateRun};
-use app::model::strategy::UpdateStrategy;
-use app::model::update::{ManagedClusterUpdate, RunSpec};
-
-/// Where a new run's stages come from.
-pub enum StrategySource {
-    Inline(UpdateStrategy),
-    /// A stored strategy, by name or by id (`/fleets/{fleet}/updateStrategies/{name}`).
-    Stored(String),
-    OneByOne,
-}
-
-pub struct CreateRun {
-    pub strategy: StrategySource,
-    pub update: ManagedClusterUpdate,
-}
+use app::model::update::{CreateRun, RunSpec, StrategySource};
 
 pub(crate) fn run_not_found(fleet: &FleetName, name: &RunName) -> AppError {
     AppError::not_found(

@@ -1,0 +1,161 @@
+//! Server functions for update runs and strategies: the browser's side of the engine issue's
+//! operations. Reads are GET; writes that carry structures take JSON.
+
+#[cfg(feature = "ssr")]
+use super::{parse, with_status};
+use crate::engine::{FleetSnapshot, Plan, Reply, SkipTarget};
+use crate::model::error::AppError;
+use crate::model::run::UpdateRun;
+use crate::model::status::RunSummary;
+use crate::model::strategy::UpdateStrategy;
+use crate::model::update::CreateRun;
+#[cfg(feature = "ssr")]
+use crate::{
+    engine::Command,
+    model::names::{FleetName, RunName, StrategyName},
+};
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+fn names(fleet: &str, run: &str) -> Result<(FleetName, RunName), AppError> {
+    Ok((
+        parse("InvalidFleetName", FleetName::parse(fleet))?,
+        parse("InvalidUpdateRunName", RunName::parse(run))?,
+    ))
+}
+
+#[cfg(feature = "ssr")]
+async fn command(fleet: String, run: String, command: Command) -> Result<Reply, AppError> {
+    with_status(
+        async {
+            let (fleet, run) = names(&fleet, &run)?;
+            super::service()?.command(&fleet, &run, command).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/fn", endpoint = "fleet_snapshot", input = leptos::server_fn::codec::GetUrl)]
+pub async fn get_fleet_snapshot(fleet: String) -> Result<FleetSnapshot, AppError> {
+    with_status(
+        async {
+            super::service()?
+                .snapshot(&parse("InvalidFleetName", FleetName::parse(&fleet))?)
+                .await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/fn", endpoint = "list_runs", input = leptos::server_fn::codec::GetUrl)]
+pub async fn list_runs(fleet: String) -> Result<Vec<RunSummary>, AppError> {
+    with_status(
+        async {
+            super::service()?
+                .run_summaries(&parse("InvalidFleetName", FleetName::parse(&fleet))?)
+                .await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/fn", endpoint = "get_run", input = leptos::server_fn::codec::GetUrl)]
+pub async fn get_run(fleet: String, run: String) -> Result<UpdateRun, AppError> {
+    with_status(
+        async {
+            let (fleet, run) = names(&fleet, &run)?;
+            super::service()?.run(&fleet, &run).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/fn", endpoint = "create_run", input = leptos::server_fn::codec::Json)]
+pub async fn create_update_run(
+    fleet: String,
+    run: String,
+    request: CreateRun,
+) -> Result<(), AppError> {
+    with_status(
+        async {
+            let (fleet, run) = names(&fleet, &run)?;
+            super::service()?.new_run(&fleet, &run, request).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/fn", endpoint = "start_run")]
+pub async fn start_run(fleet: String, run: String) -> Result<Reply, AppError> {
+    command(fleet, run, Command::Start).await
+}
+
+#[server(prefix = "/fn", endpoint = "stop_run")]
+pub async fn stop_run(fleet: String, run: String) -> Result<Reply, AppError> {
+    command(fleet, run, Command::Stop).await
+}
+
+#[server(prefix = "/fn", endpoint = "skip", input = leptos::server_fn::codec::Json)]
+pub async fn skip_in_run(
+    fleet: String,
+    run: String,
+    targets: Vec<SkipTarget>,
+) -> Result<Reply, AppError> {
+    command(fleet, run, Command::Skip(targets)).await
+}
+
+#[server(prefix = "/fn", endpoint = "run_plan", input = leptos::server_fn::codec::GetUrl)]
+pub async fn run_plan(fleet: String, run: String) -> Result<Plan, AppError> {
+    with_status(
+        async {
+            let (fleet, run) = names(&fleet, &run)?;
+            super::service()?.plan(&fleet, &run).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/fn", endpoint = "list_strategies", input = leptos::server_fn::codec::GetUrl)]
+pub async fn list_strategies(fleet: String) -> Result<Vec<(String, UpdateStrategy)>, AppError> {
+    with_status(
+        async {
+            let fleet = parse("InvalidFleetName", FleetName::parse(&fleet))?;
+            let list = super::service()?.strategies(&fleet).await?;
+            Ok(list
+                .into_iter()
+                .map(|(name, strategy)| (name.to_string(), strategy))
+                .collect())
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/fn", endpoint = "save_strategy", input = leptos::server_fn::codec::Json)]
+pub async fn save_strategy(
+    fleet: String,
+    name: String,
+    strategy: UpdateStrategy,
+) -> Result<(), AppError> {
+    with_status(
+        async {
+            let fleet = parse("InvalidFleetName", FleetName::parse(&fleet))?;
+            let name = parse("InvalidStrategyName", StrategyName::parse(&name))?;
+            super::service()?
+                .save_strategy(&fleet, &name, strategy)
+                .await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/fn", endpoint = "delete_strategy")]
+pub async fn delete_strategy(fleet: String, name: String) -> Result<(), AppError> {
+    with_status(
+        async {
+            let fleet = parse("InvalidFleetName", FleetName::parse(&fleet))?;
+            let name = parse("InvalidStrategyName", StrategyName::parse(&name))?;
+            super::service()?.remove_strategy(&fleet, &name).await
+        }
+        .await,
+    )
+}

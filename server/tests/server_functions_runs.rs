@@ -1,0 +1,106 @@
+//! The browser's API for runs and strategies: server functions at `/fn/...`, callable by
+//! scripts, backed by the same service as REST.
+
+mod common;
+
+use axum::http::StatusCode;
+use serde_json::json;
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+#[tokio::test]
+async fn a_run_is_created_started_and_followed_through_server_functions() {
+    let s = common::start_fast("sqlite::memory:", true, 100_000.0).await;
+    let target = common::newest_of(&s, 30).await;
+    let snapshot = s.get("/fn/fleet_snapshot?fleet=demo").await;
+    assert_eq!(snapshot.status, StatusCode::OK);
+    assert_eq!(
+        snapshot.body["members"].as_array().unwrap().len(),
+        12,
+        "what the browser plans previews from"
+    );
+    assert!(snapshot.body["catalog"]["kubernetesVersions"].is_array());
+
+    let request = json!({"strategy": {"kind": "oneByOne"}, "update": {"upgrade": {"type": "ControlPlaneOnly", "kubernetesVersion": target}}});
+    let created = s
+        .call(
+            "POST",
+            "/fn/create_run",
+            Some(json!({"fleet": "demo", "run": "ui-run", "request": request})),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.body);
+    let skipped = s
+        .call("POST", "/fn/skip", Some(json!({"fleet": "demo", "run": "ui-run", "targets": [{"type": "Member", "name": "aks-westeurope-2"}]})))
+        .await;
+    assert_eq!(skipped.body, json!({"Skipped": {"targets": 1}}));
+    let started = s
+        .send("POST", "/fn/start_run", Some("fleet=demo&run=ui-run"), FORM)
+        .await;
+    assert_eq!(started.body, json!("Started"));
+    s.wait_for_run("demo", "ui-run", &["Completed"]).await;
+    let runs = s.get("/fn/list_runs?fleet=demo").await.body;
+    assert_eq!(runs[0]["name"], "ui-run");
+    assert_eq!(runs[0]["status"]["state"], "Completed");
+    assert_eq!(runs[0]["total"], 12);
+    assert_eq!(runs[0]["done"], 12);
+    let run = s.get("/fn/get_run?fleet=demo&run=ui-run").await.body;
+    assert_eq!(run["state"]["state"], "completed");
+    let plan = s.get("/fn/run_plan?fleet=demo&run=ui-run").await;
+    assert_eq!(plan.status, StatusCode::OK);
+    let refused = s
+        .send("POST", "/fn/stop_run", Some("fleet=demo&run=ui-run"), FORM)
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert_eq!(refused.body["code"], "ActionNotAllowed");
+}
+
+#[tokio::test]
+async fn strategies_through_server_functions() {
+    let s = common::start_with("sqlite::memory:", true).await;
+    let strategy = json!({"stages": [{"name": "canary", "groups": [{"name": "group-1a"}]}]});
+    let saved = s
+        .call(
+            "POST",
+            "/fn/save_strategy",
+            Some(json!({"fleet": "demo", "name": "s1", "strategy": strategy})),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert_eq!(
+        s.get("/fn/list_strategies?fleet=demo").await.body,
+        json!([["s1", strategy]])
+    );
+    let bad = json!({"stages": [{"name": "canary", "groups": [{"name": "nobody"}]}]});
+    let refused = s
+        .call(
+            "POST",
+            "/fn/save_strategy",
+            Some(json!({"fleet": "demo", "name": "s2", "strategy": bad})),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.body["message"].as_str().unwrap().contains("nobody"));
+    assert_eq!(
+        s.send(
+            "POST",
+            "/fn/delete_strategy",
+            Some("fleet=demo&name=s1"),
+            FORM
+        )
+        .await
+        .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        s.send(
+            "POST",
+            "/fn/delete_strategy",
+            Some("fleet=demo&name=s1"),
+            FORM
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+}
