@@ -211,6 +211,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         decisions as f64 / wall
     );
     println!(
+        "{:.0} member upgrades orchestrated per second ({:.1} reports per decision)",
+        args.members as f64 / wall,
+        args.members as f64 / decisions.max(1) as f64
+    );
+    println!(
         "completion → next start in a group: p50 {:.2} ms, p99 {:.2} ms (over {} hand-overs)",
         percentile(&gaps, 0.5),
         percentile(&gaps, 0.99),

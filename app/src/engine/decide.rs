@@ -33,6 +33,16 @@ pub enum Input {
         attempt: u32,
         outcome: Outcome,
     },
+    /// Several attempts finished (in different groups, say): applied in order, then one
+    /// advance, so a busy run commits one decision instead of one per report.
+    Reports(Vec<Report>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    pub member: MemberName,
+    pub attempt: u32,
+    pub outcome: Outcome,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -179,6 +189,21 @@ pub fn decide(
             attempt,
             outcome,
         } => super::advance::report(&mut run, &member, attempt, outcome, &mut work),
+        Input::Reports(reports) => {
+            let applied = reports
+                .into_iter()
+                .map(|r| {
+                    super::advance::report(&mut run, &r.member, r.attempt, r.outcome, &mut work)
+                })
+                .filter(|reply| *reply == Reply::Applied)
+                .count();
+            match applied {
+                0 => Reply::Ignored {
+                    why: "none of the reports matched an upgrade in flight".into(),
+                },
+                _ => Reply::Applied,
+            }
+        }
     };
     advance(&mut run, &mut work);
     Ok(Decision {

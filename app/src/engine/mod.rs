@@ -21,8 +21,8 @@ pub use crate::model::target::{PoolTarget, Step, UpgradeTarget};
 pub use crate::model::update::RunSpec;
 pub use create::create_run;
 pub use decide::{
-    Command, Decision, Effect, Input, Outcome, Rejection, Reply, SkipKind, SkipTarget, World,
-    decide,
+    Command, Decision, Effect, Input, Outcome, Rejection, Reply, Report, SkipKind, SkipTarget,
+    World, decide,
 };
 pub use eta::DurationModel;
 pub use images::{ImageChoice, consistent_images};

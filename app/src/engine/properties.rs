@@ -11,8 +11,12 @@ use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
 enum Op {
-    Tick { minutes: i64 },
+    Tick {
+        minutes: i64,
+    },
     Complete(usize),
+    /// Every in-flight upgrade succeeds, reported in one batch.
+    CompleteAll,
     Fail(usize),
     Start,
     Stop,
@@ -23,6 +27,7 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         3 => (0i64..240).prop_map(|minutes| Op::Tick { minutes }),
         4 => (0usize..16).prop_map(Op::Complete),
+        2 => Just(Op::CompleteAll),
         1 => (0usize..16).prop_map(Op::Fail),
         2 => Just(Op::Start),
         1 => Just(Op::Stop),
@@ -102,6 +107,32 @@ fn apply(h: &mut Harness, op: &Op) -> Option<Input> {
             h.complete(&m);
             None
         })?,
+        Op::CompleteAll => {
+            let reports = h
+                .run
+                .members()
+                .filter_map(|m| match &m.state {
+                    MemberState::Upgrading {
+                        attempt, target, ..
+                    } => Some((
+                        m.name.clone(),
+                        *attempt,
+                        target.clone(),
+                        m.cluster_resource_id.clone(),
+                    )),
+                    _ => None,
+                })
+                .map(|(member, attempt, target, cluster)| {
+                    h.world.apply(&cluster, &target);
+                    Report {
+                        member,
+                        attempt,
+                        outcome: Outcome::Succeeded,
+                    }
+                })
+                .collect::<Vec<_>>();
+            (!reports.is_empty()).then_some(Input::Reports(reports))
+        }
         Op::Fail(i) => pick(&in_flight, *i).map(|m| {
             h.fail(&m, "injected failure");
             None

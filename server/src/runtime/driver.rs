@@ -6,7 +6,7 @@ use super::{Message, RunKey, Runtime};
 use crate::provider::{OperationStatus, UpgradeRequest};
 use crate::service::{provider_error, store_error};
 use crate::store::{StoreError, StoredRun};
-use app::engine::{Effect, Input, Outcome, Rejection, Reply, decide};
+use app::engine::{Effect, Input, Outcome, Rejection, Reply, Report, decide};
 use app::model::error::AppError;
 use app::model::run::{MemberState, RunState};
 use app::model::time::Timestamp;
@@ -259,7 +259,7 @@ impl Driver {
         self.operations_end = Some(self.operations_end.map_or(at, |e| e.min(at)));
     }
 
-    /// Feeds finished operations back to the engine as reports.
+    /// Feeds finished operations back to the engine, all of them in one decision.
     async fn collect_operations(&mut self) {
         self.operations_end = None;
         let in_flight: Vec<_> = self
@@ -273,6 +273,7 @@ impl Driver {
                 )
             })
             .collect();
+        let mut reports = Vec::new();
         for (member, cluster, attempt, state) in in_flight {
             let operation_id = format!("{}/{member}/{attempt}", self.stored.run.name);
             let outcome = match self.rt.provider.operation_status(&operation_id).await {
@@ -302,17 +303,19 @@ impl Driver {
                     continue;
                 }
             };
-            if let Err(error) = self
-                .apply(Input::Report {
-                    member,
-                    attempt,
-                    outcome,
-                })
-                .await
-            {
-                tracing::warn!(%operation_id, code = %error.code, "applying a report failed; retrying");
-                self.retry_soon = true;
-            }
+            reports.push(Report {
+                member,
+                attempt,
+                outcome,
+            });
+        }
+        if reports.is_empty() {
+            return;
+        }
+        // Everything that finished since the last pass, in one decision.
+        if let Err(error) = self.apply(Input::Reports(reports)).await {
+            tracing::warn!(fleet = %self.key.0, run = %self.key.1, code = %error.code, "applying reports failed; retrying");
+            self.retry_soon = true;
         }
     }
 }
