@@ -150,18 +150,7 @@ fn killed_at_random_points_the_run_still_upgrades_every_member_exactly_once() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let run = call(port, "GET", "/api/v1/fleets/crash/updateRuns/run-1", None);
-    let members: Vec<Value> = run["properties"]["status"]["stages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|s| {
-            s["groups"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .flat_map(|g| g["members"].as_array().unwrap().clone())
-        })
-        .collect();
+    let members = common::run_members(&run["properties"]["status"]["stages"]);
     assert_eq!(members.len(), 200);
     assert!(
         members.iter().all(|m| m["status"]["state"] == "Completed"),

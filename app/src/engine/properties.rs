@@ -48,16 +48,6 @@ fn shape() -> impl Strategy<Value = Shape> {
     )
 }
 
-const DAYS: [DayOfWeek; 7] = [
-    DayOfWeek::Monday,
-    DayOfWeek::Tuesday,
-    DayOfWeek::Wednesday,
-    DayOfWeek::Thursday,
-    DayOfWeek::Friday,
-    DayOfWeek::Saturday,
-    DayOfWeek::Sunday,
-];
-
 fn harness(shapes: &[Shape], wait_seconds: i64, staged: bool) -> Harness {
     let members = shapes
         .iter()
@@ -70,7 +60,7 @@ fn harness(shapes: &[Shape], wait_seconds: i64, staged: bool) -> Harness {
             let version = if *behind { "1.29.9" } else { "1.30.5" };
             let region = if *east { "eastus" } else { "westeurope" };
             with_cluster(member(&name, group_name.as_deref(), region, version), |c| {
-                c.maintenance_window = day.map(|d| window(DAYS[d as usize], "03:00"));
+                c.maintenance_window = day.map(|d| window(DayOfWeek::ALL[d as usize], "03:00"));
             })
         })
         .collect();

@@ -19,6 +19,17 @@ pub enum DayOfWeek {
 }
 
 impl DayOfWeek {
+    /// Every day, Monday first.
+    pub const ALL: [DayOfWeek; 7] = [
+        DayOfWeek::Monday,
+        DayOfWeek::Tuesday,
+        DayOfWeek::Wednesday,
+        DayOfWeek::Thursday,
+        DayOfWeek::Friday,
+        DayOfWeek::Saturday,
+        DayOfWeek::Sunday,
+    ];
+
     /// Monday = 0 … Sunday = 6.
     fn index(self) -> i64 {
         self as i64
@@ -26,16 +37,7 @@ impl DayOfWeek {
 
     /// The weekday of a day count since the epoch (1970-01-01 was a Thursday).
     pub fn of_day(days_since_epoch: i64) -> Self {
-        const ALL: [DayOfWeek; 7] = [
-            DayOfWeek::Monday,
-            DayOfWeek::Tuesday,
-            DayOfWeek::Wednesday,
-            DayOfWeek::Thursday,
-            DayOfWeek::Friday,
-            DayOfWeek::Saturday,
-            DayOfWeek::Sunday,
-        ];
-        ALL[(days_since_epoch + 3).rem_euclid(7) as usize]
+        Self::ALL[(days_since_epoch + 3).rem_euclid(7) as usize]
     }
 
     pub fn short(self) -> &'static str {
