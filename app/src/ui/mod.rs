@@ -5,6 +5,7 @@ mod error;
 mod fleet;
 mod fleets;
 pub mod format;
+mod updates;
 
 use fleet::FleetPage;
 use fleets::FleetsPage;
@@ -12,6 +13,7 @@ use leptos::prelude::*;
 use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::path;
+use updates::UpdatesPage;
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -49,6 +51,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("/") view=FleetsPage/>
                     <Route path=path!("/fleets/:fleet") view=FleetPage/>
+                    <Route path=path!("/fleets/:fleet/updates") view=UpdatesPage/>
                 </Routes>
             </main>
         </Router>

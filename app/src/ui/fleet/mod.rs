@@ -53,6 +53,9 @@ pub fn FleetPage() -> impl IntoView {
     view! {
         <Title text=move || fleet.get()/>
         <h1 class="page-title">"Fleet " <span class="fleet-name">{move || fleet.get()}</span></h1>
+        <p class="crumbs">
+            <leptos_router::components::A href=move || format!("/fleets/{}/updates", fleet.get())>"Multi-cluster update →"</leptos_router::components::A>
+        </p>
         <Transition fallback=|| view! { <p class="loading">"Loading fleet…"</p> }>
             {move || Suspend::new(async move {
                 match overview.await {
