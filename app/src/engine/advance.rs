@@ -370,7 +370,7 @@ fn advance_group(
                     member: member.name.clone(),
                     cluster: member.cluster_resource_id.clone(),
                     attempt,
-                    operation_id: format!("{run_name}/{}/{attempt}", member.name),
+                    operation_id: crate::model::run::operation_id(run_name, &member.name, attempt),
                     target,
                 });
                 return Ok(());

@@ -349,3 +349,9 @@ impl UpdateRun {
         self.members().filter(|m| m.state.in_flight()).count()
     }
 }
+
+/// The idempotency key of one upgrade attempt, `run/member/attempt`: the engine puts it on the
+/// effect, the provider starts an operation id once, the runtime asks about it, the status shows it.
+pub fn operation_id(run: &str, member: &MemberName, attempt: u32) -> String {
+    format!("{run}/{member}/{attempt}")
+}

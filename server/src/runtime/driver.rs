@@ -275,7 +275,8 @@ impl Driver {
             .collect();
         let mut reports = Vec::new();
         for (member, cluster, attempt, state) in in_flight {
-            let operation_id = format!("{}/{member}/{attempt}", self.stored.run.name);
+            let operation_id =
+                app::model::run::operation_id(&self.stored.run.name, &member, attempt);
             let outcome = match self.rt.provider.operation_status(&operation_id).await {
                 Ok(Some(OperationStatus::Succeeded { .. })) => Outcome::Succeeded,
                 Ok(Some(OperationStatus::Failed { message, .. })) => Outcome::Failed { message },

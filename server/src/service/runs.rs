@@ -77,10 +77,9 @@ impl Drydock {
                     .get_strategy(fleet, &name)
                     .await
                     .map_err(store_error)?;
+                // A run naming a missing strategy is a bad request (400), not a missing run.
                 let stored = stored.ok_or_else(|| {
-                    let mut error = strategy_not_found(fleet, &name);
-                    error.kind = app::model::error::ErrorKind::Invalid;
-                    error
+                    AppError::invalid("StrategyNotFound", strategy_not_found(fleet, &name).message)
                 })?;
                 (
                     Some(stored.strategy),
