@@ -31,7 +31,7 @@ export default defineConfig({
     cwd: "..",
     command:
       `rm -rf target/e2e && mkdir -p target/e2e && ` +
-      `${bin} serve --demo --addr 127.0.0.1:${port} --database-url sqlite://target/e2e/drydock.db --time-scale 60`,
+      `${bin} serve --demo --addr 127.0.0.1:${port} --database-url sqlite://target/e2e/drydock.db --time-scale 600`,
     url: `http://127.0.0.1:${port}/api/v1/fleets`,
     reuseExistingServer: false,
     timeout: 60_000,

@@ -35,3 +35,39 @@ export async function createCluster(request: APIRequestContext, name: string, re
 export function uniqueName(prefix: string) {
   return `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1000)}`;
 }
+
+export type MemberSpec = { name: string; group?: string; region?: string; minorsBehind?: number; failNext?: boolean };
+
+/**
+ * A fleet of its own for one test: a simulated cluster per member (one 3-node pool), joined with
+ * its group. Versions count from the catalog's newest minor: `minorsBehind` 1 (the default) is
+ * the newest patch of the minor before it. Returns the catalog's Kubernetes versions.
+ */
+export async function makeFleet(request: APIRequestContext, fleet: string, members: MemberSpec[]) {
+  expect((await request.put(`/api/v1/fleets/${fleet}`, { data: {} })).ok()).toBeTruthy();
+  const catalog = await (await request.get("/api/v1/simulator/catalog")).json();
+  const versions: string[] = catalog.kubernetesVersions;
+  const minor = (v: string) => v.split(".").slice(0, 2).join(".");
+  const minors = [...new Set(versions.map(minor))];
+  const newestOf = (m: string) => versions.filter((v) => minor(v) === m).at(-1)!;
+  for (const m of members) {
+    const region = m.region ?? "eastus";
+    const version = newestOf(minors[minors.length - 1 - (m.minorsBehind ?? 1)]);
+    const releases = catalog.nodeImages[region]["AKSUbuntu-2204gen2containerd"];
+    const cluster = await request.put(`/api/v1/simulator/clusters/${m.name}`, {
+      data: {
+        location: region,
+        kubernetesVersion: version,
+        failNext: m.failNext ?? false,
+        nodePools: [{ name: "system", count: 3, kubernetesVersion: version, osSku: "AKSUbuntu-2204gen2containerd",
+                      nodeImageVersion: `AKSUbuntu-2204gen2containerd-${releases[0]}` }],
+      },
+    });
+    expect(cluster.ok(), await cluster.text()).toBeTruthy();
+    const member = await request.put(`/api/v1/fleets/${fleet}/members/${m.name}`, {
+      data: { properties: { clusterResourceId: `sim:${m.name}`, ...(m.group ? { group: m.group } : {}) } },
+    });
+    expect(member.ok(), await member.text()).toBeTruthy();
+  }
+  return { versions, minors, newestOf };
+}

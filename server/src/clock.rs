@@ -14,6 +14,10 @@ pub trait Clock: Send + Sync + 'static {
 
     /// How long to sleep in real time until fleet time reaches `at`.
     fn real_duration_until(&self, at: Timestamp) -> std::time::Duration;
+
+    /// How much faster than real time fleet time runs (0: only when told), so a browser can
+    /// count a wait down without asking again.
+    fn scale(&self) -> f64;
 }
 
 /// Real time, sped up by `scale`.
@@ -80,6 +84,10 @@ impl Clock for ScaledClock {
         // Round up, so a sleep never ends just before its deadline.
         std::time::Duration::from_micros((fleet_ms * 1000.0 / self.scale).ceil() as u64)
     }
+
+    fn scale(&self) -> f64 {
+        self.scale
+    }
 }
 
 /// A clock that moves only when told to, for tests.
@@ -104,6 +112,10 @@ impl Clock for ManualClock {
     /// A manual clock only moves when told: whoever advances it wakes the runtime.
     fn real_duration_until(&self, _at: Timestamp) -> std::time::Duration {
         std::time::Duration::from_secs(3600)
+    }
+
+    fn scale(&self) -> f64 {
+        0.0
     }
 }
 

@@ -8,6 +8,7 @@ use crate::model::error::AppError;
 use crate::model::run::UpdateRun;
 use crate::model::status::RunSummary;
 use crate::model::strategy::UpdateStrategy;
+use crate::model::time::FleetTime;
 use crate::model::update::CreateRun;
 #[cfg(feature = "ssr")]
 use crate::{
@@ -45,6 +46,12 @@ pub async fn get_fleet_snapshot(fleet: String) -> Result<FleetSnapshot, AppError
         }
         .await,
     )
+}
+
+/// The fleet clock, so a page can count waits down and preview plans at fleet time.
+#[server(prefix = "/fn", endpoint = "fleet_time", input = leptos::server_fn::codec::GetUrl)]
+pub async fn get_fleet_time() -> Result<FleetTime, AppError> {
+    Ok(super::service()?.fleet_time())
 }
 
 #[server(prefix = "/fn", endpoint = "list_runs", input = leptos::server_fn::codec::GetUrl)]

@@ -10,11 +10,15 @@ use crate::model::overview::FleetOverview;
 use crate::model::run::UpdateRun;
 use crate::model::status::RunSummary;
 use crate::model::strategy::UpdateStrategy;
+use crate::model::time::FleetTime;
 use crate::model::update::CreateRun;
 use std::sync::Arc;
 
 #[async_trait::async_trait]
 pub trait FleetService: Send + Sync + 'static {
+    /// The fleet clock now, and how fast it runs.
+    fn fleet_time(&self) -> FleetTime;
+
     async fn list_fleets(&self) -> Result<Vec<FleetSummary>, AppError>;
 
     async fn fleet_overview(&self, fleet: &FleetName) -> Result<FleetOverview, AppError>;

@@ -142,20 +142,7 @@ pub(super) fn skip(
     targets: &[SkipTarget],
     work: &mut Work<'_>,
 ) -> Result<Reply, Rejection> {
-    match run.state {
-        RunState::NotStarted
-        | RunState::Running { .. }
-        | RunState::Stopped { .. }
-        | RunState::Failed { .. } => {}
-        RunState::Stopping { .. } => {
-            return Err(not_allowed("the run is stopping; skip once it has stopped"));
-        }
-        RunState::Completed { .. } => {
-            return Err(not_allowed(
-                "the run has completed; nothing is left to skip",
-            ));
-        }
-    }
+    skipping_allowed(run)?;
     if targets.is_empty() {
         return Err(Rejection::UnknownTarget {
             what: "no skip targets were given".into(),
@@ -177,6 +164,28 @@ pub(super) fn skip(
     Ok(Reply::Skipped {
         targets: targets.len(),
     })
+}
+
+/// Whether the run's state lets anything be skipped.
+fn skipping_allowed(run: &UpdateRun) -> Result<(), Rejection> {
+    match run.state {
+        RunState::NotStarted
+        | RunState::Running { .. }
+        | RunState::Stopped { .. }
+        | RunState::Failed { .. } => Ok(()),
+        RunState::Stopping { .. } => {
+            Err(not_allowed("the run is stopping; skip once it has stopped"))
+        }
+        RunState::Completed { .. } => Err(not_allowed(
+            "the run has completed; nothing is left to skip",
+        )),
+    }
+}
+
+/// Whether `target` could be skipped now, by the rules `skip` applies; changes nothing.
+pub(super) fn skippable(run: &UpdateRun, target: &SkipTarget) -> Result<(), Rejection> {
+    skipping_allowed(run)?;
+    locate(run, target).map(|_| ())
 }
 
 fn locate(run: &UpdateRun, target: &SkipTarget) -> Result<Located, Rejection> {

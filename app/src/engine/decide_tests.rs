@@ -11,7 +11,7 @@ use crate::model::update::{NodeImageSelectionType, UpgradeType};
 use crate::model::version::NodeImageVersion;
 use crate::model::window::DayOfWeek;
 
-fn one_by_one(names: &[&str]) -> Harness {
+pub(super) fn one_by_one(names: &[&str]) -> Harness {
     let members = names
         .iter()
         .map(|n| member(n, None, "eastus", "1.29.9"))
@@ -20,7 +20,7 @@ fn one_by_one(names: &[&str]) -> Harness {
 }
 
 /// Stage canary (g1: a1, a2; g2: b1) waits an hour; stage prod (g3: c1, c2).
-fn staged() -> Harness {
+pub(super) fn staged() -> Harness {
     let members = vec![
         member("a1", Some("g1"), "eastus", "1.29.9"),
         member("a2", Some("g1"), "eastus", "1.29.9"),

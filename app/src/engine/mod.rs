@@ -7,9 +7,11 @@
 //! - [`create_run`] freezes a run's layout (stages, groups, members) from a plan.
 //! - [`decide`] is the state machine over a run: commands, reports and the passing of time in;
 //!   the new run, effects, events and the next wake-up out.
+//! - [`controls`] and [`can_skip`] answer what an operator may do now, by the same rules.
 
 mod advance;
 mod commands;
+mod controls;
 mod create;
 mod decide;
 mod eta;
@@ -19,6 +21,7 @@ mod targets;
 
 pub use crate::model::target::{PoolTarget, Step, UpgradeTarget};
 pub use crate::model::update::RunSpec;
+pub use controls::{Controls, can_skip, controls};
 pub use create::create_run;
 pub use decide::{
     Command, Decision, Effect, Input, Outcome, Rejection, Reply, Report, SkipKind, SkipTarget,
@@ -56,6 +59,8 @@ impl Default for EngineConfig {
 /// Name of the one stage and one group of a run without a strategy (members one by one).
 pub const IMPLICIT_NAME: &str = "all-members";
 
+#[cfg(test)]
+mod controls_tests;
 #[cfg(test)]
 mod decide_tests;
 #[cfg(test)]

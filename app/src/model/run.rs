@@ -213,6 +213,21 @@ pub struct RunEvent {
     pub message: Option<String>,
 }
 
+impl State {
+    /// Completed or skipped: nothing is left to do.
+    pub fn is_done(self) -> bool {
+        match self {
+            State::Completed | State::Skipped => true,
+            State::NotStarted
+            | State::Running
+            | State::Stopping
+            | State::Stopped
+            | State::Failed
+            | State::Pending => false,
+        }
+    }
+}
+
 impl MemberState {
     pub fn public(&self) -> State {
         match self {

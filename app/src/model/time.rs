@@ -160,6 +160,22 @@ pub fn parse_offset(text: &str) -> Option<i64> {
     (h <= 14 && m <= 59).then_some(sign * (h * 60 + m))
 }
 
+/// The fleet's clock as the server reads it, for a browser to count on from: fleet time runs
+/// `scale` times faster than real time (`--time-scale`; 0 means it moves only when told).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FleetTime {
+    pub now: Timestamp,
+    pub scale: f64,
+}
+
+impl FleetTime {
+    /// Fleet time `real_elapsed_ms` of real time after this reading.
+    pub fn after_real(self, real_elapsed_ms: f64) -> Timestamp {
+        self.now
+            .plus_millis((real_elapsed_ms.max(0.0) * self.scale) as i64)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,5 +214,15 @@ mod tests {
             let (y, m, d) = civil_from_days(days);
             assert_eq!(days_from_civil(y, m, d), days);
         }
+    }
+
+    #[test]
+    fn fleet_time_counts_on_at_its_scale() {
+        let reading = FleetTime {
+            now: Timestamp(1_000),
+            scale: 60.0,
+        };
+        assert_eq!(reading.after_real(1_000.0), Timestamp(61_000));
+        assert_eq!(reading.after_real(-5.0), Timestamp(1_000));
     }
 }

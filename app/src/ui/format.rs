@@ -28,6 +28,26 @@ pub fn count(n: usize, singular: &str, plural: &str) -> String {
     format!("{n} {}", if n == 1 { singular } else { plural })
 }
 
+/// A span to the second, for countdowns: `1 h 5 min`, `3 min 20 s`, `45 s`.
+pub fn precise_span(ms: i64) -> String {
+    let seconds = ms.max(0) / 1000;
+    let (days, hours, minutes, secs) = (
+        seconds / 86_400,
+        seconds / 3600 % 24,
+        seconds / 60 % 60,
+        seconds % 60,
+    );
+    match (days, hours, minutes) {
+        (0, 0, 0) => format!("{secs} s"),
+        (0, 0, m) if secs > 0 => format!("{m} min {secs} s"),
+        (0, 0, m) => format!("{m} min"),
+        (0, h, 0) => format!("{h} h"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, 0, _) => format!("{d} d"),
+        (d, h, _) => format!("{d} d {h} h"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,5 +73,15 @@ mod tests {
     #[test]
     fn until_is_relative() {
         assert_eq!(until(Timestamp(0), Timestamp(MS_PER_HOUR)), "in 1h 0m");
+    }
+
+    #[test]
+    fn durations_read_in_the_largest_sensible_units() {
+        assert_eq!(precise_span(45_000), "45 s");
+        assert_eq!(precise_span(200_000), "3 min 20 s");
+        assert_eq!(precise_span(MS_PER_HOUR + 5 * MS_PER_MINUTE), "1 h 5 min");
+        assert_eq!(precise_span(2 * MS_PER_HOUR), "2 h");
+        assert_eq!(precise_span(MS_PER_DAY + 3 * MS_PER_HOUR), "1 d 3 h");
+        assert_eq!(precise_span(-5), "0 s");
     }
 }

@@ -1,18 +1,23 @@
 //! The browser UI: one module per page. Pages read through server functions into `Resource`s
 //! and write through `ServerAction`s; nothing here decides a rule the model or engine owns.
 
+mod badge;
+mod builder;
 mod error;
 mod fleet;
 mod fleets;
 pub mod format;
+mod run;
 mod updates;
 
+use builder::NewRunPage;
 use fleet::FleetPage;
 use fleets::FleetsPage;
 use leptos::prelude::*;
 use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::path;
+use run::RunPage;
 use updates::UpdatesPage;
 
 /// The HTML document around the app, rendered on the server only.
@@ -52,10 +57,17 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=FleetsPage/>
                     <Route path=path!("/fleets/:fleet") view=FleetPage/>
                     <Route path=path!("/fleets/:fleet/updates") view=UpdatesPage/>
+                    <Route path=path!("/fleets/:fleet/updates/new") view=NewRunPage/>
+                    <Route path=path!("/fleets/:fleet/updates/runs/:run") view=RunPage/>
                 </Routes>
             </main>
         </Router>
     }
+}
+
+/// Asks the person to confirm a consequential action (stop, skip, delete, remove).
+pub fn confirmed(question: &str) -> bool {
+    window().confirm_with_message(question).unwrap_or(false)
 }
 
 #[component]

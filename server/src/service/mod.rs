@@ -162,6 +162,13 @@ impl Drydock {
 
 #[async_trait::async_trait]
 impl FleetService for Drydock {
+    fn fleet_time(&self) -> app::model::time::FleetTime {
+        app::model::time::FleetTime {
+            now: self.clock.now(),
+            scale: self.clock.scale(),
+        }
+    }
+
     async fn list_fleets(&self) -> Result<Vec<FleetSummary>, AppError> {
         self.store.list_fleets().await.map_err(store_error)
     }

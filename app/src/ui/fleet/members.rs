@@ -195,7 +195,7 @@ fn MemberRowView(
             let question = format!(
                 "Remove member {name} from fleet {fleet}? The cluster itself is not changed."
             );
-            if window().confirm_with_message(&question).unwrap_or(false) {
+            if crate::ui::confirmed(&question) {
                 remove.dispatch(RemoveMember {
                     fleet: fleet.clone(),
                     name: name.clone(),

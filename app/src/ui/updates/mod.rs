@@ -9,6 +9,7 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use runs::RunsTab;
+pub use runs::{selection_label, upgrade_label};
 use strategies::StrategiesTab;
 
 #[component]

@@ -1,8 +1,8 @@
 //! The Runs tab: every run of the fleet with its state, what it upgrades, and its progress.
 
+use super::super::badge::StateBadge;
 use super::super::error::ErrorMessage;
 use crate::api::list_runs;
-use crate::model::run::State;
 use crate::model::status::RunSummary;
 use crate::model::update::{NodeImageSelectionType, UpgradeType};
 use leptos::prelude::*;
@@ -13,20 +13,6 @@ pub fn upgrade_label(kind: UpgradeType) -> &'static str {
         UpgradeType::Full => "Full",
         UpgradeType::ControlPlaneOnly => "Control plane only",
         UpgradeType::NodeImageOnly => "Node image only",
-    }
-}
-
-/// A state in words, e.g. `Not started`.
-pub fn state_label(state: State) -> &'static str {
-    match state {
-        State::NotStarted => "Not started",
-        State::Running => "Running",
-        State::Stopping => "Stopping",
-        State::Stopped => "Stopped",
-        State::Skipped => "Skipped",
-        State::Failed => "Failed",
-        State::Pending => "Pending",
-        State::Completed => "Completed",
     }
 }
 
@@ -43,14 +29,15 @@ pub fn RunsTab(fleet: Memo<String>) -> impl IntoView {
     view! {
         <section class="panel">
             <h2>"Runs"</h2>
+            <p><a class="button" href=move || format!("/fleets/{}/updates/new", fleet.get())>"Create run"</a></p>
             <Transition fallback=|| view! { <p class="loading">"Loading runs…"</p> }>
                 {move || Suspend::new(async move {
                     match runs.await {
                         Err(error) => view! { <ErrorMessage error/> }.into_any(),
                         Ok(list) if list.is_empty() => view! {
-                            <p class="empty">"No update runs yet. Create one with "<code>"drydock updaterun create"</code>" or the REST API."</p>
+                            <p class="empty">"No update runs yet. Create one here, with "<code>"drydock updaterun create"</code>" or the REST API."</p>
                         }.into_any(),
-                        Ok(list) => view! { <RunsTable runs=list/> }.into_any(),
+                        Ok(list) => view! { <RunsTable fleet=fleet.get_untracked() runs=list/> }.into_any(),
                     }
                 })}
             </Transition>
@@ -59,7 +46,7 @@ pub fn RunsTab(fleet: Memo<String>) -> impl IntoView {
 }
 
 #[component]
-fn RunsTable(runs: Vec<RunSummary>) -> impl IntoView {
+fn RunsTable(fleet: String, runs: Vec<RunSummary>) -> impl IntoView {
     view! {
         <div class="table-scroll">
             <table class="runs">
@@ -75,18 +62,14 @@ fn RunsTable(runs: Vec<RunSummary>) -> impl IntoView {
                         <th scope="col">"Ended"</th>
                     </tr>
                 </thead>
-                <tbody>{runs.into_iter().map(run_row).collect_view()}</tbody>
+                <tbody>{runs.into_iter().map(|run| run_row(&fleet, run)).collect_view()}</tbody>
             </table>
         </div>
     }
 }
 
-fn run_row(run: RunSummary) -> impl IntoView {
-    let state = state_label(run.status.state);
-    let state_class = format!(
-        "state state-{}",
-        format!("{:?}", run.status.state).to_lowercase()
-    );
+fn run_row(fleet: &str, run: RunSummary) -> impl IntoView + use<> {
+    let href = format!("/fleets/{fleet}/updates/runs/{}", run.name);
     let target = run
         .update
         .upgrade
@@ -98,8 +81,8 @@ fn run_row(run: RunSummary) -> impl IntoView {
     };
     view! {
         <tr data-run=run.name.clone()>
-            <th scope="row">{run.name.clone()}</th>
-            <td><span class=state_class>{state}</span></td>
+            <th scope="row"><a href=href>{run.name.clone()}</a></th>
+            <td><StateBadge state=run.status.state/></td>
             <td>{upgrade_label(run.update.upgrade.kind)}</td>
             <td class="version">{target}</td>
             <td>{selection_label(run.update.node_image_selection.kind)}</td>

@@ -1,8 +1,9 @@
 //! The Strategies tab: stored stage layouts, each stage with its groups and wait.
 
 use super::super::error::ErrorMessage;
+use super::super::error::action_error;
 use super::super::format::span;
-use crate::api::list_strategies;
+use crate::api::{DeleteStrategy, list_strategies};
 use crate::model::strategy::{UpdateStage, UpdateStrategy};
 use crate::model::time::MS_PER_SECOND;
 use leptos::prelude::*;
@@ -19,20 +20,27 @@ pub fn describe_stage(stage: &UpdateStage) -> String {
 
 #[component]
 pub fn StrategiesTab(fleet: Memo<String>) -> impl IntoView {
-    let strategies = Resource::new(move || fleet.get(), list_strategies);
+    let delete = ServerAction::<DeleteStrategy>::new();
+    let strategies = Resource::new(
+        move || (fleet.get(), delete.version().get()),
+        |(fleet, _)| list_strategies(fleet),
+    );
     view! {
         <section class="panel">
             <h2>"Strategies"</h2>
+            <p><a class="button" href=move || format!("/fleets/{}/updates/new?sequence=stages", fleet.get())>"New strategy"</a>
+                " " <span class="muted small">"Build the stages, then Save as strategy. Runs keep the version they were created from."</span></p>
+            {move || action_error(delete.value().get())}
             <Transition fallback=|| view! { <p class="loading">"Loading strategies…"</p> }>
                 {move || Suspend::new(async move {
                     match strategies.await {
                         Err(error) => view! { <ErrorMessage error/> }.into_any(),
                         Ok(list) if list.is_empty() => view! {
-                            <p class="empty">"No strategies yet. Create one with "<code>"drydock updatestrategy create"</code>"."</p>
+                            <p class="empty">"No strategies yet. Create one with "<code>"drydock updatestrategy create"</code>" or New strategy."</p>
                         }.into_any(),
                         Ok(list) => view! {
                             <ul class="strategy-list">
-                                {list.into_iter().map(|(name, strategy)| view! { <StrategyItem name strategy/> }).collect_view()}
+                                {list.into_iter().map(|(name, strategy)| view! { <StrategyItem fleet name strategy delete/> }).collect_view()}
                             </ul>
                         }.into_any(),
                     }
@@ -43,11 +51,37 @@ pub fn StrategiesTab(fleet: Memo<String>) -> impl IntoView {
 }
 
 #[component]
-fn StrategyItem(name: String, strategy: UpdateStrategy) -> impl IntoView {
+fn StrategyItem(
+    fleet: Memo<String>,
+    name: String,
+    strategy: UpdateStrategy,
+    delete: ServerAction<DeleteStrategy>,
+) -> impl IntoView {
     let label = name.clone();
+    let base = move || format!("/fleets/{}/updates/new", fleet.get());
+    let (edit, run) = (format!("?from={name}"), format!("?copy={name}"));
+    let remove = {
+        let name = name.clone();
+        move |_| {
+            let question =
+                format!("Delete strategy {name}? Runs created from it keep their stages.");
+            if crate::ui::confirmed(&question) {
+                delete.dispatch(DeleteStrategy {
+                    fleet: fleet.get_untracked(),
+                    name: name.clone(),
+                });
+            }
+        }
+    };
+    let aria = |verb: &str| format!("{verb} strategy {name}");
     view! {
-        <li data-strategy=name>
+        <li data-strategy=name.clone()>
             <strong>{label}</strong>
+            <span class="item-actions">
+                <a href=move || format!("{}{run}", base()) aria-label=aria("Create a run from")>"Create run"</a>
+                <a href=move || format!("{}{edit}", base()) aria-label=aria("Edit")>"Edit"</a>
+                <button type="button" class="link danger" on:click=remove aria-label=aria("Delete")>"Delete"</button>
+            </span>
             <ol class="stages">
                 {strategy.stages.iter().map(|stage| view! { <li>{describe_stage(stage)}</li> }).collect_view()}
             </ol>

@@ -1,0 +1,357 @@
+//! What a person is composing on the new-run page, as plain data with the rules that turn it
+//! into a run request: kept apart from the views so it is tested without a browser.
+
+use crate::engine::RunSpec;
+use crate::model::names::{GroupName, StageName};
+use crate::model::strategy::{GroupRef, UpdateStage, UpdateStrategy};
+use crate::model::update::{
+    CreateRun, ManagedClusterUpdate, NodeImageSelection, NodeImageSelectionType, StrategySource,
+    UpgradeSpec, UpgradeType,
+};
+use crate::model::version::KubernetesVersion;
+use serde::{Deserialize, Serialize};
+
+/// How the run orders its members (the portal's three choices).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Sequence {
+    OneByOne,
+    Stages,
+    /// Run with a stored strategy as it is now.
+    CopyStrategy,
+}
+
+/// One stage being edited; `key` identifies it across reorderings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageDraft {
+    pub key: u64,
+    pub name: String,
+    /// As typed; checked when the strategy is built.
+    pub wait_seconds: String,
+    pub groups: Vec<String>,
+}
+
+/// The stages as the builder edits them.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Stages {
+    pub stages: Vec<StageDraft>,
+    next_key: u64,
+}
+
+impl Stages {
+    pub fn from_strategy(strategy: &UpdateStrategy) -> Self {
+        let mut stages = Self::default();
+        for stage in &strategy.stages {
+            stages.push(
+                stage.name.to_string(),
+                stage.wait_seconds().to_string(),
+                stage.groups.iter().map(|g| g.name.to_string()).collect(),
+            );
+        }
+        stages
+    }
+
+    fn push(&mut self, name: String, wait_seconds: String, groups: Vec<String>) {
+        self.next_key += 1;
+        self.stages.push(StageDraft {
+            key: self.next_key,
+            name,
+            wait_seconds,
+            groups,
+        });
+    }
+
+    /// Adds an empty stage with the next free `stage-N` name.
+    pub fn add(&mut self) {
+        let name = (1..)
+            .map(|n| format!("stage-{n}"))
+            .find(|n| self.stages.iter().all(|s| &s.name != n))
+            .unwrap_or_default();
+        self.push(name, "0".into(), Vec::new());
+    }
+
+    pub fn remove(&mut self, key: u64) {
+        self.stages.retain(|s| s.key != key);
+    }
+
+    /// Moves a stage one place earlier (`up`) or later; at an end it stays.
+    pub fn shift(&mut self, key: u64, up: bool) {
+        let Some(i) = self.stages.iter().position(|s| s.key == key) else {
+            return;
+        };
+        let j = if up { i.checked_sub(1) } else { Some(i + 1) };
+        if let Some(j) = j.filter(|&j| j < self.stages.len()) {
+            self.stages.swap(i, j);
+        }
+    }
+
+    pub fn edit(&mut self, key: u64, change: impl FnOnce(&mut StageDraft)) {
+        if let Some(stage) = self.stages.iter_mut().find(|s| s.key == key) {
+            change(stage);
+        }
+    }
+
+    /// Adds or removes `group` from a stage.
+    pub fn toggle_group(&mut self, key: u64, group: &str) {
+        self.edit(key, |stage| {
+            match stage.groups.iter().position(|g| g == group) {
+                Some(i) => {
+                    stage.groups.remove(i);
+                }
+                None => stage.groups.push(group.to_owned()),
+            }
+        });
+    }
+
+    /// The fleet's groups a stage may choose: those no other stage has taken.
+    pub fn offered_to(&self, key: u64, fleet_groups: &[String]) -> Vec<String> {
+        fleet_groups
+            .iter()
+            .filter(|g| {
+                self.stages
+                    .iter()
+                    .all(|s| s.key == key || !s.groups.contains(g))
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// The strategy these stages describe, or what is wrong with them, in words.
+    pub fn strategy(&self) -> Result<UpdateStrategy, String> {
+        if self.stages.is_empty() {
+            return Err("Add at least one stage.".into());
+        }
+        let stages = self
+            .stages
+            .iter()
+            .map(stage_from_draft)
+            .collect::<Result<Vec<_>, _>>()?;
+        let strategy = UpdateStrategy { stages };
+        strategy.validate().map(|()| strategy)
+    }
+
+    /// Replaces the stages with those of an `example-stages.json`-shaped document.
+    pub fn import(&mut self, json: &str) -> Result<(), String> {
+        let strategy: UpdateStrategy = serde_json::from_str(json)
+            .map_err(|e| format!("That is not a stages document: {e}"))?;
+        *self = Self {
+            next_key: self.next_key,
+            stages: Vec::new(),
+        };
+        for stage in Self::from_strategy(&strategy).stages {
+            self.push(stage.name, stage.wait_seconds, stage.groups);
+        }
+        Ok(())
+    }
+}
+
+fn stage_from_draft(draft: &StageDraft) -> Result<UpdateStage, String> {
+    let name = StageName::parse(draft.name.trim())
+        .map_err(|e| format!("Stage name {:?}: {e}", draft.name))?;
+    let wait = match draft.wait_seconds.trim() {
+        "" => 0,
+        text => text
+            .parse::<i64>()
+            .map_err(|_| format!("Stage {name}: the wait must be a whole number of seconds."))?,
+    };
+    let groups = draft
+        .groups
+        .iter()
+        .map(|g| GroupName::parse(g).map(|name| GroupRef { name }))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("Stage {name}: {e}"))?;
+    Ok(UpdateStage {
+        name,
+        groups,
+        after_stage_wait_in_seconds: (wait != 0).then_some(wait),
+    })
+}
+
+/// The upgrade part of the form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpgradeChoice {
+    pub scope: UpgradeType,
+    /// As picked; ignored for a node-image-only upgrade.
+    pub version: String,
+    pub images: NodeImageSelectionType,
+}
+
+impl UpgradeChoice {
+    pub fn update(&self) -> Result<ManagedClusterUpdate, String> {
+        let kubernetes_version = match self.scope {
+            UpgradeType::NodeImageOnly => None,
+            UpgradeType::Full | UpgradeType::ControlPlaneOnly => Some(
+                KubernetesVersion::parse(self.version.trim())
+                    .map_err(|e| format!("Pick a Kubernetes version: {e}"))?,
+            ),
+        };
+        Ok(ManagedClusterUpdate {
+            upgrade: UpgradeSpec {
+                kind: self.scope,
+                kubernetes_version,
+            },
+            node_image_selection: NodeImageSelection { kind: self.images },
+        })
+    }
+}
+
+/// The request Create sends, and the spec the preview plans (a stored strategy is resolved
+/// by the caller, who has the list).
+pub fn run_request(
+    sequence: Sequence,
+    stages: &Stages,
+    copy_from: &str,
+    stored: Option<&UpdateStrategy>,
+    upgrade: &UpgradeChoice,
+) -> Result<(CreateRun, RunSpec), String> {
+    let update = upgrade.update()?;
+    let (source, strategy) = match sequence {
+        Sequence::OneByOne => (StrategySource::OneByOne, None),
+        Sequence::Stages => {
+            let strategy = stages.strategy()?;
+            (StrategySource::Inline(strategy.clone()), Some(strategy))
+        }
+        Sequence::CopyStrategy => {
+            let strategy = stored.ok_or("Choose a strategy to copy.")?;
+            (
+                StrategySource::Stored(copy_from.to_owned()),
+                Some(strategy.clone()),
+            )
+        }
+    };
+    Ok((
+        CreateRun {
+            strategy: source,
+            update: update.clone(),
+        },
+        RunSpec { strategy, update },
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"{"stages": [
+        {"name": "stage1", "groups": [{"name": "group-1a"}, {"name": "group-1b"}], "afterStageWaitInSeconds": 3600},
+        {"name": "stage2", "groups": [{"name": "group-2a"}]}
+    ]}"#;
+
+    fn example() -> Stages {
+        let mut stages = Stages::default();
+        stages.import(EXAMPLE).unwrap();
+        stages
+    }
+
+    #[test]
+    fn import_and_export_round_trip_the_seed_shape() {
+        let stages = example();
+        let strategy = stages.strategy().unwrap();
+        let again: UpdateStrategy =
+            serde_json::from_str(&serde_json::to_string(&strategy).unwrap()).unwrap();
+        assert_eq!(again, serde_json::from_str(EXAMPLE).unwrap());
+        assert_eq!(stages.stages[0].wait_seconds, "3600");
+    }
+
+    #[test]
+    fn a_bad_import_changes_nothing_and_says_why() {
+        let mut stages = example();
+        let before = stages.clone();
+        let error = stages.import(r#"{"stages": [{"name": "x"}]}"#).unwrap_err();
+        assert!(error.contains("not a stages document"), "{error}");
+        assert_eq!(stages, before);
+    }
+
+    #[test]
+    fn stages_reorder_and_new_ones_get_a_free_name() {
+        let mut stages = example();
+        let second = stages.stages[1].key;
+        stages.shift(second, true);
+        assert_eq!(stages.stages[0].name, "stage2");
+        stages.shift(second, true);
+        assert_eq!(stages.stages[0].name, "stage2", "the first stays first");
+        stages.add();
+        stages.add();
+        let names: Vec<_> = stages.stages.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["stage2", "stage1", "stage-1", "stage-2"]);
+        stages.remove(second);
+        assert_eq!(stages.stages.len(), 3);
+    }
+
+    #[test]
+    fn a_group_taken_by_one_stage_is_not_offered_to_another() {
+        let stages = example();
+        let fleet: Vec<String> = ["group-1a", "group-1b", "group-2a", "group-3"]
+            .map(String::from)
+            .into();
+        let first = stages.stages[0].key;
+        let second = stages.stages[1].key;
+        assert_eq!(
+            stages.offered_to(first, &fleet),
+            ["group-1a", "group-1b", "group-3"]
+        );
+        assert_eq!(stages.offered_to(second, &fleet), ["group-2a", "group-3"]);
+    }
+
+    #[test]
+    fn broken_stages_say_what_to_fix() {
+        let mut stages = example();
+        let key = stages.stages[0].key;
+        stages.edit(key, |s| s.wait_seconds = "an hour".into());
+        assert!(stages.strategy().unwrap_err().contains("whole number"));
+        stages.edit(key, |s| {
+            s.wait_seconds = "60".into();
+            s.groups.clear();
+        });
+        assert!(stages.strategy().unwrap_err().contains("no update groups"));
+        assert!(
+            Stages::default()
+                .strategy()
+                .unwrap_err()
+                .contains("at least one stage")
+        );
+    }
+
+    #[test]
+    fn the_request_matches_the_sequence_and_scope() {
+        let upgrade = UpgradeChoice {
+            scope: UpgradeType::NodeImageOnly,
+            version: "1.30.5".into(),
+            images: NodeImageSelectionType::Consistent,
+        };
+        let (request, spec) =
+            run_request(Sequence::OneByOne, &Stages::default(), "", None, &upgrade).unwrap();
+        assert_eq!(request.strategy, StrategySource::OneByOne);
+        assert_eq!(
+            spec.update.upgrade.kubernetes_version, None,
+            "no version for images only"
+        );
+        let stored = example().strategy().unwrap();
+        let (request, spec) = run_request(
+            Sequence::CopyStrategy,
+            &Stages::default(),
+            "canary-first",
+            Some(&stored),
+            &UpgradeChoice {
+                scope: UpgradeType::Full,
+                ..upgrade.clone()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            request.strategy,
+            StrategySource::Stored("canary-first".into())
+        );
+        assert_eq!(spec.strategy, Some(stored));
+        assert!(
+            run_request(
+                Sequence::CopyStrategy,
+                &Stages::default(),
+                "",
+                None,
+                &upgrade
+            )
+            .unwrap_err()
+            .contains("Choose a strategy")
+        );
+    }
+}

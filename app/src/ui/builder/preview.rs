@@ -1,0 +1,226 @@
+//! The live plan preview: the engine's `plan`, run in the browser on the fleet snapshot for the
+//! run being composed. What each stage and group will upgrade and in what order, what will be
+//! skipped, left pending or fail and why, members no stage touches, and an ETA per stage.
+
+use crate::engine::{MemberAction, MemberPlan, Plan, StagePlan, UpgradeTarget};
+use crate::model::target::Step;
+use crate::ui::format::{count, span};
+use leptos::prelude::*;
+use std::fmt::Display;
+
+/// A group shows at most this many members; the rest are counted.
+const MEMBER_ROWS: usize = 50;
+
+fn step<T: Display>(step: &Step<T>) -> String {
+    format!("{} → {}", step.from, step.to)
+}
+
+/// `control plane 1.29.9 → 1.30.5; pool1: 1.29.9 → 1.30.5, image … → …`.
+pub fn describe_target(target: &UpgradeTarget) -> String {
+    let mut parts = Vec::new();
+    if let Some(cp) = &target.control_plane {
+        parts.push(format!("control plane {}", step(cp)));
+    }
+    for pool in &target.node_pools {
+        let changes: Vec<String> = pool
+            .kubernetes_version
+            .iter()
+            .map(step)
+            .chain(
+                pool.node_image_version
+                    .iter()
+                    .map(|s| format!("image {}", step(s))),
+            )
+            .collect();
+        parts.push(format!("{}: {}", pool.name, changes.join(", ")));
+    }
+    parts.join("; ")
+}
+
+/// The outcome in words, with the CSS class and the word a person scans for.
+fn outcome(member: &MemberPlan) -> (&'static str, &'static str, String) {
+    match &member.action {
+        MemberAction::Upgrade { target } => {
+            let mut text = describe_target(target);
+            if let Some(opens) = member.waits_for_window_until {
+                text.push_str(&format!(
+                    " (waits for its maintenance window, opening {opens})"
+                ));
+            }
+            ("upgrade", "Upgrade", text)
+        }
+        MemberAction::Skip { reason } => ("skip", "Skipped", reason.clone()),
+        MemberAction::Pending { reason } => ("pending", "Pending", reason.clone()),
+        MemberAction::Fail { reason } => ("fail", "Blocked", reason.clone()),
+    }
+}
+
+/// Counts of what the plan does, for the summary line.
+fn tally(plan: &Plan) -> String {
+    let (mut up, mut skip, mut pending, mut fail) = (0, 0, 0, 0);
+    for member in plan.members() {
+        match member.action {
+            MemberAction::Upgrade { .. } => up += 1,
+            MemberAction::Skip { .. } => skip += 1,
+            MemberAction::Pending { .. } => pending += 1,
+            MemberAction::Fail { .. } => fail += 1,
+        }
+    }
+    format!(
+        "{} to upgrade, {skip} skipped, {pending} pending, {fail} blocked; about {} if nothing fails",
+        count(up, "member", "members"),
+        span(plan.duration_ms)
+    )
+}
+
+#[component]
+pub fn PlanPreview(plan: Memo<Result<Plan, String>>) -> impl IntoView {
+    view! {
+        <section class="panel preview" aria-labelledby="preview-heading" aria-live="polite">
+            <h2 id="preview-heading">"Plan preview"</h2>
+            {move || match plan.get() {
+                Err(why) => view! { <p class="error" role="alert">{why}</p> }.into_any(),
+                Ok(plan) => view! { <PlanView plan/> }.into_any(),
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn PlanView(plan: Plan) -> impl IntoView {
+    let images = plan.selected_node_image_versions.clone();
+    view! {
+        <p class="summary" data-testid="plan-summary">{tally(&plan)}</p>
+        {(!images.is_empty()).then(|| view! {
+            <p class="small">"Consistent node images: "
+                {images.iter().map(|v| view! { <code>{v.to_string()}</code>" " }).collect_view()}</p>
+        })}
+        {(!plan.warnings.is_empty()).then(|| view! {
+            <ul class="warnings">{plan.warnings.iter().map(|w| view! { <li>{w.clone()}</li> }).collect_view()}</ul>
+        })}
+        <EtaChart plan=plan.clone()/>
+        {plan.stages.into_iter().map(stage_view).collect_view()}
+        {(!plan.not_in_any_stage.is_empty()).then(|| view! {
+            <h3>"In no stage (not updated)"</h3>
+            <p class="small not-in-stage">{plan.not_in_any_stage.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")}</p>
+        })}
+    }
+}
+
+fn stage_view(stage: StagePlan) -> impl IntoView {
+    let starts = match stage.starts_after_ms {
+        0 => "starts at once".to_owned(),
+        ms => format!("starts after {}", span(ms)),
+    };
+    let timing = format!(
+        "{starts}, upgrades for {}{}",
+        span(stage.ends_after_ms - stage.starts_after_ms),
+        match stage.after_stage_wait_in_seconds {
+            0 => String::new(),
+            s => format!(", then waits {}", span(s * 1000)),
+        }
+    );
+    view! {
+        <div class="plan-stage" data-stage=stage.name.clone()>
+            <h3>"Stage " {stage.name.clone()} " " <span class="muted small">{timing}</span></h3>
+            {stage.groups.into_iter().map(|group| {
+                let hidden = group.members.len().saturating_sub(MEMBER_ROWS);
+                view! {
+                    <div class="plan-group" data-group=group.name.clone()>
+                        <h4>"Group " {group.name.clone()}</h4>
+                        <ol class="plan-members">
+                            {group.members.iter().take(MEMBER_ROWS).map(member_row).collect_view()}
+                        </ol>
+                        {(hidden > 0).then(|| view! { <p class="muted small">{format!("and {hidden} more")}</p> })}
+                    </div>
+                }
+            }).collect_view()}
+        </div>
+    }
+}
+
+fn member_row(member: &MemberPlan) -> impl IntoView + use<> {
+    let (class, word, text) = outcome(member);
+    let region = member.location.as_ref().map(|r| format!(" ({r})"));
+    view! {
+        <li class=format!("plan-member {class}") data-member=member.name.to_string()>
+            <strong>{member.name.to_string()}</strong>{region}": "
+            <span class=format!("outcome {class}")>{word}</span>" "
+            <span class="small">{text}</span>
+        </li>
+    }
+}
+
+/// Each stage as a bar from when it starts to when its last member ends, then its wait.
+#[component]
+fn EtaChart(plan: Plan) -> impl IntoView {
+    const WIDTH: f64 = 600.0;
+    const LABEL: f64 = 110.0;
+    const ROW: f64 = 22.0;
+    let total = plan.duration_ms.max(1) as f64;
+    let x = move |ms: i64| LABEL + ms as f64 / total * (WIDTH - LABEL - 4.0);
+    let height = ROW * plan.stages.len() as f64 + 18.0;
+    let rows = plan
+        .stages
+        .iter()
+        .enumerate()
+        .map(|(i, stage)| {
+            let y = ROW * i as f64;
+            let wait_end = stage.ends_after_ms + stage.after_stage_wait_in_seconds * 1000;
+            let title = format!(
+                "{}: {} to {}",
+                stage.name,
+                span(stage.starts_after_ms),
+                span(stage.ends_after_ms)
+            );
+            view! {
+                <text class="chart-label" x="0" y=y + 15.0>{stage.name.clone()}</text>
+                <rect class="gantt-bar running" x=x(stage.starts_after_ms) y=y + 4.0
+                    width=(x(stage.ends_after_ms) - x(stage.starts_after_ms)).max(2.0) height=ROW - 8.0>
+                    <title>{title}</title>
+                </rect>
+                <rect class="gantt-bar wait" x=x(stage.ends_after_ms) y=y + 8.0
+                    width=(x(wait_end) - x(stage.ends_after_ms)).max(0.0) height=ROW - 16.0/>
+            }
+        })
+        .collect_view();
+    view! {
+        <figure class="chart eta">
+            <svg viewBox=format!("0 0 {WIDTH} {height}") role="img"
+                aria-label=format!("Estimated timeline: {} in all", span(plan.duration_ms))>
+                {rows}
+                <text class="chart-count" x=LABEL y=height - 2.0>"start"</text>
+                <text class="chart-count" x=WIDTH - 4.0 y=height - 2.0 text-anchor="end">{format!("+{}", span(plan.duration_ms))}</text>
+            </svg>
+        </figure>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::target::PoolTarget;
+    use crate::model::version::KubernetesVersion;
+
+    #[test]
+    fn a_target_reads_part_by_part() {
+        let target = UpgradeTarget {
+            control_plane: Some(Step {
+                from: KubernetesVersion::new(1, 29, 9),
+                to: KubernetesVersion::new(1, 30, 5),
+            }),
+            node_pools: vec![PoolTarget {
+                name: "system".into(),
+                kubernetes_version: Some(Step {
+                    from: KubernetesVersion::new(1, 29, 9),
+                    to: KubernetesVersion::new(1, 30, 5),
+                }),
+                node_image_version: None,
+            }],
+        };
+        assert_eq!(
+            describe_target(&target),
+            "control plane 1.29.9 → 1.30.5; system: 1.29.9 → 1.30.5"
+        );
+    }
+}

@@ -1,0 +1,162 @@
+//! The run detail page: what a run is doing and has done (tree, timeline), live from the
+//! server's event stream, with Start, Stop and Skip enabled exactly when the engine would accept
+//! them ([`crate::engine::controls`], [`crate::engine::can_skip`]).
+
+mod controls;
+mod live;
+mod timeline;
+mod tree;
+
+use super::badge::StateBadge;
+use super::error::ErrorMessage;
+use super::updates::{selection_label, upgrade_label};
+use crate::api::{SkipInRun, StartRun, StopRun, get_fleet_time, get_run};
+use crate::engine::SkipTarget;
+use crate::model::error::AppError;
+use crate::model::run::UpdateRun;
+use controls::RunControls;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+pub use live::PageClock;
+use std::collections::BTreeSet;
+use timeline::Timeline;
+use tree::StageTree;
+
+/// The page's server actions, and which skip target was asked for last (its error shows there).
+#[derive(Clone, Copy)]
+pub struct RunActions {
+    pub fleet: Memo<String>,
+    pub run: Memo<String>,
+    pub start: ServerAction<StartRun>,
+    pub stop: ServerAction<StopRun>,
+    pub skip: ServerAction<SkipInRun>,
+    pub last_skip: RwSignal<Option<SkipTarget>>,
+    /// Groups the person opened or closed against the default.
+    pub toggled: RwSignal<BTreeSet<String>>,
+}
+
+impl RunActions {
+    fn new(fleet: Memo<String>, run: Memo<String>) -> Self {
+        Self {
+            fleet,
+            run,
+            start: ServerAction::new(),
+            stop: ServerAction::new(),
+            skip: ServerAction::new(),
+            last_skip: RwSignal::new(None),
+            toggled: RwSignal::new(BTreeSet::new()),
+        }
+    }
+
+    /// Changes when any action finished, so the run is fetched again at once.
+    fn versions(&self) -> (usize, usize, usize) {
+        (
+            self.start.version().get(),
+            self.stop.version().get(),
+            self.skip.version().get(),
+        )
+    }
+}
+
+#[component]
+pub fn RunPage() -> impl IntoView {
+    let params = use_params_map();
+    let fleet = Memo::new(move |_| params.read().get("fleet").unwrap_or_default());
+    let name = Memo::new(move |_| params.read().get("run").unwrap_or_default());
+    let actions = RunActions::new(fleet, name);
+    let refresh = RwSignal::new(0_u64);
+    let tick = RwSignal::new(0_u64);
+    let run = Resource::new(
+        move || (fleet.get(), name.get(), refresh.get(), actions.versions()),
+        |(fleet, run, ..)| async move {
+            let found = get_run(fleet, run).await?;
+            Ok::<_, AppError>((found, get_fleet_time().await?))
+        },
+    );
+    Effect::new(move |_| {
+        let url = format!(
+            "/api/v1/fleets/{}/updateRuns/{}/events",
+            fleet.get(),
+            name.get()
+        );
+        live::follow(url, tick, move || refresh.update(|n| *n += 1));
+    });
+    view! {
+        <Title text=move || format!("Run {}", name.get())/>
+        <p class="crumbs">
+            <A href=move || format!("/fleets/{}", fleet.get())>{move || format!("Fleet {}", fleet.get())}</A>
+            " › "
+            <A href=move || format!("/fleets/{}/updates", fleet.get())>"Multi-cluster update"</A>
+        </p>
+        <Transition fallback=|| view! { <p class="loading">"Loading the run…"</p> }>
+            {move || Suspend::new(async move {
+                match run.await {
+                    Err(error) => view! { <h1 class="page-title">"Update run"</h1><ErrorMessage error/> }.into_any(),
+                    Ok((run, time)) => {
+                        let clock = PageClock::new(time, tick);
+                        view! { <RunDetail run clock actions/> }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn RunDetail(run: UpdateRun, clock: PageClock, actions: RunActions) -> impl IntoView {
+    let summary = run.summary();
+    let target = summary.update.upgrade.kubernetes_version.map_or_else(
+        || "latest node images".to_owned(),
+        |v| format!("Kubernetes {v}"),
+    );
+    // The id is the strategy's resource path; people know it by its last segment.
+    let strategy = summary.update_strategy_id.clone().map(|id| {
+        let name = id.rsplit('/').next().unwrap_or(&id).to_owned();
+        let href = format!(
+            "/fleets/{}/updates?tab=strategies",
+            actions.fleet.get_untracked()
+        );
+        view! { <span>" · from strategy " <a href=href title=id>{name}</a></span> }
+    });
+    let status = summary.status.clone();
+    let time = |t: Option<crate::model::time::Timestamp>| t.map(|t| t.to_string());
+    let images = run
+        .status()
+        .node_image_selection
+        .selected_node_image_versions;
+    view! {
+        <h1 class="page-title">"Update run " <span class="fleet-name">{summary.name.clone()}</span>
+            " " <StateBadge state=status.state/></h1>
+        <p class="summary">
+            {upgrade_label(summary.update.upgrade.kind)} " to " <strong>{target}</strong>
+            " · node images: " {selection_label(summary.update.node_image_selection.kind)}
+            {strategy}
+        </p>
+        <p class="summary muted small">
+            {time(status.start_time).map(|t| format!("Started {t}"))}
+            {time(status.completed_time).map(|t| format!(" · ended {t}"))}
+        </p>
+        {status.error.map(|e| view! { <p class="error" role="status"><strong>{e.message}</strong></p> })}
+        {(!images.is_empty()).then(|| view! {
+            <p class="small">"Consistent node images: "
+                {images.iter().map(|v| view! { <code>{v.to_string()}</code>" " }).collect_view()}</p>
+        })}
+        <section class="panel">
+            <div class="run-progress">
+                <progress max=summary.total.max(1) value=summary.done aria-label="members done"></progress>
+                <span>{format!(" {} of {} members done", summary.done, summary.total)}</span>
+            </div>
+            <RunControls run=run.clone() clock actions/>
+        </section>
+        <section class="panel">
+            <h2>"Timeline"</h2>
+            <Timeline run=run.clone() clock/>
+        </section>
+        <section class="panel">
+            <h2>"Stages"</h2>
+            <StageTree run clock actions/>
+        </section>
+    }
+}

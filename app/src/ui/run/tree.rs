@@ -1,0 +1,168 @@
+//! The run as a tree: stages, their groups and members, and each stage's wait, with states in
+//! words, messages, times and Skip buttons. Groups fold; a small run shows every member.
+
+use super::controls::skip_button;
+use super::{PageClock, RunActions};
+use crate::engine::SkipKind;
+use crate::model::run::{StageRun, UpdateRun, WaitState};
+use crate::model::status::{GroupStatus, MemberStatus, StageStatus, Status};
+use crate::ui::badge::StateBadge;
+use crate::ui::format::{count, precise_span};
+use leptos::prelude::*;
+
+/// Runs up to this size show every group's members without a click.
+const OPEN_ALL_UP_TO: usize = 60;
+/// A group shows at most this many member rows; the rest are counted.
+const MEMBER_ROWS: usize = 200;
+
+fn times(status: &Status) -> String {
+    match (status.start_time, status.completed_time) {
+        (Some(s), Some(e)) => format!("{s} → {e}"),
+        (Some(s), None) => format!("since {s}"),
+        (None, Some(e)) => format!("at {e}"),
+        (None, None) => String::new(),
+    }
+}
+
+#[component]
+pub fn StageTree(run: UpdateRun, clock: PageClock, actions: RunActions) -> impl IntoView {
+    let status = run.status();
+    let open_all = run.members().count() <= OPEN_ALL_UP_TO;
+    let stages = status
+        .stages
+        .into_iter()
+        .zip(run.stages.iter())
+        .map(|(stage, raw)| stage_item(&run, stage, raw, open_all, clock, actions))
+        .collect_view();
+    view! { <ol class="stage-tree">{stages}</ol> }
+}
+
+fn stage_item(
+    run: &UpdateRun,
+    stage: StageStatus,
+    raw: &StageRun,
+    open_all: bool,
+    clock: PageClock,
+    actions: RunActions,
+) -> impl IntoView + use<> {
+    let name = stage.name.clone();
+    let groups = stage
+        .groups
+        .into_iter()
+        .map(|g| group_item(run, g, open_all, actions))
+        .collect_view();
+    view! {
+        <li class="stage" data-stage=name.clone()>
+            <div class="tree-row">
+                <span class="tree-name">"Stage " <strong>{name.clone()}</strong></span>
+                <StateBadge state=stage.status.state/>
+                <span class="muted small">{times(&stage.status)}</span>
+                {skip_button(run, SkipKind::Stage, name.clone(), actions)}
+            </div>
+            <ul class="groups">{groups}</ul>
+            {wait_row(run, raw, clock, actions)}
+        </li>
+    }
+}
+
+/// The after-stage wait, with a countdown while it runs; nothing for a stage without one.
+fn wait_row(
+    run: &UpdateRun,
+    stage: &StageRun,
+    clock: PageClock,
+    actions: RunActions,
+) -> Option<impl IntoView + use<>> {
+    if stage.after_stage_wait_in_seconds == 0 {
+        return None;
+    }
+    let length = precise_span(stage.after_stage_wait_in_seconds * 1000);
+    let countdown = match stage.wait {
+        WaitState::Running { until, .. } => Some(move || {
+            format!(
+                "{} left",
+                precise_span(until.millis() - clock.now().millis())
+            )
+        }),
+        WaitState::NotStarted | WaitState::Completed { .. } | WaitState::Skipped { .. } => None,
+    };
+    Some(view! {
+        <div class="tree-row wait" data-wait=stage.name.clone()>
+            <span class="tree-name">"Wait " {length} " after the stage"</span>
+            <StateBadge state=stage.wait.public()/>
+            {countdown.map(|c| view! { <span class="countdown" role="timer">{c}</span> })}
+            {skip_button(run, SkipKind::AfterStageWait, stage.name.clone(), actions)}
+        </div>
+    })
+}
+
+fn group_item(
+    run: &UpdateRun,
+    group: GroupStatus,
+    open_all: bool,
+    actions: RunActions,
+) -> impl IntoView + use<> {
+    let name = group.name.clone();
+    let done = group
+        .members
+        .iter()
+        .filter(|m| m.status.state.is_done())
+        .count();
+    let total = group.members.len();
+    // Whether a group is open survives the re-render that every change of the run causes.
+    let key = name.clone();
+    let on_toggle = {
+        let name = name.clone();
+        move |ev: leptos::ev::Event| {
+            let open = event_target::<leptos::web_sys::HtmlDetailsElement>(&ev).open();
+            actions.toggled.update(|set| {
+                if open == open_all {
+                    set.remove(&name);
+                } else {
+                    set.insert(name.clone());
+                }
+            });
+        }
+    };
+    let hidden = total.saturating_sub(MEMBER_ROWS);
+    let rows = group
+        .members
+        .into_iter()
+        .take(MEMBER_ROWS)
+        .map(|m| member_row(run, m, actions))
+        .collect_view();
+    view! {
+        <li class="group" data-group=name.clone()>
+            <details open=move || open_all != actions.toggled.read().contains(&key) on:toggle=on_toggle>
+                <summary class="tree-row">
+                    <span class="tree-name">"Group " <strong>{name.clone()}</strong></span>
+                    <StateBadge state=group.status.state/>
+                    <span class="muted small">{format!("{done} of {} done", count(total, "member", "members"))}</span>
+                    <span class="muted small">{times(&group.status)}</span>
+                    {skip_button(run, SkipKind::Group, name.clone(), actions)}
+                </summary>
+                <table class="tree-members">
+                    <thead><tr>
+                        <th scope="col">"Member"</th><th scope="col">"State"</th><th scope="col">"Message"</th>
+                        <th scope="col">"Times"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                    </tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+                {(hidden > 0).then(|| view! { <p class="muted small">{format!("and {hidden} more members")}</p> })}
+            </details>
+        </li>
+    }
+}
+
+fn member_row(run: &UpdateRun, member: MemberStatus, actions: RunActions) -> impl IntoView + use<> {
+    let name = member.name.to_string();
+    let skip = skip_button(run, SkipKind::Member, name.clone(), actions);
+    view! {
+        <tr data-member=name.clone()>
+            <th scope="row">{name.clone()}</th>
+            <td><StateBadge state=member.status.state/></td>
+            <td class="small">{member.message.clone()}</td>
+            <td class="small muted">{times(&member.status)}</td>
+            <td>{skip}</td>
+        </tr>
+    }
+}

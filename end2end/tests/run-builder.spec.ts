@@ -1,0 +1,192 @@
+import { expect, Page, test } from "@playwright/test";
+import { makeFleet, uniqueName, waitForHydration, watchConsole } from "./helpers";
+
+// The seeds' portal flows, done in the browser against a real server (fleet time at 600×).
+
+/** Accepts the confirmation dialogs Stop and Skip ask for. */
+function acceptDialogs(page: Page) {
+  page.on("dialog", (dialog) => dialog.accept());
+}
+
+async function openBuilder(page: Page, fleet: string, query = "") {
+  await page.goto(`/fleets/${fleet}/updates/new${query}`);
+  await waitForHydration(page);
+}
+
+test("a one-by-one run is created, started and watched to completion", async ({ page, request }) => {
+  test.setTimeout(120_000);
+  const problems = watchConsole(page);
+  const fleet = uniqueName("obo");
+  const { minors, newestOf } = await makeFleet(request, fleet, [
+    { name: `${fleet}-a`, minorsBehind: 2 },
+    { name: `${fleet}-b`, minorsBehind: 2 },
+    { name: `${fleet}-c`, minorsBehind: 2 },
+  ]);
+  const target = newestOf(minors[minors.length - 2]);
+
+  await page.goto(`/fleets/${fleet}/updates`);
+  await waitForHydration(page);
+  await page.getByRole("link", { name: "Create run" }).click();
+  await expect(page.getByRole("heading", { name: "Create an update run" })).toBeVisible();
+  await waitForHydration(page);
+  await page.getByLabel("Run name", { exact: true }).fill("first-run");
+  await page.getByLabel("One by one", { exact: true }).check();
+  await page.getByLabel("Kubernetes version", { exact: true }).selectOption(target);
+  const preview = page.locator(".preview");
+  await expect(preview.getByTestId("plan-summary")).toContainText("3 members to upgrade");
+  await expect(preview.locator(".plan-member").first()).toContainText(`→ ${target}`);
+  await page.getByRole("button", { name: "Create run" }).click();
+
+  await expect(page).toHaveURL(new RegExp(`/fleets/${fleet}/updates/runs/first-run$`));
+  await expect(page.getByRole("heading", { name: /Update run first-run/ })).toContainText("Not started");
+  await expect(page.getByRole("button", { name: "Stop" })).toBeDisabled();
+  await page.getByRole("button", { name: "Start" }).click();
+  // Live: the page follows the run's events without a reload.
+  await expect(page.locator("h1 .state")).toHaveText("Running");
+  await expect(page.locator(`tr[data-member="${fleet}-a"] .state`)).toHaveText(/Running|Completed/);
+  await expect(page.locator("h1 .state")).toHaveText("Completed", { timeout: 90_000 });
+  for (const m of ["a", "b", "c"]) {
+    await expect(page.locator(`tr[data-member="${fleet}-${m}"] .state`)).toHaveText("Completed");
+  }
+  await expect(page.locator(".run-progress")).toContainText("3 of 3 members done");
+  await expect(page.locator(".gantt rect.gantt-bar.done")).toHaveCount(3);
+  await expect(page.getByRole("button", { name: "Start" })).toBeDisabled();
+  expect(problems).toEqual([]);
+});
+
+test("stages built in the builder become a strategy; a run from it is started, skipped in part, stopped, resumed and finished", async ({ page, request }) => {
+  test.setTimeout(150_000);
+  acceptDialogs(page);
+  const problems = watchConsole(page);
+  const fleet = uniqueName("staged");
+  const { minors, newestOf } = await makeFleet(request, fleet, [
+    { name: `${fleet}-c1`, group: "canary", minorsBehind: 2 },
+    { name: `${fleet}-p1`, group: "prod-east", minorsBehind: 2 },
+    { name: `${fleet}-p2`, group: "prod-east", minorsBehind: 2 },
+    { name: `${fleet}-w1`, group: "prod-west", minorsBehind: 2 },
+    { name: `${fleet}-x1`, minorsBehind: 2 },
+  ]);
+  const target = newestOf(minors[minors.length - 2]);
+
+  await page.goto(`/fleets/${fleet}/updates?tab=strategies`);
+  await waitForHydration(page);
+  await page.getByRole("link", { name: "New strategy" }).click();
+  await waitForHydration(page);
+  await expect(page.getByRole("radio", { name: "Stages", exact: true })).toBeChecked();
+  // Stage 1 (created for us) takes the production groups; stage 2 the canary, then they swap.
+  const editors = page.locator(".stage-editor");
+  await editors.nth(0).getByLabel("Stage name", { exact: true }).fill("production");
+  await editors.nth(0).getByLabel("prod-east", { exact: true }).check();
+  await editors.nth(0).getByLabel("prod-west", { exact: true }).check();
+  await page.getByRole("button", { name: "Add stage" }).click();
+  await expect(editors.nth(1).getByLabel("prod-east", { exact: true }), "a group is offered to one stage only").toHaveCount(0);
+  await editors.nth(1).getByLabel("Stage name", { exact: true }).fill("canary");
+  await editors.nth(1).getByLabel("Wait after the stage (seconds)", { exact: true }).fill("3600");
+  await editors.nth(1).getByLabel("canary", { exact: true }).check();
+  await page.getByRole("button", { name: "Move stage canary up" }).click();
+  await expect(editors.nth(0).getByLabel("Stage name", { exact: true })).toHaveValue("canary");
+
+  const preview = page.locator(".preview");
+  await expect(preview.locator(".plan-stage").nth(0)).toContainText("Stage canary");
+  await expect(preview.locator(".plan-stage").nth(0)).toContainText("then waits 1h 0m");
+  await expect(preview.locator(".plan-stage").nth(1)).toContainText("Stage production");
+  await expect(preview.locator(".not-in-stage")).toContainText(`${fleet}-x1`);
+
+  // Export shows the seeds' shape.
+  await page.getByText("Import or export the stages as JSON").click();
+  await page.getByRole("button", { name: "Export" }).click();
+  const exported = JSON.parse(await page.getByLabel(/Stages in the shape of/).inputValue());
+  expect(exported.stages.map((s: any) => s.name)).toEqual(["canary", "production"]);
+  expect(exported.stages[0].afterStageWaitInSeconds).toBe(3600);
+
+  await page.getByLabel("Strategy name", { exact: true }).fill("canary-first");
+  await page.getByRole("button", { name: "Save as strategy" }).click();
+  await expect(page.getByText("Saved strategy canary-first.")).toBeVisible();
+
+  // Create a run from the stored strategy.
+  await page.goto(`/fleets/${fleet}/updates?tab=strategies`);
+  await waitForHydration(page);
+  await expect(page.locator('li[data-strategy="canary-first"]')).toContainText("canary: canary · then wait 1h 0m");
+  await page.getByRole("link", { name: "Create a run from strategy canary-first" }).click();
+  await waitForHydration(page);
+  await expect(page.getByLabel("Copy from an existing strategy", { exact: true })).toBeChecked();
+  await page.getByLabel("Run name", { exact: true }).fill("staged-run");
+  await page.getByLabel("Kubernetes version", { exact: true }).selectOption(target);
+  await expect(preview.getByTestId("plan-summary")).toContainText("4 members to upgrade");
+  await page.getByRole("button", { name: "Create run" }).click();
+  await expect(page).toHaveURL(/\/updates\/runs\/staged-run$/);
+  await expect(page.locator(".summary").first()).toContainText("from strategy canary-first");
+
+  // Skip prod-west before it starts; start; stop during the canary wait; resume; finish.
+  await page.getByRole("button", { name: "Skip group prod-west" }).click();
+  await expect(page.locator('li[data-group="prod-west"] .state').first()).toHaveText("Skipped");
+  await expect(page.getByRole("button", { name: "Skip group prod-west" })).toBeDisabled();
+  await page.getByRole("button", { name: "Start" }).click();
+  await expect(page.locator('[data-wait="canary"] .state')).toHaveText("Running", { timeout: 60_000 });
+  await expect(page.locator('[data-wait="canary"] .countdown')).toContainText("left");
+  await page.getByRole("button", { name: "Stop" }).click();
+  await expect(page.locator("h1 .state")).toHaveText("Stopped");
+  await page.getByRole("button", { name: "Resume" }).click();
+  await expect(page.locator("h1 .state")).toHaveText("Running");
+  await expect(page.locator("h1 .state")).toHaveText("Completed", { timeout: 90_000 });
+  await expect(page.locator(`tr[data-member="${fleet}-w1"] .state`)).toHaveText("Skipped");
+  await expect(page.locator(`tr[data-member="${fleet}-p2"] .state`)).toHaveText("Completed");
+  expect(problems).toEqual([]);
+});
+
+test("a run that fails shows why and is retried to completion", async ({ page, request }) => {
+  test.setTimeout(120_000);
+  const problems = watchConsole(page);
+  const fleet = uniqueName("fail");
+  const { minors, newestOf } = await makeFleet(request, fleet, [
+    { name: `${fleet}-a`, minorsBehind: 2, failNext: true },
+    { name: `${fleet}-b`, minorsBehind: 2 },
+  ]);
+  const target = newestOf(minors[minors.length - 2]);
+  const created = await request.put(`/api/v1/fleets/${fleet}/updateRuns/flaky`, {
+    data: { properties: { managedClusterUpdate: { upgrade: { type: "ControlPlaneOnly", kubernetesVersion: target } } } },
+  });
+  expect(created.ok(), await created.text()).toBeTruthy();
+
+  await page.goto(`/fleets/${fleet}/updates/runs/flaky`);
+  await waitForHydration(page);
+  await page.getByRole("button", { name: "Start" }).click();
+  await expect(page.locator("h1 .state")).toHaveText("Failed", { timeout: 60_000 });
+  const failed = page.locator(`tr[data-member="${fleet}-a"]`);
+  await expect(failed.locator(".state")).toHaveText("Failed");
+  await expect(failed.locator("td").nth(1), "the failure says why").not.toBeEmpty();
+  await expect(page.locator(`tr[data-member="${fleet}-b"] .state`), "nothing after a failure starts").toHaveText("Not started");
+  await page.getByRole("button", { name: "Retry failed members" }).click();
+  await expect(page.locator("h1 .state")).toHaveText("Completed", { timeout: 90_000 });
+  await expect(failed.locator(".state")).toHaveText("Completed");
+  expect(problems).toEqual([]);
+});
+
+test("the plan preview shows a member that would skip a minor version as blocked", async ({ page, request }) => {
+  const problems = watchConsole(page);
+  const fleet = uniqueName("skew");
+  const { minors, newestOf } = await makeFleet(request, fleet, [
+    { name: `${fleet}-old`, minorsBehind: 3 },
+    { name: `${fleet}-ok`, minorsBehind: 2 },
+    { name: `${fleet}-done`, minorsBehind: 1 },
+  ]);
+  const target = newestOf(minors[minors.length - 2]);
+  await openBuilder(page, fleet);
+  await page.getByLabel("Kubernetes version", { exact: true }).selectOption(target);
+  const old = page.locator(`.plan-member[data-member="${fleet}-old"]`);
+  await expect(old.locator(".outcome")).toHaveText("Blocked");
+  await expect(old).toContainText("would skip minor version");
+  await expect(page.locator(`.plan-member[data-member="${fleet}-ok"] .outcome`)).toHaveText("Upgrade");
+  const done = page.locator(`.plan-member[data-member="${fleet}-done"]`);
+  await expect(done.locator(".outcome"), "its node images are still old").toHaveText("Upgrade");
+  await expect(done).not.toContainText("control plane");
+  await expect(page.locator(".warnings")).toContainText(`${fleet}-old will fail`);
+  // Control plane only, node image only: the preview follows every change without a round trip.
+  await page.getByLabel("Control plane only", { exact: true }).check();
+  await expect(done.locator(".outcome")).toHaveText("Skipped");
+  await expect(done).toContainText("control plane already at Kubernetes");
+  await page.getByLabel("Node image only", { exact: true }).check();
+  await expect(page.getByLabel("Kubernetes version", { exact: true })).toBeDisabled();
+  await expect(old.locator(".outcome")).toHaveText("Upgrade");
+  expect(problems).toEqual([]);
+});
