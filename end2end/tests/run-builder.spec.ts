@@ -190,3 +190,57 @@ test("the plan preview shows a member that would skip a minor version as blocked
   await expect(old.locator(".outcome")).toHaveText("Upgrade");
   expect(problems).toEqual([]);
 });
+
+test("a strategy is edited (its runs keep the old stages), imported into, and deleted", async ({ page, request }) => {
+  acceptDialogs(page);
+  const problems = watchConsole(page);
+  const fleet = uniqueName("edit");
+  await makeFleet(request, fleet, [
+    { name: `${fleet}-a`, group: "first" },
+    { name: `${fleet}-b`, group: "second" },
+  ]);
+  const strategy = { stages: [{ name: "one", groups: [{ name: "first" }], afterStageWaitInSeconds: 3600 }, { name: "two", groups: [{ name: "second" }] }] };
+  expect((await request.put(`/api/v1/fleets/${fleet}/updateStrategies/plan-a`, { data: { properties: { strategy } } })).ok()).toBeTruthy();
+  expect((await request.put(`/api/v1/fleets/${fleet}/updateRuns/before-edit`, {
+    data: { properties: { updateStrategyId: "plan-a", managedClusterUpdate: { upgrade: { type: "NodeImageOnly" } } } },
+  })).ok()).toBeTruthy();
+
+  await page.goto(`/fleets/${fleet}/updates?tab=strategies`);
+  await waitForHydration(page);
+  await page.getByRole("link", { name: "Edit strategy plan-a" }).click();
+  await waitForHydration(page);
+  await expect(page.getByLabel("Strategy name", { exact: true })).toHaveValue("plan-a");
+  const editors = page.locator(".stage-editor");
+  await expect(editors).toHaveCount(2);
+  await editors.nth(0).getByLabel("Wait after the stage (seconds)", { exact: true }).fill("60");
+  await page.getByRole("button", { name: "Save as strategy" }).click();
+  await expect(page.getByText("Saved strategy plan-a.")).toBeVisible();
+
+  // Importing replaces the stages; a broken document changes nothing and says why.
+  await page.getByText("Import or export the stages as JSON").click();
+  const box = page.getByLabel(/Stages in the shape of/);
+  await box.fill('{"stages": [{"name": "broken"}]}');
+  await page.getByRole("button", { name: "Import" }).click();
+  await expect(page.getByRole("alert")).toContainText("not a stages document");
+  await expect(editors).toHaveCount(2);
+  await box.fill(JSON.stringify({ stages: [{ name: "everything", groups: [{ name: "first" }, { name: "second" }] }] }));
+  await page.getByRole("button", { name: "Import" }).click();
+  await expect(editors).toHaveCount(1);
+  await expect(editors.nth(0).getByLabel("Stage name", { exact: true })).toHaveValue("everything");
+  await expect(page.locator(".preview .plan-stage")).toHaveCount(1);
+
+  await page.goto(`/fleets/${fleet}/updates?tab=strategies`);
+  await waitForHydration(page);
+  await expect(page.locator('li[data-strategy="plan-a"]')).toContainText("one: first · then wait 1m");
+  await page.goto(`/fleets/${fleet}/updates/runs/before-edit`);
+  await waitForHydration(page);
+  await expect(page.locator('[data-wait="one"]'), "the run keeps the stages it was created with").toContainText("Wait 1 h after the stage");
+
+  await page.goto(`/fleets/${fleet}/updates?tab=strategies`);
+  await waitForHydration(page);
+  await page.getByRole("button", { name: "Delete strategy plan-a" }).click();
+  await expect(page.locator('li[data-strategy="plan-a"]')).toHaveCount(0);
+  await page.reload();
+  await expect(page.getByText("No strategies yet")).toBeVisible();
+  expect(problems).toEqual([]);
+});

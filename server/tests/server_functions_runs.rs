@@ -104,3 +104,24 @@ async fn strategies_through_server_functions() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn the_fleet_clock_tells_a_page_how_fast_fleet_time_runs() {
+    let s = common::start_fast("sqlite::memory:", false, 600.0).await;
+    let read = || async {
+        let reply = s.get("/fn/fleet_time").await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        reply.body
+    };
+    let first = read().await;
+    assert_eq!(first["scale"], 600.0);
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let second = read().await;
+    let at = |v: &serde_json::Value| {
+        app::model::time::Timestamp::parse_rfc3339(v["now"].as_str().unwrap()).unwrap()
+    };
+    assert!(
+        at(&second).millis() - at(&first).millis() >= 50 * 600 / 2,
+        "fleet time ran on at the scale: {first} then {second}"
+    );
+}

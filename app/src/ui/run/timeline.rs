@@ -4,6 +4,7 @@
 use super::PageClock;
 use crate::model::run::{MemberState, UpdateRun, WaitState};
 use crate::model::time::Timestamp;
+use crate::ui::format::short_time;
 use leptos::prelude::*;
 
 const WIDTH: f64 = 1000.0;
@@ -122,8 +123,8 @@ pub fn Timeline(run: UpdateRun, clock: PageClock) -> impl IntoView {
     view! {
         <figure class="chart gantt">
             <svg viewBox=format!("0 0 {WIDTH} {height}") role="img" aria-label=format!("Timeline of the run. {caption}")>
-                <text class="chart-count" x=LABEL y="14">{Timestamp(start).to_string()}</text>
-                <text class="chart-count" x=WIDTH - 8.0 y="14" text-anchor="end">{Timestamp(end).to_string()}</text>
+                <text class="chart-count" x=LABEL y="14">{short_time(Timestamp(start))}</text>
+                <text class="chart-count" x=WIDTH - 8.0 y="14" text-anchor="end">{short_time(Timestamp(end))}</text>
                 {labels}
                 {bars}
             </svg>

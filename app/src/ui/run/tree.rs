@@ -7,7 +7,7 @@ use crate::engine::SkipKind;
 use crate::model::run::{StageRun, UpdateRun, WaitState};
 use crate::model::status::{GroupStatus, MemberStatus, StageStatus, Status};
 use crate::ui::badge::StateBadge;
-use crate::ui::format::{count, precise_span};
+use crate::ui::format::{count, precise_span, short_time};
 use leptos::prelude::*;
 
 /// Runs up to this size show every group's members without a click.
@@ -16,7 +16,10 @@ const OPEN_ALL_UP_TO: usize = 60;
 const MEMBER_ROWS: usize = 200;
 
 fn times(status: &Status) -> String {
-    match (status.start_time, status.completed_time) {
+    match (
+        status.start_time.map(short_time),
+        status.completed_time.map(short_time),
+    ) {
         (Some(s), Some(e)) => format!("{s} → {e}"),
         (Some(s), None) => format!("since {s}"),
         (None, Some(e)) => format!("at {e}"),
