@@ -120,6 +120,7 @@ test("stages built in the builder become a strategy; a run from it is started, s
   // Skip prod-west before it starts; start; stop during the canary wait; resume; finish.
   await page.getByRole("button", { name: "Skip group prod-west" }).click();
   await expect(page.locator('li[data-group="prod-west"] .state').first()).toHaveText("Skipped");
+  await expect(page.locator('li[data-group="prod-west"] details'), "skipping does not fold the group").toHaveAttribute("open", "");
   await expect(page.getByRole("button", { name: "Skip group prod-west" })).toBeDisabled();
   await page.getByRole("button", { name: "Start" }).click();
   await expect(page.locator('[data-wait="canary"] .state')).toHaveText("Running", { timeout: 60_000 });

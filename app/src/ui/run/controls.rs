@@ -97,7 +97,9 @@ pub fn skip_button(
         move || actions.last_skip.read().as_ref() == Some(&target)
     };
     let label = format!("Skip {} {name}", kind_words(kind));
-    let click = move |_| {
+    let click = move |ev: leptos::ev::MouseEvent| {
+        // A group's Skip sits in its <summary>: the click must not also fold the group.
+        ev.prevent_default();
         let question = format!("{label}? Skipped work is not done by this run.");
         if confirmed(&question) {
             actions.last_skip.set(Some(target.clone()));
