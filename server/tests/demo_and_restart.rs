@@ -108,3 +108,47 @@ async fn a_replaced_catalog_survives_a_restart() {
     let s = common::start_with(&db, false).await;
     assert_eq!(s.get("/api/v1/simulator/catalog").await.body, catalog);
 }
+
+/// Before migration 0006 a run was one JSON document; the migration moves its members into rows.
+/// This puts a file back into that shape and checks the run reads the same afterwards.
+#[tokio::test]
+async fn a_run_stored_whole_by_an_older_drydock_reads_the_same_after_the_upgrade() {
+    let db = common::temp_db();
+    let before = {
+        let s = common::start_with(&db, true).await;
+        let created = s
+            .put(
+                "/api/v1/fleets/demo/updateRuns/legacy",
+                json!({"properties": {"managedClusterUpdate": {"upgrade": {"type": "NodeImageOnly"}}}}),
+            )
+            .await;
+        assert!(created.status.is_success(), "{}", created.body);
+        s.call("POST", "/api/v1/fleets/demo/updateRuns/legacy/start", None)
+            .await;
+        s.get("/fn/get_run?fleet=demo&run=legacy").await.body
+    };
+    let members = |run: &Value| {
+        run["stages"][0]["groups"][0]["members"]
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    assert_eq!(members(&before), 12);
+
+    let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
+    for statement in [
+        "DROP TABLE run_members",
+        "DELETE FROM _sqlx_migrations WHERE version = 6",
+    ] {
+        sqlx::query(statement).execute(&pool).await.unwrap();
+    }
+    sqlx::query("UPDATE runs SET body = ? WHERE name = 'legacy'")
+        .bind(before.to_string())
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+
+    let s = common::start_with(&db, true).await;
+    let after = s.get("/fn/get_run?fleet=demo&run=legacy").await.body;
+    assert_eq!(after, before);
+}

@@ -1,5 +1,6 @@
 //! The embedded default store: one SQLite file (WAL), created and migrated on start.
 
+mod run_members;
 mod runs;
 mod simulator;
 mod strategies;

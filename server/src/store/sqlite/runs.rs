@@ -1,3 +1,4 @@
+use super::run_members::{self, changed, skeleton};
 use super::{SqliteStore, corrupt};
 use crate::store::{RunStore, StoreError, StoreResult, StoredEvent, StoredRun};
 use app::engine::Effect;
@@ -72,7 +73,8 @@ impl RunStore for SqliteStore {
         run: &UpdateRun,
         now: Timestamp,
     ) -> StoreResult<StoredRun> {
-        let body = serde_json::to_string(run).map_err(|e| corrupt("run", e))?;
+        let body = serde_json::to_string(&skeleton(run)).map_err(|e| corrupt("run", e))?;
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "INSERT INTO runs (fleet, name, body, state, version, wake_at, created_at) VALUES (?, ?, ?, ?, 1, NULL, ?)",
         )
@@ -81,7 +83,7 @@ impl RunStore for SqliteStore {
         .bind(body)
         .bind(state_word(run))
         .bind(now.millis())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await;
         if let Err(error) = done {
             let message = error
@@ -96,6 +98,9 @@ impl RunStore for SqliteStore {
                 StoreError::Database(error)
             });
         }
+        let everyone = changed(&skeleton(run), run);
+        run_members::write(&mut tx, fleet, &run.name, &everyone).await?;
+        tx.commit().await?;
         Ok(StoredRun {
             run: run.clone(),
             etag: 1,
@@ -112,7 +117,11 @@ impl RunStore for SqliteStore {
         .bind(name.as_str())
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(run_from_row).transpose()
+        let Some(mut stored) = row.as_ref().map(run_from_row).transpose()? else {
+            return Ok(None);
+        };
+        run_members::fill(&self.pool, fleet, &mut stored.run).await?;
+        Ok(Some(stored))
     }
 
     async fn list_runs(&self, fleet: &FleetName) -> StoreResult<Vec<StoredRun>> {
@@ -120,7 +129,14 @@ impl RunStore for SqliteStore {
             .bind(fleet.as_str())
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(run_from_row).collect()
+        let mut runs = rows
+            .iter()
+            .map(run_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        for stored in &mut runs {
+            run_members::fill(&self.pool, fleet, &mut stored.run).await?;
+        }
+        Ok(runs)
     }
 
     async fn delete_run(&self, fleet: &FleetName, name: &RunName) -> StoreResult<bool> {
@@ -141,7 +157,7 @@ impl RunStore for SqliteStore {
         effects: &[Effect],
         wake_at: Option<Timestamp>,
     ) -> StoreResult<StoredRun> {
-        let body = serde_json::to_string(run).map_err(|e| corrupt("run", e))?;
+        let body = serde_json::to_string(&skeleton(run)).map_err(|e| corrupt("run", e))?;
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE runs SET body = ?, state = ?, version = version + 1, wake_at = ? WHERE fleet = ? AND name = ? AND version = ?",
@@ -157,6 +173,7 @@ impl RunStore for SqliteStore {
         if done.rows_affected() != 1 {
             return Err(StoreError::Concurrent);
         }
+        run_members::write(&mut tx, fleet, &run.name, &changed(&previous.run, run)).await?;
         append_events(&mut tx, fleet, &run.name, events).await?;
         append_effects(
             &mut tx,

@@ -1,0 +1,175 @@
+//! A run's members, one row each (`run_members`): written when a decision changes them, read back
+//! into the run's groups. The rest of the run is `runs.body`, stored as a [`skeleton`].
+
+use super::corrupt;
+use crate::store::StoreResult;
+use app::model::names::FleetName;
+use app::model::run::{GroupRun, MemberRun, StageRun, UpdateRun};
+use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
+
+/// SQLite allows 32,766 bound values a statement; six a row keeps well under it.
+const ROWS_PER_INSERT: usize = 1_000;
+
+/// Where a member sits in its run: stage, group, index in the group. Fixed at creation.
+type Place = (usize, usize, usize);
+
+/// The run without its members (every group's list empty): what `runs.body` holds.
+pub fn skeleton(run: &UpdateRun) -> UpdateRun {
+    let stages = run
+        .stages
+        .iter()
+        .map(|stage| StageRun {
+            name: stage.name.clone(),
+            after_stage_wait_in_seconds: stage.after_stage_wait_in_seconds,
+            groups: stage
+                .groups
+                .iter()
+                .map(|group| GroupRun {
+                    name: group.name.clone(),
+                    members: Vec::new(),
+                    state: group.state.clone(),
+                })
+                .collect(),
+            state: stage.state.clone(),
+            wait: stage.wait.clone(),
+        })
+        .collect();
+    UpdateRun {
+        name: run.name.clone(),
+        update_strategy_id: run.update_strategy_id.clone(),
+        spec: run.spec.clone(),
+        state: run.state.clone(),
+        stages,
+        not_in_any_stage: run.not_in_any_stage.clone(),
+        selected_images: run.selected_images.clone(),
+    }
+}
+
+fn placed(run: &UpdateRun) -> impl Iterator<Item = (Place, &MemberRun)> {
+    run.stages.iter().enumerate().flat_map(|(s, stage)| {
+        stage.groups.iter().enumerate().flat_map(move |(g, group)| {
+            group
+                .members
+                .iter()
+                .enumerate()
+                .map(move |(i, member)| ((s, g, i), member))
+        })
+    })
+}
+
+/// Members of `run` that differ from `before` (all of them when the layouts differ).
+pub fn changed<'a>(before: &UpdateRun, run: &'a UpdateRun) -> Vec<(Place, &'a MemberRun)> {
+    let same_layout =
+        before.stages.len() == run.stages.len() && placed(before).count() == placed(run).count();
+    if !same_layout {
+        return placed(run).collect();
+    }
+    placed(run)
+        .zip(placed(before))
+        .filter(|((_, now), (_, was))| now != was)
+        .map(|(now, _)| now)
+        .collect()
+}
+
+/// Writes (inserts or replaces) the given members' rows.
+pub async fn write(
+    tx: &mut Transaction<'_, Sqlite>,
+    fleet: &FleetName,
+    run: &str,
+    members: &[(Place, &MemberRun)],
+) -> StoreResult<()> {
+    for chunk in members.chunks(ROWS_PER_INSERT) {
+        let mut rows = Vec::with_capacity(chunk.len());
+        for ((s, g, i), member) in chunk {
+            let body = serde_json::to_string(member).map_err(|e| corrupt("run member", e))?;
+            rows.push((*s as i64, *g as i64, *i as i64, body));
+        }
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT OR REPLACE INTO run_members (fleet, run, stage, grp, idx, body) ",
+        );
+        insert.push_values(rows, |mut row, (s, g, i, body)| {
+            row.push_bind(fleet.as_str())
+                .push_bind(run)
+                .push_bind(s)
+                .push_bind(g)
+                .push_bind(i)
+                .push_bind(body);
+        });
+        insert.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Puts the stored members back into `run`'s groups (replacing whatever lists the body had).
+pub async fn fill(pool: &SqlitePool, fleet: &FleetName, run: &mut UpdateRun) -> StoreResult<()> {
+    let rows = sqlx::query(
+        "SELECT stage, grp, body FROM run_members WHERE fleet = ? AND run = ? ORDER BY stage, grp, idx",
+    )
+    .bind(fleet.as_str())
+    .bind(&run.name)
+    .fetch_all(pool)
+    .await?;
+    for group in run.stages.iter_mut().flat_map(|s| s.groups.iter_mut()) {
+        group.members.clear();
+    }
+    for row in rows {
+        let (s, g): (i64, i64) = (row.try_get("stage")?, row.try_get("grp")?);
+        let member: MemberRun = serde_json::from_str(&row.try_get::<String, _>("body")?)
+            .map_err(|e| corrupt("run member", e))?;
+        let group = run
+            .stages
+            .get_mut(s as usize)
+            .and_then(|stage| stage.groups.get_mut(g as usize))
+            .ok_or_else(|| corrupt("run member", format!("no group {g} in stage {s}")))?;
+        group.members.push(member);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::model::member::ClusterResourceId;
+    use app::model::names::MemberName;
+    use app::model::run::MemberState;
+
+    fn member(name: &str) -> MemberRun {
+        MemberRun {
+            name: MemberName::parse(name).unwrap(),
+            cluster_resource_id: ClusterResourceId::parse(&format!("sim:{name}")).unwrap(),
+            attempts: 0,
+            state: MemberState::NotStarted,
+        }
+    }
+
+    fn run(groups: Vec<Vec<MemberRun>>) -> UpdateRun {
+        let body = serde_json::json!({
+            "name": "r",
+            "spec": {"strategy": null, "update": {"upgrade": {"type": "NodeImageOnly"}}},
+            "state": {"state": "notStarted"},
+            "stages": [{"name": "s", "afterStageWaitInSeconds": 0, "state": {"state": "notStarted"},
+                        "wait": {"state": "notStarted"},
+                        "groups": groups.iter().enumerate().map(|(i, _)| serde_json::json!(
+                            {"name": format!("g{i}"), "members": [], "state": {"state": "notStarted"}})).collect::<Vec<_>>()}],
+            "notInAnyStage": [],
+            "selectedImages": null
+        });
+        let mut run: UpdateRun = serde_json::from_value(body).unwrap();
+        for (group, members) in run.stages[0].groups.iter_mut().zip(groups) {
+            group.members = members;
+        }
+        run
+    }
+
+    #[test]
+    fn only_members_a_decision_changed_are_written() {
+        let before = run(vec![vec![member("a"), member("b")], vec![member("c")]]);
+        let mut after = before.clone();
+        after.stages[0].groups[1].members[0].attempts = 1;
+        let changed = changed(&before, &after);
+        assert_eq!(changed.len(), 1);
+        assert_eq!(changed[0].0, (0, 1, 0));
+        assert!(skeleton(&after).members().next().is_none());
+        assert_eq!(skeleton(&after).stages[0].groups.len(), 2);
+    }
+}
