@@ -275,3 +275,45 @@ async fn the_plan_of_a_consistent_run_shows_the_common_images() {
         "UpdateRunNotFound"
     );
 }
+
+#[tokio::test]
+async fn the_timeline_pages_a_runs_events_as_json() {
+    let s = demo().await;
+    let target = common::newest_of(&s, 30).await;
+    create(&s, "run-t", json!({"managedClusterUpdate": full(&target)})).await;
+    let url = "/api/v1/fleets/demo/updateRuns/run-t/timeline";
+    let empty = s.get(url).await;
+    assert_eq!(empty.status, StatusCode::OK, "{}", empty.body);
+    assert_eq!(empty.body["value"], json!([]), "nothing has happened yet");
+    assert_eq!(empty.body["nextAfter"], 0);
+
+    s.call("POST", "/api/v1/fleets/demo/updateRuns/run-t/start", None)
+        .await;
+    let all = s.get(url).await.body;
+    let events = all["value"].as_array().unwrap();
+    assert!(
+        events.len() >= 2,
+        "the run started and a member began: {all}"
+    );
+    assert_eq!(events[0]["subject"], json!({"type": "run"}));
+    assert_eq!(events[0]["state"], "Running");
+    let ids: Vec<i64> = events.iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "oldest first: {ids:?}");
+    assert_eq!(all["nextAfter"], *ids.last().unwrap());
+
+    let first = s.get(&format!("{url}?limit=1")).await.body;
+    assert_eq!(first["value"].as_array().unwrap().len(), 1);
+    let rest = s
+        .get(&format!("{url}?after={}", first["nextAfter"]))
+        .await
+        .body;
+    assert_eq!(rest["value"].as_array().unwrap().len(), events.len() - 1);
+
+    for bad in ["?limit=-1", "?after=x", "?since=3"] {
+        let reply = s.get(&format!("{url}{bad}")).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(reply.body["error"]["code"], "InvalidQueryParameter");
+    }
+    let missing = s.get("/api/v1/fleets/demo/updateRuns/nope/timeline").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}

@@ -299,6 +299,7 @@ async fn every_state_change_is_in_the_run_timeline() {
             &app::model::names::FleetName::parse("demo").unwrap(),
             &app::model::names::RunName::parse("run-t").unwrap(),
             0,
+            i64::MAX,
         )
         .await
         .unwrap();

@@ -3,17 +3,23 @@
 //! were committed with the state they describe, so a client misses none; the runtime's change
 //! notifications only say when to look.
 
-use super::{ApiError, ApiState, parse_name};
+use super::{ApiError, ApiState, ok, parse_name};
 use crate::runtime::RunKey;
 use crate::store::StoredEvent;
+use app::model::error::AppError;
 use app::model::names::{FleetName, RunName};
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream};
+use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
+
+/// Events read from the store at a time.
+const PAGE: i64 = 1_000;
 
 struct Follow {
     drydock: ApiState,
@@ -40,7 +46,7 @@ impl Follow {
             }
             let events = self
                 .drydock
-                .run_events(&self.key.0, &self.key.1, self.after)
+                .run_events(&self.key.0, &self.key.1, self.after, PAGE)
                 .await
                 .ok()?;
             if let Some(last) = events.last() {
@@ -82,4 +88,68 @@ pub async fn stream(
         changes,
     };
     Ok(Sse::new(stream::unfold(follow, Follow::next)).keep_alive(KeepAlive::default()))
+}
+
+/// `?after=<id>&limit=<n>` of the JSON timeline: parsed by hand so a bad value is an ARM error.
+fn page_of(query: Option<&str>) -> Result<(i64, i64), ApiError> {
+    let (mut after, mut limit) = (0, PAGE);
+    for pair in query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let number = |what: &str, max: i64| {
+            value
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (0..=max).contains(n))
+                .ok_or_else(|| {
+                    ApiError::from(AppError::invalid(
+                        "InvalidQueryParameter",
+                        format!("{what} must be a whole number from 0 to {max}, not {value:?}."),
+                    ))
+                })
+        };
+        match key {
+            "after" => after = number("after", i64::MAX)?,
+            "limit" => limit = number("limit", 10 * PAGE)?,
+            other => {
+                return Err(AppError::invalid(
+                    "InvalidQueryParameter",
+                    format!(
+                        "Unknown query parameter {other:?}; the timeline takes after and limit."
+                    ),
+                )
+                .into());
+            }
+        }
+    }
+    Ok((after, limit))
+}
+
+/// `GET …/updateRuns/{run}/timeline`: the same events as the stream, as one JSON page for
+/// scripts: `{"value": [{"id", "at", "subject", "state", "message"}], "nextAfter"}`; pass
+/// `nextAfter` as `after` for the next page (an empty `value` means nothing newer yet).
+pub async fn timeline(
+    State(drydock): State<ApiState>,
+    Path((fleet, run)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let fleet = parse_name("InvalidFleetName", FleetName::parse(&fleet))?;
+    let run = parse_name("InvalidUpdateRunName", RunName::parse(&run))?;
+    let (after, limit) = page_of(query.as_deref())?;
+    let events = drydock.run_events(&fleet, &run, after, limit).await?;
+    let next_after = events.last().map_or(after, |e| e.id);
+    let value: Vec<Value> = events
+        .into_iter()
+        .map(|stored| {
+            let mut event = serde_json::to_value(&stored.event).unwrap_or(Value::Null);
+            if let Value::Object(fields) = &mut event {
+                fields.insert("id".into(), json!(stored.id));
+            }
+            event
+        })
+        .collect();
+    Ok(ok(json!({ "value": value, "nextAfter": next_after })))
 }

@@ -54,6 +54,10 @@ pub fn router<S: Clone + Send + Sync + 'static>(drydock: Arc<Drydock>) -> Router
             "/fleets/{fleet}/updateRuns/{run}/events",
             get(events::stream),
         )
+        .route(
+            "/fleets/{fleet}/updateRuns/{run}/timeline",
+            get(events::timeline),
+        )
         .route("/fleets/{fleet}/updateRuns/{run}/start", post(runs::start))
         .route("/fleets/{fleet}/updateRuns/{run}/stop", post(runs::stop))
         .route("/fleets/{fleet}/updateRuns/{run}/skip", post(runs::skip))

@@ -186,10 +186,11 @@ impl Drydock {
         fleet: &FleetName,
         name: &RunName,
         after: i64,
+        limit: i64,
     ) -> Result<Vec<StoredEvent>, AppError> {
         self.get_run(fleet, name).await?;
         self.runs
-            .run_events(fleet, name, after)
+            .run_events(fleet, name, after, limit)
             .await
             .map_err(store_error)
     }

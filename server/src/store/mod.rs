@@ -222,11 +222,12 @@ pub trait RunStore: Send + Sync + 'static {
     async fn effect_done(&self, operation_id: &str) -> StoreResult<()>;
     /// Runs that are running or stopping, in every fleet: the runtime resumes them at start.
     async fn active_runs(&self) -> StoreResult<Vec<(FleetName, RunName)>>;
-    /// The run's events after `after` (an event id; 0 for all), oldest first.
+    /// At most `limit` of the run's events after `after` (an event id; 0 for all), oldest first.
     async fn run_events(
         &self,
         fleet: &FleetName,
         name: &RunName,
         after: i64,
+        limit: i64,
     ) -> StoreResult<Vec<StoredEvent>>;
 }

@@ -234,13 +234,15 @@ impl RunStore for SqliteStore {
         fleet: &FleetName,
         name: &RunName,
         after: i64,
+        limit: i64,
     ) -> StoreResult<Vec<StoredEvent>> {
         let rows = sqlx::query(
-            "SELECT id, event FROM run_events WHERE fleet = ? AND run = ? AND id > ? ORDER BY id",
+            "SELECT id, event FROM run_events WHERE fleet = ? AND run = ? AND id > ? ORDER BY id LIMIT ?",
         )
         .bind(fleet.as_str())
         .bind(name.as_str())
         .bind(after)
+        .bind(limit)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
