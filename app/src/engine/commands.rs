@@ -4,7 +4,8 @@
 use super::decide::{Rejection, Reply, SkipKind, SkipTarget, Work};
 use super::images::consistent_images;
 use crate::model::run::{
-    GroupState, MemberState, RunState, SkippedBy, StageState, State, Subject, UpdateRun, WaitState,
+    GroupState, MemberRun, MemberState, RunState, SkippedBy, StageState, State, Subject, UpdateRun,
+    WaitState,
 };
 use crate::model::update::NodeImageSelectionType;
 
@@ -188,6 +189,15 @@ pub(super) fn skippable(run: &UpdateRun, target: &SkipTarget) -> Result<(), Reje
     locate(run, target).map(|_| ())
 }
 
+/// [`skippable`] for a member already in hand: no search by name.
+pub(super) fn member_of_run_skippable(
+    run: &UpdateRun,
+    member: &MemberRun,
+) -> Result<(), Rejection> {
+    skipping_allowed(run)?;
+    member_skippable(member)
+}
+
 fn locate(run: &UpdateRun, target: &SkipTarget) -> Result<Located, Rejection> {
     let name = target.name.as_str();
     let unknown = |kind: &str| Rejection::UnknownTarget {
@@ -201,17 +211,7 @@ fn locate(run: &UpdateRun, target: &SkipTarget) -> Result<Located, Rejection> {
     match target.kind {
         SkipKind::Member => {
             let (s, g, m) = find_member(run, name).ok_or_else(|| unknown("member"))?;
-            match &run.stages[s].groups[g].members[m].state {
-                MemberState::NotStarted
-                | MemberState::Pending { .. }
-                | MemberState::Failed { .. } => Ok(Located::Member(s, g, m)),
-                MemberState::Upgrading { .. } => Err(Rejection::NotSkippable {
-                    why: format!("member {name} is being upgraded; it cannot be skipped now"),
-                }),
-                MemberState::Completed { .. } | MemberState::Skipped { .. } => {
-                    finished(format!("member {name}"))
-                }
-            }
+            member_skippable(&run.stages[s].groups[g].members[m]).map(|()| Located::Member(s, g, m))
         }
         SkipKind::Group => {
             let (s, g) = run
@@ -258,6 +258,24 @@ fn locate(run: &UpdateRun, target: &SkipTarget) -> Result<Located, Rejection> {
             } else {
                 Ok(Located::Wait(s))
             }
+        }
+    }
+}
+
+/// Whether this member's own state lets it be skipped (the run's state aside).
+pub(super) fn member_skippable(member: &MemberRun) -> Result<(), Rejection> {
+    let name = &member.name;
+    match &member.state {
+        MemberState::NotStarted | MemberState::Pending { .. } | MemberState::Failed { .. } => {
+            Ok(())
+        }
+        MemberState::Upgrading { .. } => Err(Rejection::NotSkippable {
+            why: format!("member {name} is being upgraded; it cannot be skipped now"),
+        }),
+        MemberState::Completed { .. } | MemberState::Skipped { .. } => {
+            Err(Rejection::NotSkippable {
+                why: format!("member {name} has already finished"),
+            })
         }
     }
 }

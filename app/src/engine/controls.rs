@@ -3,12 +3,12 @@
 //! would accept instead of re-encoding them.
 
 use super::EngineConfig;
-use super::commands::{skippable, start, stop};
+use super::commands::{member_of_run_skippable, skippable, start, stop};
 use super::decide::{Rejection, Reply, SkipKind, SkipTarget, Work, World};
 use crate::model::catalog::Catalog;
 use crate::model::cluster::ClusterState;
 use crate::model::member::ClusterResourceId;
-use crate::model::run::UpdateRun;
+use crate::model::run::{MemberRun, UpdateRun};
 use crate::model::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -90,4 +90,10 @@ pub fn can_skip(run: &UpdateRun, kind: SkipKind, name: &str) -> Result<(), Rejec
         name: name.to_owned(),
     };
     skippable(run, &target)
+}
+
+/// [`can_skip`] for a member of `run` the caller already holds, without looking it up by name
+/// (a page asking for every member would otherwise search the run once per member).
+pub fn can_skip_member(run: &UpdateRun, member: &MemberRun) -> Result<(), Rejection> {
+    member_of_run_skippable(run, member)
 }

@@ -29,6 +29,14 @@ fn assert_controls_agree(h: &Harness) {
     let shown = controls(&h.run, h.now);
     assert_eq!(shown.start, answer(Command::Start), "start");
     assert_eq!(shown.stop, answer(Command::Stop), "stop");
+    for member in h.run.members() {
+        assert_eq!(
+            can_skip_member(&h.run, member),
+            can_skip(&h.run, SkipKind::Member, member.name.as_str()),
+            "skip member {} without a search",
+            member.name
+        );
+    }
     for (kind, name) in every_target(&h.run) {
         let target = SkipTarget {
             kind,

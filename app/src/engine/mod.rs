@@ -21,7 +21,7 @@ mod targets;
 
 pub use crate::model::target::{PoolTarget, Step, UpgradeTarget};
 pub use crate::model::update::RunSpec;
-pub use controls::{Controls, can_skip, controls};
+pub use controls::{Controls, can_skip, can_skip_member, controls};
 pub use create::create_run;
 pub use decide::{
     Command, Decision, Effect, Input, Outcome, Rejection, Reply, Report, SkipKind, SkipTarget,

@@ -242,13 +242,7 @@ impl MemberState {
 
     /// Completed or skipped: nothing more will happen to it in this run.
     pub fn is_done(&self) -> bool {
-        match self {
-            MemberState::Completed { .. } | MemberState::Skipped { .. } => true,
-            MemberState::NotStarted
-            | MemberState::Pending { .. }
-            | MemberState::Upgrading { .. }
-            | MemberState::Failed { .. } => false,
-        }
+        self.public().is_done()
     }
 
     pub fn in_flight(&self) -> bool {
@@ -302,12 +296,7 @@ impl StageState {
 
     /// Completed or skipped: the next stage may go.
     pub fn is_done(&self) -> bool {
-        match self {
-            StageState::Completed { .. } | StageState::Skipped { .. } => true,
-            StageState::NotStarted | StageState::Running { .. } | StageState::Failed { .. } => {
-                false
-            }
-        }
+        self.public().is_done()
     }
 }
 
@@ -321,11 +310,9 @@ impl WaitState {
         }
     }
 
+    /// Completed or skipped: the stage after may go.
     pub fn is_done(&self) -> bool {
-        match self {
-            WaitState::Completed { .. } | WaitState::Skipped { .. } => true,
-            WaitState::NotStarted | WaitState::Running { .. } => false,
-        }
+        self.public().is_done()
     }
 }
 

@@ -40,14 +40,20 @@ pub struct Stages {
 impl Stages {
     pub fn from_strategy(strategy: &UpdateStrategy) -> Self {
         let mut stages = Self::default();
+        stages.replace_with(strategy);
+        stages
+    }
+
+    /// Replaces the stages with the strategy's; keys keep counting, so none is reused.
+    fn replace_with(&mut self, strategy: &UpdateStrategy) {
+        self.stages.clear();
         for stage in &strategy.stages {
-            stages.push(
+            self.push(
                 stage.name.to_string(),
                 stage.wait_seconds().to_string(),
                 stage.groups.iter().map(|g| g.name.to_string()).collect(),
             );
         }
-        stages
     }
 
     fn push(&mut self, name: String, wait_seconds: String, groups: Vec<String>) {
@@ -133,13 +139,7 @@ impl Stages {
     pub fn import(&mut self, json: &str) -> Result<(), String> {
         let strategy: UpdateStrategy = serde_json::from_str(json)
             .map_err(|e| format!("That is not a stages document: {e}"))?;
-        *self = Self {
-            next_key: self.next_key,
-            stages: Vec::new(),
-        };
-        for stage in Self::from_strategy(&strategy).stages {
-            self.push(stage.name, stage.wait_seconds, stage.groups);
-        }
+        self.replace_with(&strategy);
         Ok(())
     }
 }

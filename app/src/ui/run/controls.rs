@@ -3,7 +3,7 @@
 
 use super::{PageClock, RunActions};
 use crate::api::{SkipInRun, StartRun, StopRun};
-use crate::engine::{Controls, Rejection, Reply, SkipKind, SkipTarget, can_skip, controls};
+use crate::engine::{Controls, Rejection, Reply, SkipKind, SkipTarget, controls};
 use crate::model::run::UpdateRun;
 use crate::ui::confirmed;
 use crate::ui::error::action_error;
@@ -74,15 +74,14 @@ fn kind_words(kind: SkipKind) -> &'static str {
     }
 }
 
-/// A Skip button for one member, group, stage or wait of `run`; enabled when the engine would
-/// skip it.
+/// A Skip button for one member, group, stage or wait; `allowed` is the engine's answer
+/// ([`crate::engine::can_skip`] or, for a member in hand, [`crate::engine::can_skip_member`]).
 pub fn skip_button(
-    run: &UpdateRun,
+    allowed: Result<(), Rejection>,
     kind: SkipKind,
     name: String,
     actions: RunActions,
 ) -> impl IntoView + use<> {
-    let allowed = can_skip(run, kind, &name);
     let title = allowed
         .as_ref()
         .err()
@@ -97,6 +96,7 @@ pub fn skip_button(
         move || actions.last_skip.read().as_ref() == Some(&target)
     };
     let label = format!("Skip {} {name}", kind_words(kind));
+    let aria = label.clone();
     let click = move |ev: leptos::ev::MouseEvent| {
         // A group's Skip sits in its <summary>: the click must not also fold the group.
         ev.prevent_default();
@@ -110,7 +110,6 @@ pub fn skip_button(
             });
         }
     };
-    let aria = format!("Skip {} {name}", kind_words(kind));
     view! {
         <button type="button" class="link skip" on:click=click disabled=allowed.is_err() title=title aria-label=aria>"Skip"</button>
         {move || mine().then(|| action_error(actions.skip.value().get()))}

@@ -3,8 +3,8 @@
 
 use super::controls::skip_button;
 use super::{PageClock, RunActions};
-use crate::engine::SkipKind;
-use crate::model::run::{StageRun, UpdateRun, WaitState};
+use crate::engine::{Rejection, SkipKind, can_skip, can_skip_member};
+use crate::model::run::{GroupRun, StageRun, UpdateRun, WaitState};
 use crate::model::status::{GroupStatus, MemberStatus, StageStatus, Status};
 use crate::ui::badge::StateBadge;
 use crate::ui::format::{count, precise_span, short_time};
@@ -52,7 +52,8 @@ fn stage_item(
     let groups = stage
         .groups
         .into_iter()
-        .map(|g| group_item(run, g, open_all, actions))
+        .zip(raw.groups.iter())
+        .map(|(g, raw)| group_item(run, g, raw, open_all, actions))
         .collect_view();
     view! {
         <li class="stage" data-stage=name.clone()>
@@ -60,7 +61,7 @@ fn stage_item(
                 <span class="tree-name">"Stage " <strong>{name.clone()}</strong></span>
                 <StateBadge state=stage.status.state/>
                 <span class="muted small">{times(&stage.status)}</span>
-                {skip_button(run, SkipKind::Stage, name.clone(), actions)}
+                {skip_button(can_skip(run, SkipKind::Stage, &name), SkipKind::Stage, name.clone(), actions)}
             </div>
             <ul class="groups">{groups}</ul>
             {wait_row(run, raw, clock, actions)}
@@ -93,7 +94,7 @@ fn wait_row(
             <span class="tree-name">"Wait " {length} " after the stage"</span>
             <StateBadge state=stage.wait.public()/>
             {countdown.map(|c| view! { <span class="countdown" role="timer">{c}</span> })}
-            {skip_button(run, SkipKind::AfterStageWait, stage.name.clone(), actions)}
+            {skip_button(can_skip(run, SkipKind::AfterStageWait, &stage.name), SkipKind::AfterStageWait, stage.name.clone(), actions)}
         </div>
     })
 }
@@ -101,6 +102,7 @@ fn wait_row(
 fn group_item(
     run: &UpdateRun,
     group: GroupStatus,
+    raw: &GroupRun,
     open_all: bool,
     actions: RunActions,
 ) -> impl IntoView + use<> {
@@ -131,7 +133,8 @@ fn group_item(
         .members
         .into_iter()
         .take(MEMBER_ROWS)
-        .map(|m| member_row(run, m, actions))
+        .zip(raw.members.iter())
+        .map(|(m, raw)| member_row(can_skip_member(run, raw), m, actions))
         .collect_view();
     view! {
         <li class="group" data-group=name.clone()>
@@ -141,7 +144,7 @@ fn group_item(
                     <StateBadge state=group.status.state/>
                     <span class="muted small">{format!("{done} of {} done", count(total, "member", "members"))}</span>
                     <span class="muted small">{times(&group.status)}</span>
-                    {skip_button(run, SkipKind::Group, name.clone(), actions)}
+                    {skip_button(can_skip(run, SkipKind::Group, &name), SkipKind::Group, name.clone(), actions)}
                 </summary>
                 <table class="tree-members">
                     <thead><tr>
@@ -156,9 +159,13 @@ fn group_item(
     }
 }
 
-fn member_row(run: &UpdateRun, member: MemberStatus, actions: RunActions) -> impl IntoView + use<> {
+fn member_row(
+    allowed: Result<(), Rejection>,
+    member: MemberStatus,
+    actions: RunActions,
+) -> impl IntoView + use<> {
     let name = member.name.to_string();
-    let skip = skip_button(run, SkipKind::Member, name.clone(), actions);
+    let skip = skip_button(allowed, SkipKind::Member, name.clone(), actions);
     view! {
         <tr data-member=name.clone()>
             <th scope="row">{name.clone()}</th>

@@ -45,7 +45,8 @@ pub fn skeleton(run: &UpdateRun) -> UpdateRun {
     }
 }
 
-fn placed(run: &UpdateRun) -> impl Iterator<Item = (Place, &MemberRun)> {
+/// Every member of `run` with its place.
+pub fn placed(run: &UpdateRun) -> impl Iterator<Item = (Place, &MemberRun)> {
     run.stages.iter().enumerate().flat_map(|(s, stage)| {
         stage.groups.iter().enumerate().flat_map(move |(g, group)| {
             group

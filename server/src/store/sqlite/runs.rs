@@ -1,4 +1,4 @@
-use super::run_members::{self, changed, skeleton};
+use super::run_members::{self, changed, placed, skeleton};
 use super::{SqliteStore, corrupt};
 use crate::store::{RunStore, StoreError, StoreResult, StoredEvent, StoredRun};
 use app::engine::Effect;
@@ -98,7 +98,7 @@ impl RunStore for SqliteStore {
                 StoreError::Database(error)
             });
         }
-        let everyone = changed(&skeleton(run), run);
+        let everyone: Vec<_> = placed(run).collect();
         run_members::write(&mut tx, fleet, &run.name, &everyone).await?;
         tx.commit().await?;
         Ok(StoredRun {
