@@ -1,6 +1,6 @@
 //! REST: the simulator's catalog and clusters.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use serde_json::json;

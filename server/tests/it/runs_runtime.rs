@@ -1,7 +1,7 @@
 //! The runtime end to end over REST: runs start, progress through the simulated provider,
 //! stop, resume, fail, retry and skip. Fleet time runs 100,000 times faster than real time.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};

@@ -51,8 +51,27 @@ pub async fn start() -> TestServer {
     start_with("sqlite::memory:", false).await
 }
 
-/// A fresh SQLite file path for tests that restart the server.
-pub fn temp_db() -> String {
+/// A fresh SQLite file for tests that restart the server, in a directory of its own that is
+/// removed when the test ends (it derefs to the database URL).
+pub struct TempDb {
+    dir: std::path::PathBuf,
+    url: String,
+}
+
+impl std::ops::Deref for TempDb {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for TempDb {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub fn temp_db() -> TempDb {
     static N: AtomicUsize = AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
         "drydock-test-{}-{}",
@@ -60,7 +79,8 @@ pub fn temp_db() -> String {
         N.fetch_add(1, Ordering::SeqCst)
     ));
     std::fs::create_dir_all(&dir).unwrap();
-    format!("sqlite://{}", dir.join("drydock.db").display())
+    let url = format!("sqlite://{}", dir.join("drydock.db").display());
+    TempDb { dir, url }
 }
 
 pub struct Reply {

@@ -1,6 +1,6 @@
 //! The browser's API: server functions at stable `/fn/<name>` endpoints, callable by scripts.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use serde_json::json;

@@ -1,7 +1,7 @@
 //! The browser's API for runs and strategies: server functions at `/fn/...`, callable by
 //! scripts, backed by the same service as REST.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use serde_json::json;

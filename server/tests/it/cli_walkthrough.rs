@@ -1,7 +1,7 @@
 //! The seeds' CLI walkthrough, end to end against `drydock serve --demo`, through the same
 //! binary's `updatestrategy`, `updaterun` and `member` commands.
 
-mod common;
+use crate::common;
 
 use serde_json::{Value, json};
 use std::process::{Child, Command, Output, Stdio};
@@ -12,6 +12,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_drydock");
 struct Served {
     child: Child,
     url: String,
+    /// Declared after `child`, but `Drop` kills the child first; the files go after that.
+    _db: common::TempDb,
 }
 
 impl Drop for Served {
@@ -46,6 +48,7 @@ fn serve(scale: &str) -> Served {
     let served = Served {
         child,
         url: format!("http://127.0.0.1:{port}"),
+        _db: db,
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {

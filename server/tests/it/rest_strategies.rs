@@ -1,6 +1,6 @@
 //! REST: update strategies.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};

@@ -1,6 +1,6 @@
 //! REST: update runs (create, read, list, delete) and their plans.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};

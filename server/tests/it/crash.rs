@@ -2,7 +2,7 @@
 //! points and started again on the same database, ends Completed with every member upgraded
 //! exactly once according to the simulator's operation log.
 
-mod common;
+use crate::common;
 
 use serde_json::{Value, json};
 use std::process::{Child, Command, Stdio};

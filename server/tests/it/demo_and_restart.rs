@@ -1,6 +1,6 @@
 //! The demo fleet, and that everything survives a restart on the same SQLite file.
 
-mod common;
+use crate::common;
 
 use serde_json::{Value, json};
 use std::collections::BTreeSet;

@@ -1,6 +1,6 @@
 //! REST: members, with every rejection leaving the store unchanged.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use serde_json::json;

@@ -1,6 +1,6 @@
 //! REST: fleets, and the API's general error behaviour.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use serde_json::json;

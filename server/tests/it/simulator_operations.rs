@@ -1,7 +1,7 @@
 //! The simulated provider performs upgrades: durations, completion, failure injection,
 //! idempotent starts, persistence.
 
-mod common;
+use crate::common;
 
 use app::model::member::ClusterResourceId;
 use app::model::names::ClusterName;

@@ -1,0 +1,18 @@
+//! The server's integration tests, one binary for all of them: each test binary links the whole
+//! server (Leptos, axum, sqlx), so thirteen of them cost thirteen links and gigabytes of disk.
+//! Every module is one area, run with `cargo test -p server --test it <module>::`.
+
+mod common;
+
+mod cli_walkthrough;
+mod crash;
+mod demo_and_restart;
+mod rest_fleets;
+mod rest_members;
+mod rest_runs;
+mod rest_simulator;
+mod rest_strategies;
+mod runs_runtime;
+mod server_functions;
+mod server_functions_runs;
+mod simulator_operations;
