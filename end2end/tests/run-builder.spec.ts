@@ -51,6 +51,17 @@ test("a one-by-one run is created, started and watched to completion", async ({ 
   await expect(page.locator(".run-progress")).toContainText("3 of 3 members done");
   await expect(page.locator(".gantt rect.gantt-bar.done")).toHaveCount(3);
   await expect(page.getByRole("button", { name: "Start" })).toBeDisabled();
+
+  // Opened again, the page follows the event stream from the run's newest event: the finished
+  // run's history is not sent to it again.
+  const stream = page.waitForRequest(/\/events\?after=\d+$/);
+  await page.reload();
+  await waitForHydration(page);
+  const after = Number(new URL((await stream).url()).searchParams.get("after"));
+  const timeline = await (await request.get(`/api/v1/fleets/${fleet}/updateRuns/first-run/timeline?limit=10000`)).json();
+  expect(after).toBeGreaterThan(0);
+  expect(after).toBe(timeline.nextAfter);
+  await expect(page.locator("h1 .state")).toHaveText("Completed");
   expect(problems).toEqual([]);
 });
 

@@ -5,7 +5,7 @@
 use super::{parse, with_status};
 use crate::engine::{FleetSnapshot, Plan, Reply, SkipTarget};
 use crate::model::error::AppError;
-use crate::model::run::UpdateRun;
+use crate::model::run::{RunView, UpdateRun};
 use crate::model::status::RunSummary;
 use crate::model::strategy::UpdateStrategy;
 use crate::model::time::FleetTime;
@@ -72,6 +72,18 @@ pub async fn get_run(fleet: String, run: String) -> Result<UpdateRun, AppError> 
         async {
             let (fleet, run) = names(&fleet, &run)?;
             super::service()?.run(&fleet, &run).await
+        }
+        .await,
+    )
+}
+
+/// The run page's one read: the run, the fleet clock, and where to follow its event stream from.
+#[server(prefix = "/fn", endpoint = "run_view", input = leptos::server_fn::codec::GetUrl)]
+pub async fn get_run_view(fleet: String, run: String) -> Result<RunView, AppError> {
+    with_status(
+        async {
+            let (fleet, run) = names(&fleet, &run)?;
+            super::service()?.run_view(&fleet, &run).await
         }
         .await,
     )

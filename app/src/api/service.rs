@@ -7,7 +7,7 @@ use crate::model::error::AppError;
 use crate::model::member::{FleetSummary, MemberSpec};
 use crate::model::names::{FleetName, GroupName, MemberName, RunName, StrategyName};
 use crate::model::overview::FleetOverview;
-use crate::model::run::UpdateRun;
+use crate::model::run::{RunView, UpdateRun};
 use crate::model::status::RunSummary;
 use crate::model::strategy::UpdateStrategy;
 use crate::model::time::FleetTime;
@@ -47,6 +47,9 @@ pub trait FleetService: Send + Sync + 'static {
     async fn run_summaries(&self, fleet: &FleetName) -> Result<Vec<RunSummary>, AppError>;
 
     async fn run(&self, fleet: &FleetName, name: &RunName) -> Result<UpdateRun, AppError>;
+
+    /// The run with the fleet clock and the newest event it reflects: what a run page follows.
+    async fn run_view(&self, fleet: &FleetName, name: &RunName) -> Result<RunView, AppError>;
 
     async fn new_run(
         &self,

@@ -5,7 +5,7 @@
 use super::member::ClusterResourceId;
 use super::names::MemberName;
 use super::target::UpgradeTarget;
-use super::time::Timestamp;
+use super::time::{FleetTime, Timestamp};
 use super::update::RunSpec;
 use super::version::{ImageFamily, ImageRelease};
 use serde::{Deserialize, Serialize};
@@ -173,6 +173,17 @@ pub struct StageRun {
     pub groups: Vec<GroupRun>,
     pub state: StageState,
     pub wait: WaitState,
+}
+
+/// A run as a page shows it: the run, the fleet clock read with it, and the id of an event the
+/// run already reflects, after which the page follows the run's event stream (so it is not sent
+/// the whole history again; newer events it might also see only cost a refetch).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunView {
+    pub run: UpdateRun,
+    pub time: FleetTime,
+    pub events_through: i64,
 }
 
 /// An update run: what was asked (frozen at creation) and where it is.

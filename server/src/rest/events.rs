@@ -1,5 +1,5 @@
 //! `GET /fleets/{fleet}/updateRuns/{run}/events`: the run's timeline as Server-Sent Events, from
-//! the start (or after `Last-Event-ID`) and then live. Events are read from the store, where they
+//! the start (or after `?after=<id>` or `Last-Event-ID`) and then live. Events are read from the store, where they
 //! were committed with the state they describe, so a client misses none; the runtime's change
 //! notifications only say when to look.
 
@@ -69,16 +69,21 @@ impl Follow {
 pub async fn stream(
     State(drydock): State<ApiState>,
     Path((fleet, run)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let fleet = parse_name("InvalidFleetName", FleetName::parse(&fleet))?;
     let run = parse_name("InvalidUpdateRunName", RunName::parse(&run))?;
+    let mut after = 0;
+    numbers_of(query.as_deref(), &mut [("after", i64::MAX, &mut after)])?;
     drydock.get_run(&fleet, &run).await?;
-    let after = headers
+    // A browser reconnecting sends the last id it saw with the URL it started from: the newer wins.
+    let resumed = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
+    let after = after.max(resumed);
     let changes = drydock.runtime().subscribe();
     let follow = Follow {
         drydock,
@@ -90,42 +95,38 @@ pub async fn stream(
     Ok(Sse::new(stream::unfold(follow, Follow::next)).keep_alive(KeepAlive::default()))
 }
 
-/// `?after=<id>&limit=<n>` of the JSON timeline: parsed by hand so a bad value is an ARM error.
-fn page_of(query: Option<&str>) -> Result<(i64, i64), ApiError> {
-    let (mut after, mut limit) = (0, PAGE);
+/// Whole-number query parameters, each known by name with its largest value; parsed by hand so a
+/// bad value or an unknown name is an ARM error naming it. Absent ones are left as they were.
+fn numbers_of(query: Option<&str>, known: &mut [(&str, i64, &mut i64)]) -> Result<(), ApiError> {
+    let names: Vec<&str> = known.iter().map(|(name, ..)| *name).collect();
     for pair in query
         .unwrap_or_default()
         .split('&')
         .filter(|p| !p.is_empty())
     {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let number = |what: &str, max: i64| {
-            value
-                .parse::<i64>()
-                .ok()
-                .filter(|n| (0..=max).contains(n))
-                .ok_or_else(|| {
-                    ApiError::from(AppError::invalid(
-                        "InvalidQueryParameter",
-                        format!("{what} must be a whole number from 0 to {max}, not {value:?}."),
-                    ))
-                })
+        let Some((name, max, slot)) = known.iter_mut().find(|(name, ..)| *name == key) else {
+            return Err(AppError::invalid(
+                "InvalidQueryParameter",
+                format!(
+                    "Unknown query parameter {key:?}; this takes {}.",
+                    names.join(" and ")
+                ),
+            )
+            .into());
         };
-        match key {
-            "after" => after = number("after", i64::MAX)?,
-            "limit" => limit = number("limit", 10 * PAGE)?,
-            other => {
-                return Err(AppError::invalid(
+        **slot = value
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (0..=*max).contains(n))
+            .ok_or_else(|| {
+                AppError::invalid(
                     "InvalidQueryParameter",
-                    format!(
-                        "Unknown query parameter {other:?}; the timeline takes after and limit."
-                    ),
+                    format!("{name} must be a whole number from 0 to {max}, not {value:?}."),
                 )
-                .into());
-            }
-        }
+            })?;
     }
-    Ok((after, limit))
+    Ok(())
 }
 
 /// `GET …/updateRuns/{run}/timeline`: the same events as the stream, as one JSON page for
@@ -138,7 +139,14 @@ pub async fn timeline(
 ) -> Result<Response, ApiError> {
     let fleet = parse_name("InvalidFleetName", FleetName::parse(&fleet))?;
     let run = parse_name("InvalidUpdateRunName", RunName::parse(&run))?;
-    let (after, limit) = page_of(query.as_deref())?;
+    let (mut after, mut limit) = (0, PAGE);
+    numbers_of(
+        query.as_deref(),
+        &mut [
+            ("after", i64::MAX, &mut after),
+            ("limit", 10 * PAGE, &mut limit),
+        ],
+    )?;
     let events = drydock.run_events(&fleet, &run, after, limit).await?;
     let next_after = events.last().map_or(after, |e| e.id);
     let value: Vec<Value> = events

@@ -220,6 +220,26 @@ impl FleetService for Drydock {
         Ok(self.get_run(fleet, name).await?.run)
     }
 
+    async fn run_view(
+        &self,
+        fleet: &FleetName,
+        name: &RunName,
+    ) -> Result<app::model::run::RunView, AppError> {
+        // The event id is read before the run: an event after it is either in the run read
+        // next or arrives on the stream; none can fall between the two.
+        let events_through = self
+            .runs
+            .last_event_id(fleet, name)
+            .await
+            .map_err(store_error)?;
+        let run = self.get_run(fleet, name).await?.run;
+        Ok(app::model::run::RunView {
+            run,
+            time: self.fleet_time(),
+            events_through,
+        })
+    }
+
     async fn new_run(
         &self,
         fleet: &FleetName,

@@ -230,4 +230,7 @@ pub trait RunStore: Send + Sync + 'static {
         after: i64,
         limit: i64,
     ) -> StoreResult<Vec<StoredEvent>>;
+    /// The id of the run's newest event (0 when it has none): where a follower that has just
+    /// read the run picks its timeline up.
+    async fn last_event_id(&self, fleet: &FleetName, name: &RunName) -> StoreResult<i64>;
 }

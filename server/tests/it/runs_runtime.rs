@@ -392,6 +392,28 @@ async fn the_event_stream_follows_a_run_live_and_resumes_after_the_last_id() {
         middle + 1,
         "resumes right after the last id it saw"
     );
+    let by_query = read_events(&s, &format!("{path}?after={middle}"), None, run_completed).await;
+    assert_eq!(by_query[0].0, middle + 1, "?after= starts after that id");
+    let later = events[events.len() - 2].0;
+    let reconnected = read_events(
+        &s,
+        &format!("{path}?after={middle}"),
+        Some(&later.to_string()),
+        run_completed,
+    )
+    .await;
+    assert_eq!(
+        reconnected[0].0,
+        later + 1,
+        "a reconnect's Last-Event-ID is newer than the URL's after, and wins"
+    );
+    for bad in ["?after=x", "?after=-1", "?limit=3"] {
+        assert_eq!(
+            s.get(&format!("{path}{bad}")).await.code(),
+            "InvalidQueryParameter",
+            "{bad}"
+        );
+    }
     assert_eq!(
         s.get("/api/v1/fleets/demo/updateRuns/nope/events")
             .await

@@ -46,6 +46,20 @@ async fn a_run_is_created_started_and_followed_through_server_functions() {
     assert_eq!(runs[0]["done"], 12);
     let run = s.get("/fn/get_run?fleet=demo&run=ui-run").await.body;
     assert_eq!(run["state"]["state"], "completed");
+    let view = s.get("/fn/run_view?fleet=demo&run=ui-run").await.body;
+    assert_eq!(view["run"], run, "the run page's read holds the run");
+    assert_eq!(view["time"]["scale"], 100_000.0);
+    let timeline = s
+        .get("/api/v1/fleets/demo/updateRuns/ui-run/timeline?limit=10000")
+        .await
+        .body;
+    assert!(view["eventsThrough"].as_i64().unwrap() > 0);
+    assert_eq!(
+        view["eventsThrough"], timeline["nextAfter"],
+        "the page's event stream picks up after the newest event"
+    );
+    let missing = s.get("/fn/run_view?fleet=demo&run=nope").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
     let plan = s.get("/fn/run_plan?fleet=demo&run=ui-run").await;
     assert_eq!(plan.status, StatusCode::OK);
     let refused = s

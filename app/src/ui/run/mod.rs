@@ -10,9 +10,8 @@ mod tree;
 use super::badge::StateBadge;
 use super::error::ErrorMessage;
 use super::updates::{selection_label, upgrade_label};
-use crate::api::{SkipInRun, StartRun, StopRun, get_fleet_time, get_run};
+use crate::api::{SkipInRun, StartRun, StopRun, get_run_view};
 use crate::engine::SkipTarget;
-use crate::model::error::AppError;
 use crate::model::run::UpdateRun;
 use controls::RunControls;
 use leptos::prelude::*;
@@ -70,17 +69,25 @@ pub fn RunPage() -> impl IntoView {
     let tick = RwSignal::new(0_u64);
     let run = Resource::new(
         move || (fleet.get(), name.get(), refresh.get(), actions.versions()),
-        |(fleet, run, ..)| async move {
-            let found = get_run(fleet, run).await?;
-            Ok::<_, AppError>((found, get_fleet_time().await?))
-        },
+        |(fleet, run, ..)| get_run_view(fleet, run),
     );
+    // Where the event stream starts: after the newest event the first view of this run reflected.
+    // Later fetches don't move it, so the stream is opened once per run the page shows.
+    let stream_from = Memo::new(move |before: Option<&Option<(String, String, i64)>>| {
+        let (fleet, name) = (fleet.get(), name.get());
+        if let Some(Some(known)) = before
+            && (&known.0, &known.1) == (&fleet, &name)
+        {
+            return Some(known.clone());
+        }
+        let view = run.get()?.ok()?;
+        (view.run.name == name).then_some((fleet, name, view.events_through))
+    });
     Effect::new(move |_| {
-        let url = format!(
-            "/api/v1/fleets/{}/updateRuns/{}/events",
-            fleet.get(),
-            name.get()
-        );
+        let Some((fleet, name, after)) = stream_from.get() else {
+            return;
+        };
+        let url = format!("/api/v1/fleets/{fleet}/updateRuns/{name}/events?after={after}");
         live::follow(url, tick, move || refresh.update(|n| *n += 1));
     });
     view! {
@@ -94,8 +101,8 @@ pub fn RunPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match run.await {
                     Err(error) => view! { <h1 class="page-title">"Update run"</h1><ErrorMessage error/> }.into_any(),
-                    Ok((run, time)) => {
-                        let clock = PageClock::new(time, tick);
+                    Ok(view) => {
+                        let (run, clock) = (view.run, PageClock::new(view.time, tick));
                         view! { <RunDetail run clock actions/> }.into_any()
                     }
                 }

@@ -256,4 +256,15 @@ impl RunStore for SqliteStore {
             })
             .collect()
     }
+
+    async fn last_event_id(&self, fleet: &FleetName, name: &RunName) -> StoreResult<i64> {
+        let last = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(id), 0) FROM run_events WHERE fleet = ? AND run = ?",
+        )
+        .bind(fleet.as_str())
+        .bind(name.as_str())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(last)
+    }
 }
