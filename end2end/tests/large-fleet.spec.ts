@@ -80,6 +80,7 @@ test("a 1,000-member fleet renders a page at a time and stays usable", async ({ 
   await waitForHydration(page);
   await expect(page.locator(".run-progress")).toContainText(/of 550 members done/);
   await expect(page.locator(".group details[open]"), "a large run starts with its groups folded").toHaveCount(0);
+  await expect(page.locator(".tree-members tbody tr"), "folded groups put no member rows into the page").toHaveCount(0);
   await page.locator('li[data-group="group-3"] summary').click();
   await expect(page.locator('li[data-group="group-3"] tbody tr')).toHaveCount(50);
   const runMs = Date.now() - runStarted;

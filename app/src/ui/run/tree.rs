@@ -9,6 +9,7 @@ use crate::model::status::{GroupStatus, MemberStatus, StageStatus, Status};
 use crate::ui::badge::StateBadge;
 use crate::ui::format::{count, precise_span, short_time};
 use leptos::prelude::*;
+use std::sync::Arc;
 
 /// Runs up to this size show every group's members without a click.
 const OPEN_ALL_UP_TO: usize = 60;
@@ -129,16 +130,25 @@ fn group_item(
         }
     };
     let hidden = total.saturating_sub(MEMBER_ROWS);
-    let rows = group
+    let members: Arc<[_]> = group
         .members
         .into_iter()
         .take(MEMBER_ROWS)
         .zip(raw.members.iter())
-        .map(|(m, raw)| member_row(can_skip_member(run, raw), m, actions))
-        .collect_view();
+        .map(|(m, raw)| (can_skip_member(run, raw), m))
+        .collect();
+    // A folded group renders no member rows (a 10,000-member run would otherwise put 10,000 rows
+    // and buttons into the page); they are made when it is opened.
+    let open = Signal::derive(move || open_all != actions.toggled.read().contains(&key));
+    let rows = move || {
+        members
+            .iter()
+            .map(|(allowed, m)| member_row(allowed.clone(), m.clone(), actions))
+            .collect_view()
+    };
     view! {
         <li class="group" data-group=name.clone()>
-            <details open=move || open_all != actions.toggled.read().contains(&key) on:toggle=on_toggle>
+            <details open=open on:toggle=on_toggle>
                 <summary class="tree-row">
                     <span class="tree-name">"Group " <strong>{name.clone()}</strong></span>
                     <StateBadge state=group.status.state/>
@@ -146,14 +156,16 @@ fn group_item(
                     <span class="muted small">{times(&group.status)}</span>
                     {skip_button(can_skip(run, SkipKind::Group, &name), SkipKind::Group, name.clone(), actions)}
                 </summary>
-                <table class="tree-members">
-                    <thead><tr>
-                        <th scope="col">"Member"</th><th scope="col">"State"</th><th scope="col">"Message"</th>
-                        <th scope="col">"Times"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                    </tr></thead>
-                    <tbody>{rows}</tbody>
-                </table>
-                {(hidden > 0).then(|| view! { <p class="muted small">{format!("and {hidden} more members")}</p> })}
+                <Show when=move || open.get()>
+                    <table class="tree-members">
+                        <thead><tr>
+                            <th scope="col">"Member"</th><th scope="col">"State"</th><th scope="col">"Message"</th>
+                            <th scope="col">"Times"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                        </tr></thead>
+                        <tbody>{rows.clone()}</tbody>
+                    </table>
+                    {(hidden > 0).then(|| view! { <p class="muted small">{format!("and {hidden} more members")}</p> })}
+                </Show>
             </details>
         </li>
     }
