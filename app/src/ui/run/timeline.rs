@@ -1,5 +1,6 @@
 //! A Gantt chart of what ran when: one row per group (its members' upgrades side by side, since
-//! a group upgrades one member at a time) and one per after-stage wait, on fleet time.
+//! a group upgrades one member at a time) and one per after-stage wait, on fleet time. A large
+//! run draws each streak of upgrades that touch at the chart's resolution as one bar.
 
 use super::PageClock;
 use crate::model::run::{MemberState, UpdateRun, WaitState};
@@ -12,6 +13,9 @@ const LABEL: f64 = 190.0;
 const ROW: f64 = 24.0;
 const AXIS: f64 = 22.0;
 
+/// Past this many bars a chart draws upgrades that touch at its resolution as one bar.
+const MAX_SEPARATE_BARS: usize = 500;
+
 /// One bar of the chart, in fleet milliseconds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bar {
@@ -20,7 +24,34 @@ pub struct Bar {
     pub to: i64,
     /// `done`, `running`, `failed`, `wait`.
     pub kind: &'static str,
-    pub title: String,
+    /// The member (or wait) the bar is; for a merged bar, the first of them.
+    pub label: String,
+    /// How many upgrades the bar stands for (1 unless merged), and the last one's name.
+    pub count: usize,
+    pub last: String,
+}
+
+impl Bar {
+    fn new(row: usize, from: Timestamp, to: Timestamp, kind: &'static str, label: String) -> Self {
+        Self {
+            row,
+            from: from.millis(),
+            to: to.millis(),
+            kind,
+            last: label.clone(),
+            label,
+            count: 1,
+        }
+    }
+
+    /// What hovering the bar says.
+    pub fn title(&self) -> String {
+        let span = format!("{} → {}", Timestamp(self.from), Timestamp(self.to));
+        match self.count {
+            1 => format!("{}: {span}", self.label),
+            n => format!("{n} members, {} … {}: {span}", self.label, self.last),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -57,13 +88,9 @@ pub fn gantt(run: &UpdateRun, now: Timestamp) -> Gantt {
                     | MemberState::Pending { .. }
                     | MemberState::Skipped { .. } => continue,
                 };
-                chart.bars.push(Bar {
-                    row,
-                    from: from.millis(),
-                    to: to.millis(),
-                    kind,
-                    title: format!("{}: {from} → {to}", member.name),
-                });
+                chart
+                    .bars
+                    .push(Bar::new(row, from, to, kind, member.name.to_string()));
             }
         }
         let (from, to) = match stage.wait {
@@ -74,16 +101,43 @@ pub fn gantt(run: &UpdateRun, now: Timestamp) -> Gantt {
             } => (started_at, completed_at),
             WaitState::NotStarted | WaitState::Skipped { .. } => continue,
         };
-        chart.bars.push(Bar {
-            row: chart.rows.len(),
-            from: from.millis(),
-            to: to.millis(),
-            kind: "wait",
-            title: format!("wait after {}: {from} → {to}", stage.name),
-        });
+        let label = format!("wait after {}", stage.name);
+        chart
+            .bars
+            .push(Bar::new(chart.rows.len(), from, to, "wait", label));
         chart.rows.push(format!("{} › wait", stage.name));
     }
+    if chart.bars.len() > MAX_SEPARATE_BARS
+        && let Some((from, to)) = chart.span()
+    {
+        // One unit of the drawing: bars closer than that could not be told apart anyway.
+        chart.bars = merge_touching(chart.bars, (to - from) / (WIDTH - LABEL) as i64);
+    }
     chart
+}
+
+/// Merges each bar into the one before it when they are in the same row, of the same kind and
+/// at most `gap` apart (a group upgrading member after member becomes one bar per streak), so a
+/// 10,000-member run draws a few hundred bars, not 10,000. Expects bars in row order, each row's
+/// bars in time order, as [`gantt`] makes them.
+fn merge_touching(bars: Vec<Bar>, gap: i64) -> Vec<Bar> {
+    let mut merged: Vec<Bar> = Vec::with_capacity(bars.len());
+    for bar in bars {
+        match merged.last_mut() {
+            Some(prev)
+                if prev.row == bar.row
+                    && prev.kind == bar.kind
+                    && bar.from >= prev.from
+                    && bar.from - prev.to <= gap =>
+            {
+                prev.to = prev.to.max(bar.to);
+                prev.count += bar.count;
+                prev.last = bar.last;
+            }
+            _ => merged.push(bar),
+        }
+    }
+    merged
 }
 
 #[component]
@@ -108,13 +162,14 @@ pub fn Timeline(run: UpdateRun, clock: PageClock) -> impl IntoView {
         .bars
         .into_iter()
         .map(|bar| {
+            let title = bar.title();
             let left = x(bar.from);
             // Instants (a failure) still get a visible mark.
             let width = (x(bar.to) - left).max(3.0);
             let y = AXIS + ROW * bar.row as f64 + 4.0;
             view! {
                 <rect class=format!("gantt-bar {}", bar.kind) x=left y=y width=width height=ROW - 8.0 rx="2">
-                    <title>{bar.title}</title>
+                    <title>{title}</title>
                 </rect>
             }
         })
@@ -218,5 +273,52 @@ mod tests {
         );
         assert_eq!(chart.rows[1], "all-members › wait");
         assert_eq!(chart.span(), Some((100, 950)));
+        assert!(chart.bars[0].title().starts_with("a: "));
+    }
+
+    fn completed(name: &str, from: i64, to: i64) -> MemberRun {
+        member(
+            name,
+            MemberState::Completed {
+                attempt: 1,
+                started_at: Timestamp(from),
+                completed_at: Timestamp(to),
+            },
+        )
+    }
+
+    #[test]
+    fn a_large_run_draws_each_streak_of_upgrades_as_one_bar() {
+        let mut run = empty_run();
+        let members = &mut run.stages[0].groups[0].members;
+        // Two streaks of 300 back-to-back upgrades, far apart.
+        for i in 0..300 {
+            members.push(completed(&format!("m{i}"), i * 100, i * 100 + 100));
+        }
+        for i in 300..600 {
+            members.push(completed(
+                &format!("m{i}"),
+                100_000 + i * 100,
+                100_000 + i * 100 + 100,
+            ));
+        }
+        let chart = gantt(&run, Timestamp(0));
+        let spans: Vec<_> = chart.bars.iter().map(|b| (b.from, b.to, b.count)).collect();
+        assert_eq!(spans, [(0, 30_000, 300), (130_000, 160_000, 300)]);
+        assert!(
+            chart.bars[0]
+                .title()
+                .starts_with("300 members, m0 … m299: ")
+        );
+    }
+
+    #[test]
+    fn a_small_run_keeps_a_bar_per_member_however_close() {
+        let mut run = empty_run();
+        for i in 0..10 {
+            let member = completed(&format!("m{i}"), i * 100, i * 100 + 100);
+            run.stages[0].groups[0].members.push(member);
+        }
+        assert_eq!(gantt(&run, Timestamp(0)).bars.len(), 10);
     }
 }
