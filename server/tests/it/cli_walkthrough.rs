@@ -4,23 +4,17 @@
 use crate::common;
 
 use serde_json::{Value, json};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_drydock");
 
 struct Served {
-    child: Child,
+    /// Held for its `Drop`: the server is killed with the test, before its files go with `_db`
+    /// (fields drop in order).
+    _child: common::KillOnDrop,
     url: String,
-    /// Declared after `child`, but `Drop` kills the child first; the files go after that.
     _db: common::TempDb,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn serve(scale: &str) -> Served {
@@ -46,7 +40,7 @@ fn serve(scale: &str) -> Served {
         .spawn()
         .unwrap();
     let served = Served {
-        child,
+        _child: common::KillOnDrop(child),
         url: format!("http://127.0.0.1:{port}"),
         _db: db,
     };

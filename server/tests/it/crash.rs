@@ -5,7 +5,7 @@
 use crate::common;
 
 use serde_json::{Value, json};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn call(port: u16, method: &str, path: &str, body: Option<Value>) -> Value {
@@ -23,7 +23,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn serve(port: u16, db: &str) -> Child {
+fn serve(port: u16, db: &str) -> common::KillOnDrop {
     let child = Command::new(env!("CARGO_BIN_EXE_drydock"))
         .args([
             "serve",
@@ -39,6 +39,7 @@ fn serve(port: u16, db: &str) -> Child {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
+        .map(common::KillOnDrop)
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     while common::http(port, "GET", "/api/v1/fleets", None).is_err() {
@@ -132,8 +133,7 @@ fn killed_at_random_points_the_run_still_upgrades_every_member_exactly_once() {
     for _ in 0..5 {
         std::thread::sleep(Duration::from_millis(300 + next(&mut rng) % 1200));
         killed_while_running += usize::from(run_state(port) == "Running");
-        server.kill().unwrap(); // SIGKILL
-        server.wait().unwrap();
+        server.kill(); // SIGKILL
         server = serve(port, &dir);
     }
     assert!(
@@ -169,6 +169,4 @@ fn killed_at_random_points_the_run_still_upgrades_every_member_exactly_once() {
         per_cluster.values().all(|n| *n == 1),
         "no member was upgraded twice: {per_cluster:?}"
     );
-    server.kill().unwrap();
-    server.wait().unwrap();
 }

@@ -83,6 +83,23 @@ pub fn temp_db() -> TempDb {
     TempDb { dir, url }
 }
 
+/// A `drydock serve` process, killed (SIGKILL) and reaped when dropped, so a failing test
+/// leaves no server behind.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl KillOnDrop {
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 pub struct Reply {
     pub status: StatusCode,
     pub body: Value,
