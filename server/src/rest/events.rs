@@ -1,7 +1,7 @@
 //! `GET /fleets/{fleet}/updateRuns/{run}/events`: the run's timeline as Server-Sent Events, from
-//! the start (or after `?after=<id>` or `Last-Event-ID`) and then live. Events are read from the store, where they
-//! were committed with the state they describe, so a client misses none; the runtime's change
-//! notifications only say when to look.
+//! the start (or after `?after=<id>` or `Last-Event-ID`) and then live. Events are read from the
+//! store, where they were committed with the state they describe, so a client misses none; the
+//! runtime's change notifications only say when to look.
 
 use super::{ApiError, ApiState, ok, parse_name};
 use crate::runtime::RunKey;
@@ -98,7 +98,6 @@ pub async fn stream(
 /// Whole-number query parameters, each known by name with its largest value; parsed by hand so a
 /// bad value or an unknown name is an ARM error naming it. Absent ones are left as they were.
 fn numbers_of(query: Option<&str>, known: &mut [(&str, i64, &mut i64)]) -> Result<(), ApiError> {
-    let names: Vec<&str> = known.iter().map(|(name, ..)| *name).collect();
     for pair in query
         .unwrap_or_default()
         .split('&')
@@ -106,6 +105,7 @@ fn numbers_of(query: Option<&str>, known: &mut [(&str, i64, &mut i64)]) -> Resul
     {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         let Some((name, max, slot)) = known.iter_mut().find(|(name, ..)| *name == key) else {
+            let names: Vec<&str> = known.iter().map(|(name, ..)| *name).collect();
             return Err(AppError::invalid(
                 "InvalidQueryParameter",
                 format!(

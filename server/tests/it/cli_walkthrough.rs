@@ -4,7 +4,7 @@
 use crate::common;
 
 use serde_json::{Value, json};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_drydock");
@@ -18,38 +18,14 @@ struct Served {
 }
 
 fn serve(scale: &str) -> Served {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let db = common::temp_db();
-    let child = Command::new(BIN)
-        .args([
-            "serve",
-            "--demo",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--database-url",
-            &db,
-            "--time-scale",
-            scale,
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let served = Served {
-        _child: common::KillOnDrop(child),
+    let args = ["--demo", "--database-url", &db, "--time-scale", scale];
+    Served {
+        _child: common::spawn_serve(port, &args),
         url: format!("http://127.0.0.1:{port}"),
         _db: db,
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the server did not come up");
-        std::thread::sleep(Duration::from_millis(50));
     }
-    served
 }
 
 fn run(served: &Served, args: &[&str]) -> Output {

@@ -5,7 +5,6 @@
 use crate::common;
 
 use serde_json::{Value, json};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn call(port: u16, method: &str, path: &str, body: Option<Value>) -> Value {
@@ -15,38 +14,9 @@ fn call(port: u16, method: &str, path: &str, body: Option<Value>) -> Value {
     reply
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn serve(port: u16, db: &str) -> common::KillOnDrop {
-    let child = Command::new(env!("CARGO_BIN_EXE_drydock"))
-        .args([
-            "serve",
-            "--addr",
-            &format!("127.0.0.1:{port}"),
-            "--database-url",
-            db,
-            "--time-scale",
-            "5000",
-            "--seed",
-            "7",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map(common::KillOnDrop)
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while common::http(port, "GET", "/api/v1/fleets", None).is_err() {
-        assert!(Instant::now() < deadline, "the server did not come up");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child
+    let args = ["--database-url", db, "--time-scale", "5000", "--seed", "7"];
+    common::spawn_serve(port, &args)
 }
 
 /// A tiny deterministic generator for the kill points.
@@ -125,7 +95,7 @@ fn set_up(port: u16) {
 #[test]
 fn killed_at_random_points_the_run_still_upgrades_every_member_exactly_once() {
     let dir = common::temp_db();
-    let port = free_port();
+    let port = common::free_port();
     let mut server = serve(port, &dir);
     set_up(port);
     let mut rng = 0x5eed_u64;

@@ -100,6 +100,37 @@ impl Drop for KillOnDrop {
     }
 }
 
+/// A loopback port nothing listens on (yet).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts the real `drydock serve` on `port` with `args` (its output discarded) and returns once
+/// it answers HTTP.
+pub fn spawn_serve(port: u16, args: &[&str]) -> KillOnDrop {
+    let server = std::process::Command::new(env!("CARGO_BIN_EXE_drydock"))
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map(KillOnDrop)
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while http(port, "GET", "/api/v1/fleets", None).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not come up"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server
+}
+
 pub struct Reply {
     pub status: StatusCode,
     pub body: Value,
