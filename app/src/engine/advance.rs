@@ -215,7 +215,7 @@ fn advance_stage(
     work: &mut Work<'_>,
 ) -> Result<(), (usize, Failure)> {
     let now = work.now;
-    let run_name = run.name.clone();
+    let run_uid = run.uid.clone();
     let stage = &mut run.stages[s];
     let started_at = match stage.state {
         StageState::NotStarted => {
@@ -230,7 +230,7 @@ fn advance_stage(
         }
     };
     for (g, group) in stage.groups.iter_mut().enumerate() {
-        advance_group(&run_name, group, upgrade, images, work).map_err(|f| (g, f))?;
+        advance_group(&run_uid, group, upgrade, images, work).map_err(|f| (g, f))?;
     }
     // A skipped group may still have an upgrade in flight: the stage waits for it.
     let in_flight = stage
@@ -288,7 +288,7 @@ fn advance_stage(
 /// Starts the group's next member if none is in flight: among those not finished, the first
 /// (by name) whose window is open; else it waits for the soonest window to open.
 fn advance_group(
-    run_name: &str,
+    run_uid: &str,
     group: &mut GroupRun,
     upgrade: Upgrade,
     images: &ImageChoice,
@@ -370,7 +370,7 @@ fn advance_group(
                     member: member.name.clone(),
                     cluster: member.cluster_resource_id.clone(),
                     attempt,
-                    operation_id: crate::model::run::operation_id(run_name, &member.name, attempt),
+                    operation_id: crate::model::run::operation_id(run_uid, &member.name, attempt),
                     target,
                 });
                 return Ok(());

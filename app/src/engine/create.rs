@@ -10,9 +10,11 @@ use crate::model::run::{
 use crate::model::time::Timestamp;
 use crate::model::update::RunSpec;
 
-/// A new run in `NotStarted`, and the plan it was made from.
+/// A new run in `NotStarted`, and the plan it was made from. `uid` must never have been given
+/// to another run (the runtime builds operation ids from it).
 pub fn create_run(
     name: &str,
+    uid: &str,
     fleet: &FleetSnapshot,
     spec: RunSpec,
     now: Timestamp,
@@ -53,6 +55,7 @@ pub fn create_run(
         .collect();
     let run = UpdateRun {
         name: name.to_owned(),
+        uid: uid.to_owned(),
         update_strategy_id: None,
         spec,
         state: RunState::NotStarted,

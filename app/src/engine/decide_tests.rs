@@ -92,7 +92,7 @@ fn each_upgrade_carries_an_idempotency_key_and_the_full_target() {
         target,
         ..
     } = &h.effects[0];
-    assert_eq!(operation_id, "run-1/a/1");
+    assert_eq!(operation_id, "uid-run-1/a/1");
     assert_eq!(*attempt, 1);
     assert_eq!(target.control_plane.as_ref().unwrap().to, v("1.30.5"));
     assert_eq!(
@@ -227,7 +227,7 @@ fn a_failure_fails_group_stage_and_run_and_start_retries_the_failed_member() {
     assert_eq!(h.start(), Reply::Retrying { failed_members: 1 });
     assert_eq!(h.in_flight(), ["a1"]);
     let Effect::StartUpgrade { operation_id, .. } = h.effects.last().unwrap();
-    assert_eq!(operation_id, "run-1/a1/2", "a retry is a new attempt");
+    assert_eq!(operation_id, "uid-run-1/a1/2", "a retry is a new attempt");
     h.run_to_end();
     assert!(matches!(h.run.state, RunState::Completed { .. }));
 }

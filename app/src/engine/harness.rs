@@ -50,7 +50,8 @@ pub struct Harness {
 impl Harness {
     pub fn new(fleet: &FleetSnapshot, spec: RunSpec, now: Timestamp) -> Self {
         let cfg = EngineConfig::default();
-        let (run, _) = create_run("run-1", fleet, spec, now, &cfg).expect("the run is valid");
+        let (run, _) =
+            create_run("run-1", "uid-run-1", fleet, spec, now, &cfg).expect("the run is valid");
         let clusters = fleet
             .members
             .iter()

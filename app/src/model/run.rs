@@ -191,6 +191,11 @@ pub struct RunView {
 #[serde(rename_all = "camelCase")]
 pub struct UpdateRun {
     pub name: String,
+    /// Unique for all time, never reused: a run deleted and created again under the same name,
+    /// or one of the same name in another fleet, has another. Operation ids are built from it.
+    /// Runs stored before uids existed read as empty here; the store fills in the column's.
+    #[serde(default)]
+    pub uid: String,
     /// The stored strategy the stages were copied from, if any (its later edits do not apply).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_strategy_id: Option<String>,
@@ -363,8 +368,10 @@ impl UpdateRun {
     }
 }
 
-/// The idempotency key of one upgrade attempt, `run/member/attempt`: the engine puts it on the
-/// effect, the provider starts an operation id once, the runtime asks about it, the status shows it.
-pub fn operation_id(run: &str, member: &MemberName, attempt: u32) -> String {
-    format!("{run}/{member}/{attempt}")
+/// The idempotency key of one upgrade attempt, `{run uid}/{member}/{attempt}`: the engine puts it
+/// on the effect, the provider starts an operation id once, the runtime asks about it, the
+/// status shows it. Built from the run's uid, never its name, so no other run (a namesake in
+/// another fleet, or one created again after a delete) can ever be answered for it.
+pub fn operation_id(run_uid: &str, member: &MemberName, attempt: u32) -> String {
+    format!("{run_uid}/{member}/{attempt}")
 }

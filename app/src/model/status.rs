@@ -150,7 +150,7 @@ fn member_status(run: &UpdateRun, member: &MemberRun) -> MemberStatus {
         cluster_resource_id: member.cluster_resource_id.clone(),
         status,
         message: member.state.message().map(str::to_owned),
-        operation_id: attempt.map(|a| super::run::operation_id(&run.name, &member.name, a)),
+        operation_id: attempt.map(|a| super::run::operation_id(&run.uid, &member.name, a)),
     }
 }
 

@@ -59,6 +59,43 @@ impl UpgradeTarget {
         }
     }
 
+    /// What of this upgrade `cluster` does not run (yet), in words; `None` when every part is
+    /// there (or beyond: a newer version reached since counts). A provider's "succeeded" is
+    /// believed only when the cluster shows it.
+    pub fn unmet_in(&self, cluster: &super::cluster::ClusterState) -> Option<String> {
+        if let Some(step) = &self.control_plane
+            && cluster.kubernetes_version < step.to
+        {
+            return Some(format!(
+                "the control plane runs {}, not {}",
+                cluster.kubernetes_version, step.to
+            ));
+        }
+        for target in &self.node_pools {
+            let Some(pool) = cluster.node_pools.iter().find(|p| p.name == target.name) else {
+                return Some(format!("node pool {} no longer exists", target.name));
+            };
+            if let Some(step) = &target.kubernetes_version
+                && pool.kubernetes_version < step.to
+            {
+                return Some(format!(
+                    "node pool {} runs Kubernetes {}, not {}",
+                    pool.name, pool.kubernetes_version, step.to
+                ));
+            }
+            if let Some(step) = &target.node_image_version {
+                let image = &pool.node_image_version;
+                if image.family != step.to.family || image.release < step.to.release {
+                    return Some(format!(
+                        "node pool {} runs node image {}, not {}",
+                        pool.name, image, step.to
+                    ));
+                }
+            }
+        }
+        None
+    }
+
     /// What kind of operation this is, e.g. `ControlPlane+NodePools+NodeImages`.
     pub fn kind(&self) -> String {
         let pools = self

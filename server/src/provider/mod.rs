@@ -31,6 +31,15 @@ pub struct UpgradeRequest {
     pub target: UpgradeTarget,
 }
 
+/// A provider's account of one operation: what it changes and where it is. The runtime checks
+/// the first two against what it asked before it believes the third.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operation {
+    pub cluster: ClusterResourceId,
+    pub target: UpgradeTarget,
+    pub status: OperationStatus,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OperationStatus {
     Running {
@@ -68,15 +77,10 @@ pub trait Provider: Send + Sync + 'static {
     /// Clusters this provider can see, for discovery when joining members.
     async fn known_clusters(&self) -> Result<Vec<ClusterResourceId>, ProviderError>;
 
-    /// Starts an upgrade, or reports on the one already started under the same operation id.
-    async fn start_upgrade(
-        &self,
-        request: &UpgradeRequest,
-    ) -> Result<OperationStatus, ProviderError>;
+    /// Starts an upgrade, or reports on the operation already started under the same id —
+    /// which may not be this request's, if the id was ever given to another: the caller checks.
+    async fn start_upgrade(&self, request: &UpgradeRequest) -> Result<Operation, ProviderError>;
 
-    /// Where an operation is; `None` if it was never started.
-    async fn operation_status(
-        &self,
-        operation_id: &str,
-    ) -> Result<Option<OperationStatus>, ProviderError>;
+    /// What an operation is and where; `None` if it was never started.
+    async fn operation(&self, operation_id: &str) -> Result<Option<Operation>, ProviderError>;
 }

@@ -22,8 +22,10 @@ use serde_json::{Value, json};
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 /// What a run PUT sets: the strategy (by id, inline, or neither) and the update;
-/// `status` (read-only) is accepted and ignored.
+/// `uid` and `status` (read-only) are accepted and ignored.
 pub struct PutRunProperties {
+    #[serde(default)]
+    uid: Option<String>,
     #[serde(default)]
     update_strategy_id: Option<String>,
     #[serde(default)]
@@ -43,6 +45,7 @@ fn names(fleet: &str, run: &str) -> Result<(FleetName, RunName), ApiError> {
 pub fn run_json(fleet: &FleetName, stored: &StoredRun) -> Value {
     let run = &stored.run;
     let mut properties = json!({
+        "uid": run.uid,
         "strategy": run.spec.strategy,
         "managedClusterUpdate": run.spec.update,
         "status": run.status(),

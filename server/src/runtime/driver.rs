@@ -2,11 +2,10 @@
 //! commit, act, sleep. Repeat until the run has nothing left to do.
 
 use super::world::ProviderWorld;
-use super::{Message, RunKey, Runtime};
-use crate::provider::{OperationStatus, UpgradeRequest};
+use super::{Message, Order, RunKey, Runtime};
 use crate::service::{provider_error, store_error};
 use crate::store::{StoreError, StoredRun};
-use app::engine::{Effect, Input, Outcome, Rejection, Reply, Report, decide};
+use app::engine::{Input, Rejection, Reply, decide};
 use app::model::error::AppError;
 use app::model::run::{MemberState, RunState};
 use app::model::time::Timestamp;
@@ -28,16 +27,16 @@ fn refused(rejection: Rejection) -> AppError {
     }
 }
 
-struct Driver {
-    rt: Arc<Runtime>,
-    key: RunKey,
-    stored: StoredRun,
+pub(super) struct Driver {
+    pub(super) rt: Arc<Runtime>,
+    pub(super) key: RunKey,
+    pub(super) stored: StoredRun,
     /// When the earliest in-flight operation ends.
-    operations_end: Option<Timestamp>,
+    pub(super) operations_end: Option<Timestamp>,
     /// Set when a provider call failed: look again soon.
-    retry_soon: bool,
-    /// The run was deleted under the driver.
-    gone: bool,
+    pub(super) retry_soon: bool,
+    /// The run was deleted under the driver (or replaced by another of the same name).
+    pub(super) gone: bool,
 }
 
 pub(super) async fn drive(rt: Arc<Runtime>, key: RunKey, mut inbox: UnboundedReceiver<Message>) {
@@ -60,6 +59,8 @@ pub(super) async fn drive(rt: Arc<Runtime>, key: RunKey, mut inbox: UnboundedRec
         gone: false,
     };
     driver.finish_committed_effects().await;
+    // A command for another run of this name, handed to a fresh driver once this one is gone.
+    let mut handover = None;
     loop {
         driver.collect_operations().await;
         if let Err(error) = driver.apply(Input::Tick).await {
@@ -73,35 +74,47 @@ pub(super) async fn drive(rt: Arc<Runtime>, key: RunKey, mut inbox: UnboundedRec
             break;
         };
         match message {
-            Message::Command(command, reply) => {
-                let _ = reply.send(driver.apply(Input::Command(command)).await);
+            Message::Command(order) => {
+                if let Some(order) = driver.obey(order).await {
+                    handover = Some(Message::Command(order));
+                    break;
+                }
             }
             Message::Poke => {}
+            Message::Retire => break,
         }
     }
     inbox.close();
     rt.retire(&key);
     // Commands that slipped in while closing go to a fresh driver.
-    while let Ok(message) = inbox.try_recv() {
-        rt.send(&key, message);
+    for message in handover
+        .into_iter()
+        .chain(std::iter::from_fn(|| inbox.try_recv().ok()))
+    {
+        if let Message::Command(_) = message {
+            rt.send(&key, message);
+        }
     }
 }
 
 /// Answers queued commands for a run that cannot be loaded.
 fn answer_all(inbox: &mut UnboundedReceiver<Message>, key: &RunKey) {
     while let Ok(message) = inbox.try_recv() {
-        if let Message::Command(_, reply) = message {
-            let error = AppError::not_found(
-                "UpdateRunNotFound",
-                format!("Fleet {} has no update run named {}.", key.0, key.1),
-            );
-            let _ = reply.send(Err(error));
+        if let Message::Command(order) = message {
+            let _ = order.reply.send(Err(run_gone(key)));
         }
     }
 }
 
+fn run_gone(key: &RunKey) -> AppError {
+    AppError::not_found(
+        "UpdateRunNotFound",
+        format!("Fleet {} has no update run named {}.", key.0, key.1),
+    )
+}
+
 impl Driver {
-    fn in_flight(&self) -> impl Iterator<Item = (&app::model::run::MemberRun, u32)> {
+    pub(super) fn in_flight(&self) -> impl Iterator<Item = (&app::model::run::MemberRun, u32)> {
         self.stored.run.members().filter_map(|m| match m.state {
             MemberState::Upgrading { attempt, .. } => Some((m, attempt)),
             MemberState::NotStarted
@@ -124,6 +137,26 @@ impl Driver {
         settled && self.in_flight().next().is_none()
     }
 
+    /// Applies an operator command meant for this driver's run and answers it. A command for
+    /// another uid is returned when this driver's run is gone (a fresh driver loads the run now
+    /// stored under the name), and refused when the run it was meant for no longer exists.
+    async fn obey(&mut self, order: Order) -> Option<Order> {
+        if order.uid != self.stored.run.uid {
+            self.reload().await;
+            if self.gone {
+                return Some(order);
+            }
+            if order.uid != self.stored.run.uid {
+                let _ = order.reply.send(Err(run_gone(&self.key)));
+                return None;
+            }
+        }
+        let _ = order
+            .reply
+            .send(self.apply(Input::Command(order.command)).await);
+        None
+    }
+
     /// Sleeps until the next wake-up or message; `None` when the driver should exit.
     async fn wait(&mut self, inbox: &mut UnboundedReceiver<Message>) -> Option<Message> {
         if self.is_idle() {
@@ -142,13 +175,14 @@ impl Driver {
             (None, false) => return inbox.recv().await,
         };
         tokio::select! {
-            message = inbox.recv() => Some(message.unwrap_or(Message::Poke)),
+            // `None`: every sender is gone (the driver was forgotten): exit.
+            message = inbox.recv() => message,
             () = tokio::time::sleep(sleep) => Some(Message::Poke),
         }
     }
 
     /// Decides one input, commits the outcome and carries out its effects.
-    async fn apply(&mut self, input: Input) -> Result<Reply, AppError> {
+    pub(super) async fn apply(&mut self, input: Input) -> Result<Reply, AppError> {
         let catalog = self.rt.provider.catalog().await.map_err(provider_error)?;
         let world = ProviderWorld {
             catalog,
@@ -185,6 +219,9 @@ impl Driver {
             Err(StoreError::Concurrent) => {
                 // Only this driver writes a run; someone deleted or replaced it meanwhile.
                 self.reload().await;
+                if self.gone {
+                    return Err(run_gone(&self.key));
+                }
                 return Err(store_error(StoreError::Concurrent));
             }
             Err(error) => return Err(store_error(error)),
@@ -198,6 +235,8 @@ impl Driver {
 
     async fn reload(&mut self) {
         match self.rt.runs.get_run(&self.key.0, &self.key.1).await {
+            // Another run under the same name is not this driver's to act on.
+            Ok(Some(stored)) if stored.run.uid != self.stored.run.uid => self.gone = true,
             Ok(Some(stored)) => self.stored = stored,
             Ok(None) => self.gone = true,
             Err(error) => {
@@ -218,105 +257,6 @@ impl Driver {
                 tracing::error!(fleet = %self.key.0, run = %self.key.1, %error, "reading the outbox failed");
                 self.retry_soon = true;
             }
-        }
-    }
-
-    /// Starts an upgrade (idempotent by its operation id) and marks it carried out.
-    async fn carry_out(&mut self, effect: &Effect) {
-        let Effect::StartUpgrade {
-            cluster,
-            operation_id,
-            target,
-            ..
-        } = effect;
-        let request = UpgradeRequest {
-            operation_id: operation_id.clone(),
-            cluster: cluster.clone(),
-            target: target.clone(),
-        };
-        match self.rt.provider.start_upgrade(&request).await {
-            Ok(status) => {
-                self.note(&status);
-                if let Err(error) = self.rt.runs.effect_done(operation_id).await {
-                    tracing::warn!(%operation_id, %error, "marking an effect done failed; it will be repeated harmlessly");
-                }
-            }
-            Err(error) => {
-                tracing::warn!(%operation_id, %error, "starting an upgrade failed; retrying");
-                self.retry_soon = true;
-            }
-        }
-    }
-
-    /// Remembers when to look at an operation again: when it ends, or at once if it already has.
-    fn note(&mut self, status: &OperationStatus) {
-        let at = match status {
-            OperationStatus::Running { ends_at } => *ends_at,
-            OperationStatus::Succeeded { ended_at } | OperationStatus::Failed { ended_at, .. } => {
-                *ended_at
-            }
-        };
-        self.operations_end = Some(self.operations_end.map_or(at, |e| e.min(at)));
-    }
-
-    /// Feeds finished operations back to the engine, all of them in one decision.
-    async fn collect_operations(&mut self) {
-        self.operations_end = None;
-        let in_flight: Vec<_> = self
-            .in_flight()
-            .map(|(m, attempt)| {
-                (
-                    m.name.clone(),
-                    m.cluster_resource_id.clone(),
-                    attempt,
-                    m.state.clone(),
-                )
-            })
-            .collect();
-        let mut reports = Vec::new();
-        for (member, cluster, attempt, state) in in_flight {
-            let operation_id =
-                app::model::run::operation_id(&self.stored.run.name, &member, attempt);
-            let outcome = match self.rt.provider.operation_status(&operation_id).await {
-                Ok(Some(OperationStatus::Succeeded { .. })) => Outcome::Succeeded,
-                Ok(Some(OperationStatus::Failed { message, .. })) => Outcome::Failed { message },
-                Ok(Some(running)) => {
-                    self.note(&running);
-                    continue;
-                }
-                Ok(None) => {
-                    // Committed but never started (a crash in between): start it now.
-                    if let MemberState::Upgrading { target, .. } = state {
-                        let effect = Effect::StartUpgrade {
-                            member: member.clone(),
-                            cluster,
-                            attempt,
-                            operation_id,
-                            target,
-                        };
-                        self.carry_out(&effect).await;
-                    }
-                    continue;
-                }
-                Err(error) => {
-                    tracing::warn!(%operation_id, %error, "asking for an operation failed; retrying");
-                    self.retry_soon = true;
-                    continue;
-                }
-            };
-            reports.push(Report {
-                member,
-                attempt,
-                outcome,
-            });
-        }
-        if reports.is_empty() {
-            return;
-        }
-        // Everything that finished since the last pass, in one decision.
-        if let Err(error) = self.apply(Input::Reports(reports)).await {
-            tracing::warn!(fleet = %self.key.0, run = %self.key.1, code = %error.code, "applying reports failed; retrying");
-            self.retry_soon = true;
         }
     }
 }

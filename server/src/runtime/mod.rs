@@ -5,7 +5,9 @@
 //! After a crash, `resume_all` restarts a driver for every running or stopping run, and each
 //! finishes the effects its run committed but had not carried out.
 
+mod answers;
 mod driver;
+mod operations;
 mod world;
 
 use crate::clock::Clock;
@@ -21,11 +23,21 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 pub type RunKey = (FleetName, RunName);
 
+/// An operator command for the run with uid `uid` (the one the caller read), and where to
+/// answer. A driver acts only on its own run: a command for another uid is never applied to it.
+struct Order {
+    command: Command,
+    uid: String,
+    reply: oneshot::Sender<Result<Reply, AppError>>,
+}
+
 /// What a driver can be told.
 enum Message {
-    Command(Command, oneshot::Sender<Result<Reply, AppError>>),
+    Command(Order),
     /// Look again now (a manual clock moved, a test wants progress).
     Poke,
+    /// The run was deleted: stop at once.
+    Retire,
 }
 
 pub struct Runtime {
@@ -68,18 +80,44 @@ impl Runtime {
         Ok(active.len())
     }
 
-    /// Sends an operator command to a run's driver and waits for the engine's answer.
+    /// Sends an operator command for the run `uid` to its driver and waits for the engine's
+    /// answer.
     pub async fn command(
         self: &Arc<Self>,
         key: &RunKey,
+        uid: &str,
         command: Command,
     ) -> Result<Reply, AppError> {
         let (reply, answer) = oneshot::channel();
-        self.send(key, Message::Command(command, reply));
+        let order = Order {
+            command,
+            uid: uid.to_owned(),
+            reply,
+        };
+        self.send(key, Message::Command(order));
         answer.await.map_err(|_| {
             tracing::error!(fleet = %key.0, run = %key.1, "a run driver stopped without answering");
             AppError::internal()
         })?
+    }
+
+    /// Stops the run's driver at once (the run was deleted), so it can never answer for a run
+    /// created later under the same name.
+    pub fn forget(&self, key: &RunKey) {
+        if let Some(sender) = self.lock().remove(key) {
+            let _ = sender.send(Message::Retire);
+        }
+    }
+
+    /// Stops the drivers of every run of a fleet (the fleet was deleted).
+    pub fn forget_fleet(&self, fleet: &FleetName) {
+        let mut drivers = self.lock();
+        let keys: Vec<RunKey> = drivers.keys().filter(|k| k.0 == *fleet).cloned().collect();
+        for key in keys {
+            if let Some(sender) = drivers.remove(&key) {
+                let _ = sender.send(Message::Retire);
+            }
+        }
     }
 
     /// Makes every driver look again now.

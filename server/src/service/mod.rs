@@ -152,7 +152,9 @@ impl Drydock {
 
     /// Deletes the fleet and its members (the clusters themselves are not touched).
     pub async fn delete_fleet(&self, fleet: &FleetName) -> Result<bool, AppError> {
-        self.store.delete_fleet(fleet).await.map_err(store_error)
+        let deleted = self.store.delete_fleet(fleet).await.map_err(store_error)?;
+        self.runtime.forget_fleet(fleet);
+        Ok(deleted)
     }
 
     async fn require_fleet(&self, fleet: &FleetName) -> Result<(), AppError> {

@@ -3,7 +3,7 @@
 
 use super::strategies::strategy_not_found;
 use super::{Drydock, provider_error, store_error};
-use crate::store::{StoredEvent, StoredRun};
+use crate::store::{StoreError, StoredEvent, StoredRun};
 use app::engine::{Command, Reply};
 use app::engine::{
     FleetSnapshot, Plan, PlanMember, PlanRejection, create_run, not_in_any_stage_warning, plan,
@@ -92,8 +92,10 @@ impl Drydock {
             strategy,
             update: request.update,
         };
+        let uid = uuid::Uuid::new_v4().to_string();
         let (mut run, _) = create_run(
             name.as_str(),
+            &uid,
             &snapshot,
             spec,
             self.clock.now(),
@@ -118,7 +120,8 @@ impl Drydock {
         self.runs.list_runs(fleet).await.map_err(store_error)
     }
 
-    /// Deletes a run that is not in the middle of upgrading.
+    /// Deletes a run that is not in the middle of upgrading: not running or stopping, and with
+    /// no upgrade still in flight (a failed run's other groups may still be finishing one).
     pub async fn delete_run(&self, fleet: &FleetName, name: &RunName) -> Result<bool, AppError> {
         self.require_fleet(fleet).await?;
         let Some(stored) = self.runs.get_run(fleet, name).await.map_err(store_error)? else {
@@ -133,7 +136,22 @@ impl Drydock {
                 ),
             ));
         }
-        self.runs.delete_run(fleet, name).await.map_err(store_error)
+        if let Some(member) = stored.run.members().find(|m| m.state.in_flight()) {
+            return Err(AppError::conflict(
+                "UpdateRunActive",
+                format!(
+                    "Update run {name} is still upgrading member {}; delete it once that upgrade has finished.",
+                    member.name
+                ),
+            ));
+        }
+        match self.runs.delete_run(fleet, &stored).await {
+            Ok(()) => {}
+            Err(StoreError::NotFound) => return Ok(false),
+            Err(error) => return Err(store_error(error)),
+        }
+        self.runtime.forget(&(fleet.clone(), name.clone()));
+        Ok(true)
     }
 
     /// What the run would do from here, against what its members' clusters run now.
@@ -205,10 +223,10 @@ impl Drydock {
         name: &RunName,
         command: Command,
     ) -> Result<(Reply, StoredRun), AppError> {
-        self.get_run(fleet, name).await?;
+        let run = self.get_run(fleet, name).await?.run;
         let reply = self
             .runtime
-            .command(&(fleet.clone(), name.clone()), command)
+            .command(&(fleet.clone(), name.clone()), &run.uid, command)
             .await?;
         Ok((reply, self.get_run(fleet, name).await?))
     }

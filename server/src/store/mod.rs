@@ -203,7 +203,9 @@ pub trait RunStore: Send + Sync + 'static {
     ) -> StoreResult<StoredRun>;
     async fn get_run(&self, fleet: &FleetName, name: &RunName) -> StoreResult<Option<StoredRun>>;
     async fn list_runs(&self, fleet: &FleetName) -> StoreResult<Vec<StoredRun>>;
-    async fn delete_run(&self, fleet: &FleetName, name: &RunName) -> StoreResult<bool>;
+    /// Deletes the run if it is still `previous` (same uid, same etag); `Concurrent` when it
+    /// changed meanwhile, `NotFound` when it is gone.
+    async fn delete_run(&self, fleet: &FleetName, previous: &StoredRun) -> StoreResult<()>;
     /// Replaces the run if its etag is still `previous.etag`, appending `events` to its timeline
     /// and `effects` to the outbox, in one transaction. `Concurrent` when another write came
     /// first.

@@ -12,6 +12,7 @@ mod rest_members;
 mod rest_runs;
 mod rest_simulator;
 mod rest_strategies;
+mod run_identity;
 mod runs_runtime;
 mod server_functions;
 mod server_functions_runs;

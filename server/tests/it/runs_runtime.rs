@@ -206,7 +206,8 @@ async fn a_failed_member_fails_the_run_and_start_retries_it() {
         .find(|m| m["name"] == "aks-eastus-2")
         .unwrap();
     assert_eq!(failed["status"]["state"], "Failed");
-    assert_eq!(failed["operationId"], "run-f/aks-eastus-2/1");
+    let uid = run["properties"]["uid"].as_str().unwrap();
+    assert_eq!(failed["operationId"], format!("{uid}/aks-eastus-2/1"));
     post(&s, "run-f", "start", None).await;
     let run = s.wait_for_run("demo", "run-f", &["Completed"]).await;
     let retried = common::run_members(&run["properties"]["status"]["stages"])
@@ -214,7 +215,7 @@ async fn a_failed_member_fails_the_run_and_start_retries_it() {
         .find(|m| m["name"] == "aks-eastus-2")
         .unwrap();
     assert_eq!(retried["status"]["state"], "Completed");
-    assert_eq!(retried["operationId"], "run-f/aks-eastus-2/2");
+    assert_eq!(retried["operationId"], format!("{uid}/aks-eastus-2/2"));
     assert_eq!(
         per_cluster(&operations(&s).await)["sim:aks-eastus-2"],
         2,

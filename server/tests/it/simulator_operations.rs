@@ -60,19 +60,20 @@ async fn an_upgrade_runs_for_a_while_then_the_cluster_runs_the_target() {
     let (from, to) = versions(&s).await;
     s.sim_cluster("aks-1", "eastus", &from).await;
     let sim = &s.built.simulator;
-    let status = sim
+    let operation = sim
         .start_upgrade(&request("run/aks-1/1", "aks-1", &from, &to))
         .await
         .unwrap();
-    let OperationStatus::Running { ends_at } = status else {
-        panic!("{status:?}")
+    assert_eq!(operation.cluster.as_str(), "sim:aks-1");
+    let OperationStatus::Running { ends_at } = operation.status else {
+        panic!("{operation:?}")
     };
     assert!(ends_at > common::START, "it takes fleet time");
     assert_eq!(
         sim.start_upgrade(&request("run/aks-1/1", "aks-1", &from, &to))
             .await
             .unwrap(),
-        status,
+        operation,
         "same id, same operation"
     );
     let ops = s.get("/api/v1/simulator/operations").await.body["value"]
@@ -90,7 +91,10 @@ async fn an_upgrade_runs_for_a_while_then_the_cluster_runs_the_target() {
     );
     s.clock.advance(ends_at.millis() - common::START.millis());
     assert!(matches!(
-        sim.operation_status("run/aks-1/1").await.unwrap(),
+        sim.operation("run/aks-1/1")
+            .await
+            .unwrap()
+            .map(|o| o.status),
         Some(OperationStatus::Succeeded { .. })
     ));
     let cluster = s.get("/api/v1/simulator/clusters/aks-1").await.body;
@@ -100,7 +104,7 @@ async fn an_upgrade_runs_for_a_while_then_the_cluster_runs_the_target() {
         s.get("/api/v1/simulator/operations").await.body["value"][0]["state"],
         "Succeeded"
     );
-    assert_eq!(sim.operation_status("never-started").await.unwrap(), None);
+    assert_eq!(sim.operation("never-started").await.unwrap(), None);
 }
 
 #[tokio::test]
@@ -123,7 +127,8 @@ async fn fail_next_fails_one_operation_with_a_message_and_changes_nothing() {
         .await
         .unwrap();
     s.clock.advance(24 * 3600 * 1000);
-    let Some(OperationStatus::Failed { message, .. }) = sim.operation_status("op-1").await.unwrap()
+    let Some(OperationStatus::Failed { message, .. }) =
+        sim.operation("op-1").await.unwrap().map(|o| o.status)
     else {
         panic!()
     };
@@ -143,7 +148,7 @@ async fn fail_next_fails_one_operation_with_a_message_and_changes_nothing() {
         .unwrap();
     s.clock.advance(24 * 3600 * 1000);
     assert!(matches!(
-        sim.operation_status("op-2").await.unwrap(),
+        sim.operation("op-2").await.unwrap().map(|o| o.status),
         Some(OperationStatus::Succeeded { .. })
     ));
 }
@@ -201,7 +206,7 @@ async fn bigger_node_pools_take_longer() {
     big["nodePools"][0]["count"] = json!(90);
     s.put("/api/v1/simulator/clusters/big", big).await;
     let sim = &s.built.simulator;
-    let ends = |status| match status {
+    let ends = |operation: server::provider::Operation| match operation.status {
         OperationStatus::Running { ends_at } => ends_at,
         other => panic!("{other:?}"),
     };
@@ -242,7 +247,12 @@ async fn operations_survive_a_restart_and_complete_after_it() {
     );
     s.clock.advance(24 * 3600 * 1000);
     assert!(matches!(
-        s.built.simulator.operation_status("op-1").await.unwrap(),
+        s.built
+            .simulator
+            .operation("op-1")
+            .await
+            .unwrap()
+            .map(|o| o.status),
         Some(OperationStatus::Succeeded { .. })
     ));
     assert_eq!(

@@ -217,9 +217,16 @@ mod tests {
             strategy: None,
             update: serde_json::from_str(r#"{"upgrade": {"type": "NodeImageOnly"}}"#).unwrap(),
         };
-        create_run("r", &fleet, spec, Timestamp(0), &Default::default())
-            .unwrap()
-            .0
+        create_run(
+            "r",
+            "uid-r",
+            &fleet,
+            spec,
+            Timestamp(0),
+            &Default::default(),
+        )
+        .unwrap()
+        .0
     }
 
     #[test]

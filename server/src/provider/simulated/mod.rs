@@ -7,7 +7,7 @@ pub mod generate;
 mod operations;
 pub mod rng;
 
-use super::{OperationStatus, Provider, ProviderError, UpgradeRequest};
+use super::{Operation, Provider, ProviderError, UpgradeRequest};
 use crate::clock::Clock;
 use crate::store::{SimCluster, SimOperation, SimulatorStore, StoreError};
 use app::engine::DurationModel;
@@ -221,17 +221,11 @@ impl Provider for SimulatedProvider {
             .collect())
     }
 
-    async fn start_upgrade(
-        &self,
-        request: &UpgradeRequest,
-    ) -> Result<OperationStatus, ProviderError> {
+    async fn start_upgrade(&self, request: &UpgradeRequest) -> Result<Operation, ProviderError> {
         self.start(request).await
     }
 
-    async fn operation_status(
-        &self,
-        operation_id: &str,
-    ) -> Result<Option<OperationStatus>, ProviderError> {
+    async fn operation(&self, operation_id: &str) -> Result<Option<Operation>, ProviderError> {
         self.status(operation_id).await
     }
 }

@@ -3,8 +3,9 @@
 
 use super::rng::Rng;
 use super::{SimulatedProvider, World};
-use crate::provider::{OperationStatus, ProviderError, UpgradeRequest};
+use crate::provider::{Operation, OperationStatus, ProviderError, UpgradeRequest};
 use crate::store::{SimCluster, SimOperation};
+use app::model::member::ClusterResourceId;
 use app::model::time::Timestamp;
 
 const FAILURES: [&str; 3] = [
@@ -42,13 +43,12 @@ impl SimulatedProvider {
         })
     }
 
-    pub(super) async fn start(
-        &self,
-        request: &UpgradeRequest,
-    ) -> Result<OperationStatus, ProviderError> {
+    pub(super) async fn start(&self, request: &UpgradeRequest) -> Result<Operation, ProviderError> {
         let _guard = self.writes.lock().await;
-        if let Some(status) = self.status_in(&self.read(), &request.operation_id) {
-            return Ok(status);
+        // An id seen before is answered for as it was started, whatever this request asks:
+        // like a real provider, the simulator does not second-guess its caller.
+        if let Some(operation) = self.operation_in(&self.read(), &request.operation_id) {
+            return Ok(operation);
         }
         let name = request
             .cluster
@@ -90,14 +90,14 @@ impl SimulatedProvider {
             .save_operation(&operation)
             .await
             .map_err(unavailable)?;
-        let status = Self::evaluate(&operation, now);
+        let answer = Self::account(&operation, now);
         self.write(|world| {
             world.clusters.insert(name, cluster);
             world
                 .operations
                 .insert(operation.operation_id.clone(), operation);
         });
-        Ok(status)
+        Ok(answer)
     }
 
     /// An operation's status at `now`, without side effects.
@@ -116,29 +116,38 @@ impl SimulatedProvider {
         }
     }
 
-    fn status_in(&self, world: &World, operation_id: &str) -> Option<OperationStatus> {
+    /// What the operation is and where it is at `now`.
+    fn account(op: &SimOperation, now: Timestamp) -> Operation {
+        Operation {
+            cluster: ClusterResourceId::simulated(&op.cluster),
+            target: op.target.clone(),
+            status: Self::evaluate(op, now),
+        }
+    }
+
+    fn operation_in(&self, world: &World, operation_id: &str) -> Option<Operation> {
         world
             .operations
             .get(operation_id)
-            .map(|op| Self::evaluate(op, self.clock.now()))
+            .map(|op| Self::account(op, self.clock.now()))
     }
 
-    /// The status of an operation; a finished, successful one is applied to its cluster first.
+    /// An operation and its status; a finished, successful one is applied to its cluster first.
     pub(super) async fn status(
         &self,
         operation_id: &str,
-    ) -> Result<Option<OperationStatus>, ProviderError> {
+    ) -> Result<Option<Operation>, ProviderError> {
         let now = self.clock.now();
         let Some(op) = self.read().operations.get(operation_id).cloned() else {
             return Ok(None);
         };
-        let status = Self::evaluate(&op, now);
-        if let OperationStatus::Succeeded { .. } = status
+        let answer = Self::account(&op, now);
+        if let OperationStatus::Succeeded { .. } = answer.status
             && !op.applied
         {
             self.apply(&op).await?;
         }
-        Ok(Some(status))
+        Ok(Some(answer))
     }
 
     async fn apply(&self, op: &SimOperation) -> Result<(), ProviderError> {

@@ -36,6 +36,7 @@ pub fn skeleton(run: &UpdateRun) -> UpdateRun {
         .collect();
     UpdateRun {
         name: run.name.clone(),
+        uid: run.uid.clone(),
         update_strategy_id: run.update_strategy_id.clone(),
         spec: run.spec.clone(),
         state: run.state.clone(),

@@ -9,8 +9,10 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 
 fn run_from_row(row: &SqliteRow) -> StoreResult<StoredRun> {
-    let run: UpdateRun =
+    let mut run: UpdateRun =
         serde_json::from_str(&row.try_get::<String, _>("body")?).map_err(|e| corrupt("run", e))?;
+    // The column is the uid's home (bodies stored before uids existed have none).
+    run.uid = row.try_get("uid")?;
     Ok(StoredRun {
         run,
         etag: row.try_get("version")?,
@@ -74,12 +76,16 @@ impl RunStore for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<StoredRun> {
         let body = serde_json::to_string(&skeleton(run)).map_err(|e| corrupt("run", e))?;
+        if run.uid.is_empty() {
+            return Err(corrupt("run", "a run must have a uid"));
+        }
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
-            "INSERT INTO runs (fleet, name, body, state, version, wake_at, created_at) VALUES (?, ?, ?, ?, 1, NULL, ?)",
+            "INSERT INTO runs (fleet, name, uid, body, state, version, wake_at, created_at) VALUES (?, ?, ?, ?, ?, 1, NULL, ?)",
         )
         .bind(fleet.as_str())
         .bind(&run.name)
+        .bind(&run.uid)
         .bind(body)
         .bind(state_word(run))
         .bind(now.millis())
@@ -90,7 +96,9 @@ impl RunStore for SqliteStore {
                 .as_database_error()
                 .map(|e| e.message().to_owned())
                 .unwrap_or_default();
-            return Err(if message.contains("UNIQUE") {
+            return Err(if message.contains("runs.uid") {
+                corrupt("run", "a uid was given twice")
+            } else if message.contains("UNIQUE") {
                 StoreError::RunExists(RunName::parse(&run.name).map_err(|e| corrupt("run", e))?)
             } else if message.contains("FOREIGN KEY") {
                 StoreError::NotFound
@@ -111,7 +119,7 @@ impl RunStore for SqliteStore {
 
     async fn get_run(&self, fleet: &FleetName, name: &RunName) -> StoreResult<Option<StoredRun>> {
         let row = sqlx::query(
-            "SELECT body, version, wake_at, created_at FROM runs WHERE fleet = ? AND name = ?",
+            "SELECT uid, body, version, wake_at, created_at FROM runs WHERE fleet = ? AND name = ?",
         )
         .bind(fleet.as_str())
         .bind(name.as_str())
@@ -125,7 +133,7 @@ impl RunStore for SqliteStore {
     }
 
     async fn list_runs(&self, fleet: &FleetName) -> StoreResult<Vec<StoredRun>> {
-        let rows = sqlx::query("SELECT body, version, wake_at, created_at FROM runs WHERE fleet = ? ORDER BY created_at, name")
+        let rows = sqlx::query("SELECT uid, body, version, wake_at, created_at FROM runs WHERE fleet = ? ORDER BY created_at, name")
             .bind(fleet.as_str())
             .fetch_all(&self.pool)
             .await?;
@@ -139,13 +147,24 @@ impl RunStore for SqliteStore {
         Ok(runs)
     }
 
-    async fn delete_run(&self, fleet: &FleetName, name: &RunName) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM runs WHERE fleet = ? AND name = ?")
-            .bind(fleet.as_str())
-            .bind(name.as_str())
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+    async fn delete_run(&self, fleet: &FleetName, previous: &StoredRun) -> StoreResult<()> {
+        let done = sqlx::query(
+            "DELETE FROM runs WHERE fleet = ? AND name = ? AND uid = ? AND version = ?",
+        )
+        .bind(fleet.as_str())
+        .bind(&previous.run.name)
+        .bind(&previous.run.uid)
+        .bind(previous.etag)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 1 {
+            return Ok(());
+        }
+        let name = RunName::parse(&previous.run.name).map_err(|e| corrupt("run", e))?;
+        match self.get_run(fleet, &name).await? {
+            Some(_) => Err(StoreError::Concurrent),
+            None => Err(StoreError::NotFound),
+        }
     }
 
     async fn save_run(
@@ -160,13 +179,16 @@ impl RunStore for SqliteStore {
         let body = serde_json::to_string(&skeleton(run)).map_err(|e| corrupt("run", e))?;
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
-            "UPDATE runs SET body = ?, state = ?, version = version + 1, wake_at = ? WHERE fleet = ? AND name = ? AND version = ?",
+            "UPDATE runs SET body = ?, state = ?, version = version + 1, wake_at = ? WHERE fleet = ? AND name = ? AND uid = ? AND version = ?",
         )
         .bind(body)
         .bind(state_word(run))
         .bind(wake_at.map(Timestamp::millis))
         .bind(fleet.as_str())
         .bind(&run.name)
+        // A run deleted and created again under the same name starts at version 1 too: only
+        // the uid tells a stale writer from the run it loaded.
+        .bind(&previous.run.uid)
         .bind(previous.etag)
         .execute(&mut *tx)
         .await?;
