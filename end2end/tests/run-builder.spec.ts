@@ -225,7 +225,10 @@ test("a strategy is edited (its runs keep the old stages), imported into, and de
   const editors = page.locator(".stage-editor");
   await expect(editors).toHaveCount(2);
   await editors.nth(0).getByLabel("Wait after the stage (seconds)", { exact: true }).fill("60");
+  // plan-a exists: saving asks before it replaces it (the server refuses unless asked).
+  const asked = page.waitForEvent("dialog");
   await page.getByRole("button", { name: "Save as strategy" }).click();
+  expect((await asked).message()).toContain("already has an update strategy named plan-a. Replace it?");
   await expect(page.getByText("Saved strategy plan-a.")).toBeVisible();
 
   // Importing replaces the stages; a broken document changes nothing and says why.

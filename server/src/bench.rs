@@ -153,7 +153,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         update,
     };
     drydock
-        .create_run(&fleet, &run, request)
+        .create_run(
+            &fleet,
+            &run,
+            request,
+            &app::model::precondition::Precondition::Unconditional,
+        )
         .await
         .map_err(|e| anyhow::anyhow!(e.message))?;
     println!(

@@ -84,7 +84,12 @@ pub async fn ensure_demo_fleet(
             labels: labels_of(group),
         };
         drydock
-            .put_member(&fleet, &name(MemberName::parse(cluster.as_str()))?, spec)
+            .put_member(
+                &fleet,
+                &name(MemberName::parse(cluster.as_str()))?,
+                spec,
+                &app::model::precondition::Precondition::Unconditional,
+            )
             .await?;
     }
     Ok(true)

@@ -120,13 +120,19 @@ pub async fn assign_group(
     )
 }
 
+/// Removes a member; `force=true` also removes one a run is upgrading (refused otherwise, with
+/// the run named, so the page can ask first).
 #[server(prefix = "/fn", endpoint = "remove_member")]
-pub async fn remove_member(fleet: String, name: String) -> Result<(), AppError> {
+pub async fn remove_member(
+    fleet: String,
+    name: String,
+    #[server(default)] force: bool,
+) -> Result<(), AppError> {
     with_status(
         async {
             let fleet = parse("InvalidFleetName", FleetName::parse(&fleet))?;
             let name = parse("InvalidMemberName", MemberName::parse(&name))?;
-            service()?.remove_member(&fleet, &name).await
+            service()?.remove_member(&fleet, &name, force).await
         }
         .await,
     )

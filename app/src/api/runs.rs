@@ -149,18 +149,21 @@ pub async fn list_strategies(fleet: String) -> Result<Vec<(String, UpdateStrateg
     )
 }
 
+/// Saves a strategy; one of that name already stored is replaced only with `"replace": true`
+/// (409 `StrategyAlreadyExists` otherwise, so the page can ask first).
 #[server(prefix = "/fn", endpoint = "save_strategy", input = leptos::server_fn::codec::Json)]
 pub async fn save_strategy(
     fleet: String,
     name: String,
     strategy: UpdateStrategy,
+    #[server(default)] replace: bool,
 ) -> Result<(), AppError> {
     with_status(
         async {
             let fleet = parse("InvalidFleetName", FleetName::parse(&fleet))?;
             let name = parse("InvalidStrategyName", StrategyName::parse(&name))?;
             super::service()?
-                .save_strategy(&fleet, &name, strategy)
+                .save_strategy(&fleet, &name, strategy, replace)
                 .await
         }
         .await,

@@ -39,7 +39,14 @@ pub trait FleetService: Send + Sync + 'static {
         group: Option<GroupName>,
     ) -> Result<usize, AppError>;
 
-    async fn remove_member(&self, fleet: &FleetName, name: &MemberName) -> Result<(), AppError>;
+    /// Removes a member; one whose cluster a run is upgrading only with `force` (a conflict
+    /// naming the run otherwise).
+    async fn remove_member(
+        &self,
+        fleet: &FleetName,
+        name: &MemberName,
+        force: bool,
+    ) -> Result<(), AppError>;
 
     /// Members, what their clusters run and the catalog: what the browser plans previews from.
     async fn snapshot(&self, fleet: &FleetName) -> Result<FleetSnapshot, AppError>;
@@ -72,11 +79,14 @@ pub trait FleetService: Send + Sync + 'static {
         fleet: &FleetName,
     ) -> Result<Vec<(StrategyName, UpdateStrategy)>, AppError>;
 
+    /// Saves a strategy; one of that name already stored is replaced only with `replace`
+    /// (a conflict, `StrategyAlreadyExists`, otherwise).
     async fn save_strategy(
         &self,
         fleet: &FleetName,
         name: &StrategyName,
         strategy: UpdateStrategy,
+        replace: bool,
     ) -> Result<(), AppError>;
 
     async fn remove_strategy(&self, fleet: &FleetName, name: &StrategyName)

@@ -322,30 +322,19 @@ fn advance_group(
             if !eligible || passed.contains(&i) {
                 continue;
             }
-            match work.world.observe(&member.cluster_resource_id) {
-                Err(error) => {
-                    passed.insert(i);
-                    waiting.push((i, format!("the cluster cannot be observed: {error}"), None));
+            match ready(&member.cluster_resource_id, work) {
+                Ok(cluster) => {
+                    chosen = Some((i, cluster));
+                    break;
                 }
-                Ok(cluster) => match cluster
-                    .maintenance_window
-                    .as_ref()
-                    .and_then(|w| w.current_or_next(now))
-                {
-                    Some(span) if !span.contains(now) => {
-                        let reason =
-                            format!("maintenance window closed; it opens at {}", span.start);
-                        waiting.push((i, reason, Some(span.start)));
-                    }
-                    Some(_) | None => {
-                        chosen = Some((i, cluster));
-                        break;
-                    }
-                },
+                Err(wait) => {
+                    passed.insert(i);
+                    waiting.push((i, wait));
+                }
             }
         }
-        for (i, reason, until) in waiting {
-            set_pending(group, i, reason, until, work);
+        for (i, wait) in waiting {
+            set_pending(group, i, wait, work);
         }
         let Some((i, cluster)) = chosen else {
             return finish_if_idle(group, started_at, work);
@@ -389,7 +378,7 @@ fn advance_group(
             }
             MemberAction::Pending { reason } => {
                 passed.insert(i);
-                set_pending(group, i, reason, None, work);
+                set_pending(group, i, Wait::new(reason), work);
             }
             MemberAction::Fail { reason } => {
                 member.state = MemberState::Failed {
@@ -411,14 +400,65 @@ fn advance_group(
     }
 }
 
-/// Marks a member pending; an unchanged reason changes nothing (and makes no event).
-fn set_pending(
-    group: &mut GroupRun,
-    i: usize,
+/// Why a member cannot start now, and what it waits for.
+struct Wait {
     reason: String,
+    /// When the wait ends by itself (a window opens).
     until: Option<Timestamp>,
-    work: &mut Work<'_>,
-) {
+    /// Another run upgrading the cluster.
+    held_by: Option<String>,
+}
+
+impl Wait {
+    fn new(reason: String) -> Self {
+        Self {
+            reason,
+            until: None,
+            held_by: None,
+        }
+    }
+}
+
+/// The member's cluster if it can start now: observed, inside its window, and not being
+/// upgraded by another run; else what it waits for.
+fn ready(
+    cluster: &crate::model::member::ClusterResourceId,
+    work: &Work<'_>,
+) -> Result<crate::model::cluster::ClusterState, Wait> {
+    let observed = work
+        .world
+        .observe(cluster)
+        .map_err(|error| Wait::new(format!("the cluster cannot be observed: {error}")))?;
+    let window = observed
+        .maintenance_window
+        .as_ref()
+        .and_then(|w| w.current_or_next(work.now));
+    if let Some(span) = window.filter(|span| !span.contains(work.now)) {
+        return Err(Wait {
+            reason: format!("maintenance window closed; it opens at {}", span.start),
+            until: Some(span.start),
+            held_by: None,
+        });
+    }
+    if let Some(holder) = work.world.holder(cluster) {
+        return Err(Wait {
+            reason: format!(
+                "the cluster is being upgraded by {holder}; this member goes on once that upgrade has finished"
+            ),
+            until: None,
+            held_by: Some(holder),
+        });
+    }
+    Ok(observed)
+}
+
+/// Marks a member pending; an unchanged wait changes nothing (and makes no event).
+fn set_pending(group: &mut GroupRun, i: usize, wait: Wait, work: &mut Work<'_>) {
+    let Wait {
+        reason,
+        until,
+        held_by,
+    } = wait;
     if let Some(at) = until {
         work.wake(at);
     }
@@ -427,8 +467,9 @@ fn set_pending(
         MemberState::Pending {
             reason: old,
             until: old_until,
+            held_by: old_holder,
             ..
-        } if *old == reason && *old_until == until => return,
+        } if *old == reason && *old_until == until && *old_holder == held_by => return,
         MemberState::Pending { since, .. } => *since,
         MemberState::NotStarted
         | MemberState::Upgrading { .. }
@@ -440,6 +481,7 @@ fn set_pending(
         reason: reason.clone(),
         since,
         until,
+        held_by,
     };
     work.event(
         Subject::Member(member.name.clone()),
@@ -448,17 +490,25 @@ fn set_pending(
     );
 }
 
-/// With nothing in flight and nothing startable, the group is done unless a window will open.
+/// With nothing in flight and nothing startable, the group is done unless a window will open
+/// or another run's upgrade of a member's cluster will end.
 fn finish_if_idle(
     group: &mut GroupRun,
     started_at: Timestamp,
     work: &mut Work<'_>,
 ) -> Result<(), Failure> {
-    let awaiting_window = group
-        .members
-        .iter()
-        .any(|m| matches!(m.state, MemberState::Pending { until: Some(_), .. }));
-    if awaiting_window
+    // A window will open, another run's upgrade will end: both hold the group.
+    let awaiting = group.members.iter().any(|m| {
+        matches!(
+            m.state,
+            MemberState::Pending { until: Some(_), .. }
+                | MemberState::Pending {
+                    held_by: Some(_),
+                    ..
+                }
+        )
+    });
+    if awaiting
         || group
             .members
             .iter()

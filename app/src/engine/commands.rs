@@ -322,7 +322,16 @@ fn skip_group(run: &mut UpdateRun, s: usize, g: usize, work: &mut Work<'_>) {
         skip_member(run, s, g, m, "its group was skipped", work);
     }
     let group = &mut run.stages[s].groups[g];
-    group.state = GroupState::Skipped { at: work.now };
+    let started_at = match group.state {
+        GroupState::Running { started_at } | GroupState::Failed { started_at, .. } => {
+            Some(started_at)
+        }
+        GroupState::NotStarted | GroupState::Completed { .. } | GroupState::Skipped { .. } => None,
+    };
+    group.state = GroupState::Skipped {
+        at: work.now,
+        started_at,
+    };
     work.event(
         Subject::Group(group.name.clone()),
         State::Skipped,
@@ -335,7 +344,14 @@ fn skip_wait(run: &mut UpdateRun, s: usize, work: &mut Work<'_>) {
     if stage.wait.is_done() {
         return;
     }
-    stage.wait = WaitState::Skipped { at: work.now };
+    let started_at = match stage.wait {
+        WaitState::Running { started_at, .. } => Some(started_at),
+        WaitState::NotStarted | WaitState::Completed { .. } | WaitState::Skipped { .. } => None,
+    };
+    stage.wait = WaitState::Skipped {
+        at: work.now,
+        started_at,
+    };
     work.event(
         Subject::AfterStageWait(stage.name.clone()),
         State::Skipped,
@@ -355,7 +371,16 @@ fn skip_stage(run: &mut UpdateRun, s: usize, work: &mut Work<'_>) {
     }
     skip_wait(run, s, work);
     let stage = &mut run.stages[s];
-    stage.state = StageState::Skipped { at: work.now };
+    let started_at = match stage.state {
+        StageState::Running { started_at } | StageState::Failed { started_at, .. } => {
+            Some(started_at)
+        }
+        StageState::NotStarted | StageState::Completed { .. } | StageState::Skipped { .. } => None,
+    };
+    stage.state = StageState::Skipped {
+        at: work.now,
+        started_at,
+    };
     work.event(
         Subject::Stage(stage.name.clone()),
         State::Skipped,

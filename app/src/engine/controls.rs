@@ -60,6 +60,10 @@ impl World for Blind {
     fn observe(&self, cluster: &ClusterResourceId) -> Result<ClusterState, String> {
         Err(format!("{cluster} is not observed in a dry run"))
     }
+
+    fn holder(&self, _: &ClusterResourceId) -> Option<String> {
+        None
+    }
 }
 
 /// What Start and Stop would answer now.

@@ -15,11 +15,15 @@ use crate::model::target::UpgradeTarget;
 use crate::model::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
-/// What the engine may read of the outside world while deciding: the catalog and what the
-/// provider observes of a cluster. The runtime answers from its provider's current view.
+/// What the engine may read of the outside world while deciding: the catalog, what the
+/// provider observes of a cluster, and whether another run is upgrading it. The runtime
+/// answers from its provider's current view and its store's cluster leases.
 pub trait World {
     fn catalog(&self) -> &Catalog;
     fn observe(&self, cluster: &ClusterResourceId) -> Result<ClusterState, String>;
+    /// Who else is upgrading the cluster now, in words (`update run x of fleet f`); `None`
+    /// when no other run is. A cluster gets one upgrade at a time, whichever run asks.
+    fn holder(&self, cluster: &ClusterResourceId) -> Option<String>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -538,3 +538,61 @@ fn a_late_failure_in_a_skipped_group_is_recorded_but_does_not_fail_the_run() {
     h.run_to_end();
     assert!(matches!(h.run.state, RunState::Completed { .. }));
 }
+
+#[test]
+fn a_cluster_another_run_is_upgrading_waits_and_holds_its_group_until_free() {
+    let mut h = one_by_one(&["a", "b"]);
+    let a = h.run.stages[0].groups[0].members[0]
+        .cluster_resource_id
+        .clone();
+    h.world
+        .holders
+        .insert(a.clone(), "update run other of fleet f".into());
+    h.start();
+    assert_eq!(h.in_flight(), ["b"], "b goes while a's cluster is busy");
+    let MemberState::Pending {
+        reason, held_by, ..
+    } = h.member_state("a")
+    else {
+        panic!("{:?}", h.member_state("a"))
+    };
+    assert!(
+        reason.contains("being upgraded by update run other of fleet f"),
+        "{reason}"
+    );
+    assert_eq!(held_by.as_deref(), Some("update run other of fleet f"));
+    h.complete("b");
+    assert!(
+        matches!(h.run.state, RunState::Running { .. }),
+        "the group waits for a: {:?}",
+        h.run.state
+    );
+    assert!(h.effects.iter().all(|e| {
+        let Effect::StartUpgrade { cluster, .. } = e;
+        *cluster != a
+    }));
+    h.world.holders.clear();
+    h.tick();
+    assert_eq!(h.in_flight(), ["a"], "a goes once its cluster is free");
+    h.complete("a");
+    assert!(matches!(h.run.state, RunState::Completed { .. }));
+}
+
+#[test]
+fn a_group_or_stage_skipped_after_it_started_keeps_its_start_time() {
+    let mut h = staged();
+    h.start();
+    h.complete("a1");
+    h.command(skip(SkipKind::Group, "g1")).unwrap();
+    h.command(skip(SkipKind::Stage, "canary")).unwrap();
+    let status = h.run.status();
+    let canary = &status.stages[0];
+    assert_eq!(canary.status.state, State::Skipped);
+    assert_eq!(canary.status.start_time, Some(NOW), "the stage had started");
+    let g1 = &canary.groups[0];
+    assert_eq!(g1.status.state, State::Skipped);
+    assert_eq!(g1.status.start_time, Some(NOW), "its member a1 ran");
+    assert!(g1.status.completed_time.is_some());
+    let prod = &status.stages[1];
+    assert_eq!(prod.status.start_time, None, "never started");
+}

@@ -13,6 +13,8 @@ use std::collections::BTreeMap;
 pub struct TestWorld {
     pub catalog: Catalog,
     pub clusters: BTreeMap<ClusterResourceId, ClusterState>,
+    /// Clusters another run is upgrading, with who.
+    pub holders: BTreeMap<ClusterResourceId, String>,
 }
 
 impl World for TestWorld {
@@ -25,6 +27,10 @@ impl World for TestWorld {
             .get(cluster)
             .cloned()
             .ok_or_else(|| format!("cluster {cluster} does not exist"))
+    }
+
+    fn holder(&self, cluster: &ClusterResourceId) -> Option<String> {
+        self.holders.get(cluster).cloned()
     }
 }
 
@@ -60,6 +66,7 @@ impl Harness {
         let world = TestWorld {
             catalog: fleet.catalog.clone(),
             clusters,
+            holders: BTreeMap::new(),
         };
         Self {
             run,

@@ -12,6 +12,8 @@ pub enum ErrorKind {
     /// The input clashes with the current state (a duplicate, a concurrent write).
     Conflict,
     TooLarge,
+    /// A condition the request set (`If-Match`, `If-None-Match`) does not hold.
+    PreconditionFailed,
     /// The HTTP method does not apply to the route.
     MethodNotAllowed,
     /// A dependency (a provider) could not answer now; trying later may work.
@@ -27,6 +29,7 @@ impl ErrorKind {
             ErrorKind::NotFound => 404,
             ErrorKind::Conflict => 409,
             ErrorKind::TooLarge => 413,
+            ErrorKind::PreconditionFailed => 412,
             ErrorKind::MethodNotAllowed => 405,
             ErrorKind::Unavailable => 503,
             ErrorKind::Internal => 500,

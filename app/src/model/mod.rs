@@ -6,6 +6,7 @@ pub mod error;
 pub mod member;
 pub mod names;
 pub mod overview;
+pub mod precondition;
 pub mod run;
 pub mod status;
 pub mod strategy;

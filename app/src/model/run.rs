@@ -67,6 +67,9 @@ pub enum StageState {
     },
     Skipped {
         at: Timestamp,
+        /// When it had started, if it had (skipped while running): its start stays on record.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        started_at: Option<Timestamp>,
     },
 }
 
@@ -84,6 +87,9 @@ pub enum WaitState {
     },
     Skipped {
         at: Timestamp,
+        /// When it had started, if it had (skipped while running): its start stays on record.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        started_at: Option<Timestamp>,
     },
 }
 
@@ -104,6 +110,9 @@ pub enum GroupState {
     },
     Skipped {
         at: Timestamp,
+        /// When it had started, if it had (skipped while running): its start stays on record.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        started_at: Option<Timestamp>,
     },
 }
 
@@ -119,11 +128,16 @@ pub enum SkippedBy {
 pub enum MemberState {
     NotStarted,
     /// Waiting for something outside the run: a closed window (`until` is its opening), a
-    /// version not yet in the region, a cluster that cannot be observed.
+    /// version not yet in the region, a cluster that cannot be observed, a cluster another
+    /// run is upgrading (`held_by` names it).
     Pending {
         reason: String,
         since: Timestamp,
         until: Option<Timestamp>,
+        /// Another run is upgrading the cluster: the member goes on once it has finished, and
+        /// its group waits for it as it would for a window.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        held_by: Option<String>,
     },
     Upgrading {
         attempt: u32,

@@ -166,7 +166,7 @@ fn group_times(state: &GroupState) -> (Option<Timestamp>, Option<Timestamp>) {
             started_at,
             failed_at,
         } => (Some(*started_at), Some(*failed_at)),
-        GroupState::Skipped { at } => (None, Some(*at)),
+        GroupState::Skipped { at, started_at } => (*started_at, Some(*at)),
     }
 }
 
@@ -182,7 +182,7 @@ fn stage_times(state: &StageState) -> (Option<Timestamp>, Option<Timestamp>) {
             started_at,
             failed_at,
         } => (Some(*started_at), Some(*failed_at)),
-        StageState::Skipped { at } => (None, Some(*at)),
+        StageState::Skipped { at, started_at } => (*started_at, Some(*at)),
     }
 }
 
@@ -194,7 +194,7 @@ fn wait_times(state: &WaitState) -> (Option<Timestamp>, Option<Timestamp>) {
             started_at,
             completed_at,
         } => (Some(*started_at), Some(*completed_at)),
-        WaitState::Skipped { at } => (None, Some(*at)),
+        WaitState::Skipped { at, started_at } => (*started_at, Some(*at)),
     }
 }
 

@@ -1,9 +1,12 @@
 //! The edges of the REST API: JSON bodies in, ARM errors out.
 
 use app::model::error::{AppError, ErrorKind};
+use app::model::precondition::Precondition;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
+use axum::http::header;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -83,4 +86,31 @@ pub struct ArmBody<P> {
     kind: Option<serde::de::IgnoredAny>,
     #[serde(default)]
     etag: Option<serde::de::IgnoredAny>,
+}
+
+/// The request's `If-Match` / `If-None-Match`, as a [`Precondition`] for the write.
+pub struct IfMatch(pub Precondition);
+
+impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let header = |name: header::HeaderName| -> Result<Option<&str>, ApiError> {
+            parts
+                .headers
+                .get(&name)
+                .map(|value| {
+                    value.to_str().map_err(|_| {
+                        ApiError(AppError::invalid(
+                            "InvalidPrecondition",
+                            format!("The {name} header is not readable text."),
+                        ))
+                    })
+                })
+                .transpose()
+        };
+        let if_match = header(header::IF_MATCH)?;
+        let if_none_match = header(header::IF_NONE_MATCH)?;
+        Ok(Self(Precondition::from_headers(if_match, if_none_match)?))
+    }
 }

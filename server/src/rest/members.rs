@@ -1,11 +1,12 @@
 use super::{
-    ApiResult, ApiState, ArmBody, ArmJson, delete_response, list, ok, parse_name, put_response,
+    ApiResult, ApiState, ArmBody, ArmJson, IfMatch, delete_response, list, ok, parse_name,
+    put_response,
 };
 use crate::provider::ProviderError;
 use crate::service::MemberView;
 use app::model::member::{ClusterResourceId, Labels, MemberSpec};
 use app::model::names::{FleetName, GroupName, MemberName};
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_json::{Value, json};
@@ -68,6 +69,7 @@ pub async fn index(State(drydock): State<ApiState>, Path(fleet): Path<String>) -
 pub async fn put(
     State(drydock): State<ApiState>,
     Path((fleet, member)): Path<(String, String)>,
+    IfMatch(precondition): IfMatch,
     ArmJson(body): ArmJson<ArmBody<PutMemberProperties>>,
 ) -> ApiResult {
     let (fleet, member) = names(&fleet, &member)?;
@@ -77,7 +79,9 @@ pub async fn put(
         group: p.group,
         labels: p.labels,
     };
-    let (view, created) = drydock.put_member(&fleet, &member, spec).await?;
+    let (view, created) = drydock
+        .put_member(&fleet, &member, spec, &precondition)
+        .await?;
     Ok(put_response(created, member_json(&view)))
 }
 
@@ -89,12 +93,20 @@ pub async fn get(
     Ok(ok(member_json(&drydock.get_member(&fleet, &member).await?)))
 }
 
+/// `DELETE …/members/{member}[?force=true]`: a member a run is upgrading is removed only with
+/// `force` (409 `MemberBeingUpgraded` naming the run otherwise).
 pub async fn delete(
     State(drydock): State<ApiState>,
     Path((fleet, member)): Path<(String, String)>,
+    IfMatch(precondition): IfMatch,
+    RawQuery(query): RawQuery,
 ) -> ApiResult {
     let (fleet, member) = names(&fleet, &member)?;
+    let mut force = false;
+    super::flags_of(query.as_deref(), &mut [("force", &mut force)])?;
     Ok(delete_response(
-        drydock.delete_member(&fleet, &member).await?,
+        drydock
+            .delete_member(&fleet, &member, force, &precondition)
+            .await?,
     ))
 }

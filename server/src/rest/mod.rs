@@ -10,7 +10,7 @@ mod runs;
 mod simulator;
 mod strategies;
 
-pub use extract::{ApiError, ArmBody, ArmJson};
+pub use extract::{ApiError, ArmBody, ArmJson, IfMatch};
 
 use crate::service::Drydock;
 use app::model::error::{AppError, ErrorKind};
@@ -129,4 +129,39 @@ pub fn list(values: Vec<Value>) -> Response {
 /// Parses a path segment into a name type, or a 400 naming what was wrong.
 pub fn parse_name<T>(code: &str, parsed: Result<T, String>) -> Result<T, ApiError> {
     parsed.map_err(|message| AppError::invalid(code, message).into())
+}
+
+/// Boolean query parameters (`true` or `false`), each known by name; an unknown name or another
+/// value is an ARM error naming it. Absent ones are left as they were.
+pub fn flags_of(query: Option<&str>, known: &mut [(&str, &mut bool)]) -> Result<(), ApiError> {
+    for pair in query
+        .unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+    {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let Some((name, slot)) = known.iter_mut().find(|(name, ..)| *name == key) else {
+            let names: Vec<&str> = known.iter().map(|(name, ..)| *name).collect();
+            return Err(AppError::invalid(
+                "InvalidQueryParameter",
+                format!(
+                    "Unknown query parameter {key:?}; this takes {}.",
+                    names.join(" and ")
+                ),
+            )
+            .into());
+        };
+        **slot = match value {
+            "true" => true,
+            "false" => false,
+            other => {
+                return Err(AppError::invalid(
+                    "InvalidQueryParameter",
+                    format!("{name} must be true or false, not {other:?}."),
+                )
+                .into());
+            }
+        };
+    }
+    Ok(())
 }

@@ -3,8 +3,8 @@
 //! the runtime that carries them out.
 
 use super::{
-    ApiError, ApiResult, ApiState, ArmBody, ArmJson, delete_response, list, ok, parse_name,
-    put_response,
+    ApiError, ApiResult, ApiState, ArmBody, ArmJson, IfMatch, delete_response, list, ok,
+    parse_name, put_response,
 };
 use crate::store::StoredRun;
 use app::engine::{Command, SkipTarget};
@@ -71,6 +71,7 @@ pub async fn index(State(drydock): State<ApiState>, Path(fleet): Path<String>) -
 pub async fn put(
     State(drydock): State<ApiState>,
     Path((fleet, run)): Path<(String, String)>,
+    IfMatch(precondition): IfMatch,
     ArmJson(body): ArmJson<ArmBody<PutRunProperties>>,
 ) -> ApiResult {
     let (fleet, run) = names(&fleet, &run)?;
@@ -91,7 +92,9 @@ pub async fn put(
         strategy,
         update: p.managed_cluster_update,
     };
-    let stored = drydock.create_run(&fleet, &run, request).await?;
+    let stored = drydock
+        .create_run(&fleet, &run, request, &precondition)
+        .await?;
     Ok(put_response(true, run_json(&fleet, &stored)))
 }
 
@@ -106,9 +109,12 @@ pub async fn get(
 pub async fn delete(
     State(drydock): State<ApiState>,
     Path((fleet, run)): Path<(String, String)>,
+    IfMatch(precondition): IfMatch,
 ) -> ApiResult {
     let (fleet, run) = names(&fleet, &run)?;
-    Ok(delete_response(drydock.delete_run(&fleet, &run).await?))
+    Ok(delete_response(
+        drydock.delete_run(&fleet, &run, &precondition).await?,
+    ))
 }
 
 pub async fn plan(

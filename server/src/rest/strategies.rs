@@ -2,7 +2,8 @@
 //! shape, under `properties.strategy`.
 
 use super::{
-    ApiResult, ApiState, ArmBody, ArmJson, delete_response, list, ok, parse_name, put_response,
+    ApiResult, ApiState, ArmBody, ArmJson, IfMatch, delete_response, list, ok, parse_name,
+    put_response,
 };
 use crate::store::StoredStrategy;
 use app::model::names::{FleetName, StrategyName};
@@ -48,11 +49,12 @@ pub async fn index(State(drydock): State<ApiState>, Path(fleet): Path<String>) -
 pub async fn put(
     State(drydock): State<ApiState>,
     Path((fleet, name)): Path<(String, String)>,
+    IfMatch(precondition): IfMatch,
     ArmJson(body): ArmJson<ArmBody<PutStrategyProperties>>,
 ) -> ApiResult {
     let (fleet, name) = names(&fleet, &name)?;
     let (stored, created) = drydock
-        .put_strategy(&fleet, &name, body.properties.strategy)
+        .put_strategy(&fleet, &name, body.properties.strategy, &precondition)
         .await?;
     Ok(put_response(created, strategy_json(&fleet, &stored)))
 }
@@ -71,9 +73,12 @@ pub async fn get(
 pub async fn delete(
     State(drydock): State<ApiState>,
     Path((fleet, name)): Path<(String, String)>,
+    IfMatch(precondition): IfMatch,
 ) -> ApiResult {
     let (fleet, name) = names(&fleet, &name)?;
     Ok(delete_response(
-        drydock.delete_strategy(&fleet, &name).await?,
+        drydock
+            .delete_strategy(&fleet, &name, &precondition)
+            .await?,
     ))
 }

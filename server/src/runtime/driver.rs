@@ -7,8 +7,10 @@ use crate::service::{provider_error, store_error};
 use crate::store::{StoreError, StoredRun};
 use app::engine::{Input, Rejection, Reply, decide};
 use app::model::error::AppError;
-use app::model::run::{MemberState, RunState};
+use app::model::member::ClusterResourceId;
+use app::model::run::{MemberState, RunState, UpdateRun};
 use app::model::time::Timestamp;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -18,6 +20,19 @@ const IDLE: Duration = Duration::from_secs(30);
 
 /// How long to wait before asking a provider that did not answer again (real time).
 const RETRY: Duration = Duration::from_secs(2);
+
+/// How many times a decision is made again when other runs took the clusters it wanted.
+const BUSY_RETRIES: usize = 3;
+
+/// The clusters of members whose upgrade ended between `before` and `after` (same layout).
+fn landed(before: &UpdateRun, after: &UpdateRun) -> Vec<ClusterResourceId> {
+    after
+        .members()
+        .zip(before.members())
+        .filter(|(now, was)| was.state.in_flight() && now.state != was.state)
+        .map(|(now, _)| now.cluster_resource_id.clone())
+        .collect()
+}
 
 fn refused(rejection: Rejection) -> AppError {
     match rejection {
@@ -37,6 +52,8 @@ pub(super) struct Driver {
     pub(super) retry_soon: bool,
     /// The run was deleted under the driver (or replaced by another of the same name).
     pub(super) gone: bool,
+    /// A cluster the run waits for may have been released unseen: decide again at once.
+    pub(super) look_again: bool,
 }
 
 pub(super) async fn drive(rt: Arc<Runtime>, key: RunKey, mut inbox: UnboundedReceiver<Message>) {
@@ -57,6 +74,7 @@ pub(super) async fn drive(rt: Arc<Runtime>, key: RunKey, mut inbox: UnboundedRec
         operations_end: None,
         retry_soon: false,
         gone: false,
+        look_again: false,
     };
     driver.finish_committed_effects().await;
     // A command for another run of this name, handed to a fresh driver once this one is gone.
@@ -159,6 +177,9 @@ impl Driver {
 
     /// Sleeps until the next wake-up or message; `None` when the driver should exit.
     async fn wait(&mut self, inbox: &mut UnboundedReceiver<Message>) -> Option<Message> {
+        if std::mem::take(&mut self.look_again) {
+            return Some(Message::Poke);
+        }
         if self.is_idle() {
             return tokio::time::timeout(IDLE, inbox.recv())
                 .await
@@ -181,21 +202,40 @@ impl Driver {
         }
     }
 
-    /// Decides one input, commits the outcome and carries out its effects.
+    /// Decides one input, commits the outcome and carries out its effects. When another run
+    /// took a cluster this decision wanted meanwhile (the commit was refused), decides again
+    /// with the leases as they are now.
     pub(super) async fn apply(&mut self, input: Input) -> Result<Reply, AppError> {
-        let catalog = self.rt.provider.catalog().await.map_err(provider_error)?;
+        for _ in 0..BUSY_RETRIES {
+            if let Some(reply) = self.decide_and_commit(input.clone()).await? {
+                return Ok(reply);
+            }
+        }
+        self.retry_soon = true;
+        Err(AppError::conflict(
+            "ClusterBusy",
+            "Other runs kept taking the clusters this run wanted to upgrade; it tries again shortly.",
+        ))
+    }
+
+    /// One decision and its commit; `None` when the commit was refused because another run
+    /// holds a cluster the decision wanted to upgrade.
+    async fn decide_and_commit(&mut self, input: Input) -> Result<Option<Reply>, AppError> {
+        let releases_seen = self.rt.waiting.releases();
         let world = ProviderWorld {
-            catalog,
+            catalog: self.rt.provider.catalog().await.map_err(provider_error)?,
             provider: &*self.rt.provider,
+            holders: self.clusters_held_by_others().await?,
         };
         let now = self.rt.clock.now();
         let decision =
             decide(&self.stored.run, input, now, &world, &self.rt.engine).map_err(refused)?;
+        self.wait_for_held_clusters(&decision.run, releases_seen);
         let unchanged = decision.events.is_empty()
             && decision.run == self.stored.run
             && decision.wake_at == self.stored.wake_at;
         if unchanged {
-            return Ok(decision.reply);
+            return Ok(Some(decision.reply));
         }
         let saved = self
             .rt
@@ -209,12 +249,16 @@ impl Driver {
                 decision.wake_at,
             )
             .await;
-        match saved {
+        let before = match saved {
             Ok(stored) => {
-                self.stored = stored;
                 self.rt
                     .decisions
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                std::mem::replace(&mut self.stored, stored)
+            }
+            Err(StoreError::ClusterBusy(cluster)) => {
+                tracing::info!(fleet = %self.key.0, run = %self.key.1, %cluster, "another run took a cluster first; deciding again");
+                return Ok(None);
             }
             Err(StoreError::Concurrent) => {
                 // Only this driver writes a run; someone deleted or replaced it meanwhile.
@@ -225,12 +269,49 @@ impl Driver {
                 return Err(store_error(StoreError::Concurrent));
             }
             Err(error) => return Err(store_error(error)),
-        }
+        };
         let _ = self.rt.changes.send(self.key.clone());
+        self.rt.released(&landed(&before.run, &self.stored.run));
         for effect in &decision.effects {
             self.carry_out(effect).await;
         }
-        Ok(decision.reply)
+        Ok(Some(decision.reply))
+    }
+
+    /// The clusters other runs are upgrading now, with who.
+    async fn clusters_held_by_others(
+        &self,
+    ) -> Result<HashMap<ClusterResourceId, String>, AppError> {
+        let leases = self.rt.runs.cluster_leases().await.map_err(store_error)?;
+        Ok(leases
+            .into_iter()
+            .filter(|lease| lease.run_uid != self.stored.run.uid)
+            .map(|lease| {
+                let holder = lease.holder();
+                (lease.cluster, holder)
+            })
+            .collect())
+    }
+
+    /// Registers the run as waiting for the clusters its pending members wait for; looks again
+    /// at once if one was released since the leases were read.
+    fn wait_for_held_clusters(&mut self, run: &UpdateRun, releases_seen: u64) {
+        let held: Vec<ClusterResourceId> = run
+            .members()
+            .filter(|m| {
+                matches!(
+                    m.state,
+                    MemberState::Pending {
+                        held_by: Some(_),
+                        ..
+                    }
+                )
+            })
+            .map(|m| m.cluster_resource_id.clone())
+            .collect();
+        if !held.is_empty() && self.rt.waiting.wait_for(&self.key, held, releases_seen) {
+            self.look_again = true;
+        }
     }
 
     async fn reload(&mut self) {

@@ -8,6 +8,7 @@
 mod answers;
 mod driver;
 mod operations;
+mod waiting;
 mod world;
 
 use crate::clock::Clock;
@@ -50,6 +51,8 @@ pub struct Runtime {
     changes: broadcast::Sender<RunKey>,
     /// Decisions committed since start, for benchmarks and metrics.
     decisions: std::sync::atomic::AtomicU64,
+    /// Runs waiting for clusters other runs are upgrading.
+    waiting: waiting::Waiting,
 }
 
 impl Runtime {
@@ -68,6 +71,7 @@ impl Runtime {
             drivers: Mutex::new(HashMap::new()),
             changes,
             decisions: std::sync::atomic::AtomicU64::new(0),
+            waiting: waiting::Waiting::default(),
         })
     }
 
@@ -124,6 +128,17 @@ impl Runtime {
     pub fn poke_all(&self) {
         for sender in self.lock().values() {
             let _ = sender.send(Message::Poke);
+        }
+    }
+
+    /// Wakes the runs waiting for `clusters`, whose upgrades just ended.
+    fn released(&self, clusters: &[app::model::member::ClusterResourceId]) {
+        let woken = self.waiting.released(clusters);
+        let drivers = self.lock();
+        for key in woken {
+            if let Some(sender) = drivers.get(&key) {
+                let _ = sender.send(Message::Poke);
+            }
         }
     }
 

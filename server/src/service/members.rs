@@ -1,11 +1,12 @@
 //! Members: joining, replacing, grouping, removing, and observing their clusters.
 
-use super::{Drydock, provider_error, store_error};
+use super::{Drydock, expectation, provider_error, store_error};
 use crate::provider::ProviderError;
 use app::model::cluster::ClusterState;
 use app::model::error::AppError;
 use app::model::member::{ClusterResourceId, Member, MemberSpec, validate_labels};
 use app::model::names::{FleetName, GroupName, MemberName};
+use app::model::precondition::Precondition;
 use std::collections::BTreeMap;
 
 /// A member with what its provider observes of its cluster.
@@ -36,7 +37,8 @@ impl Drydock {
         }
     }
 
-    /// Rejects a cluster another member of the fleet already points at (with that member's name).
+    /// Rejects a cluster another member already points at, in this fleet or another: a cluster
+    /// is a member of one fleet only (as in Azure), or two fleets' runs could upgrade it at once.
     async fn check_not_joined(
         &self,
         fleet: &FleetName,
@@ -48,10 +50,12 @@ impl Drydock {
             .members_of_cluster(cluster)
             .await
             .map_err(store_error)?;
-        match holders.iter().find(|(f, m)| f == fleet && m != except) {
-            Some((_, holder)) => Err(AppError::conflict(
+        match holders.iter().find(|(f, m)| !(f == fleet && m == except)) {
+            Some((other_fleet, holder)) => Err(AppError::conflict(
                 "ClusterAlreadyMember",
-                format!("Cluster {cluster} is already member {holder} of fleet {fleet}."),
+                format!(
+                    "Cluster {cluster} is already member {holder} of fleet {other_fleet}; a cluster can be a member of one fleet only."
+                ),
             )),
             None => Ok(()),
         }
@@ -86,12 +90,14 @@ impl Drydock {
             .map_err(store_error)
     }
 
-    /// Creates or replaces a member (ARM `PUT`); `true` when created.
+    /// Creates or replaces a member (ARM `PUT`) as the precondition allows; `true` when
+    /// created. A replace is a compare-and-set on the etag the precondition was checked at.
     pub async fn put_member(
         &self,
         fleet: &FleetName,
         name: &MemberName,
         spec: MemberSpec,
+        precondition: &Precondition,
     ) -> Result<(MemberView, bool), AppError> {
         self.require_fleet(fleet).await?;
         let existing = self
@@ -99,6 +105,7 @@ impl Drydock {
             .get_member(fleet, name)
             .await
             .map_err(store_error)?;
+        precondition.check(&format!("Member {name}"), existing.as_ref().map(|m| m.etag))?;
         let member = match existing {
             None => self.create_member(fleet, name, spec).await?,
             Some(current) => {
@@ -136,14 +143,47 @@ impl Drydock {
         Ok(self.views(members).await)
     }
 
+    /// Removes a member from its fleet (its cluster is not touched). A member whose cluster a
+    /// run is upgrading is removed only with `force`: the removal does not stop that upgrade
+    /// (the run finishes it and reports it), so the caller is told first.
     pub async fn delete_member(
         &self,
         fleet: &FleetName,
         name: &MemberName,
+        force: bool,
+        precondition: &Precondition,
     ) -> Result<bool, AppError> {
         self.require_fleet(fleet).await?;
+        let member = self
+            .store
+            .get_member(fleet, name)
+            .await
+            .map_err(store_error)?;
+        let expect = expectation(
+            precondition,
+            &format!("Member {name}"),
+            member.as_ref().map(|m| m.etag),
+        )?;
+        let Some(member) = member else {
+            return Ok(false);
+        };
+        let lease = self
+            .runs
+            .lease_of(&member.spec.cluster_resource_id)
+            .await
+            .map_err(store_error)?;
+        if let Some(lease) = lease.filter(|_| !force) {
+            return Err(AppError::conflict(
+                "MemberBeingUpgraded",
+                format!(
+                    "Member {name} is being upgraded by {} (operation {}). Removing it does not stop that upgrade: the run finishes it and reports it. Remove it with force to do so anyway.",
+                    lease.holder(),
+                    lease.operation_id
+                ),
+            ));
+        }
         self.store
-            .delete_member(fleet, name)
+            .delete_member(fleet, name, expect)
             .await
             .map_err(store_error)
     }

@@ -12,13 +12,14 @@ pub use members::MemberView;
 use crate::clock::Clock;
 use crate::provider::simulated::SimulatedProvider;
 use crate::provider::{Provider, ProviderError};
-use crate::store::{FleetStore, RunStore, StoreError, Stores, StrategyStore};
+use crate::store::{Expect, FleetStore, RunStore, StoreError, Stores, StrategyStore};
 use app::api::service::FleetService;
 use app::engine::EngineConfig;
 use app::model::error::{AppError, ErrorKind};
 use app::model::member::{FleetSummary, MemberSpec};
 use app::model::names::{FleetName, GroupName, MemberName, RunName, StrategyName};
 use app::model::overview::FleetOverview;
+use app::model::precondition::Precondition;
 use std::sync::Arc;
 
 pub struct Drydock {
@@ -51,7 +52,13 @@ pub(crate) fn store_error(error: StoreError) -> AppError {
         ),
         StoreError::ClusterAlreadyJoined(cluster) => AppError::conflict(
             "ClusterAlreadyMember",
-            format!("Cluster {cluster} is already a member of this fleet."),
+            format!(
+                "Cluster {cluster} is already a member of a fleet; a cluster can be a member of one fleet only."
+            ),
+        ),
+        StoreError::ClusterBusy(cluster) => AppError::conflict(
+            "ClusterBusy",
+            format!("Cluster {cluster} is being upgraded by another run."),
         ),
         StoreError::Concurrent => AppError::conflict(
             "ConcurrentModification",
@@ -82,6 +89,21 @@ pub(crate) fn provider_error(error: ProviderError) -> AppError {
             )
         }
     }
+}
+
+/// Checks a request's precondition against a resource's current etag (`None`: absent) and
+/// returns what the store's write must still find when it lands.
+pub(crate) fn expectation(
+    precondition: &Precondition,
+    what: &str,
+    current: Option<i64>,
+) -> Result<Expect, AppError> {
+    precondition.check(what, current)?;
+    Ok(match (precondition, current) {
+        (Precondition::Unconditional, _) => Expect::Any,
+        (_, None) => Expect::Absent,
+        (_, Some(etag)) => Expect::Version(etag),
+    })
 }
 
 fn fleet_not_found(fleet: &FleetName) -> AppError {
@@ -151,7 +173,20 @@ impl Drydock {
     }
 
     /// Deletes the fleet and its members (the clusters themselves are not touched).
+    /// Refused while one of its runs is upgrading a cluster: deleting the runs would release
+    /// their clusters while the upgrades go on.
     pub async fn delete_fleet(&self, fleet: &FleetName) -> Result<bool, AppError> {
+        let leases = self.runs.fleet_leases(fleet).await.map_err(store_error)?;
+        if let Some(lease) = leases.first() {
+            return Err(AppError::conflict(
+                "FleetHasActiveRuns",
+                format!(
+                    "Fleet {fleet} cannot be deleted while {} is upgrading member {}; stop its runs and delete it once their upgrades have finished.",
+                    lease.holder(),
+                    lease.member
+                ),
+            ));
+        }
         let deleted = self.store.delete_fleet(fleet).await.map_err(store_error)?;
         self.runtime.forget_fleet(fleet);
         Ok(deleted)
@@ -248,7 +283,9 @@ impl FleetService for Drydock {
         name: &RunName,
         request: app::model::update::CreateRun,
     ) -> Result<(), AppError> {
-        self.create_run(fleet, name, request).await.map(|_| ())
+        self.create_run(fleet, name, request, &Precondition::Unconditional)
+            .await
+            .map(|_| ())
     }
 
     async fn command(
@@ -281,8 +318,26 @@ impl FleetService for Drydock {
         fleet: &FleetName,
         name: &StrategyName,
         strategy: app::model::strategy::UpdateStrategy,
+        replace: bool,
     ) -> Result<(), AppError> {
-        self.put_strategy(fleet, name, strategy).await.map(|_| ())
+        let precondition = if replace {
+            Precondition::Unconditional
+        } else {
+            Precondition::Absent
+        };
+        match self
+            .put_strategy(fleet, name, strategy, &precondition)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(error) if error.kind == ErrorKind::PreconditionFailed => Err(AppError::conflict(
+                "StrategyAlreadyExists",
+                format!(
+                    "Fleet {fleet} already has an update strategy named {name}; save with replace to overwrite it (runs created from it keep their copy)."
+                ),
+            )),
+            Err(error) => Err(error),
+        }
     }
 
     async fn remove_strategy(
@@ -290,15 +345,26 @@ impl FleetService for Drydock {
         fleet: &FleetName,
         name: &StrategyName,
     ) -> Result<(), AppError> {
-        match self.delete_strategy(fleet, name).await? {
+        match self
+            .delete_strategy(fleet, name, &Precondition::Unconditional)
+            .await?
+        {
             true => Ok(()),
             false => Err(strategies::strategy_not_found(fleet, name)),
         }
     }
 
-    async fn remove_member(&self, fleet: &FleetName, name: &MemberName) -> Result<(), AppError> {
+    async fn remove_member(
+        &self,
+        fleet: &FleetName,
+        name: &MemberName,
+        force: bool,
+    ) -> Result<(), AppError> {
         self.require_fleet(fleet).await?;
-        match self.delete_member(fleet, name).await? {
+        match self
+            .delete_member(fleet, name, force, &Precondition::Unconditional)
+            .await?
+        {
             true => Ok(()),
             false => Err(members::member_not_found(fleet, name)),
         }

@@ -10,6 +10,7 @@ use app::engine::{
 };
 use app::model::error::AppError;
 use app::model::names::{FleetName, GroupName, RunName, StrategyName};
+use app::model::precondition::Precondition;
 use app::model::run::{RunState, UpdateRun};
 use app::model::update::{CreateRun, RunSpec, StrategySource};
 
@@ -60,13 +61,19 @@ impl Drydock {
         Ok(FleetSnapshot { members, catalog })
     }
 
+    /// Creates a run (never replaces one: a run is a record of what happened).
     pub async fn create_run(
         &self,
         fleet: &FleetName,
         name: &RunName,
         request: CreateRun,
+        precondition: &Precondition,
     ) -> Result<StoredRun, AppError> {
         self.require_fleet(fleet).await?;
+        if *precondition != Precondition::Unconditional {
+            let current = self.runs.get_run(fleet, name).await.map_err(store_error)?;
+            precondition.check(&format!("Update run {name}"), current.map(|r| r.etag))?;
+        }
         let (strategy, strategy_id) = match request.strategy {
             StrategySource::Inline(strategy) => (Some(strategy), None),
             StrategySource::OneByOne => (None, None),
@@ -122,9 +129,19 @@ impl Drydock {
 
     /// Deletes a run that is not in the middle of upgrading: not running or stopping, and with
     /// no upgrade still in flight (a failed run's other groups may still be finishing one).
-    pub async fn delete_run(&self, fleet: &FleetName, name: &RunName) -> Result<bool, AppError> {
+    pub async fn delete_run(
+        &self,
+        fleet: &FleetName,
+        name: &RunName,
+        precondition: &Precondition,
+    ) -> Result<bool, AppError> {
         self.require_fleet(fleet).await?;
-        let Some(stored) = self.runs.get_run(fleet, name).await.map_err(store_error)? else {
+        let stored = self.runs.get_run(fleet, name).await.map_err(store_error)?;
+        precondition.check(
+            &format!("Update run {name}"),
+            stored.as_ref().map(|r| r.etag),
+        )?;
+        let Some(stored) = stored else {
             return Ok(false);
         };
         if let RunState::Running { .. } | RunState::Stopping { .. } = stored.run.state {

@@ -1,9 +1,10 @@
 //! Update strategies: stored stage layouts, validated against the fleet's groups.
 
-use super::{Drydock, store_error};
-use crate::store::StoredStrategy;
+use super::{Drydock, expectation, store_error};
+use crate::store::{Expect, StoredStrategy};
 use app::model::error::AppError;
 use app::model::names::{FleetName, GroupName, StrategyName};
+use app::model::precondition::Precondition;
 use app::model::strategy::UpdateStrategy;
 use std::collections::BTreeSet;
 
@@ -36,19 +37,43 @@ impl Drydock {
             .map_err(|m| AppError::invalid("UnknownUpdateGroup", m))
     }
 
-    /// Creates or replaces a strategy; runs created from an older version keep their copy.
+    /// Creates or replaces a strategy as the precondition allows; runs created from an older
+    /// version keep their copy.
     pub async fn put_strategy(
         &self,
         fleet: &FleetName,
         name: &StrategyName,
         strategy: UpdateStrategy,
+        precondition: &Precondition,
     ) -> Result<(StoredStrategy, bool), AppError> {
         self.require_fleet(fleet).await?;
         self.check_strategy(fleet, &strategy).await?;
+        let expect = self.strategy_expectation(fleet, name, precondition).await?;
         self.strategies
-            .put_strategy(fleet, name, &strategy, self.clock.now())
+            .put_strategy(fleet, name, &strategy, self.clock.now(), expect)
             .await
             .map_err(store_error)
+    }
+
+    async fn strategy_expectation(
+        &self,
+        fleet: &FleetName,
+        name: &StrategyName,
+        precondition: &Precondition,
+    ) -> Result<Expect, AppError> {
+        if *precondition == Precondition::Unconditional {
+            return Ok(Expect::Any);
+        }
+        let current = self
+            .strategies
+            .get_strategy(fleet, name)
+            .await
+            .map_err(store_error)?;
+        expectation(
+            precondition,
+            &format!("Update strategy {name}"),
+            current.map(|s| s.etag),
+        )
     }
 
     pub async fn get_strategy(
@@ -80,10 +105,12 @@ impl Drydock {
         &self,
         fleet: &FleetName,
         name: &StrategyName,
+        precondition: &Precondition,
     ) -> Result<bool, AppError> {
         self.require_fleet(fleet).await?;
+        let expect = self.strategy_expectation(fleet, name, precondition).await?;
         self.strategies
-            .delete_strategy(fleet, name)
+            .delete_strategy(fleet, name, expect)
             .await
             .map_err(store_error)
     }

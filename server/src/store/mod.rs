@@ -24,8 +24,12 @@ pub enum StoreError {
     MemberExists(MemberName),
     #[error("an update run named {0} already exists")]
     RunExists(RunName),
-    #[error("cluster {0} is already a member of this fleet")]
+    #[error("cluster {0} is already a member of a fleet")]
     ClusterAlreadyJoined(ClusterResourceId),
+    /// Another run holds the cluster's lease (it is upgrading it): the decision that wanted to
+    /// start an upgrade there was not committed.
+    #[error("cluster {0} is being upgraded by another run")]
+    ClusterBusy(ClusterResourceId),
     /// A compare-and-set lost: someone else wrote first. Retrying with fresh data may succeed.
     #[error("the record changed while it was being written")]
     Concurrent,
@@ -43,6 +47,26 @@ impl StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What a write expects to find, so that a check made before it (an `If-Match`, "do not
+/// replace") still holds when it lands; a write that finds otherwise fails with `Concurrent`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    Any,
+    Absent,
+    Version(i64),
+}
+
+impl Expect {
+    /// Whether a resource at `current` (`None`: absent) is what the write expects.
+    pub fn allows(self, current: Option<i64>) -> bool {
+        match (self, current) {
+            (Expect::Any, _) | (Expect::Absent, None) => true,
+            (Expect::Version(want), Some(have)) => want == have,
+            (Expect::Absent, Some(_)) | (Expect::Version(_), None) => false,
+        }
+    }
+}
 
 /// Every store Drydock uses; one backend usually implements them all.
 #[derive(Clone)]
@@ -69,7 +93,8 @@ pub trait FleetStore: Send + Sync + 'static {
     async fn put_fleet(&self, fleet: &FleetName, now: Timestamp) -> StoreResult<bool>;
     async fn get_fleet(&self, fleet: &FleetName) -> StoreResult<Option<FleetSummary>>;
     async fn list_fleets(&self) -> StoreResult<Vec<FleetSummary>>;
-    /// Deletes the fleet and its members; `false` when there was none.
+    /// Deletes the fleet and its members; `false` when there was none, `Concurrent` when one of
+    /// its runs holds a cluster lease.
     async fn delete_fleet(&self, fleet: &FleetName) -> StoreResult<bool>;
 
     async fn get_member(&self, fleet: &FleetName, name: &MemberName)
@@ -87,7 +112,13 @@ pub trait FleetStore: Send + Sync + 'static {
     async fn replace_member(&self, member: &Member, spec: &MemberSpec) -> StoreResult<Member>;
     /// Sets the group of every member, all or none, each guarded by its etag.
     async fn set_groups(&self, members: &[Member], group: Option<&GroupName>) -> StoreResult<()>;
-    async fn delete_member(&self, fleet: &FleetName, name: &MemberName) -> StoreResult<bool>;
+    /// `false` when there was none; `Concurrent` when it is not as `expect`ed.
+    async fn delete_member(
+        &self,
+        fleet: &FleetName,
+        name: &MemberName,
+        expect: Expect,
+    ) -> StoreResult<bool>;
     /// The members (in any fleet) that point at a cluster.
     async fn members_of_cluster(
         &self,
@@ -158,13 +189,15 @@ pub struct StoredStrategy {
 /// Update strategies of a fleet.
 #[async_trait::async_trait]
 pub trait StrategyStore: Send + Sync + 'static {
-    /// Creates or replaces; `true` when created. `NotFound` when the fleet is gone.
+    /// Creates or replaces; `true` when created. `NotFound` when the fleet is gone,
+    /// `Concurrent` when the strategy is not as `expect`ed.
     async fn put_strategy(
         &self,
         fleet: &FleetName,
         name: &StrategyName,
         strategy: &UpdateStrategy,
         now: Timestamp,
+        expect: Expect,
     ) -> StoreResult<(StoredStrategy, bool)>;
     async fn get_strategy(
         &self,
@@ -172,7 +205,13 @@ pub trait StrategyStore: Send + Sync + 'static {
         name: &StrategyName,
     ) -> StoreResult<Option<StoredStrategy>>;
     async fn list_strategies(&self, fleet: &FleetName) -> StoreResult<Vec<StoredStrategy>>;
-    async fn delete_strategy(&self, fleet: &FleetName, name: &StrategyName) -> StoreResult<bool>;
+    /// `false` when there was none; `Concurrent` when it is not as `expect`ed.
+    async fn delete_strategy(
+        &self,
+        fleet: &FleetName,
+        name: &StrategyName,
+        expect: Expect,
+    ) -> StoreResult<bool>;
 }
 
 /// A stored run: the engine's run, its etag (the compare-and-set version) and its wake-up.
@@ -182,6 +221,25 @@ pub struct StoredRun {
     pub etag: i64,
     pub wake_at: Option<Timestamp>,
     pub created_at: Timestamp,
+}
+
+/// A run's hold on a cluster while it upgrades it: one upgrade at a time per cluster, whichever
+/// run asks. Taken and released in the transactions that start and end the member's upgrade.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub cluster: ClusterResourceId,
+    pub fleet: FleetName,
+    pub run: RunName,
+    pub run_uid: String,
+    pub member: MemberName,
+    pub operation_id: String,
+}
+
+impl Lease {
+    /// Who holds the cluster, in words.
+    pub fn holder(&self) -> String {
+        format!("update run {} of fleet {}", self.run, self.fleet)
+    }
 }
 
 /// An event of a run's timeline, numbered in commit order.
@@ -207,8 +265,9 @@ pub trait RunStore: Send + Sync + 'static {
     /// changed meanwhile, `NotFound` when it is gone.
     async fn delete_run(&self, fleet: &FleetName, previous: &StoredRun) -> StoreResult<()>;
     /// Replaces the run if its etag is still `previous.etag`, appending `events` to its timeline
-    /// and `effects` to the outbox, in one transaction. `Concurrent` when another write came
-    /// first.
+    /// and `effects` to the outbox, in one transaction. Each upgrade started takes its cluster's
+    /// lease, each member no longer upgrading gives its lease back. `Concurrent` when another
+    /// write came first, `ClusterBusy` when another run holds a cluster an upgrade needs.
     async fn save_run(
         &self,
         fleet: &FleetName,
@@ -222,6 +281,12 @@ pub trait RunStore: Send + Sync + 'static {
     async fn pending_effects(&self, fleet: &FleetName, name: &RunName) -> StoreResult<Vec<Effect>>;
     /// Marks an effect carried out.
     async fn effect_done(&self, operation_id: &str) -> StoreResult<()>;
+    /// Every cluster lease: the clusters some run is upgrading now.
+    async fn cluster_leases(&self) -> StoreResult<Vec<Lease>>;
+    /// The lease on one cluster, if a run is upgrading it.
+    async fn lease_of(&self, cluster: &ClusterResourceId) -> StoreResult<Option<Lease>>;
+    /// The leases held by runs of one fleet.
+    async fn fleet_leases(&self, fleet: &FleetName) -> StoreResult<Vec<Lease>>;
     /// Runs that are running or stopping, in every fleet: the runtime resumes them at start.
     async fn active_runs(&self) -> StoreResult<Vec<(FleetName, RunName)>>;
     /// At most `limit` of the run's events after `after` (an event id; 0 for all), oldest first.

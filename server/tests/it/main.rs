@@ -5,10 +5,12 @@
 mod common;
 
 mod cli_walkthrough;
+mod cluster_leases;
 mod crash;
 mod demo_and_restart;
 mod rest_fleets;
 mod rest_members;
+mod rest_preconditions;
 mod rest_runs;
 mod rest_simulator;
 mod rest_strategies;

@@ -110,11 +110,47 @@ async fn a_cluster_joins_one_fleet_only_once() {
             .contains("m1")
     );
     assert_eq!(members(&s).await.as_array().unwrap().len(), 1);
-    // Another fleet may hold the same cluster.
+    // Nor may another fleet hold it (as in Azure): two fleets' runs could upgrade it at once.
     s.fleet("staging").await;
-    assert_eq!(
-        s.join("staging", "m1", "sim:aks-1", None).await.status,
-        StatusCode::CREATED
+    let elsewhere = s.join("staging", "m1", "sim:aks-1", None).await;
+    assert_eq!(elsewhere.status, StatusCode::CONFLICT);
+    assert_eq!(elsewhere.code(), "ClusterAlreadyMember");
+    let message = elsewhere.body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("fleet prod"), "{message}");
+}
+
+#[tokio::test]
+async fn concurrent_joins_of_one_cluster_to_two_fleets_store_one() {
+    let db = common::temp_db();
+    let s = common::start_with(&db, false).await;
+    s.sim_cluster("aks-1", "eastus", &s.some_version().await)
+        .await;
+    s.fleet("a").await;
+    s.fleet("b").await;
+    // Straight to the store, past the service's check: the store itself must refuse.
+    use server::store::FleetStore;
+    let store = server::store::SqliteStore::connect(&db).await.unwrap();
+    let spec = app::model::member::MemberSpec {
+        cluster_resource_id: app::model::member::ClusterResourceId::parse("sim:aks-1").unwrap(),
+        group: None,
+        labels: Default::default(),
+    };
+    let name = app::model::names::MemberName::parse("m").unwrap();
+    let fleet = |f: &str| app::model::names::FleetName::parse(f).unwrap();
+    let now = app::model::time::Timestamp(0);
+    let (fa, fb) = (fleet("a"), fleet("b"));
+    let (first, second) = tokio::join!(
+        store.create_member(&fa, &name, &spec, now),
+        store.create_member(&fb, &name, &spec, now)
+    );
+    assert!(
+        first.is_ok() != second.is_ok(),
+        "exactly one join lands: {first:?} {second:?}"
+    );
+    let refused = first.err().or(second.err()).unwrap();
+    assert!(
+        matches!(refused, server::store::StoreError::ClusterAlreadyJoined(_)),
+        "{refused:?}"
     );
 }
 

@@ -290,11 +290,21 @@ fn CreateAndSave(
             Err(why) => save_error.set(Some(why)),
             Ok(strategy) => {
                 let name = draft.strategy_name.get_untracked().trim().to_owned();
+                // The server never replaces a stored strategy unless asked; ask the person.
+                let exists = strategies.read_untracked().iter().any(|(n, _)| *n == name);
+                let question = format!(
+                    "Fleet {} already has an update strategy named {name}. Replace it? Runs created from it keep their copy.",
+                    fleet.get_value()
+                );
+                if exists && !crate::ui::confirmed(&question) {
+                    return;
+                }
                 saving.set(Some((name.clone(), strategy.clone())));
                 save.dispatch(SaveStrategy {
                     fleet: fleet.get_value(),
                     name,
                     strategy,
+                    replace: exists,
                 });
             }
         }

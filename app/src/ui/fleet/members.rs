@@ -196,9 +196,11 @@ fn MemberRowView(
                 "Remove member {name} from fleet {fleet}? The cluster itself is not changed."
             );
             if crate::ui::confirmed(&question) {
+                // Without force: a member a run is upgrading is refused with the run named.
                 remove.dispatch(RemoveMember {
                     fleet: fleet.clone(),
                     name: name.clone(),
+                    force: false,
                 });
             }
         }

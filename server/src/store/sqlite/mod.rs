@@ -1,11 +1,12 @@
 //! The embedded default store: one SQLite file (WAL), created and migrated on start.
 
+mod leases;
 mod run_members;
 mod runs;
 mod simulator;
 mod strategies;
 
-use super::{FleetStore, StoreError, StoreResult};
+use super::{Expect, FleetStore, StoreError, StoreResult};
 use app::model::member::{ClusterResourceId, FleetSummary, Labels, Member, MemberSpec};
 use app::model::names::{FleetName, GroupName, MemberName};
 use app::model::time::Timestamp;
@@ -146,11 +147,21 @@ impl FleetStore for SqliteStore {
     }
 
     async fn delete_fleet(&self, fleet: &FleetName) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM fleets WHERE name = ?")
-            .bind(fleet.as_str())
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+        // Never while a run of the fleet holds a cluster (its upgrade is in flight).
+        let done = sqlx::query(
+            "DELETE FROM fleets WHERE name = ? AND NOT EXISTS (SELECT 1 FROM cluster_leases WHERE fleet = ?)",
+        )
+        .bind(fleet.as_str())
+        .bind(fleet.as_str())
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() == 1 {
+            return Ok(true);
+        }
+        match self.get_fleet(fleet).await? {
+            Some(_) => Err(StoreError::Concurrent),
+            None => Ok(false),
+        }
     }
 
     async fn get_member(
@@ -249,13 +260,36 @@ impl FleetStore for SqliteStore {
         Ok(())
     }
 
-    async fn delete_member(&self, fleet: &FleetName, name: &MemberName) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM members WHERE fleet = ? AND name = ?")
-            .bind(fleet.as_str())
-            .bind(name.as_str())
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+    async fn delete_member(
+        &self,
+        fleet: &FleetName,
+        name: &MemberName,
+        expect: Expect,
+    ) -> StoreResult<bool> {
+        let done = match expect {
+            Expect::Any | Expect::Absent => {
+                sqlx::query("DELETE FROM members WHERE fleet = ? AND name = ?")
+                    .bind(fleet.as_str())
+                    .bind(name.as_str())
+                    .execute(&self.pool)
+                    .await?
+            }
+            Expect::Version(version) => {
+                sqlx::query("DELETE FROM members WHERE fleet = ? AND name = ? AND version = ?")
+                    .bind(fleet.as_str())
+                    .bind(name.as_str())
+                    .bind(version)
+                    .execute(&self.pool)
+                    .await?
+            }
+        };
+        if done.rows_affected() == 1 {
+            return Ok(true);
+        }
+        match (expect, self.get_member(fleet, name).await?) {
+            (Expect::Version(_), Some(_)) => Err(StoreError::Concurrent),
+            _ => Ok(false),
+        }
     }
 
     async fn members_of_cluster(

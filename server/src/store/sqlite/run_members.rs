@@ -3,7 +3,7 @@
 
 use super::corrupt;
 use crate::store::StoreResult;
-use app::model::names::FleetName;
+use app::model::names::{FleetName, MemberName};
 use app::model::run::{GroupRun, MemberRun, StageRun, UpdateRun};
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
 
@@ -73,6 +73,16 @@ pub fn changed<'a>(before: &UpdateRun, run: &'a UpdateRun) -> Vec<(Place, &'a Me
         .collect()
 }
 
+/// Members that were upgrading in `before` and are not (or are on another attempt) in `run`:
+/// their upgrades ended, and with them their clusters' leases.
+pub fn landed<'a>(before: &UpdateRun, run: &'a UpdateRun) -> Vec<&'a MemberName> {
+    placed(run)
+        .zip(placed(before))
+        .filter(|((_, now), (_, was))| was.state.in_flight() && now.state != was.state)
+        .map(|((_, now), _)| &now.name)
+        .collect()
+}
+
 /// Writes (inserts or replaces) the given members' rows.
 pub async fn write(
     tx: &mut Transaction<'_, Sqlite>,
@@ -132,7 +142,6 @@ pub async fn fill(pool: &SqlitePool, fleet: &FleetName, run: &mut UpdateRun) -> 
 mod tests {
     use super::*;
     use app::model::member::ClusterResourceId;
-    use app::model::names::MemberName;
     use app::model::run::MemberState;
 
     fn member(name: &str) -> MemberRun {

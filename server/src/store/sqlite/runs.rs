@@ -1,7 +1,9 @@
-use super::run_members::{self, changed, placed, skeleton};
+use super::leases;
+use super::run_members::{self, changed, landed, placed, skeleton};
 use super::{SqliteStore, corrupt};
-use crate::store::{RunStore, StoreError, StoreResult, StoredEvent, StoredRun};
+use crate::store::{Lease, RunStore, StoreError, StoreResult, StoredEvent, StoredRun};
 use app::engine::Effect;
+use app::model::member::ClusterResourceId;
 use app::model::names::{FleetName, RunName};
 use app::model::run::{RunEvent, UpdateRun};
 use app::model::time::Timestamp;
@@ -196,15 +198,11 @@ impl RunStore for SqliteStore {
             return Err(StoreError::Concurrent);
         }
         run_members::write(&mut tx, fleet, &run.name, &changed(&previous.run, run)).await?;
+        let at = events.first().map_or(previous.created_at, |e| e.at);
+        leases::give_back(&mut tx, run, landed(&previous.run, run).into_iter()).await?;
+        leases::take(&mut tx, fleet, run, at, effects).await?;
         append_events(&mut tx, fleet, &run.name, events).await?;
-        append_effects(
-            &mut tx,
-            fleet,
-            &run.name,
-            events.first().map_or(previous.created_at, |e| e.at),
-            effects,
-        )
-        .await?;
+        append_effects(&mut tx, fleet, &run.name, at, effects).await?;
         tx.commit().await?;
         Ok(StoredRun {
             run: run.clone(),
@@ -234,6 +232,29 @@ impl RunStore for SqliteStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn cluster_leases(&self) -> StoreResult<Vec<Lease>> {
+        let rows = sqlx::query(leases::select!(""))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(leases::lease_from_row).collect()
+    }
+
+    async fn lease_of(&self, cluster: &ClusterResourceId) -> StoreResult<Option<Lease>> {
+        let row = sqlx::query(leases::select!("WHERE cluster = ?"))
+            .bind(cluster.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(leases::lease_from_row).transpose()
+    }
+
+    async fn fleet_leases(&self, fleet: &FleetName) -> StoreResult<Vec<Lease>> {
+        let rows = sqlx::query(leases::select!("WHERE fleet = ? ORDER BY run, member"))
+            .bind(fleet.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(leases::lease_from_row).collect()
     }
 
     async fn active_runs(&self) -> StoreResult<Vec<(FleetName, RunName)>> {

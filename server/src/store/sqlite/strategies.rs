@@ -1,5 +1,5 @@
 use super::{SqliteStore, corrupt};
-use crate::store::{StoreError, StoreResult, StoredStrategy, StrategyStore};
+use crate::store::{Expect, StoreError, StoreResult, StoredStrategy, StrategyStore};
 use app::model::names::{FleetName, StrategyName};
 use app::model::strategy::UpdateStrategy;
 use app::model::time::Timestamp;
@@ -26,6 +26,7 @@ impl StrategyStore for SqliteStore {
         name: &StrategyName,
         strategy: &UpdateStrategy,
         now: Timestamp,
+        expect: Expect,
     ) -> StoreResult<(StoredStrategy, bool)> {
         let text = serde_json::to_string(strategy).map_err(|e| corrupt("strategy", e))?;
         let mut tx = self.pool.begin().await?;
@@ -35,6 +36,9 @@ impl StrategyStore for SqliteStore {
                 .bind(name.as_str())
                 .fetch_optional(&mut *tx)
                 .await?;
+        if !expect.allows(existing) {
+            return Err(StoreError::Concurrent);
+        }
         let etag = match existing {
             None => {
                 sqlx::query("INSERT INTO strategies (fleet, name, strategy, version, created_at) VALUES (?, ?, ?, 1, ?)")
@@ -98,12 +102,35 @@ impl StrategyStore for SqliteStore {
         rows.iter().map(strategy_from_row).collect()
     }
 
-    async fn delete_strategy(&self, fleet: &FleetName, name: &StrategyName) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM strategies WHERE fleet = ? AND name = ?")
-            .bind(fleet.as_str())
-            .bind(name.as_str())
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() == 1)
+    async fn delete_strategy(
+        &self,
+        fleet: &FleetName,
+        name: &StrategyName,
+        expect: Expect,
+    ) -> StoreResult<bool> {
+        let done = match expect {
+            Expect::Any | Expect::Absent => {
+                sqlx::query("DELETE FROM strategies WHERE fleet = ? AND name = ?")
+                    .bind(fleet.as_str())
+                    .bind(name.as_str())
+                    .execute(&self.pool)
+                    .await?
+            }
+            Expect::Version(version) => {
+                sqlx::query("DELETE FROM strategies WHERE fleet = ? AND name = ? AND version = ?")
+                    .bind(fleet.as_str())
+                    .bind(name.as_str())
+                    .bind(version)
+                    .execute(&self.pool)
+                    .await?
+            }
+        };
+        if done.rows_affected() == 1 {
+            return Ok(true);
+        }
+        match (expect, self.get_strategy(fleet, name).await?) {
+            (Expect::Version(_), Some(_)) => Err(StoreError::Concurrent),
+            _ => Ok(false),
+        }
     }
 }

@@ -1,0 +1,208 @@
+//! One upgrade at a time per cluster, whichever run asks: a second run's member waits (pending,
+//! naming the run that holds the cluster) and goes on once it is free; removing a member, or
+//! deleting a run or fleet, while an upgrade of it is in flight is refused or warned first.
+
+use crate::common;
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+const FAST: f64 = 100_000.0;
+
+async fn demo() -> common::FastServer {
+    common::start_fast("sqlite::memory:", true, FAST).await
+}
+
+fn run_body(upgrade: Value) -> Value {
+    json!({"properties": {"managedClusterUpdate": {"upgrade": upgrade}}})
+}
+
+fn time(v: &Value) -> i64 {
+    app::model::time::Timestamp::parse_rfc3339(v.as_str().unwrap())
+        .unwrap()
+        .millis()
+}
+
+/// The simulator's operations, per cluster, as (start, end) in fleet milliseconds.
+async fn operations_per_cluster(s: &common::TestServer) -> BTreeMap<String, Vec<(i64, i64)>> {
+    let ops = s.get("/api/v1/simulator/operations").await.body["value"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let mut per: BTreeMap<String, Vec<(i64, i64)>> = BTreeMap::new();
+    for op in ops {
+        per.entry(op["cluster"].as_str().unwrap().to_owned())
+            .or_default()
+            .push((time(&op["startTime"]), time(&op["endTime"])));
+    }
+    per
+}
+
+#[tokio::test]
+async fn two_runs_over_the_same_clusters_never_upgrade_one_cluster_at_once() {
+    let s = demo().await;
+    let target = common::newest_of(&s, 30).await;
+    let control_plane = json!({"type": "ControlPlaneOnly", "kubernetesVersion": target});
+    let images = json!({"type": "NodeImageOnly"});
+    for (run, upgrade) in [("cp", control_plane), ("images", images)] {
+        let created = s
+            .put(
+                &format!("/api/v1/fleets/demo/updateRuns/{run}"),
+                run_body(upgrade),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    }
+    // Both start at once, on the same first member.
+    let (a, b) = tokio::join!(
+        s.call("POST", "/api/v1/fleets/demo/updateRuns/cp/start", None),
+        s.call("POST", "/api/v1/fleets/demo/updateRuns/images/start", None)
+    );
+    assert_eq!((a.status, b.status), (StatusCode::OK, StatusCode::OK));
+    for run in ["cp", "images"] {
+        let done = s.wait_for_run("demo", run, &["Completed", "Failed"]).await;
+        assert_eq!(
+            done["properties"]["status"]["status"]["state"], "Completed",
+            "{done}"
+        );
+    }
+    for (cluster, mut spans) in operations_per_cluster(&s).await {
+        spans.sort();
+        for pair in spans.windows(2) {
+            assert!(
+                pair[1].0 >= pair[0].1,
+                "{cluster} was upgraded twice at once: {spans:?}"
+            );
+        }
+    }
+    // Someone waited, and the timeline says for whom.
+    assert!(
+        waited(&s, "cp", "images").await || waited(&s, "images", "cp").await,
+        "one run's member waited for the other's upgrade"
+    );
+}
+
+/// Whether a member of `run` was pending because `other` was upgrading its cluster.
+async fn waited(s: &common::TestServer, run: &str, other: &str) -> bool {
+    let url = format!("/api/v1/fleets/demo/updateRuns/{run}/timeline?limit=10000");
+    let needle = format!("being upgraded by update run {other} of fleet demo");
+    let events = s.get(&url).await.body["value"].as_array().unwrap().clone();
+    events
+        .iter()
+        .any(|e| e["state"] == "Pending" && e["message"].as_str().unwrap_or("").contains(&needle))
+}
+
+/// A server whose clock only moves when told, with one run upgrading `aks-eastus-1` now.
+async fn upgrading_now() -> common::TestServer {
+    let s = common::start_with("sqlite::memory:", true).await;
+    let target = common::newest_of(&s, 30).await;
+    s.put(
+        "/api/v1/fleets/demo/updateRuns/busy",
+        run_body(json!({"type": "ControlPlaneOnly", "kubernetesVersion": target})),
+    )
+    .await;
+    let started = s
+        .call("POST", "/api/v1/fleets/demo/updateRuns/busy/start", None)
+        .await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    let run = s.get("/api/v1/fleets/demo/updateRuns/busy").await.body;
+    let upgrading: Vec<Value> = common::run_members(&run["properties"]["status"]["stages"])
+        .into_iter()
+        .filter(|m| m["status"]["state"] == "Running")
+        .collect();
+    assert_eq!(upgrading.len(), 1, "{run}");
+    assert_eq!(upgrading[0]["name"], "aks-eastus-1");
+    s
+}
+
+#[tokio::test]
+async fn removing_a_member_being_upgraded_names_the_run_and_needs_force() {
+    let s = upgrading_now().await;
+    let url = "/api/v1/fleets/demo/members/aks-eastus-1";
+    let refused = s.delete(url).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    assert_eq!(refused.code(), "MemberBeingUpgraded");
+    let message = refused.body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("update run busy of fleet demo"),
+        "{message}"
+    );
+    assert_eq!(s.get(url).await.status, StatusCode::OK, "still a member");
+    // The browser's server function says the same.
+    let form = s
+        .send(
+            "POST",
+            "/fn/remove_member",
+            Some("fleet=demo&name=aks-eastus-1"),
+            "application/x-www-form-urlencoded",
+        )
+        .await;
+    assert_eq!(form.status, StatusCode::CONFLICT, "{}", form.body);
+    assert_eq!(form.body["code"], "MemberBeingUpgraded");
+    let forced = s.delete(&format!("{url}?force=true")).await;
+    assert_eq!(forced.status, StatusCode::OK, "{}", forced.body);
+    let bad = s.delete(&format!("{url}?force=yes")).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.code(), "InvalidQueryParameter");
+}
+
+#[tokio::test]
+async fn a_run_or_fleet_with_an_upgrade_in_flight_cannot_be_deleted() {
+    let s = upgrading_now().await;
+    let stop = s
+        .call("POST", "/api/v1/fleets/demo/updateRuns/busy/stop", None)
+        .await;
+    assert_eq!(stop.status, StatusCode::OK);
+    let run = s.delete("/api/v1/fleets/demo/updateRuns/busy").await;
+    assert_eq!(run.status, StatusCode::CONFLICT, "{}", run.body);
+    assert_eq!(run.code(), "UpdateRunActive");
+    let fleet = s.delete("/api/v1/fleets/demo").await;
+    assert_eq!(fleet.status, StatusCode::CONFLICT, "{}", fleet.body);
+    assert_eq!(fleet.code(), "FleetHasActiveRuns");
+    let message = fleet.body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("aks-eastus-1"), "{message}");
+    // Once the upgrade has finished, both go.
+    s.clock.advance(24 * 3600 * 1000);
+    s.built.drydock.runtime().poke_all();
+    s.wait_for_run("demo", "busy", &["Stopped"]).await;
+    assert_eq!(
+        s.delete("/api/v1/fleets/demo/updateRuns/busy").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(s.delete("/api/v1/fleets/demo").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn saving_a_strategy_under_a_taken_name_needs_replace() {
+    let s = common::start_with("sqlite::memory:", true).await;
+    let save = |replace: Option<bool>, wait: i64| {
+        let mut body = json!({"fleet": "demo", "name": "plan", "strategy": {"stages": [
+            {"name": "one", "groups": [{"name": "group-1a"}], "afterStageWaitInSeconds": wait}]}});
+        if let Some(replace) = replace {
+            body["replace"] = json!(replace);
+        }
+        s.call("POST", "/fn/save_strategy", Some(body))
+    };
+    assert_eq!(save(None, 60).await.status, StatusCode::OK);
+    let again = save(None, 120).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    assert_eq!(again.body["code"], "StrategyAlreadyExists");
+    let stored = s
+        .get("/api/v1/fleets/demo/updateStrategies/plan")
+        .await
+        .body;
+    assert_eq!(
+        stored["properties"]["strategy"]["stages"][0]["afterStageWaitInSeconds"], 60,
+        "nothing was replaced"
+    );
+    assert_eq!(save(Some(true), 120).await.status, StatusCode::OK);
+    let stored = s
+        .get("/api/v1/fleets/demo/updateStrategies/plan")
+        .await
+        .body;
+    assert_eq!(
+        stored["properties"]["strategy"]["stages"][0]["afterStageWaitInSeconds"],
+        120
+    );
+}
