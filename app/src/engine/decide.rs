@@ -65,6 +65,7 @@ pub enum SkipKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SkipTarget {
     #[serde(rename = "type")]
     pub kind: SkipKind,

@@ -215,7 +215,7 @@ pub fn plan(
             .collect();
         return Err(PlanRejection::VersionNotOffered(format!(
             "Kubernetes {version} is not offered in any region (offered: {})",
-            offered.join(", ")
+            crate::model::names::in_brief(&offered)
         )));
     }
     let layout = layout(fleet, spec.strategy.as_ref())?;
@@ -277,8 +277,12 @@ pub fn plan(
 
 /// The warning that names members no stage touches, if there are any.
 pub fn not_in_any_stage_warning(members: &[MemberName]) -> Option<String> {
-    let names: Vec<String> = members.iter().map(ToString::to_string).collect();
-    (!names.is_empty()).then(|| format!("not in any stage, so not updated: {}", names.join(", ")))
+    (!members.is_empty()).then(|| {
+        format!(
+            "not in any stage, so not updated: {}",
+            crate::model::names::in_brief(members)
+        )
+    })
 }
 
 fn with_failure_warnings(mut plan: Plan) -> Plan {

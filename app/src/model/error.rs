@@ -84,3 +84,84 @@ impl fmt::Display for AppError {
 }
 
 impl std::error::Error for AppError {}
+
+/// A parse error in the client's own terms: serde names Rust types (`expected struct ArmBody`,
+/// `expected u32`), which mean nothing to whoever sent the request.
+pub fn plain_parse_error(message: &str) -> String {
+    const TYPES: [(&str, &str); 12] = [
+        ("u8", "a whole number from 0"),
+        ("u16", "a whole number from 0"),
+        ("u32", "a whole number from 0"),
+        ("u64", "a whole number from 0"),
+        ("usize", "a whole number from 0"),
+        ("i8", "a whole number"),
+        ("i16", "a whole number"),
+        ("i32", "a whole number"),
+        ("i64", "a whole number"),
+        ("isize", "a whole number"),
+        ("f64", "a number"),
+        ("f32", "a number"),
+    ];
+    let message = message
+        .replace("expected a map", "expected an object")
+        .replace("expected a sequence", "expected a list");
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message.as_str();
+    while let Some(at) = rest.find("expected ") {
+        out.push_str(&rest[..at + "expected ".len()]);
+        rest = &rest[at + "expected ".len()..];
+        let word_end = |s: &str| s.find([' ', ',', ')']).unwrap_or(s.len());
+        if let Some(after) = rest
+            .strip_prefix("struct variant ")
+            .or_else(|| rest.strip_prefix("tuple struct "))
+            .or_else(|| rest.strip_prefix("struct "))
+        {
+            out.push_str("an object");
+            rest = &after[word_end(after)..];
+        } else if let Some(after) = rest.strip_prefix("enum ") {
+            out.push_str("one of the allowed values");
+            rest = &after[word_end(after)..];
+        } else if let Some((_, plain)) = TYPES.iter().find(|(ty, _)| {
+            rest.strip_prefix(ty)
+                .is_some_and(|after| word_end(after) == 0)
+        }) {
+            let ty_len = word_end(rest);
+            out.push_str(plain);
+            rest = &rest[ty_len..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_parse_error;
+
+    #[test]
+    fn rust_type_names_become_words_a_client_knows() {
+        assert_eq!(
+            plain_parse_error(
+                "invalid type: string \"x\", expected struct ArmBody at line 1 column 3"
+            ),
+            "invalid type: string \"x\", expected an object at line 1 column 3"
+        );
+        assert_eq!(
+            plain_parse_error("invalid value: integer `-1`, expected u32"),
+            "invalid value: integer `-1`, expected a whole number from 0"
+        );
+        assert_eq!(
+            plain_parse_error("invalid type: map, expected enum StrategySource"),
+            "invalid type: map, expected one of the allowed values"
+        );
+        assert_eq!(
+            plain_parse_error("unknown field `bogus`, expected one of `a`, `b`"),
+            "unknown field `bogus`, expected one of `a`, `b`"
+        );
+        assert_eq!(
+            plain_parse_error("expected u32x"),
+            "expected u32x",
+            "only whole words"
+        );
+    }
+}

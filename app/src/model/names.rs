@@ -94,6 +94,23 @@ name_type!(
     ClusterName, "cluster", 63
 );
 
+/// How many names a message lists before it says how many more there are.
+pub const NAMES_IN_BRIEF: usize = 5;
+
+/// Names for a message: the first few, then how many more (`a, b, c, d, e and 9995 more`), so
+/// a message stays short however many there are.
+pub fn in_brief<T: std::fmt::Display>(items: &[T]) -> String {
+    let shown: Vec<String> = items
+        .iter()
+        .take(NAMES_IN_BRIEF)
+        .map(ToString::to_string)
+        .collect();
+    match items.len().saturating_sub(NAMES_IN_BRIEF) {
+        0 => shown.join(", "),
+        more => format!("{} and {more} more", shown.join(", ")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,6 +144,13 @@ mod tests {
     fn member_names_allow_63_characters() {
         assert!(MemberName::parse(&"m".repeat(63)).is_ok());
         assert!(MemberName::parse(&"m".repeat(64)).is_err());
+    }
+
+    #[test]
+    fn long_lists_are_named_in_brief() {
+        assert_eq!(in_brief(&["a", "b"]), "a, b");
+        let many: Vec<String> = (0..10_000).map(|i| format!("g{i}")).collect();
+        assert_eq!(in_brief(&many), "g0, g1, g2, g3, g4 and 9995 more");
     }
 
     #[test]

@@ -96,7 +96,7 @@ impl UpdateStrategy {
             [one] => Err(format!("update group {one} has no members in this fleet")),
             many => Err(format!(
                 "update groups {} have no members in this fleet",
-                many.join(", ")
+                super::names::in_brief(many)
             )),
         }
     }

@@ -146,7 +146,12 @@ mod tests {
 
 /// Where a new run's stages come from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "kind", content = "value")]
+#[serde(
+    rename_all = "camelCase",
+    tag = "kind",
+    content = "value",
+    deny_unknown_fields
+)]
 pub enum StrategySource {
     Inline(UpdateStrategy),
     /// A stored strategy, by name or by id (`/fleets/{fleet}/updateStrategies/{name}`).
@@ -156,7 +161,7 @@ pub enum StrategySource {
 
 /// A request to create an update run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateRun {
     pub strategy: StrategySource,
     pub update: ManagedClusterUpdate,

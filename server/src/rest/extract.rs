@@ -1,6 +1,6 @@
 //! The edges of the REST API: JSON bodies in, ARM errors out.
 
-use app::model::error::{AppError, ErrorKind};
+use app::model::error::{AppError, ErrorKind, plain_parse_error};
 use app::model::precondition::Precondition;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -60,33 +60,57 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ArmJson<T> {
         } else {
             &bytes
         };
-        serde_json::from_slice(text).map(ArmJson).map_err(|error| {
-            AppError::invalid(
+        if text.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError(AppError::invalid(
+                "InvalidRequestContent",
+                "The request body must be a JSON object ({...}).",
+            )));
+        }
+        let mut reader = serde_json::Deserializer::from_slice(text);
+        let parsed: T = serde_path_to_error::deserialize(&mut reader).map_err(|error| {
+            let path = error.path().to_string();
+            let detail = plain_parse_error(&error.into_inner().to_string());
+            let message = if path == "." {
+                format!("The request body is not valid: {detail}")
+            } else {
+                format!("The request body is not valid at {path}: {detail}")
+            };
+            ApiError(AppError::invalid("InvalidRequestContent", message))
+        })?;
+        reader.end().map_err(|error| {
+            ApiError(AppError::invalid(
                 "InvalidRequestContent",
                 format!("The request body is not valid: {error}"),
-            )
-            .into()
-        })
+            ))
+        })?;
+        Ok(ArmJson(parsed))
     }
 }
 
 /// A PUT body in ARM's shape: what can be set is under `properties`. The read-only fields a GET
-/// returns are accepted and ignored, so a GET can be sent back as is; anything else is refused
-/// (a typo must not silently do nothing).
+/// returns are accepted and ignored, so a GET can be sent back as is, but only in their own
+/// shape (`etag` a string, not `5`); anything else is refused (a typo must not silently do
+/// nothing).
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct ArmBody<P> {
     pub properties: P,
     #[serde(default)]
-    id: Option<serde::de::IgnoredAny>,
+    id: Option<String>,
     #[serde(default)]
-    name: Option<serde::de::IgnoredAny>,
+    name: Option<String>,
     #[serde(default, rename = "type")]
-    kind: Option<serde::de::IgnoredAny>,
+    kind: Option<String>,
     #[serde(default)]
-    etag: Option<serde::de::IgnoredAny>,
+    etag: Option<String>,
 }
+
+/// A read-only object a GET returns (a `status`), accepted back in a PUT and ignored, as long as
+/// it is an object.
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+pub struct ReadOnlyObject(serde_json::Map<String, serde_json::Value>);
 
 /// The request's `If-Match` / `If-None-Match`, as a [`Precondition`] for the write.
 pub struct IfMatch(pub Precondition);

@@ -6,20 +6,30 @@ use axum::extract::{Path, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-/// `PUT /fleets/{fleet}` body. A fleet has no settable properties yet; ARM's read-only fields
-/// are accepted so a GET can be sent back as is.
+/// `PUT /fleets/{fleet}` body: `{}`, or `{"properties": {}}`. A fleet has no settable
+/// properties yet; what a GET returns (`id`, `name`, `type`, `properties.memberCount`) is
+/// accepted so a GET can be sent back as is. Anything else is refused.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct PutFleet {
     #[serde(default)]
-    properties: Option<serde::de::IgnoredAny>,
+    properties: Option<FleetProperties>,
     #[serde(default)]
-    id: Option<serde::de::IgnoredAny>,
+    id: Option<String>,
     #[serde(default)]
-    name: Option<serde::de::IgnoredAny>,
+    name: Option<String>,
     #[serde(default, rename = "type")]
-    kind: Option<serde::de::IgnoredAny>,
+    kind: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct FleetProperties {
+    /// Read-only.
+    #[serde(default)]
+    member_count: Option<u64>,
 }
 
 pub fn fleet_json(fleet: &FleetSummary) -> Value {

@@ -1,6 +1,6 @@
 use super::{
-    ApiResult, ApiState, ArmBody, ArmJson, IfMatch, delete_response, list, ok, parse_name,
-    put_response,
+    ApiResult, ApiState, ArmBody, ArmJson, IfMatch, ReadOnlyObject, delete_response, list, ok,
+    parse_name, put_response,
 };
 use crate::provider::ProviderError;
 use crate::service::MemberView;
@@ -8,7 +8,6 @@ use app::model::member::{ClusterResourceId, Labels, MemberSpec};
 use app::model::names::{FleetName, GroupName, MemberName};
 use axum::extract::{Path, RawQuery, State};
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 use serde_json::{Value, json};
 
 /// What a member PUT may set; `status` (read-only) is accepted and ignored.
@@ -22,7 +21,7 @@ pub struct PutMemberProperties {
     #[serde(default)]
     labels: Labels,
     #[serde(default)]
-    status: Option<IgnoredAny>,
+    status: Option<ReadOnlyObject>,
 }
 
 fn names(fleet: &str, member: &str) -> Result<(FleetName, MemberName), super::ApiError> {

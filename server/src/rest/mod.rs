@@ -2,6 +2,7 @@
 //! `{"properties": …}` bodies, `{"value": […]}` lists, `{"error": {"code", "message"}}` errors.
 //! PUT creates (201) or replaces (200); DELETE answers 200, or 204 when there was nothing.
 
+mod edges;
 mod events;
 mod extract;
 mod fleets;
@@ -10,7 +11,8 @@ mod runs;
 mod simulator;
 mod strategies;
 
-pub use extract::{ApiError, ArmBody, ArmJson, IfMatch};
+pub use edges::NoInput;
+pub use extract::{ApiError, ArmBody, ArmJson, IfMatch, ReadOnlyObject};
 
 use crate::service::Drydock;
 use app::model::error::{AppError, ErrorKind};
@@ -83,6 +85,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(drydock: Arc<Drydock>) -> Router
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(edges::arm_errors))
         .with_state(drydock)
 }
 

@@ -3,8 +3,8 @@
 //! the runtime that carries them out.
 
 use super::{
-    ApiError, ApiResult, ApiState, ArmBody, ArmJson, IfMatch, delete_response, list, ok,
-    parse_name, put_response,
+    ApiError, ApiResult, ApiState, ArmBody, ArmJson, IfMatch, NoInput, ReadOnlyObject,
+    delete_response, list, ok, parse_name, put_response,
 };
 use crate::store::StoredRun;
 use app::engine::{Command, SkipTarget};
@@ -15,7 +15,6 @@ use app::model::update::ManagedClusterUpdate;
 use app::model::update::{CreateRun, StrategySource};
 use axum::extract::{Path, State};
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 use serde_json::{Value, json};
 
 #[derive(Deserialize)]
@@ -32,7 +31,7 @@ pub struct PutRunProperties {
     strategy: Option<UpdateStrategy>,
     managed_cluster_update: ManagedClusterUpdate,
     #[serde(default)]
-    status: Option<IgnoredAny>,
+    status: Option<ReadOnlyObject>,
 }
 
 fn names(fleet: &str, run: &str) -> Result<(FleetName, RunName), ApiError> {
@@ -120,6 +119,7 @@ pub async fn delete(
 pub async fn plan(
     State(drydock): State<ApiState>,
     Path((fleet, run)): Path<(String, String)>,
+    ArmJson(NoInput {}): ArmJson<NoInput>,
 ) -> ApiResult {
     let (fleet, run) = names(&fleet, &run)?;
     let plan = drydock.run_plan(&fleet, &run).await?;
@@ -152,6 +152,7 @@ async fn command(drydock: &ApiState, fleet: &str, run: &str, command: Command) -
 pub async fn start(
     State(drydock): State<ApiState>,
     Path((fleet, run)): Path<(String, String)>,
+    ArmJson(NoInput {}): ArmJson<NoInput>,
 ) -> ApiResult {
     command(&drydock, &fleet, &run, Command::Start).await
 }
@@ -159,6 +160,7 @@ pub async fn start(
 pub async fn stop(
     State(drydock): State<ApiState>,
     Path((fleet, run)): Path<(String, String)>,
+    ArmJson(NoInput {}): ArmJson<NoInput>,
 ) -> ApiResult {
     command(&drydock, &fleet, &run, Command::Stop).await
 }

@@ -15,7 +15,6 @@ use app::model::version::KubernetesVersion;
 use app::model::window::MaintenanceWindow;
 use axum::extract::{Path, State};
 use serde::Deserialize;
-use serde::de::IgnoredAny;
 use serde_json::{Value, json};
 
 /// `PUT /simulator/clusters/{name}` body: the cluster's state, flat. `name` and
@@ -36,14 +35,15 @@ pub struct PutCluster {
     #[serde(default)]
     failure_rate: f64,
     #[serde(default)]
-    name: Option<IgnoredAny>,
+    name: Option<String>,
     #[serde(default)]
-    cluster_resource_id: Option<IgnoredAny>,
+    cluster_resource_id: Option<String>,
 }
 
 fn simulator_error(error: SimulatorError) -> AppError {
     match error {
         SimulatorError::Invalid(message) => AppError::invalid("InvalidCluster", message),
+        SimulatorError::Conflict(message) => AppError::conflict("CatalogInUse", message),
         SimulatorError::Store(error) => store_error(error),
     }
 }
@@ -70,11 +70,15 @@ pub async fn put_catalog(
     State(drydock): State<ApiState>,
     ArmJson(catalog): ArmJson<Catalog>,
 ) -> ApiResult {
+    drydock.check_catalog_keeps_run_targets(&catalog).await?;
     let saved = drydock
         .simulator()?
         .put_catalog(catalog)
         .await
-        .map_err(simulator_error)?;
+        .map_err(|error| match error {
+            SimulatorError::Invalid(message) => AppError::invalid("InvalidCatalog", message),
+            other => simulator_error(other),
+        })?;
     Ok(ok(serde_json::to_value(saved).unwrap_or_default()))
 }
 

@@ -232,6 +232,35 @@ impl Drydock {
 }
 
 impl Drydock {
+    /// Refuses a catalog that no longer offers a Kubernetes version some unfinished run
+    /// upgrades to (its plan would break under it).
+    pub async fn check_catalog_keeps_run_targets(
+        &self,
+        catalog: &app::model::catalog::Catalog,
+    ) -> Result<(), AppError> {
+        let runs = self.runs.unfinished_runs().await.map_err(store_error)?;
+        let needing: Vec<String> = runs
+            .iter()
+            .filter_map(|(fleet, run)| {
+                let version = run.spec.update.upgrade.kubernetes_version?;
+                (!catalog.kubernetes_versions.contains(&version))
+                    .then(|| format!("{version} (update run {} of fleet {fleet})", run.name))
+            })
+            .collect();
+        if needing.is_empty() {
+            return Ok(());
+        }
+        Err(AppError::conflict(
+            "CatalogInUse",
+            format!(
+                "The catalog leaves out Kubernetes versions that unfinished runs upgrade to: {}. Keep them, or finish or delete those runs first.",
+                app::model::names::in_brief(&needing)
+            ),
+        ))
+    }
+}
+
+impl Drydock {
     /// Hands an operator command to the run's driver; answers with the engine's reply and the
     /// run as it is afterwards.
     pub async fn run_command(

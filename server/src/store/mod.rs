@@ -281,6 +281,9 @@ pub trait RunStore: Send + Sync + 'static {
     async fn pending_effects(&self, fleet: &FleetName, name: &RunName) -> StoreResult<Vec<Effect>>;
     /// Marks an effect carried out.
     async fn effect_done(&self, operation_id: &str) -> StoreResult<()>;
+    /// Every run not completed, in every fleet, without its members (what a check of the whole
+    /// installation reads: which versions runs still need, say).
+    async fn unfinished_runs(&self) -> StoreResult<Vec<(FleetName, UpdateRun)>>;
     /// Every cluster lease: the clusters some run is upgrading now.
     async fn cluster_leases(&self) -> StoreResult<Vec<Lease>>;
     /// The lease on one cluster, if a run is upgrading it.

@@ -180,3 +180,61 @@ async fn a_cluster_in_use_cannot_be_deleted() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn a_catalog_that_drops_what_runs_or_clusters_need_is_refused_with_the_reason() {
+    let s = common::start_with("sqlite::memory:", true).await;
+    let before = s.get("/api/v1/simulator/catalog").await.body;
+    let target = common::newest_of(&s, 30).await;
+    let run = s
+        .put(
+            "/api/v1/fleets/demo/updateRuns/needs-it",
+            json!({"properties": {"managedClusterUpdate": {"upgrade": {"type": "Full", "kubernetesVersion": target}}}}),
+        )
+        .await;
+    assert_eq!(run.status, StatusCode::CREATED);
+    let mut without_target = before.clone();
+    without_target["kubernetesVersions"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|v| *v != target.as_str());
+    let refused = s.put("/api/v1/simulator/catalog", without_target).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    assert_eq!(refused.code(), "CatalogInUse");
+    let message = refused.body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(&target) && message.contains("update run needs-it of fleet demo"),
+        "{message}"
+    );
+    let mut without_eastus = before.clone();
+    without_eastus["nodeImages"]
+        .as_object_mut()
+        .unwrap()
+        .remove("eastus");
+    if let Some(rollout) = without_eastus["kubernetesVersionRollout"].as_object_mut() {
+        for regions in rollout.values_mut() {
+            regions.as_array_mut().unwrap().retain(|r| r != "eastus");
+        }
+    }
+    let refused = s.put("/api/v1/simulator/catalog", without_eastus).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    let message = refused.body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("region eastus") && message.contains("aks-eastus-1"),
+        "{message}"
+    );
+    assert_eq!(s.get("/api/v1/simulator/catalog").await.body, before);
+    // Once the run is gone, the version may go.
+    s.delete("/api/v1/fleets/demo/updateRuns/needs-it").await;
+    let mut without_target = before.clone();
+    without_target["kubernetesVersions"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|v| *v != target.as_str());
+    without_target
+        .as_object_mut()
+        .unwrap()
+        .remove("kubernetesVersionRollout");
+    let accepted = s.put("/api/v1/simulator/catalog", without_target).await;
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.body);
+}

@@ -22,6 +22,9 @@ use std::sync::{Arc, RwLock, RwLockReadGuard};
 pub enum SimulatorError {
     #[error("{0}")]
     Invalid(String),
+    /// The change clashes with what exists (clusters in a region the catalog would drop).
+    #[error("{0}")]
+    Conflict(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -106,10 +109,26 @@ impl SimulatedProvider {
         self.read().catalog.clone()
     }
 
-    /// Replaces the catalog. Clusters keep running what they run, even if it is no longer offered.
+    /// Replaces the catalog. Clusters keep running what they run, even if it is no longer
+    /// offered, but every region a cluster is in must stay (its node images come from there).
     pub async fn put_catalog(&self, catalog: Catalog) -> Result<Catalog, SimulatorError> {
         let catalog = catalog.normalized().map_err(SimulatorError::Invalid)?;
         let _guard = self.writes.lock().await;
+        let mut stranded: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (name, cluster) in &self.read().clusters {
+            if !catalog.has_region(&cluster.state.location) {
+                stranded
+                    .entry(cluster.state.location.to_string())
+                    .or_default()
+                    .push(name.to_string());
+            }
+        }
+        if let Some((region, clusters)) = stranded.into_iter().next() {
+            return Err(SimulatorError::Conflict(format!(
+                "the catalog leaves out region {region}, where clusters {} run; keep the region or delete those clusters first",
+                app::model::names::in_brief(&clusters)
+            )));
+        }
         self.store.save_catalog(&catalog).await?;
         self.write(|world| world.catalog = catalog.clone());
         Ok(catalog)

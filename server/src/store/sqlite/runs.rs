@@ -234,6 +234,19 @@ impl RunStore for SqliteStore {
         Ok(())
     }
 
+    async fn unfinished_runs(&self) -> StoreResult<Vec<(FleetName, UpdateRun)>> {
+        let rows = sqlx::query("SELECT fleet, uid, body, version, wake_at, created_at FROM runs WHERE state <> 'Completed' ORDER BY fleet, name")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let fleet = FleetName::parse(&row.try_get::<String, _>("fleet")?)
+                    .map_err(|e| corrupt("run", e))?;
+                Ok((fleet, run_from_row(row)?.run))
+            })
+            .collect()
+    }
+
     async fn cluster_leases(&self) -> StoreResult<Vec<Lease>> {
         let rows = sqlx::query(leases::select!(""))
             .fetch_all(&self.pool)

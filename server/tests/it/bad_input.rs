@@ -1,0 +1,563 @@
+//! The bad-input corpus: requests a careless script or a hostile client sends, each with the
+//! status and error code it must get. Every client mistake is a 4xx in the API's own error
+//! shape (REST: `{"error": {"code", "message"}}`; server functions: `{"kind", "code",
+//! "message"}`) and changes nothing. New routes join the tables; every registered server
+//! function and every REST route is also swept with junk automatically.
+
+use crate::common;
+
+use axum::http::StatusCode;
+use serde_json::Value;
+
+const JSON: &str = "application/json";
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// One bad request and what it must get.
+struct Case {
+    method: &'static str,
+    uri: &'static str,
+    content_type: &'static str,
+    body: Option<&'static str>,
+    status: u16,
+    code: &'static str,
+}
+
+const fn case(
+    method: &'static str,
+    uri: &'static str,
+    content_type: &'static str,
+    body: Option<&'static str>,
+    status: u16,
+    code: &'static str,
+) -> Case {
+    Case {
+        method,
+        uri,
+        content_type,
+        body,
+        status,
+        code,
+    }
+}
+
+/// REST: `/api/v1/…`, on the demo fleet.
+const REST: &[Case] = &[
+    // Fleets: a fleet has no settable properties; what is not a fleet body is refused.
+    case(
+        "PUT",
+        "/api/v1/fleets/f1",
+        JSON,
+        Some(r#"{"properties":"x"}"#),
+        400,
+        "InvalidRequestContent",
+    ),
+    case(
+        "PUT",
+        "/api/v1/fleets/f1",
+        JSON,
+        Some("[]"),
+        400,
+        "InvalidRequestContent",
+    ),
+    case(
+        "PUT",
+        "/api/v1/fleets/f1",
+        JSON,
+        Some("5"),
+        400,
+        "InvalidRequestContent",
+    ),
+    case(
+        "PUT",
+        "/api/v1/fleets/f1",
+        JSON,
+        Some(r#"{"bogusField":true}"#),
+        400,
+        "InvalidRequestContent",
+    ),
+    case(
+        "PUT",
+        "/api/v1/fleets/f1",
+        JSON,
+        Some(r#"{"properties":{"tier":"gold"}}"#),
+        400,
+        "InvalidRequestContent",
+    ),
+    case(
+        "PUT",
+        "/api/v1/fleets/f1",
+        JSON,
+        Some("{"),
+        400,
+        "InvalidRequestContent",
+    ),
+    case(
+        "PUT",
+        "/api/v1/fleets/f1",
+        JSON,
+        Some("{} {}"),
+        400,
+        "InvalidRequestContent",
+    ),
+    case(
+        "PUT",
+        "/api/v1/fleets/Bad_Name",
+        JSON,
+        Some("{}"),
+        400,
+        "InvalidFleetName",
+    ),
+    case(
+        "GET",
+        "/api/v1/fleets/%FF",
+        JSON,
+        None,
+        400,
+        "InvalidRequest",
+    ),
+    case(
+        "GET",
+        "/api/v1/fleets/nope",
+        JSON,
+        None,
+        404,
+        "FleetNotFound",
+    ),
+    case(
+        "PATCH",
+        "/api/v1/fleets/demo",
+        JSON,
+        Some("{}"),
+        405,
+        "MethodNotAllowed",
+    ),
+    case(
+        "GET",
+        "/api/v1/nothing/here",
+        JSON,
+        None,
+        404,
+        "NoSuchRoute",
+    ),
+    // Members: read-only fields only in their own shape; unknown fields refused.
+    case(
+        "PUT",
+        "/api/v1/fleets/demo/members/aks-eastus-1",
+        JSON,
+        Some(r#"{"properties":{"clusterResourceId":"sim:aks-eastus-1","status":"x"}}"#),
+        400,
+        "InvalidRequestContent",
+    ),
+    case(
+        "PUT",
+        "/api/v1/fleets/demo/members/aks-eastus-1",
+        JSON,
+        Some(r#"{"etag":5,"properties":{"clusterResourceId":"sim:aks-eastus-1"}}"#),
+        400,
+        "InvalidRequestContent",
+    ),
+    case(
+        "PUT",
+        "/api/v1/fleets/demo/members/aks-eastus-1",
+        JSON,
+        Some(r#"{"properties":{"clusterResourceId":"sim:aks-eastus-1","grop":"g"}}"#),
+        400,
+        "InvalidRequestContent",
+    ),
+    case(
+        "PUT",
+        "/api/v1/fleets/demo/members/m-new",
+        JSON,
+        Some(r#"{"properties":{"clusterResourceId":"sim:nowhere"}}"#),
+        400,
+        "ClusterNotFound",
+    ),
+    case(
+        "PUT",
+        "/api/v1/fleets/demo/members/m-new",
+        JSON,
+        Some(r#"{"properties":{"clusterResourceId":"sim:aks-eastus-1"}}"#),
+        409,
+        "ClusterAlreadyMember",
+    ),
+    case(
+        "DELETE",
+        "/api/v1/fleets/demo/members/aks-eastus-1?force=maybe",
+        JSON,
+        None,
+        400,
+        "InvalidQueryParameter",
+    ),
+    case(
+        "DELETE",
+        "/api/v1/fleets/demo/members/aks-eastus-1?forse=true",
+        JSON,
+        None,
+        400,
+        "InvalidQueryParameter",
+    ),
+    // Strategies and runs.
+    case(
+        "PUT",
+        "/api/v1/fleets/demo/updateStrategies/s1",
+        JSON,
+        Some(r#"{"properties":{"strategy":{"stages":[{"name":"a","groups":[{"name":"nope"}]}]}}}"#),
+        400,
+        "UnknownUpdateGroup",
+    ),
+    case(
+        "PUT",
+        "/api/v1/fleets/demo/updateRuns/r1",
+        JSON,
+        Some(
+            r#"{"properties":{"managedClusterUpdate":{"upgrade":{"type":"Full","kubernetesVersion":"1.30.x"}}}}"#,
+        ),
+        400,
+        "InvalidRequestContent",
+    ),
+    case(
+        "PUT",
+        "/api/v1/fleets/demo/updateRuns/r1",
+        JSON,
+        Some(
+            r#"{"properties":{"managedClusterUpdate":{"upgrade":{"type":"NodeImageOnly"}},"bogus":1}}"#,
+        ),
+        400,
+        "InvalidRequestContent",
+    ),
+    case(
+        "POST",
+        "/api/v1/fleets/demo/updateRuns/known/start",
+        JSON,
+        Some(r#"{"now":true}"#),
+        400,
+        "InvalidRequestContent",
+    ),
+    case(
+        "POST",
+        "/api/v1/fleets/demo/updateRuns/known/skip",
+        JSON,
+        Some(r#"{"targets":[{"type":"Group","name":"group-1a","extra":1}]}"#),
+        400,
+        "InvalidRequestContent",
+    ),
+    case(
+        "POST",
+        "/api/v1/fleets/demo/updateRuns/known/skip",
+        JSON,
+        Some(r#"{"targets":[{"type":"Cluster","name":"x"}]}"#),
+        400,
+        "InvalidRequestContent",
+    ),
+    case(
+        "GET",
+        "/api/v1/fleets/demo/updateRuns/known/timeline?after=-1",
+        JSON,
+        None,
+        400,
+        "InvalidQueryParameter",
+    ),
+    case(
+        "GET",
+        "/api/v1/fleets/demo/updateRuns/known/timeline?limit=x",
+        JSON,
+        None,
+        400,
+        "InvalidQueryParameter",
+    ),
+    // The simulator.
+    case(
+        "PUT",
+        "/api/v1/simulator/clusters/c1",
+        JSON,
+        Some(
+            r#"{"location":"eastus","kubernetesVersion":"1.29.7","nodePools":[{"name":"system","count":"3","kubernetesVersion":"1.29.7","osSku":"AKSUbuntu-2204gen2containerd","nodeImageVersion":"AKSUbuntu-2204gen2containerd-202409.04.0"}]}"#,
+        ),
+        400,
+        "InvalidRequestContent",
+    ),
+    case(
+        "PUT",
+        "/api/v1/simulator/catalog",
+        JSON,
+        Some(
+            r#"{"kubernetesVersions":["1.30.12"],"nodeImages":{"mars":{"AKSUbuntu-2204gen2containerd":["202409.04.0"]}}}"#,
+        ),
+        409,
+        "CatalogInUse",
+    ),
+];
+
+/// Server functions: `/fn/…`.
+const SERVER_FUNCTIONS: &[Case] = &[
+    case(
+        "POST",
+        "/fn/start_run",
+        FORM,
+        Some("fleet=demo"),
+        400,
+        "InvalidArguments",
+    ),
+    case(
+        "POST",
+        "/fn/start_run",
+        FORM,
+        Some("fleet=demo&run=a&run=b"),
+        400,
+        "InvalidArguments",
+    ),
+    case(
+        "POST",
+        "/fn/start_run",
+        FORM,
+        Some("fleet=Bad&run=a"),
+        400,
+        "InvalidFleetName",
+    ),
+    case(
+        "POST",
+        "/fn/start_run",
+        FORM,
+        Some("fleet=demo&run=nope"),
+        404,
+        "UpdateRunNotFound",
+    ),
+    case(
+        "POST",
+        "/fn/create_run",
+        JSON,
+        Some("{"),
+        400,
+        "InvalidRequestContent",
+    ),
+    case(
+        "POST",
+        "/fn/create_run",
+        JSON,
+        Some(r#"{"fleet":"demo","run":"r2","request":{"bogus":1}}"#),
+        400,
+        "InvalidRequestContent",
+    ),
+    case(
+        "POST",
+        "/fn/create_run",
+        JSON,
+        Some(
+            r#"{"fleet":"demo","run":"r2","request":{"strategy":{"kind":"oneByOne"},"update":{"upgrade":{"type":"NodeImageOnly"}},"extra":1}}"#,
+        ),
+        400,
+        "InvalidRequestContent",
+    ),
+    case(
+        "POST",
+        "/fn/skip",
+        JSON,
+        Some(
+            r#"{"fleet":"demo","run":"known","targets":[{"type":"Group","name":"group-1a","extra":true}]}"#,
+        ),
+        400,
+        "InvalidRequestContent",
+    ),
+    case(
+        "POST",
+        "/fn/save_strategy",
+        JSON,
+        Some(r#"{"fleet":"demo","name":"s","strategy":{"stages":[]},"replace":"yes"}"#),
+        400,
+        "InvalidRequestContent",
+    ),
+    case("GET", "/fn/get_run", JSON, None, 400, "InvalidArguments"),
+    case(
+        "GET",
+        "/fn/get_run?fleet=demo&run=nope",
+        JSON,
+        None,
+        404,
+        "UpdateRunNotFound",
+    ),
+    case(
+        "POST",
+        "/fn/get_run",
+        FORM,
+        Some("fleet=demo&run=known"),
+        405,
+        "MethodNotAllowed",
+    ),
+    case(
+        "GET",
+        "/fn/no_such_function",
+        JSON,
+        None,
+        404,
+        "NoSuchServerFunction",
+    ),
+];
+
+async fn server() -> common::TestServer {
+    let s = common::start_with("sqlite::memory:", true).await;
+    let created = s
+        .put(
+            "/api/v1/fleets/demo/updateRuns/known",
+            serde_json::json!({"properties": {"managedClusterUpdate": {"upgrade": {"type": "NodeImageOnly"}}}}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    s
+}
+
+/// What the server holds, to show a refused request changed nothing.
+async fn state_of(s: &common::TestServer) -> Value {
+    let mut state = serde_json::Map::new();
+    for uri in [
+        "/api/v1/fleets",
+        "/api/v1/fleets/demo/members",
+        "/api/v1/fleets/demo/updateStrategies",
+        "/api/v1/fleets/demo/updateRuns",
+        "/api/v1/simulator/catalog",
+        "/api/v1/simulator/clusters",
+    ] {
+        state.insert(uri.into(), s.get(uri).await.body);
+    }
+    Value::Object(state)
+}
+
+fn error_code(body: &Value, rest: bool) -> Option<&str> {
+    if rest {
+        body["error"]["message"].as_str()?;
+        body["error"]["code"].as_str()
+    } else {
+        body["kind"].as_str()?;
+        body["message"].as_str()?;
+        body["code"].as_str()
+    }
+}
+
+async fn check(s: &common::TestServer, cases: &[Case], rest: bool) {
+    let before = state_of(s).await;
+    let mut wrong = Vec::new();
+    for c in cases {
+        let reply = s.send(c.method, c.uri, c.body, c.content_type).await;
+        let code = error_code(&reply.body, rest);
+        if reply.status.as_u16() != c.status || code != Some(c.code) {
+            wrong.push(format!(
+                "{} {} {:?}: want {} {}, got {} {}",
+                c.method, c.uri, c.body, c.status, c.code, reply.status, reply.body
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_eq!(
+        state_of(s).await,
+        before,
+        "a refused request changed something"
+    );
+}
+
+#[tokio::test]
+async fn every_rest_mistake_in_the_corpus_is_a_4xx_that_says_why_and_changes_nothing() {
+    check(&server().await, REST, true).await;
+}
+
+#[tokio::test]
+async fn every_server_function_mistake_in_the_corpus_is_a_4xx_that_says_why_and_changes_nothing() {
+    check(&server().await, SERVER_FUNCTIONS, false).await;
+}
+
+/// Junk bodies every write is tried with.
+const JUNK: [&str; 5] = ["{", "[]", "\"x\"", "{\"zzz\":1}", "\u{0}"];
+
+#[tokio::test]
+async fn every_registered_server_function_answers_junk_with_a_4xx_in_its_error_shape() {
+    let s = server().await;
+    let before = state_of(&s).await;
+    let mut wrong = Vec::new();
+    for (path, method) in leptos::server_fn::axum::server_fn_paths() {
+        // A function that takes no arguments (it answers a bare call) has nothing to get wrong.
+        let bare = s.send(method.as_str(), path, None, JSON).await;
+        if bare.status.is_success() {
+            continue;
+        }
+        for junk in JUNK {
+            let (uri, body) = match method.as_str() {
+                "GET" => (format!("{path}?zzz={}", percent_encoded(junk)), None),
+                _ => (path.to_owned(), Some(junk)),
+            };
+            for content_type in [JSON, FORM] {
+                let reply = s.send(method.as_str(), &uri, body, content_type).await;
+                if !reply.status.is_client_error() || error_code(&reply.body, false).is_none() {
+                    wrong.push(format!(
+                        "{method} {uri} {junk:?} ({content_type}): {} {}",
+                        reply.status, reply.body
+                    ));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_eq!(state_of(&s).await, before);
+}
+
+fn percent_encoded(text: &str) -> String {
+    text.bytes().map(|b| format!("%{b:02X}")).collect()
+}
+
+/// Every REST route that takes a body, by method and an example path.
+const WRITES: &[(&str, &str)] = &[
+    ("PUT", "/api/v1/fleets/f-junk"),
+    ("PUT", "/api/v1/fleets/demo/members/aks-eastus-1"),
+    ("PUT", "/api/v1/fleets/demo/updateStrategies/s-junk"),
+    ("PUT", "/api/v1/fleets/demo/updateRuns/r-junk"),
+    ("POST", "/api/v1/fleets/demo/updateRuns/known/start"),
+    ("POST", "/api/v1/fleets/demo/updateRuns/known/stop"),
+    ("POST", "/api/v1/fleets/demo/updateRuns/known/skip"),
+    ("POST", "/api/v1/fleets/demo/updateRuns/known/plan"),
+    ("PUT", "/api/v1/simulator/catalog"),
+    ("PUT", "/api/v1/simulator/clusters/c-junk"),
+];
+
+#[tokio::test]
+async fn every_rest_write_answers_junk_and_oversized_bodies_with_a_4xx_in_arm_shape() {
+    let s = server().await;
+    let before = state_of(&s).await;
+    let oversized = "x".repeat(server::rest::MAX_BODY_BYTES + 1);
+    let mut wrong = Vec::new();
+    for (method, uri) in WRITES {
+        for junk in JUNK.iter().copied().chain([oversized.as_str()]) {
+            let reply = s.send(method, uri, Some(junk), JSON).await;
+            let want_too_large = junk.len() > server::rest::MAX_BODY_BYTES;
+            let status_ok = if want_too_large {
+                reply.status == StatusCode::PAYLOAD_TOO_LARGE
+            } else {
+                reply.status.is_client_error()
+            };
+            if !status_ok || error_code(&reply.body, true).is_none() {
+                wrong.push(format!(
+                    "{method} {uri} ({} bytes): {} {}",
+                    junk.len(),
+                    reply.status,
+                    reply.body
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert_eq!(state_of(&s).await, before);
+}
+
+#[tokio::test]
+async fn error_messages_stay_short_however_much_was_wrong() {
+    let s = server().await;
+    let groups: Vec<Value> = (0..10_000)
+        .map(|i| serde_json::json!({"name": format!("missing-{i}")}))
+        .collect();
+    let reply = s
+        .put(
+            "/api/v1/fleets/demo/updateStrategies/huge",
+            serde_json::json!({"properties": {"strategy": {"stages": [{"name": "a", "groups": groups}]}}}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    let message = reply.body["error"]["message"].as_str().unwrap();
+    assert!(message.len() < 300, "{} bytes: {message}", message.len());
+    assert!(message.contains("and 9995 more"), "{message}");
+}
