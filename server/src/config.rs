@@ -64,6 +64,40 @@ pub struct ServeArgs {
     /// Directory holding the built site (WASM bundle, CSS, favicon).
     #[arg(long, env = "DRYDOCK_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,
+
+    #[command(flatten)]
+    pub limits: ConnectionLimits,
+}
+
+/// What slow or idle clients may hold of the server (see `serve.rs`).
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Most connections open at once; more wait in the listen queue until one closes.
+    #[arg(long, env = "DRYDOCK_MAX_CONNECTIONS", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+
+    /// Seconds a client has to send a request's headers; a keep-alive connection with no new
+    /// request for this long is closed too.
+    #[arg(long, env = "DRYDOCK_HEADER_READ_TIMEOUT", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_read_timeout: u64,
+
+    /// Seconds a connection may pass without a byte either way before it is closed (event
+    /// streams send a keep-alive every 15 seconds).
+    #[arg(long, env = "DRYDOCK_IDLE_TIMEOUT", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(16..=86_400))]
+    pub idle_timeout: u64,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 1024,
+            header_read_timeout: 10,
+            idle_timeout: 60,
+        }
+    }
 }
 
 /// Fleet time must move forward, and not so fast that a millisecond is a week.
@@ -100,5 +134,6 @@ mod tests {
         assert_eq!(args.addr.to_string(), "127.0.0.1:3000");
         assert_eq!(args.database_url, "sqlite://drydock.db");
         assert!(!args.demo);
+        assert_eq!(args.limits, ConnectionLimits::default());
     }
 }

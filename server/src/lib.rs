@@ -9,6 +9,7 @@ pub mod demo;
 pub mod provider;
 pub mod rest;
 pub mod runtime;
+pub mod serve;
 pub mod service;
 pub mod store;
 pub mod web;

@@ -33,7 +33,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let built = server::build(&args, None).await?;
         let listener = tokio::net::TcpListener::bind(args.addr).await?;
         tracing::info!(addr = %args.addr, database = %args.database_url, time_scale = args.time_scale, "Drydock is serving");
-        axum::serve(listener, built.router).with_graceful_shutdown(shutdown_signal()).await?;
+        server::serve::serve(listener, built.router, &args.limits, shutdown_signal()).await;
         Ok(())
     })
 }

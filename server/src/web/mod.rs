@@ -1,6 +1,7 @@
 //! The whole HTTP surface: the REST API, the server functions and the server-rendered pages,
 //! and static files (the WASM bundle, CSS, favicon) from the site root.
 
+mod request_limits;
 mod server_fns;
 
 use crate::rest;
@@ -29,6 +30,7 @@ pub fn router(drydock: Arc<Drydock>, options: LeptosOptions) -> Router {
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options)
         .layer(middleware::from_fn(server_fns::edges))
+        .layer(middleware::from_fn(request_limits::request_limits))
         .layer(middleware::from_fn(log_request))
 }
 

@@ -561,3 +561,33 @@ async fn error_messages_stay_short_however_much_was_wrong() {
     assert!(message.len() < 300, "{} bytes: {message}", message.len());
     assert!(message.contains("and 9995 more"), "{message}");
 }
+
+#[tokio::test]
+async fn requests_with_huge_heads_are_refused_in_the_error_shape() {
+    use tower::ServiceExt;
+    let s = server().await;
+    let long = format!("/api/v1/fleets/demo?x={}", "a".repeat(9_000));
+    let too_long = s.get(&long).await;
+    assert_eq!(too_long.status, StatusCode::URI_TOO_LONG);
+    assert_eq!(too_long.code(), "UriTooLong");
+    let mut request = axum::http::Request::builder().uri("/api/v1/fleets");
+    for i in 0..150 {
+        request = request.header(format!("x-h{i}"), "v");
+    }
+    let response = s
+        .router
+        .clone()
+        .oneshot(request.body(axum::body::Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE
+    );
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let body: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(body["error"]["code"], "HeadersTooLarge");
+}

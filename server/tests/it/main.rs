@@ -20,3 +20,4 @@ mod runs_runtime;
 mod server_functions;
 mod server_functions_runs;
 mod simulator_operations;
+mod slow_clients;

@@ -29,6 +29,7 @@ pub fn args(database_url: &str, demo: bool) -> ServeArgs {
         seed: 42,
         demo,
         site_root: "target/site".into(),
+        limits: Default::default(),
     }
 }
 
