@@ -98,22 +98,10 @@ pub async fn stream(
 /// Whole-number query parameters, each known by name with its largest value; parsed by hand so a
 /// bad value or an unknown name is an ARM error naming it. Absent ones are left as they were.
 fn numbers_of(query: Option<&str>, known: &mut [(&str, i64, &mut i64)]) -> Result<(), ApiError> {
-    for pair in query
-        .unwrap_or_default()
-        .split('&')
-        .filter(|p| !p.is_empty())
-    {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+    let names: Vec<&str> = known.iter().map(|(name, ..)| *name).collect();
+    for (key, value) in super::query_pairs(query, &names)? {
         let Some((name, max, slot)) = known.iter_mut().find(|(name, ..)| *name == key) else {
-            let names: Vec<&str> = known.iter().map(|(name, ..)| *name).collect();
-            return Err(AppError::invalid(
-                "InvalidQueryParameter",
-                format!(
-                    "Unknown query parameter {key:?}; this takes {}.",
-                    names.join(" and ")
-                ),
-            )
-            .into());
+            continue;
         };
         **slot = value
             .parse::<i64>()

@@ -134,25 +134,41 @@ pub fn parse_name<T>(code: &str, parsed: Result<T, String>) -> Result<T, ApiErro
     parsed.map_err(|message| AppError::invalid(code, message).into())
 }
 
-/// Boolean query parameters (`true` or `false`), each known by name; an unknown name or another
-/// value is an ARM error naming it. Absent ones are left as they were.
-pub fn flags_of(query: Option<&str>, known: &mut [(&str, &mut bool)]) -> Result<(), ApiError> {
+/// The query's `name=value` pairs, each name one of `known`; an unknown name is an ARM error
+/// that lists the known ones. Values are left to the caller.
+pub fn query_pairs<'q>(
+    query: Option<&'q str>,
+    known: &[&str],
+) -> Result<Vec<(&'q str, &'q str)>, ApiError> {
+    let mut pairs = Vec::new();
     for pair in query
         .unwrap_or_default()
         .split('&')
         .filter(|p| !p.is_empty())
     {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let Some((name, slot)) = known.iter_mut().find(|(name, ..)| *name == key) else {
-            let names: Vec<&str> = known.iter().map(|(name, ..)| *name).collect();
+        if !known.contains(&key) {
             return Err(AppError::invalid(
                 "InvalidQueryParameter",
                 format!(
                     "Unknown query parameter {key:?}; this takes {}.",
-                    names.join(" and ")
+                    known.join(" and ")
                 ),
             )
             .into());
+        }
+        pairs.push((key, value));
+    }
+    Ok(pairs)
+}
+
+/// Boolean query parameters (`true` or `false`), each known by name; an unknown name or another
+/// value is an ARM error naming it. Absent ones are left as they were.
+pub fn flags_of(query: Option<&str>, known: &mut [(&str, &mut bool)]) -> Result<(), ApiError> {
+    let names: Vec<&str> = known.iter().map(|(name, _)| *name).collect();
+    for (key, value) in query_pairs(query, &names)? {
+        let Some((_, slot)) = known.iter_mut().find(|(name, _)| *name == key) else {
+            continue;
         };
         **slot = match value {
             "true" => true,
@@ -160,7 +176,7 @@ pub fn flags_of(query: Option<&str>, known: &mut [(&str, &mut bool)]) -> Result<
             other => {
                 return Err(AppError::invalid(
                     "InvalidQueryParameter",
-                    format!("{name} must be true or false, not {other:?}."),
+                    format!("{key} must be true or false, not {other:?}."),
                 )
                 .into());
             }

@@ -66,6 +66,14 @@ impl Expect {
             (Expect::Absent, Some(_)) | (Expect::Version(_), None) => false,
         }
     }
+
+    /// The version a guarded write must find, if it must find one.
+    pub fn version(self) -> Option<i64> {
+        match self {
+            Expect::Version(version) => Some(version),
+            Expect::Any | Expect::Absent => None,
+        }
+    }
 }
 
 /// Every store Drydock uses; one backend usually implements them all.

@@ -218,3 +218,56 @@ async fn a_stale_write_for_a_deleted_run_cannot_land_on_its_successor() {
         new.run.uid
     );
 }
+
+/// A small deterministic random walk over two fleets and two run names: runs are created,
+/// started, finished and deleted in any order, names reused across fleets and after deletes.
+/// Whatever the order, every member a run reports `Completed` runs that run's target.
+#[tokio::test]
+async fn whatever_the_order_of_reuse_a_completed_member_runs_its_runs_target() {
+    let s = fast().await;
+    fleet_with_one_member(&s, "fa", "walk-a").await;
+    fleet_with_one_member(&s, "fb", "walk-b").await;
+    let targets = [
+        common::newest_of(&s, 30).await,
+        common::newest_of(&s, 31).await,
+    ];
+    let mut seed: u64 = 0x5eed;
+    let mut next = |n: u64| {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        (seed >> 33) % n
+    };
+    let mut checked = 0;
+    for _ in 0..12 {
+        let fleet = ["fa", "fb"][next(2) as usize];
+        let name = ["x", "y"][next(2) as usize];
+        let url = format!("/api/v1/fleets/{fleet}/updateRuns/{name}");
+        if s.get(&url).await.status == StatusCode::OK {
+            s.wait_for_run(fleet, name, &["Completed", "Failed", "NotStarted"])
+                .await;
+            assert_eq!(s.delete(&url).await.status, StatusCode::OK);
+            continue;
+        }
+        // The next minor up from what the cluster runs now (1.29 → 1.30 → 1.31), or 1.31 again.
+        let cluster = if fleet == "fa" { "walk-a" } else { "walk-b" };
+        let now = control_plane_of(&s, cluster).await;
+        let target = if now.starts_with("1.29.") {
+            &targets[0]
+        } else {
+            &targets[1]
+        };
+        let created = s.put(&url, control_plane_to(target)).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        s.call("POST", &format!("{url}/start"), None).await;
+        let run = s.wait_for_run(fleet, name, &["Completed", "Failed"]).await;
+        let member = the_member(&run);
+        if member["status"]["state"] == "Completed" {
+            assert_eq!(
+                control_plane_of(&s, cluster).await,
+                *target,
+                "{fleet}/{name} reports {member}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 2, "the walk upgraded something ({checked})");
+}

@@ -95,6 +95,36 @@ fn insert_conflict(error: sqlx::Error, name: &MemberName, spec: &MemberSpec) -> 
     StoreError::Database(error)
 }
 
+/// Deletes the row of (`fleet`, `name`) with `sql[0]` (which binds the version `expect`ed, or
+/// NULL, as `?3`); `false` when there was none, `Concurrent` when it is there at another version
+/// (`sql[1]` reads it).
+async fn delete_guarded(
+    pool: &SqlitePool,
+    sql: [&'static str; 2],
+    fleet: &FleetName,
+    name: &str,
+    expect: Expect,
+) -> StoreResult<bool> {
+    let done = sqlx::query(sql[0])
+        .bind(fleet.as_str())
+        .bind(name)
+        .bind(expect.version())
+        .execute(pool)
+        .await?;
+    if done.rows_affected() == 1 {
+        return Ok(true);
+    }
+    let current: Option<i64> = sqlx::query_scalar(sql[1])
+        .bind(fleet.as_str())
+        .bind(name)
+        .fetch_optional(pool)
+        .await?;
+    match (expect, current) {
+        (Expect::Version(_), Some(_)) => Err(StoreError::Concurrent),
+        _ => Ok(false),
+    }
+}
+
 /// The columns `member_from_row` reads (a macro, because sqlx takes only literal SQL).
 macro_rules! member_select {
     ($rest:literal) => {
@@ -266,30 +296,11 @@ impl FleetStore for SqliteStore {
         name: &MemberName,
         expect: Expect,
     ) -> StoreResult<bool> {
-        let done = match expect {
-            Expect::Any | Expect::Absent => {
-                sqlx::query("DELETE FROM members WHERE fleet = ? AND name = ?")
-                    .bind(fleet.as_str())
-                    .bind(name.as_str())
-                    .execute(&self.pool)
-                    .await?
-            }
-            Expect::Version(version) => {
-                sqlx::query("DELETE FROM members WHERE fleet = ? AND name = ? AND version = ?")
-                    .bind(fleet.as_str())
-                    .bind(name.as_str())
-                    .bind(version)
-                    .execute(&self.pool)
-                    .await?
-            }
-        };
-        if done.rows_affected() == 1 {
-            return Ok(true);
-        }
-        match (expect, self.get_member(fleet, name).await?) {
-            (Expect::Version(_), Some(_)) => Err(StoreError::Concurrent),
-            _ => Ok(false),
-        }
+        let sql = [
+            "DELETE FROM members WHERE fleet = ? AND name = ? AND (?3 IS NULL OR version = ?3)",
+            "SELECT version FROM members WHERE fleet = ? AND name = ?",
+        ];
+        delete_guarded(&self.pool, sql, fleet, name.as_str(), expect).await
     }
 
     async fn members_of_cluster(

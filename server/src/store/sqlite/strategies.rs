@@ -108,29 +108,10 @@ impl StrategyStore for SqliteStore {
         name: &StrategyName,
         expect: Expect,
     ) -> StoreResult<bool> {
-        let done = match expect {
-            Expect::Any | Expect::Absent => {
-                sqlx::query("DELETE FROM strategies WHERE fleet = ? AND name = ?")
-                    .bind(fleet.as_str())
-                    .bind(name.as_str())
-                    .execute(&self.pool)
-                    .await?
-            }
-            Expect::Version(version) => {
-                sqlx::query("DELETE FROM strategies WHERE fleet = ? AND name = ? AND version = ?")
-                    .bind(fleet.as_str())
-                    .bind(name.as_str())
-                    .bind(version)
-                    .execute(&self.pool)
-                    .await?
-            }
-        };
-        if done.rows_affected() == 1 {
-            return Ok(true);
-        }
-        match (expect, self.get_strategy(fleet, name).await?) {
-            (Expect::Version(_), Some(_)) => Err(StoreError::Concurrent),
-            _ => Ok(false),
-        }
+        let sql = [
+            "DELETE FROM strategies WHERE fleet = ? AND name = ? AND (?3 IS NULL OR version = ?3)",
+            "SELECT version FROM strategies WHERE fleet = ? AND name = ?",
+        ];
+        super::delete_guarded(&self.pool, sql, fleet, name.as_str(), expect).await
     }
 }
