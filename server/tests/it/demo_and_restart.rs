@@ -152,3 +152,84 @@ async fn a_run_stored_whole_by_an_older_drydock_reads_the_same_after_the_upgrade
     let after = s.get("/fn/get_run?fleet=demo&run=legacy").await.body;
     assert_eq!(after, before);
 }
+
+/// A run started by a Drydock from before run uids (operation ids `{name}/{member}/{attempt}`)
+/// keeps its name as uid after the upgrade: its upgrade in flight is found, not started again,
+/// and holds its cluster's lease.
+#[tokio::test]
+async fn a_run_in_flight_before_uids_existed_finishes_without_a_second_upgrade() {
+    let db = common::temp_db();
+    {
+        let s = common::start_with(&db, true).await;
+        s.put(
+            "/api/v1/fleets/demo/updateRuns/legacy",
+            json!({"properties": {"managedClusterUpdate": {"upgrade": {"type": "NodeImageOnly"}}}}),
+        )
+        .await;
+        let started = s
+            .call("POST", "/api/v1/fleets/demo/updateRuns/legacy/start", None)
+            .await;
+        assert_eq!(started.status, axum::http::StatusCode::OK);
+    }
+    // Back to the database as migration 6 left it, with the operation under its old id.
+    let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
+    let uid: String = sqlx::query_scalar("SELECT uid FROM runs WHERE name = 'legacy'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    for statement in [
+        "DROP TABLE cluster_leases",
+        "DROP TRIGGER members_one_fleet_per_cluster_on_insert",
+        "DROP TRIGGER members_one_fleet_per_cluster_on_update",
+        "DROP INDEX runs_by_uid",
+        "ALTER TABLE runs DROP COLUMN uid",
+        "DELETE FROM _sqlx_migrations WHERE version >= 7",
+    ] {
+        sqlx::query(statement).execute(&pool).await.unwrap();
+    }
+    sqlx::query("UPDATE sim_operations SET operation_id = replace(operation_id, ?, 'legacy')")
+        .bind(&uid)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+
+    let s = common::start_with(&db, true).await;
+    let run = s.get("/api/v1/fleets/demo/updateRuns/legacy").await.body;
+    assert_eq!(run["properties"]["uid"], "legacy");
+    let in_flight = common::run_members(&run["properties"]["status"]["stages"])
+        .into_iter()
+        .find(|m| m["status"]["state"] == "Running")
+        .unwrap();
+    assert_eq!(
+        s.delete(&format!(
+            "/api/v1/fleets/demo/members/{}",
+            in_flight["name"].as_str().unwrap()
+        ))
+        .await
+        .code(),
+        "MemberBeingUpgraded",
+        "the upgrade in flight holds its cluster"
+    );
+    let mut state = Value::Null;
+    for _ in 0..400 {
+        s.clock.advance(3600 * 1000);
+        s.built.drydock.runtime().poke_all();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let run = s.get("/api/v1/fleets/demo/updateRuns/legacy").await.body;
+        state = run["properties"]["status"]["status"]["state"].clone();
+        if state == "Completed" {
+            break;
+        }
+    }
+    assert_eq!(state, "Completed");
+    let ops = s.get("/api/v1/simulator/operations").await.body["value"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let mut clusters: Vec<&str> = ops.iter().map(|o| o["cluster"].as_str().unwrap()).collect();
+    let all = clusters.len();
+    clusters.sort();
+    clusters.dedup();
+    assert_eq!(clusters.len(), all, "no cluster upgraded twice: {ops:?}");
+}
