@@ -140,11 +140,32 @@ async fn removing_a_member_being_upgraded_names_the_run_and_needs_force() {
         .await;
     assert_eq!(form.status, StatusCode::CONFLICT, "{}", form.body);
     assert_eq!(form.body["code"], "MemberBeingUpgraded");
-    let forced = s.delete(&format!("{url}?force=true")).await;
-    assert_eq!(forced.status, StatusCode::OK, "{}", forced.body);
     let bad = s.delete(&format!("{url}?force=yes")).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert_eq!(bad.code(), "InvalidQueryParameter");
+    let forced = s.delete(&format!("{url}?force=true")).await;
+    assert_eq!(forced.status, StatusCode::OK, "{}", forced.body);
+    // The run still finishes that member's upgrade, and says so.
+    s.clock.advance(24 * 3600 * 1000);
+    s.built.drydock.runtime().poke_all();
+    let mut member = Value::Null;
+    for _ in 0..500 {
+        let run = s.get("/api/v1/fleets/demo/updateRuns/busy").await.body;
+        member = common::run_members(&run["properties"]["status"]["stages"])
+            .into_iter()
+            .find(|m| m["name"] == "aks-eastus-1")
+            .unwrap();
+        if member["status"]["state"] != "Running" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(member["status"]["state"], "Completed", "{member}");
+    let cluster = s.get("/api/v1/simulator/clusters/aks-eastus-1").await.body;
+    assert_eq!(
+        cluster["kubernetesVersion"],
+        common::newest_of(&s, 30).await.as_str()
+    );
 }
 
 #[tokio::test]
@@ -205,4 +226,64 @@ async fn saving_a_strategy_under_a_taken_name_needs_replace() {
         stored["properties"]["strategy"]["stages"][0]["afterStageWaitInSeconds"],
         120
     );
+}
+
+#[tokio::test]
+async fn the_store_refuses_to_commit_a_second_upgrade_of_a_leased_cluster() {
+    use server::store::{RunStore, StoreError};
+    let db = common::temp_db();
+    let s = common::start_with(&db, true).await;
+    for run in ["a", "b"] {
+        s.put(
+            &format!("/api/v1/fleets/demo/updateRuns/{run}"),
+            run_body(json!({"type": "NodeImageOnly"})),
+        )
+        .await;
+    }
+    let store = server::store::SqliteStore::connect(&db).await.unwrap();
+    let fleet = app::model::names::FleetName::parse("demo").unwrap();
+    let load = |name: &str| {
+        let name = app::model::names::RunName::parse(name).unwrap();
+        let (store, fleet) = (&store, &fleet);
+        async move { store.get_run(fleet, &name).await.unwrap().unwrap() }
+    };
+    let start = |uid: &str, member: &str, cluster: &str| app::engine::Effect::StartUpgrade {
+        member: app::model::names::MemberName::parse(member).unwrap(),
+        cluster: app::model::member::ClusterResourceId::parse(cluster).unwrap(),
+        attempt: 1,
+        operation_id: format!("{uid}/{member}/1"),
+        target: app::model::target::UpgradeTarget {
+            control_plane: None,
+            node_pools: vec![],
+        },
+    };
+    let a = load("a").await;
+    let a_takes = [
+        start(&a.run.uid, "aks-eastus-1", "sim:aks-eastus-1"),
+        start(&a.run.uid, "aks-eastus-2", "sim:aks-eastus-2"),
+    ];
+    let a = store
+        .save_run(&fleet, &a, &a.run, &[], &a_takes, None)
+        .await
+        .unwrap();
+    // The same attempt committed again (a repeated commit) is fine.
+    store
+        .save_run(&fleet, &a, &a.run, &[], &a_takes[..1], None)
+        .await
+        .unwrap();
+    let b = load("b").await;
+    let b_wants = [
+        start(&b.run.uid, "aks-westeurope-1", "sim:aks-westeurope-1"),
+        start(&b.run.uid, "aks-eastus-2", "sim:aks-eastus-2"),
+    ];
+    let refused = store.save_run(&fleet, &b, &b.run, &[], &b_wants, None).await;
+    assert!(
+        matches!(&refused, Err(StoreError::ClusterBusy(c)) if c.as_str() == "sim:aks-eastus-2"),
+        "{refused:?}"
+    );
+    assert_eq!(load("b").await.etag, b.etag, "nothing of b's decision landed");
+    let leases = store.cluster_leases().await.unwrap();
+    let mut held: Vec<&str> = leases.iter().map(|l| l.cluster.as_str()).collect();
+    held.sort();
+    assert_eq!(held, ["sim:aks-eastus-1", "sim:aks-eastus-2"]);
 }

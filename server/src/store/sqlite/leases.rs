@@ -9,7 +9,8 @@ use app::model::names::{FleetName, MemberName, RunName};
 use app::model::run::UpdateRun;
 use app::model::time::Timestamp;
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use std::collections::HashMap;
 
 /// A query of the columns `lease_from_row` reads (a macro, because sqlx takes only literal SQL).
 macro_rules! select {
@@ -34,8 +35,12 @@ pub fn lease_from_row(row: &SqliteRow) -> StoreResult<Lease> {
     })
 }
 
-/// Takes the lease of every cluster an effect starts an upgrade on; `ClusterBusy` when another
-/// run holds one (the caller's transaction is then rolled back).
+/// Leases written per statement (seven bound values each; SQLite allows 32,766 a statement).
+const ROWS_PER_STATEMENT: usize = 1_000;
+
+/// Takes the lease of every cluster an effect starts an upgrade on, a statement per thousand
+/// (each statement is a round trip to the database); `ClusterBusy` when another run holds one
+/// (the caller's transaction is then rolled back).
 pub async fn take(
     tx: &mut Transaction<'_, Sqlite>,
     fleet: &FleetName,
@@ -43,36 +48,63 @@ pub async fn take(
     at: Timestamp,
     effects: &[Effect],
 ) -> StoreResult<()> {
+    for chunk in effects.chunks(ROWS_PER_STATEMENT) {
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO cluster_leases (cluster, fleet, run, run_uid, member, operation_id, since) ",
+        );
+        insert.push_values(chunk, |mut row, effect| {
+            let Effect::StartUpgrade {
+                member,
+                cluster,
+                operation_id,
+                ..
+            } = effect;
+            row.push_bind(cluster.as_str())
+                .push_bind(fleet.as_str())
+                .push_bind(&run.name)
+                .push_bind(&run.uid)
+                .push_bind(member.as_str())
+                .push_bind(operation_id)
+                .push_bind(at.millis());
+        });
+        insert.push(" ON CONFLICT (cluster) DO NOTHING");
+        let taken = insert.build().execute(&mut **tx).await?;
+        if taken.rows_affected() as usize != chunk.len() {
+            check_held_by_these(tx, chunk).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Some leases were already there: fine if each is this very attempt's (a repeated commit),
+/// `ClusterBusy` for the first held by someone else.
+async fn check_held_by_these(
+    tx: &mut Transaction<'_, Sqlite>,
+    effects: &[Effect],
+) -> StoreResult<()> {
+    let mut select = QueryBuilder::<Sqlite>::new(
+        "SELECT cluster, operation_id FROM cluster_leases WHERE cluster IN (",
+    );
+    let mut list = select.separated(", ");
+    for effect in effects {
+        let Effect::StartUpgrade { cluster, .. } = effect;
+        list.push_bind(cluster.as_str());
+    }
+    select.push(")");
+    let held: HashMap<String, String> = select
+        .build()
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("cluster")?, row.try_get("operation_id")?)))
+        .collect::<StoreResult<_>>()?;
     for effect in effects {
         let Effect::StartUpgrade {
-            member,
             cluster,
             operation_id,
             ..
         } = effect;
-        let taken = sqlx::query(
-            "INSERT INTO cluster_leases (cluster, fleet, run, run_uid, member, operation_id, since) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (cluster) DO NOTHING",
-        )
-        .bind(cluster.as_str())
-        .bind(fleet.as_str())
-        .bind(&run.name)
-        .bind(&run.uid)
-        .bind(member.as_str())
-        .bind(operation_id)
-        .bind(at.millis())
-        .execute(&mut **tx)
-        .await?;
-        if taken.rows_affected() == 1 {
-            continue;
-        }
-        // Held already: by this very attempt (a repeated commit), or by someone else.
-        let holder: Option<String> =
-            sqlx::query_scalar("SELECT operation_id FROM cluster_leases WHERE cluster = ?")
-                .bind(cluster.as_str())
-                .fetch_optional(&mut **tx)
-                .await?;
-        if holder.as_deref() != Some(operation_id.as_str()) {
+        if held.get(cluster.as_str()) != Some(operation_id) {
             return Err(StoreError::ClusterBusy(cluster.clone()));
         }
     }
@@ -83,14 +115,18 @@ pub async fn take(
 pub async fn give_back(
     tx: &mut Transaction<'_, Sqlite>,
     run: &UpdateRun,
-    members: impl Iterator<Item = &MemberName>,
+    members: &[&MemberName],
 ) -> StoreResult<()> {
-    for member in members {
-        sqlx::query("DELETE FROM cluster_leases WHERE run_uid = ? AND member = ?")
-            .bind(&run.uid)
-            .bind(member.as_str())
-            .execute(&mut **tx)
-            .await?;
+    for chunk in members.chunks(ROWS_PER_STATEMENT) {
+        let mut delete = QueryBuilder::<Sqlite>::new("DELETE FROM cluster_leases WHERE run_uid = ");
+        delete.push_bind(&run.uid);
+        delete.push(" AND member IN (");
+        let mut list = delete.separated(", ");
+        for member in chunk {
+            list.push_bind(member.as_str());
+        }
+        delete.push(")");
+        delete.build().execute(&mut **tx).await?;
     }
     Ok(())
 }

@@ -199,7 +199,7 @@ impl RunStore for SqliteStore {
         }
         run_members::write(&mut tx, fleet, &run.name, &changed(&previous.run, run)).await?;
         let at = events.first().map_or(previous.created_at, |e| e.at);
-        leases::give_back(&mut tx, run, landed(&previous.run, run).into_iter()).await?;
+        leases::give_back(&mut tx, run, &landed(&previous.run, run)).await?;
         leases::take(&mut tx, fleet, run, at, effects).await?;
         append_events(&mut tx, fleet, &run.name, events).await?;
         append_effects(&mut tx, fleet, &run.name, at, effects).await?;
