@@ -36,7 +36,11 @@ export function uniqueName(prefix: string) {
   return `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1000)}`;
 }
 
-export type MemberSpec = { name: string; group?: string; region?: string; minorsBehind?: number; failNext?: boolean };
+export type MemberSpec = {
+  name: string; group?: string; region?: string; minorsBehind?: number; failNext?: boolean;
+  /** Nodes in its one pool (3 by default): more nodes, a longer upgrade. */
+  nodes?: number;
+};
 
 /**
  * A fleet of its own for one test: a simulated cluster per member (one 3-node pool), joined with
@@ -59,7 +63,7 @@ export async function makeFleet(request: APIRequestContext, fleet: string, membe
         location: region,
         kubernetesVersion: version,
         failNext: m.failNext ?? false,
-        nodePools: [{ name: "system", count: 3, kubernetesVersion: version, osSku: "AKSUbuntu-2204gen2containerd",
+        nodePools: [{ name: "system", count: m.nodes ?? 3, kubernetesVersion: version, osSku: "AKSUbuntu-2204gen2containerd",
                       nodeImageVersion: `AKSUbuntu-2204gen2containerd-${releases[0]}` }],
       },
     });

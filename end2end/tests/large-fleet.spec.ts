@@ -78,7 +78,7 @@ test("a 1,000-member fleet renders a page at a time and stays usable", async ({ 
   await expect(page).toHaveURL(/\/updates\/runs\/big-run$/);
   const runStarted = Date.now();
   await waitForHydration(page);
-  await expect(page.locator(".run-progress")).toContainText(/of 550 members done/);
+  await expect(page.locator(".run-progress")).toContainText(/of 550$/);
   await expect(page.locator(".group details[open]"), "a large run starts with its groups folded").toHaveCount(0);
   await expect(page.locator(".tree-members tbody tr"), "folded groups put no member rows into the page").toHaveCount(0);
   await page.locator('li[data-group="group-3"] summary').click();

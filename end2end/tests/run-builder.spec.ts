@@ -48,7 +48,7 @@ test("a one-by-one run is created, started and watched to completion", async ({ 
   for (const m of ["a", "b", "c"]) {
     await expect(page.locator(`tr[data-member="${fleet}-${m}"] .state`)).toHaveText("Completed");
   }
-  await expect(page.locator(".run-progress")).toContainText("3 of 3 members done");
+  await expect(page.locator(".run-progress")).toContainText("3 upgraded of 3");
   await expect(page.locator(".gantt rect.gantt-bar.done")).toHaveCount(3);
   await expect(page.getByRole("button", { name: "Start" })).toBeDisabled();
 
@@ -132,7 +132,7 @@ test("stages built in the builder become a strategy; a run from it is started, s
   await page.getByRole("button", { name: "Skip group prod-west" }).click();
   await expect(page.locator('li[data-group="prod-west"] .state').first()).toHaveText("Skipped");
   await expect(page.locator('li[data-group="prod-west"] details'), "skipping does not fold the group").toHaveAttribute("open", "");
-  await expect(page.getByRole("button", { name: "Skip group prod-west" })).toBeDisabled();
+  await expect(page.getByRole("button", { name: "Skip group prod-west" }), "a finished group offers no Skip").toHaveCount(0);
   await page.getByRole("button", { name: "Start" }).click();
   await expect(page.locator('[data-wait="canary"] .state')).toHaveText("Running", { timeout: 60_000 });
   await expect(page.locator('[data-wait="canary"] .countdown')).toContainText("left");

@@ -5,7 +5,7 @@
 use super::{parse, with_status};
 use crate::engine::{FleetSnapshot, Plan, Reply, SkipTarget};
 use crate::model::error::AppError;
-use crate::model::run::{RunView, UpdateRun};
+use crate::model::run::{RunProgress, RunView, UpdateRun};
 use crate::model::status::RunSummary;
 use crate::model::strategy::UpdateStrategy;
 use crate::model::time::FleetTime;
@@ -84,6 +84,19 @@ pub async fn get_run_view(fleet: String, run: String) -> Result<RunView, AppErro
         async {
             let (fleet, run) = names(&fleet, &run)?;
             super::service()?.run_view(&fleet, &run).await
+        }
+        .await,
+    )
+}
+
+/// How far the run's upgrades in flight have come (nodes upgraded of all), per member: what the
+/// run page polls while upgrades are in flight.
+#[server(prefix = "/fn", endpoint = "run_progress", input = leptos::server_fn::codec::GetUrl)]
+pub async fn get_run_progress(fleet: String, run: String) -> Result<RunProgress, AppError> {
+    with_status(
+        async {
+            let (fleet, run) = names(&fleet, &run)?;
+            super::service()?.run_progress(&fleet, &run).await
         }
         .await,
     )

@@ -7,7 +7,7 @@ use crate::model::error::AppError;
 use crate::model::member::{FleetSummary, MemberSpec};
 use crate::model::names::{FleetName, GroupName, MemberName, RunName, StrategyName};
 use crate::model::overview::FleetOverview;
-use crate::model::run::{RunView, UpdateRun};
+use crate::model::run::{RunProgress, RunView, UpdateRun};
 use crate::model::status::RunSummary;
 use crate::model::strategy::UpdateStrategy;
 use crate::model::time::FleetTime;
@@ -57,6 +57,13 @@ pub trait FleetService: Send + Sync + 'static {
 
     /// The run with the fleet clock and the newest event it reflects: what a run page follows.
     async fn run_view(&self, fleet: &FleetName, name: &RunName) -> Result<RunView, AppError>;
+
+    /// How far the run's upgrades in flight have come: what a run page polls between events.
+    async fn run_progress(
+        &self,
+        fleet: &FleetName,
+        name: &RunName,
+    ) -> Result<RunProgress, AppError>;
 
     async fn new_run(
         &self,

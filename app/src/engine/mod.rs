@@ -15,6 +15,7 @@ mod controls;
 mod create;
 mod decide;
 mod eta;
+mod forecast;
 mod images;
 mod plan;
 mod targets;
@@ -28,6 +29,7 @@ pub use decide::{
     World, decide,
 };
 pub use eta::DurationModel;
+pub use forecast::{Forecast, GroupForecast, MemberForecast, StageForecast, forecast};
 pub use images::{ImageChoice, consistent_images};
 pub use plan::{
     FleetSnapshot, GroupPlan, MemberPlan, Plan, PlanMember, PlanRejection, StagePlan,
@@ -65,6 +67,8 @@ mod controls_tests;
 mod decide_tests;
 #[cfg(test)]
 mod fixtures;
+#[cfg(test)]
+mod forecast_tests;
 #[cfg(test)]
 mod harness;
 #[cfg(test)]

@@ -248,7 +248,7 @@ pub fn plan(
                     &group.members,
                     upgrade,
                     &images,
-                    fleet,
+                    &fleet.catalog,
                     t,
                     now,
                     cfg,
@@ -312,14 +312,14 @@ struct Queued<'a> {
 }
 
 /// Orders a group's upgrades (open windows first, then the soonest to open; by name among equals)
-/// and times them one after another from `start`.
+/// and times them one after another from `start` (milliseconds after `now`).
 #[allow(clippy::too_many_arguments)]
-fn schedule_group(
+pub(super) fn schedule_group(
     name: String,
     members: &[&PlanMember],
     upgrade: Upgrade,
     images: &ImageChoice,
-    fleet: &FleetSnapshot,
+    catalog: &Catalog,
     start: i64,
     now: Timestamp,
     cfg: &EngineConfig,
@@ -336,7 +336,7 @@ fn schedule_group(
             idle.push(member_plan(member, None, MemberAction::Pending { reason }));
             continue;
         };
-        match resolve_member(cluster, upgrade, images, &fleet.catalog, cfg) {
+        match resolve_member(cluster, upgrade, images, catalog, cfg) {
             MemberAction::Upgrade { target } => {
                 let queued = Queued {
                     member,

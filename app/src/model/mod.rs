@@ -3,6 +3,7 @@
 pub mod catalog;
 pub mod cluster;
 pub mod error;
+pub mod forecast;
 pub mod member;
 pub mod names;
 pub mod overview;

@@ -198,6 +198,19 @@ pub struct RunView {
     pub run: UpdateRun,
     pub time: FleetTime,
     pub events_through: i64,
+    /// What the run has left from `time`, if nothing fails (or, for a run not moving, if it
+    /// were started now): the ETA and the schedule of what remains.
+    #[serde(default)]
+    pub forecast: super::forecast::Forecast,
+}
+
+/// How far the upgrades in flight have come, as their provider reports them: what a run page
+/// polls between the run's events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunProgress {
+    pub time: FleetTime,
+    pub members: BTreeMap<MemberName, super::target::UpgradeProgress>,
 }
 
 /// An update run: what was asked (frozen at creation) and where it is.

@@ -265,6 +265,13 @@ pub struct RunSummary {
     /// Members completed or skipped, of all members in the run.
     pub done: usize,
     pub total: usize,
+    /// Of those: upgraded by this run, skipped (by the operator or the system), failed.
+    #[serde(default)]
+    pub upgraded: usize,
+    #[serde(default)]
+    pub skipped: usize,
+    #[serde(default)]
+    pub failed: usize,
 }
 
 impl UpdateRun {
@@ -276,6 +283,13 @@ impl UpdateRun {
             update_strategy_id: self.update_strategy_id.clone(),
             done: self.members().filter(|m| m.state.is_done()).count(),
             total: self.members().count(),
+            upgraded: self.count_in(State::Completed),
+            skipped: self.count_in(State::Skipped),
+            failed: self.count_in(State::Failed),
         }
+    }
+
+    fn count_in(&self, state: State) -> usize {
+        self.members().filter(|m| m.state.public() == state).count()
     }
 }

@@ -117,3 +117,13 @@ impl UpgradeTarget {
         parts.join("+")
     }
 }
+
+/// How far an upgrade in flight has come, as its provider reports it: nodes replaced of those
+/// it will replace, and the step it is on (`control plane`, `node pool system`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpgradeProgress {
+    pub nodes_done: u32,
+    pub nodes_total: u32,
+    pub step: String,
+}

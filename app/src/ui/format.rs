@@ -28,6 +28,24 @@ pub fn count(n: usize, singular: &str, plural: &str) -> String {
     format!("{n} {}", if n == 1 { singular } else { plural })
 }
 
+/// A run's progress with what was upgraded, skipped and failed told apart:
+/// `4 upgraded · 3 skipped · 1 failed of 10` (parts that are zero are left out).
+pub fn progress_words(summary: &crate::model::status::RunSummary) -> String {
+    let parts: Vec<String> = [
+        (summary.upgraded, "upgraded"),
+        (summary.skipped, "skipped"),
+        (summary.failed, "failed"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    match parts.as_slice() {
+        [] => format!("none done of {}", summary.total),
+        _ => format!("{} of {}", parts.join(" · "), summary.total),
+    }
+}
+
 /// A span to the second, for countdowns: `1 h 5 min`, `3 min 20 s`, `45 s`.
 pub fn precise_span(ms: i64) -> String {
     let seconds = ms.max(0) / 1000;
@@ -60,6 +78,30 @@ pub fn short_time(t: Timestamp) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn progress_tells_upgraded_skipped_and_failed_apart() {
+        let summary = |upgraded, skipped, failed| crate::model::status::RunSummary {
+            name: "r".into(),
+            status: serde_json::from_value(serde_json::json!({
+                "state": "Running", "startTime": null, "completedTime": null, "error": null
+            }))
+            .unwrap(),
+            update: serde_json::from_str(r#"{"upgrade": {"type": "NodeImageOnly"}}"#).unwrap(),
+            update_strategy_id: None,
+            done: upgraded + skipped,
+            total: 10,
+            upgraded,
+            skipped,
+            failed,
+        };
+        assert_eq!(
+            progress_words(&summary(4, 3, 1)),
+            "4 upgraded · 3 skipped · 1 failed of 10"
+        );
+        assert_eq!(progress_words(&summary(2, 0, 0)), "2 upgraded of 10");
+        assert_eq!(progress_words(&summary(0, 0, 0)), "none done of 10");
+    }
 
     #[test]
     fn spans_read_naturally() {

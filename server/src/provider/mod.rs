@@ -6,7 +6,7 @@ pub mod simulated;
 use app::model::catalog::Catalog;
 use app::model::cluster::ClusterState;
 use app::model::member::ClusterResourceId;
-use app::model::target::UpgradeTarget;
+use app::model::target::{UpgradeProgress, UpgradeTarget};
 use app::model::time::Timestamp;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -44,6 +44,8 @@ pub struct Operation {
 pub enum OperationStatus {
     Running {
         ends_at: Timestamp,
+        /// How far it has come, if the provider can tell.
+        progress: Option<UpgradeProgress>,
     },
     Succeeded {
         ended_at: Timestamp,

@@ -130,10 +130,10 @@ pub async fn put_cluster(
 }
 
 fn operation_json(op: &SimOperation, status: &OperationStatus) -> Value {
-    let (state, error) = match status {
-        OperationStatus::Running { .. } => ("Running", None),
-        OperationStatus::Succeeded { .. } => ("Succeeded", None),
-        OperationStatus::Failed { message, .. } => ("Failed", Some(message)),
+    let (state, error, progress) = match status {
+        OperationStatus::Running { progress, .. } => ("Running", None, progress.as_ref()),
+        OperationStatus::Succeeded { .. } => ("Succeeded", None, None),
+        OperationStatus::Failed { message, .. } => ("Failed", Some(message), None),
     };
     json!({
         "operationId": op.operation_id,
@@ -144,6 +144,7 @@ fn operation_json(op: &SimOperation, status: &OperationStatus) -> Value {
         "endTime": op.ends_at,
         "state": state,
         "error": error,
+        "progress": progress,
     })
 }
 

@@ -53,7 +53,7 @@ where
         return Verdict::Finished(Outcome::Failed { message: why });
     }
     match &operation.status {
-        OperationStatus::Running { ends_at } => Verdict::Running { ends_at: *ends_at },
+        OperationStatus::Running { ends_at, .. } => Verdict::Running { ends_at: *ends_at },
         OperationStatus::Failed { message, .. } => Verdict::Finished(Outcome::Failed {
             message: message.clone(),
         }),
@@ -193,6 +193,7 @@ mod tests {
     async fn a_running_operation_says_when_to_look_again() {
         let running = OperationStatus::Running {
             ends_at: Timestamp(99),
+            progress: None,
         };
         let op = operation("sim:mine", control_plane_to("1.30.12"), running);
         assert_eq!(

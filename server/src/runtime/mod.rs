@@ -9,7 +9,7 @@ mod answers;
 mod driver;
 mod operations;
 mod waiting;
-mod world;
+pub(crate) mod world;
 
 use crate::clock::Clock;
 use crate::provider::Provider;

@@ -62,7 +62,7 @@ impl Driver {
     /// Remembers when to look at an operation again: when it ends, or at once if it already has.
     fn note(&mut self, status: &OperationStatus) {
         let at = match status {
-            OperationStatus::Running { ends_at } => *ends_at,
+            OperationStatus::Running { ends_at, .. } => *ends_at,
             OperationStatus::Succeeded { ended_at } | OperationStatus::Failed { ended_at, .. } => {
                 *ended_at
             }

@@ -270,10 +270,25 @@ impl FleetService for Drydock {
             .await
             .map_err(store_error)?;
         let run = self.get_run(fleet, name).await?.run;
+        let time = self.fleet_time();
+        let forecast = self.forecast(&run, time.now).await?;
         Ok(app::model::run::RunView {
             run,
-            time: self.fleet_time(),
+            time,
             events_through,
+            forecast,
+        })
+    }
+
+    async fn run_progress(
+        &self,
+        fleet: &FleetName,
+        name: &RunName,
+    ) -> Result<app::model::run::RunProgress, AppError> {
+        let run = self.get_run(fleet, name).await?.run;
+        Ok(app::model::run::RunProgress {
+            time: self.fleet_time(),
+            members: self.progress_in_flight(&run).await,
         })
     }
 

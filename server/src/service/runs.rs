@@ -3,15 +3,17 @@
 
 use super::strategies::strategy_not_found;
 use super::{Drydock, provider_error, store_error};
+use crate::provider::OperationStatus;
 use crate::store::{StoreError, StoredEvent, StoredRun};
 use app::engine::{Command, Reply};
 use app::engine::{
     FleetSnapshot, Plan, PlanMember, PlanRejection, create_run, not_in_any_stage_warning, plan,
 };
 use app::model::error::AppError;
+use app::model::names::MemberName;
 use app::model::names::{FleetName, GroupName, RunName, StrategyName};
 use app::model::precondition::Precondition;
-use app::model::run::{RunState, UpdateRun};
+use app::model::run::{MemberState, RunState, UpdateRun};
 use app::model::update::{CreateRun, RunSpec, StrategySource};
 
 pub(crate) fn run_not_found(fleet: &FleetName, name: &RunName) -> AppError {
@@ -232,6 +234,42 @@ impl Drydock {
 }
 
 impl Drydock {
+    /// What the run has left from `now` (see `engine::forecast`), on what its clusters run now.
+    pub async fn forecast(
+        &self,
+        run: &UpdateRun,
+        now: app::model::time::Timestamp,
+    ) -> Result<app::model::forecast::Forecast, AppError> {
+        let world = crate::runtime::world::ProviderWorld {
+            catalog: self.provider.catalog().await.map_err(provider_error)?,
+            provider: &*self.provider,
+            holders: Default::default(),
+        };
+        Ok(app::engine::forecast(run, &world, now, &self.engine))
+    }
+
+    /// How far each upgrade in flight has come, where the provider can tell.
+    pub async fn progress_in_flight(
+        &self,
+        run: &UpdateRun,
+    ) -> std::collections::BTreeMap<MemberName, app::model::target::UpgradeProgress> {
+        let mut progress = std::collections::BTreeMap::new();
+        for member in run.members() {
+            let MemberState::Upgrading { attempt, .. } = member.state else {
+                continue;
+            };
+            let id = app::model::run::operation_id(&run.uid, &member.name, attempt);
+            if let Ok(Some(operation)) = self.provider.operation(&id).await
+                && let OperationStatus::Running {
+                    progress: Some(p), ..
+                } = operation.status
+            {
+                progress.insert(member.name.clone(), p);
+            }
+        }
+        progress
+    }
+
     /// Refuses a catalog that no longer offers a Kubernetes version some unfinished run
     /// upgrades to (its plan would break under it).
     pub async fn check_catalog_keeps_run_targets(

@@ -276,12 +276,18 @@ async fn the_store_refuses_to_commit_a_second_upgrade_of_a_leased_cluster() {
         start(&b.run.uid, "aks-westeurope-1", "sim:aks-westeurope-1"),
         start(&b.run.uid, "aks-eastus-2", "sim:aks-eastus-2"),
     ];
-    let refused = store.save_run(&fleet, &b, &b.run, &[], &b_wants, None).await;
+    let refused = store
+        .save_run(&fleet, &b, &b.run, &[], &b_wants, None)
+        .await;
     assert!(
         matches!(&refused, Err(StoreError::ClusterBusy(c)) if c.as_str() == "sim:aks-eastus-2"),
         "{refused:?}"
     );
-    assert_eq!(load("b").await.etag, b.etag, "nothing of b's decision landed");
+    assert_eq!(
+        load("b").await.etag,
+        b.etag,
+        "nothing of b's decision landed"
+    );
     let leases = store.cluster_leases().await.unwrap();
     let mut held: Vec<&str> = leases.iter().map(|l| l.cluster.as_str()).collect();
     held.sort();

@@ -139,3 +139,36 @@ async fn the_fleet_clock_tells_a_page_how_fast_fleet_time_runs() {
         "fleet time ran on at the scale: {first} then {second}"
     );
 }
+
+#[tokio::test]
+async fn the_run_view_forecasts_what_remains_and_progress_says_how_far_upgrades_came() {
+    let s = common::start_with("sqlite::memory:", true).await;
+    s.put(
+        "/api/v1/fleets/demo/updateRuns/ahead",
+        serde_json::json!({"properties": {"managedClusterUpdate": {"upgrade": {"type": "NodeImageOnly"}}}}),
+    )
+    .await;
+    let view = s.get("/fn/run_view?fleet=demo&run=ahead").await.body;
+    let now =
+        app::model::time::Timestamp::parse_rfc3339(view["time"]["now"].as_str().unwrap()).unwrap();
+    let eta = app::model::time::Timestamp::parse_rfc3339(view["forecast"]["eta"].as_str().unwrap())
+        .unwrap();
+    assert!(eta > now, "if started now, it ends later: {view}");
+    let ahead: usize = view["forecast"]["stages"][0]["groups"][0]["members"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(ahead > 0);
+    s.call("POST", "/api/v1/fleets/demo/updateRuns/ahead/start", None)
+        .await;
+    s.clock.advance(60_000);
+    let progress = s.get("/fn/run_progress?fleet=demo&run=ahead").await.body;
+    let members = progress["members"].as_object().unwrap();
+    assert_eq!(members.len(), 1, "one upgrade in flight: {progress}");
+    let (_, first) = members.iter().next().unwrap();
+    assert!(first["nodesTotal"].as_u64().unwrap() > 0);
+    assert!(first["step"].as_str().unwrap().starts_with("node pool"));
+    let view = s.get("/fn/run_view?fleet=demo&run=ahead").await.body;
+    let in_flight = &view["forecast"]["stages"][0]["groups"][0]["members"][0];
+    assert_eq!(in_flight["inFlight"], true, "{view}");
+}

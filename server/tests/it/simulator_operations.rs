@@ -65,7 +65,7 @@ async fn an_upgrade_runs_for_a_while_then_the_cluster_runs_the_target() {
         .await
         .unwrap();
     assert_eq!(operation.cluster.as_str(), "sim:aks-1");
-    let OperationStatus::Running { ends_at } = operation.status else {
+    let OperationStatus::Running { ends_at, .. } = operation.status else {
         panic!("{operation:?}")
     };
     assert!(ends_at > common::START, "it takes fleet time");
@@ -207,7 +207,7 @@ async fn bigger_node_pools_take_longer() {
     s.put("/api/v1/simulator/clusters/big", big).await;
     let sim = &s.built.simulator;
     let ends = |operation: server::provider::Operation| match operation.status {
-        OperationStatus::Running { ends_at } => ends_at,
+        OperationStatus::Running { ends_at, .. } => ends_at,
         other => panic!("{other:?}"),
     };
     let small = ends(
@@ -259,4 +259,36 @@ async fn operations_survive_a_restart_and_complete_after_it() {
         s.get("/api/v1/simulator/clusters/aks-1").await.body["kubernetesVersion"],
         to.as_str()
     );
+}
+
+#[tokio::test]
+async fn an_upgrade_in_flight_reports_how_many_nodes_are_done() {
+    let s = common::start().await;
+    let (from, to) = versions(&s).await;
+    s.sim_cluster("aks-1", "eastus", &from).await;
+    let sim = &s.built.simulator;
+    let operation = sim
+        .start_upgrade(&request("op-p", "aks-1", &from, &to))
+        .await
+        .unwrap();
+    let progress = |status: OperationStatus| match status {
+        OperationStatus::Running { progress, .. } => progress.unwrap(),
+        other => panic!("{other:?}"),
+    };
+    let first = progress(operation.status.clone());
+    assert_eq!(
+        (first.nodes_done, first.nodes_total, first.step.as_str()),
+        (0, 3, "control plane")
+    );
+    let OperationStatus::Running { ends_at, .. } = operation.status else {
+        panic!()
+    };
+    // Most of the way: the control plane is done and some of the pool's nodes are.
+    let length = ends_at.millis() - common::START.millis();
+    s.clock.advance(length * 9 / 10);
+    let later = progress(sim.operation("op-p").await.unwrap().unwrap().status);
+    assert_eq!(later.step, "node pool system");
+    assert!((1..3).contains(&later.nodes_done), "{later:?}");
+    let listed = s.get("/api/v1/simulator/operations").await.body;
+    assert_eq!(listed["value"][0]["progress"]["nodesTotal"], 3);
 }

@@ -3,7 +3,7 @@
 
 use super::{PageClock, RunActions};
 use crate::api::{SkipInRun, StartRun, StopRun};
-use crate::engine::{Controls, Rejection, Reply, SkipKind, SkipTarget, controls};
+use crate::engine::{Controls, Rejection, Reply, SkipKind, SkipTarget, can_skip, controls};
 use crate::model::run::UpdateRun;
 use crate::ui::confirmed;
 use crate::ui::error::action_error;
@@ -18,13 +18,35 @@ fn start_label(answer: &Result<Reply, Rejection>) -> &'static str {
     }
 }
 
-/// Why a button is disabled, for its tooltip.
+/// Why a button is disabled, in a sentence (empty when it is not).
 fn why_not(answer: &Result<Reply, Rejection>) -> String {
-    match answer {
-        Ok(Reply::AlreadyRunning) => "The run is already running.".into(),
-        Ok(Reply::AlreadyStopped) => "The run is already stopping or stopped.".into(),
-        Ok(_) => String::new(),
+    let why = match answer {
+        Ok(Reply::AlreadyRunning) => "the run is already running".to_owned(),
+        Ok(Reply::AlreadyStopped) => "the run is already stopping or stopped".to_owned(),
+        Ok(_) => return String::new(),
         Err(rejection) => rejection.message().to_owned(),
+    };
+    sentence(&why)
+}
+
+/// `the run is stopping` → `The run is stopping.`
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let first = chars
+        .next()
+        .map(|c| c.to_uppercase().to_string())
+        .unwrap_or_default();
+    let rest: String = chars.collect();
+    let end = if rest.ends_with('.') { "" } else { "." };
+    format!("{first}{rest}{end}")
+}
+
+/// Why nothing in the run can be skipped now, if that is so (the run's state, not an item's).
+fn why_no_skips(run: &UpdateRun) -> Option<String> {
+    let stage = run.stages.first()?;
+    match can_skip(run, SkipKind::Stage, &stage.name) {
+        Err(Rejection::NotAllowed { why }) => Some(sentence(&why)),
+        Ok(()) | Err(_) => None,
     }
 }
 
@@ -35,6 +57,20 @@ pub fn RunControls(run: UpdateRun, clock: PageClock, actions: RunActions) -> imp
     let start_title = why_not(&answers.start);
     let stop_title = why_not(&answers.stop);
     let label = start_label(&answers.start);
+    // Reasons in words beside the controls, not only in tooltips (keyboard and touch users see
+    // them too).
+    let reasons: Vec<(&str, &str, String)> = [
+        (
+            "why-start",
+            label,
+            (!can_start).then(|| start_title.clone()),
+        ),
+        ("why-stop", "Stop", (!can_stop).then(|| stop_title.clone())),
+        ("why-skip", "Skip", why_no_skips(&run)),
+    ]
+    .into_iter()
+    .filter_map(|(id, what, why)| Some((id, what, why.filter(|w| !w.is_empty())?)))
+    .collect();
     let name = run.name.clone();
     let start = move |_| {
         actions.start.dispatch(StartRun {
@@ -56,9 +92,14 @@ pub fn RunControls(run: UpdateRun, clock: PageClock, actions: RunActions) -> imp
     let busy = move || actions.start.pending().get() || actions.stop.pending().get();
     view! {
         <div class="run-controls form-row">
-            <button type="button" on:click=start disabled=move || !can_start || busy() title=start_title>{label}</button>
-            <button type="button" class="secondary danger" on:click=stop disabled=move || !can_stop || busy() title=stop_title>"Stop"</button>
+            <button type="button" on:click=start disabled=move || !can_start || busy() title=start_title aria-describedby="why-start">{label}</button>
+            <button type="button" class="secondary danger" on:click=stop disabled=move || !can_stop || busy() title=stop_title aria-describedby="why-stop">"Stop"</button>
         </div>
+        {(!reasons.is_empty()).then(|| view! {
+            <ul class="why-disabled small" data-testid="why-disabled">
+                {reasons.into_iter().map(|(id, what, why)| view! { <li id=id><strong>{what}</strong>": " {why}</li> }).collect_view()}
+            </ul>
+        })}
         {move || action_error(actions.start.value().get())}
         {move || action_error(actions.stop.value().get())}
     }
@@ -76,17 +117,31 @@ fn kind_words(kind: SkipKind) -> &'static str {
 
 /// A Skip button for one member, group, stage or wait; `allowed` is the engine's answer
 /// ([`crate::engine::can_skip`] or, for a member in hand, [`crate::engine::can_skip_member`]).
+/// Where the item itself cannot be skipped (it is being upgraded), the reason shows in words
+/// instead; where the run allows no skips at all, the run's controls say why, once.
 pub fn skip_button(
     allowed: Result<(), Rejection>,
     kind: SkipKind,
     name: String,
     actions: RunActions,
-) -> impl IntoView + use<> {
-    let title = allowed
-        .as_ref()
-        .err()
-        .map(|r| r.message().to_owned())
-        .unwrap_or_default();
+) -> AnyView {
+    match allowed {
+        Ok(()) => skip_control(kind, name, actions).into_any(),
+        Err(Rejection::NotAllowed { .. }) => ().into_any(),
+        // A member being upgraded: its row is narrow, so the short form, the whole on hover.
+        Err(rejection) if kind == SkipKind::Member => {
+            let why = sentence(rejection.message());
+            view! { <span class="why-not small muted" title=why>"can't skip while upgrading"</span> }
+                .into_any()
+        }
+        Err(rejection) => {
+            view! { <span class="why-not small muted">{sentence(rejection.message())}</span> }
+                .into_any()
+        }
+    }
+}
+
+fn skip_control(kind: SkipKind, name: String, actions: RunActions) -> impl IntoView + use<> {
     let target = SkipTarget {
         kind,
         name: name.clone(),
@@ -111,7 +166,7 @@ pub fn skip_button(
         }
     };
     view! {
-        <button type="button" class="link skip" on:click=click disabled=allowed.is_err() title=title aria-label=aria>"Skip"</button>
+        <button type="button" class="link skip" on:click=click aria-label=aria>"Skip"</button>
         {move || mine().then(|| action_error(actions.skip.value().get()))}
     }
 }

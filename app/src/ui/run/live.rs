@@ -55,6 +55,21 @@ pub fn follow(url: String, tick: RwSignal<u64>, changed: impl Fn() + 'static) {
     let _ = (url, tick, changed);
 }
 
+/// Calls `f` every `period` while the page lives (browser only).
+pub fn every(period: std::time::Duration, f: impl Fn() + 'static) {
+    #[cfg(feature = "hydrate")]
+    {
+        let interval = set_interval_with_handle(f, period);
+        on_cleanup(move || {
+            if let Ok(handle) = interval {
+                handle.clear();
+            }
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (period, f);
+}
+
 #[cfg(feature = "hydrate")]
 mod browser {
     use futures::StreamExt;

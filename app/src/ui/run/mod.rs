@@ -2,6 +2,7 @@
 //! server's event stream, with Start, Stop and Skip enabled exactly when the engine would accept
 //! them ([`crate::engine::controls`], [`crate::engine::can_skip`]).
 
+mod ahead;
 mod controls;
 mod live;
 mod timeline;
@@ -12,14 +13,19 @@ use super::error::ErrorMessage;
 use super::updates::{selection_label, upgrade_label};
 use crate::api::{SkipInRun, StartRun, StopRun, get_run_view};
 use crate::engine::SkipTarget;
+use crate::model::forecast::Forecast;
+use crate::model::names::MemberName;
 use crate::model::run::UpdateRun;
+use crate::model::target::UpgradeProgress;
+use crate::ui::format::progress_words;
+use ahead::Eta;
 use controls::RunControls;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 pub use live::PageClock;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use timeline::Timeline;
 use tree::StageTree;
 
@@ -34,6 +40,8 @@ pub struct RunActions {
     pub last_skip: RwSignal<Option<SkipTarget>>,
     /// Groups the person opened or closed against the default.
     pub toggled: RwSignal<BTreeSet<String>>,
+    /// How far each upgrade in flight has come, polled while there are any.
+    pub progress: RwSignal<BTreeMap<MemberName, UpgradeProgress>>,
 }
 
 impl RunActions {
@@ -46,6 +54,7 @@ impl RunActions {
             skip: ServerAction::new(),
             last_skip: RwSignal::new(None),
             toggled: RwSignal::new(BTreeSet::new()),
+            progress: RwSignal::new(BTreeMap::new()),
         }
     }
 
@@ -90,6 +99,7 @@ pub fn RunPage() -> impl IntoView {
         let url = format!("/api/v1/fleets/{fleet}/updateRuns/{name}/events?after={after}");
         live::follow(url, tick, move || refresh.update(|n| *n += 1));
     });
+    follow_progress(run, actions);
     view! {
         <Title text=move || format!("Run {}", name.get())/>
         <p class="crumbs">
@@ -103,7 +113,8 @@ pub fn RunPage() -> impl IntoView {
                     Err(error) => view! { <h1 class="page-title">"Update run"</h1><ErrorMessage error/> }.into_any(),
                     Ok(view) => {
                         let (run, clock) = (view.run, PageClock::new(view.time, tick));
-                        view! { <RunDetail run clock actions/> }.into_any()
+                        let forecast = view.forecast;
+                        view! { <RunDetail run forecast clock actions/> }.into_any()
                     }
                 }
             })}
@@ -111,8 +122,42 @@ pub fn RunPage() -> impl IntoView {
     }
 }
 
+/// While upgrades are in flight, asks how far they have come: when the run is read again and
+/// every few seconds between its events (progress makes no event of its own).
+fn follow_progress(
+    run: Resource<Result<crate::model::run::RunView, crate::model::error::AppError>>,
+    actions: RunActions,
+) {
+    let in_flight = Memo::new(move |_| {
+        run.get()
+            .and_then(Result::ok)
+            .is_some_and(|view| view.run.in_flight() > 0)
+    });
+    let fetch = move || {
+        if !in_flight.get_untracked() {
+            return;
+        }
+        let (fleet, name) = (actions.fleet.get_untracked(), actions.run.get_untracked());
+        leptos::task::spawn_local(async move {
+            if let Ok(progress) = crate::api::get_run_progress(fleet, name).await {
+                actions.progress.set(progress.members);
+            }
+        });
+    };
+    Effect::new(move |_| {
+        run.track();
+        fetch();
+    });
+    live::every(std::time::Duration::from_secs(3), fetch);
+}
+
 #[component]
-fn RunDetail(run: UpdateRun, clock: PageClock, actions: RunActions) -> impl IntoView {
+fn RunDetail(
+    run: UpdateRun,
+    forecast: Forecast,
+    clock: PageClock,
+    actions: RunActions,
+) -> impl IntoView {
     let summary = run.summary();
     let target = summary.update.upgrade.kubernetes_version.map_or_else(
         || "latest node images".to_owned(),
@@ -145,6 +190,7 @@ fn RunDetail(run: UpdateRun, clock: PageClock, actions: RunActions) -> impl Into
             {time(status.start_time).map(|t| format!("Started {t}"))}
             {time(status.completed_time).map(|t| format!(" · ended {t}"))}
         </p>
+        <Eta run=run.clone() forecast=forecast.clone() clock/>
         {status.error.map(|e| view! { <p class="error" role="status"><strong>{e.message}</strong></p> })}
         {(!images.is_empty()).then(|| view! {
             <p class="small">"Consistent node images: "
@@ -153,13 +199,13 @@ fn RunDetail(run: UpdateRun, clock: PageClock, actions: RunActions) -> impl Into
         <section class="panel">
             <div class="run-progress">
                 <progress max=summary.total.max(1) value=summary.done aria-label="members done"></progress>
-                <span>{format!(" {} of {} members done", summary.done, summary.total)}</span>
+                <span data-testid="progress">{progress_words(&summary)}</span>
             </div>
             <RunControls run=run.clone() clock actions/>
         </section>
         <section class="panel">
             <h2>"Timeline"</h2>
-            <Timeline run=run.clone() clock/>
+            <Timeline run=run.clone() forecast clock/>
         </section>
         <section class="panel">
             <h2>"Stages"</h2>

@@ -1,10 +1,11 @@
 //! The run as a tree: stages, their groups and members, and each stage's wait, with states in
 //! words, messages, times and Skip buttons. Groups fold; a small run shows every member.
 
+use super::ahead::elapsed;
 use super::controls::skip_button;
 use super::{PageClock, RunActions};
 use crate::engine::{Rejection, SkipKind, can_skip, can_skip_member};
-use crate::model::run::{GroupRun, StageRun, UpdateRun, WaitState};
+use crate::model::run::{GroupRun, RunState, StageRun, State, UpdateRun, WaitState};
 use crate::model::status::{GroupStatus, MemberStatus, StageStatus, Status};
 use crate::ui::badge::StateBadge;
 use crate::ui::format::{count, precise_span, short_time};
@@ -15,6 +16,14 @@ use std::sync::Arc;
 const OPEN_ALL_UP_TO: usize = 60;
 /// A group shows at most this many member rows; the rest are counted.
 const MEMBER_ROWS: usize = 200;
+
+/// `running for 12 min` while a stage, group or member runs (its start, and fleet time now).
+fn running_for(status: &Status, clock: PageClock) -> Option<impl Fn() -> String + use<>> {
+    let since = status
+        .start_time
+        .filter(|_| matches!(status.state, State::Running | State::Stopping))?;
+    Some(move || elapsed(since, clock.now()))
+}
 
 fn times(status: &Status) -> String {
     match (
@@ -54,7 +63,7 @@ fn stage_item(
         .groups
         .into_iter()
         .zip(raw.groups.iter())
-        .map(|(g, raw)| group_item(run, g, raw, open_all, actions))
+        .map(|(g, raw)| group_item(run, g, raw, open_all, clock, actions))
         .collect_view();
     view! {
         <li class="stage" data-stage=name.clone()>
@@ -62,7 +71,8 @@ fn stage_item(
                 <span class="tree-name">"Stage " <strong>{name.clone()}</strong></span>
                 <StateBadge state=stage.status.state/>
                 <span class="muted small">{times(&stage.status)}</span>
-                {skip_button(can_skip(run, SkipKind::Stage, &name), SkipKind::Stage, name.clone(), actions)}
+                {running_for(&stage.status, clock).map(|f| view! { <span class="elapsed small">{f}</span> })}
+                {(!stage.status.state.is_done()).then(|| skip_button(can_skip(run, SkipKind::Stage, &name), SkipKind::Stage, name.clone(), actions))}
             </div>
             <ul class="groups">{groups}</ul>
             {wait_row(run, raw, clock, actions)}
@@ -95,7 +105,7 @@ fn wait_row(
             <span class="tree-name">"Wait " {length} " after the stage"</span>
             <StateBadge state=stage.wait.public()/>
             {countdown.map(|c| view! { <span class="countdown" role="timer">{c}</span> })}
-            {skip_button(can_skip(run, SkipKind::AfterStageWait, &stage.name), SkipKind::AfterStageWait, stage.name.clone(), actions)}
+            {(!stage.wait.is_done()).then(|| skip_button(can_skip(run, SkipKind::AfterStageWait, &stage.name), SkipKind::AfterStageWait, stage.name.clone(), actions))}
         </div>
     })
 }
@@ -105,6 +115,7 @@ fn group_item(
     group: GroupStatus,
     raw: &GroupRun,
     open_all: bool,
+    clock: PageClock,
     actions: RunActions,
 ) -> impl IntoView + use<> {
     let name = group.name.clone();
@@ -130,20 +141,27 @@ fn group_item(
         }
     };
     let hidden = total.saturating_sub(MEMBER_ROWS);
+    let stopping = matches!(run.state, RunState::Stopping { .. });
     let members: Arc<[_]> = group
         .members
         .into_iter()
         .take(MEMBER_ROWS)
         .zip(raw.members.iter())
-        .map(|(m, raw)| (can_skip_member(run, raw), m))
+        .map(|(m, raw)| {
+            let finishing = stopping && raw.state.in_flight();
+            (can_skip_member(run, raw), m, finishing)
+        })
         .collect();
+    let group_running = running_for(&group.status, clock);
     // A folded group renders no member rows (a 10,000-member run would otherwise put 10,000 rows
     // and buttons into the page); they are made when it is opened.
     let open = Signal::derive(move || open_all != actions.toggled.read().contains(&key));
     let rows = move || {
         members
             .iter()
-            .map(|(allowed, m)| member_row(allowed.clone(), m.clone(), actions))
+            .map(|(allowed, m, finishing)| {
+                member_row(allowed.clone(), m.clone(), *finishing, clock, actions)
+            })
             .collect_view()
     };
     view! {
@@ -154,7 +172,8 @@ fn group_item(
                     <StateBadge state=group.status.state/>
                     <span class="muted small">{format!("{done} of {} done", count(total, "member", "members"))}</span>
                     <span class="muted small">{times(&group.status)}</span>
-                    {skip_button(can_skip(run, SkipKind::Group, &name), SkipKind::Group, name.clone(), actions)}
+                    {group_running.map(|f| view! { <span class="elapsed small">{f}</span> })}
+                    {(!group.status.state.is_done()).then(|| skip_button(can_skip(run, SkipKind::Group, &name), SkipKind::Group, name.clone(), actions))}
                 </summary>
                 <Show when=move || open.get()>
                     <table class="tree-members">
@@ -174,16 +193,38 @@ fn group_item(
 fn member_row(
     allowed: Result<(), Rejection>,
     member: MemberStatus,
+    finishing: bool,
+    clock: PageClock,
     actions: RunActions,
 ) -> impl IntoView + use<> {
     let name = member.name.to_string();
-    let skip = skip_button(allowed, SkipKind::Member, name.clone(), actions);
+    let skip = (!member.status.state.is_done())
+        .then(|| skip_button(allowed, SkipKind::Member, name.clone(), actions));
+    // Still upgrading while the run stops: say so, rather than the run's "Stopping".
+    let badge = if finishing {
+        view! { <span class="state state-running" data-state="Running">"Upgrading (finishing before the stop)"</span> }.into_any()
+    } else {
+        view! { <StateBadge state=member.status.state/> }.into_any()
+    };
+    let running = running_for(&member.status, clock);
+    let progress = {
+        let key = member.name.clone();
+        move || {
+            actions
+                .progress
+                .read()
+                .get(&key)
+                .map(|p| format!("{} of {} nodes · {}", p.nodes_done, p.nodes_total, p.step))
+        }
+    };
     view! {
         <tr data-member=name.clone()>
             <th scope="row">{name.clone()}</th>
-            <td><StateBadge state=member.status.state/></td>
-            <td class="small">{member.message.clone()}</td>
-            <td class="small muted">{times(&member.status)}</td>
+            <td>{badge}</td>
+            <td class="small">{member.message.clone()}
+                <span class="node-progress" data-testid="node-progress">{progress}</span></td>
+            <td class="small muted">{times(&member.status)}
+                {running.map(|f| view! { <br/><span class="elapsed">{f}</span> })}</td>
             <td>{skip}</td>
         </tr>
     }

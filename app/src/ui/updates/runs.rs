@@ -75,7 +75,7 @@ fn run_row(fleet: &str, run: RunSummary) -> impl IntoView + use<> {
         .upgrade
         .kubernetes_version
         .map_or_else(|| "—".to_owned(), |v| v.to_string());
-    let progress = format!("{} / {}", run.done, run.total);
+    let progress = crate::ui::format::progress_words(&run);
     let time = |t: Option<crate::model::time::Timestamp>| {
         t.map_or_else(|| "—".to_owned(), |t| t.to_string())
     };
@@ -87,7 +87,7 @@ fn run_row(fleet: &str, run: RunSummary) -> impl IntoView + use<> {
             <td class="version">{target}</td>
             <td>{selection_label(run.update.node_image_selection.kind)}</td>
             <td class="progress">
-                <progress max=run.total.max(1) value=run.done aria-label=format!("{progress} members done")></progress>
+                <progress max=run.total.max(1) value=run.done aria-label=format!("members: {progress}")></progress>
                 " " <span class="muted small">{progress}</span>
             </td>
             <td class="small">{time(run.status.start_time)}</td>

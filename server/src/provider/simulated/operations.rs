@@ -5,7 +5,9 @@ use super::rng::Rng;
 use super::{SimulatedProvider, World};
 use crate::provider::{Operation, OperationStatus, ProviderError, UpgradeRequest};
 use crate::store::{SimCluster, SimOperation};
+use app::model::cluster::{ClusterState, NodePool};
 use app::model::member::ClusterResourceId;
+use app::model::target::UpgradeProgress;
 use app::model::time::Timestamp;
 
 const FAILURES: [&str; 3] = [
@@ -90,7 +92,7 @@ impl SimulatedProvider {
             .save_operation(&operation)
             .await
             .map_err(unavailable)?;
-        let answer = Self::account(&operation, now);
+        let answer = self.account(&operation, now, Some(&cluster.state));
         self.write(|world| {
             world.clusters.insert(name, cluster);
             world
@@ -100,11 +102,18 @@ impl SimulatedProvider {
         Ok(answer)
     }
 
-    /// An operation's status at `now`, without side effects.
-    fn evaluate(op: &SimOperation, now: Timestamp) -> OperationStatus {
+    /// An operation's status at `now`, without side effects; `cluster` is what it upgrades (its
+    /// node counts make the progress).
+    fn evaluate(
+        &self,
+        op: &SimOperation,
+        now: Timestamp,
+        cluster: Option<&ClusterState>,
+    ) -> OperationStatus {
         match &op.failure {
             _ if now < op.ends_at => OperationStatus::Running {
                 ends_at: op.ends_at,
+                progress: cluster.map(|c| self.progress(op, now, c)),
             },
             Some(message) => OperationStatus::Failed {
                 ended_at: op.ends_at,
@@ -117,19 +126,66 @@ impl SimulatedProvider {
     }
 
     /// What the operation is and where it is at `now`.
-    fn account(op: &SimOperation, now: Timestamp) -> Operation {
+    fn account(
+        &self,
+        op: &SimOperation,
+        now: Timestamp,
+        cluster: Option<&ClusterState>,
+    ) -> Operation {
         Operation {
             cluster: ClusterResourceId::simulated(&op.cluster),
             target: op.target.clone(),
-            status: Self::evaluate(op, now),
+            status: self.evaluate(op, now, cluster),
         }
     }
 
+    /// How far the operation has come at `now`, by the duration model's steps: the control
+    /// plane, then each pool's nodes in turn.
+    fn progress(
+        &self,
+        op: &SimOperation,
+        now: Timestamp,
+        cluster: &ClusterState,
+    ) -> UpgradeProgress {
+        let mut elapsed = now.millis() - op.started_at.millis();
+        let pools: Vec<&NodePool> = op
+            .target
+            .node_pools
+            .iter()
+            .filter_map(|p| cluster.node_pools.iter().find(|c| c.name == p.name))
+            .collect();
+        let nodes_total: u32 = pools.iter().map(|p| p.count).sum();
+        let mut progress = UpgradeProgress {
+            nodes_done: 0,
+            nodes_total,
+            step: "control plane".into(),
+        };
+        if op.target.control_plane.is_some() {
+            if elapsed < self.durations.control_plane_ms {
+                return progress;
+            }
+            elapsed -= self.durations.control_plane_ms;
+        }
+        for pool in pools {
+            let length = self.durations.batches(pool.count) * self.durations.node_batch_ms
+                + i64::from(pool.count) * self.durations.per_node_ms;
+            progress.step = format!("node pool {}", pool.name);
+            if elapsed < length {
+                let share = elapsed as f64 / length.max(1) as f64;
+                progress.nodes_done += (f64::from(pool.count) * share) as u32;
+                return progress;
+            }
+            elapsed -= length;
+            progress.nodes_done += pool.count;
+        }
+        progress
+    }
+
     fn operation_in(&self, world: &World, operation_id: &str) -> Option<Operation> {
-        world
-            .operations
-            .get(operation_id)
-            .map(|op| Self::account(op, self.clock.now()))
+        world.operations.get(operation_id).map(|op| {
+            let cluster = world.clusters.get(&op.cluster).map(|c| &c.state);
+            self.account(op, self.clock.now(), cluster)
+        })
     }
 
     /// An operation and its status; a finished, successful one is applied to its cluster first.
@@ -141,7 +197,11 @@ impl SimulatedProvider {
         let Some(op) = self.read().operations.get(operation_id).cloned() else {
             return Ok(None);
         };
-        let answer = Self::account(&op, now);
+        let answer = {
+            let world = self.read();
+            let cluster = world.clusters.get(&op.cluster).map(|c| &c.state);
+            self.account(&op, now, cluster)
+        };
         if let OperationStatus::Succeeded { .. } = answer.status
             && !op.applied
         {
@@ -181,11 +241,14 @@ impl SimulatedProvider {
     /// Every operation ever started, oldest first, with its status now.
     pub fn operations(&self) -> Vec<(SimOperation, OperationStatus)> {
         let now = self.clock.now();
-        let mut ops: Vec<_> = self
-            .read()
+        let world = self.read();
+        let mut ops: Vec<_> = world
             .operations
             .values()
-            .map(|op| (op.clone(), Self::evaluate(op, now)))
+            .map(|op| {
+                let cluster = world.clusters.get(&op.cluster).map(|c| &c.state);
+                (op.clone(), self.evaluate(op, now, cluster))
+            })
             .collect();
         ops.sort_by(|a, b| {
             (a.0.started_at, &a.0.operation_id).cmp(&(b.0.started_at, &b.0.operation_id))

@@ -1,0 +1,216 @@
+//! `forecast`: what a run has left, from now — when each upgrade still ahead (or in flight) is
+//! expected to start and end, when each stage finishes and when the run completes, if nothing
+//! fails. The same schedule as [`super::plan`] (the same ordering by maintenance windows, the
+//! same duration model), applied to what remains of a run instead of to a fresh one: finished
+//! members and stages are left out, an upgrade in flight ends when its duration says, a wait
+//! that is running ends when it ends. For a run that is not moving (not started, stopped,
+//! failed) it says what would happen if it were started now.
+
+use super::EngineConfig;
+use super::World;
+use super::images::{ImageChoice, consistent_images};
+use super::plan::{PlanMember, schedule_group};
+pub use crate::model::forecast::{Forecast, GroupForecast, MemberForecast, StageForecast};
+use crate::model::run::{
+    GroupRun, GroupState, MemberRun, MemberState, RunState, StageRun, StageState, UpdateRun,
+    WaitState,
+};
+use crate::model::time::{MS_PER_SECOND, Timestamp};
+use crate::model::update::{NodeImageSelectionType, Upgrade};
+
+/// What `run` has left from `now`; see the module docs.
+pub fn forecast(
+    run: &UpdateRun,
+    world: &dyn World,
+    now: Timestamp,
+    cfg: &EngineConfig,
+) -> Forecast {
+    let Ok(upgrade) = run.spec.update.upgrade.checked() else {
+        return Forecast::default();
+    };
+    if let RunState::Completed { .. } = run.state {
+        return Forecast::default();
+    }
+    let images = image_choice(run, world);
+    // A failed run would retry its failed members when started again.
+    let retrying = matches!(run.state, RunState::Failed { .. });
+    let mut t = now;
+    let mut stages = Vec::new();
+    for stage in &run.stages {
+        let plan = Planner {
+            upgrade,
+            images: &images,
+            world,
+            now,
+            cfg,
+            retrying,
+        };
+        if let Some(forecast) = plan.stage(stage, t) {
+            t = forecast.wait_ends;
+            stages.push(forecast);
+        }
+    }
+    Forecast {
+        eta: Some(t),
+        stages,
+    }
+}
+
+/// `Consistent` images fixed at the start, or (before it) what the start would fix now.
+fn image_choice(run: &UpdateRun, world: &dyn World) -> ImageChoice {
+    match (
+        &run.selected_images,
+        run.spec.update.node_image_selection.kind,
+    ) {
+        (Some(selected), _) => ImageChoice::Consistent(selected.clone()),
+        (None, NodeImageSelectionType::Consistent) => {
+            let observed: Vec<_> = run
+                .members()
+                .filter_map(|m| world.observe(&m.cluster_resource_id).ok())
+                .collect();
+            ImageChoice::Consistent(consistent_images(observed.iter(), world.catalog()))
+        }
+        (None, NodeImageSelectionType::Latest) => ImageChoice::Latest,
+    }
+}
+
+struct Planner<'a> {
+    upgrade: Upgrade,
+    images: &'a ImageChoice,
+    world: &'a dyn World,
+    now: Timestamp,
+    cfg: &'a EngineConfig,
+    retrying: bool,
+}
+
+impl Planner<'_> {
+    /// The stage's forecast if it has anything left, starting no earlier than `start`.
+    fn stage(&self, stage: &StageRun, start: Timestamp) -> Option<StageForecast> {
+        let done = stage.state.is_done();
+        let groups: Vec<GroupForecast> = stage
+            .groups
+            .iter()
+            .map(|g| self.group(g, start, done))
+            .filter(|g| !g.members.is_empty())
+            .collect();
+        let ends = groups.iter().map(|g| g.ends).max().unwrap_or(start);
+        let wait_ends = match (&stage.state, &stage.wait) {
+            (_, WaitState::Running { until, .. }) => (*until).max(ends),
+            (StageState::Skipped { .. } | StageState::Completed { .. }, _) => ends,
+            (_, WaitState::Completed { .. } | WaitState::Skipped { .. }) => ends,
+            (_, WaitState::NotStarted) => {
+                ends.plus_millis(stage.after_stage_wait_in_seconds * MS_PER_SECOND)
+            }
+        };
+        if groups.is_empty() && (done || wait_ends == start) {
+            return None;
+        }
+        Some(StageForecast {
+            name: stage.name.clone(),
+            starts: start,
+            ends,
+            wait_ends,
+            groups,
+        })
+    }
+
+    /// The group's upgrades ahead: the one in flight, then those still to go (none for a group
+    /// that has finished or a stage that is done, whose in-flight upgrade still counts).
+    fn group(&self, group: &GroupRun, start: Timestamp, stage_done: bool) -> GroupForecast {
+        let mut members = Vec::new();
+        let mut free_at = start;
+        if let Some((member, started_at, ends)) = self.in_flight(group) {
+            free_at = free_at.max(ends);
+            members.push(MemberForecast {
+                name: member.name.clone(),
+                starts: started_at,
+                ends,
+                in_flight: true,
+                waits_for_window_until: None,
+            });
+        }
+        let finished = match group.state {
+            GroupState::Completed { .. } | GroupState::Skipped { .. } => true,
+            GroupState::Failed { .. } => !self.retrying,
+            GroupState::NotStarted | GroupState::Running { .. } => false,
+        };
+        if stage_done || finished {
+            return GroupForecast {
+                name: group.name.clone(),
+                ends: free_at,
+                members,
+            };
+        }
+        let queued: Vec<PlanMember> = group
+            .members
+            .iter()
+            .filter(|m| self.still_to_go(m))
+            .map(|m| PlanMember {
+                name: m.name.clone(),
+                cluster_resource_id: m.cluster_resource_id.clone(),
+                group: None,
+                cluster: self.world.observe(&m.cluster_resource_id),
+            })
+            .collect();
+        let refs: Vec<&PlanMember> = queued.iter().collect();
+        let offset = free_at.millis() - self.now.millis();
+        let scheduled = schedule_group(
+            group.name.clone(),
+            &refs,
+            self.upgrade,
+            self.images,
+            self.world.catalog(),
+            offset,
+            self.now,
+            self.cfg,
+        );
+        for planned in scheduled.members {
+            let (Some(starts), Some(ends)) = (planned.starts_after_ms, planned.ends_after_ms)
+            else {
+                continue;
+            };
+            members.push(MemberForecast {
+                name: planned.name,
+                starts: self.now.plus_millis(starts),
+                ends: self.now.plus_millis(ends),
+                in_flight: false,
+                waits_for_window_until: planned.waits_for_window_until,
+            });
+        }
+        GroupForecast {
+            name: group.name.clone(),
+            ends: self.now.plus_millis(scheduled.ends_after_ms.max(offset)),
+            members,
+        }
+    }
+
+    /// The group's upgrade in flight: the member, when it started, when it should end.
+    fn in_flight<'g>(&self, group: &'g GroupRun) -> Option<(&'g MemberRun, Timestamp, Timestamp)> {
+        group.members.iter().find_map(|m| match &m.state {
+            MemberState::Upgrading {
+                started_at, target, ..
+            } => {
+                let length = self
+                    .world
+                    .observe(&m.cluster_resource_id)
+                    .map_or(0, |cluster| self.cfg.durations.upgrade_ms(target, &cluster));
+                Some((m, *started_at, started_at.plus_millis(length).max(self.now)))
+            }
+            MemberState::NotStarted
+            | MemberState::Pending { .. }
+            | MemberState::Completed { .. }
+            | MemberState::Failed { .. }
+            | MemberState::Skipped { .. } => None,
+        })
+    }
+
+    fn still_to_go(&self, member: &MemberRun) -> bool {
+        match member.state {
+            MemberState::NotStarted | MemberState::Pending { .. } => true,
+            MemberState::Failed { .. } => self.retrying,
+            MemberState::Upgrading { .. }
+            | MemberState::Completed { .. }
+            | MemberState::Skipped { .. } => false,
+        }
+    }
+}

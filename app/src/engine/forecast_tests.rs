@@ -1,0 +1,119 @@
+//! `forecast` against the same schedule `plan` makes, through a run's life.
+
+use super::decide_tests::{one_by_one, staged};
+use super::fixtures::*;
+use super::*;
+use crate::model::time::MS_PER_HOUR;
+use crate::model::window::DayOfWeek;
+
+fn forecast_of(h: &harness::Harness) -> Forecast {
+    forecast(&h.run, &h.world, h.now, &h.cfg)
+}
+
+fn fleet_of(h: &harness::Harness) -> FleetSnapshot {
+    // The run's members as a fresh plan sees them (staged runs name their groups).
+    let members = h
+        .run
+        .stages
+        .iter()
+        .flat_map(|s| s.groups.iter())
+        .flat_map(|g| {
+            g.members.iter().map(move |m| PlanMember {
+                name: m.name.clone(),
+                cluster_resource_id: m.cluster_resource_id.clone(),
+                group: crate::model::names::GroupName::parse(&g.name).ok(),
+                cluster: h.world.observe(&m.cluster_resource_id),
+            })
+        })
+        .collect();
+    FleetSnapshot {
+        members,
+        catalog: h.world.catalog.clone(),
+    }
+}
+
+#[test]
+fn before_the_start_the_forecast_is_the_plan() {
+    let h = staged();
+    let planned = plan(&fleet_of(&h), &h.run.spec, h.now, &h.cfg).unwrap();
+    let ahead = forecast_of(&h);
+    assert_eq!(ahead.eta, Some(h.now.plus_millis(planned.duration_ms)));
+    let planned_ends: Vec<_> = planned
+        .members()
+        .filter_map(|m| {
+            m.ends_after_ms
+                .map(|e| (m.name.clone(), h.now.plus_millis(e)))
+        })
+        .collect();
+    let mut forecast_ends: Vec<_> = ahead.members().map(|m| (m.name.clone(), m.ends)).collect();
+    forecast_ends.sort();
+    let mut planned_ends = planned_ends;
+    planned_ends.sort();
+    assert_eq!(forecast_ends, planned_ends);
+}
+
+#[test]
+fn an_upgrade_in_flight_ends_when_its_duration_says_and_the_rest_follow_it() {
+    let mut h = one_by_one(&["a", "b"]);
+    let at_start = forecast_of(&h).eta.unwrap();
+    h.start();
+    h.advance(60_000);
+    let ahead = forecast_of(&h);
+    let a = &ahead.stages[0].groups[0].members[0];
+    assert!(a.in_flight);
+    assert_eq!(a.starts, NOW, "in flight since the start");
+    let b = &ahead.stages[0].groups[0].members[1];
+    assert!(!b.in_flight);
+    assert_eq!(b.starts, a.ends, "b follows a");
+    assert_eq!(ahead.eta, Some(b.ends));
+    assert_eq!(ahead.eta, Some(at_start), "a minute in, on schedule");
+    // a finishes early: everything left moves up.
+    h.complete("a");
+    let after = forecast_of(&h);
+    assert_eq!(after.members().count(), 1);
+    assert!(after.eta.unwrap() < at_start);
+}
+
+#[test]
+fn an_upgrade_running_late_pushes_the_eta_to_now_and_beyond() {
+    let mut h = one_by_one(&["a"]);
+    h.start();
+    let expected = forecast_of(&h).eta.unwrap();
+    h.now = expected.plus_millis(MS_PER_HOUR);
+    let late = forecast_of(&h);
+    assert_eq!(
+        late.eta,
+        Some(h.now),
+        "an overdue upgrade is expected to end now, not in the past"
+    );
+}
+
+#[test]
+fn a_running_wait_and_the_stages_after_it_count() {
+    let mut h = staged();
+    h.start();
+    for m in ["a1", "b1"] {
+        h.complete(m);
+    }
+    h.complete("a2");
+    // Stage canary waits an hour now.
+    let ahead = forecast_of(&h);
+    assert_eq!(ahead.stages[0].name, "canary");
+    assert_eq!(ahead.stages[0].wait_ends, h.now.plus_millis(MS_PER_HOUR));
+    assert_eq!(ahead.stages[1].starts, ahead.stages[0].wait_ends);
+    assert!(ahead.eta.unwrap() > ahead.stages[0].wait_ends);
+    h.run_to_end();
+    assert_eq!(forecast_of(&h), Forecast::default(), "nothing left");
+}
+
+#[test]
+fn a_member_waiting_for_its_window_is_expected_when_it_opens() {
+    let waiting = with_cluster(member("a", None, "eastus", "1.29.9"), |c| {
+        c.maintenance_window = Some(window(DayOfWeek::Tuesday, "02:00"))
+    });
+    let h = harness::Harness::new(&fleet(vec![waiting]), full("1.30.5"), NOW);
+    let tuesday = crate::model::time::Timestamp::parse_rfc3339("2024-09-03T02:00:00Z").unwrap();
+    let a = forecast_of(&h).members().next().cloned().unwrap();
+    assert_eq!(a.starts, tuesday);
+    assert_eq!(a.waits_for_window_until, Some(tuesday));
+}

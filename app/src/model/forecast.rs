@@ -1,0 +1,58 @@
+//! What a run has left, as `engine::forecast` computes it: when each upgrade ahead is expected
+//! to start and end, each stage to finish, the run to complete. Data only, shared by the server
+//! (which computes it) and the run page (which draws it).
+
+use super::names::MemberName;
+use super::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Forecast {
+    /// When the run is expected to complete if nothing fails; `None` once it has finished.
+    pub eta: Option<Timestamp>,
+    /// The stages with something left, in order.
+    pub stages: Vec<StageForecast>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageForecast {
+    pub name: String,
+    pub starts: Timestamp,
+    /// When its last upgrade is expected to end (its wait follows).
+    pub ends: Timestamp,
+    /// When the wait after it is expected to end (`ends` when it has none).
+    pub wait_ends: Timestamp,
+    pub groups: Vec<GroupForecast>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupForecast {
+    pub name: String,
+    pub ends: Timestamp,
+    /// The upgrades ahead, in the order they are expected to run; the one in flight first.
+    pub members: Vec<MemberForecast>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberForecast {
+    pub name: MemberName,
+    pub starts: Timestamp,
+    pub ends: Timestamp,
+    /// Upgrading now (`starts` is when it started).
+    pub in_flight: bool,
+    /// It waits for its maintenance window, which opens then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waits_for_window_until: Option<Timestamp>,
+}
+
+impl Forecast {
+    pub fn members(&self) -> impl Iterator<Item = &MemberForecast> {
+        self.stages
+            .iter()
+            .flat_map(|s| s.groups.iter().flat_map(|g| g.members.iter()))
+    }
+}
