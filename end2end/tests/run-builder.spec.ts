@@ -83,7 +83,9 @@ test("stages built in the builder become a strategy; a run from it is started, s
   await waitForHydration(page);
   await page.getByRole("link", { name: "New strategy" }).click();
   await waitForHydration(page);
-  await expect(page.getByRole("radio", { name: "Stages", exact: true })).toBeChecked();
+  // A strategy page: about the strategy, not a run.
+  await expect(page.getByRole("heading", { name: "New update strategy" })).toBeVisible();
+  await expect(page.getByLabel("Run name", { exact: true })).toHaveCount(0);
   // Stage 1 (created for us) takes the production groups; stage 2 the canary, then they swap.
   const editors = page.locator(".stage-editor");
   await editors.nth(0).getByLabel("Stage name", { exact: true }).fill("production");
@@ -92,7 +94,8 @@ test("stages built in the builder become a strategy; a run from it is started, s
   await page.getByRole("button", { name: "Add stage" }).click();
   await expect(editors.nth(1).getByLabel("prod-east", { exact: true }), "a group is offered to one stage only").toHaveCount(0);
   await editors.nth(1).getByLabel("Stage name", { exact: true }).fill("canary");
-  await editors.nth(1).getByLabel("Wait after the stage (seconds)", { exact: true }).fill("3600");
+  await editors.nth(1).getByLabel("Wait after the stage", { exact: true }).fill("60");
+  await expect(editors.nth(1).getByLabel("Unit of the wait")).toHaveValue("minutes");
   await editors.nth(1).getByLabel("canary", { exact: true }).check();
   await page.getByRole("button", { name: "Move stage canary up" }).click();
   await expect(editors.nth(0).getByLabel("Stage name", { exact: true })).toHaveValue("canary");
@@ -111,7 +114,7 @@ test("stages built in the builder become a strategy; a run from it is started, s
   expect(exported.stages[0].afterStageWaitInSeconds).toBe(3600);
 
   await page.getByLabel("Strategy name", { exact: true }).fill("canary-first");
-  await page.getByRole("button", { name: "Save as strategy" }).click();
+  await page.getByRole("button", { name: "Save strategy" }).click();
   await expect(page.getByText("Saved strategy canary-first.")).toBeVisible();
 
   // Create a run from the stored strategy.
@@ -198,7 +201,7 @@ test("the plan preview shows a member that would skip a minor version as blocked
   await expect(done.locator(".outcome")).toHaveText("Skipped");
   await expect(done).toContainText("control plane already at Kubernetes");
   await page.getByLabel("Node image only", { exact: true }).check();
-  await expect(page.getByLabel("Kubernetes version", { exact: true })).toBeDisabled();
+  await expect(page.getByLabel("Kubernetes version", { exact: true }), "no version for node images only").toHaveCount(0);
   await expect(old.locator(".outcome")).toHaveText("Upgrade");
   expect(problems).toEqual([]);
 });
@@ -221,15 +224,26 @@ test("a strategy is edited (its runs keep the old stages), imported into, and de
   await waitForHydration(page);
   await page.getByRole("link", { name: "Edit strategy plan-a" }).click();
   await waitForHydration(page);
+  await expect(page.getByRole("heading", { name: "Edit strategy plan-a" })).toBeVisible();
   await expect(page.getByLabel("Strategy name", { exact: true })).toHaveValue("plan-a");
   const editors = page.locator(".stage-editor");
   await expect(editors).toHaveCount(2);
-  await editors.nth(0).getByLabel("Wait after the stage (seconds)", { exact: true }).fill("60");
-  // plan-a exists: saving asks before it replaces it (the server refuses unless asked).
-  const asked = page.waitForEvent("dialog");
-  await page.getByRole("button", { name: "Save as strategy" }).click();
-  expect((await asked).message()).toContain("already has an update strategy named plan-a. Replace it?");
+  // Its hour-long wait reads as 1 hour; make it a minute.
+  const wait = editors.nth(0).getByLabel("Wait after the stage", { exact: true });
+  await expect(wait).toHaveValue("1");
+  await expect(editors.nth(0).getByLabel("Unit of the wait")).toHaveValue("hours");
+  await editors.nth(0).getByLabel("Unit of the wait").selectOption("minutes");
+  await page.getByRole("button", { name: "Save strategy" }).click();
   await expect(page.getByText("Saved strategy plan-a.")).toBeVisible();
+  // Saved under another stored strategy's name, it asks before replacing that one.
+  expect((await request.put(`/api/v1/fleets/${fleet}/updateStrategies/plan-b`, { data: { properties: { strategy } } })).ok()).toBeTruthy();
+  await page.reload();
+  await waitForHydration(page);
+  await page.getByLabel("Strategy name", { exact: true }).fill("plan-b");
+  const asked = page.waitForEvent("dialog");
+  await page.getByRole("button", { name: "Save strategy" }).click();
+  expect((await asked).message()).toContain("already has an update strategy named plan-b. Replace it?");
+  await expect(page.getByText("Saved strategy plan-b.")).toBeVisible();
 
   // Importing replaces the stages; a broken document changes nothing and says why.
   await page.getByText("Import or export the stages as JSON").click();
@@ -253,8 +267,10 @@ test("a strategy is edited (its runs keep the old stages), imported into, and de
 
   await page.goto(`/fleets/${fleet}/updates?tab=strategies`);
   await waitForHydration(page);
-  await page.getByRole("button", { name: "Delete strategy plan-a" }).click();
-  await expect(page.locator('li[data-strategy="plan-a"]')).toHaveCount(0);
+  for (const name of ["plan-a", "plan-b"]) {
+    await page.getByRole("button", { name: `Delete strategy ${name}` }).click();
+    await expect(page.locator(`li[data-strategy="${name}"]`)).toHaveCount(0);
+  }
   await page.reload();
   await expect(page.getByText("No strategies yet")).toBeVisible();
   expect(problems).toEqual([]);

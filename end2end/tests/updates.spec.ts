@@ -29,7 +29,7 @@ test("the multi-cluster update page lists runs with state and progress, and stra
   await expect(waiting).toContainText("Not started");
   await expect(waiting).toContainText("Node image only");
   await expect(waiting).toContainText("Consistent");
-  await expect(waiting.locator(".progress")).toContainText(`0 / ${total}`);
+  await expect(waiting.locator(".progress")).toContainText(`none done of ${total}`);
   const running = page.locator('tr[data-run="ui-running"]');
   await expect(running.locator(".state")).toHaveText(/Running|Completed/);
   await expect(running.locator("td").nth(5), "a started run shows when it started").not.toHaveText("—");

@@ -136,6 +136,18 @@ pub async fn skip_in_run(
     command(fleet, run, Command::Skip(targets)).await
 }
 
+/// Deletes a run that is not running, stopping or upgrading (409 `UpdateRunActive` says why).
+#[server(prefix = "/fn", endpoint = "delete_run")]
+pub async fn delete_run(fleet: String, run: String) -> Result<(), AppError> {
+    with_status(
+        async {
+            let (fleet, run) = names(&fleet, &run)?;
+            super::service()?.remove_run(&fleet, &run).await
+        }
+        .await,
+    )
+}
+
 #[server(prefix = "/fn", endpoint = "run_plan", input = leptos::server_fn::codec::GetUrl)]
 pub async fn run_plan(fleet: String, run: String) -> Result<Plan, AppError> {
     with_status(

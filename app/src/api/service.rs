@@ -98,6 +98,9 @@ pub trait FleetService: Send + Sync + 'static {
 
     async fn remove_strategy(&self, fleet: &FleetName, name: &StrategyName)
     -> Result<(), AppError>;
+
+    /// Deletes a run that is not running, stopping or upgrading (a conflict says why otherwise).
+    async fn remove_run(&self, fleet: &FleetName, name: &RunName) -> Result<(), AppError>;
 }
 
 /// The context value server functions look up.

@@ -33,9 +33,9 @@ pub use forecast::{Forecast, GroupForecast, MemberForecast, StageForecast, forec
 pub use images::{ImageChoice, consistent_images};
 pub use plan::{
     FleetSnapshot, GroupPlan, MemberPlan, Plan, PlanMember, PlanRejection, StagePlan,
-    not_in_any_stage_warning, plan,
+    members_in_run, not_in_any_stage_warning, plan,
 };
-pub use targets::{MemberAction, resolve_member};
+pub use targets::{MemberAction, newest_workable_version, resolve_member};
 
 use serde::{Deserialize, Serialize};
 

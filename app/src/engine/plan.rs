@@ -192,6 +192,22 @@ fn layout<'a>(
     })
 }
 
+/// The members a run with `strategy` would take (all of them for none, or when the strategy is
+/// not valid yet: the caller is composing it).
+pub fn members_in_run<'a>(
+    fleet: &'a FleetSnapshot,
+    strategy: Option<&UpdateStrategy>,
+) -> Vec<&'a PlanMember> {
+    match layout(fleet, strategy) {
+        Ok(layout) => layout
+            .stages
+            .into_iter()
+            .flat_map(|s| s.groups.into_iter().flat_map(|g| g.members))
+            .collect(),
+        Err(_) => fleet.members.iter().collect(),
+    }
+}
+
 /// Resolves a run against a fleet: see the module docs.
 pub fn plan(
     fleet: &FleetSnapshot,

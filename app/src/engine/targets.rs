@@ -170,3 +170,33 @@ fn image_step(
         to: NodeImageVersion::new(pool.os_sku.clone(), release),
     }))
 }
+
+/// The newest Kubernetes version in the catalog that none of `clusters` would fail on under
+/// `scope` (no skipped minor, no downgrade, no skew beyond the limit): what a new run should
+/// offer first. `None` when every version blocks someone (or the scope takes no version).
+pub fn newest_workable_version(
+    clusters: &[&ClusterState],
+    scope: crate::model::update::UpgradeType,
+    catalog: &Catalog,
+    cfg: &EngineConfig,
+) -> Option<KubernetesVersion> {
+    use crate::model::update::UpgradeType;
+    catalog
+        .kubernetes_versions
+        .iter()
+        .rev()
+        .copied()
+        .find(|&v| {
+            let upgrade = match scope {
+                UpgradeType::Full => Upgrade::Full(v),
+                UpgradeType::ControlPlaneOnly => Upgrade::ControlPlaneOnly(v),
+                UpgradeType::NodeImageOnly => return false,
+            };
+            clusters.iter().all(|cluster| {
+                !matches!(
+                    resolve_member(cluster, upgrade, &ImageChoice::Latest, catalog, cfg),
+                    MemberAction::Fail { .. }
+                )
+            })
+        })
+}

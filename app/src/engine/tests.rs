@@ -446,3 +446,31 @@ fn the_plan_serializes_for_the_api_and_the_browser() {
     let back: Plan = serde_json::from_value(json).unwrap();
     assert_eq!(back, p);
 }
+
+#[test]
+fn the_newest_workable_version_blocks_nobody() {
+    use crate::model::update::UpgradeType;
+    let behind = member("old", None, "eastus", "1.28.5");
+    let current = member("cur", None, "eastus", "1.29.9");
+    let f = fleet(vec![behind, current]);
+    let clusters: Vec<_> = f
+        .members
+        .iter()
+        .map(|m| m.cluster.as_ref().unwrap())
+        .collect();
+    let cfg = EngineConfig::default();
+    // 1.31 and 1.30 would skip a minor for `old`; 1.29.9 takes both (old → 1.29, cur stays).
+    assert_eq!(
+        newest_workable_version(&clusters, UpgradeType::Full, &f.catalog, &cfg),
+        Some(v("1.29.9"))
+    );
+    assert_eq!(
+        newest_workable_version(&clusters[1..], UpgradeType::Full, &f.catalog, &cfg),
+        Some(v("1.30.5")),
+        "without the old member, the next minor"
+    );
+    assert_eq!(
+        newest_workable_version(&clusters, UpgradeType::NodeImageOnly, &f.catalog, &cfg),
+        None
+    );
+}

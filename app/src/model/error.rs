@@ -85,6 +85,19 @@ impl fmt::Display for AppError {
 
 impl std::error::Error for AppError {}
 
+/// A reason as a sentence: `the run is stopping` → `The run is stopping.` (rules say why in
+/// lower case so they can be embedded; messages on their own start and end like sentences).
+pub fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let first = chars
+        .next()
+        .map(|c| c.to_uppercase().to_string())
+        .unwrap_or_default();
+    let rest: String = chars.collect();
+    let end = if rest.ends_with('.') { "" } else { "." };
+    format!("{first}{rest}{end}")
+}
+
 /// A parse error in the client's own terms: serde names Rust types (`expected struct ArmBody`,
 /// `expected u32`), which mean nothing to whoever sent the request.
 pub fn plain_parse_error(message: &str) -> String {

@@ -15,6 +15,9 @@ pub struct FleetOverview {
     pub fleet: FleetName,
     /// Fleet time when the overview was computed.
     pub now: Timestamp,
+    /// Fleet seconds per real second, so the page moves its clock and countdowns on its own.
+    #[serde(default)]
+    pub scale: f64,
     pub members: Vec<MemberRow>,
     pub groups: Vec<GroupSummary>,
     /// Control-plane versions, counted in members.
@@ -47,13 +50,17 @@ pub struct MemberRow {
     pub labels: Labels,
     /// What the provider sees, or why it could not look.
     pub observed: Result<ObservedCluster, String>,
+    /// The run upgrading its cluster right now, if one is.
+    #[serde(default)]
+    pub upgraded_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ObservedCluster {
     pub location: Region,
     pub kubernetes_version: KubernetesVersion,
-    /// The newest Kubernetes version in the member's region, when newer than the control plane.
+    /// The newest Kubernetes version the control plane can take next (in its region, at most
+    /// one minor ahead: minors cannot be skipped), when there is one.
     pub newer_kubernetes: Option<KubernetesVersion>,
     pub node_pools: Vec<PoolRow>,
     pub window: Option<WindowStatus>,
@@ -64,6 +71,7 @@ pub struct PoolRow {
     pub name: String,
     pub count: u32,
     pub kubernetes_version: KubernetesVersion,
+    /// The newest version the pool can take (in its region, never past its control plane).
     pub newer_kubernetes: Option<KubernetesVersion>,
     pub node_image_version: NodeImageVersion,
     /// The newest release of the pool's image family in the member's region, when newer.
@@ -82,8 +90,20 @@ impl ObservedCluster {
     /// Compares what a cluster runs with what its region offers.
     pub fn new(state: &ClusterState, catalog: &Catalog, now: Timestamp) -> Self {
         let region = &state.location;
-        let newest_k8s = catalog.newest_kubernetes_in(region);
-        let newer_than = |v: KubernetesVersion| newest_k8s.filter(|n| *n > v);
+        let control_plane = state.kubernetes_version;
+        // What one upgrade can reach: the control plane one minor at a time, a pool up to its
+        // control plane.
+        let newest_up_to = |current: KubernetesVersion,
+                            limit: &dyn Fn(KubernetesVersion) -> bool| {
+            catalog
+                .kubernetes_versions
+                .iter()
+                .rev()
+                .copied()
+                .find(|&v| v > current && limit(v) && catalog.kubernetes_available_in(region, v))
+        };
+        let next_control_plane =
+            newest_up_to(control_plane, &|v| v.minors_ahead_of(control_plane) <= 1);
         let node_pools = state
             .node_pools
             .iter()
@@ -91,7 +111,7 @@ impl ObservedCluster {
                 name: pool.name.clone(),
                 count: pool.count,
                 kubernetes_version: pool.kubernetes_version,
-                newer_kubernetes: newer_than(pool.kubernetes_version),
+                newer_kubernetes: newest_up_to(pool.kubernetes_version, &|v| v <= control_plane),
                 node_image_version: pool.node_image_version.clone(),
                 newer_node_image: catalog
                     .newest_node_image(region, &pool.os_sku)
@@ -111,7 +131,7 @@ impl ObservedCluster {
         Self {
             location: region.clone(),
             kubernetes_version: state.kubernetes_version,
-            newer_kubernetes: newer_than(state.kubernetes_version),
+            newer_kubernetes: next_control_plane,
             node_pools,
             window,
         }
@@ -126,6 +146,7 @@ impl MemberRow {
             group: member.spec.group.clone(),
             labels: member.spec.labels.clone(),
             observed,
+            upgraded_by: None,
         }
     }
 }
@@ -183,4 +204,49 @@ pub fn node_image_distribution(rows: &[MemberRow], catalog: &Catalog) -> Vec<Ver
             newest,
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog() -> Catalog {
+        serde_json::from_value::<Catalog>(serde_json::json!({
+            "kubernetesVersions": ["1.28.5", "1.29.9", "1.30.5", "1.31.2"],
+            "nodeImages": {"eastus": {"AKSUbuntu-2204gen2containerd": ["202409.01.0"]}}
+        }))
+        .unwrap()
+    }
+
+    fn cluster(control_plane: &str, pool: &str) -> ClusterState {
+        serde_json::from_value(serde_json::json!({
+            "location": "eastus", "kubernetesVersion": control_plane,
+            "nodePools": [{"name": "system", "count": 3, "kubernetesVersion": pool,
+                           "osSku": "AKSUbuntu-2204gen2containerd",
+                           "nodeImageVersion": "AKSUbuntu-2204gen2containerd-202409.01.0"}]
+        }))
+        .unwrap()
+    }
+
+    fn v(text: &str) -> KubernetesVersion {
+        KubernetesVersion::parse(text).unwrap()
+    }
+
+    #[test]
+    fn newer_badges_offer_only_what_one_upgrade_can_reach() {
+        let observed = ObservedCluster::new(&cluster("1.29.9", "1.28.5"), &catalog(), Timestamp(0));
+        assert_eq!(
+            observed.newer_kubernetes,
+            Some(v("1.30.5")),
+            "the next minor, not 1.31 (a minor cannot be skipped)"
+        );
+        assert_eq!(
+            observed.node_pools[0].newer_kubernetes,
+            Some(v("1.29.9")),
+            "a pool goes up to its control plane, no further"
+        );
+        let current = ObservedCluster::new(&cluster("1.31.2", "1.31.2"), &catalog(), Timestamp(0));
+        assert_eq!(current.newer_kubernetes, None);
+        assert_eq!(current.node_pools[0].newer_kubernetes, None);
+    }
 }

@@ -393,6 +393,36 @@ impl UpdateRun {
     pub fn in_flight(&self) -> usize {
         self.members().filter(|m| m.state.in_flight()).count()
     }
+
+    /// Whether the run may be deleted now, or why not: not while it runs or stops, nor while
+    /// an upgrade of it is in flight (a failed run's other groups may still be finishing one):
+    /// deleting it would let go of a cluster still being upgraded.
+    pub fn deletable(&self) -> Result<(), String> {
+        match self.state {
+            RunState::Running { .. } | RunState::Stopping { .. } => {
+                return Err(format!(
+                    "update run {} is {}; stop it before deleting it",
+                    self.name,
+                    if matches!(self.state, RunState::Running { .. }) {
+                        "running"
+                    } else {
+                        "stopping"
+                    }
+                ));
+            }
+            RunState::NotStarted
+            | RunState::Stopped { .. }
+            | RunState::Failed { .. }
+            | RunState::Completed { .. } => {}
+        }
+        match self.members().find(|m| m.state.in_flight()) {
+            Some(member) => Err(format!(
+                "update run {} is still upgrading member {}; delete it once that upgrade has finished",
+                self.name, member.name
+            )),
+            None => Ok(()),
+        }
+    }
 }
 
 /// The idempotency key of one upgrade attempt, `{run uid}/{member}/{attempt}`: the engine puts it

@@ -55,7 +55,7 @@ impl UpdateStrategy {
             let wait = stage.wait_seconds();
             if wait < 0 {
                 return Err(format!(
-                    "stage {} has a negative afterStageWaitInSeconds ({wait})",
+                    "stage {} waits a negative time after it ({wait} seconds)",
                     stage.name
                 ));
             }

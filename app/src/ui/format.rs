@@ -66,15 +66,6 @@ pub fn precise_span(ms: i64) -> String {
     }
 }
 
-/// A timestamp without the year and milliseconds, for dense tables: `11-22 07:27:21`.
-pub fn short_time(t: Timestamp) -> String {
-    let full = t.to_string();
-    match (full.get(5..10), full.get(11..19)) {
-        (Some(day), Some(time)) => format!("{day} {time}"),
-        _ => full,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,11 +125,5 @@ mod tests {
         assert_eq!(precise_span(2 * MS_PER_HOUR), "2 h");
         assert_eq!(precise_span(MS_PER_DAY + 3 * MS_PER_HOUR), "1 d 3 h");
         assert_eq!(precise_span(-5), "0 s");
-    }
-
-    #[test]
-    fn short_times_drop_the_year() {
-        let t = Timestamp::parse_rfc3339("2026-11-22T07:27:21Z").unwrap();
-        assert_eq!(short_time(t), "11-22 07:27:21");
     }
 }

@@ -8,15 +8,16 @@ mod fleet;
 mod fleets;
 pub mod format;
 mod run;
+mod time;
 mod updates;
 
-use builder::NewRunPage;
+use builder::{NewRunPage, StrategyPage};
 use fleet::FleetPage;
 use fleets::FleetsPage;
 use leptos::prelude::*;
 use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{A, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 use run::RunPage;
 use updates::UpdatesPage;
 
@@ -41,6 +42,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    time::provide_zone();
     view! {
         <Stylesheet id="drydock" href="/pkg/drydock.css"/>
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
@@ -55,9 +57,13 @@ pub fn App() -> impl IntoView {
             <main>
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("/") view=FleetsPage/>
-                    <Route path=path!("/fleets/:fleet") view=FleetPage/>
+                    <Route path=path!("/fleets/:fleet") view=FleetPage ssr=SsrMode::Async/>
                     <Route path=path!("/fleets/:fleet/updates") view=UpdatesPage/>
-                    <Route path=path!("/fleets/:fleet/updates/new") view=NewRunPage/>
+                    // Pages that answer 404 for what is not there wait for their data before
+                    // the response starts (a streamed response's status is already sent).
+                    <Route path=path!("/fleets/:fleet/updates/new") view=NewRunPage ssr=SsrMode::Async/>
+                    <Route path=path!("/fleets/:fleet/updates/strategies/new") view=StrategyPage ssr=SsrMode::Async/>
+                    <Route path=path!("/fleets/:fleet/updates/strategies/:name/edit") view=StrategyPage ssr=SsrMode::Async/>
                     <Route path=path!("/fleets/:fleet/updates/runs/:run") view=RunPage/>
                 </Routes>
             </main>
@@ -70,12 +76,17 @@ pub fn confirmed(question: &str) -> bool {
     window().confirm_with_message(question).unwrap_or(false)
 }
 
-#[component]
-fn NotFound() -> impl IntoView {
+/// Answers the page being rendered on the server with 404 (what was asked for is not there).
+pub fn not_found_status() {
     #[cfg(feature = "ssr")]
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(http::StatusCode::NOT_FOUND);
     }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    not_found_status();
     view! {
         <Title text="Not found"/>
         <section class="panel">

@@ -355,6 +355,16 @@ impl FleetService for Drydock {
         }
     }
 
+    async fn remove_run(&self, fleet: &FleetName, name: &RunName) -> Result<(), AppError> {
+        match self
+            .delete_run(fleet, name, &Precondition::Unconditional)
+            .await?
+        {
+            true => Ok(()),
+            false => Err(runs::run_not_found(fleet, name)),
+        }
+    }
+
     async fn remove_strategy(
         &self,
         fleet: &FleetName,

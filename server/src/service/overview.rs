@@ -7,7 +7,7 @@ use app::model::overview::{
     FleetOverview, MemberRow, ObservedCluster, group_summaries, kubernetes_distribution,
     node_image_distribution,
 };
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 impl Drydock {
     pub async fn overview(&self, fleet: &FleetName) -> Result<FleetOverview, AppError> {
@@ -20,6 +20,14 @@ impl Drydock {
             .iter()
             .map(|v| v.member.spec.cluster_resource_id.clone())
             .collect();
+        let upgrading: BTreeMap<_, _> = self
+            .runs
+            .fleet_leases(fleet)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(|lease| (lease.cluster, lease.run.to_string()))
+            .collect();
         let rows: Vec<MemberRow> = views
             .iter()
             .map(|v| {
@@ -28,7 +36,9 @@ impl Drydock {
                     .as_ref()
                     .map(|s| ObservedCluster::new(s, &catalog, now))
                     .map_err(ToString::to_string);
-                MemberRow::new(&v.member, observed)
+                let mut row = MemberRow::new(&v.member, observed);
+                row.upgraded_by = upgrading.get(&v.member.spec.cluster_resource_id).cloned();
+                row
             })
             .collect();
         let joinable_clusters = self
@@ -42,6 +52,7 @@ impl Drydock {
         Ok(FleetOverview {
             fleet: fleet.clone(),
             now,
+            scale: self.clock.scale(),
             groups: group_summaries(&rows),
             kubernetes_versions: kubernetes_distribution(&rows, &catalog),
             node_images: node_image_distribution(&rows, &catalog),

@@ -10,10 +10,11 @@ use app::engine::{
     FleetSnapshot, Plan, PlanMember, PlanRejection, create_run, not_in_any_stage_warning, plan,
 };
 use app::model::error::AppError;
+use app::model::error::sentence;
 use app::model::names::MemberName;
 use app::model::names::{FleetName, GroupName, RunName, StrategyName};
 use app::model::precondition::Precondition;
-use app::model::run::{MemberState, RunState, UpdateRun};
+use app::model::run::{MemberState, UpdateRun};
 use app::model::update::{CreateRun, RunSpec, StrategySource};
 
 pub(crate) fn run_not_found(fleet: &FleetName, name: &RunName) -> AppError {
@@ -146,24 +147,10 @@ impl Drydock {
         let Some(stored) = stored else {
             return Ok(false);
         };
-        if let RunState::Running { .. } | RunState::Stopping { .. } = stored.run.state {
-            return Err(AppError::conflict(
-                "UpdateRunActive",
-                format!(
-                    "Update run {name} is {:?}; stop it before deleting it.",
-                    stored.run.state.public()
-                ),
-            ));
-        }
-        if let Some(member) = stored.run.members().find(|m| m.state.in_flight()) {
-            return Err(AppError::conflict(
-                "UpdateRunActive",
-                format!(
-                    "Update run {name} is still upgrading member {}; delete it once that upgrade has finished.",
-                    member.name
-                ),
-            ));
-        }
+        stored
+            .run
+            .deletable()
+            .map_err(|why| AppError::conflict("UpdateRunActive", sentence(&why)))?;
         match self.runs.delete_run(fleet, &stored).await {
             Ok(()) => {}
             Err(StoreError::NotFound) => return Ok(false),

@@ -20,14 +20,83 @@ pub enum Sequence {
     CopyStrategy,
 }
 
+/// The unit a stage's wait is typed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WaitUnit {
+    Seconds,
+    Minutes,
+    Hours,
+}
+
+impl WaitUnit {
+    pub const ALL: [WaitUnit; 3] = [WaitUnit::Seconds, WaitUnit::Minutes, WaitUnit::Hours];
+
+    pub fn seconds(self) -> i64 {
+        match self {
+            WaitUnit::Seconds => 1,
+            WaitUnit::Minutes => 60,
+            WaitUnit::Hours => 3600,
+        }
+    }
+
+    pub fn word(self) -> &'static str {
+        match self {
+            WaitUnit::Seconds => "seconds",
+            WaitUnit::Minutes => "minutes",
+            WaitUnit::Hours => "hours",
+        }
+    }
+
+    pub fn from_word(word: &str) -> Self {
+        WaitUnit::ALL
+            .into_iter()
+            .find(|u| u.word() == word)
+            .unwrap_or(WaitUnit::Minutes)
+    }
+
+    /// The largest unit a wait of `seconds` is a whole number of, and that number.
+    pub fn fitting(seconds: i64) -> (String, WaitUnit) {
+        let unit = [WaitUnit::Hours, WaitUnit::Minutes]
+            .into_iter()
+            .find(|u| seconds != 0 && seconds % u.seconds() == 0)
+            .unwrap_or(if seconds == 0 {
+                WaitUnit::Minutes
+            } else {
+                WaitUnit::Seconds
+            });
+        ((seconds / unit.seconds()).to_string(), unit)
+    }
+}
+
 /// One stage being edited; `key` identifies it across reorderings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StageDraft {
     pub key: u64,
     pub name: String,
-    /// As typed; checked when the strategy is built.
-    pub wait_seconds: String,
+    /// The wait after the stage as typed, in `wait_unit`s; checked when the strategy is built.
+    pub wait: String,
+    pub wait_unit: WaitUnit,
     pub groups: Vec<String>,
+}
+
+impl StageDraft {
+    /// The wait in seconds, or what is wrong with it, in words.
+    pub fn wait_seconds(&self) -> Result<i64, String> {
+        let unit = self.wait_unit.word();
+        let text = self.wait.trim();
+        if text.is_empty() {
+            return Ok(0);
+        }
+        let amount: i64 =
+            text.parse().ok().filter(|n: &i64| *n >= 0).ok_or_else(|| {
+                format!("Enter the wait as a whole number of {unit} (0 for none).")
+            })?;
+        let seconds = amount.saturating_mul(self.wait_unit.seconds());
+        if seconds > crate::model::strategy::MAX_AFTER_STAGE_WAIT_SECONDS {
+            return Err("A stage can wait a week at most.".into());
+        }
+        Ok(seconds)
+    }
 }
 
 /// The stages as the builder edits them.
@@ -50,29 +119,32 @@ impl Stages {
         for stage in &strategy.stages {
             self.push(
                 stage.name.to_string(),
-                stage.wait_seconds().to_string(),
+                stage.wait_seconds(),
                 stage.groups.iter().map(|g| g.name.to_string()).collect(),
             );
         }
     }
 
-    fn push(&mut self, name: String, wait_seconds: String, groups: Vec<String>) {
+    fn push(&mut self, name: String, wait_seconds: i64, groups: Vec<String>) {
         self.next_key += 1;
+        let (wait, wait_unit) = WaitUnit::fitting(wait_seconds);
         self.stages.push(StageDraft {
             key: self.next_key,
             name,
-            wait_seconds,
+            wait,
+            wait_unit,
             groups,
         });
     }
 
-    /// Adds an empty stage with the next free `stage-N` name.
-    pub fn add(&mut self) {
+    /// Adds an empty stage with the next free `stage-N` name; returns its key.
+    pub fn add(&mut self) -> u64 {
         let name = (1..)
             .map(|n| format!("stage-{n}"))
             .find(|n| self.stages.iter().all(|s| &s.name != n))
             .unwrap_or_default();
-        self.push(name, "0".into(), Vec::new());
+        self.push(name, 0, Vec::new());
+        self.next_key
     }
 
     pub fn remove(&mut self, key: u64) {
@@ -147,12 +219,9 @@ impl Stages {
 fn stage_from_draft(draft: &StageDraft) -> Result<UpdateStage, String> {
     let name = StageName::parse(draft.name.trim())
         .map_err(|e| format!("Stage name {:?}: {e}", draft.name))?;
-    let wait = match draft.wait_seconds.trim() {
-        "" => 0,
-        text => text
-            .parse::<i64>()
-            .map_err(|_| format!("Stage {name}: the wait must be a whole number of seconds."))?,
-    };
+    let wait = draft
+        .wait_seconds()
+        .map_err(|why| format!("Stage {name}: {why}"))?;
     let groups = draft
         .groups
         .iter()
@@ -249,7 +318,11 @@ mod tests {
         let again: UpdateStrategy =
             serde_json::from_str(&serde_json::to_string(&strategy).unwrap()).unwrap();
         assert_eq!(again, serde_json::from_str(EXAMPLE).unwrap());
-        assert_eq!(stages.stages[0].wait_seconds, "3600");
+        assert_eq!(
+            (stages.stages[0].wait.as_str(), stages.stages[0].wait_unit),
+            ("1", WaitUnit::Hours),
+            "an hour reads as 1 hour"
+        );
     }
 
     #[test]
@@ -296,12 +369,21 @@ mod tests {
     fn broken_stages_say_what_to_fix() {
         let mut stages = example();
         let key = stages.stages[0].key;
-        stages.edit(key, |s| s.wait_seconds = "an hour".into());
-        assert!(stages.strategy().unwrap_err().contains("whole number"));
+        stages.edit(key, |s| s.wait = "an hour".into());
+        assert!(
+            stages
+                .strategy()
+                .unwrap_err()
+                .contains("whole number of hours")
+        );
+        stages.edit(key, |s| s.wait = "169".into());
+        assert!(stages.strategy().unwrap_err().contains("a week at most"));
         stages.edit(key, |s| {
-            s.wait_seconds = "60".into();
-            s.groups.clear();
+            s.wait = "90".into();
+            s.wait_unit = WaitUnit::Minutes;
         });
+        assert_eq!(stages.strategy().unwrap().stages[0].wait_seconds(), 5400);
+        stages.edit(key, |s| s.groups.clear());
         assert!(stages.strategy().unwrap_err().contains("no update groups"));
         assert!(
             Stages::default()

@@ -1,43 +1,50 @@
-//! The run's settings (name, sequence, scope, version, node images), the stage builder, the
-//! Create and Save-as-strategy buttons, and the preview beside them. What a person typed lives in
-//! signals here, so a refused Create or Save loses nothing.
+//! The builder's form: the run's settings (name, sequence, scope, version, node images) or, on a
+//! strategy page, the strategy's name; the stage builder; Create and Save; the preview beside
+//! them. What a person typed lives in signals here, so a refused Create or Save loses nothing.
 
+use super::actions::{CreateRunActions, SaveStrategyActions};
+use super::checks::{Field, run_problems, strategy_problems};
 use super::draft::{Sequence, Stages, UpgradeChoice, run_request};
+use super::errors::{Attempt, FormErrors, field_message, message_id};
 use super::preview::PlanPreview;
 use super::stages::StageBuilder;
-use super::{BuilderData, Start};
-use crate::api::{CreateUpdateRun, SaveStrategy};
-use crate::engine::{EngineConfig, plan};
+use super::{BuilderData, Mode, Start};
+use crate::engine::{EngineConfig, FleetSnapshot, members_in_run, newest_workable_version, plan};
 use crate::model::strategy::UpdateStrategy;
 use crate::model::update::{NodeImageSelectionType, UpgradeType};
-use crate::ui::error::action_error;
 use leptos::prelude::*;
 use std::collections::BTreeSet;
 
 /// The form's signals.
 #[derive(Clone, Copy)]
-struct Draft {
-    run_name: RwSignal<String>,
-    sequence: RwSignal<Sequence>,
-    copy_from: RwSignal<String>,
-    stages: RwSignal<Stages>,
-    scope: RwSignal<UpgradeType>,
-    version: RwSignal<String>,
-    images: RwSignal<NodeImageSelectionType>,
-    strategy_name: RwSignal<String>,
+pub struct Draft {
+    pub run_name: RwSignal<String>,
+    pub sequence: RwSignal<Sequence>,
+    pub copy_from: RwSignal<String>,
+    pub stages: RwSignal<Stages>,
+    pub scope: RwSignal<UpgradeType>,
+    pub version: RwSignal<String>,
+    /// The person chose the version; until then it follows what the chosen members can take.
+    pub version_picked: RwSignal<bool>,
+    pub images: RwSignal<NodeImageSelectionType>,
+    pub strategy_name: RwSignal<String>,
 }
 
 impl Draft {
-    fn new(data: &BuilderData, start: &Start) -> Self {
-        let stored = |name: &Option<String>| {
-            let name = name.as_ref()?;
+    fn new(data: &BuilderData, start: &Start, mode: &Mode) -> Self {
+        let stored = |name: Option<&String>| {
+            let name = name?;
             data.strategies
                 .iter()
                 .find(|(n, _)| n == name)
                 .map(|(n, s)| (n.clone(), s.clone()))
         };
+        let editing = match mode {
+            Mode::Strategy { editing } => editing.as_ref(),
+            Mode::Run => start.from.as_ref(),
+        };
         let (sequence, stages, copy_from, strategy_name) =
-            match (stored(&start.from), stored(&start.copy)) {
+            match (stored(editing), stored(start.copy.as_ref())) {
                 (Some((name, s)), _) => (
                     Sequence::Stages,
                     Stages::from_strategy(&s),
@@ -58,34 +65,73 @@ impl Draft {
                         .first()
                         .map(|(n, _)| n.clone())
                         .unwrap_or_default();
-                    let sequence = if start.stages {
-                        Sequence::Stages
-                    } else {
-                        Sequence::OneByOne
+                    let sequence = match mode {
+                        Mode::Strategy { .. } => Sequence::Stages,
+                        Mode::Run => Sequence::OneByOne,
                     };
                     (sequence, stages, first, String::new())
                 }
             };
-        let newest = data.snapshot.catalog.newest_kubernetes();
+        let version = workable_version(&data.snapshot, None, UpgradeType::Full)
+            .or_else(|| {
+                data.snapshot
+                    .catalog
+                    .newest_kubernetes()
+                    .map(|v| v.to_string())
+            })
+            .unwrap_or_default();
         Self {
             run_name: RwSignal::new(String::new()),
             sequence: RwSignal::new(sequence),
             copy_from: RwSignal::new(copy_from),
             stages: RwSignal::new(stages),
             scope: RwSignal::new(UpgradeType::Full),
-            version: RwSignal::new(newest.map(|v| v.to_string()).unwrap_or_default()),
+            version: RwSignal::new(version),
+            version_picked: RwSignal::new(false),
             images: RwSignal::new(NodeImageSelectionType::Latest),
             strategy_name: RwSignal::new(strategy_name),
         }
     }
 
-    fn upgrade(&self) -> UpgradeChoice {
+    pub fn upgrade(&self) -> UpgradeChoice {
         UpgradeChoice {
             scope: self.scope.get(),
             version: self.version.get(),
             images: self.images.get(),
         }
     }
+
+    /// Reads every field, so an effect reading this re-runs on any change.
+    fn track(&self) {
+        self.run_name.track();
+        self.sequence.track();
+        self.copy_from.track();
+        self.stages.track();
+        self.scope.track();
+        self.version.track();
+        self.images.track();
+        self.strategy_name.track();
+    }
+}
+
+/// The newest version no member the run would take is blocked by.
+fn workable_version(
+    snapshot: &FleetSnapshot,
+    strategy: Option<&UpdateStrategy>,
+    scope: UpgradeType,
+) -> Option<String> {
+    let members = members_in_run(snapshot, strategy);
+    let clusters: Vec<_> = members
+        .iter()
+        .filter_map(|m| m.cluster.as_ref().ok())
+        .collect();
+    newest_workable_version(
+        &clusters,
+        scope,
+        &snapshot.catalog,
+        &EngineConfig::default(),
+    )
+    .map(|v| v.to_string())
 }
 
 /// A radio button bound to a signal.
@@ -105,8 +151,8 @@ fn radio<T: Copy + PartialEq + Send + Sync + 'static>(
 }
 
 #[component]
-pub fn Builder(fleet: String, data: BuilderData, start: Start) -> impl IntoView {
-    let draft = Draft::new(&data, &start);
+pub fn Builder(fleet: String, data: BuilderData, start: Start, mode: Mode) -> impl IntoView {
+    let draft = Draft::new(&data, &start, &mode);
     let groups: Vec<String> = data
         .snapshot
         .members
@@ -139,25 +185,110 @@ pub fn Builder(fleet: String, data: BuilderData, start: Start) -> impl IntoView 
             )
         })
     });
+    follow_workable_version(draft, strategies, snapshot);
     let preview = Memo::new(move |_| {
         let (_, spec) = request.get()?;
         snapshot
             .with_value(|fleet| plan(fleet, &spec, now, &EngineConfig::default()))
             .map_err(|rejection| rejection.to_string())
     });
+    let errors = form_errors(draft, strategies);
+    provide_context(errors.0);
     let fleet = StoredValue::new(fleet);
+    let editing = match &mode {
+        Mode::Strategy { editing } => editing.clone(),
+        Mode::Run => None,
+    };
+    let is_strategy = matches!(mode, Mode::Strategy { .. });
+    let show_stages = move || is_strategy || draft.sequence.get() == Sequence::Stages;
     view! {
         <div class="builder">
             <div class="builder-form">
-                <RunSettings draft strategies versions/>
-                <Show when=move || draft.sequence.get() == Sequence::Stages>
+                {if is_strategy {
+                    view! { <StrategySettings draft/> }.into_any()
+                } else {
+                    view! { <RunSettings draft strategies versions/> }.into_any()
+                }}
+                <Show when=show_stages>
                     <StageBuilder stages=draft.stages fleet_groups=groups.clone()/>
                 </Show>
-                <CreateAndSave fleet draft request strategies/>
+                {if is_strategy {
+                    view! { <SaveStrategyActions fleet draft strategies attempt=errors.1 editing=editing.clone()/> }.into_any()
+                } else {
+                    view! { <CreateRunActions fleet draft request preview strategies attempt=errors.1/> }.into_any()
+                }}
             </div>
             <PlanPreview plan=preview/>
         </div>
     }
+}
+
+/// Until the person picks a version, the version follows the members the run would take: the
+/// newest none of them is blocked by.
+fn follow_workable_version(
+    draft: Draft,
+    strategies: RwSignal<Vec<(String, UpdateStrategy)>>,
+    snapshot: StoredValue<FleetSnapshot>,
+) {
+    Effect::new(move |_| {
+        if draft.version_picked.get() {
+            return;
+        }
+        let scope = draft.scope.get();
+        let strategy = match draft.sequence.get() {
+            Sequence::OneByOne => None,
+            Sequence::Stages => draft.stages.read().strategy().ok(),
+            Sequence::CopyStrategy => {
+                let name = draft.copy_from.get();
+                strategies.with(|list| {
+                    list.iter()
+                        .find(|(n, _)| *n == name)
+                        .map(|(_, s)| s.clone())
+                })
+            }
+        };
+        let best = snapshot.with_value(|s| workable_version(s, strategy.as_ref(), scope));
+        if let Some(best) = best
+            && draft.version.get_untracked() != best
+        {
+            draft.version.set(best);
+        }
+    });
+}
+
+/// The form's errors, and the signal that says what was last tried. Any change to the form
+/// clears the server's last refusal (it may no longer hold).
+fn form_errors(
+    draft: Draft,
+    strategies: RwSignal<Vec<(String, UpdateStrategy)>>,
+) -> (FormErrors, RwSignal<Option<Attempt>>) {
+    let attempt = RwSignal::new(None::<Attempt>);
+    let local = Memo::new(move |_| match attempt.get() {
+        None => Default::default(),
+        Some(Attempt::Create) => {
+            let copy_from = draft.copy_from.get();
+            let known = strategies.read().iter().any(|(n, _)| *n == copy_from);
+            run_problems(
+                &draft.run_name.get(),
+                draft.sequence.get(),
+                &draft.stages.read(),
+                if known { &copy_from } else { "" },
+                &draft.upgrade(),
+            )
+        }
+        Some(Attempt::Save) => strategy_problems(&draft.strategy_name.get(), &draft.stages.read()),
+    });
+    let errors = FormErrors {
+        local,
+        server: RwSignal::new(None),
+    };
+    Effect::new(move |first: Option<()>| {
+        draft.track();
+        if first.is_some() {
+            errors.server.set(None);
+        }
+    });
+    (errors, attempt)
 }
 
 #[component]
@@ -166,14 +297,20 @@ fn RunSettings(
     strategies: RwSignal<Vec<(String, UpdateStrategy)>>,
     versions: Vec<String>,
 ) -> impl IntoView {
-    let no_version = move || draft.scope.get() == UpgradeType::NodeImageOnly;
+    let errors = expect_context::<FormErrors>();
+    // Fields that do not apply to the scope are not shown at all.
+    let takes_version = move || draft.scope.get() != UpgradeType::NodeImageOnly;
+    let takes_images = move || draft.scope.get() != UpgradeType::ControlPlaneOnly;
+    let versions = StoredValue::new(versions);
     view! {
         <section class="panel" aria-labelledby="settings-heading">
             <h2 id="settings-heading">"Run"</h2>
             <div class="field">
                 <label for="run-name">"Run name"</label>
                 <input id="run-name" type="text" required autocomplete="off" placeholder="upgrade-1-30"
+                    aria-invalid=errors.invalid(Field::RunName) aria-describedby=message_id(Field::RunName)
                     prop:value=move || draft.run_name.get() on:input=move |ev| draft.run_name.set(event_target_value(&ev))/>
+                {field_message(errors, Field::RunName)}
             </div>
             <fieldset>
                 <legend>"Sequence"</legend>
@@ -185,6 +322,7 @@ fn RunSettings(
                 <div class="field">
                     <label for="copy-from">"Strategy"</label>
                     <select id="copy-from" on:change=move |ev| draft.copy_from.set(event_target_value(&ev))
+                        aria-invalid=errors.invalid(Field::CopyFrom) aria-describedby=message_id(Field::CopyFrom)
                         prop:value=move || draft.copy_from.get()>
                         <option value="">"Choose a strategy"</option>
                         {move || strategies.read().iter().map(|(name, _)| {
@@ -192,6 +330,7 @@ fn RunSettings(
                             view! { <option value=name.clone() selected=selected>{name.clone()}</option> }
                         }).collect_view()}
                     </select>
+                    {field_message(errors, Field::CopyFrom)}
                     <button type="button" class="link" on:click=move |_| {
                         let name = draft.copy_from.get_untracked();
                         if let Some((_, s)) = strategies.read_untracked().iter().find(|(n, _)| *n == name) {
@@ -208,138 +347,55 @@ fn RunSettings(
                 {radio("scope", draft.scope, UpgradeType::ControlPlaneOnly, "Control plane only")}
                 {radio("scope", draft.scope, UpgradeType::NodeImageOnly, "Node image only")}
             </fieldset>
-            <div class="field">
-                <label for="k8s-version">"Kubernetes version"</label>
-                <select id="k8s-version" disabled=no_version prop:value=move || draft.version.get()
-                    on:change=move |ev| draft.version.set(event_target_value(&ev))>
-                    {versions.into_iter().map(|v| {
-                        let selected = draft.version.get_untracked() == v;
-                        let label = v.clone();
-                        view! { <option value=v selected=selected>{label}</option> }
-                    }).collect_view()}
-                </select>
-            </div>
-            <fieldset>
-                <legend>"Node image selection"</legend>
-                {radio("images", draft.images, NodeImageSelectionType::Latest, "Latest (newest in each region)")}
-                {radio("images", draft.images, NodeImageSelectionType::Consistent, "Consistent (the same version everywhere)")}
-            </fieldset>
+            <Show when=takes_version>
+                <div class="field">
+                    <label for="k8s-version">"Kubernetes version"</label>
+                    <select id="k8s-version" prop:value=move || draft.version.get()
+                        aria-invalid=errors.invalid(Field::Version) aria-describedby=message_id(Field::Version)
+                        on:change=move |ev| {
+                            draft.version_picked.set(true);
+                            draft.version.set(event_target_value(&ev));
+                        }>
+                        {versions.get_value().into_iter().map(|v| {
+                            let selected = draft.version.get_untracked() == v;
+                            let label = v.clone();
+                            view! { <option value=v selected=selected>{label}</option> }
+                        }).collect_view()}
+                    </select>
+                    <p class="muted small">"Preselected: the newest version none of the run's members is blocked by."</p>
+                    {field_message(errors, Field::Version)}
+                </div>
+            </Show>
+            <Show when=takes_images>
+                <fieldset>
+                    <legend>"Node image selection"</legend>
+                    {radio("images", draft.images, NodeImageSelectionType::Latest, "Latest (newest in each region)")}
+                    {radio("images", draft.images, NodeImageSelectionType::Consistent, "Consistent (the same version everywhere)")}
+                </fieldset>
+            </Show>
         </section>
     }
 }
 
+/// A strategy page's own field: its name. Its stages follow; the preview plans them as a full
+/// upgrade to the newest version their members can take.
 #[component]
-fn CreateAndSave(
-    fleet: StoredValue<String>,
-    draft: Draft,
-    request: Memo<Result<(crate::model::update::CreateRun, crate::engine::RunSpec), String>>,
-    strategies: RwSignal<Vec<(String, UpdateStrategy)>>,
-) -> impl IntoView {
-    let create = ServerAction::<CreateUpdateRun>::new();
-    let save = ServerAction::<SaveStrategy>::new();
-    let local_error = RwSignal::new(None::<String>);
-    let save_error = RwSignal::new(None::<String>);
-    let navigate = leptos_router::hooks::use_navigate();
-    let created = RwSignal::new(String::new());
-    Effect::new(move |_| {
-        if let Some(Ok(())) = create.value().get() {
-            let url = format!(
-                "/fleets/{}/updates/runs/{}",
-                fleet.get_value(),
-                created.get_untracked()
-            );
-            navigate(&url, Default::default());
-        }
-    });
-    let on_create = move |_| {
-        local_error.set(None);
-        match request.get_untracked() {
-            Err(why) => local_error.set(Some(why)),
-            Ok((request, _)) => {
-                let run = draft.run_name.get_untracked().trim().to_owned();
-                created.set(run.clone());
-                create.dispatch(CreateUpdateRun {
-                    fleet: fleet.get_value(),
-                    run,
-                    request,
-                });
-            }
-        }
-    };
-    // The strategy being saved, kept to update the page's list once the server took it.
-    let saving = RwSignal::new(None::<(String, UpdateStrategy)>);
-    Effect::new(move |_| {
-        if let (Some(Ok(())), Some((name, strategy))) = (save.value().get(), saving.get_untracked())
-        {
-            strategies.update(|list| {
-                list.retain(|(n, _)| *n != name);
-                list.push((name, strategy));
-                list.sort_by(|a, b| a.0.cmp(&b.0));
-            });
-        }
-    });
-    let on_save = move |_| {
-        save_error.set(None);
-        let strategy = match draft.sequence.get_untracked() {
-            Sequence::Stages => draft.stages.read_untracked().strategy(),
-            Sequence::OneByOne | Sequence::CopyStrategy => {
-                Err("Only stages built here can be saved as a strategy; choose Stages.".into())
-            }
-        };
-        match strategy {
-            Err(why) => save_error.set(Some(why)),
-            Ok(strategy) => {
-                let name = draft.strategy_name.get_untracked().trim().to_owned();
-                // The server never replaces a stored strategy unless asked; ask the person.
-                let exists = strategies.read_untracked().iter().any(|(n, _)| *n == name);
-                let question = format!(
-                    "Fleet {} already has an update strategy named {name}. Replace it? Runs created from it keep their copy.",
-                    fleet.get_value()
-                );
-                if exists && !crate::ui::confirmed(&question) {
-                    return;
-                }
-                saving.set(Some((name.clone(), strategy.clone())));
-                save.dispatch(SaveStrategy {
-                    fleet: fleet.get_value(),
-                    name,
-                    strategy,
-                    replace: exists,
-                });
-            }
-        }
-    };
-    let saved = move || {
-        matches!(save.value().get(), Some(Ok(()))).then(|| {
-            let name = saving.get().map(|(n, _)| n).unwrap_or_default();
-            view! { <p class="ok" role="status">{format!("Saved strategy {name}.")}</p> }
-        })
-    };
-    let problem = |signal: RwSignal<Option<String>>| {
-        move || {
-            signal
-                .get()
-                .map(|why| view! { <p class="error" role="alert">{why}</p> })
-        }
-    };
+fn StrategySettings(draft: Draft) -> impl IntoView {
+    let errors = expect_context::<FormErrors>();
     view! {
-        <section class="panel" aria-label="Create">
-            <div class="form-row">
-                <button type="button" on:click=on_create disabled=move || create.pending().get()>"Create run"</button>
+        <section class="panel" aria-labelledby="strategy-heading">
+            <h2 id="strategy-heading">"Strategy"</h2>
+            <div class="field">
+                <label for="strategy-name">"Strategy name"</label>
+                <input id="strategy-name" type="text" required autocomplete="off" placeholder="canary-first"
+                    aria-invalid=errors.invalid(Field::StrategyName) aria-describedby=message_id(Field::StrategyName)
+                    prop:value=move || draft.strategy_name.get() on:input=move |ev| draft.strategy_name.set(event_target_value(&ev))/>
+                {field_message(errors, Field::StrategyName)}
             </div>
-            {problem(local_error)}
-            {move || action_error(create.value().get())}
-            <div class="form-row save-strategy">
-                <div class="field">
-                    <label for="strategy-name">"Strategy name"</label>
-                    <input id="strategy-name" type="text" autocomplete="off" placeholder="canary-first"
-                        prop:value=move || draft.strategy_name.get() on:input=move |ev| draft.strategy_name.set(event_target_value(&ev))/>
-                </div>
-                <button type="button" class="secondary" on:click=on_save disabled=move || save.pending().get()>"Save as strategy"</button>
-            </div>
-            {problem(save_error)}
-            {move || action_error(save.value().get())}
-            {saved}
+            <p class="muted small">{move || format!(
+                "The preview plans these stages as a full upgrade to Kubernetes {}; a run chooses its own upgrade.",
+                draft.version.get()
+            )}</p>
         </section>
     }
 }

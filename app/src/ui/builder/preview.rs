@@ -44,7 +44,8 @@ fn outcome(member: &MemberPlan) -> (&'static str, &'static str, String) {
             let mut text = describe_target(target);
             if let Some(opens) = member.waits_for_window_until {
                 text.push_str(&format!(
-                    " (waits for its maintenance window, opening {opens})"
+                    " (waits for its maintenance window, opening {})",
+                    crate::ui::time::local(opens, true)
                 ));
             }
             ("upgrade", "Upgrade", text)

@@ -1,11 +1,31 @@
 //! The stage builder: stages with a name, their update groups (each group offered to one stage
 //! only) and the wait after them; reorder, remove, and import/export as `example-stages.json`.
 
-use super::draft::{StageDraft, Stages};
+use super::checks::Field;
+use super::draft::{StageDraft, Stages, WaitUnit};
+use super::errors::{FormErrors, field_message, message_id};
 use leptos::prelude::*;
+
+/// Focuses the element with `id` once the page has drawn the change that made it (a stage
+/// moved or added), so the keyboard stays where the person works.
+fn focus_after_redraw(id: String) {
+    #[cfg(feature = "hydrate")]
+    request_animation_frame(move || {
+        use leptos::wasm_bindgen::JsCast;
+        if let Some(el) = document()
+            .get_element_by_id(&id)
+            .and_then(|el| el.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+        {
+            let _ = el.focus();
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
+}
 
 #[component]
 pub fn StageBuilder(stages: RwSignal<Stages>, fleet_groups: Vec<String>) -> impl IntoView {
+    let errors = expect_context::<FormErrors>();
     let fleet_groups = StoredValue::new(fleet_groups);
     let keys = move || {
         stages
@@ -14,6 +34,10 @@ pub fn StageBuilder(stages: RwSignal<Stages>, fleet_groups: Vec<String>) -> impl
             .iter()
             .map(|s| s.key)
             .collect::<Vec<_>>()
+    };
+    let add = move |_| {
+        let key = stages.try_update(Stages::add).unwrap_or_default();
+        focus_after_redraw(format!("stage-name-{key}"));
     };
     view! {
         <section class="panel" aria-labelledby="stages-heading">
@@ -24,7 +48,8 @@ pub fn StageBuilder(stages: RwSignal<Stages>, fleet_groups: Vec<String>) -> impl
                     <StageEditor stages key fleet_groups/>
                 </For>
             </ol>
-            <button type="button" class="secondary" on:click=move |_| stages.update(Stages::add)>"Add stage"</button>
+            <button type="button" id="add-stage" class="secondary" on:click=add>"Add stage"</button>
+            {field_message(errors, Field::Stages)}
             <ImportExport stages/>
         </section>
     }
@@ -41,11 +66,13 @@ fn StageEditor(
     key: u64,
     fleet_groups: StoredValue<Vec<String>>,
 ) -> impl IntoView {
+    let errors = expect_context::<FormErrors>();
     let field = move |pick: fn(&StageDraft) -> String| {
         move || draft_of(stages, key).map(|s| pick(&s)).unwrap_or_default()
     };
     let name = field(|s| s.name.clone());
-    let wait = field(|s| s.wait_seconds.clone());
+    let wait = field(|s| s.wait.clone());
+    let unit = field(|s| s.wait_unit.word().to_owned());
     let position = move || stages.read().stages.iter().position(|s| s.key == key);
     let is_first = move || position() == Some(0);
     let is_last = move || position().map(|p| p + 1) == Some(stages.read().stages.len());
@@ -53,31 +80,51 @@ fn StageEditor(
     let chosen = move |group: &str| {
         draft_of(stages, key).is_some_and(|s| s.groups.iter().any(|g| g == group))
     };
-    let name_id = format!("stage-name-{key}");
-    let wait_id = format!("stage-wait-{key}");
+    // After a move the focus stays on the moved stage's control (the other one at an end).
+    let shift = move |up: bool| {
+        stages.update(|s| s.shift(key, up));
+        let at_end = if up { is_first() } else { is_last() };
+        let direction = if up != at_end { "up" } else { "down" };
+        focus_after_redraw(format!("move-{direction}-{key}"));
+    };
+    let (name_field, wait_field, groups_field) = (
+        Field::StageName(key),
+        Field::StageWait(key),
+        Field::StageGroups(key),
+    );
     view! {
         <li class="stage-editor" data-stage-key=key>
             <div class="form-row">
                 <div class="field">
-                    <label for=name_id.clone()>"Stage name"</label>
-                    <input id=name_id type="text" prop:value=name
+                    <label for=format!("stage-name-{key}")>"Stage name"</label>
+                    <input id=format!("stage-name-{key}") type="text" required prop:value=name
+                        aria-invalid=errors.invalid(name_field) aria-describedby=message_id(name_field)
                         on:input=move |ev| { let v = event_target_value(&ev); stages.update(|s| s.edit(key, |d| d.name = v)) }/>
+                    {field_message(errors, name_field)}
                 </div>
                 <div class="field">
-                    <label for=wait_id.clone()>"Wait after the stage (seconds)"</label>
-                    <input id=wait_id type="text" inputmode="numeric" class="narrow" prop:value=wait
-                        on:input=move |ev| { let v = event_target_value(&ev); stages.update(|s| s.edit(key, |d| d.wait_seconds = v)) }/>
+                    <label for=format!("stage-wait-{key}")>"Wait after the stage"</label>
+                    <div class="with-unit">
+                        <input id=format!("stage-wait-{key}") type="number" min="0" step="1" inputmode="numeric" class="narrow"
+                            prop:value=wait aria-invalid=errors.invalid(wait_field) aria-describedby=message_id(wait_field)
+                            on:input=move |ev| { let v = event_target_value(&ev); stages.update(|s| s.edit(key, |d| d.wait = v)) }/>
+                        <select aria-label="Unit of the wait" prop:value=unit
+                            on:change=move |ev| { let u = WaitUnit::from_word(&event_target_value(&ev)); stages.update(|s| s.edit(key, |d| d.wait_unit = u)) }>
+                            {WaitUnit::ALL.map(|u| view! { <option value=u.word()>{u.word()}</option> }).collect_view()}
+                        </select>
+                    </div>
+                    {field_message(errors, wait_field)}
                 </div>
                 <div class="stage-moves">
-                    <button type="button" class="link" disabled=is_first on:click=move |_| stages.update(|s| s.shift(key, true))
+                    <button type="button" class="link" id=format!("move-up-{key}") disabled=is_first on:click=move |_| shift(true)
                         aria-label=move || format!("Move stage {} up", name())>"Move up"</button>
-                    <button type="button" class="link" disabled=is_last on:click=move |_| stages.update(|s| s.shift(key, false))
+                    <button type="button" class="link" id=format!("move-down-{key}") disabled=is_last on:click=move |_| shift(false)
                         aria-label=move || format!("Move stage {} down", name())>"Move down"</button>
                     <button type="button" class="link danger" on:click=move |_| stages.update(|s| s.remove(key))
                         aria-label=move || format!("Remove stage {}", name())>"Remove"</button>
                 </div>
             </div>
-            <fieldset class="group-picks">
+            <fieldset class="group-picks" id=format!("stage-groups-{key}") aria-describedby=message_id(groups_field)>
                 <legend>{move || format!("Update groups of {}", name())}</legend>
                 {move || {
                     let groups = offered();
@@ -88,7 +135,7 @@ fn StageEditor(
                         let checked = chosen(&group);
                         let toggle = group.clone();
                         view! {
-                            <label class="check">
+                                <label class="check">
                                 <input type="checkbox" prop:checked=checked
                                     on:change=move |_| stages.update(|s| s.toggle_group(key, &toggle))/>
                                 {group}
@@ -97,6 +144,7 @@ fn StageEditor(
                     }).collect_view().into_any()
                 }}
             </fieldset>
+            {field_message(errors, groups_field)}
         </li>
     }
 }

@@ -18,6 +18,8 @@ pub fn VersionChart(
     title: &'static str,
     unit: &'static str,
     counts: Vec<VersionCount>,
+    /// What the bar colours mean.
+    legend: &'static str,
 ) -> impl IntoView {
     let max = counts.iter().map(|c| c.count).max().unwrap_or(0);
     let height = (counts.len() * ROW).max(ROW);
@@ -52,6 +54,7 @@ pub fn VersionChart(
             <svg role="img" aria-label=label viewBox=format!("0 0 {WIDTH} {height}") preserveAspectRatio="xMinYMin meet">
                 {rows}
             </svg>
+            <p class="muted small legend">{legend}</p>
             {(max == 0).then(|| view! { <p class="empty">"No members to count yet."</p> })}
         </figure>
     }

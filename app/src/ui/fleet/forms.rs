@@ -70,10 +70,6 @@ pub fn JoinMemberForm(
     action: ServerAction<JoinMember>,
 ) -> impl IntoView {
     let pending = action.pending();
-    let joined = move || {
-        matches!(action.value().get(), Some(Ok(())))
-            .then(|| view! { <p class="ok" role="status">"Member joined."</p> })
-    };
     view! {
         <section class="panel">
             <h2>"Join a member"</h2>
@@ -87,7 +83,6 @@ pub fn JoinMemberForm(
                 <button type="submit" disabled=move || pending.get()>"Join member"</button>
             </ActionForm>
             {move || action_error(action.value().get())}
-            {joined}
         </section>
     }
 }
@@ -109,12 +104,6 @@ pub fn AssignGroupBar(
             group: group.get_untracked(),
         });
     };
-    let done = move || match action.value().get() {
-        Some(Ok(n)) => {
-            Some(view! { <p class="ok" role="status">{format!("Updated {n} member(s).")}</p> })
-        }
-        _ => None,
-    };
     view! {
         <form class="form-row toolbar" on:submit=submit aria-label="Assign update group">
             <span class="selected-count" aria-live="polite">{move || format!("{} selected", selected.read().len())}</span>
@@ -122,7 +111,5 @@ pub fn AssignGroupBar(
                 placeholder="group-1a — empty for none"/>
             <button type="submit" disabled=move || selected.read().is_empty() || pending.get()>"Assign update group"</button>
         </form>
-        {move || action_error(action.value().get())}
-        {done}
     }
 }

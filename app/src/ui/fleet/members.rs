@@ -2,9 +2,9 @@
 //! a 1,000-member fleet hydrates as fast as a small one.
 
 use super::super::format::until;
-use crate::api::RemoveMember;
+use super::Actions;
 use crate::model::overview::{MemberRow, ObservedCluster, PoolRow, WindowStatus};
-use crate::model::time::Timestamp;
+use crate::ui::run::PageClock;
 use leptos::prelude::*;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -35,7 +35,13 @@ pub fn matches(row: &MemberRow, filter: &str) -> bool {
         return true;
     }
     let mut haystack = vec![row.name.to_string(), row.cluster_resource_id.to_string()];
-    haystack.extend(row.group.as_ref().map(ToString::to_string));
+    // What the table shows for no group is findable too.
+    haystack.push(
+        row.group
+            .as_ref()
+            .map_or("none".into(), ToString::to_string),
+    );
+    haystack.extend(row.upgraded_by.iter().map(|run| format!("upgrading {run}")));
     if let Ok(cluster) = &row.observed {
         haystack.push(cluster.location.to_string());
         haystack.push(cluster.kubernetes_version.to_string());
@@ -62,9 +68,9 @@ pub fn shown_summary(matching: usize, limit: usize, total: usize, filtered: bool
 #[component]
 pub fn MemberTable(
     members: Arc<Vec<MemberRow>>,
-    now: Timestamp,
+    clock: PageClock,
     fleet: String,
-    remove: ServerAction<RemoveMember>,
+    actions: Actions,
     state: TableState,
 ) -> impl IntoView {
     let total = members.len();
@@ -120,7 +126,6 @@ pub fn MemberTable(
             }
         });
     };
-    let remove_error = move || super::super::error::action_error(remove.value().get());
     view! {
         <div class="table-tools">
             <label for="member-filter" class="visually-hidden">"Filter members"</label>
@@ -131,7 +136,6 @@ pub fn MemberTable(
                 {move || shown_summary(filtered.read().len(), state.limit.get(), total, !state.filter.read().trim().is_empty())}
             </span>
         </div>
-        {remove_error}
         <div class="table-scroll">
             <table class="members">
                 <thead>
@@ -149,7 +153,7 @@ pub fn MemberTable(
                 </thead>
                 <tbody>
                     <For each=shown key=|row| row.name.clone() children=move |row| {
-                        view! { <MemberRowView row now fleet=fleet.clone() remove selected=state.selected/> }
+                        view! { <MemberRowView row clock fleet=fleet.clone() actions selected=state.selected/> }
                     }/>
                 </tbody>
             </table>
@@ -166,9 +170,9 @@ pub fn MemberTable(
 #[component]
 fn MemberRowView(
     row: MemberRow,
-    now: Timestamp,
+    clock: PageClock,
     fleet: String,
-    remove: ServerAction<RemoveMember>,
+    actions: Actions,
     selected: RwSignal<BTreeSet<String>>,
 ) -> impl IntoView {
     let name = row.name.to_string();
@@ -197,11 +201,7 @@ fn MemberRowView(
             );
             if crate::ui::confirmed(&question) {
                 // Without force: a member a run is upgrading is refused with the run named.
-                remove.dispatch(RemoveMember {
-                    fleet: fleet.clone(),
-                    name: name.clone(),
-                    force: false,
-                });
+                actions.notice.remove(actions, name.clone(), false);
             }
         }
     };
@@ -209,8 +209,12 @@ fn MemberRowView(
         Some(g) => view! { <span class="group-tag">{g.to_string()}</span> }.into_any(),
         None => view! { <span class="muted">"none"</span> }.into_any(),
     };
+    let upgrading = row.upgraded_by.clone().map(|run| {
+        let href = format!("/fleets/{}/updates/runs/{run}", actions.fleet.get_untracked());
+        view! { <a class="upgrading" href=href title=format!("Update run {run} is upgrading this cluster")>{format!("Upgrading · {run}")}</a> }
+    });
     let (region, details) = match row.observed {
-        Ok(cluster) => (cluster.location.to_string(), observed_cells(cluster, now).into_any()),
+        Ok(cluster) => (cluster.location.to_string(), observed_cells(cluster, clock).into_any()),
         Err(message) => (
             "unknown".to_owned(),
             view! { <td colspan="3" class="error">{format!("Cannot observe this cluster: {message}")}</td> }.into_any(),
@@ -221,6 +225,7 @@ fn MemberRowView(
             <td><input type="checkbox" aria-label=format!("Select {name}") prop:checked=checked on:change=toggle/></td>
             <th scope="row">
                 {name.clone()}
+                {upgrading}
                 <div class="muted small">{row.cluster_resource_id.to_string()}</div>
             </th>
             <td>{region}</td>
@@ -233,11 +238,11 @@ fn MemberRowView(
     }
 }
 
-fn observed_cells(cluster: ObservedCluster, now: Timestamp) -> impl IntoView {
+fn observed_cells(cluster: ObservedCluster, clock: PageClock) -> impl IntoView {
     view! {
         <td class="cp">{version_cell(cluster.kubernetes_version.to_string(), cluster.newer_kubernetes.map(|v| v.to_string()))}</td>
         <td><ul class="pools">{cluster.node_pools.into_iter().map(pool_item).collect_view()}</ul></td>
-        <td>{window_cell(cluster.window, now)}</td>
+        <td>{window_cell(cluster.window, clock)}</td>
     }
 }
 
@@ -246,7 +251,7 @@ fn version_cell(current: String, newer: Option<String>) -> impl IntoView {
     view! {
         <span class="version">{current}</span>
         {newer.map(|n| {
-            let title = format!("{n} is available in this region");
+            let title = format!("{n} is the newest this can take in one upgrade");
             view! {
                 <span class="behind" title=title>
                     <span class="visually-hidden">"newer available: "</span>"↑ " {n}
@@ -269,26 +274,29 @@ fn pool_item(pool: PoolRow) -> impl IntoView {
     }
 }
 
-fn window_cell(window: Option<WindowStatus>, now: Timestamp) -> impl IntoView {
+/// The member's window, and a countdown to its next change that moves with fleet time.
+fn window_cell(window: Option<WindowStatus>, clock: PageClock) -> impl IntoView {
     match window {
         None => view! { <span class="muted">"any time"</span> }.into_any(),
         Some(w) => {
-            let (state, class, change) = if w.open {
-                (
-                    "open",
-                    "window open",
-                    format!("closes {}", until(now, w.next_change)),
-                )
+            let (state, class, verb) = if w.open {
+                ("open", "window open", "closes")
             } else {
-                (
-                    "closed",
-                    "window closed",
-                    format!("opens {}", until(now, w.next_change)),
-                )
+                ("closed", "window closed", "opens")
+            };
+            let next = w.next_change;
+            let change = move || {
+                let now = clock.now();
+                if now >= next {
+                    // Past its change: the next read of the overview says what it is now.
+                    format!("{verb} now")
+                } else {
+                    format!("{verb} {}", until(now, next))
+                }
             };
             view! {
                 <span>{w.description}</span><br/>
-                <span class=class>{state}</span>" "<span class="muted small">{change}</span>
+                <span class=class>{state}</span>" "<span class="muted small countdown-window">{change}</span>
             }
             .into_any()
         }

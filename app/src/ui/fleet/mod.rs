@@ -5,17 +5,21 @@
 mod charts;
 mod forms;
 mod members;
+mod notice;
 
 use super::error::ErrorMessage;
 use super::format::count;
 use crate::api::{AssignGroup, JoinMember, RemoveMember, get_fleet_overview};
 use crate::model::overview::FleetOverview;
+use crate::ui::run::PageClock;
+use crate::ui::time::local;
 use charts::VersionChart;
 use forms::{AssignGroupBar, JoinDraft, JoinMemberForm, Suggestions};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 use members::{MemberTable, TableState};
+use notice::Notices;
 use std::sync::Arc;
 
 #[component]
@@ -39,6 +43,7 @@ pub fn FleetPage() -> impl IntoView {
     let table = TableState::new();
     let draft = JoinDraft::new();
     let assign_group = RwSignal::new(String::new());
+    let notice = Notices::follow(join, assign, remove);
     Effect::new(move |_| {
         if let Some(Ok(())) = join.value().get() {
             draft.clear();
@@ -49,7 +54,18 @@ pub fn FleetPage() -> impl IntoView {
             table.selected.set(Default::default());
         }
     });
+    let tick = RwSignal::new(0_u64);
+    crate::ui::run::every(std::time::Duration::from_secs(1), move || {
+        tick.update(|t| *t += 1)
+    });
     let fleet_name = Signal::derive(move || fleet.get());
+    let actions = Actions {
+        fleet: fleet_name,
+        remove,
+        notice,
+        assign,
+        assign_group,
+    };
     view! {
         <Title text=move || fleet.get()/>
         <h1 class="page-title">"Fleet " <span class="fleet-name">{move || fleet.get()}</span></h1>
@@ -59,31 +75,45 @@ pub fn FleetPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading fleet…"</p> }>
             {move || Suspend::new(async move {
                 match overview.await {
-                    Ok(overview) => view! { <Overview overview table remove/> }.into_any(),
-                    Err(error) => view! { <section class="panel"><ErrorMessage error/></section> }.into_any(),
+                    Ok(overview) => {
+                        let reading = crate::model::time::FleetTime { now: overview.now, scale: overview.scale };
+                        let clock = PageClock::new(reading, tick);
+                        view! { <Overview overview table clock actions/> }.into_any()
+                    }
+                    Err(error) => {
+                        if error.kind == crate::model::error::ErrorKind::NotFound {
+                            crate::ui::not_found_status();
+                        }
+                        view! { <section class="panel"><ErrorMessage error/></section> }.into_any()
+                    }
                 }
             })}
         </Transition>
-        <section class="panel">
-            <h2>"Assign update group"</h2>
-            <p class="muted">"Select members in the table, then name the group. A group exists while a member names it."</p>
-            <AssignGroupBar fleet=fleet_name group=assign_group action=assign selected=table.selected/>
-        </section>
         <JoinMemberForm fleet=fleet_name draft action=join/>
     }
+}
+
+/// What the overview's controls act with.
+#[derive(Clone, Copy)]
+pub struct Actions {
+    pub fleet: Signal<String>,
+    pub remove: ServerAction<RemoveMember>,
+    pub notice: Notices,
+    pub assign: ServerAction<AssignGroup>,
+    pub assign_group: RwSignal<String>,
 }
 
 #[component]
 fn Overview(
     overview: FleetOverview,
     table: TableState,
-    remove: ServerAction<RemoveMember>,
+    clock: PageClock,
+    actions: Actions,
 ) -> impl IntoView {
     let summary = format!(
-        "{} · {} · fleet time {}",
+        "{} · {}",
         count(overview.members.len(), "member", "members"),
         count(overview.groups.len(), "update group", "update groups"),
-        overview.now
     );
     let groups = overview.groups.iter().map(|g| g.name.to_string()).collect();
     let joinable = overview
@@ -91,16 +121,37 @@ fn Overview(
         .iter()
         .map(ToString::to_string)
         .collect();
+    let fleet_time = move || local(clock.now(), false);
     view! {
-        <p class="muted summary">{summary}</p>
+        <p class="muted summary">{summary}" · fleet time " <time class="fleet-time" data-testid="fleet-time">{fleet_time}</time></p>
         <Suggestions groups joinable/>
         <div class="charts">
-            <VersionChart title="Control-plane Kubernetes versions" unit="members" counts=overview.kubernetes_versions/>
-            <VersionChart title="Node image versions" unit="node pools" counts=overview.node_images/>
+            <VersionChart title="Control-plane Kubernetes versions" unit="members" counts=overview.kubernetes_versions
+                legend="Green: the newest version the catalog offers; grey-blue: older."/>
+            <VersionChart title="Node image versions" unit="node pools" counts=overview.node_images
+                legend="Green: the newest release of its image family in any region; grey-blue: older (a region may not have the newest yet)."/>
         </div>
         <section class="panel">
             <h2>"Members"</h2>
-            <MemberTable members=Arc::new(overview.members) now=overview.now fleet=overview.fleet.to_string() remove state=table/>
+            <SelectionBar actions selected=table.selected/>
+            {move || actions.notice.view(actions)}
+            <MemberTable members=Arc::new(overview.members) clock fleet=overview.fleet.to_string() actions state=table/>
         </section>
+    }
+}
+
+/// The group assignment, at the selection: a bar that stays in view while members are
+/// selected.
+#[component]
+fn SelectionBar(
+    actions: Actions,
+    selected: RwSignal<std::collections::BTreeSet<String>>,
+) -> impl IntoView {
+    let any = move || !selected.read().is_empty();
+    view! {
+        <div class="selection-bar" class:sticky=any aria-label="Selected members">
+            <AssignGroupBar fleet=actions.fleet group=actions.assign_group action=actions.assign selected/>
+            <p class="muted small">"Select members, then name their update group (empty for none). A group exists while a member names it."</p>
+        </div>
     }
 }

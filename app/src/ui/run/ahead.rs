@@ -5,8 +5,14 @@ use super::PageClock;
 use crate::model::forecast::{Forecast, GroupForecast, StageForecast};
 use crate::model::run::{RunState, UpdateRun};
 use crate::model::time::Timestamp;
-use crate::ui::format::{count, precise_span, short_time, span};
+use crate::ui::format::{count, precise_span, span};
+use crate::ui::time::local;
 use leptos::prelude::*;
+
+/// A time in the reader's zone, without the year.
+fn local_short(t: Timestamp) -> String {
+    local(t, true)
+}
 
 /// A group lists at most this many upgrades ahead; the rest are counted.
 const MEMBER_ROWS: usize = 50;
@@ -15,7 +21,7 @@ const MEMBER_ROWS: usize = 50;
 pub fn eta_sentence(run: &UpdateRun, forecast: &Forecast, now: Timestamp) -> Option<String> {
     let eta = forecast.eta?;
     let length = span(eta.millis() - now.millis());
-    let at = short_time(eta);
+    let at = local_short(eta);
     Some(match run.state {
         RunState::Completed { .. } => return None,
         RunState::NotStarted => format!("If started now: about {length}, until around {at}."),
@@ -31,7 +37,7 @@ pub fn eta_sentence(run: &UpdateRun, forecast: &Forecast, now: Timestamp) -> Opt
                 .unwrap_or(now);
             format!(
                 "Stopping: the upgrades in flight should finish around {} (in {}); nothing new starts.",
-                short_time(drained),
+                local_short(drained),
                 span(drained.millis() - now.millis())
             )
         }
@@ -96,40 +102,50 @@ fn Remaining(forecast: Forecast) -> impl IntoView {
 }
 
 fn stage_item(stage: StageForecast) -> impl IntoView {
-    let wait = (stage.wait_ends > stage.ends)
-        .then(|| format!(", then waits until {}", short_time(stage.wait_ends)));
+    let (starts, ends, wait_ends) = (stage.starts, stage.ends, stage.wait_ends);
+    let times = move || {
+        let wait = if wait_ends > ends {
+            format!(", then waits until {}", local_short(wait_ends))
+        } else {
+            String::new()
+        };
+        format!(" {} → {}{wait}", local_short(starts), local_short(ends))
+    };
     view! {
         <li>
             <strong>"Stage " {stage.name.clone()}</strong>
-            <span class="muted small">{format!(" {} → {}", short_time(stage.starts), short_time(stage.ends))}{wait}</span>
+            <span class="muted small">{times}</span>
             <ul>{stage.groups.into_iter().map(group_item).collect_view()}</ul>
         </li>
     }
 }
 
 fn group_item(group: GroupForecast) -> impl IntoView {
+    let ends = group.ends;
     let hidden = group.members.len().saturating_sub(MEMBER_ROWS);
     let members = group
         .members
         .into_iter()
         .take(MEMBER_ROWS)
         .map(|m| {
-            let when = if m.in_flight {
-                format!("upgrading, expected to end around {}", short_time(m.ends))
+            let name = m.name.to_string();
+            let when = move || if m.in_flight {
+                format!("upgrading, expected to end around {}", local_short(m.ends))
             } else {
                 let window = m
                     .waits_for_window_until
-                    .map(|w| format!(" (waits for its window, opening {})", short_time(w)))
+                    .map(|w| format!(" (waits for its window, opening {})", local_short(w)))
                     .unwrap_or_default();
-                format!("{} → {}{window}", short_time(m.starts), short_time(m.ends))
+                format!("{} → {}{window}", local_short(m.starts), local_short(m.ends))
             };
-            view! { <li data-ahead=m.name.to_string()><span class="member-name">{m.name.to_string()}</span>" " <span class="muted small">{when}</span></li> }
+            let label = name.clone();
+            view! { <li data-ahead=name><span class="member-name">{label}</span>" " <span class="muted small">{when}</span></li> }
         })
         .collect_view();
     view! {
         <li>
             "Group " {group.name.clone()}
-            <span class="muted small">{format!(" until {}", short_time(group.ends))}</span>
+            <span class="muted small">{move || format!(" until {}", local_short(ends))}</span>
             <ol class="remaining-members">{members}</ol>
             {(hidden > 0).then(|| view! { <p class="muted small">{format!("and {hidden} more")}</p> })}
         </li>

@@ -2,8 +2,9 @@
 //! enabled, and what Start means now (start, resume, retry), is the engine's answer.
 
 use super::{PageClock, RunActions};
-use crate::api::{SkipInRun, StartRun, StopRun};
+use crate::api::{DeleteRun, SkipInRun, StartRun, StopRun};
 use crate::engine::{Controls, Rejection, Reply, SkipKind, SkipTarget, can_skip, controls};
+use crate::model::error::sentence;
 use crate::model::run::UpdateRun;
 use crate::ui::confirmed;
 use crate::ui::error::action_error;
@@ -29,18 +30,6 @@ fn why_not(answer: &Result<Reply, Rejection>) -> String {
     sentence(&why)
 }
 
-/// `the run is stopping` → `The run is stopping.`
-fn sentence(text: &str) -> String {
-    let mut chars = text.chars();
-    let first = chars
-        .next()
-        .map(|c| c.to_uppercase().to_string())
-        .unwrap_or_default();
-    let rest: String = chars.collect();
-    let end = if rest.ends_with('.') { "" } else { "." };
-    format!("{first}{rest}{end}")
-}
-
 /// Why nothing in the run can be skipped now, if that is so (the run's state, not an item's).
 fn why_no_skips(run: &UpdateRun) -> Option<String> {
     let stage = run.stages.first()?;
@@ -57,6 +46,7 @@ pub fn RunControls(run: UpdateRun, clock: PageClock, actions: RunActions) -> imp
     let start_title = why_not(&answers.start);
     let stop_title = why_not(&answers.stop);
     let label = start_label(&answers.start);
+    let deletable = run.deletable().map_err(|why| sentence(&why));
     // Reasons in words beside the controls, not only in tooltips (keyboard and touch users see
     // them too).
     let reasons: Vec<(&str, &str, String)> = [
@@ -67,6 +57,7 @@ pub fn RunControls(run: UpdateRun, clock: PageClock, actions: RunActions) -> imp
         ),
         ("why-stop", "Stop", (!can_stop).then(|| stop_title.clone())),
         ("why-skip", "Skip", why_no_skips(&run)),
+        ("why-delete", "Delete", deletable.clone().err()),
     ]
     .into_iter()
     .filter_map(|(id, what, why)| Some((id, what, why.filter(|w| !w.is_empty())?)))
@@ -90,10 +81,34 @@ pub fn RunControls(run: UpdateRun, clock: PageClock, actions: RunActions) -> imp
         }
     };
     let busy = move || actions.start.pending().get() || actions.stop.pending().get();
+    let delete = {
+        let name = run.name.clone();
+        move |_| {
+            let question = format!(
+                "Delete run {name}? Its record and timeline go; the clusters keep what it did."
+            );
+            if confirmed(&question) {
+                actions.delete.dispatch(DeleteRun {
+                    fleet: actions.fleet.get_untracked(),
+                    run: actions.run.get_untracked(),
+                });
+            }
+        }
+    };
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = actions.delete.value().get() {
+            let url = format!("/fleets/{}/updates", actions.fleet.get_untracked());
+            navigate(&url, Default::default());
+        }
+    });
+    let can_delete = deletable.is_ok();
     view! {
         <div class="run-controls form-row">
             <button type="button" on:click=start disabled=move || !can_start || busy() title=start_title aria-describedby="why-start">{label}</button>
             <button type="button" class="secondary danger" on:click=stop disabled=move || !can_stop || busy() title=stop_title aria-describedby="why-stop">"Stop"</button>
+            <button type="button" class="secondary danger delete-run" on:click=delete
+                disabled=move || !can_delete || actions.delete.pending().get() aria-describedby="why-delete">"Delete run"</button>
         </div>
         {(!reasons.is_empty()).then(|| view! {
             <ul class="why-disabled small" data-testid="why-disabled">
@@ -102,6 +117,7 @@ pub fn RunControls(run: UpdateRun, clock: PageClock, actions: RunActions) -> imp
         })}
         {move || action_error(actions.start.value().get())}
         {move || action_error(actions.stop.value().get())}
+        {move || action_error(actions.delete.value().get())}
     }
 }
 

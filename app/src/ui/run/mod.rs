@@ -11,20 +11,21 @@ mod tree;
 use super::badge::StateBadge;
 use super::error::ErrorMessage;
 use super::updates::{selection_label, upgrade_label};
-use crate::api::{SkipInRun, StartRun, StopRun, get_run_view};
+use crate::api::{DeleteRun, SkipInRun, StartRun, StopRun, get_run_view};
 use crate::engine::SkipTarget;
 use crate::model::forecast::Forecast;
 use crate::model::names::MemberName;
 use crate::model::run::UpdateRun;
 use crate::model::target::UpgradeProgress;
 use crate::ui::format::progress_words;
+use crate::ui::time::When;
 use ahead::Eta;
 use controls::RunControls;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
-pub use live::PageClock;
+pub use live::{PageClock, every};
 use std::collections::{BTreeMap, BTreeSet};
 use timeline::Timeline;
 use tree::StageTree;
@@ -37,6 +38,7 @@ pub struct RunActions {
     pub start: ServerAction<StartRun>,
     pub stop: ServerAction<StopRun>,
     pub skip: ServerAction<SkipInRun>,
+    pub delete: ServerAction<DeleteRun>,
     pub last_skip: RwSignal<Option<SkipTarget>>,
     /// Groups the person opened or closed against the default.
     pub toggled: RwSignal<BTreeSet<String>>,
@@ -52,6 +54,7 @@ impl RunActions {
             start: ServerAction::new(),
             stop: ServerAction::new(),
             skip: ServerAction::new(),
+            delete: ServerAction::new(),
             last_skip: RwSignal::new(None),
             toggled: RwSignal::new(BTreeSet::new()),
             progress: RwSignal::new(BTreeMap::new()),
@@ -173,7 +176,6 @@ fn RunDetail(
         view! { <span>" · from strategy " <a href=href title=id>{name}</a></span> }
     });
     let status = summary.status.clone();
-    let time = |t: Option<crate::model::time::Timestamp>| t.map(|t| t.to_string());
     let images = run
         .status()
         .node_image_selection
@@ -187,8 +189,8 @@ fn RunDetail(
             {strategy}
         </p>
         <p class="summary muted small">
-            {time(status.start_time).map(|t| format!("Started {t}"))}
-            {time(status.completed_time).map(|t| format!(" · ended {t}"))}
+            {status.start_time.map(|t| view! { "Started " <When t/> })}
+            {status.completed_time.map(|t| view! { " · ended " <When t/> })}
         </p>
         <Eta run=run.clone() forecast=forecast.clone() clock/>
         {status.error.map(|e| view! { <p class="error" role="status"><strong>{e.message}</strong></p> })}

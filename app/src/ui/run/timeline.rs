@@ -8,7 +8,7 @@ use super::PageClock;
 use crate::model::forecast::Forecast;
 use crate::model::run::{MemberState, UpdateRun, WaitState};
 use crate::model::time::Timestamp;
-use crate::ui::format::short_time;
+use crate::ui::time::local;
 use leptos::prelude::*;
 use std::collections::BTreeMap;
 
@@ -280,8 +280,8 @@ fn chart(run: &UpdateRun, forecast: &Forecast, now: Timestamp) -> AnyView {
                         <line x1="0" y1="0" x2="0" y2="6" stroke="#3b7dc4" stroke-width="2"></line>
                     </pattern>
                 </defs>
-                <text class="chart-count" x=LABEL y="14">{short_time(Timestamp(start))}</text>
-                <text class="chart-count" x=WIDTH - 8.0 y="14" text-anchor="end">{short_time(Timestamp(end))}</text>
+                <text class="chart-count" x=LABEL y="14">{local(Timestamp(start), true)}</text>
+                <text class="chart-count" x=WIDTH - 8.0 y="14" text-anchor="end">{local(Timestamp(end), true)}</text>
                 {labels}
                 {bars}
                 <line class="now-line" x1=now_x x2=now_x y1=AXIS - 4.0 y2=rows_end data-testid="now-line"></line>

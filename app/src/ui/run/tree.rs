@@ -8,7 +8,8 @@ use crate::engine::{Rejection, SkipKind, can_skip, can_skip_member};
 use crate::model::run::{GroupRun, RunState, StageRun, State, UpdateRun, WaitState};
 use crate::model::status::{GroupStatus, MemberStatus, StageStatus, Status};
 use crate::ui::badge::StateBadge;
-use crate::ui::format::{count, precise_span, short_time};
+use crate::ui::format::{count, precise_span};
+use crate::ui::time::local;
 use leptos::prelude::*;
 use std::sync::Arc;
 
@@ -27,8 +28,8 @@ fn running_for(status: &Status, clock: PageClock) -> Option<impl Fn() -> String 
 
 fn times(status: &Status) -> String {
     match (
-        status.start_time.map(short_time),
-        status.completed_time.map(short_time),
+        status.start_time.map(|t| local(t, true)),
+        status.completed_time.map(|t| local(t, true)),
     ) {
         (Some(s), Some(e)) => format!("{s} → {e}"),
         (Some(s), None) => format!("since {s}"),
@@ -70,7 +71,7 @@ fn stage_item(
             <div class="tree-row">
                 <span class="tree-name">"Stage " <strong>{name.clone()}</strong></span>
                 <StateBadge state=stage.status.state/>
-                <span class="muted small">{times(&stage.status)}</span>
+                <span class="muted small">{{ let status = stage.status.clone(); move || times(&status) }}</span>
                 {running_for(&stage.status, clock).map(|f| view! { <span class="elapsed small">{f}</span> })}
                 {(!stage.status.state.is_done()).then(|| skip_button(can_skip(run, SkipKind::Stage, &name), SkipKind::Stage, name.clone(), actions))}
             </div>
@@ -171,7 +172,7 @@ fn group_item(
                     <span class="tree-name">"Group " <strong>{name.clone()}</strong></span>
                     <StateBadge state=group.status.state/>
                     <span class="muted small">{format!("{done} of {} done", count(total, "member", "members"))}</span>
-                    <span class="muted small">{times(&group.status)}</span>
+                    <span class="muted small">{{ let status = group.status.clone(); move || times(&status) }}</span>
                     {group_running.map(|f| view! { <span class="elapsed small">{f}</span> })}
                     {(!group.status.state.is_done()).then(|| skip_button(can_skip(run, SkipKind::Group, &name), SkipKind::Group, name.clone(), actions))}
                 </summary>
@@ -223,7 +224,7 @@ fn member_row(
             <td>{badge}</td>
             <td class="small">{member.message.clone()}
                 <span class="node-progress" data-testid="node-progress">{progress}</span></td>
-            <td class="small muted">{times(&member.status)}
+            <td class="small muted">{{ let status = member.status.clone(); move || times(&status) }}
                 {running.map(|f| view! { <br/><span class="elapsed">{f}</span> })}</td>
             <td>{skip}</td>
         </tr>

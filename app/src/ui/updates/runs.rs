@@ -5,6 +5,7 @@ use super::super::error::ErrorMessage;
 use crate::api::list_runs;
 use crate::model::status::RunSummary;
 use crate::model::update::{NodeImageSelectionType, UpgradeType};
+use crate::ui::time::When;
 use leptos::prelude::*;
 
 /// `Full`, `Control plane only`, `Node image only`.
@@ -76,8 +77,9 @@ fn run_row(fleet: &str, run: RunSummary) -> impl IntoView + use<> {
         .kubernetes_version
         .map_or_else(|| "—".to_owned(), |v| v.to_string());
     let progress = crate::ui::format::progress_words(&run);
-    let time = |t: Option<crate::model::time::Timestamp>| {
-        t.map_or_else(|| "—".to_owned(), |t| t.to_string())
+    let time = |t: Option<crate::model::time::Timestamp>| match t {
+        Some(t) => view! { <When t/> }.into_any(),
+        None => "—".into_any(),
     };
     view! {
         <tr data-run=run.name.clone()>

@@ -28,8 +28,8 @@ pub fn StrategiesTab(fleet: Memo<String>) -> impl IntoView {
     view! {
         <section class="panel">
             <h2>"Strategies"</h2>
-            <p><a class="button" href=move || format!("/fleets/{}/updates/new?sequence=stages", fleet.get())>"New strategy"</a>
-                " " <span class="muted small">"Build the stages, then Save as strategy. Runs keep the version they were created from."</span></p>
+            <p><a class="button" href=move || format!("/fleets/{}/updates/strategies/new", fleet.get())>"New strategy"</a>
+                " " <span class="muted small">"Runs keep the version of a strategy they were created from."</span></p>
             {move || action_error(delete.value().get())}
             <Transition fallback=|| view! { <p class="loading">"Loading strategies…"</p> }>
                 {move || Suspend::new(async move {
@@ -58,8 +58,11 @@ fn StrategyItem(
     delete: ServerAction<DeleteStrategy>,
 ) -> impl IntoView {
     let label = name.clone();
-    let base = move || format!("/fleets/{}/updates/new", fleet.get());
-    let (edit, run) = (format!("?from={name}"), format!("?copy={name}"));
+    let base = move || format!("/fleets/{}/updates", fleet.get());
+    let (edit, run) = (
+        format!("/strategies/{name}/edit"),
+        format!("/new?copy={name}"),
+    );
     let remove = {
         let name = name.clone();
         move |_| {
