@@ -5,7 +5,7 @@
 
 use super::checks::Field;
 use super::draft::Sequence;
-use super::errors::{Attempt, FormErrors, field_message, focus_first, message_id};
+use super::errors::{Attempt, FormErrors, TextField, focus_first};
 use super::form::Draft;
 use crate::api::{CreateUpdateRun, SaveStrategy};
 use crate::engine::{MemberAction, Plan, RunSpec};
@@ -140,16 +140,9 @@ fn SaveAs(
     attempt: RwSignal<Option<Attempt>>,
     editing: Option<String>,
 ) -> impl IntoView {
-    let errors = expect_context::<FormErrors>();
     view! {
         <div class="form-row save-strategy">
-            <div class="field">
-                <label for="strategy-name">"Strategy name"</label>
-                <input id="strategy-name" type="text" autocomplete="off" placeholder="canary-first"
-                    aria-invalid=errors.invalid(Field::StrategyName) aria-describedby=message_id(Field::StrategyName)
-                    prop:value=move || draft.strategy_name.get() on:input=move |ev| draft.strategy_name.set(event_target_value(&ev))/>
-                {field_message(errors, Field::StrategyName)}
-            </div>
+            <TextField field=Field::StrategyName label="Strategy name" value=draft.strategy_name placeholder="canary-first"/>
             <SaveButton fleet draft strategies attempt editing label="Save as strategy"/>
         </div>
     }

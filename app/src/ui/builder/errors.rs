@@ -88,6 +88,28 @@ pub fn field_message(errors: FormErrors, field: Field) -> impl IntoView {
     }
 }
 
+/// A text field of the form with its label and, under it, what is wrong with it.
+#[component]
+pub fn TextField(
+    field: Field,
+    label: &'static str,
+    value: RwSignal<String>,
+    placeholder: &'static str,
+    #[prop(optional)] required: bool,
+) -> impl IntoView {
+    let errors = expect_context::<FormErrors>();
+    let id = element_id(field);
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <input id=id type="text" required=required autocomplete="off" placeholder=placeholder
+                aria-invalid=errors.invalid(field) aria-describedby=message_id(field)
+                prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))/>
+            {field_message(errors, field)}
+        </div>
+    }
+}
+
 /// Moves the keyboard to the first field with a problem, so the person lands where to fix it.
 pub fn focus_first(problems: &Problems) {
     let Some(field) = problems.keys().next().copied() else {

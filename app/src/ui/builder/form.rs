@@ -5,7 +5,7 @@
 use super::actions::{CreateRunActions, SaveStrategyActions};
 use super::checks::{Field, run_problems, strategy_problems};
 use super::draft::{Sequence, Stages, UpgradeChoice, run_request};
-use super::errors::{Attempt, FormErrors, field_message, message_id};
+use super::errors::{Attempt, FormErrors, TextField, field_message, message_id};
 use super::preview::PlanPreview;
 use super::stages::StageBuilder;
 use super::{BuilderData, Mode, Start};
@@ -305,13 +305,7 @@ fn RunSettings(
     view! {
         <section class="panel" aria-labelledby="settings-heading">
             <h2 id="settings-heading">"Run"</h2>
-            <div class="field">
-                <label for="run-name">"Run name"</label>
-                <input id="run-name" type="text" required autocomplete="off" placeholder="upgrade-1-30"
-                    aria-invalid=errors.invalid(Field::RunName) aria-describedby=message_id(Field::RunName)
-                    prop:value=move || draft.run_name.get() on:input=move |ev| draft.run_name.set(event_target_value(&ev))/>
-                {field_message(errors, Field::RunName)}
-            </div>
+            <TextField field=Field::RunName label="Run name" value=draft.run_name placeholder="upgrade-1-30" required=true/>
             <fieldset>
                 <legend>"Sequence"</legend>
                 {radio("sequence", draft.sequence, Sequence::OneByOne, "One by one")}
@@ -381,17 +375,10 @@ fn RunSettings(
 /// upgrade to the newest version their members can take.
 #[component]
 fn StrategySettings(draft: Draft) -> impl IntoView {
-    let errors = expect_context::<FormErrors>();
     view! {
         <section class="panel" aria-labelledby="strategy-heading">
             <h2 id="strategy-heading">"Strategy"</h2>
-            <div class="field">
-                <label for="strategy-name">"Strategy name"</label>
-                <input id="strategy-name" type="text" required autocomplete="off" placeholder="canary-first"
-                    aria-invalid=errors.invalid(Field::StrategyName) aria-describedby=message_id(Field::StrategyName)
-                    prop:value=move || draft.strategy_name.get() on:input=move |ev| draft.strategy_name.set(event_target_value(&ev))/>
-                {field_message(errors, Field::StrategyName)}
-            </div>
+            <TextField field=Field::StrategyName label="Strategy name" value=draft.strategy_name placeholder="canary-first" required=true/>
             <p class="muted small">{move || format!(
                 "The preview plans these stages as a full upgrade to Kubernetes {}; a run chooses its own upgrade.",
                 draft.version.get()

@@ -311,6 +311,21 @@ mod tests {
         }
     }
 
+    fn upgrading(name: &str, since: i64) -> MemberRun {
+        let target = UpgradeTarget {
+            control_plane: None,
+            node_pools: vec![],
+        };
+        member(
+            name,
+            MemberState::Upgrading {
+                attempt: 1,
+                started_at: Timestamp(since),
+                target,
+            },
+        )
+    }
+
     /// A one-by-one run over no members, to fill in by hand.
     fn empty_run() -> UpdateRun {
         let fleet = FleetSnapshot {
@@ -352,17 +367,7 @@ mod tests {
                 completed_at: Timestamp(400),
             },
         ));
-        group.members.push(member(
-            "b",
-            MemberState::Upgrading {
-                attempt: 1,
-                started_at: Timestamp(400),
-                target: UpgradeTarget {
-                    control_plane: None,
-                    node_pools: vec![],
-                },
-            },
-        ));
+        group.members.push(upgrading("b", 400));
         group.members.push(member("c", MemberState::NotStarted));
         run.stages[0].after_stage_wait_in_seconds = 1;
         run.stages[0].wait = WaitState::Completed {
@@ -428,17 +433,7 @@ mod tests {
     fn what_the_forecast_expects_is_drawn_after_now_and_running_bars_say_when_they_should_end() {
         use crate::model::forecast::{GroupForecast, MemberForecast, StageForecast};
         let mut run = empty_run();
-        run.stages[0].groups[0].members.push(member(
-            "b",
-            MemberState::Upgrading {
-                attempt: 1,
-                started_at: Timestamp(400),
-                target: UpgradeTarget {
-                    control_plane: None,
-                    node_pools: vec![],
-                },
-            },
-        ));
+        run.stages[0].groups[0].members.push(upgrading("b", 400));
         run.stages[0].groups[0]
             .members
             .push(member("c", MemberState::NotStarted));
