@@ -70,7 +70,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     );
     let drydock = Drydock::new(
         Stores::sqlite(store),
-        simulator.clone(),
+        Arc::new(crate::provider::registry::Providers::new(
+            vec![simulator.clone()],
+            clock.clone(),
+        )),
         Some(simulator.clone()),
         clock.clone(),
     );

@@ -44,7 +44,10 @@ pub async fn build(
     );
     let drydock = Arc::new(Drydock::new(
         store::Stores::sqlite(store),
-        simulator.clone(),
+        Arc::new(provider::registry::Providers::new(
+            vec![simulator.clone()],
+            clock.clone(),
+        )),
         Some(simulator.clone()),
         clock,
     ));

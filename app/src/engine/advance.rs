@@ -7,8 +7,8 @@ use super::images::ImageChoice;
 use super::targets::{MemberAction, resolve_member};
 use crate::model::names::MemberName;
 use crate::model::run::{
-    GroupRun, GroupState, MemberState, RunState, SkippedBy, StageState, State, Subject, UpdateRun,
-    WaitState,
+    GroupRun, GroupState, MemberRun, MemberState, ProviderTrouble, RunState, SkippedBy, StageState,
+    State, Subject, UpdateRun, WaitState, WaitingOn,
 };
 use crate::model::time::{MS_PER_SECOND, Timestamp};
 use crate::model::update::Upgrade;
@@ -60,6 +60,7 @@ pub(super) fn report(
         }
     };
     match outcome {
+        Outcome::Trouble { message } => return note_trouble(member, message, work),
         Outcome::Succeeded => {
             member.state = MemberState::Completed {
                 attempt,
@@ -71,6 +72,7 @@ pub(super) fn report(
         Outcome::Failed { message } => {
             member.state = MemberState::Failed {
                 attempt: Some(attempt),
+                started_at: Some(started_at),
                 failed_at: work.now,
                 message: message.clone(),
             };
@@ -95,6 +97,37 @@ pub(super) fn report(
             }
         }
     }
+    Reply::Applied
+}
+
+/// Records that the provider does not answer about a member's upgrade (or answers again); an
+/// unchanged message changes nothing.
+fn note_trouble(member: &mut MemberRun, message: Option<String>, work: &mut Work<'_>) -> Reply {
+    let MemberState::Upgrading {
+        provider_trouble, ..
+    } = &mut member.state
+    else {
+        return Reply::Ignored {
+            why: format!("member {} is not upgrading", member.name),
+        };
+    };
+    let since = provider_trouble.as_ref().map_or(work.now, |t| t.since);
+    let next = message.map(|message| ProviderTrouble { since, message });
+    if *provider_trouble == next {
+        return Reply::Ignored {
+            why: "nothing new about the provider".into(),
+        };
+    }
+    let said = match &next {
+        Some(trouble) => format!("waiting for the provider: {}", trouble.message),
+        None => "the provider answers again".into(),
+    };
+    *provider_trouble = next;
+    work.event(
+        Subject::Member(member.name.clone()),
+        State::Running,
+        Some(said),
+    );
     Reply::Applied
 }
 
@@ -324,10 +357,15 @@ fn advance_group(
             }
             match ready(&member.cluster_resource_id, work) {
                 Ok(cluster) => {
-                    chosen = Some((i, cluster));
+                    chosen = Some((i, Ok(cluster)));
                     break;
                 }
-                Err(wait) => {
+                // A cluster gone for good fails its member, as one that cannot take the target.
+                Err(NotReady::Gone(reason)) => {
+                    chosen = Some((i, Err(reason)));
+                    break;
+                }
+                Err(NotReady::Wait(wait)) => {
                     passed.insert(i);
                     waiting.push((i, wait));
                 }
@@ -339,7 +377,12 @@ fn advance_group(
         let Some((i, cluster)) = chosen else {
             return finish_if_idle(group, started_at, work);
         };
-        let action = resolve_member(&cluster, upgrade, images, work.world.catalog(), work.cfg);
+        let action = match cluster {
+            Ok(cluster) => {
+                resolve_member(&cluster, upgrade, images, work.world.catalog(), work.cfg)
+            }
+            Err(reason) => MemberAction::Fail { reason },
+        };
         let member = &mut group.members[i];
         match action {
             MemberAction::Upgrade { target } => {
@@ -349,6 +392,7 @@ fn advance_group(
                     attempt,
                     started_at: now,
                     target: target.clone(),
+                    provider_trouble: None,
                 };
                 work.event(
                     Subject::Member(member.name.clone()),
@@ -383,6 +427,7 @@ fn advance_group(
             MemberAction::Fail { reason } => {
                 member.state = MemberState::Failed {
                     attempt: None,
+                    started_at: None,
                     failed_at: now,
                     message: reason.clone(),
                 };
@@ -405,8 +450,8 @@ struct Wait {
     reason: String,
     /// When the wait ends by itself (a window opens).
     until: Option<Timestamp>,
-    /// Another run upgrading the cluster.
-    held_by: Option<String>,
+    /// Something else that ends by itself (another run's upgrade, a provider's silence).
+    waiting_on: Option<WaitingOn>,
 }
 
 impl Wait {
@@ -414,9 +459,15 @@ impl Wait {
         Self {
             reason,
             until: None,
-            held_by: None,
+            waiting_on: None,
         }
     }
+}
+
+/// Why a member cannot start now: it waits, or its cluster is gone for good.
+enum NotReady {
+    Wait(Wait),
+    Gone(String),
 }
 
 /// The member's cluster if it can start now: observed, inside its window, and not being
@@ -424,30 +475,38 @@ impl Wait {
 fn ready(
     cluster: &crate::model::member::ClusterResourceId,
     work: &Work<'_>,
-) -> Result<crate::model::cluster::ClusterState, Wait> {
-    let observed = work
-        .world
-        .observe(cluster)
-        .map_err(|error| Wait::new(format!("the cluster cannot be observed: {error}")))?;
+) -> Result<crate::model::cluster::ClusterState, NotReady> {
+    let observed = work.world.observe(cluster).map_err(|why| {
+        let reason = format!("the cluster cannot be observed: {}", why.message);
+        if why.permanent {
+            NotReady::Gone(reason)
+        } else {
+            NotReady::Wait(Wait {
+                reason,
+                until: None,
+                waiting_on: Some(WaitingOn::Provider),
+            })
+        }
+    })?;
     let window = observed
         .maintenance_window
         .as_ref()
         .and_then(|w| w.current_or_next(work.now));
     if let Some(span) = window.filter(|span| !span.contains(work.now)) {
-        return Err(Wait {
+        return Err(NotReady::Wait(Wait {
             reason: format!("maintenance window closed; it opens at {}", span.start),
             until: Some(span.start),
-            held_by: None,
-        });
+            waiting_on: None,
+        }));
     }
     if let Some(holder) = work.world.holder(cluster) {
-        return Err(Wait {
+        return Err(NotReady::Wait(Wait {
             reason: format!(
                 "the cluster is being upgraded by {holder}; this member goes on once that upgrade has finished"
             ),
             until: None,
-            held_by: Some(holder),
-        });
+            waiting_on: Some(WaitingOn::OtherRun { holder }),
+        }));
     }
     Ok(observed)
 }
@@ -457,7 +516,7 @@ fn set_pending(group: &mut GroupRun, i: usize, wait: Wait, work: &mut Work<'_>) 
     let Wait {
         reason,
         until,
-        held_by,
+        waiting_on,
     } = wait;
     if let Some(at) = until {
         work.wake(at);
@@ -467,9 +526,9 @@ fn set_pending(group: &mut GroupRun, i: usize, wait: Wait, work: &mut Work<'_>) 
         MemberState::Pending {
             reason: old,
             until: old_until,
-            held_by: old_holder,
+            waiting_on: old_waiting,
             ..
-        } if *old == reason && *old_until == until && *old_holder == held_by => return,
+        } if *old == reason && *old_until == until && *old_waiting == waiting_on => return,
         MemberState::Pending { since, .. } => *since,
         MemberState::NotStarted
         | MemberState::Upgrading { .. }
@@ -481,7 +540,7 @@ fn set_pending(group: &mut GroupRun, i: usize, wait: Wait, work: &mut Work<'_>) 
         reason: reason.clone(),
         since,
         until,
-        held_by,
+        waiting_on,
     };
     work.event(
         Subject::Member(member.name.clone()),
@@ -490,20 +549,20 @@ fn set_pending(group: &mut GroupRun, i: usize, wait: Wait, work: &mut Work<'_>) 
     );
 }
 
-/// With nothing in flight and nothing startable, the group is done unless a window will open
-/// or another run's upgrade of a member's cluster will end.
+/// With nothing in flight and nothing startable, the group is done unless a window will open,
+/// another run's upgrade of a member's cluster will end or a provider will answer again.
 fn finish_if_idle(
     group: &mut GroupRun,
     started_at: Timestamp,
     work: &mut Work<'_>,
 ) -> Result<(), Failure> {
-    // A window will open, another run's upgrade will end: both hold the group.
+    // Waits that end by themselves hold the group; a version missing in a region does not.
     let awaiting = group.members.iter().any(|m| {
         matches!(
             m.state,
             MemberState::Pending { until: Some(_), .. }
                 | MemberState::Pending {
-                    held_by: Some(_),
+                    waiting_on: Some(_),
                     ..
                 }
         )

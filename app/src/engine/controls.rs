@@ -4,7 +4,7 @@
 
 use super::EngineConfig;
 use super::commands::{member_of_run_skippable, skippable, start, stop};
-use super::decide::{Rejection, Reply, SkipKind, SkipTarget, Work, World};
+use super::decide::{Rejection, Reply, SkipKind, SkipTarget, Unobservable, Work, World};
 use crate::model::catalog::Catalog;
 use crate::model::cluster::ClusterState;
 use crate::model::member::ClusterResourceId;
@@ -57,8 +57,10 @@ impl World for Blind {
         &self.0
     }
 
-    fn observe(&self, cluster: &ClusterResourceId) -> Result<ClusterState, String> {
-        Err(format!("{cluster} is not observed in a dry run"))
+    fn observe(&self, cluster: &ClusterResourceId) -> Result<ClusterState, Unobservable> {
+        Err(Unobservable::for_now(format!(
+            "{cluster} is not observed in a dry run"
+        )))
     }
 
     fn holder(&self, _: &ClusterResourceId) -> Option<String> {

@@ -20,10 +20,36 @@ use serde::{Deserialize, Serialize};
 /// answers from its provider's current view and its store's cluster leases.
 pub trait World {
     fn catalog(&self) -> &Catalog;
-    fn observe(&self, cluster: &ClusterResourceId) -> Result<ClusterState, String>;
+    /// What the provider observes of the cluster, or why it cannot say.
+    fn observe(&self, cluster: &ClusterResourceId) -> Result<ClusterState, Unobservable>;
     /// Who else is upgrading the cluster now, in words (`update run x of fleet f`); `None`
     /// when no other run is. A cluster gets one upgrade at a time, whichever run asks.
     fn holder(&self, cluster: &ClusterResourceId) -> Option<String>;
+}
+
+/// Why a cluster cannot be observed: for now (the provider is unreachable, throttled, has not
+/// looked yet: the member waits) or for good (the cluster is gone, access is refused: the
+/// member fails, like any member that cannot take its upgrade).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Unobservable {
+    pub message: String,
+    pub permanent: bool,
+}
+
+impl Unobservable {
+    pub fn for_now(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            permanent: false,
+        }
+    }
+
+    pub fn for_good(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            permanent: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,10 +98,18 @@ pub struct SkipTarget {
     pub name: String,
 }
 
+/// What the runtime learned about an upgrade attempt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Outcome {
     Succeeded,
-    Failed { message: String },
+    Failed {
+        message: String,
+    },
+    /// The provider has not answered about the attempt (`Some`: why; it is asked again), or
+    /// answers again (`None`). The attempt goes on either way.
+    Trouble {
+        message: Option<String>,
+    },
 }
 
 /// Work for the runtime to carry out after the decision is committed.

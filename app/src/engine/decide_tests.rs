@@ -206,6 +206,7 @@ fn a_failure_fails_group_stage_and_run_and_start_retries_the_failed_member() {
         h.member_state("a1"),
         MemberState::Failed {
             attempt: Some(1),
+            started_at: Some(_),
             ..
         }
     ));
@@ -551,7 +552,7 @@ fn a_cluster_another_run_is_upgrading_waits_and_holds_its_group_until_free() {
     h.start();
     assert_eq!(h.in_flight(), ["b"], "b goes while a's cluster is busy");
     let MemberState::Pending {
-        reason, held_by, ..
+        reason, waiting_on, ..
     } = h.member_state("a")
     else {
         panic!("{:?}", h.member_state("a"))
@@ -560,7 +561,12 @@ fn a_cluster_another_run_is_upgrading_waits_and_holds_its_group_until_free() {
         reason.contains("being upgraded by update run other of fleet f"),
         "{reason}"
     );
-    assert_eq!(held_by.as_deref(), Some("update run other of fleet f"));
+    assert_eq!(
+        *waiting_on,
+        Some(crate::model::run::WaitingOn::OtherRun {
+            holder: "update run other of fleet f".into()
+        })
+    );
     h.complete("b");
     assert!(
         matches!(h.run.state, RunState::Running { .. }),
@@ -595,4 +601,81 @@ fn a_group_or_stage_skipped_after_it_started_keeps_its_start_time() {
     assert!(g1.status.completed_time.is_some());
     let prod = &status.stages[1];
     assert_eq!(prod.status.start_time, None, "never started");
+}
+
+#[test]
+fn a_cluster_the_provider_cannot_reach_now_waits_and_holds_its_group() {
+    let mut h = one_by_one(&["a", "b"]);
+    let a = h.run.stages[0].groups[0].members[0]
+        .cluster_resource_id
+        .clone();
+    h.world
+        .unreachable
+        .insert(a.clone(), "the provider is throttling".into());
+    h.start();
+    assert_eq!(h.in_flight(), ["b"]);
+    let MemberState::Pending {
+        reason, waiting_on, ..
+    } = h.member_state("a")
+    else {
+        panic!()
+    };
+    assert!(reason.contains("the provider is throttling"), "{reason}");
+    assert_eq!(*waiting_on, Some(crate::model::run::WaitingOn::Provider));
+    h.complete("b");
+    assert!(
+        matches!(h.run.state, RunState::Running { .. }),
+        "a holds the group"
+    );
+    h.world.unreachable.clear();
+    h.tick();
+    assert_eq!(h.in_flight(), ["a"]);
+}
+
+#[test]
+fn a_cluster_gone_for_good_fails_its_member_with_the_providers_words() {
+    let mut h = one_by_one(&["a", "b"]);
+    let a = h.run.stages[0].groups[0].members[0]
+        .cluster_resource_id
+        .clone();
+    h.world.clusters.remove(&a);
+    h.start();
+    let MemberState::Failed { message, .. } = h.member_state("a") else {
+        panic!("{:?}", h.member_state("a"))
+    };
+    assert!(message.contains("does not exist"), "{message}");
+    assert!(matches!(h.run.state, RunState::Failed { .. }));
+}
+
+#[test]
+fn a_provider_that_stops_answering_shows_on_the_member_until_it_answers_again() {
+    let mut h = one_by_one(&["a"]);
+    h.start();
+    let trouble = |message: Option<&str>| Input::Report {
+        member: crate::model::names::MemberName::parse("a").unwrap(),
+        attempt: 1,
+        outcome: Outcome::Trouble {
+            message: message.map(str::to_owned),
+        },
+    };
+    h.input(trouble(Some("connection refused"))).unwrap();
+    let since = h.now;
+    h.advance(60_000);
+    assert_eq!(
+        h.input(trouble(Some("connection refused"))).unwrap(),
+        Reply::Ignored {
+            why: "nothing new about the provider".into()
+        },
+        "the same trouble again changes nothing"
+    );
+    let message = h.run.members().next().unwrap().state.message().unwrap();
+    assert_eq!(
+        message,
+        format!("waiting for the provider since {since}: connection refused")
+    );
+    h.input(trouble(None)).unwrap();
+    assert_eq!(h.run.members().next().unwrap().state.message(), None);
+    assert_eq!(h.in_flight(), ["a"], "the attempt goes on");
+    h.complete("a");
+    assert!(matches!(h.run.state, RunState::Completed { .. }));
 }

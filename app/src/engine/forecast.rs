@@ -11,6 +11,7 @@ use super::World;
 use super::images::{ImageChoice, consistent_images};
 use super::plan::{PlanMember, schedule_group};
 pub use crate::model::forecast::{Forecast, GroupForecast, MemberForecast, StageForecast};
+use crate::model::member::ClusterResourceId;
 use crate::model::run::{
     GroupRun, GroupState, MemberRun, MemberState, RunState, StageRun, StageState, UpdateRun,
     WaitState,
@@ -149,7 +150,10 @@ impl Planner<'_> {
                 name: m.name.clone(),
                 cluster_resource_id: m.cluster_resource_id.clone(),
                 group: None,
-                cluster: self.world.observe(&m.cluster_resource_id),
+                cluster: self
+                    .world
+                    .observe(&m.cluster_resource_id)
+                    .map_err(|u| u.message),
             })
             .collect();
         let refs: Vec<&PlanMember> = queued.iter().collect();
@@ -213,4 +217,31 @@ impl Planner<'_> {
             | MemberState::Skipped { .. } => false,
         }
     }
+}
+
+/// The clusters the next decision over `run` will most likely look at: in the first stage not
+/// done (and the one after, which may start in the same decision), up to `per_group` members
+/// of each group that could start. The runtime observes these before deciding; a decision that
+/// looks further says so (`World::observe` of an unobserved cluster) and is made again.
+pub fn clusters_to_observe(run: &UpdateRun, per_group: usize) -> Vec<ClusterResourceId> {
+    let retrying = matches!(run.state, RunState::Failed { .. });
+    run.stages
+        .iter()
+        .filter(|s| !s.state.is_done())
+        .take(2)
+        .flat_map(|s| s.groups.iter())
+        .flat_map(|g| {
+            g.members
+                .iter()
+                .filter(|m| match m.state {
+                    MemberState::NotStarted | MemberState::Pending { .. } => true,
+                    MemberState::Failed { .. } => retrying,
+                    MemberState::Upgrading { .. }
+                    | MemberState::Completed { .. }
+                    | MemberState::Skipped { .. } => false,
+                })
+                .take(per_group)
+                .map(|m| m.cluster_resource_id.clone())
+        })
+        .collect()
 }

@@ -22,7 +22,10 @@ fn fleet_of(h: &harness::Harness) -> FleetSnapshot {
                 name: m.name.clone(),
                 cluster_resource_id: m.cluster_resource_id.clone(),
                 group: crate::model::names::GroupName::parse(&g.name).ok(),
-                cluster: h.world.observe(&m.cluster_resource_id),
+                cluster: h
+                    .world
+                    .observe(&m.cluster_resource_id)
+                    .map_err(|u| u.message),
             })
         })
         .collect();

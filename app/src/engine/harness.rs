@@ -15,6 +15,8 @@ pub struct TestWorld {
     pub clusters: BTreeMap<ClusterResourceId, ClusterState>,
     /// Clusters another run is upgrading, with who.
     pub holders: BTreeMap<ClusterResourceId, String>,
+    /// Clusters the provider cannot observe for now, with why.
+    pub unreachable: BTreeMap<ClusterResourceId, String>,
 }
 
 impl World for TestWorld {
@@ -22,11 +24,14 @@ impl World for TestWorld {
         &self.catalog
     }
 
-    fn observe(&self, cluster: &ClusterResourceId) -> Result<ClusterState, String> {
+    fn observe(&self, cluster: &ClusterResourceId) -> Result<ClusterState, Unobservable> {
+        if let Some(message) = self.unreachable.get(cluster) {
+            return Err(Unobservable::for_now(message.clone()));
+        }
         self.clusters
             .get(cluster)
             .cloned()
-            .ok_or_else(|| format!("cluster {cluster} does not exist"))
+            .ok_or_else(|| Unobservable::for_good(format!("cluster {cluster} does not exist")))
     }
 
     fn holder(&self, cluster: &ClusterResourceId) -> Option<String> {
@@ -67,6 +72,7 @@ impl Harness {
             catalog: fleet.catalog.clone(),
             clusters,
             holders: BTreeMap::new(),
+            unreachable: BTreeMap::new(),
         };
         Self {
             run,

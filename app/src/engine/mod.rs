@@ -26,10 +26,12 @@ pub use controls::{Controls, can_skip, can_skip_member, controls};
 pub use create::create_run;
 pub use decide::{
     Command, Decision, Effect, Input, Outcome, Rejection, Reply, Report, SkipKind, SkipTarget,
-    World, decide,
+    Unobservable, World, decide,
 };
 pub use eta::DurationModel;
-pub use forecast::{Forecast, GroupForecast, MemberForecast, StageForecast, forecast};
+pub use forecast::{
+    Forecast, GroupForecast, MemberForecast, StageForecast, clusters_to_observe, forecast,
+};
 pub use images::{ImageChoice, consistent_images};
 pub use plan::{
     FleetSnapshot, GroupPlan, MemberPlan, Plan, PlanMember, PlanRejection, StagePlan,

@@ -117,6 +117,51 @@ impl Catalog {
     pub fn families(&self) -> BTreeSet<&ImageFamily> {
         self.node_images.values().flat_map(BTreeMap::keys).collect()
     }
+
+    /// The regions where `version` is available.
+    fn regions_with(&self, version: KubernetesVersion) -> BTreeSet<Region> {
+        if !self.kubernetes_versions.contains(&version) {
+            return BTreeSet::new();
+        }
+        match self.kubernetes_version_rollout.get(&version) {
+            Some(regions) => regions.clone(),
+            None => self.regions().cloned().collect(),
+        }
+    }
+
+    /// The union of several providers' catalogs: every version, region and image any of them
+    /// offers, each version available exactly where some provider has it.
+    pub fn merged<'a>(catalogs: impl IntoIterator<Item = &'a Catalog>) -> Catalog {
+        let catalogs: Vec<&Catalog> = catalogs.into_iter().collect();
+        let mut merged = Catalog::default();
+        for catalog in &catalogs {
+            for (region, families) in &catalog.node_images {
+                let into = merged.node_images.entry(region.clone()).or_default();
+                for (family, releases) in families {
+                    let list = into.entry(family.clone()).or_default();
+                    list.extend(releases.iter().cloned());
+                    list.sort();
+                    list.dedup();
+                }
+            }
+        }
+        let versions: BTreeSet<KubernetesVersion> = catalogs
+            .iter()
+            .flat_map(|c| c.kubernetes_versions.iter().copied())
+            .collect();
+        let everywhere: BTreeSet<Region> = merged.regions().cloned().collect();
+        for version in &versions {
+            let regions: BTreeSet<Region> = catalogs
+                .iter()
+                .flat_map(|c| c.regions_with(*version))
+                .collect();
+            if regions != everywhere {
+                merged.kubernetes_version_rollout.insert(*version, regions);
+            }
+        }
+        merged.kubernetes_versions = versions.into_iter().collect();
+        merged
+    }
 }
 
 #[cfg(test)]
@@ -182,6 +227,42 @@ mod tests {
         bad.kubernetes_version_rollout
             .insert(newest, BTreeSet::from([Region::parse("mars").unwrap()]));
         assert!(bad.normalized().unwrap_err().contains("mars"));
+    }
+
+    #[test]
+    fn merged_catalogs_offer_each_version_where_some_provider_has_it() {
+        let sim = catalog();
+        let lab: Catalog = serde_json::from_str(
+            r#"{"kubernetesVersions": ["1.30.5", "1.32.0"],
+                "nodeImages": {"lab-1": {"Ubuntu2204": ["2024.10"]}}}"#,
+        )
+        .unwrap();
+        let merged = Catalog::merged([&sim, &lab]);
+        let (east, lab1) = (
+            Region::parse("eastus").unwrap(),
+            Region::parse("lab-1").unwrap(),
+        );
+        let v = |m: u32, p: u32| KubernetesVersion::new(1, m, p);
+        assert_eq!(merged.regions().count(), 3);
+        assert!(merged.kubernetes_available_in(&east, v(30, 5)));
+        assert!(
+            merged.kubernetes_available_in(&lab1, v(30, 5)),
+            "both offer it"
+        );
+        assert!(merged.kubernetes_available_in(&lab1, v(32, 0)));
+        assert!(
+            !merged.kubernetes_available_in(&east, v(32, 0)),
+            "only the lab has 1.32"
+        );
+        assert!(
+            !merged.kubernetes_available_in(&lab1, v(31, 2)),
+            "only the simulator has 1.31"
+        );
+        assert!(
+            !merged.kubernetes_version_rollout.contains_key(&v(30, 5)),
+            "a version everywhere is not rolling out"
+        );
+        assert_eq!(merged.clone().normalized().unwrap(), merged);
     }
 
     #[test]

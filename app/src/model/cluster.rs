@@ -12,16 +12,20 @@ use std::fmt;
 pub struct Region(String);
 
 impl Region {
+    /// Azure's (`eastus`), AWS's (`us-east-1`) and Google's (`europe-west4`) region names:
+    /// lower-case letters, digits and inner '-'.
     pub fn parse(text: &str) -> Result<Self, String> {
         let ok = (1..=40).contains(&text.len())
             && text
                 .bytes()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-')
+            && !text.starts_with('-')
+            && !text.ends_with('-');
         if ok {
             Ok(Self(text.to_owned()))
         } else {
             Err(format!(
-                "'{text}' is not a region name like eastus (lower-case letters and digits)"
+                "'{text}' is not a region name like eastus or us-east-1 (lower-case letters, digits and '-')"
             ))
         }
     }

@@ -128,21 +128,23 @@ pub enum SkippedBy {
 pub enum MemberState {
     NotStarted,
     /// Waiting for something outside the run: a closed window (`until` is its opening), a
-    /// version not yet in the region, a cluster that cannot be observed, a cluster another
-    /// run is upgrading (`held_by` names it).
+    /// version not yet in the region, a cluster another run is upgrading, a provider that does
+    /// not answer now (`waiting_on` says which of the last two).
     Pending {
         reason: String,
         since: Timestamp,
         until: Option<Timestamp>,
-        /// Another run is upgrading the cluster: the member goes on once it has finished, and
-        /// its group waits for it as it would for a window.
+        /// What will end by itself, so the group waits for the member as it would for a window.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        held_by: Option<String>,
+        waiting_on: Option<WaitingOn>,
     },
     Upgrading {
         attempt: u32,
         started_at: Timestamp,
         target: UpgradeTarget,
+        /// The provider has not answered about this upgrade since then (it is retried).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        provider_trouble: Option<ProviderTrouble>,
     },
     Completed {
         attempt: u32,
@@ -151,6 +153,9 @@ pub enum MemberState {
     },
     Failed {
         attempt: Option<u32>,
+        /// When the failed attempt had started (none when the member failed before one could).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        started_at: Option<Timestamp>,
         failed_at: Timestamp,
         message: String,
     },
@@ -159,6 +164,24 @@ pub enum MemberState {
         at: Timestamp,
         by: SkippedBy,
     },
+}
+
+/// What a pending member waits for that will end by itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum WaitingOn {
+    /// Another run is upgrading the cluster (`holder` names it).
+    OtherRun { holder: String },
+    /// The provider could not observe the cluster now; it is asked again.
+    Provider,
+}
+
+/// A provider that has not answered about an upgrade in flight since `since`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderTrouble {
+    pub since: Timestamp,
+    pub message: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -292,12 +315,19 @@ impl MemberState {
         matches!(self, MemberState::Upgrading { .. })
     }
 
-    pub fn message(&self) -> Option<&str> {
+    pub fn message(&self) -> Option<String> {
         match self {
             MemberState::Pending { reason, .. } | MemberState::Skipped { reason, .. } => {
-                Some(reason)
+                Some(reason.clone())
             }
-            MemberState::Failed { message, .. } => Some(message),
+            MemberState::Failed { message, .. } => Some(message.clone()),
+            MemberState::Upgrading {
+                provider_trouble: Some(trouble),
+                ..
+            } => Some(format!(
+                "waiting for the provider since {}: {}",
+                trouble.since, trouble.message
+            )),
             MemberState::NotStarted
             | MemberState::Upgrading { .. }
             | MemberState::Completed { .. } => None,

@@ -124,7 +124,11 @@ fn member_status(run: &UpdateRun, member: &MemberRun) -> MemberStatus {
             completed_at,
             ..
         } => (Some(*started_at), Some(*completed_at)),
-        MemberState::Failed { failed_at, .. } => (None, Some(*failed_at)),
+        MemberState::Failed {
+            started_at,
+            failed_at,
+            ..
+        } => (*started_at, Some(*failed_at)),
         MemberState::Skipped { at, .. } => (None, Some(*at)),
     };
     let attempt = match &member.state {
@@ -149,7 +153,7 @@ fn member_status(run: &UpdateRun, member: &MemberRun) -> MemberStatus {
         name: member.name.clone(),
         cluster_resource_id: member.cluster_resource_id.clone(),
         status,
-        message: member.state.message().map(str::to_owned),
+        message: member.state.message(),
         operation_id: attempt.map(|a| super::run::operation_id(&run.uid, &member.name, a)),
     }
 }

@@ -44,6 +44,22 @@ impl Timestamp {
     }
 }
 
+/// A span as a person reads it: `3d 4h`, `2h 5m`, `45m`, `under a minute`.
+pub fn span(ms: i64) -> String {
+    let ms = ms.max(0);
+    let (days, hours, minutes) = (
+        ms / MS_PER_DAY,
+        (ms % MS_PER_DAY) / MS_PER_HOUR,
+        (ms % MS_PER_HOUR) / MS_PER_MINUTE,
+    );
+    match (days, hours, minutes) {
+        (0, 0, 0) => "under a minute".to_owned(),
+        (0, 0, m) => format!("{m}m"),
+        (0, h, m) => format!("{h}h {m}m"),
+        (d, h, _) => format!("{d}d {h}h"),
+    }
+}
+
 impl fmt::Display for Timestamp {
     /// RFC 3339 in UTC with second precision, e.g. `2024-09-01T12:00:00Z`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1,22 +1,7 @@
 //! Formatting helpers for the pages: plain functions, tested here.
 
-use crate::model::time::{MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, Timestamp};
-
-/// A span as a person reads it: `3d 4h`, `2h 5m`, `45m`, `under a minute`.
-pub fn span(ms: i64) -> String {
-    let ms = ms.max(0);
-    let (days, hours, minutes) = (
-        ms / MS_PER_DAY,
-        (ms % MS_PER_DAY) / MS_PER_HOUR,
-        (ms % MS_PER_HOUR) / MS_PER_MINUTE,
-    );
-    match (days, hours, minutes) {
-        (0, 0, 0) => "under a minute".to_owned(),
-        (0, 0, m) => format!("{m}m"),
-        (0, h, m) => format!("{h}h {m}m"),
-        (d, h, _) => format!("{d}d {h}h"),
-    }
-}
+use crate::model::time::Timestamp;
+pub use crate::model::time::span;
 
 /// `in 2h 5m` from `now` to `then`.
 pub fn until(now: Timestamp, then: Timestamp) -> String {
@@ -69,6 +54,7 @@ pub fn precise_span(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::time::{MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE};
 
     #[test]
     fn progress_tells_upgraded_skipped_and_failed_apart() {

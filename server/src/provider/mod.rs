@@ -1,6 +1,17 @@
-//! Providers really change clusters; this trait is all the rest of Drydock knows of them. The
-//! simulated provider is the embedded default; `exec` and Azure Resource Manager come later.
+//! Providers really change clusters; this contract is all the rest of Drydock knows of them,
+//! shaped for real infrastructure:
+//! - observations are values asked for in batches (the runtime caches them and hands them to the
+//!   engine; nothing synchronous, nothing only one provider could answer);
+//! - errors say whether asking again may help (`Transient`, retried with backoff) or not
+//!   (`Permanent`, `ClusterNotFound`: the attempt fails with the provider's words);
+//! - an operation is running, succeeded or failed, never a predicted end; a provider may hint
+//!   when to look again, and otherwise the runtime polls at its `Policy`'s interval.
+//!
+//! Many providers serve at once, each answering for the cluster ids of its own form
+//! ([`registry::Providers`] routes): `sim:{name}` the simulator, `exec:{provider}/{cluster}`
+//! command-line providers.
 
+pub mod registry;
 pub mod simulated;
 
 use app::model::catalog::Catalog;
@@ -8,19 +19,47 @@ use app::model::cluster::ClusterState;
 use app::model::member::ClusterResourceId;
 use app::model::target::{UpgradeProgress, UpgradeTarget};
 use app::model::time::Timestamp;
+use std::time::Duration;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum ProviderError {
+    /// The cluster does not exist (any more): for good.
     #[error("cluster {0} does not exist")]
     ClusterNotFound(ClusterResourceId),
-    #[error("cluster id {id} is not one this provider understands ({hint})")]
-    ForeignId {
-        id: ClusterResourceId,
-        hint: &'static str,
+    /// No provider answers for ids of this form: for good.
+    #[error("cluster id {id} is not one Drydock's providers understand ({hint})")]
+    ForeignId { id: ClusterResourceId, hint: String },
+    /// The provider could not answer now (unreachable, throttled, another operation in progress
+    /// on the cluster); asking again later may work, not before `retry_after` if it says.
+    #[error("{message}")]
+    Transient {
+        message: String,
+        retry_after: Option<Duration>,
     },
-    /// The provider could not answer now; asking again later may work.
-    #[error("the provider is unavailable: {0}")]
-    Unavailable(String),
+    /// The provider refuses for good (forbidden, target refused, cluster stopped, an answer it
+    /// cannot give): asking again will not help.
+    #[error("{message}")]
+    Permanent { message: String },
+}
+
+impl ProviderError {
+    pub fn transient(message: impl Into<String>) -> Self {
+        Self::Transient {
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    pub fn permanent(message: impl Into<String>) -> Self {
+        Self::Permanent {
+            message: message.into(),
+        }
+    }
+
+    /// Whether asking again later may work.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ProviderError::Transient { .. })
+    }
 }
 
 /// An upgrade to start. Starting the same `operation_id` twice starts it once.
@@ -31,50 +70,77 @@ pub struct UpgradeRequest {
     pub target: UpgradeTarget,
 }
 
-/// A provider's account of one operation: what it changes and where it is. The runtime checks
-/// the first two against what it asked before it believes the third.
+/// A provider's account of one operation: what it changes (where the provider says) and where
+/// it is. The runtime checks what is said against what it asked before it believes the status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Operation {
-    pub cluster: ClusterResourceId,
-    pub target: UpgradeTarget,
+    pub cluster: Option<ClusterResourceId>,
+    pub target: Option<UpgradeTarget>,
     pub status: OperationStatus,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OperationStatus {
     Running {
-        ends_at: Timestamp,
         /// How far it has come, if the provider can tell.
         progress: Option<UpgradeProgress>,
+        /// What the provider says it is doing, if anything.
+        message: Option<String>,
+        /// When to look again (fleet time), if the provider knows better than its poll interval.
+        look_again_at: Option<Timestamp>,
     },
-    Succeeded {
-        ended_at: Timestamp,
-    },
+    Succeeded,
     Failed {
-        ended_at: Timestamp,
         message: String,
     },
 }
 
+impl OperationStatus {
+    pub fn running() -> Self {
+        OperationStatus::Running {
+            progress: None,
+            message: None,
+            look_again_at: None,
+        }
+    }
+}
+
+/// How the runtime treats a provider's operations and observations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    /// How often to ask about a running operation when the provider gives no hint (real time).
+    pub poll_interval: Duration,
+    /// How long an observation may be reused before the cluster is observed again (real time).
+    pub observation_ttl: Duration,
+    /// An upgrade attempt still running after this much fleet time fails as timed out.
+    pub attempt_timeout: Duration,
+    /// The longest wait before asking again after the provider could not answer (real time):
+    /// long for a remote API that throttles, short for one that is cheap to ask.
+    pub backoff_cap: Duration,
+}
+
 #[async_trait::async_trait]
 pub trait Provider: Send + Sync + 'static {
-    /// A short name for logs and the UI, e.g. `simulated`.
+    /// The provider's name, as operators configure it (`sim`, `lab`).
+    fn name(&self) -> &str;
+
+    /// What kind of provider it is (`simulated`, `exec`).
     fn kind(&self) -> &'static str;
+
+    /// Whether this provider answers for `cluster` (by the form of its id).
+    fn owns(&self, cluster: &ClusterResourceId) -> bool;
+
+    fn policy(&self) -> &Policy;
 
     /// The versions and node images on offer, per region.
     async fn catalog(&self) -> Result<Catalog, ProviderError>;
 
-    /// Observes many clusters at once (one answer per id, in order), so an overview of a large
-    /// fleet is one call, not one per member.
+    /// Observes many clusters at once (one answer per id, in order): a pass of the runtime, or
+    /// an overview of a large fleet, is one call, not one per member.
     async fn observe(
         &self,
         clusters: &[ClusterResourceId],
     ) -> Vec<Result<ClusterState, ProviderError>>;
-
-    /// What the provider currently knows of a cluster, without a round trip, for the engine's
-    /// synchronous decisions. The simulated provider answers from its world; providers that
-    /// keep no view return `None` and the runtime observes ahead for them.
-    fn peek(&self, cluster: &ClusterResourceId) -> Option<Result<ClusterState, ProviderError>>;
 
     /// Clusters this provider can see, for discovery when joining members.
     async fn known_clusters(&self) -> Result<Vec<ClusterResourceId>, ProviderError>;
@@ -83,6 +149,10 @@ pub trait Provider: Send + Sync + 'static {
     /// which may not be this request's, if the id was ever given to another: the caller checks.
     async fn start_upgrade(&self, request: &UpgradeRequest) -> Result<Operation, ProviderError>;
 
-    /// What an operation is and where; `None` if it was never started.
-    async fn operation(&self, operation_id: &str) -> Result<Option<Operation>, ProviderError>;
+    /// What an operation on `cluster` is and where; `None` if it was never started.
+    async fn operation(
+        &self,
+        cluster: &ClusterResourceId,
+        operation_id: &str,
+    ) -> Result<Option<Operation>, ProviderError>;
 }

@@ -13,7 +13,7 @@ use app::model::member::ClusterResourceId;
 use app::model::names::ClusterName;
 use app::model::version::KubernetesVersion;
 use app::model::window::MaintenanceWindow;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -34,6 +34,18 @@ pub struct PutCluster {
     /// The share of its operations that fail (0–1), drawn from the seed.
     #[serde(default)]
     failure_rate: f64,
+    /// The share of calls about it that fail for now (0–1): a flaky provider.
+    #[serde(default)]
+    transient_error_rate: f64,
+    /// Every call about it fails for now, until cleared: an unreachable cluster.
+    #[serde(default)]
+    unreachable: bool,
+    /// The next operation started on it is lost (answered, then forgotten).
+    #[serde(default)]
+    lose_next_operation: bool,
+    /// The next operation started on it never ends (a drain blocked for good).
+    #[serde(default)]
+    stuck_next_operation: bool,
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
@@ -52,8 +64,13 @@ fn cluster_json(name: &ClusterName, cluster: &SimCluster) -> Value {
     let mut body = serde_json::to_value(&cluster.state).unwrap_or_else(|_| json!({}));
     body["name"] = json!(name);
     body["clusterResourceId"] = json!(ClusterResourceId::simulated(name));
-    body["failNext"] = json!(cluster.fail_next);
-    body["failureRate"] = json!(cluster.failure_rate);
+    let faults = &cluster.faults;
+    body["failNext"] = json!(faults.fail_next);
+    body["failureRate"] = json!(faults.failure_rate);
+    body["transientErrorRate"] = json!(faults.transient_rate);
+    body["unreachable"] = json!(faults.unreachable);
+    body["loseNextOperation"] = json!(faults.lose_next);
+    body["stuckNextOperation"] = json!(faults.stuck_next);
     body
 }
 
@@ -115,24 +132,24 @@ pub async fn put_cluster(
     let faults = Faults {
         fail_next: body.fail_next,
         failure_rate: body.failure_rate,
+        transient_rate: body.transient_error_rate,
+        unreachable: body.unreachable,
+        lose_next: body.lose_next_operation,
+        stuck_next: body.stuck_next_operation,
     };
     let simulator = drydock.simulator()?;
     let created = simulator
         .put_cluster(&name, state.clone(), faults)
         .await
         .map_err(simulator_error)?;
-    let cluster = SimCluster {
-        state,
-        fail_next: faults.fail_next,
-        failure_rate: faults.failure_rate,
-    };
+    let cluster = SimCluster { state, faults };
     Ok(put_response(created, cluster_json(&name, &cluster)))
 }
 
 fn operation_json(op: &SimOperation, status: &OperationStatus) -> Value {
     let (state, error, progress) = match status {
         OperationStatus::Running { progress, .. } => ("Running", None, progress.as_ref()),
-        OperationStatus::Succeeded { .. } => ("Succeeded", None, None),
+        OperationStatus::Succeeded => ("Succeeded", None, None),
         OperationStatus::Failed { message, .. } => ("Failed", Some(message), None),
     };
     json!({
@@ -159,12 +176,17 @@ pub async fn list_operations(State(drydock): State<ApiState>) -> ApiResult {
     ))
 }
 
-/// Refused while a fleet member points at the cluster: remove the member first.
+/// `DELETE /simulator/clusters/{name}[?force=true]`: refused while a fleet member points at
+/// the cluster (remove the member first), unless `force` — which deletes it as someone outside
+/// Drydock would, members, runs and upgrades in flight notwithstanding.
 pub async fn delete_cluster(
     State(drydock): State<ApiState>,
     Path(name): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> ApiResult {
     let name = cluster_name(&name)?;
+    let mut force = false;
+    super::flags_of(query.as_deref(), &mut [("force", &mut force)])?;
     let simulator = drydock.simulator()?;
     let id = ClusterResourceId::simulated(&name);
     let holders = drydock
@@ -172,10 +194,12 @@ pub async fn delete_cluster(
         .members_of_cluster(&id)
         .await
         .map_err(store_error)?;
-    if let Some((fleet, member)) = holders.first() {
+    if let Some((fleet, member)) = holders.first().filter(|_| !force) {
         return Err(AppError::conflict(
             "ClusterInUse",
-            format!("Cluster {name} is member {member} of fleet {fleet}; remove the member first."),
+            format!(
+                "Cluster {name} is member {member} of fleet {fleet}; remove the member first, or delete with force=true to see what Drydock does when a cluster disappears."
+            ),
         )
         .into());
     }

@@ -12,8 +12,8 @@ use app::model::time::Timestamp;
 /// What the runtime makes of one in-flight attempt's operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Verdict {
-    /// Still going; look again at `ends_at`.
-    Running { ends_at: Timestamp },
+    /// Still going; look again when the provider says (if it does).
+    Running { look_again_at: Option<Timestamp> },
     /// Finished, one way or the other: report it to the engine.
     Finished(Outcome),
     /// The answer cannot be judged now (the cluster could not be observed): ask again soon.
@@ -27,14 +27,15 @@ pub(super) struct Asked<'a> {
     pub target: &'a UpgradeTarget,
 }
 
-/// Why an operation is not the one that was asked for, if it is not.
+/// Why an operation is not the one that was asked for, if what the provider says of it (its
+/// cluster, its target) shows it is not.
 pub(super) fn mismatch(asked: &Asked<'_>, operation: &Operation) -> Option<String> {
-    let what = if operation.cluster != *asked.cluster {
-        format!("cluster {}", operation.cluster)
-    } else if operation.target != *asked.target {
-        format!("another target ({})", describe(&operation.target))
-    } else {
-        return None;
+    let what = match (&operation.cluster, &operation.target) {
+        (Some(cluster), _) if cluster != asked.cluster => format!("cluster {cluster}"),
+        (_, Some(target)) if target != asked.target => {
+            format!("another target ({})", describe(target))
+        }
+        _ => return None,
     };
     Some(format!(
         "the provider's operation {} is for {what}, not the upgrade of {} this run asked for; \
@@ -53,11 +54,13 @@ where
         return Verdict::Finished(Outcome::Failed { message: why });
     }
     match &operation.status {
-        OperationStatus::Running { ends_at, .. } => Verdict::Running { ends_at: *ends_at },
-        OperationStatus::Failed { message, .. } => Verdict::Finished(Outcome::Failed {
+        OperationStatus::Running { look_again_at, .. } => Verdict::Running {
+            look_again_at: *look_again_at,
+        },
+        OperationStatus::Failed { message } => Verdict::Finished(Outcome::Failed {
             message: message.clone(),
         }),
-        OperationStatus::Succeeded { .. } => match observe().await {
+        OperationStatus::Succeeded => match observe().await {
             Ok(cluster) => match asked.target.unmet_in(&cluster) {
                 None => Verdict::Finished(Outcome::Succeeded),
                 Some(unmet) => Verdict::Finished(Outcome::Failed {
@@ -67,10 +70,16 @@ where
                     ),
                 }),
             },
-            Err(error) => {
+            Err(error) if error.is_transient() => {
                 tracing::warn!(operation_id = asked.operation_id, %error, "a finished upgrade could not be checked on its cluster; asking again");
                 Verdict::Unsure
             }
+            Err(error) => Verdict::Finished(Outcome::Failed {
+                message: format!(
+                    "the provider reported operation {} done, but the cluster cannot be observed: {error}",
+                    asked.operation_id
+                ),
+            }),
         },
     }
 }
@@ -123,16 +132,14 @@ mod tests {
 
     fn operation(cluster: &str, target: UpgradeTarget, status: OperationStatus) -> Operation {
         Operation {
-            cluster: ClusterResourceId::parse(cluster).unwrap(),
-            target,
+            cluster: Some(ClusterResourceId::parse(cluster).unwrap()),
+            target: Some(target),
             status,
         }
     }
 
     fn done() -> OperationStatus {
-        OperationStatus::Succeeded {
-            ended_at: Timestamp(5),
-        }
+        OperationStatus::Succeeded
     }
 
     async fn verdict(asked_cluster: &str, op: &Operation, now_runs: &str) -> Verdict {
@@ -192,15 +199,28 @@ mod tests {
     #[tokio::test]
     async fn a_running_operation_says_when_to_look_again() {
         let running = OperationStatus::Running {
-            ends_at: Timestamp(99),
             progress: None,
+            message: None,
+            look_again_at: Some(Timestamp(99)),
         };
         let op = operation("sim:mine", control_plane_to("1.30.12"), running);
         assert_eq!(
             verdict("sim:mine", &op, "1.29.7").await,
             Verdict::Running {
-                ends_at: Timestamp(99)
+                look_again_at: Some(Timestamp(99))
             }
         );
+    }
+
+    #[tokio::test]
+    async fn a_provider_that_does_not_say_which_operation_is_judged_by_the_cluster() {
+        let mut op = operation("sim:mine", control_plane_to("1.30.12"), done());
+        (op.cluster, op.target) = (None, None);
+        assert_eq!(
+            verdict("sim:mine", &op, "1.30.12").await,
+            Verdict::Finished(Outcome::Succeeded)
+        );
+        let verdict = verdict("sim:mine", &op, "1.29.7").await;
+        assert!(failed_with(&verdict, "runs 1.29.7"), "{verdict:?}");
     }
 }

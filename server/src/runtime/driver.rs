@@ -1,28 +1,36 @@
-//! One run's driver: reload, finish committed effects, collect finished operations, decide,
-//! commit, act, sleep. Repeat until the run has nothing left to do.
+//! One run's driver: follow the upgrades in flight, observe what the next decision needs,
+//! decide, commit, sleep. Repeat until the run has nothing left to do. It never asks why it
+//! woke.
 
-use super::world::ProviderWorld;
+use super::backoff::Backoff;
+use super::world::ObservedWorld;
 use super::{Message, Order, RunKey, Runtime};
 use crate::service::{provider_error, store_error};
 use crate::store::{StoreError, StoredRun};
-use app::engine::{Input, Rejection, Reply, decide};
+use app::engine::{Input, Rejection, Reply, clusters_to_observe, decide};
 use app::model::error::AppError;
 use app::model::member::ClusterResourceId;
-use app::model::run::{MemberState, RunState, UpdateRun};
-use app::model::time::Timestamp;
+use app::model::names::MemberName;
+use app::model::run::{MemberState, RunState, UpdateRun, WaitingOn};
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 /// How long a driver with nothing to do lingers for another command before it exits.
 const IDLE: Duration = Duration::from_secs(30);
 
-/// How long to wait before asking a provider that did not answer again (real time).
+/// How long to wait before trying again after the store or a decision failed (real time).
 const RETRY: Duration = Duration::from_secs(2);
 
 /// How many times a decision is made again when other runs took the clusters it wanted.
 const BUSY_RETRIES: usize = 3;
+
+/// How many times a decision is made again after looking at clusters it had no observation of.
+const OBSERVE_ROUNDS: usize = 3;
+
+/// Members of a group observed ahead of a decision (the engine usually starts the first).
+pub(super) const OBSERVE_PER_GROUP: usize = 4;
 
 /// The clusters of members whose upgrade ended between `before` and `after` (same layout).
 fn landed(before: &UpdateRun, after: &UpdateRun) -> Vec<ClusterResourceId> {
@@ -46,9 +54,15 @@ pub(super) struct Driver {
     pub(super) rt: Arc<Runtime>,
     pub(super) key: RunKey,
     pub(super) stored: StoredRun,
-    /// When the earliest in-flight operation ends.
-    pub(super) operations_end: Option<Timestamp>,
-    /// Set when a provider call failed: look again soon.
+    /// When to look at the upgrades in flight again.
+    pub(super) next_look: Option<Instant>,
+    /// Members whose provider could not answer, and when to ask again.
+    pub(super) trouble: HashMap<MemberName, Backoff>,
+    /// What the provider said of each member's attempt in flight (attempt, what is known).
+    pub(super) known: HashMap<MemberName, (u32, super::follow::Known)>,
+    /// Members wait for clusters the provider could not observe: when to observe again.
+    pub(super) observe_again: Option<Backoff>,
+    /// Something failed (the store, a decision): try again soon.
     pub(super) retry_soon: bool,
     /// The run was deleted under the driver (or replaced by another of the same name).
     pub(super) gone: bool,
@@ -71,16 +85,18 @@ pub(super) async fn drive(rt: Arc<Runtime>, key: RunKey, mut inbox: UnboundedRec
         rt: rt.clone(),
         key: key.clone(),
         stored,
-        operations_end: None,
+        next_look: None,
+        trouble: HashMap::new(),
+        known: HashMap::new(),
+        observe_again: None,
         retry_soon: false,
         gone: false,
         look_again: false,
     };
-    driver.finish_committed_effects().await;
     // A command for another run of this name, handed to a fresh driver once this one is gone.
     let mut handover = None;
     loop {
-        driver.collect_operations().await;
+        driver.follow().await;
         if let Err(error) = driver.apply(Input::Tick).await {
             tracing::warn!(fleet = %key.0, run = %key.1, code = %error.code, "a tick failed");
             driver.retry_soon = true;
@@ -132,17 +148,6 @@ fn run_gone(key: &RunKey) -> AppError {
 }
 
 impl Driver {
-    pub(super) fn in_flight(&self) -> impl Iterator<Item = (&app::model::run::MemberRun, u32)> {
-        self.stored.run.members().filter_map(|m| match m.state {
-            MemberState::Upgrading { attempt, .. } => Some((m, attempt)),
-            MemberState::NotStarted
-            | MemberState::Pending { .. }
-            | MemberState::Completed { .. }
-            | MemberState::Failed { .. }
-            | MemberState::Skipped { .. } => None,
-        })
-    }
-
     /// Nothing will happen without a command: not running, nothing in flight.
     fn is_idle(&self) -> bool {
         let settled = match self.stored.run.state {
@@ -152,7 +157,7 @@ impl Driver {
             | RunState::Completed { .. } => true,
             RunState::Running { .. } | RunState::Stopping { .. } => false,
         };
-        settled && self.in_flight().next().is_none()
+        settled && self.stored.run.in_flight() == 0
     }
 
     /// Applies an operator command meant for this driver's run and answers it. A command for
@@ -175,36 +180,48 @@ impl Driver {
         None
     }
 
+    /// When to wake by itself: the run's own wake-up, the next look at an upgrade in flight, the
+    /// next observation of a cluster the provider could not see.
+    fn wake_time(&mut self) -> Option<Instant> {
+        if std::mem::take(&mut self.retry_soon) {
+            return Some(Instant::now() + RETRY);
+        }
+        let wake_at = self
+            .stored
+            .wake_at
+            .map(|at| Instant::now() + self.rt.clock.real_duration_until(at));
+        let observe = self.observe_again.as_ref().map(|b| b.until);
+        [wake_at, self.next_look, observe]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
     /// Sleeps until the next wake-up or message; `None` when the driver should exit.
     async fn wait(&mut self, inbox: &mut UnboundedReceiver<Message>) -> Option<Message> {
         if std::mem::take(&mut self.look_again) {
             return Some(Message::Poke);
         }
-        if self.is_idle() {
+        let wake = self.wake_time();
+        if self.is_idle() && wake.is_none() {
             return tokio::time::timeout(IDLE, inbox.recv())
                 .await
                 .ok()
                 .flatten();
         }
-        let wake = [self.stored.wake_at, self.operations_end]
-            .into_iter()
-            .flatten()
-            .min();
-        let sleep = match (wake, std::mem::take(&mut self.retry_soon)) {
-            (_, true) => RETRY,
-            (Some(at), false) => self.rt.clock.real_duration_until(at),
-            (None, false) => return inbox.recv().await,
+        let Some(wake) = wake else {
+            return inbox.recv().await;
         };
         tokio::select! {
             // `None`: every sender is gone (the driver was forgotten): exit.
             message = inbox.recv() => message,
-            () = tokio::time::sleep(sleep) => Some(Message::Poke),
+            () = tokio::time::sleep_until(wake.into()) => Some(Message::Poke),
         }
     }
 
-    /// Decides one input, commits the outcome and carries out its effects. When another run
-    /// took a cluster this decision wanted meanwhile (the commit was refused), decides again
-    /// with the leases as they are now.
+    /// Decides one input, commits the outcome and follows any upgrade it started. When another
+    /// run took a cluster this decision wanted meanwhile (the commit was refused), decides
+    /// again with the leases as they are now.
     pub(super) async fn apply(&mut self, input: Input) -> Result<Reply, AppError> {
         for _ in 0..BUSY_RETRIES {
             if let Some(reply) = self.decide_and_commit(input.clone()).await? {
@@ -218,19 +235,36 @@ impl Driver {
         ))
     }
 
-    /// One decision and its commit; `None` when the commit was refused because another run
+    /// Observes what the decision needs, decides (again, if it looked at a cluster it had no
+    /// observation of), and commits. `None` when the commit was refused because another run
     /// holds a cluster the decision wanted to upgrade.
     async fn decide_and_commit(&mut self, input: Input) -> Result<Option<Reply>, AppError> {
         let releases_seen = self.rt.waiting.releases();
-        let world = ProviderWorld {
-            catalog: self.rt.provider.catalog().await.map_err(provider_error)?,
-            provider: &*self.rt.provider,
-            holders: self.clusters_held_by_others().await?,
+        let catalog = self.rt.providers.catalog().await.map_err(provider_error)?;
+        let holders = self.clusters_held_by_others().await?;
+        let mut needed = clusters_to_observe(&self.stored.run, OBSERVE_PER_GROUP);
+        let mut round = 0;
+        let decision = loop {
+            round += 1;
+            let observed = self.rt.observations.of(&self.rt.providers, &needed).await;
+            let world = ObservedWorld::new(catalog.clone(), observed, holders.clone());
+            let now = self.rt.clock.now();
+            let decision = decide(
+                &self.stored.run,
+                input.clone(),
+                now,
+                &world,
+                &self.rt.engine,
+            )
+            .map_err(refused)?;
+            let misses = world.misses();
+            if misses.is_empty() || round == OBSERVE_ROUNDS {
+                break decision;
+            }
+            needed.extend(misses);
         };
-        let now = self.rt.clock.now();
-        let decision =
-            decide(&self.stored.run, input, now, &world, &self.rt.engine).map_err(refused)?;
         self.wait_for_held_clusters(&decision.run, releases_seen);
+        self.note_unobserved(&decision.run);
         let unchanged = decision.events.is_empty()
             && decision.run == self.stored.run
             && decision.wake_at == self.stored.wake_at;
@@ -271,11 +305,36 @@ impl Driver {
             Err(error) => return Err(store_error(error)),
         };
         let _ = self.rt.changes.send(self.key.clone());
-        self.rt.released(&landed(&before.run, &self.stored.run));
-        for effect in &decision.effects {
-            self.carry_out(effect).await;
+        let ended = landed(&before.run, &self.stored.run);
+        self.rt.observations.forget(&ended);
+        self.rt.released(&ended);
+        if !decision.effects.is_empty() {
+            // Upgrades just started: follow them at once (this is where they are started).
+            self.look_at_instant(Instant::now());
         }
         Ok(Some(decision.reply))
+    }
+
+    /// Members wait for clusters the provider could not observe: observe them again later,
+    /// backing off while that keeps failing.
+    fn note_unobserved(&mut self, run: &UpdateRun) {
+        let waiting = run.members().find(|m| {
+            matches!(
+                m.state,
+                MemberState::Pending {
+                    waiting_on: Some(WaitingOn::Provider),
+                    ..
+                }
+            )
+        });
+        self.observe_again = waiting.map(|m| {
+            let cap = self
+                .rt
+                .providers
+                .policy_for(&m.cluster_resource_id)
+                .backoff_cap;
+            Backoff::after(self.observe_again.as_ref(), None, cap, 1)
+        });
     }
 
     /// The clusters other runs are upgrading now, with who.
@@ -302,7 +361,7 @@ impl Driver {
                 matches!(
                     m.state,
                     MemberState::Pending {
-                        held_by: Some(_),
+                        waiting_on: Some(WaitingOn::OtherRun { .. }),
                         ..
                     }
                 )
@@ -322,21 +381,6 @@ impl Driver {
             Ok(None) => self.gone = true,
             Err(error) => {
                 tracing::error!(fleet = %self.key.0, run = %self.key.1, %error, "reloading a run failed")
-            }
-        }
-    }
-
-    /// Effects a previous life of this driver committed but did not carry out.
-    async fn finish_committed_effects(&mut self) {
-        match self.rt.runs.pending_effects(&self.key.0, &self.key.1).await {
-            Ok(effects) => {
-                for effect in &effects {
-                    self.carry_out(effect).await;
-                }
-            }
-            Err(error) => {
-                tracing::error!(fleet = %self.key.0, run = %self.key.1, %error, "reading the outbox failed");
-                self.retry_soon = true;
             }
         }
     }

@@ -1,18 +1,22 @@
 //! The runtime carries out what the engine decides (DESIGN.md §5). One driver task per active
-//! run: it feeds the engine commands, provider reports and the passing of time; commits each
-//! decision with its events and effects in one transaction; then carries the effects out. It
-//! sleeps until the earliest wake-up or the next command, and never needs to know why it woke.
-//! After a crash, `resume_all` restarts a driver for every running or stopping run, and each
-//! finishes the effects its run committed but had not carried out.
+//! run: it observes what a decision needs (`observations`), feeds the engine commands, provider
+//! reports and the passing of time, and commits each decision with its events in one
+//! transaction. It then follows every member the run shows as upgrading (`follow`): starting
+//! its operation if the provider never saw it, asking about it until it ends. It sleeps until
+//! the earliest wake-up or the next command, and never needs to know why it woke. After a
+//! crash, `resume_all` restarts a driver for every running or stopping run, and following its
+//! members is all it takes to finish what was committed.
 
 mod answers;
+mod backoff;
 mod driver;
-mod operations;
+mod follow;
+mod observations;
 mod waiting;
 pub(crate) mod world;
 
 use crate::clock::Clock;
-use crate::provider::Provider;
+use crate::provider::registry::Providers;
 use crate::service::store_error;
 use crate::store::RunStore;
 use app::engine::{Command, EngineConfig, Reply};
@@ -43,7 +47,7 @@ enum Message {
 
 pub struct Runtime {
     runs: Arc<dyn RunStore>,
-    provider: Arc<dyn Provider>,
+    providers: Arc<Providers>,
     clock: Arc<dyn Clock>,
     engine: EngineConfig,
     drivers: Mutex<HashMap<RunKey, mpsc::UnboundedSender<Message>>>,
@@ -53,25 +57,28 @@ pub struct Runtime {
     decisions: std::sync::atomic::AtomicU64,
     /// Runs waiting for clusters other runs are upgrading.
     waiting: waiting::Waiting,
+    /// What the providers observed lately, shared by every run's driver.
+    observations: observations::Observations,
 }
 
 impl Runtime {
     pub fn new(
         runs: Arc<dyn RunStore>,
-        provider: Arc<dyn Provider>,
+        providers: Arc<Providers>,
         clock: Arc<dyn Clock>,
         engine: EngineConfig,
     ) -> Arc<Self> {
         let (changes, _) = broadcast::channel(1024);
         Arc::new(Self {
             runs,
-            provider,
+            providers,
             clock,
             engine,
             drivers: Mutex::new(HashMap::new()),
             changes,
             decisions: std::sync::atomic::AtomicU64::new(0),
             waiting: waiting::Waiting::default(),
+            observations: observations::Observations::default(),
         })
     }
 
@@ -140,6 +147,26 @@ impl Runtime {
                 let _ = sender.send(Message::Poke);
             }
         }
+    }
+
+    /// What the run's clusters look like now, as a decision would see them (observations
+    /// shared with the drivers; no leases): for forecasts and previews.
+    pub async fn world_for(
+        &self,
+        run: &app::model::run::UpdateRun,
+    ) -> Result<world::ObservedWorld, AppError> {
+        let catalog = self
+            .providers
+            .catalog()
+            .await
+            .map_err(crate::service::provider_error)?;
+        let needed = app::engine::clusters_to_observe(run, driver::OBSERVE_PER_GROUP);
+        let observed = self.observations.of(&self.providers, &needed).await;
+        Ok(world::ObservedWorld::new(catalog, observed, HashMap::new()))
+    }
+
+    pub fn providers(&self) -> &Arc<Providers> {
+        &self.providers
     }
 
     /// Decisions committed since this runtime started.

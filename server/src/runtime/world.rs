@@ -1,30 +1,63 @@
-//! The engine's read-only view of the world, answered from the provider's current view and the
-//! store's cluster leases.
+//! The engine's read-only view of the world for one decision: the merged catalog, the
+//! observations made before deciding, and the cluster leases of other runs. A cluster the
+//! decision looked at without an observation is noted (a miss): the runtime observes it and
+//! decides again, rather than committing a decision made on nothing.
 
-use crate::provider::Provider;
-use app::engine::World;
+use super::observations::Observed;
+use app::engine::{Unobservable, World};
 use app::model::catalog::Catalog;
 use app::model::cluster::ClusterState;
 use app::model::member::ClusterResourceId;
-use std::collections::HashMap;
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
 
-pub struct ProviderWorld<'a> {
+pub struct ObservedWorld {
     pub catalog: Catalog,
-    pub provider: &'a dyn Provider,
+    pub observed: HashMap<ClusterResourceId, Observed>,
     /// Clusters other runs are upgrading now, with who (read just before the decision; the
     /// store refuses to commit a decision that took one meanwhile).
     pub holders: HashMap<ClusterResourceId, String>,
+    misses: RefCell<BTreeSet<ClusterResourceId>>,
 }
 
-impl World for ProviderWorld<'_> {
+impl ObservedWorld {
+    pub fn new(
+        catalog: Catalog,
+        observed: HashMap<ClusterResourceId, Observed>,
+        holders: HashMap<ClusterResourceId, String>,
+    ) -> Self {
+        Self {
+            catalog,
+            observed,
+            holders,
+            misses: RefCell::new(BTreeSet::new()),
+        }
+    }
+
+    /// The clusters the decision wanted to look at but had no observation of.
+    pub fn misses(&self) -> Vec<ClusterResourceId> {
+        self.misses.borrow().iter().cloned().collect()
+    }
+}
+
+impl World for ObservedWorld {
     fn catalog(&self) -> &Catalog {
         &self.catalog
     }
 
-    fn observe(&self, cluster: &ClusterResourceId) -> Result<ClusterState, String> {
-        match self.provider.peek(cluster) {
-            Some(observed) => observed.map_err(|e| e.to_string()),
-            None => Err("the provider has not observed this cluster yet".into()),
+    fn observe(&self, cluster: &ClusterResourceId) -> Result<ClusterState, Unobservable> {
+        match self.observed.get(cluster) {
+            Some(Ok(state)) => Ok(state.clone()),
+            Some(Err(error)) if error.is_transient() => {
+                Err(Unobservable::for_now(error.to_string()))
+            }
+            Some(Err(error)) => Err(Unobservable::for_good(error.to_string())),
+            None => {
+                self.misses.borrow_mut().insert(cluster.clone());
+                Err(Unobservable::for_now(
+                    "the provider has not observed it yet",
+                ))
+            }
         }
     }
 

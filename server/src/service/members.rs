@@ -27,7 +27,7 @@ impl Drydock {
     async fn check_spec(&self, spec: &MemberSpec) -> Result<(), AppError> {
         validate_labels(&spec.labels).map_err(|m| AppError::invalid("InvalidLabels", m))?;
         let observed = self
-            .provider
+            .providers
             .observe(std::slice::from_ref(&spec.cluster_resource_id))
             .await;
         match observed.into_iter().next() {
@@ -232,7 +232,7 @@ impl Drydock {
             .iter()
             .map(|m| m.spec.cluster_resource_id.clone())
             .collect();
-        let observed = self.provider.observe(&ids).await;
+        let observed = self.providers.observe(&ids).await;
         members
             .into_iter()
             .zip(observed)

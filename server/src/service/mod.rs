@@ -10,8 +10,9 @@ mod strategies;
 pub use members::MemberView;
 
 use crate::clock::Clock;
+use crate::provider::ProviderError;
+use crate::provider::registry::Providers;
 use crate::provider::simulated::SimulatedProvider;
-use crate::provider::{Provider, ProviderError};
 use crate::store::{Expect, FleetStore, RunStore, StoreError, Stores, StrategyStore};
 use app::api::service::FleetService;
 use app::engine::EngineConfig;
@@ -28,8 +29,9 @@ pub struct Drydock {
     runs: Arc<dyn RunStore>,
     engine: EngineConfig,
     runtime: Arc<crate::runtime::Runtime>,
-    provider: Arc<dyn Provider>,
-    /// The simulator's own controls, when the provider is the simulated one.
+    /// Every provider, routed by cluster id.
+    providers: Arc<Providers>,
+    /// The simulator's own controls (the simulator is always one of the providers).
     simulator: Option<Arc<SimulatedProvider>>,
     clock: Arc<dyn Clock>,
 }
@@ -78,16 +80,20 @@ pub(crate) fn provider_error(error: ProviderError) -> AppError {
         }
         ProviderError::ForeignId { id, hint } => AppError::invalid(
             "InvalidClusterResourceId",
-            format!("Cluster id {id} is not one this provider understands: {hint}."),
+            format!("Cluster id {id} is not one Drydock's providers understand: {hint}."),
         ),
-        ProviderError::Unavailable(why) => {
-            tracing::warn!(%why, "provider unavailable");
+        ProviderError::Transient { message, .. } => {
+            tracing::warn!(%message, "provider unavailable");
             AppError::new(
                 ErrorKind::Unavailable,
                 "ProviderUnavailable",
-                format!("The provider could not answer: {why}"),
+                format!("The provider could not answer now: {message}"),
             )
         }
+        ProviderError::Permanent { message } => AppError::invalid(
+            "ProviderRefused",
+            format!("The provider refused: {message}"),
+        ),
     }
 }
 
@@ -113,14 +119,14 @@ fn fleet_not_found(fleet: &FleetName) -> AppError {
 impl Drydock {
     pub fn new(
         stores: Stores,
-        provider: Arc<dyn Provider>,
+        providers: Arc<Providers>,
         simulator: Option<Arc<SimulatedProvider>>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         let engine = EngineConfig::default();
         let runtime = crate::runtime::Runtime::new(
             stores.runs.clone(),
-            provider.clone(),
+            providers.clone(),
             clock.clone(),
             engine.clone(),
         );
@@ -130,7 +136,7 @@ impl Drydock {
             strategies: stores.strategies,
             runs: stores.runs,
             engine,
-            provider,
+            providers,
             simulator,
             clock,
         }
@@ -138,6 +144,10 @@ impl Drydock {
 
     pub fn runtime(&self) -> &Arc<crate::runtime::Runtime> {
         &self.runtime
+    }
+
+    pub fn providers(&self) -> &Providers {
+        &self.providers
     }
 
     pub fn store(&self) -> &dyn FleetStore {

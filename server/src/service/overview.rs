@@ -13,7 +13,7 @@ impl Drydock {
     pub async fn overview(&self, fleet: &FleetName) -> Result<FleetOverview, AppError> {
         self.require_fleet(fleet).await?;
         let members = self.store.list_members(fleet).await.map_err(store_error)?;
-        let catalog = self.provider.catalog().await.map_err(provider_error)?;
+        let catalog = self.providers.catalog().await.map_err(provider_error)?;
         let now = self.clock.now();
         let views = self.views(members).await;
         let joined: BTreeSet<_> = views
@@ -42,10 +42,9 @@ impl Drydock {
             })
             .collect();
         let joinable_clusters = self
-            .provider
+            .providers
             .known_clusters()
             .await
-            .map_err(provider_error)?
             .into_iter()
             .filter(|id| !joined.contains(id))
             .collect();

@@ -50,7 +50,7 @@ impl Drydock {
     /// Members with what their clusters run now, and the catalog: what plans are made from.
     pub async fn fleet_snapshot(&self, fleet: &FleetName) -> Result<FleetSnapshot, AppError> {
         let members = self.store.list_members(fleet).await.map_err(store_error)?;
-        let catalog = self.provider.catalog().await.map_err(provider_error)?;
+        let catalog = self.providers.catalog().await.map_err(provider_error)?;
         let views = self.views(members).await;
         let members = views
             .into_iter()
@@ -176,7 +176,7 @@ impl Drydock {
 
     /// The run's frozen members, each in the group the run put it in, with today's clusters.
     async fn run_snapshot(&self, run: &UpdateRun) -> Result<FleetSnapshot, AppError> {
-        let catalog = self.provider.catalog().await.map_err(provider_error)?;
+        let catalog = self.providers.catalog().await.map_err(provider_error)?;
         let staged = run.spec.strategy.is_some();
         let placed: Vec<(Option<GroupName>, &app::model::run::MemberRun)> = run
             .stages
@@ -191,7 +191,7 @@ impl Drydock {
             .iter()
             .map(|(_, m)| m.cluster_resource_id.clone())
             .collect();
-        let observed = self.provider.observe(&ids).await;
+        let observed = self.providers.observe(&ids).await;
         let members = placed
             .into_iter()
             .zip(observed)
@@ -227,11 +227,7 @@ impl Drydock {
         run: &UpdateRun,
         now: app::model::time::Timestamp,
     ) -> Result<app::model::forecast::Forecast, AppError> {
-        let world = crate::runtime::world::ProviderWorld {
-            catalog: self.provider.catalog().await.map_err(provider_error)?,
-            provider: &*self.provider,
-            holders: Default::default(),
-        };
+        let world = self.runtime.world_for(run).await?;
         Ok(app::engine::forecast(run, &world, now, &self.engine))
     }
 
@@ -246,7 +242,10 @@ impl Drydock {
                 continue;
             };
             let id = app::model::run::operation_id(&run.uid, &member.name, attempt);
-            if let Ok(Some(operation)) = self.provider.operation(&id).await
+            if let Ok(Some(operation)) = self
+                .providers
+                .operation(&member.cluster_resource_id, &id)
+                .await
                 && let OperationStatus::Running {
                     progress: Some(p), ..
                 } = operation.status

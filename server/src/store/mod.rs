@@ -141,10 +141,24 @@ pub trait FleetStore: Send + Sync + 'static {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimCluster {
     pub state: ClusterState,
+    pub faults: Faults,
+}
+
+/// Failures the simulator injects for one cluster, the ways real providers fail.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Faults {
     /// The next operation fails (then this clears).
     pub fail_next: bool,
     /// The share of operations that fail, drawn from the seed.
     pub failure_rate: f64,
+    /// The share of calls about the cluster that fail for now (transient), drawn per call.
+    pub transient_rate: f64,
+    /// Every call about the cluster fails for now, until this is cleared.
+    pub unreachable: bool,
+    /// The next operation started is lost: the simulator forgets it (the upgrade still runs).
+    pub lose_next: bool,
+    /// The next operation started never ends (a drain blocked by a PodDisruptionBudget).
+    pub stuck_next: bool,
 }
 
 /// An upgrade operation the simulated provider was asked to start.
@@ -272,9 +286,9 @@ pub trait RunStore: Send + Sync + 'static {
     /// Deletes the run if it is still `previous` (same uid, same etag); `Concurrent` when it
     /// changed meanwhile, `NotFound` when it is gone.
     async fn delete_run(&self, fleet: &FleetName, previous: &StoredRun) -> StoreResult<()>;
-    /// Replaces the run if its etag is still `previous.etag`, appending `events` to its timeline
-    /// and `effects` to the outbox, in one transaction. Each upgrade started takes its cluster's
-    /// lease, each member no longer upgrading gives its lease back. `Concurrent` when another
+    /// Replaces the run if its etag is still `previous.etag`, appending `events` to its timeline,
+    /// in one transaction. Each upgrade `effects` start takes its cluster's lease (the runtime
+    /// starts the operation after the commit, and again after a crash, by following the run), each member no longer upgrading gives its lease back. `Concurrent` when another
     /// write came first, `ClusterBusy` when another run holds a cluster an upgrade needs.
     async fn save_run(
         &self,
@@ -285,10 +299,6 @@ pub trait RunStore: Send + Sync + 'static {
         effects: &[Effect],
         wake_at: Option<Timestamp>,
     ) -> StoreResult<StoredRun>;
-    /// Effects committed but not yet carried out (after a crash, for instance), oldest first.
-    async fn pending_effects(&self, fleet: &FleetName, name: &RunName) -> StoreResult<Vec<Effect>>;
-    /// Marks an effect carried out.
-    async fn effect_done(&self, operation_id: &str) -> StoreResult<()>;
     /// Every run not completed, in every fleet, without its members (what a check of the whole
     /// installation reads: which versions runs still need, say).
     async fn unfinished_runs(&self) -> StoreResult<Vec<(FleetName, UpdateRun)>>;

@@ -183,6 +183,11 @@ async fn a_run_in_flight_before_uids_existed_finishes_without_a_second_upgrade()
         "DROP TRIGGER members_one_fleet_per_cluster_on_update",
         "DROP INDEX runs_by_uid",
         "ALTER TABLE runs DROP COLUMN uid",
+        "ALTER TABLE sim_clusters DROP COLUMN transient_rate",
+        "ALTER TABLE sim_clusters DROP COLUMN unreachable",
+        "ALTER TABLE sim_clusters DROP COLUMN lose_next",
+        "ALTER TABLE sim_clusters DROP COLUMN stuck_next",
+        "CREATE TABLE outbox (operation_id TEXT PRIMARY KEY NOT NULL, fleet TEXT NOT NULL, run TEXT NOT NULL, effect TEXT NOT NULL, created_at INTEGER NOT NULL, done INTEGER NOT NULL DEFAULT 0)",
         "DELETE FROM _sqlx_migrations WHERE version >= 7",
     ] {
         sqlx::query(statement).execute(&pool).await.unwrap();

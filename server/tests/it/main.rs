@@ -9,6 +9,7 @@ mod cli_walkthrough;
 mod cluster_leases;
 mod crash;
 mod demo_and_restart;
+mod provider_faults;
 mod rest_fleets;
 mod rest_members;
 mod rest_preconditions;

@@ -64,8 +64,12 @@ async fn an_upgrade_runs_for_a_while_then_the_cluster_runs_the_target() {
         .start_upgrade(&request("run/aks-1/1", "aks-1", &from, &to))
         .await
         .unwrap();
-    assert_eq!(operation.cluster.as_str(), "sim:aks-1");
-    let OperationStatus::Running { ends_at, .. } = operation.status else {
+    assert_eq!(operation.cluster, Some(id("aks-1")));
+    let OperationStatus::Running {
+        look_again_at: Some(ends_at),
+        ..
+    } = operation.status
+    else {
         panic!("{operation:?}")
     };
     assert!(ends_at > common::START, "it takes fleet time");
@@ -91,11 +95,11 @@ async fn an_upgrade_runs_for_a_while_then_the_cluster_runs_the_target() {
     );
     s.clock.advance(ends_at.millis() - common::START.millis());
     assert!(matches!(
-        sim.operation("run/aks-1/1")
+        sim.operation(&id("aks-1"), "run/aks-1/1")
             .await
             .unwrap()
             .map(|o| o.status),
-        Some(OperationStatus::Succeeded { .. })
+        Some(OperationStatus::Succeeded)
     ));
     let cluster = s.get("/api/v1/simulator/clusters/aks-1").await.body;
     assert_eq!(cluster["kubernetesVersion"], to.as_str());
@@ -104,7 +108,10 @@ async fn an_upgrade_runs_for_a_while_then_the_cluster_runs_the_target() {
         s.get("/api/v1/simulator/operations").await.body["value"][0]["state"],
         "Succeeded"
     );
-    assert_eq!(sim.operation("never-started").await.unwrap(), None);
+    assert_eq!(
+        sim.operation(&id("aks-1"), "never-started").await.unwrap(),
+        None
+    );
 }
 
 #[tokio::test]
@@ -127,8 +134,11 @@ async fn fail_next_fails_one_operation_with_a_message_and_changes_nothing() {
         .await
         .unwrap();
     s.clock.advance(24 * 3600 * 1000);
-    let Some(OperationStatus::Failed { message, .. }) =
-        sim.operation("op-1").await.unwrap().map(|o| o.status)
+    let Some(OperationStatus::Failed { message, .. }) = sim
+        .operation(&id("aks-1"), "op-1")
+        .await
+        .unwrap()
+        .map(|o| o.status)
     else {
         panic!()
     };
@@ -148,8 +158,11 @@ async fn fail_next_fails_one_operation_with_a_message_and_changes_nothing() {
         .unwrap();
     s.clock.advance(24 * 3600 * 1000);
     assert!(matches!(
-        sim.operation("op-2").await.unwrap().map(|o| o.status),
-        Some(OperationStatus::Succeeded { .. })
+        sim.operation(&id("aks-1"), "op-2")
+            .await
+            .unwrap()
+            .map(|o| o.status),
+        Some(OperationStatus::Succeeded)
     ));
 }
 
@@ -207,7 +220,10 @@ async fn bigger_node_pools_take_longer() {
     s.put("/api/v1/simulator/clusters/big", big).await;
     let sim = &s.built.simulator;
     let ends = |operation: server::provider::Operation| match operation.status {
-        OperationStatus::Running { ends_at, .. } => ends_at,
+        OperationStatus::Running {
+            look_again_at: Some(ends_at),
+            ..
+        } => ends_at,
         other => panic!("{other:?}"),
     };
     let small = ends(
@@ -249,11 +265,11 @@ async fn operations_survive_a_restart_and_complete_after_it() {
     assert!(matches!(
         s.built
             .simulator
-            .operation("op-1")
+            .operation(&id("aks-1"), "op-1")
             .await
             .unwrap()
             .map(|o| o.status),
-        Some(OperationStatus::Succeeded { .. })
+        Some(OperationStatus::Succeeded)
     ));
     assert_eq!(
         s.get("/api/v1/simulator/clusters/aks-1").await.body["kubernetesVersion"],
@@ -280,13 +296,23 @@ async fn an_upgrade_in_flight_reports_how_many_nodes_are_done() {
         (first.nodes_done, first.nodes_total, first.step.as_str()),
         (0, 3, "control plane")
     );
-    let OperationStatus::Running { ends_at, .. } = operation.status else {
+    let OperationStatus::Running {
+        look_again_at: Some(ends_at),
+        ..
+    } = operation.status
+    else {
         panic!()
     };
     // Most of the way: the control plane is done and some of the pool's nodes are.
     let length = ends_at.millis() - common::START.millis();
     s.clock.advance(length * 9 / 10);
-    let later = progress(sim.operation("op-p").await.unwrap().unwrap().status);
+    let later = progress(
+        sim.operation(&id("aks-1"), "op-p")
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+    );
     assert_eq!(later.step, "node pool system");
     assert!((1..3).contains(&later.nodes_done), "{later:?}");
     let listed = s.get("/api/v1/simulator/operations").await.body;

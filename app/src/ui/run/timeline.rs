@@ -115,7 +115,11 @@ pub fn gantt(run: &UpdateRun, forecast: &Forecast, now: Timestamp) -> Gantt {
                         ..
                     } => (started_at, completed_at, "done"),
                     MemberState::Upgrading { started_at, .. } => (started_at, now, "running"),
-                    MemberState::Failed { failed_at, .. } => (failed_at, failed_at, "failed"),
+                    MemberState::Failed {
+                        started_at,
+                        failed_at,
+                        ..
+                    } => (started_at.unwrap_or(failed_at), failed_at, "failed"),
                     MemberState::NotStarted
                     | MemberState::Pending { .. }
                     | MemberState::Skipped { .. } => continue,
@@ -322,6 +326,7 @@ mod tests {
                 attempt: 1,
                 started_at: Timestamp(since),
                 target,
+                provider_trouble: None,
             },
         )
     }

@@ -7,8 +7,9 @@ pub mod generate;
 mod operations;
 pub mod rng;
 
-use super::{Operation, Provider, ProviderError, UpgradeRequest};
+use super::{Operation, Policy, Provider, ProviderError, UpgradeRequest};
 use crate::clock::Clock;
+pub use crate::store::Faults;
 use crate::store::{SimCluster, SimOperation, SimulatorStore, StoreError};
 use app::engine::DurationModel;
 use app::model::catalog::Catalog;
@@ -29,13 +30,6 @@ pub enum SimulatorError {
     Store(#[from] StoreError),
 }
 
-/// Failures to inject into a cluster's operations.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Faults {
-    pub fail_next: bool,
-    pub failure_rate: f64,
-}
-
 struct World {
     catalog: Catalog,
     clusters: BTreeMap<ClusterName, SimCluster>,
@@ -50,6 +44,9 @@ pub struct SimulatedProvider {
     clock: Arc<dyn Clock>,
     durations: DurationModel,
     seed: u64,
+    policy: Policy,
+    /// Calls answered so far: what transient failures are drawn against.
+    calls: std::sync::atomic::AtomicU64,
 }
 
 const FOREIGN_HINT: &str = "the simulated provider names clusters sim:{name}";
@@ -87,6 +84,17 @@ impl SimulatedProvider {
             clock,
             durations,
             seed,
+            policy: Policy {
+                // Running operations say exactly when to look again; this is a fallback.
+                poll_interval: std::time::Duration::from_secs(2),
+                // Observations are in memory: always fresh.
+                observation_ttl: std::time::Duration::ZERO,
+                // Its largest pools take hours of fleet time.
+                attempt_timeout: std::time::Duration::from_secs(24 * 3600),
+                // In-process and cheap to ask: its faults pass as fast as fleet time runs.
+                backoff_cap: std::time::Duration::from_secs(5),
+            },
+            calls: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -154,10 +162,15 @@ impl SimulatedProvider {
         faults: Faults,
     ) -> Result<bool, SimulatorError> {
         state.validate().map_err(SimulatorError::Invalid)?;
-        if !(0.0..=1.0).contains(&faults.failure_rate) {
-            return Err(SimulatorError::Invalid(
-                "failureRate must be between 0 and 1".into(),
-            ));
+        for (field, rate) in [
+            ("failureRate", faults.failure_rate),
+            ("transientErrorRate", faults.transient_rate),
+        ] {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(SimulatorError::Invalid(format!(
+                    "{field} must be between 0 and 1"
+                )));
+            }
         }
         let _guard = self.writes.lock().await;
         if !self.read().catalog.has_region(&state.location) {
@@ -173,11 +186,7 @@ impl SimulatedProvider {
                 regions.join(", ")
             )));
         }
-        let cluster = SimCluster {
-            state,
-            fail_next: faults.fail_next,
-            failure_rate: faults.failure_rate,
-        };
+        let cluster = SimCluster { state, faults };
         self.store.save_cluster(name, &cluster).await?;
         let mut created = false;
         self.write(|world| created = world.clusters.insert(name.clone(), cluster).is_none());
@@ -193,23 +202,79 @@ impl SimulatedProvider {
         Ok(existed)
     }
 
-    fn observe_one(world: &World, id: &ClusterResourceId) -> Result<ClusterState, ProviderError> {
+    fn observe_one(
+        &self,
+        world: &World,
+        id: &ClusterResourceId,
+    ) -> Result<ClusterState, ProviderError> {
         let name = id.as_simulated().ok_or_else(|| ProviderError::ForeignId {
             id: id.clone(),
-            hint: FOREIGN_HINT,
+            hint: FOREIGN_HINT.into(),
         })?;
-        world
+        let cluster = world
             .clusters
             .get(&name)
-            .map(|c| c.state.clone())
-            .ok_or_else(|| ProviderError::ClusterNotFound(id.clone()))
+            .ok_or_else(|| ProviderError::ClusterNotFound(id.clone()))?;
+        self.answers(&cluster.faults)?;
+        Ok(cluster.state.clone())
+    }
+
+    /// Whether a call about a cluster with these faults is answered, or fails for now.
+    fn answers(&self, faults: &Faults) -> Result<(), ProviderError> {
+        if faults.unreachable {
+            return Err(ProviderError::transient(
+                "the cluster's API server is unreachable (simulated)",
+            ));
+        }
+        if faults.transient_rate > 0.0 {
+            let call = self
+                .calls
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if self.draw(&format!("call-{call}")) < faults.transient_rate {
+                return Err(ProviderError::Transient {
+                    message: "the provider is throttling requests (simulated)".into(),
+                    retry_after: Some(std::time::Duration::from_millis(200)),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether a call about `id` is answered now: not for a cluster that is gone (as a real
+    /// provider answers 404 for an operation on a deleted cluster), nor when its faults say so.
+    fn answers_for(&self, id: &ClusterResourceId) -> Result<(), ProviderError> {
+        let Some(name) = id.as_simulated() else {
+            return Err(ProviderError::ForeignId {
+                id: id.clone(),
+                hint: FOREIGN_HINT.into(),
+            });
+        };
+        let faults = self.read().clusters.get(&name).map(|c| c.faults);
+        match faults {
+            None => Err(ProviderError::ClusterNotFound(id.clone())),
+            Some(faults) => self.answers(&faults),
+        }
     }
 }
 
 #[async_trait::async_trait]
 impl Provider for SimulatedProvider {
+    fn name(&self) -> &str {
+        "sim"
+    }
+
     fn kind(&self) -> &'static str {
         "simulated"
+    }
+
+    fn owns(&self, cluster: &ClusterResourceId) -> bool {
+        cluster
+            .as_str()
+            .starts_with(ClusterResourceId::SIMULATED_PREFIX)
+    }
+
+    fn policy(&self) -> &Policy {
+        &self.policy
     }
 
     async fn catalog(&self) -> Result<Catalog, ProviderError> {
@@ -223,12 +288,8 @@ impl Provider for SimulatedProvider {
         let world = self.read();
         clusters
             .iter()
-            .map(|id| Self::observe_one(&world, id))
+            .map(|id| self.observe_one(&world, id))
             .collect()
-    }
-
-    fn peek(&self, cluster: &ClusterResourceId) -> Option<Result<ClusterState, ProviderError>> {
-        Some(Self::observe_one(&self.read(), cluster))
     }
 
     async fn known_clusters(&self) -> Result<Vec<ClusterResourceId>, ProviderError> {
@@ -244,7 +305,12 @@ impl Provider for SimulatedProvider {
         self.start(request).await
     }
 
-    async fn operation(&self, operation_id: &str) -> Result<Option<Operation>, ProviderError> {
+    async fn operation(
+        &self,
+        cluster: &ClusterResourceId,
+        operation_id: &str,
+    ) -> Result<Option<Operation>, ProviderError> {
+        self.answers_for(cluster)?;
         self.status(operation_id).await
     }
 }

@@ -1,5 +1,6 @@
 //! Upgrade operations: how long they take (the engine's duration model, in fleet time), whether
-//! they fail (`failNext`, or a seeded draw against `failureRate`), and what they change.
+//! they fail (`failNext`, or a seeded draw against `failureRate`), and what they change. A
+//! running operation says when to look again (when it will have ended): the simulator knows.
 
 use super::rng::Rng;
 use super::{SimulatedProvider, World};
@@ -16,13 +17,16 @@ const FAILURES: [&str; 3] = [
     "surge nodes could not be created: quota exceeded (simulated)",
 ];
 
+/// When a stuck operation would end: never, as far as anyone waiting can tell (year 9999).
+const STUCK_UNTIL: i64 = 253_402_300_799_000;
+
 fn unavailable(error: impl std::fmt::Display) -> ProviderError {
-    ProviderError::Unavailable(format!("the simulator could not save: {error}"))
+    ProviderError::transient(format!("the simulator could not save: {error}"))
 }
 
 impl SimulatedProvider {
     /// A number in [0, 1) that depends only on the seed and the operation id.
-    fn draw(&self, operation_id: &str) -> f64 {
+    pub(super) fn draw(&self, operation_id: &str) -> f64 {
         let hash = operation_id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
         });
@@ -33,7 +37,8 @@ impl SimulatedProvider {
     /// The failure this operation will end with, if any; consumes `fail_next`.
     fn failure_for(&self, cluster: &mut SimCluster, request: &UpgradeRequest) -> Option<String> {
         let draw = self.draw(&request.operation_id);
-        let fails = std::mem::take(&mut cluster.fail_next) || draw < cluster.failure_rate;
+        let faults = &mut cluster.faults;
+        let fails = std::mem::take(&mut faults.fail_next) || draw < faults.failure_rate;
         let pool = cluster
             .state
             .node_pools
@@ -57,21 +62,24 @@ impl SimulatedProvider {
             .as_simulated()
             .ok_or_else(|| ProviderError::ForeignId {
                 id: request.cluster.clone(),
-                hint: super::FOREIGN_HINT,
+                hint: super::FOREIGN_HINT.into(),
             })?;
         let mut cluster = self
             .cluster(&name)
             .ok_or_else(|| ProviderError::ClusterNotFound(request.cluster.clone()))?;
-        let fail_next_before = cluster.fail_next;
+        self.answers(&cluster.faults)?;
+        let faults_before = cluster.faults;
         let failure = self.failure_for(&mut cluster, request);
+        let lost = std::mem::take(&mut cluster.faults.lose_next);
+        let stuck = std::mem::take(&mut cluster.faults.stuck_next);
         let now = self.clock.now();
         let duration = self.durations.upgrade_ms(&request.target, &cluster.state);
-        // A failing operation gives up halfway.
-        let ends_at = now.plus_millis(if failure.is_some() {
-            duration / 2
-        } else {
-            duration
-        });
+        let ends_at = match (stuck, &failure) {
+            (true, _) => Timestamp(STUCK_UNTIL),
+            // A failing operation gives up halfway.
+            (false, Some(_)) => now.plus_millis(duration / 2),
+            (false, None) => now.plus_millis(duration),
+        };
         let operation = SimOperation {
             operation_id: request.operation_id.clone(),
             cluster: name.clone(),
@@ -82,17 +90,24 @@ impl SimulatedProvider {
             failure,
             applied: false,
         };
-        if fail_next_before {
+        if faults_before != cluster.faults {
             self.store
                 .save_cluster(&name, &cluster)
                 .await
                 .map_err(unavailable)?;
         }
+        let answer = self.account(&operation, now, Some(&cluster.state));
+        if lost {
+            // Answered, then forgotten: nothing is recorded and nothing will change.
+            self.write(|world| {
+                world.clusters.insert(name, cluster);
+            });
+            return Ok(answer);
+        }
         self.store
             .save_operation(&operation)
             .await
             .map_err(unavailable)?;
-        let answer = self.account(&operation, now, Some(&cluster.state));
         self.write(|world| {
             world.clusters.insert(name, cluster);
             world
@@ -112,16 +127,14 @@ impl SimulatedProvider {
     ) -> OperationStatus {
         match &op.failure {
             _ if now < op.ends_at => OperationStatus::Running {
-                ends_at: op.ends_at,
                 progress: cluster.map(|c| self.progress(op, now, c)),
+                message: None,
+                look_again_at: Some(op.ends_at),
             },
             Some(message) => OperationStatus::Failed {
-                ended_at: op.ends_at,
                 message: message.clone(),
             },
-            None => OperationStatus::Succeeded {
-                ended_at: op.ends_at,
-            },
+            None => OperationStatus::Succeeded,
         }
     }
 
@@ -133,8 +146,8 @@ impl SimulatedProvider {
         cluster: Option<&ClusterState>,
     ) -> Operation {
         Operation {
-            cluster: ClusterResourceId::simulated(&op.cluster),
-            target: op.target.clone(),
+            cluster: Some(ClusterResourceId::simulated(&op.cluster)),
+            target: Some(op.target.clone()),
             status: self.evaluate(op, now, cluster),
         }
     }
@@ -202,7 +215,7 @@ impl SimulatedProvider {
             let cluster = world.clusters.get(&op.cluster).map(|c| &c.state);
             self.account(&op, now, cluster)
         };
-        if let OperationStatus::Succeeded { .. } = answer.status
+        if let OperationStatus::Succeeded = answer.status
             && !op.applied
         {
             self.apply(&op).await?;

@@ -47,28 +47,6 @@ async fn append_events(
     Ok(())
 }
 
-async fn append_effects(
-    tx: &mut Transaction<'_, Sqlite>,
-    fleet: &FleetName,
-    run: &str,
-    at: Timestamp,
-    effects: &[Effect],
-) -> StoreResult<()> {
-    for effect in effects {
-        let Effect::StartUpgrade { operation_id, .. } = effect;
-        let text = serde_json::to_string(effect).map_err(|e| corrupt("effect", e))?;
-        sqlx::query("INSERT INTO outbox (operation_id, fleet, run, effect, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (operation_id) DO NOTHING")
-            .bind(operation_id)
-            .bind(fleet.as_str())
-            .bind(run)
-            .bind(text)
-            .bind(at.millis())
-            .execute(&mut **tx)
-            .await?;
-    }
-    Ok(())
-}
-
 #[async_trait::async_trait]
 impl RunStore for SqliteStore {
     async fn create_run(
@@ -202,7 +180,6 @@ impl RunStore for SqliteStore {
         leases::give_back(&mut tx, run, &landed(&previous.run, run)).await?;
         leases::take(&mut tx, fleet, run, at, effects).await?;
         append_events(&mut tx, fleet, &run.name, events).await?;
-        append_effects(&mut tx, fleet, &run.name, at, effects).await?;
         tx.commit().await?;
         Ok(StoredRun {
             run: run.clone(),
@@ -210,28 +187,6 @@ impl RunStore for SqliteStore {
             wake_at,
             created_at: previous.created_at,
         })
-    }
-
-    async fn pending_effects(&self, fleet: &FleetName, name: &RunName) -> StoreResult<Vec<Effect>> {
-        let rows = sqlx::query("SELECT effect FROM outbox WHERE fleet = ? AND run = ? AND done = 0 ORDER BY created_at, operation_id")
-            .bind(fleet.as_str())
-            .bind(name.as_str())
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                serde_json::from_str(&row.try_get::<String, _>("effect")?)
-                    .map_err(|e| corrupt("effect", e))
-            })
-            .collect()
-    }
-
-    async fn effect_done(&self, operation_id: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE outbox SET done = 1 WHERE operation_id = ?")
-            .bind(operation_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
     }
 
     async fn unfinished_runs(&self) -> StoreResult<Vec<(FleetName, UpdateRun)>> {

@@ -1,5 +1,7 @@
 use super::{SqliteStore, corrupt};
-use crate::store::{SimCluster, SimOperation, SimulatorSnapshot, SimulatorStore, StoreResult};
+use crate::store::{
+    Faults, SimCluster, SimOperation, SimulatorSnapshot, SimulatorStore, StoreResult,
+};
 use app::model::catalog::Catalog;
 use app::model::cluster::ClusterState;
 use app::model::names::ClusterName;
@@ -14,8 +16,14 @@ fn cluster_from_row(row: &SqliteRow) -> StoreResult<(ClusterName, SimCluster)> {
         .map_err(|e| corrupt("cluster", e))?;
     let cluster = SimCluster {
         state,
-        fail_next: row.try_get::<i64, _>("fail_next")? != 0,
-        failure_rate: row.try_get("failure_rate")?,
+        faults: Faults {
+            fail_next: row.try_get::<i64, _>("fail_next")? != 0,
+            failure_rate: row.try_get("failure_rate")?,
+            transient_rate: row.try_get("transient_rate")?,
+            unreachable: row.try_get::<i64, _>("unreachable")? != 0,
+            lose_next: row.try_get::<i64, _>("lose_next")? != 0,
+            stuck_next: row.try_get::<i64, _>("stuck_next")? != 0,
+        },
     };
     Ok((name, cluster))
 }
@@ -47,7 +55,7 @@ impl SimulatorStore for SqliteStore {
             })
             .transpose()?;
         let rows = sqlx::query(
-            "SELECT name, state, fail_next, failure_rate FROM sim_clusters ORDER BY name",
+            "SELECT name, state, fail_next, failure_rate, transient_rate, unreachable, lose_next, stuck_next FROM sim_clusters ORDER BY name",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -82,15 +90,23 @@ impl SimulatorStore for SqliteStore {
 
     async fn save_cluster(&self, name: &ClusterName, cluster: &SimCluster) -> StoreResult<()> {
         let text = serde_json::to_string(&cluster.state).map_err(|e| corrupt("cluster", e))?;
+        let faults = &cluster.faults;
         sqlx::query(
-            "INSERT INTO sim_clusters (name, state, version, fail_next, failure_rate) VALUES (?, ?, 1, ?, ?) \
+            "INSERT INTO sim_clusters (name, state, version, fail_next, failure_rate, transient_rate, unreachable, lose_next, stuck_next) \
+             VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (name) DO UPDATE SET state = excluded.state, version = version + 1, \
-             fail_next = excluded.fail_next, failure_rate = excluded.failure_rate",
+             fail_next = excluded.fail_next, failure_rate = excluded.failure_rate, \
+             transient_rate = excluded.transient_rate, unreachable = excluded.unreachable, \
+             lose_next = excluded.lose_next, stuck_next = excluded.stuck_next",
         )
         .bind(name.as_str())
         .bind(text)
-        .bind(i64::from(cluster.fail_next))
-        .bind(cluster.failure_rate)
+        .bind(i64::from(faults.fail_next))
+        .bind(faults.failure_rate)
+        .bind(faults.transient_rate)
+        .bind(i64::from(faults.unreachable))
+        .bind(i64::from(faults.lose_next))
+        .bind(i64::from(faults.stuck_next))
         .execute(&self.pool)
         .await?;
         Ok(())

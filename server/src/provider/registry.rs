@@ -1,0 +1,213 @@
+//! Every provider of the server, routed by the form of a cluster id: what the rest of Drydock
+//! calls instead of any one provider. Batches are split per provider and asked concurrently;
+//! catalogs are merged (a provider that cannot answer now lends its last good catalog); each
+//! provider's health (last success, last error) is kept for `GET /api/v1/providers`.
+
+use super::{Operation, Policy, Provider, ProviderError, UpgradeRequest};
+use crate::clock::Clock;
+use app::model::catalog::Catalog;
+use app::model::cluster::ClusterState;
+use app::model::member::ClusterResourceId;
+use app::model::time::Timestamp;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What a provider's calls did lately.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Health {
+    pub last_success: Option<Timestamp>,
+    pub last_error: Option<(Timestamp, String)>,
+}
+
+pub struct Providers {
+    providers: Vec<Arc<dyn Provider>>,
+    clock: Arc<dyn Clock>,
+    health: Mutex<HashMap<String, Health>>,
+    catalogs: Mutex<HashMap<String, Catalog>>,
+}
+
+/// The policy for clusters no provider owns (they cannot be asked anything anyway).
+fn fallback_policy() -> Policy {
+    Policy {
+        poll_interval: Duration::from_secs(30),
+        observation_ttl: Duration::ZERO,
+        attempt_timeout: Duration::from_secs(3 * 3600),
+        backoff_cap: Duration::from_secs(120),
+    }
+}
+
+impl Providers {
+    pub fn new(providers: Vec<Arc<dyn Provider>>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            providers,
+            clock,
+            health: Mutex::new(HashMap::new()),
+            catalogs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Each provider with its health, in configuration order.
+    pub fn list(&self) -> Vec<(Arc<dyn Provider>, Health)> {
+        let health = lock(&self.health);
+        self.providers
+            .iter()
+            .map(|p| (p.clone(), health.get(p.name()).cloned().unwrap_or_default()))
+            .collect()
+    }
+
+    fn route(&self, cluster: &ClusterResourceId) -> Result<&Arc<dyn Provider>, ProviderError> {
+        self.providers
+            .iter()
+            .find(|p| p.owns(cluster))
+            .ok_or_else(|| self.not_ours(cluster))
+    }
+
+    fn not_ours(&self, cluster: &ClusterResourceId) -> ProviderError {
+        ProviderError::ForeignId {
+            id: cluster.clone(),
+            hint: self.forms(),
+        }
+    }
+
+    /// The id forms the providers understand, for messages.
+    fn forms(&self) -> String {
+        let names: Vec<String> = self
+            .providers
+            .iter()
+            .map(|p| match p.kind() {
+                "simulated" => "sim:{cluster}".to_owned(),
+                _ => format!("{}:{}/{{cluster}}", p.kind(), p.name()),
+            })
+            .collect();
+        format!("ids look like {}", names.join(" or "))
+    }
+
+    pub fn policy_for(&self, cluster: &ClusterResourceId) -> Policy {
+        self.route(cluster)
+            .map_or_else(|_| fallback_policy(), |p| p.policy().clone())
+    }
+
+    /// Records how a call to `provider` went; passes the result on.
+    fn note<T>(
+        &self,
+        provider: &str,
+        result: Result<T, ProviderError>,
+    ) -> Result<T, ProviderError> {
+        let now = self.clock.now();
+        let mut health = lock(&self.health);
+        let entry = health.entry(provider.to_owned()).or_default();
+        match &result {
+            Ok(_) => entry.last_success = Some(now),
+            Err(error) => entry.last_error = Some((now, error.to_string())),
+        }
+        result
+    }
+
+    /// Every provider's catalog, merged. One that cannot answer now lends its last good one; a
+    /// provider that never answered is left out (and its error kept in its health).
+    pub async fn catalog(&self) -> Result<Catalog, ProviderError> {
+        let answers =
+            futures_util::future::join_all(self.providers.iter().map(|p| p.catalog())).await;
+        let mut known = lock(&self.catalogs);
+        for (provider, answer) in self.providers.iter().zip(answers) {
+            if let Ok(catalog) = self.note(provider.name(), answer) {
+                known.insert(provider.name().to_owned(), catalog);
+            }
+        }
+        if known.is_empty() {
+            return Err(ProviderError::transient(
+                "no provider has answered with a catalog yet",
+            ));
+        }
+        Ok(Catalog::merged(known.values()))
+    }
+
+    /// Observes clusters of any providers: one batch per provider, asked concurrently, answers
+    /// in the order asked.
+    pub async fn observe(
+        &self,
+        clusters: &[ClusterResourceId],
+    ) -> Vec<Result<ClusterState, ProviderError>> {
+        let mut answers: Vec<Option<Result<ClusterState, ProviderError>>> =
+            vec![None; clusters.len()];
+        let mut batches: Vec<(usize, Vec<usize>)> = Vec::new();
+        for (i, cluster) in clusters.iter().enumerate() {
+            match self.providers.iter().position(|p| p.owns(cluster)) {
+                Some(p) => match batches.iter_mut().find(|(q, _)| *q == p) {
+                    Some((_, list)) => list.push(i),
+                    None => batches.push((p, vec![i])),
+                },
+                None => answers[i] = Some(Err(self.not_ours(cluster))),
+            }
+        }
+        let calls = batches.iter().map(|(p, indexes)| {
+            let ids: Vec<ClusterResourceId> =
+                indexes.iter().map(|&i| clusters[i].clone()).collect();
+            let provider = self.providers[*p].clone();
+            async move { provider.observe(&ids).await }
+        });
+        let results = futures_util::future::join_all(calls).await;
+        for ((p, indexes), results) in batches.iter().zip(results) {
+            let name = self.providers[*p].name();
+            // A batch that reached the provider counts as a success even if some clusters were
+            // not found; one where every answer is a transient error does not.
+            let all_failed = results
+                .iter()
+                .all(|r| matches!(r, Err(e) if e.is_transient()));
+            let _ = self.note(
+                name,
+                match results.iter().find_map(|r| r.as_ref().err()) {
+                    Some(error) if all_failed => Err(error.clone()),
+                    _ => Ok(()),
+                },
+            );
+            for (&i, result) in indexes.iter().zip(results) {
+                answers[i] = Some(result);
+            }
+        }
+        answers
+            .into_iter()
+            .map(|a| {
+                a.unwrap_or_else(|| Err(ProviderError::transient("the provider gave no answer")))
+            })
+            .collect()
+    }
+
+    /// Clusters any provider can see (those that cannot answer now are left out).
+    pub async fn known_clusters(&self) -> Vec<ClusterResourceId> {
+        let answers =
+            futures_util::future::join_all(self.providers.iter().map(|p| p.known_clusters())).await;
+        let mut all = Vec::new();
+        for (provider, answer) in self.providers.iter().zip(answers) {
+            if let Ok(list) = self.note(provider.name(), answer) {
+                all.extend(list);
+            }
+        }
+        all
+    }
+
+    pub async fn start_upgrade(
+        &self,
+        request: &UpgradeRequest,
+    ) -> Result<Operation, ProviderError> {
+        let provider = self.route(&request.cluster)?;
+        let answer = provider.start_upgrade(request).await;
+        self.note(provider.name(), answer)
+    }
+
+    pub async fn operation(
+        &self,
+        cluster: &ClusterResourceId,
+        operation_id: &str,
+    ) -> Result<Option<Operation>, ProviderError> {
+        let provider = self.route(cluster)?;
+        let answer = provider.operation(cluster, operation_id).await;
+        self.note(provider.name(), answer)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Plain maps: a panic elsewhere cannot leave them half-changed.
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
