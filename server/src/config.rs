@@ -61,6 +61,12 @@ pub struct ServeArgs {
     #[arg(long, env = "DRYDOCK_DEMO")]
     pub demo: bool,
 
+    /// Configuration file naming the providers of real clusters (see the README, "Upgrading
+    /// real clusters"); the simulator is always on. Flags and environment variables still set
+    /// everything else.
+    #[arg(long, env = "DRYDOCK_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
+
     /// Directory holding the built site (WASM bundle, CSS, favicon).
     #[arg(long, env = "DRYDOCK_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,

@@ -11,6 +11,7 @@ pub mod rest;
 pub mod runtime;
 pub mod serve;
 pub mod service;
+pub mod settings;
 pub mod store;
 pub mod web;
 
@@ -28,6 +29,31 @@ pub struct Built {
     pub router: axum::Router,
 }
 
+/// The simulator, then the providers of the configuration file (if any), in its order.
+fn providers(
+    args: &config::ServeArgs,
+    simulator: Arc<SimulatedProvider>,
+    clock: &Arc<dyn Clock>,
+) -> anyhow::Result<provider::registry::Providers> {
+    let settings = match &args.config {
+        Some(path) => settings::Settings::load(path)?,
+        None => settings::Settings::default(),
+    };
+    let mut all: Vec<Arc<dyn provider::Provider>> = vec![simulator];
+    for provider in settings.providers {
+        match provider {
+            settings::ProviderSettings::Exec(exec) => {
+                tracing::info!(provider = %exec.name, command = ?exec.command, "exec provider configured");
+                all.push(Arc::new(provider::exec::ExecProvider::new(
+                    exec,
+                    clock.clone(),
+                )));
+            }
+        }
+    }
+    Ok(provider::registry::Providers::new(all, clock.clone()))
+}
+
 /// Opens the store, resumes fleet time, loads the simulated world and wires the router.
 pub async fn build(
     args: &config::ServeArgs,
@@ -42,12 +68,10 @@ pub async fn build(
     let simulator = Arc::new(
         SimulatedProvider::open(store.clone(), args.seed, clock.clone(), durations).await?,
     );
+    let providers = providers(args, simulator.clone(), &clock)?;
     let drydock = Arc::new(Drydock::new(
         store::Stores::sqlite(store),
-        Arc::new(provider::registry::Providers::new(
-            vec![simulator.clone()],
-            clock.clone(),
-        )),
+        Arc::new(providers),
         Some(simulator.clone()),
         clock,
     ));

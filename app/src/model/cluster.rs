@@ -62,6 +62,7 @@ pub struct NodePool {
 }
 
 impl NodePool {
+    /// AKS's rules, which the simulator keeps: short names, 1 to 1000 nodes.
     fn validate(&self, control_plane: KubernetesVersion) -> Result<(), String> {
         let name_ok = (1..=12).contains(&self.name.len())
             && self.name.starts_with(|c: char| c.is_ascii_lowercase())
@@ -81,6 +82,28 @@ impl NodePool {
                 self.name
             ));
         }
+        self.validate_versions(control_plane)
+    }
+
+    /// What any provider's pool must be: a name of up to 63 characters without spaces (EKS
+    /// node groups, GKE node pools, Cluster API machine deployments), any node count (a pool
+    /// scaled to zero is still a pool), coherent versions.
+    fn validate_observed(&self, control_plane: KubernetesVersion) -> Result<(), String> {
+        let name_ok = (1..=63).contains(&self.name.len())
+            && self
+                .name
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'));
+        if !name_ok {
+            return Err(format!(
+                "node pool name '{}' must be 1 to 63 letters, digits, '-', '_' or '.'",
+                self.name
+            ));
+        }
+        self.validate_versions(control_plane)
+    }
+
+    fn validate_versions(&self, control_plane: KubernetesVersion) -> Result<(), String> {
         if self.node_image_version.family != self.os_sku {
             return Err(format!(
                 "node pool '{}' runs image {} which is not of its osSku {}",
@@ -118,6 +141,7 @@ pub struct ClusterState {
 impl ClusterState {
     pub const MAX_NODE_POOLS: usize = 100;
 
+    /// A cluster the simulator may hold (AKS's rules).
     pub fn validate(&self) -> Result<(), String> {
         if self.node_pools.is_empty() || self.node_pools.len() > Self::MAX_NODE_POOLS {
             return Err(format!(
@@ -125,9 +149,28 @@ impl ClusterState {
                 Self::MAX_NODE_POOLS
             ));
         }
+        self.validate_pools(NodePool::validate)
+    }
+
+    /// A cluster another provider observed: looser names and counts, no pool at all allowed
+    /// (an EKS cluster on Fargate only), the same coherence.
+    pub fn validate_observed(&self) -> Result<(), String> {
+        if self.node_pools.len() > Self::MAX_NODE_POOLS {
+            return Err(format!(
+                "a cluster may have at most {} node pools",
+                Self::MAX_NODE_POOLS
+            ));
+        }
+        self.validate_pools(NodePool::validate_observed)
+    }
+
+    fn validate_pools(
+        &self,
+        rule: fn(&NodePool, KubernetesVersion) -> Result<(), String>,
+    ) -> Result<(), String> {
         let mut seen = BTreeSet::new();
         for pool in &self.node_pools {
-            pool.validate(self.kubernetes_version)?;
+            rule(pool, self.kubernetes_version)?;
             if !seen.insert(pool.name.as_str()) {
                 return Err(format!("node pool name '{}' is used twice", pool.name));
             }
@@ -201,6 +244,11 @@ mod tests {
         let mut c = cluster();
         c.node_pools[0].count = 0;
         assert!(c.validate().unwrap_err().contains("count"));
+        assert_eq!(
+            c.validate_observed(),
+            Ok(()),
+            "other providers may scale to zero"
+        );
     }
 
     #[test]

@@ -9,8 +9,9 @@
 //!
 //! Many providers serve at once, each answering for the cluster ids of its own form
 //! ([`registry::Providers`] routes): `sim:{name}` the simulator, `exec:{provider}/{cluster}`
-//! command-line providers.
+//! command-line providers ([`exec`]).
 
+pub mod exec;
 pub mod registry;
 pub mod simulated;
 
@@ -130,7 +131,21 @@ pub trait Provider: Send + Sync + 'static {
     /// Whether this provider answers for `cluster` (by the form of its id).
     fn owns(&self, cluster: &ClusterResourceId) -> bool;
 
+    /// The form of its cluster ids, for messages and the providers API: `sim:{cluster}`.
+    fn id_form(&self) -> String;
+
     fn policy(&self) -> &Policy;
+
+    /// What the provider is set up with, for `GET /api/v1/providers`: never a secret.
+    fn settings(&self) -> serde_json::Value {
+        serde_json::json!({})
+    }
+
+    /// Calls made to the provider since start, per kind of call, where it counts them (what a
+    /// member's upgrade costs, for the README's measurements and for operators).
+    fn calls(&self) -> std::collections::BTreeMap<&'static str, u64> {
+        std::collections::BTreeMap::new()
+    }
 
     /// The versions and node images on offer, per region.
     async fn catalog(&self) -> Result<Catalog, ProviderError>;

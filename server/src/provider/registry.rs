@@ -72,14 +72,7 @@ impl Providers {
 
     /// The id forms the providers understand, for messages.
     fn forms(&self) -> String {
-        let names: Vec<String> = self
-            .providers
-            .iter()
-            .map(|p| match p.kind() {
-                "simulated" => "sim:{cluster}".to_owned(),
-                _ => format!("{}:{}/{{cluster}}", p.kind(), p.name()),
-            })
-            .collect();
+        let names: Vec<String> = self.providers.iter().map(|p| p.id_form()).collect();
         format!("ids look like {}", names.join(" or "))
     }
 

@@ -7,6 +7,7 @@ mod events;
 mod extract;
 mod fleets;
 mod members;
+mod providers;
 mod runs;
 mod simulator;
 mod strategies;
@@ -70,6 +71,8 @@ pub fn router<S: Clone + Send + Sync + 'static>(drydock: Arc<Drydock>) -> Router
                 .get(strategies::get)
                 .delete(strategies::delete),
         )
+        .route("/providers", get(providers::index))
+        .route("/providers/{name}", get(providers::get))
         .route(
             "/simulator/catalog",
             get(simulator::get_catalog).put(simulator::put_catalog),

@@ -140,3 +140,80 @@ fn killed_at_random_points_the_run_still_upgrades_every_member_exactly_once() {
         "no member was upgraded twice: {per_cluster:?}"
     );
 }
+
+/// The same against real processes: the lab behind the `exec` provider, 60 members in two
+/// stages of five groups, the server killed four times while the lab's upgrades are in flight
+/// (its calls go on, or end with nobody to answer). The lab's own log of upgrades applied must
+/// show every cluster exactly once.
+#[test]
+fn killed_while_exec_upgrades_are_in_flight_every_lab_cluster_is_upgraded_once() {
+    let lab = common::lab::Lab::new(60, 1.0);
+    let db = common::temp_db();
+    let port = common::free_port();
+    let config = lab.config.display().to_string();
+    let serve = || common::spawn_serve(port, &["--database-url", &db, "--config", &config]);
+    let mut server = serve();
+    call(port, "PUT", "/api/v1/fleets/crash", Some(json!({})));
+    for i in 0..60 {
+        let member = json!({"properties": {"clusterResourceId": format!("exec:lab/c{i:02}"), "group": format!("g{}", i % 10)}});
+        call(
+            port,
+            "PUT",
+            &format!("/api/v1/fleets/crash/members/c{i:02}"),
+            Some(member),
+        );
+    }
+    let stage = |name: &str, groups: std::ops::Range<usize>| json!({"name": name, "groups": groups.map(|g| json!({"name": format!("g{g}")})).collect::<Vec<_>>()});
+    let run = json!({"properties": {"strategy": {"stages": [stage("first", 0..5), stage("second", 5..10)]},
+        "managedClusterUpdate": {"upgrade": {"type": "ControlPlaneOnly", "kubernetesVersion": common::lab::TO}}}});
+    call(
+        port,
+        "PUT",
+        "/api/v1/fleets/crash/updateRuns/run-1",
+        Some(run),
+    );
+    call(
+        port,
+        "POST",
+        "/api/v1/fleets/crash/updateRuns/run-1/start",
+        None,
+    );
+    let mut rng = 0xe7ec_u64;
+    let mut killed_in_flight = 0;
+    for _ in 0..4 {
+        std::thread::sleep(Duration::from_millis(1000 + next(&mut rng) % 2000));
+        let in_flight = lab.operations().len() > lab.upgrades().len();
+        killed_in_flight += usize::from(run_state(port) == "Running" && in_flight);
+        server.kill(); // SIGKILL
+        server = serve();
+    }
+    assert!(
+        killed_in_flight >= 2,
+        "the kills must land with upgrades in flight ({killed_in_flight} did)"
+    );
+    let deadline = Instant::now() + Duration::from_secs(240);
+    while run_state(port) != "Completed" {
+        assert!(
+            Instant::now() < deadline,
+            "the run did not complete: {}",
+            run_state(port)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let upgrades = lab.upgrades();
+    assert_eq!(
+        upgrades.len(),
+        60,
+        "every cluster was upgraded: {upgrades:?}"
+    );
+    assert!(
+        upgrades.values().all(|n| *n == 1),
+        "none twice: {upgrades:?}"
+    );
+    assert!(
+        lab.operations().values().all(|n| *n == 1),
+        "one operation each: {:?}",
+        lab.operations()
+    );
+    drop(server);
+}

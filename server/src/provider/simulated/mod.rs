@@ -273,6 +273,10 @@ impl Provider for SimulatedProvider {
             .starts_with(ClusterResourceId::SIMULATED_PREFIX)
     }
 
+    fn id_form(&self) -> String {
+        format!("{}{{cluster}}", ClusterResourceId::SIMULATED_PREFIX)
+    }
+
     fn policy(&self) -> &Policy {
         &self.policy
     }

@@ -1,6 +1,8 @@
 //! Test harness: the real router over a real SQLite database, called without a socket.
 #![allow(dead_code)]
 
+pub mod lab;
+
 use app::model::time::Timestamp;
 use axum::Router;
 use axum::body::Body;
@@ -28,6 +30,7 @@ pub fn args(database_url: &str, demo: bool) -> ServeArgs {
         time_scale: 1.0,
         seed: 42,
         demo,
+        config: None,
         site_root: "target/site".into(),
         limits: Default::default(),
     }
@@ -72,14 +75,20 @@ impl Drop for TempDb {
     }
 }
 
-pub fn temp_db() -> TempDb {
+/// A fresh directory for one test (`what` says what for, in its name).
+pub fn temp_dir(what: &str) -> std::path::PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
-        "drydock-test-{}-{}",
+        "drydock-{what}-{}-{}",
         std::process::id(),
         N.fetch_add(1, Ordering::SeqCst)
     ));
     std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub fn temp_db() -> TempDb {
+    let dir = temp_dir("test");
     let url = format!("sqlite://{}", dir.join("drydock.db").display());
     TempDb { dir, url }
 }
@@ -246,6 +255,18 @@ impl TestServer {
         )
         .await
     }
+}
+
+/// A server in real time with the providers of the configuration file `config`.
+pub async fn start_configured(config: &std::path::Path) -> FastServer {
+    let mut args = args("sqlite::memory:", false);
+    args.config = Some(config.to_owned());
+    let built = server::build(&args, None).await.unwrap();
+    FastServer(TestServer {
+        router: built.router.clone(),
+        clock: Arc::new(ManualClock::new(START)),
+        built,
+    })
 }
 
 /// A server whose fleet time runs `scale` times faster than real time (no manual clock).

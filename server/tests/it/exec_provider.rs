@@ -1,0 +1,202 @@
+//! Real clusters through the `exec` provider: the example lab provider run as a real process
+//! for every call, configured in a `drydock.toml`. What the lab recorded (every call, every
+//! upgrade applied) says what really happened to the clusters.
+
+use crate::common::lab::{self, Lab};
+use crate::common::{self, FastServer};
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+async fn lab_fleet(lab: &Lab, members: usize) -> FastServer {
+    let s = common::start_configured(&lab.config).await;
+    s.fleet("f").await;
+    for i in 0..members {
+        let name = format!("c{i:02}");
+        let joined = s.join("f", &name, &format!("exec:lab/{name}"), None).await;
+        assert_eq!(joined.status, StatusCode::CREATED, "{}", joined.body);
+    }
+    s
+}
+
+async fn start_run(s: &common::TestServer, properties: Value) {
+    let created = s
+        .put(
+            "/api/v1/fleets/f/updateRuns/r",
+            json!({ "properties": properties }),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    start(s).await;
+}
+
+async fn start(s: &common::TestServer) {
+    let started = s
+        .call("POST", "/api/v1/fleets/f/updateRuns/r/start", None)
+        .await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+}
+
+fn control_plane() -> Value {
+    json!({"managedClusterUpdate": {"upgrade": {"type": "ControlPlaneOnly", "kubernetesVersion": lab::TO}}})
+}
+
+fn state(run: &Value) -> &str {
+    run["properties"]["status"]["status"]["state"]
+        .as_str()
+        .unwrap_or("")
+}
+
+/// Polls the run (real time) until `done` says so.
+async fn wait_until(s: &common::TestServer, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let run = s.get("/api/v1/fleets/f/updateRuns/r").await.body;
+        if done(&run) {
+            return run;
+        }
+        assert!(Instant::now() < deadline, "the run never got there: {run}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn member(run: &Value, name: &str) -> Value {
+    common::run_members(&run["properties"]["status"]["stages"])
+        .into_iter()
+        .find(|m| m["name"] == name)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn lab_clusters_join_by_their_exec_id_and_the_provider_says_how_it_is() {
+    let lab = Lab::new(2, 1.0);
+    let s = lab_fleet(&lab, 1).await;
+    let unknown = s.join("f", "ghost", "exec:lab/ghost", None).await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+    assert_eq!(unknown.code(), "ClusterNotFound");
+    assert!(
+        unknown.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("exec:lab/ghost")
+    );
+    let foreign = s.join("f", "other", "exec:elsewhere/c01", None).await;
+    assert_eq!(foreign.code(), "InvalidClusterResourceId");
+    assert!(
+        foreign.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("exec:lab/{cluster}"),
+        "{}",
+        foreign.body
+    );
+
+    let providers = s.get("/api/v1/providers").await.body;
+    let names: Vec<&str> = providers["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["sim", "lab"]);
+    let lab_provider = s.get("/api/v1/providers/lab").await.body;
+    let properties = &lab_provider["properties"];
+    assert_eq!(properties["kind"], "exec");
+    assert_eq!(properties["clusterResourceIdForm"], "exec:lab/{cluster}");
+    assert!(!properties["health"]["lastSuccess"].is_null());
+    assert!(properties["calls"]["observe"].as_u64().unwrap() >= 2);
+    assert_eq!(properties["settings"]["secrets"], json!(["LAB_TOKEN"]));
+    assert!(
+        !lab_provider.to_string().contains(Lab::token()),
+        "the secret is never shown"
+    );
+    assert_eq!(
+        s.get("/api/v1/providers/nope").await.code(),
+        "ProviderNotFound"
+    );
+}
+
+#[tokio::test]
+async fn a_run_upgrades_each_lab_cluster_once_at_a_bounded_cost() {
+    let lab = Lab::new(4, 0.5);
+    let s = lab_fleet(&lab, 4).await;
+    let before = lab.calls().values().sum::<usize>();
+    start_run(&s, control_plane()).await;
+    let run = wait_until(&s, |r| state(r) != "Running").await;
+    assert_eq!(state(&run), "Completed", "{run}");
+    assert!(lab.upgrades().values().all(|n| *n == 1) && lab.upgrades().len() == 4);
+    let calls = lab.calls();
+    let per_member = (calls.values().sum::<usize>() - before) as f64 / 4.0;
+    eprintln!("exec provider, calls per member upgrade: {per_member:.1} ({calls:?})");
+    assert!(per_member < 15.0, "{calls:?}");
+    let clusters = s.get("/api/v1/fleets/f/members").await.body;
+    assert_eq!(clusters["value"].as_array().unwrap().len(), 4, "{clusters}");
+}
+
+#[tokio::test]
+async fn a_cluster_deleted_mid_run_fails_its_member_and_a_retry_after_it_is_back_completes() {
+    let lab = Lab::new(1, 3.0);
+    let s = lab_fleet(&lab, 1).await;
+    start_run(&s, control_plane()).await;
+    // Mid-run: the lab has started the upgrade.
+    wait_until(&s, |_| lab.operations().contains_key("c00")).await;
+    lab.change_fleet(|fleet| {
+        fleet["clusters"].as_object_mut().unwrap().remove("c00");
+    });
+    let failed = wait_until(&s, |r| state(r) == "Failed").await;
+    let message = member(&failed, "c00")["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains("c00 no longer exists"),
+        "the provider's words: {message}"
+    );
+
+    lab.change_fleet(|fleet| fleet["clusters"]["c00"] = lab::cluster_state());
+    start(&s).await;
+    let done = wait_until(&s, |r| state(r) != "Running").await;
+    assert_eq!(state(&done), "Completed", "{done}");
+    assert_eq!(lab.upgrades()["c00"], 1, "the first upgrade never landed");
+}
+
+#[tokio::test]
+async fn a_storm_of_transient_errors_slows_a_run_but_never_upgrades_twice() {
+    let lab = Lab::new(4, 0.5);
+    let s = lab_fleet(&lab, 4).await;
+    lab.set_faults(json!({"transientRate": 0.5}));
+    let before = lab.calls().values().sum::<usize>();
+    start_run(&s, control_plane()).await;
+    // The storm lasts until two members are through (or 20 s), then passes.
+    let storm = Instant::now();
+    wait_until(&s, |r| {
+        let done = common::run_members(&r["properties"]["status"]["stages"])
+            .iter()
+            .filter(|m| m["status"]["state"] == "Completed")
+            .count();
+        done >= 2 || storm.elapsed() > Duration::from_secs(20)
+    })
+    .await;
+    lab.set_faults(json!({}));
+    let run = wait_until(&s, |r| state(r) != "Running").await;
+    assert_eq!(state(&run), "Completed", "{run}");
+    assert_eq!(lab.upgrades().len(), 4);
+    assert!(
+        lab.upgrades().values().all(|n| *n == 1),
+        "{:?}",
+        lab.upgrades()
+    );
+    assert!(
+        lab.operations().values().all(|n| *n == 1),
+        "{:?}",
+        lab.operations()
+    );
+    let calls = lab.calls();
+    let per_member = (calls.values().sum::<usize>() - before) as f64 / 4.0;
+    eprintln!(
+        "exec provider, 50% transient storm for {:.1} s: calls per member {per_member:.1} ({calls:?})",
+        storm.elapsed().as_secs_f64()
+    );
+    assert!(per_member < 60.0, "the call rate stays bounded: {calls:?}");
+}
