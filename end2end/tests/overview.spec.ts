@@ -89,3 +89,24 @@ test("fleet time and window countdowns move; times are local with UTC on hover; 
   expect(missing!.status()).toBe(404);
   await expect(page.getByRole("alert")).toContainText("Fleet nowhere does not exist");
 });
+
+test("each member names its provider; one the provider cannot reach shows a warning and what was last seen", async ({ page, request }) => {
+  const problems = watchConsole(page);
+  const fleet = uniqueName("far");
+  await makeFleet(request, fleet, [{ name: `${fleet}-a` }, { name: `${fleet}-b` }]);
+  await page.goto(`/fleets/${fleet}`);
+  await waitForHydration(page);
+  const row = page.locator(`tr[data-member="${fleet}-a"]`);
+  await expect(row.locator(".provider-tag")).toHaveText("sim");
+  await expect(row.locator(".warn-badge")).toHaveCount(0);
+  const cluster = await (await request.get(`/api/v1/simulator/clusters/${fleet}-a`)).json();
+  expect((await request.put(`/api/v1/simulator/clusters/${fleet}-a`, { data: { ...cluster, unreachable: true } })).ok()).toBeTruthy();
+  await page.reload();
+  await waitForHydration(page);
+  await expect(row.locator(".warn-badge")).toHaveText("⚠ Last observation failed");
+  await expect(row).toContainText("unreachable");
+  await expect(row).toContainText("showing what was last seen");
+  await expect(row.locator("td.cp")).toContainText(cluster.kubernetesVersion);
+  await expect(page.locator(`tr[data-member="${fleet}-b"] .warn-badge`)).toHaveCount(0);
+  expect(problems).toEqual([]);
+});

@@ -174,6 +174,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
 
     let started = Instant::now();
     let decisions_before = drydock.runtime().decisions();
+    let calls_before = crate::provider::Provider::calls(&*simulator);
     drydock
         .run_command(&fleet, &run, Command::Start)
         .await
@@ -184,8 +185,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             .get_run(&fleet, &run)
             .await
             .map_err(|e| anyhow::anyhow!(e.message))?;
-        if stored.run.state.public() == app::model::run::State::Completed {
-            break stored.run;
+        match stored.run.state.public() {
+            app::model::run::State::Completed => break stored.run,
+            app::model::run::State::Failed => {
+                anyhow::bail!("the run failed: {:?}", stored.run.state)
+            }
+            _ => {}
         }
     };
     let wall = started.elapsed().as_secs_f64();
@@ -233,6 +238,18 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         "critical path: {sequential_steps} sequential upgrades of zero duration and no waits = 0 s of fleet work; \
          wall {wall:.1} s = {:.2} ms of orchestration per sequential step",
         wall * 1000.0 / sequential_steps as f64
+    );
+    let calls = crate::provider::Provider::calls(&*simulator);
+    let per_member: Vec<String> = calls
+        .iter()
+        .map(|(verb, n)| {
+            let during = n - calls_before.get(verb).copied().unwrap_or(0);
+            format!("{verb} {:.2}", during as f64 / args.members as f64)
+        })
+        .collect();
+    println!(
+        "provider calls per member upgrade: {}",
+        per_member.join(", ")
     );
     println!("peak memory (VmHWM): {:.0} MiB", peak_memory_mib());
     Ok(())

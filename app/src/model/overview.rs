@@ -48,8 +48,15 @@ pub struct MemberRow {
     pub cluster_resource_id: ClusterResourceId,
     pub group: Option<GroupName>,
     pub labels: Labels,
-    /// What the provider sees, or why it could not look.
+    /// What the provider sees — or, when it cannot look now, what it last saw — or why it
+    /// could not look (never seen).
     pub observed: Result<ObservedCluster, String>,
+    /// Why the latest observation failed, when `observed` is what was last seen.
+    #[serde(default)]
+    pub observation_error: Option<String>,
+    /// The provider answering for its cluster (`sim`, `lab`).
+    #[serde(default)]
+    pub provider: Option<String>,
     /// The run upgrading its cluster right now, if one is.
     #[serde(default)]
     pub upgraded_by: Option<String>,
@@ -146,6 +153,8 @@ impl MemberRow {
             group: member.spec.group.clone(),
             labels: member.spec.labels.clone(),
             observed,
+            observation_error: None,
+            provider: None,
             upgraded_by: None,
         }
     }

@@ -106,6 +106,35 @@ impl OperationStatus {
     }
 }
 
+/// The kinds of call a provider answers, as the `exec` protocol names them.
+pub const VERBS: [&str; 5] = [
+    "list",
+    "catalog",
+    "observe",
+    "start-upgrade",
+    "operation-status",
+];
+
+/// Calls made to a provider, per verb (an `observe` of many clusters is one call).
+#[derive(Default)]
+pub struct CallCounts([std::sync::atomic::AtomicU64; VERBS.len()]);
+
+impl CallCounts {
+    pub fn add(&self, verb: &str) {
+        if let Some(i) = VERBS.iter().position(|v| *v == verb) {
+            self.0[i].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    pub fn snapshot(&self) -> std::collections::BTreeMap<&'static str, u64> {
+        VERBS
+            .iter()
+            .zip(&self.0)
+            .map(|(verb, n)| (*verb, n.load(std::sync::atomic::Ordering::Relaxed)))
+            .collect()
+    }
+}
+
 /// How the runtime treats a provider's operations and observations.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {

@@ -76,6 +76,11 @@ impl Providers {
         format!("ids look like {}", names.join(" or "))
     }
 
+    /// The name of the provider answering for `cluster`, if one does.
+    pub fn provider_of(&self, cluster: &ClusterResourceId) -> Option<String> {
+        self.route(cluster).ok().map(|p| p.name().to_owned())
+    }
+
     pub fn policy_for(&self, cluster: &ClusterResourceId) -> Policy {
         self.route(cluster)
             .map_or_else(|_| fallback_policy(), |p| p.policy().clone())
@@ -163,6 +168,24 @@ impl Providers {
             .into_iter()
             .map(|a| {
                 a.unwrap_or_else(|| Err(ProviderError::transient("the provider gave no answer")))
+            })
+            .collect()
+    }
+
+    /// Providers whose catalog was never read, with why (their versions are missing from the
+    /// merged catalog until they answer).
+    pub fn catalogs_missing(&self) -> Vec<(String, String)> {
+        let known = lock(&self.catalogs);
+        let health = lock(&self.health);
+        self.providers
+            .iter()
+            .filter(|p| !known.contains_key(p.name()))
+            .map(|p| {
+                let why = health
+                    .get(p.name())
+                    .and_then(|h| h.last_error.as_ref())
+                    .map_or_else(|| "it has not answered yet".to_owned(), |(_, e)| e.clone());
+                (p.name().to_owned(), why)
             })
             .collect()
     }

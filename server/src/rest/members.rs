@@ -2,7 +2,6 @@ use super::{
     ApiResult, ApiState, ArmBody, ArmJson, IfMatch, ReadOnlyObject, delete_response, list, ok,
     parse_name, put_response,
 };
-use crate::provider::ProviderError;
 use crate::service::MemberView;
 use app::model::member::{ClusterResourceId, Labels, MemberSpec};
 use app::model::names::{FleetName, GroupName, MemberName};
@@ -10,7 +9,7 @@ use axum::extract::{Path, RawQuery, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-/// What a member PUT may set; `status` (read-only) is accepted and ignored.
+/// What a member PUT may set; `status` and `provider` (read-only) are accepted and ignored.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
@@ -22,6 +21,9 @@ pub struct PutMemberProperties {
     labels: Labels,
     #[serde(default)]
     status: Option<ReadOnlyObject>,
+    /// Read-only: the provider answering for the cluster.
+    #[serde(default)]
+    provider: Option<Value>,
 }
 
 fn names(fleet: &str, member: &str) -> Result<(FleetName, MemberName), super::ApiError> {
@@ -31,11 +33,17 @@ fn names(fleet: &str, member: &str) -> Result<(FleetName, MemberName), super::Ap
     ))
 }
 
-fn status_json(observed: &Result<app::model::cluster::ClusterState, ProviderError>) -> Value {
-    match observed {
+/// What the provider observes; when it cannot, why, and what was last seen.
+fn status_json(view: &MemberView) -> Value {
+    match &view.observed {
         Ok(state) => serde_json::to_value(state).unwrap_or(Value::Null),
         Err(error) => {
-            json!({ "error": { "code": "ClusterUnobservable", "message": error.to_string() } })
+            let mut status =
+                json!({ "error": { "code": "ClusterUnobservable", "message": error.to_string() } });
+            if let Some(seen) = &view.last_seen {
+                status["lastSeen"] = serde_json::to_value(seen).unwrap_or(Value::Null);
+            }
+            status
         }
     }
 }
@@ -45,7 +53,8 @@ pub fn member_json(view: &MemberView) -> Value {
     let mut properties = json!({
         "clusterResourceId": member.spec.cluster_resource_id,
         "labels": member.spec.labels,
-        "status": status_json(&view.observed),
+        "provider": view.provider,
+        "status": status_json(view),
     });
     if let Some(group) = &member.spec.group {
         properties["group"] = json!(group);

@@ -11,7 +11,7 @@ mod answers;
 mod backoff;
 mod driver;
 mod follow;
-mod observations;
+pub(crate) mod observations;
 mod waiting;
 pub(crate) mod world;
 
@@ -163,6 +163,31 @@ impl Runtime {
         let needed = app::engine::clusters_to_observe(run, driver::OBSERVE_PER_GROUP);
         let observed = self.observations.of(&self.providers, &needed).await;
         Ok(world::ObservedWorld::new(catalog, observed, HashMap::new()))
+    }
+
+    /// Observes `clusters` through the shared observations (reusing those still fresh for
+    /// their provider): each answer, with what was last seen when the answer is a failure.
+    pub async fn observe(
+        &self,
+        clusters: &[app::model::member::ClusterResourceId],
+    ) -> Vec<(
+        observations::Observed,
+        Option<app::model::cluster::ClusterState>,
+    )> {
+        let mut observed = self.observations.of(&self.providers, clusters).await;
+        clusters
+            .iter()
+            .map(|cluster| {
+                let answer = observed.remove(cluster).unwrap_or_else(|| {
+                    Err(crate::provider::ProviderError::transient("not observed"))
+                });
+                let last_seen = match &answer {
+                    Ok(_) => None,
+                    Err(_) => self.observations.last_good(cluster),
+                };
+                (answer, last_seen)
+            })
+            .collect()
     }
 
     pub fn providers(&self) -> &Arc<Providers> {

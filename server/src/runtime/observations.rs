@@ -16,15 +16,50 @@ pub type Observed = Result<ClusterState, ProviderError>;
 /// provider's own bound): enough to spare a struggling provider a storm of repeats.
 const FAILED_FOR: Duration = Duration::from_secs(2);
 
+/// The last observation of a cluster, and the last that succeeded (shown, with a warning,
+/// while the provider cannot answer).
+struct Entry {
+    at: Instant,
+    /// `None`: to be observed again before it is used.
+    observed: Option<Observed>,
+    last_good: Option<ClusterState>,
+}
+
 #[derive(Default)]
 pub(super) struct Observations {
-    entries: Mutex<HashMap<ClusterResourceId, (Instant, Observed)>>,
+    entries: Mutex<HashMap<ClusterResourceId, Entry>>,
 }
 
 impl Observations {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ClusterResourceId, (Instant, Observed)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ClusterResourceId, Entry>> {
         // A plain map of values: a panic elsewhere cannot leave it half-changed.
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn put(
+        entries: &mut HashMap<ClusterResourceId, Entry>,
+        cluster: &ClusterResourceId,
+        observed: Observed,
+    ) {
+        let last_good = match &observed {
+            Ok(state) => Some(state.clone()),
+            // A cluster that is gone has nothing left worth showing.
+            Err(ProviderError::ClusterNotFound(_)) => None,
+            Err(_) => entries.get(cluster).and_then(|e| e.last_good.clone()),
+        };
+        entries.insert(
+            cluster.clone(),
+            Entry {
+                at: Instant::now(),
+                observed: Some(observed),
+                last_good,
+            },
+        );
+    }
+
+    /// What was last seen of `cluster` when an observation succeeded.
+    pub fn last_good(&self, cluster: &ClusterResourceId) -> Option<ClusterState> {
+        self.lock().get(cluster).and_then(|e| e.last_good.clone())
     }
 
     /// What is known of `clusters`, observing (in one batch per provider) those whose last
@@ -41,8 +76,12 @@ impl Observations {
             let entries = self.lock();
             for cluster in clusters {
                 let ttl = providers.policy_for(cluster).observation_ttl;
-                match entries.get(cluster) {
-                    Some((at, observed)) if now.duration_since(*at) < keep_for(observed, ttl) => {
+                let usable = entries.get(cluster).and_then(|e| {
+                    let observed = e.observed.as_ref()?;
+                    (now.duration_since(e.at) < keep_for(observed, ttl)).then_some(observed)
+                });
+                match usable {
+                    Some(observed) => {
                         known.insert(cluster.clone(), observed.clone());
                     }
                     _ => stale.push(cluster.clone()),
@@ -57,7 +96,7 @@ impl Observations {
         let answers = providers.observe(&stale).await;
         let mut entries = self.lock();
         for (cluster, observed) in stale.into_iter().zip(answers) {
-            entries.insert(cluster.clone(), (Instant::now(), observed.clone()));
+            Self::put(&mut entries, &cluster, observed.clone());
             known.insert(cluster, observed);
         }
         known
@@ -65,15 +104,17 @@ impl Observations {
 
     /// Records an observation made elsewhere (checking an upgrade's result, say).
     pub fn record(&self, cluster: &ClusterResourceId, observed: Observed) {
-        self.lock()
-            .insert(cluster.clone(), (Instant::now(), observed));
+        Self::put(&mut self.lock(), cluster, observed);
     }
 
-    /// Forgets what was observed of `clusters` (an upgrade of theirs just ended).
+    /// Makes the next look at `clusters` observe them afresh (an upgrade of theirs just
+    /// ended); what was last seen stays until then.
     pub fn forget(&self, clusters: &[ClusterResourceId]) {
         let mut entries = self.lock();
         for cluster in clusters {
-            entries.remove(cluster);
+            if let Some(entry) = entries.get_mut(cluster) {
+                entry.observed = None;
+            }
         }
     }
 }

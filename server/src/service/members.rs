@@ -12,7 +12,11 @@ use std::collections::BTreeMap;
 /// A member with what its provider observes of its cluster.
 pub struct MemberView {
     pub member: Member,
+    /// The provider answering for its cluster (`None`: no provider understands its id).
+    pub provider: Option<String>,
     pub observed: Result<ClusterState, ProviderError>,
+    /// What was last seen of the cluster, when the latest observation failed.
+    pub last_seen: Option<ClusterState>,
 }
 
 pub(crate) fn member_not_found(fleet: &FleetName, name: &MemberName) -> AppError {
@@ -232,11 +236,16 @@ impl Drydock {
             .iter()
             .map(|m| m.spec.cluster_resource_id.clone())
             .collect();
-        let observed = self.providers.observe(&ids).await;
+        let observed = self.runtime.observe(&ids).await;
         members
             .into_iter()
             .zip(observed)
-            .map(|(member, observed)| MemberView { member, observed })
+            .map(|(member, (observed, last_seen))| MemberView {
+                provider: self.providers.provider_of(&member.spec.cluster_resource_id),
+                member,
+                observed,
+                last_seen,
+            })
             .collect()
     }
 }

@@ -31,12 +31,17 @@ impl Drydock {
         let rows: Vec<MemberRow> = views
             .iter()
             .map(|v| {
-                let observed = v
-                    .observed
-                    .as_ref()
-                    .map(|s| ObservedCluster::new(s, &catalog, now))
-                    .map_err(ToString::to_string);
+                let (observed, error) = match (&v.observed, &v.last_seen) {
+                    (Ok(state), _) => (Ok(ObservedCluster::new(state, &catalog, now)), None),
+                    (Err(error), Some(seen)) => (
+                        Ok(ObservedCluster::new(seen, &catalog, now)),
+                        Some(error.to_string()),
+                    ),
+                    (Err(error), None) => (Err(error.to_string()), None),
+                };
                 let mut row = MemberRow::new(&v.member, observed);
+                row.observation_error = error;
+                row.provider = v.provider.clone();
                 row.upgraded_by = upgrading.get(&v.member.spec.cluster_resource_id).cloned();
                 row
             })

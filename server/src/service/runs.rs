@@ -9,8 +9,8 @@ use app::engine::{Command, Reply};
 use app::engine::{
     FleetSnapshot, Plan, PlanMember, PlanRejection, create_run, not_in_any_stage_warning, plan,
 };
-use app::model::error::AppError;
 use app::model::error::sentence;
+use app::model::error::{AppError, ErrorKind};
 use app::model::names::MemberName;
 use app::model::names::{FleetName, GroupName, RunName, StrategyName};
 use app::model::precondition::Precondition;
@@ -47,6 +47,22 @@ fn strategy_name(fleet: &FleetName, id: &str) -> Result<StrategyName, AppError> 
 }
 
 impl Drydock {
+    /// Why a plan was refused. A version missing from the catalog while some provider's catalog
+    /// could not be read is that provider's trouble, not the user's mistake: try again later.
+    fn plan_refused(&self, refusal: PlanRejection) -> AppError {
+        let missing = self.providers.catalogs_missing();
+        match (&refusal, missing.first()) {
+            (PlanRejection::VersionNotOffered(_), Some((provider, why))) => AppError::new(
+                ErrorKind::Unavailable,
+                "ProviderUnavailable",
+                format!(
+                    "{refusal}; the catalog of provider {provider} could not be read yet ({why}): try again shortly."
+                ),
+            ),
+            _ => rejection(refusal),
+        }
+    }
+
     /// Members with what their clusters run now, and the catalog: what plans are made from.
     pub async fn fleet_snapshot(&self, fleet: &FleetName) -> Result<FleetSnapshot, AppError> {
         let members = self.store.list_members(fleet).await.map_err(store_error)?;
@@ -111,7 +127,7 @@ impl Drydock {
             self.clock.now(),
             &self.engine,
         )
-        .map_err(rejection)?;
+        .map_err(|r| self.plan_refused(r))?;
         run.update_strategy_id = strategy_id;
         self.runs
             .create_run(fleet, &run, self.clock.now())
@@ -164,8 +180,8 @@ impl Drydock {
     pub async fn run_plan(&self, fleet: &FleetName, name: &RunName) -> Result<Plan, AppError> {
         let stored = self.get_run(fleet, name).await?;
         let snapshot = self.run_snapshot(&stored.run).await?;
-        let mut plan =
-            plan(&snapshot, &stored.run.spec, self.clock.now(), &self.engine).map_err(rejection)?;
+        let mut plan = plan(&snapshot, &stored.run.spec, self.clock.now(), &self.engine)
+            .map_err(|r| self.plan_refused(r))?;
         // Members left out at creation are not in the run's snapshot; the run remembers them.
         plan.not_in_any_stage
             .clone_from(&stored.run.not_in_any_stage);

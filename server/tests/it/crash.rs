@@ -37,6 +37,30 @@ fn run_state(port: u16) -> String {
     }
 }
 
+/// Waits (real time, at most `limit`) for the run to complete.
+fn wait_for_completion(port: u16, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while run_state(port) != "Completed" {
+        assert!(
+            Instant::now() < deadline,
+            "the run did not complete: {}",
+            run_state(port)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// How many members the run shows upgrading now.
+fn members_upgrading(port: u16) -> usize {
+    match common::http(port, "GET", "/api/v1/fleets/crash/updateRuns/run-1", None) {
+        Ok((200, run)) => common::run_members(&run["properties"]["status"]["stages"])
+            .iter()
+            .filter(|m| m["status"]["state"] == "Running")
+            .count(),
+        _ => 0,
+    }
+}
+
 fn set_up(port: u16) {
     let catalog = call(port, "GET", "/api/v1/simulator/catalog", None);
     let versions: Vec<String> = catalog["kubernetesVersions"]
@@ -110,15 +134,7 @@ fn killed_at_random_points_the_run_still_upgrades_every_member_exactly_once() {
         killed_while_running >= 3,
         "the kills must land mid-run ({killed_while_running} did)"
     );
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while run_state(port) != "Completed" {
-        assert!(
-            Instant::now() < deadline,
-            "the run did not complete: {}",
-            run_state(port)
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_completion(port, Duration::from_secs(120));
     let run = call(port, "GET", "/api/v1/fleets/crash/updateRuns/run-1", None);
     let members = common::run_members(&run["properties"]["status"]["stages"]);
     assert_eq!(members.len(), 200);
@@ -181,25 +197,17 @@ fn killed_while_exec_upgrades_are_in_flight_every_lab_cluster_is_upgraded_once()
     let mut rng = 0xe7ec_u64;
     let mut killed_in_flight = 0;
     for _ in 0..4 {
-        std::thread::sleep(Duration::from_millis(1000 + next(&mut rng) % 2000));
-        let in_flight = lab.operations().len() > lab.upgrades().len();
-        killed_in_flight += usize::from(run_state(port) == "Running" && in_flight);
+        std::thread::sleep(Duration::from_millis(2000 + next(&mut rng) % 2000));
+        let upgrading = members_upgrading(port);
+        killed_in_flight += usize::from(upgrading > 0);
         server.kill(); // SIGKILL
         server = serve();
     }
     assert!(
-        killed_in_flight >= 2,
+        killed_in_flight >= 3,
         "the kills must land with upgrades in flight ({killed_in_flight} did)"
     );
-    let deadline = Instant::now() + Duration::from_secs(240);
-    while run_state(port) != "Completed" {
-        assert!(
-            Instant::now() < deadline,
-            "the run did not complete: {}",
-            run_state(port)
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_for_completion(port, Duration::from_secs(240));
     let upgrades = lab.upgrades();
     assert_eq!(
         upgrades.len(),

@@ -20,7 +20,7 @@ async fn lab_fleet(lab: &Lab, members: usize) -> FastServer {
     s
 }
 
-async fn start_run(s: &common::TestServer, properties: Value) {
+async fn create_run(s: &common::TestServer, properties: Value) {
     let created = s
         .put(
             "/api/v1/fleets/f/updateRuns/r",
@@ -28,14 +28,11 @@ async fn start_run(s: &common::TestServer, properties: Value) {
         )
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    start(s).await;
 }
 
-async fn start(s: &common::TestServer) {
-    let started = s
-        .call("POST", "/api/v1/fleets/f/updateRuns/r/start", None)
-        .await;
-    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+async fn start_run(s: &common::TestServer, properties: Value) {
+    create_run(s, properties).await;
+    s.start_r().await;
 }
 
 fn control_plane() -> Value {
@@ -155,7 +152,7 @@ async fn a_cluster_deleted_mid_run_fails_its_member_and_a_retry_after_it_is_back
     );
 
     lab.change_fleet(|fleet| fleet["clusters"]["c00"] = lab::cluster_state());
-    start(&s).await;
+    s.start_r().await;
     let done = wait_until(&s, |r| state(r) != "Running").await;
     assert_eq!(state(&done), "Completed", "{done}");
     assert_eq!(lab.upgrades()["c00"], 1, "the first upgrade never landed");
@@ -165,9 +162,10 @@ async fn a_cluster_deleted_mid_run_fails_its_member_and_a_retry_after_it_is_back
 async fn a_storm_of_transient_errors_slows_a_run_but_never_upgrades_twice() {
     let lab = Lab::new(4, 0.5);
     let s = lab_fleet(&lab, 4).await;
+    create_run(&s, control_plane()).await;
     lab.set_faults(json!({"transientRate": 0.5}));
     let before = lab.calls().values().sum::<usize>();
-    start_run(&s, control_plane()).await;
+    s.start_r().await;
     // The storm lasts until two members are through (or 20 s), then passes.
     let storm = Instant::now();
     wait_until(&s, |r| {

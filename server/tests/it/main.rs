@@ -9,6 +9,7 @@ mod cli_walkthrough;
 mod cluster_leases;
 mod crash;
 mod demo_and_restart;
+mod eks_example;
 mod exec_provider;
 mod provider_faults;
 mod rest_fleets;

@@ -43,14 +43,7 @@ async fn start_run(s: &common::TestServer, target: &str) {
         )
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-    start(s).await;
-}
-
-async fn start(s: &common::TestServer) {
-    let started = s
-        .call("POST", "/api/v1/fleets/f/updateRuns/r/start", None)
-        .await;
-    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    s.start_r().await;
 }
 
 /// Sets faults on a simulated cluster (fields as `PUT /api/v1/simulator/clusters/{name}`).
@@ -209,7 +202,7 @@ async fn a_cluster_deleted_mid_run_fails_its_member_and_a_retry_after_it_is_back
     );
 
     s.put("/api/v1/simulator/clusters/c1", before).await;
-    start(&s).await;
+    s.start_r().await;
     let done = advance_until(&s, 10 * MINUTE, |r| run_state(r) == "Completed").await;
     assert_eq!(member(&done, "c1")["status"]["state"], "Completed");
     assert_eq!(version_of(&s, "c1").await, target);
@@ -250,7 +243,7 @@ async fn an_upgrade_that_never_ends_times_out_and_a_retry_upgrades_the_cluster()
     );
     assert_ne!(version_of(&s, "c1").await, target, "nothing was upgraded");
 
-    start(&s).await;
+    s.start_r().await;
     advance_until(&s, 10 * MINUTE, |r| run_state(r) == "Completed").await;
     assert_eq!(version_of(&s, "c1").await, target);
 }
@@ -281,4 +274,56 @@ async fn a_throttling_provider_slows_a_run_but_upgrades_every_cluster_once() {
         assert_eq!(per[&format!("sim:{name}")], ["Succeeded"], "{name} once");
         assert_eq!(version_of(&s, name).await, target);
     }
+}
+
+#[tokio::test]
+async fn the_overview_shows_what_was_last_seen_of_a_cluster_the_provider_cannot_reach() {
+    let s = common::start().await;
+    fleet_of(&s, &["c1", "c2"]).await;
+    let overview = || async { s.get("/fn/fleet_overview?fleet=f").await.body };
+    let row = |o: &Value, name: &str| {
+        o["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let seen = overview().await;
+    assert_eq!(row(&seen, "c1")["provider"], "sim");
+    assert!(row(&seen, "c1")["observation_error"].is_null());
+
+    set_faults(&s, "c1", json!({"unreachable": true})).await;
+    let now = overview().await;
+    let c1 = row(&now, "c1");
+    assert!(
+        c1["observation_error"]
+            .as_str()
+            .unwrap()
+            .contains("unreachable"),
+        "{c1}"
+    );
+    assert_eq!(
+        c1["observed"]["Ok"],
+        row(&seen, "c1")["observed"]["Ok"],
+        "what was last seen, not an empty row"
+    );
+    let member = s.get("/api/v1/fleets/f/members/c1").await.body;
+    assert_eq!(member["properties"]["provider"], "sim");
+    assert_eq!(
+        member["properties"]["status"]["error"]["code"],
+        "ClusterUnobservable"
+    );
+    assert!(member["properties"]["status"]["lastSeen"]["kubernetesVersion"].is_string());
+
+    s.delete("/api/v1/simulator/clusters/c2?force=true").await;
+    let gone = row(&overview().await, "c2");
+    assert!(
+        gone["observed"]["Err"]
+            .as_str()
+            .unwrap()
+            .contains("does not exist"),
+        "a deleted cluster shows nothing stale: {gone}"
+    );
 }

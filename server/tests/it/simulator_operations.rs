@@ -318,3 +318,26 @@ async fn an_upgrade_in_flight_reports_how_many_nodes_are_done() {
     let listed = s.get("/api/v1/simulator/operations").await.body;
     assert_eq!(listed["value"][0]["progress"]["nodesTotal"], 3);
 }
+
+#[tokio::test]
+async fn a_start_answered_with_success_means_the_cluster_runs_the_target() {
+    let s = common::start().await;
+    let (from, to) = versions(&s).await;
+    s.sim_cluster("aks-1", "eastus", &from).await;
+    let sim = &s.built.simulator;
+    sim.start_upgrade(&request("op-s", "aks-1", &from, &to))
+        .await
+        .unwrap();
+    s.clock.advance(24 * 3600 * 1000);
+    // Asked again under the same id after it ended (as after a crash), without a status call.
+    let again = sim
+        .start_upgrade(&request("op-s", "aks-1", &from, &to))
+        .await
+        .unwrap();
+    assert_eq!(again.status, OperationStatus::Succeeded);
+    assert_eq!(
+        s.get("/api/v1/simulator/clusters/aks-1").await.body["kubernetesVersion"],
+        to.as_str(),
+        "success is only said of an upgrade that happened"
+    );
+}

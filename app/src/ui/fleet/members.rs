@@ -213,20 +213,43 @@ fn MemberRowView(
         let href = format!("/fleets/{}/updates/runs/{run}", actions.fleet.get_untracked());
         view! { <a class="upgrading" href=href title=format!("Update run {run} is upgrading this cluster")>{format!("Upgrading · {run}")}</a> }
     });
+    // The last observation failed: a warning, and what was last seen (if anything was).
+    let stale = row.observation_error.clone().map(|message| {
+        view! {
+            <div class="observe-failed small">
+                <span class="warn-badge" title=message.clone()>"⚠ Last observation failed"</span>
+                " " {message} " — showing what was last seen."
+            </div>
+        }
+    });
     let (region, details) = match row.observed {
-        Ok(cluster) => (cluster.location.to_string(), observed_cells(cluster, clock).into_any()),
+        Ok(cluster) => (
+            cluster.location.to_string(),
+            observed_cells(cluster, clock).into_any(),
+        ),
         Err(message) => (
             "unknown".to_owned(),
-            view! { <td colspan="3" class="error">{format!("Cannot observe this cluster: {message}")}</td> }.into_any(),
+            view! {
+                <td colspan="3" class="observe-failed small">
+                    <span class="warn-badge" title=message.clone()>"⚠ Not observed"</span>
+                    " " {message}
+                </td>
+            }
+            .into_any(),
         ),
     };
+    let provider = row.provider.clone().map_or_else(
+        || view! { <span class="provider-tag missing" title="No provider understands this id">"no provider"</span> }.into_any(),
+        |p| view! { <span class="provider-tag" title="The provider that drives this cluster">{p}</span> }.into_any(),
+    );
     view! {
         <tr data-member=name.clone()>
             <td><input type="checkbox" aria-label=format!("Select {name}") prop:checked=checked on:change=toggle/></td>
             <th scope="row">
                 {name.clone()}
                 {upgrading}
-                <div class="muted small">{row.cluster_resource_id.to_string()}</div>
+                <div class="muted small">{row.cluster_resource_id.to_string()} " " {provider}</div>
+                {stale}
             </th>
             <td>{region}</td>
             <td class="group">{group}</td>

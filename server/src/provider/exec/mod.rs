@@ -10,7 +10,9 @@
 mod call;
 pub mod protocol;
 
-use super::{Operation, OperationStatus, Policy, Provider, ProviderError, UpgradeRequest};
+use super::{
+    CallCounts, Operation, OperationStatus, Policy, Provider, ProviderError, UpgradeRequest,
+};
 use crate::clock::Clock;
 use crate::settings::ExecSettings;
 use app::model::catalog::Catalog;
@@ -18,21 +20,11 @@ use app::model::cluster::ClusterState;
 use app::model::member::ClusterResourceId;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::Semaphore;
 
 pub use call::EX_TEMPFAIL;
-
-/// The verbs, in the order their counts are kept.
-const VERBS: [&str; 5] = [
-    "list",
-    "catalog",
-    "observe",
-    "start-upgrade",
-    "operation-status",
-];
 
 /// A value fetched from the provider and reused for a while.
 type Kept<T> = Mutex<Option<(Instant, T)>>;
@@ -43,7 +35,7 @@ pub struct ExecProvider {
     /// `exec:{name}/`, what its cluster ids start with.
     prefix: String,
     permits: Semaphore,
-    calls: [AtomicU64; VERBS.len()],
+    calls: CallCounts,
     catalog: Kept<Catalog>,
     known: Kept<Vec<ClusterResourceId>>,
     clock: Arc<dyn Clock>,
@@ -60,7 +52,7 @@ impl ExecProvider {
             },
             prefix: format!("exec:{}/", settings.name),
             permits: Semaphore::new(settings.max_parallel),
-            calls: Default::default(),
+            calls: CallCounts::default(),
             catalog: Mutex::new(None),
             known: Mutex::new(None),
             settings,
@@ -94,9 +86,7 @@ impl ExecProvider {
             .acquire()
             .await
             .map_err(|_| ProviderError::transient("the provider is shutting down"))?;
-        if let Some(i) = VERBS.iter().position(|v| *v == verb) {
-            self.calls[i].fetch_add(1, Ordering::Relaxed);
-        }
+        self.calls.add(verb);
         let answer = call::call(&self.settings, verb, &protocol::request(fields)).await;
         if let Err(error) = &answer {
             tracing::info!(provider = %self.settings.name, verb, %error, "a provider call failed");
@@ -204,11 +194,7 @@ impl Provider for ExecProvider {
     }
 
     fn calls(&self) -> BTreeMap<&'static str, u64> {
-        VERBS
-            .iter()
-            .zip(&self.calls)
-            .map(|(verb, count)| (*verb, count.load(Ordering::Relaxed)))
-            .collect()
+        self.calls.snapshot()
     }
 
     async fn catalog(&self) -> Result<Catalog, ProviderError> {

@@ -47,6 +47,8 @@ pub struct SimulatedProvider {
     policy: Policy,
     /// Calls answered so far: what transient failures are drawn against.
     calls: std::sync::atomic::AtomicU64,
+    /// Calls per verb, as every provider counts them.
+    counts: crate::provider::CallCounts,
 }
 
 const FOREIGN_HINT: &str = "the simulated provider names clusters sim:{name}";
@@ -95,6 +97,7 @@ impl SimulatedProvider {
                 backoff_cap: std::time::Duration::from_secs(5),
             },
             calls: std::sync::atomic::AtomicU64::new(0),
+            counts: crate::provider::CallCounts::default(),
         })
     }
 
@@ -281,7 +284,12 @@ impl Provider for SimulatedProvider {
         &self.policy
     }
 
+    fn calls(&self) -> std::collections::BTreeMap<&'static str, u64> {
+        self.counts.snapshot()
+    }
+
     async fn catalog(&self) -> Result<Catalog, ProviderError> {
+        self.counts.add("catalog");
         Ok(self.current_catalog())
     }
 
@@ -289,6 +297,7 @@ impl Provider for SimulatedProvider {
         &self,
         clusters: &[ClusterResourceId],
     ) -> Vec<Result<ClusterState, ProviderError>> {
+        self.counts.add("observe");
         let world = self.read();
         clusters
             .iter()
@@ -297,6 +306,7 @@ impl Provider for SimulatedProvider {
     }
 
     async fn known_clusters(&self) -> Result<Vec<ClusterResourceId>, ProviderError> {
+        self.counts.add("list");
         Ok(self
             .read()
             .clusters
@@ -306,6 +316,7 @@ impl Provider for SimulatedProvider {
     }
 
     async fn start_upgrade(&self, request: &UpgradeRequest) -> Result<Operation, ProviderError> {
+        self.counts.add("start-upgrade");
         self.start(request).await
     }
 
@@ -314,6 +325,7 @@ impl Provider for SimulatedProvider {
         cluster: &ClusterResourceId,
         operation_id: &str,
     ) -> Result<Option<Operation>, ProviderError> {
+        self.counts.add("operation-status");
         self.answers_for(cluster)?;
         self.status(operation_id).await
     }

@@ -50,7 +50,20 @@ impl SimulatedProvider {
         })
     }
 
+    /// Starts the upgrade (or answers for the one started under the same id). An answer of
+    /// success always means the cluster runs the target: a finished operation is applied first.
     pub(super) async fn start(&self, request: &UpgradeRequest) -> Result<Operation, ProviderError> {
+        let answer = self.begin(request).await?;
+        if answer.status == OperationStatus::Succeeded {
+            let op = self.read().operations.get(&request.operation_id).cloned();
+            if let Some(op) = op.filter(|op| !op.applied) {
+                self.apply(&op).await?;
+            }
+        }
+        Ok(answer)
+    }
+
+    async fn begin(&self, request: &UpgradeRequest) -> Result<Operation, ProviderError> {
         let _guard = self.writes.lock().await;
         // An id seen before is answered for as it was started, whatever this request asks:
         // like a real provider, the simulator does not second-guess its caller.
@@ -102,7 +115,10 @@ impl SimulatedProvider {
             self.write(|world| {
                 world.clusters.insert(name, cluster);
             });
-            return Ok(answer);
+            return Ok(Operation {
+                status: OperationStatus::running(),
+                ..answer
+            });
         }
         self.store
             .save_operation(&operation)

@@ -231,6 +231,14 @@ impl TestServer {
             .to_owned()
     }
 
+    /// Starts update run `r` of fleet `f` (the name the provider tests use).
+    pub async fn start_r(&self) {
+        let started = self
+            .call("POST", "/api/v1/fleets/f/updateRuns/r/start", None)
+            .await;
+        assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    }
+
     pub async fn fleet(&self, name: &str) {
         let reply = self
             .put(&format!("/api/v1/fleets/{name}"), serde_json::json!({}))
