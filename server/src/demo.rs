@@ -1,5 +1,5 @@
 //! The demo fleet: about a dozen simulated members over three regions, four update groups, two
-//! members with no group, one with a maintenance window, mixed versions and node images. Created
+//! members with no group, one with maintenance windows (Kubernetes weekly, node images nightly), mixed versions and node images. Created
 //! once; later starts leave it (and whatever the user did to it) alone.
 
 use crate::provider::simulated::generate::{self, REGIONS};
@@ -10,7 +10,9 @@ use app::model::cluster::Region;
 use app::model::error::AppError;
 use app::model::member::{ClusterResourceId, Labels, MemberSpec};
 use app::model::names::{ClusterName, FleetName, GroupName, MemberName};
-use app::model::window::{DayOfWeek, MaintenanceWindow, Schedule, WeeklySchedule};
+use app::model::window::{
+    DailySchedule, DateSpan, DayOfWeek, MaintenanceWindow, Schedule, WeeklySchedule,
+};
 
 pub const DEMO_FLEET: &str = "demo";
 const MEMBERS: usize = 12;
@@ -30,6 +32,23 @@ fn sunday_night() -> MaintenanceWindow {
         duration_hours: 4,
         utc_offset: "+00:00".into(),
         start_date: None,
+        not_allowed_dates: Vec::new(),
+    }
+}
+
+/// Node images every night but over the year's end: how teams keep node OS patches flowing
+/// while freezing changes for the holidays.
+fn nightly_except_holidays() -> MaintenanceWindow {
+    MaintenanceWindow {
+        schedule: Schedule::Daily(DailySchedule { interval_days: 1 }),
+        start_time: "00:00".into(),
+        duration_hours: 8,
+        utc_offset: "+00:00".into(),
+        start_date: None,
+        not_allowed_dates: vec![DateSpan {
+            start: "2026-12-20".into(),
+            end: "2027-01-03".into(),
+        }],
     }
 }
 
@@ -66,6 +85,7 @@ pub async fn ensure_demo_fleet(
         let mut state = generate::cluster(&mut rng, &catalog, &region, 3);
         if i == 4 {
             state.maintenance_window = Some(sunday_night());
+            state.node_os_maintenance_window = Some(nightly_except_holidays());
         }
         simulator
             .put_cluster(&cluster, state, Faults::default())

@@ -355,7 +355,7 @@ fn advance_group(
             if !eligible || passed.contains(&i) {
                 continue;
             }
-            match ready(&member.cluster_resource_id, work) {
+            match ready(&member.cluster_resource_id, upgrade, work) {
                 Ok(cluster) => {
                     chosen = Some((i, Ok(cluster)));
                     break;
@@ -470,10 +470,12 @@ enum NotReady {
     Gone(String),
 }
 
-/// The member's cluster if it can start now: observed, inside its window, and not being
+/// The member's cluster if it can start now: observed, inside the window that governs
+/// `upgrade` on it, and not being
 /// upgraded by another run; else what it waits for.
 fn ready(
     cluster: &crate::model::member::ClusterResourceId,
+    upgrade: Upgrade,
     work: &Work<'_>,
 ) -> Result<crate::model::cluster::ClusterState, NotReady> {
     let observed = work.world.observe(cluster).map_err(|why| {
@@ -489,8 +491,7 @@ fn ready(
         }
     })?;
     let window = observed
-        .maintenance_window
-        .as_ref()
+        .window_for(upgrade)
         .and_then(|w| w.current_or_next(work.now));
     if let Some(span) = window.filter(|span| !span.contains(work.now)) {
         return Err(NotReady::Wait(Wait {

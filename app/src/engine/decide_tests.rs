@@ -679,3 +679,29 @@ fn a_provider_that_stops_answering_shows_on_the_member_until_it_answers_again() 
     h.complete("a");
     assert!(matches!(h.run.state, RunState::Completed { .. }));
 }
+
+#[test]
+fn a_node_image_run_waits_for_the_node_os_window_not_the_kubernetes_one() {
+    // NOW is Monday 12:00: the Kubernetes window is open, the node OS one opens Tuesday.
+    let m = with_cluster(member("a", None, "eastus", "1.29.9"), |c| {
+        c.maintenance_window = Some(window(DayOfWeek::Monday, "11:00"));
+        c.node_os_maintenance_window = Some(window(DayOfWeek::Tuesday, "02:00"));
+    });
+    let images = spec(
+        UpgradeType::NodeImageOnly,
+        None,
+        NodeImageSelectionType::Latest,
+    );
+    let mut h = Harness::new(&fleet(vec![m]), images, NOW);
+    h.start();
+    assert!(h.in_flight().is_empty());
+    let MemberState::Pending { until, .. } = h.member_state("a") else {
+        panic!()
+    };
+    assert_eq!(
+        *until,
+        Some(Timestamp::parse_rfc3339("2024-09-03T02:00:00Z").unwrap())
+    );
+    h.wake();
+    assert_eq!(h.in_flight(), ["a"]);
+}

@@ -48,6 +48,7 @@ pub fn member(name: &str, group: Option<&str>, region: &str, version: &str) -> P
             os_sku: family,
         }],
         maintenance_window: None,
+        node_os_maintenance_window: None,
     };
     PlanMember {
         name: MemberName::parse(name).unwrap(),
@@ -113,5 +114,6 @@ pub fn window(day: DayOfWeek, start: &str) -> MaintenanceWindow {
         duration_hours: 4,
         utc_offset: "+00:00".into(),
         start_date: None,
+        not_allowed_dates: Vec::new(),
     }
 }

@@ -13,6 +13,7 @@ use crate::model::target::UpgradeTarget;
 use crate::model::time::{MS_PER_SECOND, Timestamp};
 use crate::model::update::{NodeImageSelectionType, RunSpec, Upgrade};
 use crate::model::version::NodeImageVersion;
+use crate::model::window::MaintenanceWindow;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
@@ -324,6 +325,8 @@ fn with_failure_warnings(mut plan: Plan) -> Plan {
 struct Queued<'a> {
     member: &'a PlanMember,
     cluster: &'a ClusterState,
+    /// The window that governs this upgrade on the cluster.
+    window: Option<&'a MaintenanceWindow>,
     target: UpgradeTarget,
 }
 
@@ -349,22 +352,29 @@ pub(super) fn schedule_group(
                 "the cluster cannot be observed: {}",
                 member.cluster.as_ref().err().map_or("", String::as_str)
             );
-            idle.push(member_plan(member, None, MemberAction::Pending { reason }));
+            idle.push(member_plan(
+                member,
+                None,
+                None,
+                MemberAction::Pending { reason },
+            ));
             continue;
         };
+        let window = cluster.window_for(upgrade);
         match resolve_member(cluster, upgrade, images, catalog, cfg) {
             MemberAction::Upgrade { target } => {
                 let queued = Queued {
                     member,
                     cluster,
+                    window,
                     target,
                 };
-                match cluster.maintenance_window {
+                match window {
                     None => always_open.push_back(queued),
                     Some(_) => windowed.push(queued),
                 }
             }
-            other => idle.push(member_plan(member, Some(cluster), other)),
+            other => idle.push(member_plan(member, Some(cluster), window, other)),
         }
     }
     let mut t = start;
@@ -377,7 +387,7 @@ pub(super) fn schedule_group(
         let action = MemberAction::Upgrade {
             target: queued.target,
         };
-        let mut plan = member_plan(queued.member, Some(queued.cluster), action);
+        let mut plan = member_plan(queued.member, Some(queued.cluster), queued.window, action);
         plan.starts_after_ms = Some(begins);
         plan.ends_after_ms = Some(ends);
         plan.waits_for_window_until = opens.filter(|o| o.millis() - now.millis() > t);
@@ -398,10 +408,7 @@ fn next_in_group<'a>(
     windowed: &mut Vec<Queued<'a>>,
     at: Timestamp,
 ) -> Option<(Queued<'a>, Option<Timestamp>)> {
-    let opening = |q: &Queued<'_>| {
-        let window = q.cluster.maintenance_window.as_ref()?;
-        window.current_or_next(at).map(|span| span.start.max(at))
-    };
+    let opening = |q: &Queued<'_>| q.window?.current_or_next(at).map(|span| span.start.max(at));
     let open_windowed = (0..windowed.len())
         .filter(|&i| opening(&windowed[i]) == Some(at))
         .min_by(|&a, &b| windowed[a].member.name.cmp(&windowed[b].member.name));
@@ -423,6 +430,7 @@ fn next_in_group<'a>(
 fn member_plan(
     member: &PlanMember,
     cluster: Option<&ClusterState>,
+    window: Option<&MaintenanceWindow>,
     action: MemberAction,
 ) -> MemberPlan {
     MemberPlan {
@@ -433,8 +441,6 @@ fn member_plan(
         starts_after_ms: None,
         ends_after_ms: None,
         waits_for_window_until: None,
-        window: cluster
-            .and_then(|c| c.maintenance_window.as_ref())
-            .map(|w| w.describe()),
+        window: window.map(MaintenanceWindow::describe),
     }
 }

@@ -474,3 +474,30 @@ fn the_newest_workable_version_blocks_nobody() {
         None
     );
 }
+
+#[test]
+fn each_upgrade_kind_waits_for_the_window_that_governs_it() {
+    // NOW is Monday 12:00. Kubernetes upgrades may start on Tuesdays; node images on Mondays.
+    let both = with_cluster(member("a", None, "eastus", "1.29.9"), |c| {
+        c.maintenance_window = Some(window(DayOfWeek::Tuesday, "02:00"));
+        c.node_os_maintenance_window = Some(window(DayOfWeek::Monday, "11:00"));
+    });
+    let f = fleet(vec![both]);
+    let tuesday_2am = Timestamp::parse_rfc3339("2024-09-03T02:00:00Z").unwrap();
+    let full_plan = run(&f, &full("1.30.5"));
+    let m = full_plan.members().next().unwrap();
+    assert_eq!(m.waits_for_window_until, Some(tuesday_2am));
+    assert!(m.window.as_deref().unwrap().starts_with("Tue 02:00"));
+    let images = run(
+        &f,
+        &spec(
+            UpgradeType::NodeImageOnly,
+            None,
+            NodeImageSelectionType::Latest,
+        ),
+    );
+    let m = images.members().next().unwrap();
+    assert_eq!(m.waits_for_window_until, None, "the node OS window is open");
+    assert_eq!(m.starts_after_ms, Some(0));
+    assert!(m.window.as_deref().unwrap().starts_with("Mon 11:00"));
+}

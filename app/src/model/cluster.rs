@@ -1,5 +1,6 @@
 //! What a provider observes of a cluster: region, versions, node pools, maintenance window.
 
+use super::update::Upgrade;
 use super::version::{ImageFamily, KubernetesVersion, NodeImageVersion};
 use super::window::MaintenanceWindow;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -134,8 +135,14 @@ pub struct ClusterState {
     pub location: Region,
     pub kubernetes_version: KubernetesVersion,
     pub node_pools: Vec<NodePool>,
+    /// When Kubernetes upgrades (`Full`, `ControlPlaneOnly`) may start: AKS's
+    /// `aksManagedAutoUpgradeSchedule`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub maintenance_window: Option<MaintenanceWindow>,
+    /// When node-image upgrades (`NodeImageOnly`) may start: AKS's
+    /// `aksManagedNodeOSUpgradeSchedule`. Independent of the other, as in AKS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_os_maintenance_window: Option<MaintenanceWindow>,
 }
 
 impl ClusterState {
@@ -175,10 +182,21 @@ impl ClusterState {
                 return Err(format!("node pool name '{}' is used twice", pool.name));
             }
         }
-        if let Some(window) = &self.maintenance_window {
+        for window in [&self.maintenance_window, &self.node_os_maintenance_window]
+            .into_iter()
+            .flatten()
+        {
             window.validate()?;
         }
         Ok(())
+    }
+
+    /// The window that governs `upgrade` on this cluster, if it has one.
+    pub fn window_for(&self, upgrade: Upgrade) -> Option<&MaintenanceWindow> {
+        match upgrade {
+            Upgrade::Full(_) | Upgrade::ControlPlaneOnly(_) => self.maintenance_window.as_ref(),
+            Upgrade::NodeImageOnly => self.node_os_maintenance_window.as_ref(),
+        }
     }
 
     pub fn node_count(&self) -> u64 {

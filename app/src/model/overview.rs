@@ -7,6 +7,7 @@ use super::member::{ClusterResourceId, Labels, Member};
 use super::names::{FleetName, GroupName, MemberName};
 use super::time::Timestamp;
 use super::version::{ImageRelease, KubernetesVersion, NodeImageVersion};
+use super::window::MaintenanceWindow;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -70,7 +71,11 @@ pub struct ObservedCluster {
     /// one minor ahead: minors cannot be skipped), when there is one.
     pub newer_kubernetes: Option<KubernetesVersion>,
     pub node_pools: Vec<PoolRow>,
+    /// The window for Kubernetes upgrades.
     pub window: Option<WindowStatus>,
+    /// The window for node-image upgrades, when the cluster has one.
+    #[serde(default)]
+    pub node_os_window: Option<WindowStatus>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,6 +96,19 @@ pub struct WindowStatus {
     pub open: bool,
     /// When it closes (if open) or opens next (if closed).
     pub next_change: Timestamp,
+}
+
+impl WindowStatus {
+    fn of(window: Option<&MaintenanceWindow>, now: Timestamp) -> Option<Self> {
+        let window = window?;
+        let span = window.current_or_next(now)?;
+        let open = span.contains(now);
+        Some(WindowStatus {
+            description: window.describe(),
+            open,
+            next_change: if open { span.end } else { span.start },
+        })
+    }
 }
 
 impl ObservedCluster {
@@ -126,21 +144,13 @@ impl ObservedCluster {
                     .cloned(),
             })
             .collect();
-        let window = state.maintenance_window.as_ref().and_then(|w| {
-            let span = w.current_or_next(now)?;
-            let open = span.contains(now);
-            Some(WindowStatus {
-                description: w.describe(),
-                open,
-                next_change: if open { span.end } else { span.start },
-            })
-        });
         Self {
             location: region.clone(),
             kubernetes_version: state.kubernetes_version,
             newer_kubernetes: next_control_plane,
             node_pools,
-            window,
+            window: WindowStatus::of(state.maintenance_window.as_ref(), now),
+            node_os_window: WindowStatus::of(state.node_os_maintenance_window.as_ref(), now),
         }
     }
 }

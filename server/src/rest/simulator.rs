@@ -28,6 +28,8 @@ pub struct PutCluster {
     node_pools: Vec<NodePool>,
     #[serde(default)]
     maintenance_window: Option<MaintenanceWindow>,
+    #[serde(default)]
+    node_os_maintenance_window: Option<MaintenanceWindow>,
     /// The cluster's next operation fails.
     #[serde(default)]
     fail_next: bool,
@@ -128,6 +130,7 @@ pub async fn put_cluster(
         kubernetes_version: body.kubernetes_version,
         node_pools: body.node_pools,
         maintenance_window: body.maintenance_window,
+        node_os_maintenance_window: body.node_os_maintenance_window,
     };
     let faults = Faults {
         fail_next: body.fail_next,

@@ -113,6 +113,51 @@ async fn a_cluster_with_a_maintenance_window_in_the_aks_shape() {
 }
 
 #[tokio::test]
+async fn a_cluster_keeps_both_windows_of_every_aks_schedule_kind() {
+    let s = common::start().await;
+    let version = s.some_version().await;
+    let image = s.newest_image("eastus").await;
+    let node_os = json!({"schedule": {"relativeMonthly": {"intervalMonths": 1, "weekIndex": "Last", "dayOfWeek": "Friday"}},
+                         "startTime": "22:00", "durationHours": 8, "utcOffset": "+02:00",
+                         "notAllowedDates": [{"start": "2024-12-23", "end": "2025-01-05"}]});
+    let body = |node_os: serde_json::Value| {
+        json!({
+            "location": "eastus", "kubernetesVersion": version,
+            "nodePools": [{"name": "system", "count": 3, "kubernetesVersion": version,
+                           "osSku": "AKSUbuntu-2204gen2containerd",
+                           "nodeImageVersion": format!("AKSUbuntu-2204gen2containerd-{image}")}],
+            "maintenanceWindow": {"schedule": {"absoluteMonthly": {"intervalMonths": 2, "dayOfMonth": 31}},
+                                  "startTime": "01:00", "durationHours": 4},
+            "nodeOsMaintenanceWindow": node_os
+        })
+    };
+    let reply = s
+        .put("/api/v1/simulator/clusters/aks-w", body(node_os.clone()))
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    assert_eq!(reply.body["nodeOsMaintenanceWindow"], node_os);
+    assert_eq!(
+        reply.body["maintenanceWindow"]["schedule"]["absoluteMonthly"]["dayOfMonth"],
+        31
+    );
+    let mut bad = node_os.clone();
+    bad["schedule"] = json!({"daily": {"intervalDays": 9}});
+    let refused = s.put("/api/v1/simulator/clusters/aks-w", body(bad)).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(
+        refused.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("intervalDays")
+    );
+    let kept = s.get("/api/v1/simulator/clusters/aks-w").await.body;
+    assert_eq!(
+        kept["nodeOsMaintenanceWindow"], node_os,
+        "the refused PUT changed nothing"
+    );
+}
+
+#[tokio::test]
 async fn invalid_clusters_are_rejected_with_the_reason() {
     let s = common::start().await;
     let version = s.some_version().await;

@@ -265,7 +265,7 @@ fn observed_cells(cluster: ObservedCluster, clock: PageClock) -> impl IntoView {
     view! {
         <td class="cp">{version_cell(cluster.kubernetes_version.to_string(), cluster.newer_kubernetes.map(|v| v.to_string()))}</td>
         <td><ul class="pools">{cluster.node_pools.into_iter().map(pool_item).collect_view()}</ul></td>
-        <td>{window_cell(cluster.window, clock)}</td>
+        <td>{windows_cell(cluster.window, cluster.node_os_window, clock)}</td>
     }
 }
 
@@ -297,7 +297,24 @@ fn pool_item(pool: PoolRow) -> impl IntoView {
     }
 }
 
-/// The member's window, and a countdown to its next change that moves with fleet time.
+/// The member's windows: one line when only Kubernetes upgrades have a window (as most
+/// clusters), else one labelled line per upgrade kind.
+fn windows_cell(
+    kubernetes: Option<WindowStatus>,
+    node_os: Option<WindowStatus>,
+    clock: PageClock,
+) -> impl IntoView {
+    match node_os {
+        None => window_cell(kubernetes, clock).into_any(),
+        Some(node_os) => view! {
+            <div class="window-kind">"Kubernetes: "{window_cell(kubernetes, clock)}</div>
+            <div class="window-kind">"Node images: "{window_cell(Some(node_os), clock)}</div>
+        }
+        .into_any(),
+    }
+}
+
+/// One window, and a countdown to its next change that moves with fleet time.
 fn window_cell(window: Option<WindowStatus>, clock: PageClock) -> impl IntoView {
     match window {
         None => view! { <span class="muted">"any time"</span> }.into_any(),

@@ -158,6 +158,7 @@ pub fn cluster(rng: &mut Rng, catalog: &Catalog, region: &Region, max_pools: u32
         kubernetes_version: control_plane,
         node_pools,
         maintenance_window: None,
+        node_os_maintenance_window: None,
     }
 }
 
