@@ -33,6 +33,7 @@ pub struct Built {
 fn providers(
     args: &config::ServeArgs,
     simulator: Arc<SimulatedProvider>,
+    journal: Arc<dyn store::ProviderJournal>,
     clock: &Arc<dyn Clock>,
 ) -> anyhow::Result<provider::registry::Providers> {
     let settings = match &args.config {
@@ -48,6 +49,14 @@ fn providers(
                     exec,
                     clock.clone(),
                 )));
+            }
+            settings::ProviderSettings::Aks(aks) => {
+                tracing::info!(provider = %aks.name, subscriptions = ?aks.subscriptions, endpoint = %aks.arm_endpoint, "AKS provider configured");
+                all.push(Arc::new(provider::aks::AksProvider::new(
+                    aks,
+                    journal.clone(),
+                    clock.clone(),
+                )?));
             }
         }
     }
@@ -68,7 +77,7 @@ pub async fn build(
     let simulator = Arc::new(
         SimulatedProvider::open(store.clone(), args.seed, clock.clone(), durations).await?,
     );
-    let providers = providers(args, simulator.clone(), &clock)?;
+    let providers = providers(args, simulator.clone(), store.clone(), &clock)?;
     let drydock = Arc::new(Drydock::new(
         store::Stores::sqlite(store),
         Arc::new(providers),

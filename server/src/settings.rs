@@ -4,6 +4,9 @@
 //! environment variables or files the configuration names, never written in it, and never
 //! shown by any API, page or log line.
 
+mod aks;
+
+pub use aks::{AksSettings, AzureCredential};
 use anyhow::{Context, bail};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -19,12 +22,14 @@ pub struct Settings {
 #[derive(Debug)]
 pub enum ProviderSettings {
     Exec(ExecSettings),
+    Aks(AksSettings),
 }
 
 impl ProviderSettings {
     pub fn name(&self) -> &str {
         match self {
             ProviderSettings::Exec(exec) => &exec.name,
+            ProviderSettings::Aks(aks) => &aks.name,
         }
     }
 }
@@ -184,18 +189,31 @@ fn provider(entry: toml::Value) -> anyhow::Result<ProviderSettings> {
     let kind = match table.remove("kind") {
         Some(toml::Value::String(kind)) => kind,
         Some(_) => bail!("kind must be a string"),
-        None => bail!("kind is missing (kind = \"exec\")"),
+        None => bail!("kind is missing (kind = \"exec\" or \"aks\")"),
     };
     match kind.as_str() {
         "exec" => {
             let raw: RawExec = table.try_into()?;
             Ok(ProviderSettings::Exec(exec(raw)?))
         }
-        other => bail!("unknown provider kind {other:?} (known: \"exec\")"),
+        "aks" => {
+            let raw: aks::RawAks = table.try_into()?;
+            Ok(ProviderSettings::Aks(aks::aks(raw)?))
+        }
+        other => bail!("unknown provider kind {other:?} (known: \"exec\", \"aks\")"),
     }
 }
 
 /// Provider names appear in cluster ids (`exec:{name}/{cluster}`) and URLs.
+/// Where a secret is, from `{ env = "VAR" }` or `{ file = "/path" }`.
+fn secret_source(what: &str, raw: &RawSecret) -> anyhow::Result<SecretSource> {
+    match (&raw.env, &raw.file) {
+        (Some(env), None) => Ok(SecretSource::Env(env.clone())),
+        (None, Some(file)) => Ok(SecretSource::File(file.clone())),
+        _ => bail!("secret {what} needs exactly one of env = \"VAR\" or file = \"/path\""),
+    }
+}
+
 fn check_name(name: &str) -> anyhow::Result<()> {
     let ok = (1..=40).contains(&name.len())
         && name.starts_with(|c: char| c.is_ascii_lowercase())
@@ -247,11 +265,7 @@ fn exec(raw: RawExec) -> anyhow::Result<ExecSettings> {
             if !env_name_ok(&var) {
                 bail!("secret {var:?} is not an environment variable name");
             }
-            let source = match (source.env, source.file) {
-                (Some(env), None) => SecretSource::Env(env),
-                (None, Some(file)) => SecretSource::File(file),
-                _ => bail!("secret {var} needs exactly one of env = \"VAR\" or file = \"/path\""),
-            };
+            let source = secret_source(&var, &source)?;
             // Checked now so a missing secret stops the start, not the first upgrade.
             source
                 .read()
@@ -326,7 +340,9 @@ mod tests {
             "#,
         )
         .unwrap();
-        let ProviderSettings::Exec(lab) = &settings.providers[0];
+        let ProviderSettings::Exec(lab) = &settings.providers[0] else {
+            panic!()
+        };
         assert_eq!(lab.command, ["provider", "--verbose"]);
         assert_eq!(lab.timeout, Duration::from_secs(60));
         assert_eq!(lab.max_parallel, 8);
@@ -372,7 +388,9 @@ mod tests {
             dir.display()
         ))
         .unwrap();
-        let ProviderSettings::Exec(lab) = &settings.providers[0];
+        let ProviderSettings::Exec(lab) = &settings.providers[0] else {
+            panic!()
+        };
         assert_eq!(lab.secrets["TOKEN"].read().unwrap(), "s3cr3t-value");
         assert!(
             !format!("{settings:?}").contains("s3cr3t"),

@@ -49,6 +49,8 @@ pub fn member(name: &str, group: Option<&str>, region: &str, version: &str) -> P
         }],
         maintenance_window: None,
         node_os_maintenance_window: None,
+        power_state: Default::default(),
+        limits: Default::default(),
     };
     PlanMember {
         name: MemberName::parse(name).unwrap(),

@@ -4,7 +4,7 @@
 use super::EngineConfig;
 use super::images::ImageChoice;
 use crate::model::catalog::Catalog;
-use crate::model::cluster::{ClusterState, NodePool};
+use crate::model::cluster::{ClusterState, NodePool, PowerState};
 use crate::model::target::{PoolTarget, Step, UpgradeTarget};
 use crate::model::update::Upgrade;
 use crate::model::version::{KubernetesVersion, NodeImageVersion};
@@ -40,6 +40,20 @@ pub fn resolve_member(
     catalog: &Catalog,
     cfg: &EngineConfig,
 ) -> MemberAction {
+    if cluster.power_state == PowerState::Stopped {
+        return MemberAction::Skip {
+            reason: "the cluster is stopped (powerState Stopped); start it to upgrade it".into(),
+        };
+    }
+    if let Upgrade::ControlPlaneOnly(v) = upgrade
+        && cluster.limits.control_plane_only_upgrades_pools
+    {
+        return MemberAction::Fail {
+            reason: format!(
+                "a ControlPlaneOnly upgrade of this cluster would upgrade every node pool to {v} too (its provider cannot upgrade the control plane alone, e.g. AKS with availability-set pools); use Full"
+            ),
+        };
+    }
     let control_plane = match upgrade.kubernetes_version() {
         Some(target) => match control_plane_step(cluster, target, catalog, upgrade, cfg) {
             Ok(step) => step,
@@ -59,7 +73,8 @@ pub fn resolve_member(
         let node_image_version = if upgrade.touches_node_images() {
             match image_step(cluster, pool, images, catalog) {
                 Ok(step) => step,
-                Err(reason) => return MemberAction::Pending { reason },
+                Err(ImageRefusal::Pending(reason)) => return MemberAction::Pending { reason },
+                Err(ImageRefusal::Fail(reason)) => return MemberAction::Fail { reason },
             }
         } else {
             None
@@ -157,14 +172,34 @@ fn check_skew(
 }
 
 /// The pool's node image step (never a downgrade), or why no image can be chosen.
+/// Why a pool cannot take its image now (`Pending`) or at all (`Fail`).
+enum ImageRefusal {
+    Pending(String),
+    Fail(String),
+}
+
 fn image_step(
     cluster: &ClusterState,
     pool: &NodePool,
     images: &ImageChoice,
     catalog: &Catalog,
-) -> Result<Option<Step<NodeImageVersion>>, String> {
-    let release = images.target(catalog, &cluster.location, &pool.os_sku)?;
+) -> Result<Option<Step<NodeImageVersion>>, ImageRefusal> {
+    let release = images
+        .target(catalog, &cluster.location, &pool.os_sku)
+        .map_err(ImageRefusal::Pending)?;
     let current = &pool.node_image_version;
+    if cluster.limits.node_images_newest_only && release > current.release {
+        let newest = catalog.newest_node_image(&cluster.location, &pool.os_sku);
+        if newest.is_some_and(|newest| *newest != release) {
+            return Err(ImageRefusal::Fail(format!(
+                "node pool '{}' can only be moved to the newest {} image in {} ({}), not to {release} as selected; its provider cannot install a chosen image (use nodeImageSelection Latest)",
+                pool.name,
+                pool.os_sku,
+                cluster.location,
+                newest.map_or_else(String::new, ToString::to_string)
+            )));
+        }
+    }
     Ok((release > current.release).then(|| Step {
         from: current.clone(),
         to: NodeImageVersion::new(pool.os_sku.clone(), release),

@@ -501,3 +501,80 @@ fn each_upgrade_kind_waits_for_the_window_that_governs_it() {
     assert_eq!(m.starts_after_ms, Some(0));
     assert!(m.window.as_deref().unwrap().starts_with("Mon 11:00"));
 }
+
+#[test]
+fn a_stopped_cluster_is_skipped_with_the_reason() {
+    let stopped = with_cluster(member("a", None, "eastus", "1.29.9"), |c| {
+        c.power_state = crate::model::cluster::PowerState::Stopped
+    });
+    let p = run(&fleet(vec![stopped]), &full("1.30.5"));
+    let m = p.members().next().unwrap();
+    let MemberAction::Skip { reason } = &m.action else {
+        panic!("{:?}", m.action)
+    };
+    assert!(reason.contains("stopped"));
+}
+
+#[test]
+fn what_a_provider_cannot_do_fails_the_member_in_the_plan_before_the_run() {
+    // A provider that installs only the newest image, asked for an older one by Consistent.
+    let mut f = fleet(vec![
+        with_cluster(member("a", None, "eastus", "1.29.9"), |c| {
+            c.limits.node_images_newest_only = true
+        }),
+        member("b", None, "westeurope", "1.29.9"),
+    ]);
+    let family = f.members[0].cluster.as_ref().unwrap().node_pools[0]
+        .os_sku
+        .clone();
+    let eastus = Region::parse("eastus").unwrap();
+    // Consistent picks 202410.01.0 (in both regions); eastus's newest is later.
+    let newest = crate::model::version::ImageRelease::parse("202412.01.0").unwrap();
+    let release = |text: &str| crate::model::version::ImageRelease::parse(text).unwrap();
+    let mut add = |region: &Region, text: &str| {
+        let images = f.catalog.node_images.get_mut(region).unwrap();
+        images.get_mut(&family).unwrap().push(release(text));
+    };
+    add(&eastus, "202412.01.0");
+    add(&Region::parse("westeurope").unwrap(), "202410.01.0");
+    assert!(newest > release("202410.01.0"));
+    let consistent = spec(
+        UpgradeType::NodeImageOnly,
+        None,
+        NodeImageSelectionType::Consistent,
+    );
+    let p = run(&f, &consistent);
+    let a = p.members().find(|m| m.name.as_str() == "a").unwrap();
+    let MemberAction::Fail { reason } = &a.action else {
+        panic!("{:?}", a.action)
+    };
+    assert!(
+        reason.contains("can only be moved to the newest"),
+        "{reason}"
+    );
+    assert!(p.warnings.iter().any(|w| w.starts_with("a will fail")));
+    let latest = spec(
+        UpgradeType::NodeImageOnly,
+        None,
+        NodeImageSelectionType::Latest,
+    );
+    assert!(matches!(
+        run(&f, &latest).members().next().unwrap().action,
+        MemberAction::Upgrade { .. }
+    ));
+    // A control plane that cannot be upgraded alone.
+    let f = fleet(vec![with_cluster(
+        member("a", None, "eastus", "1.29.9"),
+        |c| c.limits.control_plane_only_upgrades_pools = true,
+    )]);
+    let cpo = spec(
+        UpgradeType::ControlPlaneOnly,
+        Some("1.30.5"),
+        NodeImageSelectionType::Latest,
+    );
+    let p = run(&f, &cpo);
+    let MemberAction::Fail { reason } = &p.members().next().unwrap().action else {
+        panic!()
+    };
+    assert!(reason.contains("would upgrade every node pool"));
+}

@@ -143,6 +143,46 @@ pub struct ClusterState {
     /// `aksManagedNodeOSUpgradeSchedule`. Independent of the other, as in AKS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_os_maintenance_window: Option<MaintenanceWindow>,
+    /// `Stopped` (AKS's `powerState`): a stopped cluster is not upgraded; its member is skipped
+    /// with the reason.
+    #[serde(default, skip_serializing_if = "PowerState::is_running")]
+    pub power_state: PowerState,
+    /// What its provider cannot do on this cluster, so the plan says so before a run starts.
+    #[serde(default, skip_serializing_if = "ProviderLimits::is_none")]
+    pub limits: ProviderLimits,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum PowerState {
+    #[default]
+    Running,
+    Stopped,
+}
+
+impl PowerState {
+    pub fn is_running(&self) -> bool {
+        *self == PowerState::Running
+    }
+}
+
+/// Limits of a provider's API on one cluster (AKS's public API, for instance).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProviderLimits {
+    /// A node pool can only be moved to the newest image of its region, never to a chosen one
+    /// (AKS's `upgradeNodeImageVersion` takes no version).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub node_images_newest_only: bool,
+    /// A control-plane upgrade upgrades every node pool too (AKS clusters with availability-set
+    /// pools).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub control_plane_only_upgrades_pools: bool,
+}
+
+impl ProviderLimits {
+    pub fn is_none(&self) -> bool {
+        *self == ProviderLimits::default()
+    }
 }
 
 impl ClusterState {

@@ -14,12 +14,19 @@ pub struct ClusterResourceId(String);
 
 impl ClusterResourceId {
     pub const SIMULATED_PREFIX: &'static str = "sim:";
+    /// How an Azure Resource Manager id starts (an AKS cluster's).
+    pub const ARM_PREFIX: &'static str = "/subscriptions/";
 
     pub fn parse(text: &str) -> Result<Self, String> {
         if text.is_empty() || text.len() > 512 || text.chars().any(char::is_whitespace) {
             return Err(format!(
                 "clusterResourceId '{text}' must be 1 to 512 characters without spaces"
             ));
+        }
+        // ARM compares resource ids without regard to case; keeping them in one case makes
+        // "one fleet per cluster" and cluster leases see two spellings as the one cluster.
+        if text.len() > 15 && text[..15].eq_ignore_ascii_case(Self::ARM_PREFIX) {
+            return Ok(Self(text.to_ascii_lowercase()));
         }
         Ok(Self(text.to_owned()))
     }
@@ -109,6 +116,23 @@ pub struct FleetSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arm_ids_are_compared_without_regard_to_case() {
+        let a = ClusterResourceId::parse(
+            "/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/Prod-1",
+        )
+        .unwrap();
+        let b = ClusterResourceId::parse(
+            "/Subscriptions/sub/resourcegroups/rg/providers/microsoft.containerservice/managedclusters/prod-1",
+        )
+        .unwrap();
+        assert_eq!(a, b);
+        assert_eq!(
+            ClusterResourceId::parse("sim:Aks").unwrap().as_str(),
+            "sim:Aks"
+        );
+    }
 
     #[test]
     fn simulated_ids_round_trip() {

@@ -420,6 +420,13 @@ impl UpdateRun {
             .flat_map(|s| s.groups.iter().flat_map(|g| g.members.iter()))
     }
 
+    /// The clusters of the run's members.
+    pub fn cluster_ids(&self) -> Vec<super::member::ClusterResourceId> {
+        self.members()
+            .map(|m| m.cluster_resource_id.clone())
+            .collect()
+    }
+
     pub fn in_flight(&self) -> usize {
         self.members().filter(|m| m.state.in_flight()).count()
     }

@@ -11,6 +11,7 @@
 //! ([`registry::Providers`] routes): `sim:{name}` the simulator, `exec:{provider}/{cluster}`
 //! command-line providers ([`exec`]).
 
+pub mod aks;
 pub mod exec;
 pub mod registry;
 pub mod simulated;

@@ -104,6 +104,36 @@ impl Providers {
 
     /// Every provider's catalog, merged. One that cannot answer now lends its last good one; a
     /// provider that never answered is left out (and its error kept in its health).
+    /// The catalog of the providers that own `clusters` (a fleet's or a run's members): one
+    /// provider's images must not be offered for another's clusters, though both may name
+    /// the same region and image family (the simulator uses Azure's names). Every provider is
+    /// asked, so the providers page knows how each is.
+    pub async fn catalog_for(
+        &self,
+        clusters: &[ClusterResourceId],
+    ) -> Result<Catalog, ProviderError> {
+        let owners: std::collections::BTreeSet<&str> = clusters
+            .iter()
+            .filter_map(|c| self.providers.iter().find(|p| p.owns(c)))
+            .map(|p| p.name())
+            .collect();
+        self.catalog().await?;
+        let known = lock(&self.catalogs);
+        let chosen: Vec<&Catalog> = known
+            .iter()
+            .filter(|(name, _)| owners.is_empty() || owners.contains(name.as_str()))
+            .map(|(_, catalog)| catalog)
+            .collect();
+        if chosen.is_empty() {
+            return Err(ProviderError::transient(format!(
+                "no catalog yet from {}",
+                owners.into_iter().collect::<Vec<_>>().join(", ")
+            )));
+        }
+        Ok(Catalog::merged(chosen))
+    }
+
+    /// The catalogs of every provider, merged.
     pub async fn catalog(&self) -> Result<Catalog, ProviderError> {
         let answers =
             futures_util::future::join_all(self.providers.iter().map(|p| p.catalog())).await;

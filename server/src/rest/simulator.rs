@@ -7,7 +7,7 @@ use crate::provider::simulated::{Faults, SimulatorError};
 use crate::service::store_error;
 use crate::store::{SimCluster, SimOperation};
 use app::model::catalog::Catalog;
-use app::model::cluster::{ClusterState, NodePool, Region};
+use app::model::cluster::{ClusterState, NodePool, PowerState, Region};
 use app::model::error::AppError;
 use app::model::member::ClusterResourceId;
 use app::model::names::ClusterName;
@@ -30,6 +30,9 @@ pub struct PutCluster {
     maintenance_window: Option<MaintenanceWindow>,
     #[serde(default)]
     node_os_maintenance_window: Option<MaintenanceWindow>,
+    /// `Stopped`: a stopped cluster, which runs skip.
+    #[serde(default)]
+    power_state: PowerState,
     /// The cluster's next operation fails.
     #[serde(default)]
     fail_next: bool,
@@ -131,6 +134,8 @@ pub async fn put_cluster(
         node_pools: body.node_pools,
         maintenance_window: body.maintenance_window,
         node_os_maintenance_window: body.node_os_maintenance_window,
+        power_state: body.power_state,
+        limits: Default::default(),
     };
     let faults = Faults {
         fail_next: body.fail_next,

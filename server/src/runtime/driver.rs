@@ -240,7 +240,10 @@ impl Driver {
     /// holds a cluster the decision wanted to upgrade.
     async fn decide_and_commit(&mut self, input: Input) -> Result<Option<Reply>, AppError> {
         let releases_seen = self.rt.waiting.releases();
-        let catalog = self.rt.providers.catalog().await.map_err(provider_error)?;
+        let catalog = (self.rt.providers)
+            .catalog_for(&self.stored.run.cluster_ids())
+            .await
+            .map_err(provider_error)?;
         let holders = self.clusters_held_by_others().await?;
         let mut needed = clusters_to_observe(&self.stored.run, OBSERVE_PER_GROUP);
         let mut round = 0;

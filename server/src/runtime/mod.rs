@@ -157,7 +157,7 @@ impl Runtime {
     ) -> Result<world::ObservedWorld, AppError> {
         let catalog = self
             .providers
-            .catalog()
+            .catalog_for(&run.cluster_ids())
             .await
             .map_err(crate::service::provider_error)?;
         let needed = app::engine::clusters_to_observe(run, driver::OBSERVE_PER_GROUP);

@@ -13,7 +13,11 @@ impl Drydock {
     pub async fn overview(&self, fleet: &FleetName) -> Result<FleetOverview, AppError> {
         self.require_fleet(fleet).await?;
         let members = self.store.list_members(fleet).await.map_err(store_error)?;
-        let catalog = self.providers.catalog().await.map_err(provider_error)?;
+        let clusters: Vec<_> = members
+            .iter()
+            .map(|m| m.spec.cluster_resource_id.clone())
+            .collect();
+        let catalog = (self.providers.catalog_for(&clusters).await).map_err(provider_error)?;
         let now = self.clock.now();
         let views = self.views(members).await;
         let joined: BTreeSet<_> = views

@@ -66,7 +66,11 @@ impl Drydock {
     /// Members with what their clusters run now, and the catalog: what plans are made from.
     pub async fn fleet_snapshot(&self, fleet: &FleetName) -> Result<FleetSnapshot, AppError> {
         let members = self.store.list_members(fleet).await.map_err(store_error)?;
-        let catalog = self.providers.catalog().await.map_err(provider_error)?;
+        let clusters: Vec<_> = members
+            .iter()
+            .map(|m| m.spec.cluster_resource_id.clone())
+            .collect();
+        let catalog = (self.providers.catalog_for(&clusters).await).map_err(provider_error)?;
         let views = self.views(members).await;
         let members = views
             .into_iter()
@@ -192,7 +196,8 @@ impl Drydock {
 
     /// The run's frozen members, each in the group the run put it in, with today's clusters.
     async fn run_snapshot(&self, run: &UpdateRun) -> Result<FleetSnapshot, AppError> {
-        let catalog = self.providers.catalog().await.map_err(provider_error)?;
+        let catalog =
+            (self.providers.catalog_for(&run.cluster_ids()).await).map_err(provider_error)?;
         let staged = run.spec.strategy.is_some();
         let placed: Vec<(Option<GroupName>, &app::model::run::MemberRun)> = run
             .stages

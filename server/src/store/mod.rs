@@ -200,6 +200,20 @@ pub trait SimulatorStore: Send + Sync + 'static {
     ) -> StoreResult<()>;
 }
 
+/// What providers remember about the operations they started (opaque to Drydock), durably,
+/// so a restarted server goes on following an operation instead of starting it again.
+#[async_trait::async_trait]
+pub trait ProviderJournal: Send + Sync + 'static {
+    async fn journal_get(&self, provider: &str, operation_id: &str) -> StoreResult<Option<String>>;
+    /// Creates or replaces the record; committed when this returns.
+    async fn journal_put(
+        &self,
+        provider: &str,
+        operation_id: &str,
+        record: &str,
+    ) -> StoreResult<()>;
+}
+
 /// A stored strategy and its etag.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredStrategy {

@@ -3,6 +3,7 @@
 //! upgrade applied) says what really happened to the clusters.
 
 use crate::common::lab::{self, Lab};
+use crate::common::runs::{create_run, member, start_run, state, wait_until};
 use crate::common::{self, FastServer};
 
 use axum::http::StatusCode;
@@ -20,49 +21,8 @@ async fn lab_fleet(lab: &Lab, members: usize) -> FastServer {
     s
 }
 
-async fn create_run(s: &common::TestServer, properties: Value) {
-    let created = s
-        .put(
-            "/api/v1/fleets/f/updateRuns/r",
-            json!({ "properties": properties }),
-        )
-        .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-}
-
-async fn start_run(s: &common::TestServer, properties: Value) {
-    create_run(s, properties).await;
-    s.start_r().await;
-}
-
 fn control_plane() -> Value {
     json!({"managedClusterUpdate": {"upgrade": {"type": "ControlPlaneOnly", "kubernetesVersion": lab::TO}}})
-}
-
-fn state(run: &Value) -> &str {
-    run["properties"]["status"]["status"]["state"]
-        .as_str()
-        .unwrap_or("")
-}
-
-/// Polls the run (real time) until `done` says so.
-async fn wait_until(s: &common::TestServer, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let run = s.get("/api/v1/fleets/f/updateRuns/r").await.body;
-        if done(&run) {
-            return run;
-        }
-        assert!(Instant::now() < deadline, "the run never got there: {run}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn member(run: &Value, name: &str) -> Value {
-    common::run_members(&run["properties"]["status"]["stages"])
-        .into_iter()
-        .find(|m| m["name"] == name)
-        .unwrap()
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod aks_provider;
 mod bad_input;
 mod cli_walkthrough;
 mod cluster_leases;

@@ -159,6 +159,8 @@ pub fn cluster(rng: &mut Rng, catalog: &Catalog, region: &Region, max_pools: u32
         node_pools,
         maintenance_window: None,
         node_os_maintenance_window: None,
+        power_state: Default::default(),
+        limits: Default::default(),
     }
 }
 

@@ -1,7 +1,9 @@
 //! Test harness: the real router over a real SQLite database, called without a socket.
 #![allow(dead_code)]
 
+pub mod fake_arm;
 pub mod lab;
+pub mod runs;
 
 use app::model::time::Timestamp;
 use axum::Router;
