@@ -2,7 +2,7 @@
 //! Manager and its token endpoint (`common::fake_arm`): what the fake received (every request)
 //! and what it holds says what would have happened to the clusters.
 
-use crate::common::fake_arm::{FakeArm, SECRET, SUBSCRIPTION};
+use crate::common::fake_arm::{FakeArm, SECRET};
 use crate::common::runs::{member, start_run, state, wait_until};
 use crate::common::{self, FastServer};
 
@@ -14,8 +14,15 @@ const TO: &str = "1.30.5";
 const OLD_IMAGE: &str = "202409.01.0";
 const NEW_IMAGE: &str = "202410.01.0";
 
-/// Four clusters of two pools, two in each of two regions, and the `drydock.toml` for them.
+/// Four clusters of two pools, two in each of two regions, and a `drydock.toml` for them that
+/// caches nothing.
 async fn fake_fleet() -> (FakeArm, std::path::PathBuf) {
+    let arm = fake_clusters().await;
+    let config = arm.config();
+    (arm, config)
+}
+
+async fn fake_clusters() -> FakeArm {
     let arm = FakeArm::start().await;
     for (name, region) in [
         ("east-1", "eastus"),
@@ -32,35 +39,7 @@ async fn fake_fleet() -> (FakeArm, std::path::PathBuf) {
                 .insert(region.into(), vec![FROM.into(), TO.into(), "1.31.2".into()]);
         }
     });
-    let dir = common::temp_dir("aks");
-    std::fs::write(dir.join("secret"), format!("{SECRET}\n")).unwrap();
-    let config = dir.join("drydock.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[[providers]]
-name = "azure"
-kind = "aks"
-subscriptions = ["{SUBSCRIPTION}"]
-arm_endpoint = "{url}"
-credential = "client_secret"
-tenant_id = "tenant-1"
-client_id = "client-1"
-client_secret = {{ file = "{dir}/secret" }}
-authority_host = "{url}"
-poll_interval_seconds = 1
-observation_ttl_seconds = 0
-catalog_ttl_seconds = 0
-maintenance_ttl_seconds = 0
-backoff_cap_seconds = 1
-"#,
-            url = arm.url,
-            dir = dir.display()
-        ),
-    )
-    .unwrap();
-    (arm, config)
+    arm
 }
 
 async fn joined(config: &std::path::Path) -> FastServer {
@@ -236,3 +215,39 @@ async fn throttling_busy_clusters_and_stopped_ones_never_fail_a_run_or_write_twi
         );
     }
 }
+
+/// What one member's upgrade costs in ARM requests, with the provider's default caching (the
+/// README's numbers): printed, and the deterministic parts asserted.
+#[tokio::test]
+async fn the_arm_requests_per_member_upgrade_with_default_caching() {
+    let arm = fake_clusters().await;
+    let config = arm.config_with("");
+    let s = joined(&config).await;
+    let before: Vec<usize> = KINDS.iter().map(|(m, k)| arm.count(m, k, None)).collect();
+    run_to_the_end(&s, upgrade("ControlPlaneOnly", Some(TO))).await;
+    let per_member: Vec<String> = KINDS
+        .iter()
+        .zip(before)
+        .map(|((m, k), b)| format!("{m} {k}: {:.2}", (arm.count(m, k, None) - b) as f64 / 4.0))
+        .collect();
+    eprintln!(
+        "ARM requests per member upgrade (ControlPlaneOnly, 4 members, 2 regions): {}",
+        per_member.join(", ")
+    );
+    for name in ["east-1", "east-2", "west-1", "west-2"] {
+        assert_eq!(arm.count("PUT", "cluster", Some(name)), 1, "{name}");
+    }
+    // Each operation answers InProgress twice, then Succeeded: three polls, no more.
+    assert_eq!(arm.count("GET", "operation", None), 12);
+    assert_eq!(arm.count("POST", "token", None), 1);
+}
+
+const KINDS: [(&str, &str); 7] = [
+    ("GET", "cluster"),
+    ("PUT", "cluster"),
+    ("GET", "operation"),
+    ("GET", "maintenanceConfiguration"),
+    ("GET", "upgradeProfile"),
+    ("GET", "kubernetesVersions"),
+    ("GET", "list"),
+];

@@ -225,3 +225,84 @@ fn killed_while_exec_upgrades_are_in_flight_every_lab_cluster_is_upgraded_once()
     );
     drop(server);
 }
+
+/// The same against Azure Resource Manager (a fake in this process): 12 AKS clusters in four
+/// groups, each PUT's operation running for seconds, the server killed four times while
+/// operations are in flight. No cluster may receive a second accepted PUT: a restarted server
+/// follows the operation it kept, or finds the cluster already upgrading to the target.
+#[test]
+fn killed_while_arm_operations_are_in_flight_no_aks_cluster_gets_a_second_put() {
+    use common::fake_arm::FakeArm;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let arm = runtime.block_on(FakeArm::start());
+    let names: Vec<String> = (0..12).map(|i| format!("c{i:02}")).collect();
+    for (i, name) in names.iter().enumerate() {
+        let region = if i % 2 == 0 { "eastus" } else { "westeurope" };
+        arm.add_cluster(name, region, "1.29.9", &[("system", 3)], "202409.01.0");
+    }
+    arm.with(|w| {
+        for region in ["eastus", "westeurope"] {
+            w.latest_image.insert(region.into(), "202410.01.0".into());
+            w.versions
+                .insert(region.into(), vec!["1.29.9".into(), "1.30.5".into()]);
+        }
+        w.polls_per_operation = 4;
+    });
+    let config = arm.config().display().to_string();
+    let db = common::temp_db();
+    let port = common::free_port();
+    let serve = || common::spawn_serve(port, &["--database-url", &db, "--config", &config]);
+    let mut server = serve();
+    call(port, "PUT", "/api/v1/fleets/crash", Some(json!({})));
+    for (i, name) in names.iter().enumerate() {
+        let member = json!({"properties": {"clusterResourceId": FakeArm::id(name), "group": format!("g{}", i % 4)}});
+        call(
+            port,
+            "PUT",
+            &format!("/api/v1/fleets/crash/members/{name}"),
+            Some(member),
+        );
+    }
+    let groups: Vec<Value> = (0..4).map(|g| json!({"name": format!("g{g}")})).collect();
+    let run = json!({"properties": {"strategy": {"stages": [{"name": "all", "groups": groups}]},
+        "managedClusterUpdate": {"upgrade": {"type": "ControlPlaneOnly", "kubernetesVersion": "1.30.5"}}}});
+    call(
+        port,
+        "PUT",
+        "/api/v1/fleets/crash/updateRuns/run-1",
+        Some(run),
+    );
+    call(
+        port,
+        "POST",
+        "/api/v1/fleets/crash/updateRuns/run-1/start",
+        None,
+    );
+    let mut rng = 0xa4c5_u64;
+    let mut killed_in_flight = 0;
+    for _ in 0..4 {
+        std::thread::sleep(Duration::from_millis(1500 + next(&mut rng) % 2500));
+        killed_in_flight += usize::from(members_upgrading(port) > 0);
+        server.kill(); // SIGKILL
+        server = serve();
+    }
+    assert!(
+        killed_in_flight >= 3,
+        "the kills must land with operations in flight ({killed_in_flight} did)"
+    );
+    wait_for_completion(port, Duration::from_secs(240));
+    for name in &names {
+        // Nothing else held the clusters, so any PUT beyond the first would be a second write.
+        assert_eq!(
+            arm.count("PUT", "cluster", Some(name)),
+            1,
+            "{name}: one PUT"
+        );
+        assert_eq!(
+            arm.cluster(name)["properties"]["currentKubernetesVersion"],
+            "1.30.5",
+            "{name}"
+        );
+    }
+    drop(server);
+}

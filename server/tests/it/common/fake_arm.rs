@@ -126,6 +126,41 @@ impl FakeArm {
             .insert(name.to_owned(), body);
     }
 
+    /// A `drydock.toml` with an `aks` provider named `azure` on this fake (a client secret in
+    /// a file; short intervals so tests run in seconds; nothing cached).
+    pub fn config(&self) -> std::path::PathBuf {
+        self.config_with(
+            "observation_ttl_seconds = 0\ncatalog_ttl_seconds = 0\nmaintenance_ttl_seconds = 0\n",
+        )
+    }
+
+    /// The same with the provider's default caching, and `extra` settings.
+    pub fn config_with(&self, extra: &str) -> std::path::PathBuf {
+        let dir = super::temp_dir("aks");
+        std::fs::write(dir.join("secret"), format!("{SECRET}\n")).unwrap();
+        let config = dir.join("drydock.toml");
+        let text = format!(
+            r#"
+[[providers]]
+name = "azure"
+kind = "aks"
+subscriptions = ["{SUBSCRIPTION}"]
+arm_endpoint = "{url}"
+credential = "client_secret"
+tenant_id = "tenant-1"
+client_id = "client-1"
+client_secret = {{ file = "{dir}/secret" }}
+authority_host = "{url}"
+poll_interval_seconds = 1
+backoff_cap_seconds = 1
+{extra}"#,
+            url = self.url,
+            dir = dir.display()
+        );
+        std::fs::write(&config, text).unwrap();
+        config
+    }
+
     pub fn cluster(&self, name: &str) -> Value {
         self.world.lock().unwrap().clusters[name].clone()
     }
