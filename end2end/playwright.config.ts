@@ -3,6 +3,8 @@ import { defineConfig } from "@playwright/test";
 // The real server binary, on a fresh SQLite file, with the demo fleet and fast fleet time.
 const bin = process.env.DRYDOCK_BIN ?? "target/debug/drydock";
 const port = Number(process.env.DRYDOCK_E2E_PORT ?? 3100);
+export const aksPort = port + 100;
+const fakeArm = bin.replace(/drydock$/, "examples/fake_arm");
 
 export default defineConfig({
   testDir: "./tests",
@@ -27,7 +29,7 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
+  webServer: [{
     cwd: "..",
     command:
       `rm -rf target/e2e && mkdir -p target/e2e && ` +
@@ -37,5 +39,19 @@ export default defineConfig({
     timeout: 60_000,
     stdout: "ignore",
     stderr: "pipe",
-  },
+  }, {
+    // AKS clusters behind the test suite's fake Azure Resource Manager (server/examples/fake_arm.rs).
+    cwd: "..",
+    command:
+      `rm -rf target/e2e-aks && mkdir -p target/e2e-aks && ` +
+      `{ ${fakeArm} --addr 127.0.0.1:${aksPort + 1} --dir target/e2e-aks & } && ` +
+      `while [ ! -f target/e2e-aks/drydock.toml ]; do sleep 0.1; done && ` +
+      `exec ${bin} serve --config target/e2e-aks/drydock.toml --addr 127.0.0.1:${aksPort} ` +
+      `--database-url sqlite://target/e2e-aks/drydock.db --time-scale 600`,
+    url: `http://127.0.0.1:${aksPort}/api/v1/providers`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: "ignore",
+    stderr: "pipe",
+  }],
 });

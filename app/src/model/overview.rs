@@ -76,6 +76,9 @@ pub struct ObservedCluster {
     /// The window for node-image upgrades, when the cluster has one.
     #[serde(default)]
     pub node_os_window: Option<WindowStatus>,
+    /// The cluster is stopped: runs skip it.
+    #[serde(default)]
+    pub stopped: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -151,6 +154,7 @@ impl ObservedCluster {
             node_pools,
             window: WindowStatus::of(state.maintenance_window.as_ref(), now),
             node_os_window: WindowStatus::of(state.node_os_maintenance_window.as_ref(), now),
+            stopped: !state.power_state.is_running(),
         }
     }
 }

@@ -124,12 +124,8 @@ impl Providers {
             .filter(|(name, _)| owners.is_empty() || owners.contains(name.as_str()))
             .map(|(_, catalog)| catalog)
             .collect();
-        if chosen.is_empty() {
-            return Err(ProviderError::transient(format!(
-                "no catalog yet from {}",
-                owners.into_iter().collect::<Vec<_>>().join(", ")
-            )));
-        }
+        // None of them has answered yet: an empty catalog, so what needs a version finds it
+        // missing and says which provider's catalog could not be read (`catalogs_missing`).
         Ok(Catalog::merged(chosen))
     }
 

@@ -251,3 +251,23 @@ const KINDS: [(&str, &str); 7] = [
     ("GET", "kubernetesVersions"),
     ("GET", "list"),
 ];
+
+#[tokio::test]
+async fn the_subscriptions_clusters_are_offered_for_joining_across_pages() {
+    let (arm, config) = fake_fleet().await;
+    let s = common::start_configured(&config).await;
+    s.fleet("f").await;
+    let overview = s.get("/fn/fleet_overview?fleet=f").await.body;
+    let offered: Vec<&str> = overview["joinable_clusters"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{overview}"))
+        .iter()
+        .filter_map(|id| id.as_str())
+        .filter(|id| id.contains("managedclusters"))
+        .collect();
+    assert_eq!(offered.len(), 4, "{overview}");
+    assert!(offered.contains(&FakeArm::id("west-2").to_ascii_lowercase().as_str()));
+    // Two listings of two pages each (nothing cached in this configuration): one to learn the
+    // catalog's regions before any cluster was observed, one to offer clusters for joining.
+    assert_eq!(arm.count("GET", "list", None), 4);
+}

@@ -224,11 +224,20 @@ fn MemberRowView(
     });
     let (region, details) = match row.observed {
         Ok(cluster) => (
-            cluster.location.to_string(),
+            if cluster.stopped {
+                view! {
+                    {cluster.location.to_string()}
+                    <br/>
+                    <span class="stopped-tag" title="The cluster is stopped; runs skip it until it is started">"stopped"</span>
+                }
+                .into_any()
+            } else {
+                cluster.location.to_string().into_any()
+            },
             observed_cells(cluster, clock).into_any(),
         ),
         Err(message) => (
-            "unknown".to_owned(),
+            "unknown".into_any(),
             view! {
                 <td colspan="3" class="observe-failed small">
                     <span class="warn-badge" title=message.clone()>"⚠ Not observed"</span>

@@ -49,6 +49,9 @@ pub struct AksProvider {
     /// image), and one subscription per region to ask for its versions.
     seen: Mutex<BTreeMap<(Region, ImageFamily), (AksId, String)>>,
     catalog: Mutex<Option<(Instant, Catalog)>>,
+    /// The subscriptions' clusters, listed at most once per `observation_ttl` (every overview
+    /// offers them for joining).
+    listed: Mutex<Option<(Instant, Vec<ClusterResourceId>)>>,
 }
 
 impl AksProvider {
@@ -85,6 +88,7 @@ impl AksProvider {
             windows: Mutex::new(HashMap::new()),
             seen: Mutex::new(BTreeMap::new()),
             catalog: Mutex::new(None),
+            listed: Mutex::new(None),
             settings,
             journal,
             clock,
@@ -258,6 +262,11 @@ impl Provider for AksProvider {
 
     async fn known_clusters(&self) -> Result<Vec<ClusterResourceId>, ProviderError> {
         self.calls.add("list");
+        if let Some((at, list)) = &*self.listed.lock().expect("not poisoned")
+            && at.elapsed() < self.settings.observation_ttl
+        {
+            return Ok(list.clone());
+        }
         let mut found = Vec::new();
         for subscription in &self.settings.subscriptions {
             let mut next = Some(format!(
@@ -278,6 +287,7 @@ impl Provider for AksProvider {
                 next = reply.body["nextLink"].as_str().map(str::to_owned);
             }
         }
+        *self.listed.lock().expect("not poisoned") = Some((Instant::now(), found.clone()));
         Ok(found)
     }
 

@@ -69,11 +69,16 @@ pub struct FakeArm {
 
 impl FakeArm {
     pub async fn start() -> Self {
+        Self::start_on("127.0.0.1:0").await
+    }
+
+    /// The fake on `addr` (`127.0.0.1:0` for any free port).
+    pub async fn start_on(addr: &str) -> Self {
         let world = Arc::new(Mutex::new(World {
             polls_per_operation: 2,
             ..World::default()
         }));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let shared = (world.clone(), url.clone());
         let app = Router::new().fallback(
@@ -136,7 +141,15 @@ impl FakeArm {
 
     /// The same with the provider's default caching, and `extra` settings.
     pub fn config_with(&self, extra: &str) -> std::path::PathBuf {
-        let dir = super::temp_dir("aks");
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("drydock-aks-{}-{n}", std::process::id()));
+        self.config_in(&dir, extra)
+    }
+
+    /// The configuration (and its secret file) written in `dir`.
+    pub fn config_in(&self, dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
+        std::fs::create_dir_all(dir).unwrap();
         std::fs::write(dir.join("secret"), format!("{SECRET}\n")).unwrap();
         let config = dir.join("drydock.toml");
         let text = format!(
