@@ -271,3 +271,30 @@ async fn the_subscriptions_clusters_are_offered_for_joining_across_pages() {
     // catalog's regions before any cluster was observed, one to offer clusters for joining.
     assert_eq!(arm.count("GET", "list", None), 4);
 }
+
+#[tokio::test]
+async fn clusters_stopped_or_deleted_mid_run_are_skipped_or_fail_with_the_reason() {
+    let (arm, config) = fake_fleet().await;
+    let s = joined(&config).await;
+    // One by one, by name: the east clusters go first; meanwhile west-1 is stopped and west-2
+    // deleted in Azure.
+    start_run(&s, upgrade("ControlPlaneOnly", Some(TO))).await;
+    arm.with(|w| {
+        w.clusters.get_mut("west-1").unwrap()["properties"]["powerState"] =
+            json!({"code": "Stopped"});
+        w.clusters.remove("west-2");
+    });
+    let run = wait_until(&s, |r| !matches!(state(r), "Running" | "NotStarted")).await;
+    assert_eq!(state(&run), "Failed", "{run}");
+    let west_1 = member(&run, "west-1");
+    assert_eq!(west_1["status"]["state"], "Skipped", "{west_1}");
+    assert!(west_1["message"].as_str().unwrap().contains("stopped"));
+    let west_2 = member(&run, "west-2");
+    assert_eq!(west_2["status"]["state"], "Failed", "{west_2}");
+    let reason = west_2["status"]["error"]["message"].as_str().unwrap();
+    assert!(reason.contains("does not exist"), "{reason}");
+    for name in ["east-1", "east-2"] {
+        assert_eq!(arm.accepted("PUT", "cluster", Some(name)), 1, "{name}");
+    }
+    assert_eq!(arm.count("PUT", "cluster", Some("west-1")), 0);
+}
