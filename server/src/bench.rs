@@ -150,6 +150,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             kubernetes_version: Some(to),
         },
         node_image_selection: NodeImageSelection::default(),
+        stopped_cluster_action: Default::default(),
     };
     let request = CreateRun {
         strategy: StrategySource::Inline(UpdateStrategy { stages }),

@@ -4,7 +4,7 @@
 
 use super::decide::{Effect, Outcome, Reply, Work};
 use super::images::ImageChoice;
-use super::targets::{MemberAction, resolve_member};
+use super::targets::{MemberAction, resolve_member, with_stopped_policy};
 use crate::model::names::MemberName;
 use crate::model::run::{
     GroupRun, GroupState, MemberRun, MemberState, ProviderTrouble, RunState, SkippedBy, StageState,
@@ -378,9 +378,11 @@ fn advance_group(
             return finish_if_idle(group, started_at, work);
         };
         let action = match cluster {
-            Ok(cluster) => {
-                resolve_member(&cluster, upgrade, images, work.world.catalog(), work.cfg)
-            }
+            Ok(cluster) => with_stopped_policy(
+                resolve_member(&cluster, upgrade, images, work.world.catalog(), work.cfg),
+                &cluster,
+                work.stopped,
+            ),
             Err(reason) => MemberAction::Fail { reason },
         };
         let member = &mut group.members[i];

@@ -77,6 +77,7 @@ pub fn controls(run: &UpdateRun, now: Timestamp) -> Controls {
             now,
             world: &world,
             cfg: &cfg,
+            stopped: run.spec.update.stopped_cluster_action,
             effects: Vec::new(),
             events: Vec::new(),
             wake_at: None,

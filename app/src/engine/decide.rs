@@ -181,6 +181,8 @@ pub(super) struct Work<'a> {
     pub now: Timestamp,
     pub world: &'a dyn World,
     pub cfg: &'a EngineConfig,
+    /// The run's `stoppedClusterAction`.
+    pub stopped: crate::model::update::StoppedClusterAction,
     pub effects: Vec<Effect>,
     pub events: Vec<RunEvent>,
     pub wake_at: Option<Timestamp>,
@@ -214,6 +216,7 @@ pub fn decide(
         now,
         world,
         cfg,
+        stopped: run.spec.update.stopped_cluster_action,
         effects: Vec::new(),
         events: Vec::new(),
         wake_at: None,

@@ -705,3 +705,20 @@ fn a_node_image_run_waits_for_the_node_os_window_not_the_kubernetes_one() {
     h.wake();
     assert_eq!(h.in_flight(), ["a"]);
 }
+
+#[test]
+fn a_run_that_fails_stopped_clusters_fails_on_one() {
+    let stopped = with_cluster(member("a", None, "eastus", "1.29.9"), |c| {
+        c.power_state = crate::model::cluster::PowerState::Stopped
+    });
+    let mut spec = full("1.30.5");
+    spec.update.stopped_cluster_action = crate::model::update::StoppedClusterAction::Fail;
+    let mut h = Harness::new(&fleet(vec![stopped]), spec, NOW);
+    h.start();
+    assert!(h.effects.is_empty(), "nothing is sent to a stopped cluster");
+    assert!(matches!(h.run.state, RunState::Failed { .. }));
+    let MemberState::Failed { message, .. } = h.member_state("a") else {
+        panic!("{:?}", h.member_state("a"))
+    };
+    assert!(message.contains("stopped"));
+}

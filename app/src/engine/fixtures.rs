@@ -83,6 +83,7 @@ pub fn spec(kind: UpgradeType, version: Option<&str>, images: NodeImageSelection
                 kubernetes_version: version.map(v),
             },
             node_image_selection: NodeImageSelection { kind: images },
+            stopped_cluster_action: Default::default(),
         },
     }
 }

@@ -40,6 +40,7 @@ pub fn forecast(
     for stage in &run.stages {
         let plan = Planner {
             upgrade,
+            stopped: run.spec.update.stopped_cluster_action,
             images: &images,
             world,
             now,
@@ -77,6 +78,7 @@ fn image_choice(run: &UpdateRun, world: &dyn World) -> ImageChoice {
 
 struct Planner<'a> {
     upgrade: Upgrade,
+    stopped: crate::model::update::StoppedClusterAction,
     images: &'a ImageChoice,
     world: &'a dyn World,
     now: Timestamp,
@@ -162,6 +164,7 @@ impl Planner<'_> {
             group.name.clone(),
             &refs,
             self.upgrade,
+            self.stopped,
             self.images,
             self.world.catalog(),
             offset,

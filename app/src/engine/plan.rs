@@ -2,7 +2,7 @@
 //! creation, by the browser's live preview, and as the run's frozen layout.
 
 use super::images::{ImageChoice, consistent_images};
-use super::targets::{MemberAction, resolve_member};
+use super::targets::{MemberAction, resolve_member, with_stopped_policy};
 use super::{EngineConfig, IMPLICIT_NAME};
 use crate::model::catalog::Catalog;
 use crate::model::cluster::{ClusterState, Region};
@@ -11,6 +11,7 @@ use crate::model::names::{GroupName, MemberName};
 use crate::model::strategy::UpdateStrategy;
 use crate::model::target::UpgradeTarget;
 use crate::model::time::{MS_PER_SECOND, Timestamp};
+use crate::model::update::StoppedClusterAction;
 use crate::model::update::{NodeImageSelectionType, RunSpec, Upgrade};
 use crate::model::version::NodeImageVersion;
 use crate::model::window::MaintenanceWindow;
@@ -264,6 +265,7 @@ pub fn plan(
                     group.name,
                     &group.members,
                     upgrade,
+                    spec.update.stopped_cluster_action,
                     &images,
                     &fleet.catalog,
                     t,
@@ -337,6 +339,7 @@ pub(super) fn schedule_group(
     name: String,
     members: &[&PlanMember],
     upgrade: Upgrade,
+    stopped: StoppedClusterAction,
     images: &ImageChoice,
     catalog: &Catalog,
     start: i64,
@@ -361,7 +364,8 @@ pub(super) fn schedule_group(
             continue;
         };
         let window = cluster.window_for(upgrade);
-        match resolve_member(cluster, upgrade, images, catalog, cfg) {
+        let action = resolve_member(cluster, upgrade, images, catalog, cfg);
+        match with_stopped_policy(action, cluster, stopped) {
             MemberAction::Upgrade { target } => {
                 let queued = Queued {
                     member,

@@ -6,7 +6,7 @@ use super::images::ImageChoice;
 use crate::model::catalog::Catalog;
 use crate::model::cluster::{ClusterState, NodePool, PowerState};
 use crate::model::target::{PoolTarget, Step, UpgradeTarget};
-use crate::model::update::Upgrade;
+use crate::model::update::{StoppedClusterAction, Upgrade};
 use crate::model::version::{KubernetesVersion, NodeImageVersion};
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +30,23 @@ pub enum MemberAction {
     Fail {
         reason: String,
     },
+}
+
+/// A stopped cluster's member as the run wants it: skipped (as resolved) or failed.
+pub fn with_stopped_policy(
+    action: MemberAction,
+    cluster: &ClusterState,
+    policy: StoppedClusterAction,
+) -> MemberAction {
+    match action {
+        MemberAction::Skip { reason }
+            if cluster.power_state == PowerState::Stopped
+                && policy == StoppedClusterAction::Fail =>
+        {
+            MemberAction::Fail { reason }
+        }
+        other => other,
+    }
 }
 
 /// Resolves one member against the upgrade, the image choice and the catalog.

@@ -513,6 +513,19 @@ fn a_stopped_cluster_is_skipped_with_the_reason() {
         panic!("{:?}", m.action)
     };
     assert!(reason.contains("stopped"));
+    // A run may ask for stopped clusters to fail instead.
+    let mut failing = full("1.30.5");
+    failing.update.stopped_cluster_action = crate::model::update::StoppedClusterAction::Fail;
+    let stopped = p.members().next().unwrap().name.clone();
+    let p = run(
+        &fleet(vec![with_cluster(
+            member(stopped.as_str(), None, "eastus", "1.29.9"),
+            |c| c.power_state = crate::model::cluster::PowerState::Stopped,
+        )]),
+        &failing,
+    );
+    let m = p.members().next().unwrap();
+    assert!(matches!(&m.action, MemberAction::Fail { reason } if reason.contains("stopped")));
 }
 
 #[test]

@@ -45,6 +45,24 @@ pub struct ManagedClusterUpdate {
     pub upgrade: UpgradeSpec,
     #[serde(default)]
     pub node_image_selection: NodeImageSelection,
+    /// What becomes of a member whose cluster is stopped (beyond Azure): `Skip` (the default,
+    /// with the reason) or `Fail` (it counts as a failure, as a team that wants every cluster
+    /// upgraded asks).
+    #[serde(default, skip_serializing_if = "StoppedClusterAction::is_default")]
+    pub stopped_cluster_action: StoppedClusterAction,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum StoppedClusterAction {
+    #[default]
+    Skip,
+    Fail,
+}
+
+impl StoppedClusterAction {
+    pub fn is_default(&self) -> bool {
+        *self == StoppedClusterAction::Skip
+    }
 }
 
 /// What a run is asked to do: the stages (none = one by one) and the update.

@@ -298,3 +298,25 @@ async fn clusters_stopped_or_deleted_mid_run_are_skipped_or_fail_with_the_reason
     }
     assert_eq!(arm.count("PUT", "cluster", Some("west-1")), 0);
 }
+
+#[tokio::test]
+async fn a_run_may_ask_for_stopped_clusters_to_fail_instead() {
+    let (arm, config) = fake_fleet().await;
+    let s = joined(&config).await;
+    arm.with(|w| {
+        w.clusters.get_mut("east-1").unwrap()["properties"]["powerState"] =
+            json!({"code": "Stopped"});
+    });
+    let mut properties = upgrade("ControlPlaneOnly", Some(TO));
+    properties["managedClusterUpdate"]["stoppedClusterAction"] = json!("Fail");
+    start_run(&s, properties).await;
+    let run = wait_until(&s, |r| !matches!(state(r), "Running" | "NotStarted")).await;
+    assert_eq!(state(&run), "Failed", "{run}");
+    assert_eq!(
+        run["properties"]["managedClusterUpdate"]["stoppedClusterAction"],
+        "Fail"
+    );
+    let stopped = member(&run, "east-1");
+    assert_eq!(stopped["status"]["state"], "Failed", "{stopped}");
+    assert_eq!(arm.count("PUT", "cluster", Some("east-1")), 0);
+}

@@ -259,6 +259,8 @@ impl UpgradeChoice {
                 kubernetes_version,
             },
             node_image_selection: NodeImageSelection { kind: self.images },
+            // Not offered by the builder yet: stopped clusters are skipped, as by default.
+            stopped_cluster_action: Default::default(),
         })
     }
 }
