@@ -43,6 +43,9 @@ pub enum RunCommand {
         /// Latest (default) or Consistent.
         #[arg(long)]
         node_image_selection: Option<String>,
+        /// Skip (default) or Fail: what becomes of a member whose cluster is stopped.
+        #[arg(long)]
+        stopped_cluster_action: Option<String>,
         /// A JSON file shaped like the seeds' example-stages.json.
         #[arg(long, conflicts_with = "update_strategy_name")]
         stages: Option<PathBuf>,
@@ -145,6 +148,7 @@ pub fn update_run(command: RunCommand) -> anyhow::Result<Value> {
             upgrade_type,
             kubernetes_version,
             node_image_selection,
+            stopped_cluster_action,
             stages,
             update_strategy_name,
         } => {
@@ -155,6 +159,9 @@ pub fn update_run(command: RunCommand) -> anyhow::Result<Value> {
             let mut update = json!({"upgrade": upgrade});
             if let Some(selection) = node_image_selection {
                 update["nodeImageSelection"] = json!({"type": selection});
+            }
+            if let Some(action) = stopped_cluster_action {
+                update["stoppedClusterAction"] = json!(action);
             }
             let mut properties = json!({"managedClusterUpdate": update});
             if let Some(file) = &stages {

@@ -161,6 +161,8 @@ fn the_seed_walkthrough_works_from_the_command_line() {
             "NodeImageOnly",
             "--node-image-selection",
             "Consistent",
+            "--stopped-cluster-action",
+            "Fail",
         ],
     );
     ok(
@@ -181,6 +183,10 @@ fn the_seed_walkthrough_works_from_the_command_line() {
         &["updaterun", "start", "-f", "demo", "-n", "run-5"],
     );
     let run5 = wait_for(&served, "run-5", "Completed");
+    assert_eq!(
+        run5["properties"]["managedClusterUpdate"]["stoppedClusterAction"],
+        "Fail"
+    );
     let stage_states: Vec<&str> = run5["properties"]["status"]["stages"][1]["groups"]
         .as_array()
         .unwrap()
