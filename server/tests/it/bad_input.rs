@@ -68,6 +68,7 @@ const REST: &[Case] = &[
     case("PUT", "/api/v1/fleets/demo/updateStrategies/s1", JSON, Some(r#"{"properties":{"strategy":{"stages":[{"name":"a","groups":[{"name":"nope"}]}]}}}"#), 400, "UnknownUpdateGroup"),
     case("PUT", "/api/v1/fleets/demo/updateRuns/r1", JSON, Some(r#"{"properties":{"managedClusterUpdate":{"upgrade":{"type":"Full","kubernetesVersion":"1.30.x"}}}}"#), 400, "InvalidRequestContent"),
     case("PUT", "/api/v1/fleets/demo/updateRuns/r1", JSON, Some(r#"{"properties":{"managedClusterUpdate":{"upgrade":{"type":"NodeImageOnly"}},"bogus":1}}"#), 400, "InvalidRequestContent"),
+    case("PUT", "/api/v1/fleets/demo/updateRuns/r1", JSON, Some(r#"{"properties":{"managedClusterUpdate":{"upgrade":{"type":"NodeImageOnly"},"stoppedClusterAction":"Ignore"}}}"#), 400, "InvalidRequestContent"),
     case("POST", "/api/v1/fleets/demo/updateRuns/known/start", JSON, Some(r#"{"now":true}"#), 400, "InvalidRequestContent"),
     case("POST", "/api/v1/fleets/demo/updateRuns/known/skip", JSON, Some(r#"{"targets":[{"type":"Group","name":"group-1a","extra":1}]}"#), 400, "InvalidRequestContent"),
     case("POST", "/api/v1/fleets/demo/updateRuns/known/skip", JSON, Some(r#"{"targets":[{"type":"Cluster","name":"x"}]}"#), 400, "InvalidRequestContent"),
@@ -75,6 +76,7 @@ const REST: &[Case] = &[
     case("GET", "/api/v1/fleets/demo/updateRuns/known/timeline?limit=x", JSON, None, 400, "InvalidQueryParameter"),
     // The simulator.
     case("PUT", "/api/v1/simulator/clusters/c1", JSON, Some(r#"{"location":"eastus","kubernetesVersion":"1.29.7","nodePools":[{"name":"system","count":"3","kubernetesVersion":"1.29.7","osSku":"AKSUbuntu-2204gen2containerd","nodeImageVersion":"AKSUbuntu-2204gen2containerd-202409.04.0"}]}"#), 400, "InvalidRequestContent"),
+    case("PUT", "/api/v1/simulator/clusters/c1", JSON, Some(r#"{"location":"eastus","kubernetesVersion":"1.29.7","nodePools":[],"powerState":"Paused"}"#), 400, "InvalidRequestContent"),
     case("PUT", "/api/v1/simulator/catalog", JSON, Some(r#"{"kubernetesVersions":["1.30.12"],"nodeImages":{"mars":{"AKSUbuntu-2204gen2containerd":["202409.04.0"]}}}"#), 409, "CatalogInUse"),
 ];
 

@@ -61,6 +61,63 @@ fn members_upgrading(port: u16) -> usize {
     }
 }
 
+/// Fleet `crash` with `members` (name, cluster id), the i-th in group `g{i % groups}`, and
+/// `run-1` over `stages`, a ControlPlaneOnly upgrade to `version`, started.
+fn start_staged_run(
+    port: u16,
+    members: &[(String, String)],
+    groups: usize,
+    stages: Value,
+    version: &str,
+) {
+    call(port, "PUT", "/api/v1/fleets/crash", Some(json!({})));
+    for (i, (name, id)) in members.iter().enumerate() {
+        let member =
+            json!({"properties": {"clusterResourceId": id, "group": format!("g{}", i % groups)}});
+        call(
+            port,
+            "PUT",
+            &format!("/api/v1/fleets/crash/members/{name}"),
+            Some(member),
+        );
+    }
+    let run = json!({"properties": {"strategy": {"stages": stages},
+        "managedClusterUpdate": {"upgrade": {"type": "ControlPlaneOnly", "kubernetesVersion": version}}}});
+    call(
+        port,
+        "PUT",
+        "/api/v1/fleets/crash/updateRuns/run-1",
+        Some(run),
+    );
+    call(
+        port,
+        "POST",
+        "/api/v1/fleets/crash/updateRuns/run-1/start",
+        None,
+    );
+}
+
+/// SIGKILLs the server four times at seeded points (`base_ms` + up to `spread_ms` apart) and
+/// starts it again each time; returns how many kills landed with members upgrading.
+fn kill_four_times(
+    port: u16,
+    server: &mut common::KillOnDrop,
+    serve: impl Fn() -> common::KillOnDrop,
+    seed: u64,
+    base_ms: u64,
+    spread_ms: u64,
+) -> usize {
+    let mut rng = seed;
+    let mut killed_in_flight = 0;
+    for _ in 0..4 {
+        std::thread::sleep(Duration::from_millis(base_ms + next(&mut rng) % spread_ms));
+        killed_in_flight += usize::from(members_upgrading(port) > 0);
+        server.kill(); // SIGKILL
+        *server = serve();
+    }
+    killed_in_flight
+}
+
 fn set_up(port: u16) {
     let catalog = call(port, "GET", "/api/v1/simulator/catalog", None);
     let versions: Vec<String> = catalog["kubernetesVersions"]
@@ -169,40 +226,18 @@ fn killed_while_exec_upgrades_are_in_flight_every_lab_cluster_is_upgraded_once()
     let config = lab.config.display().to_string();
     let serve = || common::spawn_serve(port, &["--database-url", &db, "--config", &config]);
     let mut server = serve();
-    call(port, "PUT", "/api/v1/fleets/crash", Some(json!({})));
-    for i in 0..60 {
-        let member = json!({"properties": {"clusterResourceId": format!("exec:lab/c{i:02}"), "group": format!("g{}", i % 10)}});
-        call(
-            port,
-            "PUT",
-            &format!("/api/v1/fleets/crash/members/c{i:02}"),
-            Some(member),
-        );
-    }
+    let members: Vec<(String, String)> = (0..60)
+        .map(|i| (format!("c{i:02}"), format!("exec:lab/c{i:02}")))
+        .collect();
     let stage = |name: &str, groups: std::ops::Range<usize>| json!({"name": name, "groups": groups.map(|g| json!({"name": format!("g{g}")})).collect::<Vec<_>>()});
-    let run = json!({"properties": {"strategy": {"stages": [stage("first", 0..5), stage("second", 5..10)]},
-        "managedClusterUpdate": {"upgrade": {"type": "ControlPlaneOnly", "kubernetesVersion": common::lab::TO}}}});
-    call(
+    start_staged_run(
         port,
-        "PUT",
-        "/api/v1/fleets/crash/updateRuns/run-1",
-        Some(run),
+        &members,
+        10,
+        json!([stage("first", 0..5), stage("second", 5..10)]),
+        common::lab::TO,
     );
-    call(
-        port,
-        "POST",
-        "/api/v1/fleets/crash/updateRuns/run-1/start",
-        None,
-    );
-    let mut rng = 0xe7ec_u64;
-    let mut killed_in_flight = 0;
-    for _ in 0..4 {
-        std::thread::sleep(Duration::from_millis(2000 + next(&mut rng) % 2000));
-        let upgrading = members_upgrading(port);
-        killed_in_flight += usize::from(upgrading > 0);
-        server.kill(); // SIGKILL
-        server = serve();
-    }
+    let killed_in_flight = kill_four_times(port, &mut server, serve, 0xe7ec, 2000, 2000);
     assert!(
         killed_in_flight >= 3,
         "the kills must land with upgrades in flight ({killed_in_flight} did)"
@@ -253,39 +288,17 @@ fn killed_while_arm_operations_are_in_flight_no_aks_cluster_gets_a_second_put() 
     let port = common::free_port();
     let serve = || common::spawn_serve(port, &["--database-url", &db, "--config", &config]);
     let mut server = serve();
-    call(port, "PUT", "/api/v1/fleets/crash", Some(json!({})));
-    for (i, name) in names.iter().enumerate() {
-        let member = json!({"properties": {"clusterResourceId": FakeArm::id(name), "group": format!("g{}", i % 4)}});
-        call(
-            port,
-            "PUT",
-            &format!("/api/v1/fleets/crash/members/{name}"),
-            Some(member),
-        );
-    }
+    let members: Vec<(String, String)> =
+        names.iter().map(|n| (n.clone(), FakeArm::id(n))).collect();
     let groups: Vec<Value> = (0..4).map(|g| json!({"name": format!("g{g}")})).collect();
-    let run = json!({"properties": {"strategy": {"stages": [{"name": "all", "groups": groups}]},
-        "managedClusterUpdate": {"upgrade": {"type": "ControlPlaneOnly", "kubernetesVersion": "1.30.5"}}}});
-    call(
+    start_staged_run(
         port,
-        "PUT",
-        "/api/v1/fleets/crash/updateRuns/run-1",
-        Some(run),
+        &members,
+        4,
+        json!([{"name": "all", "groups": groups}]),
+        "1.30.5",
     );
-    call(
-        port,
-        "POST",
-        "/api/v1/fleets/crash/updateRuns/run-1/start",
-        None,
-    );
-    let mut rng = 0xa4c5_u64;
-    let mut killed_in_flight = 0;
-    for _ in 0..4 {
-        std::thread::sleep(Duration::from_millis(1500 + next(&mut rng) % 2500));
-        killed_in_flight += usize::from(members_upgrading(port) > 0);
-        server.kill(); // SIGKILL
-        server = serve();
-    }
+    let killed_in_flight = kill_four_times(port, &mut server, serve, 0xa4c5, 1500, 2500);
     assert!(
         killed_in_flight >= 3,
         "the kills must land with operations in flight ({killed_in_flight} did)"

@@ -111,9 +111,8 @@ fn satisfied(step: &StepRecord, target: &UpgradeTarget, cluster: &AksCluster) ->
                 (Some(step), Some(pool)) => {
                     pool.node_image_version.release >= step.to.release && !busy
                 }
-                // A pool deleted since: nothing left to do for it.
-                (_, None) => true,
-                (None, Some(_)) => true,
+                // A pool deleted since (or no image asked of it): nothing left to do for it.
+                _ => true,
             }
         }
     }
