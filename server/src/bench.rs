@@ -127,20 +127,17 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     let stages = (0..args.stages)
         .map(|s| {
-            Ok(UpdateStage {
-                name: name(app::model::names::StageName::parse(&format!("stage-{s}")))?,
-                groups: (0..args.groups_per_stage)
+            Ok(UpdateStage::new(
+                name(app::model::names::StageName::parse(&format!("stage-{s}")))?,
+                (0..args.groups_per_stage)
                     .map(|g| {
-                        Ok(GroupRef {
-                            name: name(GroupName::parse(&format!(
-                                "g{}",
-                                s * args.groups_per_stage + g
-                            )))?,
-                        })
+                        Ok(GroupRef::named(name(GroupName::parse(&format!(
+                            "g{}",
+                            s * args.groups_per_stage + g
+                        )))?))
                     })
                     .collect::<anyhow::Result<_>>()?,
-                after_stage_wait_in_seconds: None,
-            })
+            ))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let run = name(RunName::parse("bench"))?;
@@ -153,7 +150,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         stopped_cluster_action: Default::default(),
     };
     let request = CreateRun {
-        strategy: StrategySource::Inline(UpdateStrategy { stages }),
+        strategy: StrategySource::Inline(UpdateStrategy::new(stages)),
         update,
     };
     drydock

@@ -2,6 +2,7 @@
 //! parallel; members of a group one at a time, open maintenance windows first; the wait after a
 //! stage; fail-fast on a member failure. Also the provider's reports.
 
+use super::budgets::{self, Failure};
 use super::decide::{Effect, Outcome, Reply, Work};
 use super::images::ImageChoice;
 use super::targets::{MemberAction, resolve_member, with_stopped_policy};
@@ -13,12 +14,6 @@ use crate::model::run::{
 use crate::model::time::{MS_PER_SECOND, Timestamp};
 use crate::model::update::Upgrade;
 use std::collections::BTreeSet;
-
-/// A member that could not take the target (or whose upgrade failed): fail-fast.
-struct Failure {
-    member: MemberName,
-    message: String,
-}
 
 pub(super) fn report(
     run: &mut UpdateRun,
@@ -84,16 +79,11 @@ pub(super) fn report(
             // The operator already gave up on a skipped group: its late failure is recorded on
             // the member but does not stop the rest of the run.
             if !matches!(run.stages[s].groups[g].state, GroupState::Skipped { .. }) {
-                fail_fast(
-                    run,
-                    s,
-                    g,
-                    Failure {
-                        member: name.clone(),
-                        message,
-                    },
-                    work,
-                );
+                let failure = Failure {
+                    member: name.clone(),
+                    message,
+                };
+                budgets::enforce(run, s, g, &failure, work);
             }
         }
     }
@@ -129,49 +119,6 @@ fn note_trouble(member: &mut MemberRun, message: Option<String>, work: &mut Work
         Some(said),
     );
     Reply::Applied
-}
-
-/// A member failure fails its group, its stage and the run; in-flight upgrades elsewhere finish.
-fn fail_fast(run: &mut UpdateRun, s: usize, g: usize, failure: Failure, work: &mut Work<'_>) {
-    let now = work.now;
-    let group = &mut run.stages[s].groups[g];
-    let group_started = match group.state {
-        GroupState::Running { started_at } => started_at,
-        GroupState::NotStarted
-        | GroupState::Completed { .. }
-        | GroupState::Failed { .. }
-        | GroupState::Skipped { .. } => now,
-    };
-    group.state = GroupState::Failed {
-        started_at: group_started,
-        failed_at: now,
-    };
-    work.event(
-        Subject::Group(group.name.clone()),
-        State::Failed,
-        Some(format!("member {} failed", failure.member)),
-    );
-    let stage = &mut run.stages[s];
-    if let StageState::Running { started_at } = stage.state {
-        stage.state = StageState::Failed {
-            started_at,
-            failed_at: now,
-        };
-        work.event(
-            Subject::Stage(stage.name.clone()),
-            State::Failed,
-            Some(format!("group {} failed", run.stages[s].groups[g].name)),
-        );
-    }
-    if let RunState::Running { started_at } | RunState::Stopping { started_at } = run.state {
-        let error = format!("member {} failed: {}", failure.member, failure.message);
-        run.state = RunState::Failed {
-            started_at,
-            failed_at: now,
-            error: error.clone(),
-        };
-        work.event(Subject::Run, State::Failed, Some(error));
-    }
 }
 
 /// Moves the run on as far as it can go now.
@@ -225,8 +172,7 @@ fn advance_running(run: &mut UpdateRun, started_at: Timestamp, work: &mut Work<'
             }
             continue;
         }
-        if let Err((g, failure)) = advance_stage(run, s, upgrade, &images, work) {
-            fail_fast(run, s, g, failure, work);
+        if advance_stage(run, s, upgrade, &images, work) == Flow::RunFailed {
             return;
         }
         if !run.stages[s].state.is_done() {
@@ -237,7 +183,17 @@ fn advance_running(run: &mut UpdateRun, started_at: Timestamp, work: &mut Work<'
         started_at,
         completed_at: work.now,
     };
-    work.event(Subject::Run, State::Completed, None);
+    let failed = run.failure_count();
+    let message =
+        (failed > 0).then(|| format!("{failed} member(s) failed, within the failure budgets"));
+    work.event(Subject::Run, State::Completed, message);
+}
+
+/// Whether the run goes on after a stage's advance.
+#[derive(PartialEq, Eq)]
+enum Flow {
+    Continue,
+    RunFailed,
 }
 
 fn advance_stage(
@@ -246,9 +202,8 @@ fn advance_stage(
     upgrade: Upgrade,
     images: &ImageChoice,
     work: &mut Work<'_>,
-) -> Result<(), (usize, Failure)> {
+) -> Flow {
     let now = work.now;
-    let run_uid = run.uid.clone();
     let stage = &mut run.stages[s];
     let started_at = match stage.state {
         StageState::NotStarted => {
@@ -259,12 +214,13 @@ fn advance_stage(
         StageState::Running { started_at } => started_at,
         // A failed stage waits for a retry; done stages are not advanced.
         StageState::Failed { .. } | StageState::Completed { .. } | StageState::Skipped { .. } => {
-            return Ok(());
+            return Flow::Continue;
         }
     };
-    for (g, group) in stage.groups.iter_mut().enumerate() {
-        advance_group(&run_uid, group, upgrade, images, work).map_err(|f| (g, f))?;
+    if start_members(run, s, upgrade, images, work) == Flow::RunFailed {
+        return Flow::RunFailed;
     }
+    let stage = &mut run.stages[s];
     // A skipped group may still have an upgrade in flight: the stage waits for it.
     let in_flight = stage
         .groups
@@ -272,7 +228,7 @@ fn advance_stage(
         .flat_map(|g| &g.members)
         .any(|m| m.state.in_flight());
     if in_flight || !stage.groups.iter().all(|g| g.state.is_finished()) {
-        return Ok(());
+        return Flow::Continue;
     }
     match stage.wait {
         WaitState::NotStarted if stage.after_stage_wait_in_seconds > 0 => {
@@ -315,18 +271,61 @@ fn advance_stage(
         };
         work.event(Subject::Stage(stage.name.clone()), State::Completed, None);
     }
-    Ok(())
+    Flow::Continue
 }
 
-/// Starts the group's next member if none is in flight: among those not finished, the first
-/// (by name) whose window is open; else it waits for the soonest window to open.
+/// Starts what the stage's groups may start now. Without a stage ceiling each group fills its
+/// own places; under one, free places go round the groups one at a time. A member failure is
+/// weighed against the budgets at once, before anything else starts.
+fn start_members(
+    run: &mut UpdateRun,
+    s: usize,
+    upgrade: Upgrade,
+    images: &ImageChoice,
+    work: &mut Work<'_>,
+) -> Flow {
+    let run_uid = run.uid.clone();
+    let ceiling = run.stages[s].limits.max_concurrency.map(|c| c as usize);
+    let mut in_flight = run.stages[s].in_flight();
+    loop {
+        let before = in_flight;
+        for g in 0..run.stages[s].groups.len() {
+            loop {
+                let room = ceiling.map_or(usize::MAX, |c| c.saturating_sub(in_flight));
+                let allowance = if ceiling.is_some() { room.min(1) } else { room };
+                let group = &mut run.stages[s].groups[g];
+                match advance_group(&run_uid, group, upgrade, images, allowance, work) {
+                    Ok(started) => {
+                        in_flight += started;
+                        break;
+                    }
+                    Err((started, failure)) => {
+                        in_flight += started;
+                        if budgets::enforce(run, s, g, &failure, work) {
+                            return Flow::RunFailed;
+                        }
+                    }
+                }
+            }
+        }
+        if ceiling.is_none() || in_flight == before {
+            return Flow::Continue;
+        }
+    }
+}
+
+/// Starts up to `allowance` of the group's next members while it has places free (its
+/// `maxConcurrency`): among those not finished, the first (by name) whose window is open; else
+/// it waits for the soonest window to open. Returns how many it started; on a member failure
+/// also the failure, at once (the budgets decide whether the group goes on).
 fn advance_group(
     run_uid: &str,
     group: &mut GroupRun,
     upgrade: Upgrade,
     images: &ImageChoice,
+    allowance: usize,
     work: &mut Work<'_>,
-) -> Result<(), Failure> {
+) -> Result<usize, (usize, Failure)> {
     let now = work.now;
     let started_at = match group.state {
         GroupState::NotStarted => {
@@ -336,15 +335,15 @@ fn advance_group(
         }
         GroupState::Running { started_at } => started_at,
         GroupState::Completed { .. } | GroupState::Failed { .. } | GroupState::Skipped { .. } => {
-            return Ok(());
+            return Ok(0);
         }
     };
-    if group.members.iter().any(|m| m.state.in_flight()) {
-        return Ok(());
-    }
+    let free = group.concurrency().saturating_sub(group.in_flight());
+    let allowance = allowance.min(free);
+    let mut started = 0;
     // Members found pending in this pass are not tried again in it (they do not block others).
     let mut passed = BTreeSet::new();
-    loop {
+    while started < allowance {
         let mut waiting = Vec::new();
         let mut chosen = None;
         for (i, member) in group.members.iter().enumerate() {
@@ -355,17 +354,12 @@ fn advance_group(
             if !eligible || passed.contains(&i) {
                 continue;
             }
-            match ready(&member.cluster_resource_id, upgrade, work) {
-                Ok(cluster) => {
-                    chosen = Some((i, Ok(cluster)));
+            match next_action(&member.cluster_resource_id, upgrade, images, work) {
+                Ok(action) => {
+                    chosen = Some((i, action));
                     break;
                 }
-                // A cluster gone for good fails its member, as one that cannot take the target.
-                Err(NotReady::Gone(reason)) => {
-                    chosen = Some((i, Err(reason)));
-                    break;
-                }
-                Err(NotReady::Wait(wait)) => {
+                Err(wait) => {
                     passed.insert(i);
                     waiting.push((i, wait));
                 }
@@ -374,16 +368,9 @@ fn advance_group(
         for (i, wait) in waiting {
             set_pending(group, i, wait, work);
         }
-        let Some((i, cluster)) = chosen else {
-            return finish_if_idle(group, started_at, work);
-        };
-        let action = match cluster {
-            Ok(cluster) => with_stopped_policy(
-                resolve_member(&cluster, upgrade, images, work.world.catalog(), work.cfg),
-                &cluster,
-                work.stopped,
-            ),
-            Err(reason) => MemberAction::Fail { reason },
+        let Some((i, action)) = chosen else {
+            finish_if_idle(group, started_at, work);
+            return Ok(started);
         };
         let member = &mut group.members[i];
         match action {
@@ -408,7 +395,7 @@ fn advance_group(
                     operation_id: crate::model::run::operation_id(run_uid, &member.name, attempt),
                     target,
                 });
-                return Ok(());
+                started += 1;
             }
             MemberAction::Skip { reason } => {
                 member.state = MemberState::Skipped {
@@ -438,13 +425,16 @@ fn advance_group(
                     State::Failed,
                     Some(reason.clone()),
                 );
-                return Err(Failure {
+                let failure = Failure {
                     member: member.name.clone(),
                     message: reason,
-                });
+                };
+                return Err((started, failure));
             }
         }
     }
+    finish_if_idle(group, started_at, work);
+    Ok(started)
 }
 
 /// Why a member cannot start now, and what it waits for.
@@ -466,52 +456,58 @@ impl Wait {
     }
 }
 
-/// Why a member cannot start now: it waits, or its cluster is gone for good.
-enum NotReady {
-    Wait(Wait),
-    Gone(String),
-}
-
-/// The member's cluster if it can start now: observed, inside the window that governs
-/// `upgrade` on it, and not being
-/// upgraded by another run; else what it waits for.
-fn ready(
+/// What becomes of a member now, or what it waits for. What needs no upgrade (skipped, failed,
+/// pending on a version) is settled at once; an upgrade waits for the window that governs it
+/// and for another run's upgrade of the cluster to end. A cluster gone for good fails its
+/// member, as one that cannot take the target.
+fn next_action(
     cluster: &crate::model::member::ClusterResourceId,
     upgrade: Upgrade,
+    images: &ImageChoice,
     work: &Work<'_>,
-) -> Result<crate::model::cluster::ClusterState, NotReady> {
-    let observed = work.world.observe(cluster).map_err(|why| {
-        let reason = format!("the cluster cannot be observed: {}", why.message);
-        if why.permanent {
-            NotReady::Gone(reason)
-        } else {
-            NotReady::Wait(Wait {
-                reason,
-                until: None,
-                waiting_on: Some(WaitingOn::Provider),
-            })
+) -> Result<MemberAction, Wait> {
+    let observed = match work.world.observe(cluster) {
+        Ok(observed) => observed,
+        Err(why) => {
+            let reason = format!("the cluster cannot be observed: {}", why.message);
+            return match why.permanent {
+                true => Ok(MemberAction::Fail { reason }),
+                false => Err(Wait {
+                    reason,
+                    until: None,
+                    waiting_on: Some(WaitingOn::Provider),
+                }),
+            };
         }
-    })?;
+    };
+    let action = with_stopped_policy(
+        resolve_member(&observed, upgrade, images, work.world.catalog(), work.cfg),
+        &observed,
+        work.stopped,
+    );
+    if !matches!(action, MemberAction::Upgrade { .. }) {
+        return Ok(action);
+    }
     let window = observed
         .window_for(upgrade)
         .and_then(|w| w.current_or_next(work.now));
     if let Some(span) = window.filter(|span| !span.contains(work.now)) {
-        return Err(NotReady::Wait(Wait {
+        return Err(Wait {
             reason: format!("maintenance window closed; it opens at {}", span.start),
             until: Some(span.start),
             waiting_on: None,
-        }));
+        });
     }
     if let Some(holder) = work.world.holder(cluster) {
-        return Err(NotReady::Wait(Wait {
+        return Err(Wait {
             reason: format!(
                 "the cluster is being upgraded by {holder}; this member goes on once that upgrade has finished"
             ),
             until: None,
             waiting_on: Some(WaitingOn::OtherRun { holder }),
-        }));
+        });
     }
-    Ok(observed)
+    Ok(action)
 }
 
 /// Marks a member pending; an unchanged wait changes nothing (and makes no event).
@@ -554,11 +550,10 @@ fn set_pending(group: &mut GroupRun, i: usize, wait: Wait, work: &mut Work<'_>) 
 
 /// With nothing in flight and nothing startable, the group is done unless a window will open,
 /// another run's upgrade of a member's cluster will end or a provider will answer again.
-fn finish_if_idle(
-    group: &mut GroupRun,
-    started_at: Timestamp,
-    work: &mut Work<'_>,
-) -> Result<(), Failure> {
+fn finish_if_idle(group: &mut GroupRun, started_at: Timestamp, work: &mut Work<'_>) {
+    if group.in_flight() > 0 {
+        return;
+    }
     // Waits that end by themselves hold the group; a version missing in a region does not.
     let awaiting = group.members.iter().any(|m| {
         matches!(
@@ -576,7 +571,7 @@ fn finish_if_idle(
             .iter()
             .any(|m| matches!(m.state, MemberState::NotStarted))
     {
-        return Ok(());
+        return;
     }
     let pending = group
         .members
@@ -587,11 +582,20 @@ fn finish_if_idle(
         started_at,
         completed_at: work.now,
     };
-    let message = (pending > 0).then(|| format!("{pending} member(s) still pending"));
+    let failed = group.failure_count();
+    let message = match (pending, failed) {
+        (0, 0) => None,
+        (pending, 0) => Some(format!("{pending} member(s) still pending")),
+        (0, failed) => Some(format!(
+            "{failed} member(s) failed, within the failure budgets"
+        )),
+        (pending, failed) => Some(format!(
+            "{pending} member(s) still pending; {failed} failed, within the failure budgets"
+        )),
+    };
     work.event(
         Subject::Group(group.name.clone()),
         State::Completed,
         message,
     );
-    Ok(())
 }

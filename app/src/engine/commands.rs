@@ -64,8 +64,9 @@ fn reset_failures(run: &mut UpdateRun, work: &mut Work<'_>) -> usize {
     let mut failed = 0;
     for stage in &mut run.stages {
         for group in &mut stage.groups {
-            // What the operator skipped stays skipped, failed members included.
-            if let GroupState::Skipped { .. } = group.state {
+            // What the operator skipped stays skipped, failed members included; a group that
+            // completed with failures within its budgets is finished too.
+            if let GroupState::Skipped { .. } | GroupState::Completed { .. } = group.state {
                 continue;
             }
             for member in &mut group.members {

@@ -46,11 +46,13 @@ pub fn create_run(
                         name: group.name.clone(),
                         members,
                         state: GroupState::NotStarted,
+                        limits: group.limits,
                     }
                 })
                 .collect(),
             state: StageState::NotStarted,
             wait: WaitState::NotStarted,
+            limits: stage.limits,
         })
         .collect();
     let run = UpdateRun {
@@ -62,6 +64,7 @@ pub fn create_run(
         stages,
         not_in_any_stage: plan.not_in_any_stage.clone(),
         selected_images: None,
+        max_allowed_failures: plan.max_allowed_failures,
     };
     Ok((run, plan))
 }

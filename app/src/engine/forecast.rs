@@ -9,7 +9,8 @@
 use super::EngineConfig;
 use super::World;
 use super::images::{ImageChoice, consistent_images};
-use super::plan::{PlanMember, schedule_group};
+use super::plan::PlanMember;
+use super::schedule::{GroupQueue, Resolver, schedule_stage};
 pub use crate::model::forecast::{Forecast, GroupForecast, MemberForecast, StageForecast};
 use crate::model::member::ClusterResourceId;
 use crate::model::run::{
@@ -90,10 +91,66 @@ impl Planner<'_> {
     /// The stage's forecast if it has anything left, starting no earlier than `start`.
     fn stage(&self, stage: &StageRun, start: Timestamp) -> Option<StageForecast> {
         let done = stage.state.is_done();
+        let offset = start.millis() - self.now.millis();
+        // What is still to go, as plan members (observed now), per group.
+        let queued: Vec<Vec<PlanMember>> = stage
+            .groups
+            .iter()
+            .map(|g| self.still_to_go_in(g, done))
+            .collect();
+        let resolver = Resolver {
+            upgrade: self.upgrade,
+            stopped: self.stopped,
+            images: self.images,
+            catalog: self.world.catalog(),
+            cfg: self.cfg,
+            now: self.now,
+        };
+        let queues = stage
+            .groups
+            .iter()
+            .zip(&queued)
+            .map(|(group, members)| {
+                let busy = self
+                    .in_flight(group)
+                    .map(|(_, _, ends)| ends.millis() - self.now.millis())
+                    .collect();
+                let refs: Vec<&PlanMember> = members.iter().collect();
+                GroupQueue::new(group.name.clone(), group.limits, &refs, busy, &resolver)
+            })
+            .collect();
+        let ceiling = stage.limits.max_concurrency.map(|c| c as usize);
+        let timed = schedule_stage(queues, ceiling, offset, &resolver);
         let groups: Vec<GroupForecast> = stage
             .groups
             .iter()
-            .map(|g| self.group(g, start, done))
+            .zip(timed)
+            .map(|(group, plan)| {
+                let mut members: Vec<MemberForecast> = self
+                    .in_flight(group)
+                    .map(|(member, starts, ends)| MemberForecast {
+                        name: member.name.clone(),
+                        starts,
+                        ends,
+                        in_flight: true,
+                        waits_for_window_until: None,
+                    })
+                    .collect();
+                members.extend(plan.members.into_iter().filter_map(|planned| {
+                    Some(MemberForecast {
+                        name: planned.name,
+                        starts: self.now.plus_millis(planned.starts_after_ms?),
+                        ends: self.now.plus_millis(planned.ends_after_ms?),
+                        in_flight: false,
+                        waits_for_window_until: planned.waits_for_window_until,
+                    })
+                }));
+                GroupForecast {
+                    name: group.name.clone(),
+                    ends: self.now.plus_millis(plan.ends_after_ms.max(offset)),
+                    members,
+                }
+            })
             .filter(|g| !g.members.is_empty())
             .collect();
         let ends = groups.iter().map(|g| g.ends).max().unwrap_or(start);
@@ -117,34 +174,18 @@ impl Planner<'_> {
         })
     }
 
-    /// The group's upgrades ahead: the one in flight, then those still to go (none for a group
-    /// that has finished or a stage that is done, whose in-flight upgrade still counts).
-    fn group(&self, group: &GroupRun, start: Timestamp, stage_done: bool) -> GroupForecast {
-        let mut members = Vec::new();
-        let mut free_at = start;
-        if let Some((member, started_at, ends)) = self.in_flight(group) {
-            free_at = free_at.max(ends);
-            members.push(MemberForecast {
-                name: member.name.clone(),
-                starts: started_at,
-                ends,
-                in_flight: true,
-                waits_for_window_until: None,
-            });
-        }
+    /// The group's members still to go, observed now (none for a group that has finished or a
+    /// stage that is done, whose upgrades in flight still count).
+    fn still_to_go_in(&self, group: &GroupRun, stage_done: bool) -> Vec<PlanMember> {
         let finished = match group.state {
             GroupState::Completed { .. } | GroupState::Skipped { .. } => true,
             GroupState::Failed { .. } => !self.retrying,
             GroupState::NotStarted | GroupState::Running { .. } => false,
         };
         if stage_done || finished {
-            return GroupForecast {
-                name: group.name.clone(),
-                ends: free_at,
-                members,
-            };
+            return Vec::new();
         }
-        let queued: Vec<PlanMember> = group
+        group
             .members
             .iter()
             .filter(|m| self.still_to_go(m))
@@ -157,43 +198,15 @@ impl Planner<'_> {
                     .observe(&m.cluster_resource_id)
                     .map_err(|u| u.message),
             })
-            .collect();
-        let refs: Vec<&PlanMember> = queued.iter().collect();
-        let offset = free_at.millis() - self.now.millis();
-        let scheduled = schedule_group(
-            group.name.clone(),
-            &refs,
-            self.upgrade,
-            self.stopped,
-            self.images,
-            self.world.catalog(),
-            offset,
-            self.now,
-            self.cfg,
-        );
-        for planned in scheduled.members {
-            let (Some(starts), Some(ends)) = (planned.starts_after_ms, planned.ends_after_ms)
-            else {
-                continue;
-            };
-            members.push(MemberForecast {
-                name: planned.name,
-                starts: self.now.plus_millis(starts),
-                ends: self.now.plus_millis(ends),
-                in_flight: false,
-                waits_for_window_until: planned.waits_for_window_until,
-            });
-        }
-        GroupForecast {
-            name: group.name.clone(),
-            ends: self.now.plus_millis(scheduled.ends_after_ms.max(offset)),
-            members,
-        }
+            .collect()
     }
 
-    /// The group's upgrade in flight: the member, when it started, when it should end.
-    fn in_flight<'g>(&self, group: &'g GroupRun) -> Option<(&'g MemberRun, Timestamp, Timestamp)> {
-        group.members.iter().find_map(|m| match &m.state {
+    /// The group's upgrades in flight: the member, when it started, when it should end.
+    fn in_flight<'g>(
+        &self,
+        group: &'g GroupRun,
+    ) -> impl Iterator<Item = (&'g MemberRun, Timestamp, Timestamp)> {
+        group.members.iter().filter_map(|m| match &m.state {
             MemberState::Upgrading {
                 started_at, target, ..
             } => {

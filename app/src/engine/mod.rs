@@ -10,6 +10,7 @@
 //! - [`controls`] and [`can_skip`] answer what an operator may do now, by the same rules.
 
 mod advance;
+mod budgets;
 mod commands;
 mod controls;
 mod create;
@@ -18,6 +19,7 @@ mod eta;
 mod forecast;
 mod images;
 mod plan;
+mod schedule;
 mod targets;
 
 pub use crate::model::target::{PoolTarget, Step, UpgradeTarget};
@@ -73,6 +75,8 @@ mod fixtures;
 mod forecast_tests;
 #[cfg(test)]
 mod harness;
+#[cfg(test)]
+mod limits_tests;
 #[cfg(test)]
 mod properties;
 #[cfg(test)]

@@ -2,21 +2,21 @@
 //! creation, by the browser's live preview, and as the run's frozen layout.
 
 use super::images::{ImageChoice, consistent_images};
-use super::targets::{MemberAction, resolve_member, with_stopped_policy};
+use super::schedule::{GroupQueue, Resolver, schedule_stage};
+use super::targets::MemberAction;
 use super::{EngineConfig, IMPLICIT_NAME};
 use crate::model::catalog::Catalog;
 use crate::model::cluster::{ClusterState, Region};
 use crate::model::member::ClusterResourceId;
 use crate::model::names::{GroupName, MemberName};
+use crate::model::run::Limits;
 use crate::model::strategy::UpdateStrategy;
-use crate::model::target::UpgradeTarget;
 use crate::model::time::{MS_PER_SECOND, Timestamp};
-use crate::model::update::StoppedClusterAction;
-use crate::model::update::{NodeImageSelectionType, RunSpec, Upgrade};
+use crate::model::update::{NodeImageSelectionType, RunSpec};
 use crate::model::version::NodeImageVersion;
 use crate::model::window::MaintenanceWindow;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 use std::fmt;
 
 /// A member as the plan sees it: its group and what its provider observes.
@@ -78,6 +78,9 @@ pub struct GroupPlan {
     /// In the order they will be upgraded; skipped, pending and failing members last.
     pub members: Vec<MemberPlan>,
     pub ends_after_ms: i64,
+    /// Its `maxConcurrency` and `maxAllowedFailures`, resolved over its members.
+    #[serde(default)]
+    pub limits: Limits,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -89,6 +92,9 @@ pub struct StagePlan {
     pub starts_after_ms: i64,
     /// When the stage's last member finishes (its wait follows).
     pub ends_after_ms: i64,
+    /// Its ceiling and failure budget, resolved over its members.
+    #[serde(default)]
+    pub limits: Limits,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -102,6 +108,9 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// From start to completion (after the last stage's wait), if nothing fails.
     pub duration_ms: i64,
+    /// The run-level failure budget, resolved over the run's members.
+    #[serde(default)]
+    pub max_allowed_failures: Option<u32>,
 }
 
 impl Plan {
@@ -122,11 +131,13 @@ struct StageLayout<'a> {
     name: String,
     wait_seconds: i64,
     groups: Vec<GroupLayout<'a>>,
+    limits: Limits,
 }
 
 struct GroupLayout<'a> {
     name: String,
     members: Vec<&'a PlanMember>,
+    limits: Limits,
 }
 
 fn layout<'a>(
@@ -139,12 +150,14 @@ fn layout<'a>(
         let all = GroupLayout {
             name: IMPLICIT_NAME.to_owned(),
             members,
+            limits: Limits::default(),
         };
         return Ok(Layout {
             stages: vec![StageLayout {
                 name: IMPLICIT_NAME.to_owned(),
                 wait_seconds: 0,
                 groups: vec![all],
+                limits: Limits::default(),
             }],
             not_in_any_stage: Vec::new(),
         });
@@ -165,20 +178,27 @@ fn layout<'a>(
                 .groups
                 .iter()
                 .map(|g| {
-                    let in_group = members
+                    let in_group: Vec<&PlanMember> = members
                         .iter()
                         .copied()
                         .filter(|m| m.group.as_ref() == Some(&g.name))
                         .collect();
                     GroupLayout {
                         name: g.name.to_string(),
+                        limits: resolve_limits(
+                            g.max_concurrency,
+                            g.max_allowed_failures,
+                            in_group.len(),
+                        ),
                         members: in_group,
                     }
                 })
-                .collect();
+                .collect::<Vec<_>>();
+            let size = groups.iter().map(|g| g.members.len()).sum();
             StageLayout {
                 name: stage.name.to_string(),
                 wait_seconds: stage.wait_seconds(),
+                limits: resolve_limits(stage.max_concurrency, stage.max_allowed_failures, size),
                 groups,
             }
         })
@@ -192,6 +212,19 @@ fn layout<'a>(
         stages,
         not_in_any_stage,
     })
+}
+
+/// Percentages become member counts over `members`, as they stay for the run.
+fn resolve_limits(
+    concurrency: Option<crate::model::limits::MaxConcurrency>,
+    failures: Option<crate::model::limits::MaxAllowedFailures>,
+    members: usize,
+) -> Limits {
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    Limits {
+        max_concurrency: concurrency.map(|c| count(c.resolve(members))),
+        max_allowed_failures: failures.map(|f| count(f.resolve(members))),
+    }
 }
 
 /// The members a run with `strategy` would take (all of them for none, or when the strategy is
@@ -250,30 +283,39 @@ pub fn plan(
     };
     let mut warnings = Vec::new();
     warnings.extend(not_in_any_stage_warning(&layout.not_in_any_stage));
+    let resolver = Resolver {
+        upgrade,
+        stopped: spec.update.stopped_cluster_action,
+        images: &images,
+        catalog: &fleet.catalog,
+        cfg,
+        now,
+    };
+    let run_size = layout
+        .stages
+        .iter()
+        .flat_map(|s| &s.groups)
+        .map(|g| g.members.len())
+        .sum();
+    let max_allowed_failures = spec
+        .strategy
+        .as_ref()
+        .and_then(|s| resolve_limits(None, s.max_allowed_failures, run_size).max_allowed_failures);
     let mut stages = Vec::new();
     let mut t = 0;
     for StageLayout {
         name,
         wait_seconds,
         groups,
+        limits,
     } in layout.stages
     {
-        let groups: Vec<GroupPlan> = groups
+        let queues = groups
             .into_iter()
-            .map(|group| {
-                schedule_group(
-                    group.name,
-                    &group.members,
-                    upgrade,
-                    spec.update.stopped_cluster_action,
-                    &images,
-                    &fleet.catalog,
-                    t,
-                    now,
-                    cfg,
-                )
-            })
+            .map(|g| GroupQueue::new(g.name, g.limits, &g.members, Vec::new(), &resolver))
             .collect();
+        let ceiling = limits.max_concurrency.map(|c| c as usize);
+        let groups = schedule_stage(queues, ceiling, t, &resolver);
         let ends = groups.iter().map(|g| g.ends_after_ms).max().unwrap_or(t);
         stages.push(StagePlan {
             name,
@@ -281,6 +323,7 @@ pub fn plan(
             after_stage_wait_in_seconds: wait_seconds,
             starts_after_ms: t,
             ends_after_ms: ends,
+            limits,
         });
         t = ends + wait_seconds * MS_PER_SECOND;
     }
@@ -290,6 +333,7 @@ pub fn plan(
         selected_node_image_versions: images.selected_versions(),
         warnings,
         duration_ms: t,
+        max_allowed_failures,
     };
     Ok(with_failure_warnings(plan))
 }
@@ -316,122 +360,62 @@ fn with_failure_warnings(mut plan: Plan) -> Plan {
         .collect();
     if !failing.is_empty() {
         plan.warnings.extend(failing);
-        plan.warnings.push(
-            "a failing member fails its group, stage and run; nothing after it starts".into(),
-        );
+        plan.warnings.push(match first_budget_spent(&plan) {
+            Some(what) => format!(
+                "the failing members exceed the failure budget of {what}: it fails, and nothing \
+                 after it starts"
+            ),
+            None => "the failing members are within the failure budgets; the run goes on".into(),
+        });
     }
     plan
 }
 
-/// One member waiting its turn in a group.
-struct Queued<'a> {
-    member: &'a PlanMember,
-    cluster: &'a ClusterState,
-    /// The window that governs this upgrade on the cluster.
-    window: Option<&'a MaintenanceWindow>,
-    target: UpgradeTarget,
-}
-
-/// Orders a group's upgrades (open windows first, then the soonest to open; by name among equals)
-/// and times them one after another from `start` (milliseconds after `now`).
-#[allow(clippy::too_many_arguments)]
-pub(super) fn schedule_group(
-    name: String,
-    members: &[&PlanMember],
-    upgrade: Upgrade,
-    stopped: StoppedClusterAction,
-    images: &ImageChoice,
-    catalog: &Catalog,
-    start: i64,
-    now: Timestamp,
-    cfg: &EngineConfig,
-) -> GroupPlan {
-    let mut always_open = VecDeque::new();
-    let mut windowed = Vec::new();
-    let mut idle = Vec::new();
-    for &member in members {
-        let Ok(cluster) = &member.cluster else {
-            let reason = format!(
-                "the cluster cannot be observed: {}",
-                member.cluster.as_ref().err().map_or("", String::as_str)
-            );
-            idle.push(member_plan(
-                member,
-                None,
-                None,
-                MemberAction::Pending { reason },
-            ));
-            continue;
-        };
-        let window = cluster.window_for(upgrade);
-        let action = resolve_member(cluster, upgrade, images, catalog, cfg);
-        match with_stopped_policy(action, cluster, stopped) {
-            MemberAction::Upgrade { target } => {
-                let queued = Queued {
-                    member,
-                    cluster,
-                    window,
-                    target,
-                };
-                match window {
-                    None => always_open.push_back(queued),
-                    Some(_) => windowed.push(queued),
-                }
+/// The first level (in run order) whose failure budget the members the plan knows will fail
+/// exceed, in words.
+fn first_budget_spent(plan: &Plan) -> Option<String> {
+    let failing = |g: &GroupPlan| {
+        g.members
+            .iter()
+            .filter(|m| matches!(m.action, MemberAction::Fail { .. }))
+            .count()
+    };
+    let over = |failed: usize, budget: Option<u32>| budget.is_some_and(|b| failed > b as usize);
+    let mut in_run = 0;
+    for stage in &plan.stages {
+        let mut in_stage = 0;
+        for group in &stage.groups {
+            let failed = failing(group);
+            in_stage += failed;
+            let budget = match (
+                group.limits.max_allowed_failures,
+                stage.limits.max_allowed_failures,
+            ) {
+                (None, None) => Some(0),
+                (own, _) => own,
+            };
+            if over(failed, budget) {
+                return Some(format!(
+                    "group {} (allowed {})",
+                    group.name,
+                    budget.unwrap_or(0)
+                ));
             }
-            other => idle.push(member_plan(member, Some(cluster), window, other)),
+        }
+        in_run += in_stage;
+        if over(in_stage, stage.limits.max_allowed_failures) {
+            let allowed = stage.limits.max_allowed_failures.unwrap_or(0);
+            return Some(format!("stage {} (allowed {allowed})", stage.name));
+        }
+        if over(in_run, plan.max_allowed_failures) {
+            let allowed = plan.max_allowed_failures.unwrap_or(0);
+            return Some(format!("the run (allowed {allowed})"));
         }
     }
-    let mut t = start;
-    let mut ordered = Vec::new();
-    while let Some((queued, opens)) =
-        next_in_group(&mut always_open, &mut windowed, now.plus_millis(t))
-    {
-        let begins = opens.map_or(t, |o| t.max(o.millis() - now.millis()));
-        let ends = begins + cfg.durations.upgrade_ms(&queued.target, queued.cluster);
-        let action = MemberAction::Upgrade {
-            target: queued.target,
-        };
-        let mut plan = member_plan(queued.member, Some(queued.cluster), queued.window, action);
-        plan.starts_after_ms = Some(begins);
-        plan.ends_after_ms = Some(ends);
-        plan.waits_for_window_until = opens.filter(|o| o.millis() - now.millis() > t);
-        ordered.push(plan);
-        t = ends;
-    }
-    ordered.extend(idle);
-    GroupPlan {
-        name,
-        members: ordered,
-        ends_after_ms: t,
-    }
+    None
 }
 
-/// The next member to upgrade at `at`, and (for a windowed member) when its window opens.
-fn next_in_group<'a>(
-    always_open: &mut VecDeque<Queued<'a>>,
-    windowed: &mut Vec<Queued<'a>>,
-    at: Timestamp,
-) -> Option<(Queued<'a>, Option<Timestamp>)> {
-    let opening = |q: &Queued<'_>| q.window?.current_or_next(at).map(|span| span.start.max(at));
-    let open_windowed = (0..windowed.len())
-        .filter(|&i| opening(&windowed[i]) == Some(at))
-        .min_by(|&a, &b| windowed[a].member.name.cmp(&windowed[b].member.name));
-    match (always_open.front(), open_windowed) {
-        (Some(head), Some(i)) if windowed[i].member.name < head.member.name => {
-            Some((windowed.remove(i), Some(at)))
-        }
-        (Some(_), _) => always_open.pop_front().map(|q| (q, None)),
-        (None, Some(i)) => Some((windowed.remove(i), Some(at))),
-        (None, None) => {
-            let soonest = (0..windowed.len())
-                .min_by_key(|&i| (opening(&windowed[i]), windowed[i].member.name.clone()))?;
-            let opens = opening(&windowed[soonest]);
-            Some((windowed.remove(soonest), opens))
-        }
-    }
-}
-
-fn member_plan(
+pub(super) fn member_plan(
     member: &PlanMember,
     cluster: Option<&ClusterState>,
     window: Option<&MaintenanceWindow>,

@@ -37,9 +37,58 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 /// One member's shape: group (0–3 or none), behind or at target, region, window day.
-type Shape = (Option<usize>, bool, bool, Option<u8>);
+pub(super) type Shape = (Option<usize>, bool, bool, Option<u8>);
 
-fn shape() -> impl Strategy<Value = Shape> {
+/// A stage's or group's limits as a strategy sets them: `maxConcurrency` 1–4 and
+/// `maxAllowedFailures` 0–2, either possibly unset.
+pub(super) type LimitShape = (Option<u8>, Option<u8>);
+
+pub(super) fn limit_shape() -> impl Strategy<Value = LimitShape> {
+    (proptest::option::of(1u8..5), proptest::option::of(0u8..3))
+}
+
+/// The limits of stages s1, s2, groups g1–g4 and the run.
+pub(super) type Limits = ([LimitShape; 6], Option<u8>);
+
+pub(super) fn limits() -> impl Strategy<Value = Limits> {
+    (
+        proptest::array::uniform6(limit_shape()),
+        proptest::option::of(0u8..4),
+    )
+}
+
+/// A two-stage strategy (g1, g2 then g3, g4) with the given limits.
+pub(super) fn limited_strategy(
+    wait_seconds: i64,
+    limits: &Limits,
+) -> crate::model::strategy::UpdateStrategy {
+    let (levels, run) = limits;
+    let with = |mut value: serde_json::Value, (concurrency, failures): LimitShape| {
+        if let Some(c) = concurrency {
+            value["maxConcurrency"] = c.to_string().into();
+        }
+        if let Some(f) = failures {
+            value["maxAllowedFailures"] = f.to_string().into();
+        }
+        value
+    };
+    let group = |i: usize| {
+        with(
+            serde_json::json!({"name": format!("g{}", i + 1)}),
+            levels[2 + i],
+        )
+    };
+    let mut document = serde_json::json!({"stages": [
+        with(serde_json::json!({"name": "s1", "groups": [group(0), group(1)], "afterStageWaitInSeconds": wait_seconds}), levels[0]),
+        with(serde_json::json!({"name": "s2", "groups": [group(2), group(3)]}), levels[1]),
+    ]});
+    if let Some(r) = run {
+        document["maxAllowedFailures"] = r.to_string().into();
+    }
+    strategy(document)
+}
+
+pub(super) fn shape() -> impl Strategy<Value = Shape> {
     (
         proptest::option::of(0usize..4),
         any::<bool>(),
@@ -48,12 +97,12 @@ fn shape() -> impl Strategy<Value = Shape> {
     )
 }
 
-fn harness(shapes: &[Shape], wait_seconds: i64, staged: bool) -> Harness {
-    let members = shapes
+/// The members the shapes describe; the first four make sure every group g1–g4 exists.
+pub(super) fn members(shapes: &[Shape]) -> Vec<PlanMember> {
+    shapes
         .iter()
         .enumerate()
         .map(|(i, (group, behind, east, day))| {
-            // The first four members make sure every group of the strategy exists.
             let group = if i < 4 { Some(i) } else { *group };
             let name = format!("m{i:02}");
             let group_name = group.map(|g| format!("g{}", g + 1));
@@ -61,15 +110,15 @@ fn harness(shapes: &[Shape], wait_seconds: i64, staged: bool) -> Harness {
             let region = if *east { "eastus" } else { "westeurope" };
             with_cluster(member(&name, group_name.as_deref(), region, version), |c| {
                 c.maintenance_window = day.map(|d| window(DayOfWeek::ALL[d as usize], "03:00"));
+                c.node_pools[0].count = 1 + (i as u32 * 7) % 9;
             })
         })
-        .collect();
-    let strategy = staged.then(|| {
-        strategy(serde_json::json!({"stages": [
-            {"name": "s1", "groups": [{"name": "g1"}, {"name": "g2"}], "afterStageWaitInSeconds": wait_seconds},
-            {"name": "s2", "groups": [{"name": "g3"}, {"name": "g4"}]}
-        ]}))
-    });
+        .collect()
+}
+
+fn harness(shapes: &[Shape], wait_seconds: i64, staged: Option<&Limits>) -> Harness {
+    let members = members(shapes);
+    let strategy = staged.map(|limits| limited_strategy(wait_seconds, limits));
     Harness::new(
         &fleet(members),
         RunSpec {
@@ -154,11 +203,20 @@ fn apply(h: &mut Harness, op: &Op) -> Option<Input> {
 fn check_invariants(run: &UpdateRun) -> Result<(), TestCaseError> {
     for stage in &run.stages {
         for group in &stage.groups {
-            let in_flight = group.members.iter().filter(|m| m.state.in_flight()).count();
+            let in_flight = group.in_flight();
             prop_assert!(
-                in_flight <= 1,
-                "group {} has {in_flight} members in flight",
-                group.name
+                in_flight <= group.concurrency(),
+                "group {} has {in_flight} members in flight, more than its {}",
+                group.name,
+                group.concurrency()
+            );
+        }
+        if let Some(ceiling) = stage.limits.max_concurrency {
+            prop_assert!(
+                stage.in_flight() <= ceiling as usize,
+                "stage {} has {} members in flight, over its ceiling of {ceiling}",
+                stage.name,
+                stage.in_flight()
             );
         }
     }
@@ -226,10 +284,10 @@ proptest! {
     fn invariants_hold_whatever_happens(
         shapes in proptest::collection::vec(shape(), 4..14),
         wait_minutes in 0i64..180,
-        staged in any::<bool>(),
+        staged in proptest::option::of(limits()),
         ops in proptest::collection::vec(op(), 0..60),
     ) {
-        let mut h = harness(&shapes, wait_minutes * 60, staged);
+        let mut h = harness(&shapes, wait_minutes * 60, staged.as_ref());
         for op in &ops {
             if let Some(input) = apply(&mut h, op) {
                 let first = decide(&h.run, input.clone(), h.now, &h.world, &h.cfg);

@@ -123,7 +123,7 @@ fn a_strategy_naming_a_group_without_members_is_rejected() {
 fn an_invalid_strategy_or_upgrade_is_rejected() {
     let f = fleet(vec![member("a", Some("g1"), "eastus", "1.29.9")]);
     let empty = RunSpec {
-        strategy: Some(UpdateStrategy { stages: vec![] }),
+        strategy: Some(UpdateStrategy::new(vec![])),
         ..full("1.30.5")
     };
     assert!(matches!(

@@ -194,12 +194,27 @@ pub struct MemberRun {
     pub state: MemberState,
 }
 
+/// A stage's or group's `maxConcurrency` and `maxAllowedFailures`, resolved to member counts
+/// when the run was created (percentages of the members it had then). Unset concurrency is
+/// one member at a time for a group and no ceiling for a stage; for budgets see
+/// [`crate::model::strategy::UpdateStage::max_allowed_failures`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Limits {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrency: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_allowed_failures: Option<u32>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GroupRun {
     pub name: String,
     pub members: Vec<MemberRun>,
     pub state: GroupState,
+    #[serde(default, skip_serializing_if = "Limits::is_unset")]
+    pub limits: Limits,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -210,6 +225,49 @@ pub struct StageRun {
     pub groups: Vec<GroupRun>,
     pub state: StageState,
     pub wait: WaitState,
+    #[serde(default, skip_serializing_if = "Limits::is_unset")]
+    pub limits: Limits,
+}
+
+impl Limits {
+    pub fn is_unset(&self) -> bool {
+        *self == Limits::default()
+    }
+}
+
+impl GroupRun {
+    /// How many of its members may upgrade at once.
+    pub fn concurrency(&self) -> usize {
+        self.limits.max_concurrency.map_or(1, |n| n as usize)
+    }
+
+    /// The failures the group tolerates, if it has a budget of its own: its own, or 0 (fail-fast)
+    /// when neither it nor its stage sets one.
+    pub fn failure_budget(&self, stage: &Limits) -> Option<usize> {
+        match (self.limits.max_allowed_failures, stage.max_allowed_failures) {
+            (Some(own), _) => Some(own as usize),
+            (None, None) => Some(0),
+            (None, Some(_)) => None,
+        }
+    }
+
+    pub fn failure_count(&self) -> usize {
+        self.members.iter().filter(|m| m.state.is_failed()).count()
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.members.iter().filter(|m| m.state.in_flight()).count()
+    }
+}
+
+impl StageRun {
+    pub fn failure_count(&self) -> usize {
+        self.groups.iter().map(GroupRun::failure_count).sum()
+    }
+
+    pub fn in_flight(&self) -> usize {
+        self.groups.iter().map(GroupRun::in_flight).sum()
+    }
 }
 
 /// A run as a page shows it: the run, the fleet clock read with it, and the id of an event the
@@ -256,6 +314,9 @@ pub struct UpdateRun {
     pub not_in_any_stage: Vec<MemberName>,
     /// `Consistent` selection: the release per image family, fixed when the run first starts.
     pub selected_images: Option<BTreeMap<ImageFamily, ImageRelease>>,
+    /// The run-level `maxAllowedFailures`, resolved at creation; no limit of its own when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_allowed_failures: Option<u32>,
 }
 
 /// What changed, for the run's timeline and the event stream.
@@ -313,6 +374,10 @@ impl MemberState {
 
     pub fn in_flight(&self) -> bool {
         matches!(self, MemberState::Upgrading { .. })
+    }
+
+    pub fn is_failed(&self) -> bool {
+        matches!(self, MemberState::Failed { .. })
     }
 
     pub fn message(&self) -> Option<String> {
@@ -429,6 +494,10 @@ impl UpdateRun {
 
     pub fn in_flight(&self) -> usize {
         self.members().filter(|m| m.state.in_flight()).count()
+    }
+
+    pub fn failure_count(&self) -> usize {
+        self.stages.iter().map(StageRun::failure_count).sum()
     }
 
     /// Whether the run may be deleted now, or why not: not while it runs or stops, nor while

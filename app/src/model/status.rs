@@ -54,6 +54,14 @@ pub struct GroupStatus {
     pub name: String,
     pub status: Status,
     pub members: Vec<MemberStatus>,
+    /// Members upgrading at once, as resolved when the run was created.
+    #[serde(default)]
+    pub max_concurrency: Option<u32>,
+    /// The group's own failure budget, as resolved (0 when neither it nor its stage sets one).
+    #[serde(default)]
+    pub max_allowed_failures: Option<u32>,
+    #[serde(default)]
+    pub failure_count: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +78,13 @@ pub struct StageStatus {
     pub status: Status,
     pub after_stage_wait_status: WaitStatus,
     pub groups: Vec<GroupStatus>,
+    /// The ceiling across the stage's groups, as resolved; none when unset.
+    #[serde(default)]
+    pub max_concurrency: Option<u32>,
+    #[serde(default)]
+    pub max_allowed_failures: Option<u32>,
+    #[serde(default)]
+    pub failure_count: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,6 +99,11 @@ pub struct RunStatus {
     pub status: Status,
     pub stages: Vec<StageStatus>,
     pub node_image_selection: NodeImageSelectionStatus,
+    /// The run-level budget (beyond Azure), as resolved; none when unset.
+    #[serde(default)]
+    pub max_allowed_failures: Option<u32>,
+    #[serde(default)]
+    pub failure_count: usize,
 }
 
 /// While the run is stopping or stopped, levels still marked running show that instead.
@@ -233,9 +253,15 @@ fn stage_status(run: &UpdateRun, stage: &StageRun) -> StageStatus {
                         .iter()
                         .map(|m| member_status(run, m))
                         .collect(),
+                    max_concurrency: Some(group.concurrency() as u32),
+                    max_allowed_failures: group.failure_budget(&stage.limits).map(|b| b as u32),
+                    failure_count: group.failure_count(),
                 }
             })
             .collect(),
+        max_concurrency: stage.limits.max_concurrency,
+        max_allowed_failures: stage.limits.max_allowed_failures,
+        failure_count: stage.failure_count(),
     }
 }
 
@@ -254,6 +280,8 @@ impl UpdateRun {
             node_image_selection: NodeImageSelectionStatus {
                 selected_node_image_versions: selected,
             },
+            max_allowed_failures: self.max_allowed_failures,
+            failure_count: self.failure_count(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Update strategies: ordered stages of update groups, in exactly the seeds' `example-stages.json`
 //! shape. Validated on their own here; checked against a fleet's groups when a run is created.
 
+use super::limits::{MaxAllowedFailures, MaxConcurrency};
 use super::names::{GroupName, StageName};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -9,9 +10,26 @@ use std::collections::BTreeSet;
 pub const MAX_AFTER_STAGE_WAIT_SECONDS: i64 = 7 * 24 * 3600;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GroupRef {
     pub name: GroupName,
+    /// Members of the group upgrading at once; one when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrency: Option<MaxConcurrency>,
+    /// Failed members the group tolerates; see [`UpdateStage::max_allowed_failures`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_allowed_failures: Option<MaxAllowedFailures>,
+}
+
+impl GroupRef {
+    /// A group with today's defaults: one member at a time, fail-fast.
+    pub fn named(name: GroupName) -> Self {
+        Self {
+            name,
+            max_concurrency: None,
+            max_allowed_failures: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,18 +40,50 @@ pub struct UpdateStage {
     /// Signed on purpose: a negative wait gets a clear message rather than a parse error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after_stage_wait_in_seconds: Option<i64>,
+    /// A ceiling on members upgrading at once across all the stage's groups; none when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrency: Option<MaxConcurrency>,
+    /// Failed members the stage tolerates across its groups. When neither a group nor its
+    /// stage sets a budget the group's is 0 (fail-fast, as before budgets existed); a level
+    /// that sets none otherwise adds no limit of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_allowed_failures: Option<MaxAllowedFailures>,
 }
 
 impl UpdateStage {
+    /// A stage with today's defaults around `groups`.
+    pub fn new(name: StageName, groups: Vec<GroupRef>) -> Self {
+        Self {
+            name,
+            groups,
+            after_stage_wait_in_seconds: None,
+            max_concurrency: None,
+            max_allowed_failures: None,
+        }
+    }
+
     pub fn wait_seconds(&self) -> i64 {
         self.after_stage_wait_in_seconds.unwrap_or(0)
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateStrategy {
     pub stages: Vec<UpdateStage>,
+    /// Beyond Azure: failed members the whole run tolerates (its stages' and groups' budgets
+    /// still hold); the run fails once more fail. No limit of its own when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_allowed_failures: Option<MaxAllowedFailures>,
+}
+
+impl UpdateStrategy {
+    pub fn new(stages: Vec<UpdateStage>) -> Self {
+        Self {
+            stages,
+            max_allowed_failures: None,
+        }
+    }
 }
 
 impl UpdateStrategy {
@@ -130,7 +180,7 @@ mod tests {
 
     #[test]
     fn rejects_each_broken_rule_with_a_clear_message() {
-        let empty = UpdateStrategy { stages: vec![] };
+        let empty = UpdateStrategy::new(vec![]);
         assert!(empty.validate().unwrap_err().contains("at least one stage"));
 
         let mut dup_group = example();

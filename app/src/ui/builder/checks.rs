@@ -2,7 +2,8 @@
 //! in the words of the form (not of the API); and which field a server's refusal concerns, so
 //! its message shows there too.
 
-use super::draft::{Sequence, Stages, UpgradeChoice};
+use super::draft::{LimitsDraft, Sequence, StageDraft, Stages, UpgradeChoice, optional};
+use crate::model::limits::MaxAllowedFailures;
 use crate::model::names::{RunName, StageName, StrategyName};
 use crate::model::update::UpgradeType;
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,6 +19,9 @@ pub enum Field {
     StageName(u64),
     StageWait(u64),
     StageGroups(u64),
+    /// A stage's or one of its groups' `maxConcurrency` / `maxAllowedFailures`.
+    StageLimits(u64),
+    RunFailures,
     StrategyName,
 }
 
@@ -62,8 +66,37 @@ pub fn stage_problems(stages: &Stages) -> Problems {
                 "Pick at least one update group.".into(),
             );
         }
+        if let Some(why) = limit_problem(stage) {
+            problems.insert(Field::StageLimits(stage.key), why);
+        }
+    }
+    if optional(&stages.run_failures, MaxAllowedFailures::parse).is_err() {
+        problems.insert(Field::RunFailures, FAILURES_RULE.into());
     }
     problems
+}
+
+const CONCURRENCY_RULE: &str = "a whole number from 1, or a percentage from 1% to 100%";
+const FAILURES_RULE: &str =
+    "Failures allowed: a whole number from 0, or a percentage from 0% to 100%.";
+
+/// What is wrong with a stage's limits or those of its chosen groups, in the form's words.
+fn limit_problem(stage: &StageDraft) -> Option<String> {
+    let check = |whose: &str, limits: &LimitsDraft| {
+        if limits.concurrency().is_err() {
+            return Some(format!("{whose}: at once takes {CONCURRENCY_RULE}."));
+        }
+        limits
+            .failures()
+            .is_err()
+            .then(|| format!("{whose}: {}", FAILURES_RULE.to_lowercase()))
+    };
+    check("The stage", &stage.limits).or_else(|| {
+        stage.groups.iter().find_map(|g| {
+            let limits = stage.group_limits.get(g)?;
+            check(&format!("Group {g}"), limits)
+        })
+    })
 }
 
 /// Everything Create needs: a run name, a version when the scope takes one, and the stages

@@ -2,6 +2,7 @@
 //! into a run request: kept apart from the views so it is tested without a browser.
 
 use crate::engine::RunSpec;
+use crate::model::limits::{MaxAllowedFailures, MaxConcurrency};
 use crate::model::names::{GroupName, StageName};
 use crate::model::strategy::{GroupRef, UpdateStage, UpdateStrategy};
 use crate::model::update::{
@@ -10,6 +11,7 @@ use crate::model::update::{
 };
 use crate::model::version::KubernetesVersion;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// How the run orders its members (the portal's three choices).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +79,44 @@ pub struct StageDraft {
     pub wait: String,
     pub wait_unit: WaitUnit,
     pub groups: Vec<String>,
+    /// The stage's `maxConcurrency` and `maxAllowedFailures` as typed (empty: unset).
+    #[serde(default)]
+    pub limits: LimitsDraft,
+    /// Each group's limits as typed, by group name (a group without an entry has none).
+    #[serde(default)]
+    pub group_limits: BTreeMap<String, LimitsDraft>,
+}
+
+/// `maxConcurrency` and `maxAllowedFailures` as typed; checked when the strategy is built.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LimitsDraft {
+    pub concurrency: String,
+    pub failures: String,
+}
+
+impl LimitsDraft {
+    fn of(concurrency: Option<MaxConcurrency>, failures: Option<MaxAllowedFailures>) -> Self {
+        Self {
+            concurrency: concurrency.map(|c| c.to_string()).unwrap_or_default(),
+            failures: failures.map(|f| f.to_string()).unwrap_or_default(),
+        }
+    }
+
+    pub fn concurrency(&self) -> Result<Option<MaxConcurrency>, String> {
+        optional(&self.concurrency, MaxConcurrency::parse)
+    }
+
+    pub fn failures(&self) -> Result<Option<MaxAllowedFailures>, String> {
+        optional(&self.failures, MaxAllowedFailures::parse)
+    }
+}
+
+/// Empty text is unset; anything else must parse.
+pub fn optional<T>(text: &str, parse: fn(&str) -> Result<T, String>) -> Result<Option<T>, String> {
+    match text.trim() {
+        "" => Ok(None),
+        given => parse(given).map(Some),
+    }
 }
 
 impl StageDraft {
@@ -104,6 +144,9 @@ impl StageDraft {
 pub struct Stages {
     pub stages: Vec<StageDraft>,
     next_key: u64,
+    /// The run-level `maxAllowedFailures` as typed (empty: unset).
+    #[serde(default)]
+    pub run_failures: String,
 }
 
 impl Stages {
@@ -122,7 +165,22 @@ impl Stages {
                 stage.wait_seconds(),
                 stage.groups.iter().map(|g| g.name.to_string()).collect(),
             );
+            let draft = self.stages.last_mut().expect("just pushed");
+            draft.limits = LimitsDraft::of(stage.max_concurrency, stage.max_allowed_failures);
+            draft.group_limits = stage
+                .groups
+                .iter()
+                .map(|g| {
+                    let limits = LimitsDraft::of(g.max_concurrency, g.max_allowed_failures);
+                    (g.name.to_string(), limits)
+                })
+                .filter(|(_, limits)| *limits != LimitsDraft::default())
+                .collect();
         }
+        self.run_failures = strategy
+            .max_allowed_failures
+            .map(|f| f.to_string())
+            .unwrap_or_default();
     }
 
     fn push(&mut self, name: String, wait_seconds: i64, groups: Vec<String>) {
@@ -134,6 +192,8 @@ impl Stages {
             wait,
             wait_unit,
             groups,
+            limits: LimitsDraft::default(),
+            group_limits: BTreeMap::new(),
         });
     }
 
@@ -145,6 +205,18 @@ impl Stages {
             .unwrap_or_default();
         self.push(name, 0, Vec::new());
         self.next_key
+    }
+
+    /// Edits the limits of `group` in a stage (an entry is made for it if it has none).
+    pub fn edit_group_limits(
+        &mut self,
+        key: u64,
+        group: &str,
+        change: impl FnOnce(&mut LimitsDraft),
+    ) {
+        self.edit(key, |stage| {
+            change(stage.group_limits.entry(group.to_owned()).or_default())
+        });
     }
 
     pub fn remove(&mut self, key: u64) {
@@ -203,7 +275,9 @@ impl Stages {
             .iter()
             .map(stage_from_draft)
             .collect::<Result<Vec<_>, _>>()?;
-        let strategy = UpdateStrategy { stages };
+        let mut strategy = UpdateStrategy::new(stages);
+        strategy.max_allowed_failures = optional(&self.run_failures, MaxAllowedFailures::parse)
+            .map_err(|e| format!("Run: {e}"))?;
         strategy.validate().map(|()| strategy)
     }
 
@@ -225,14 +299,25 @@ fn stage_from_draft(draft: &StageDraft) -> Result<UpdateStage, String> {
     let groups = draft
         .groups
         .iter()
-        .map(|g| GroupName::parse(g).map(|name| GroupRef { name }))
+        .map(|g| group_from_draft(g, draft.group_limits.get(g)))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("Stage {name}: {e}"))?;
-    Ok(UpdateStage {
-        name,
-        groups,
-        after_stage_wait_in_seconds: (wait != 0).then_some(wait),
-    })
+    let mut stage = UpdateStage::new(name, groups);
+    stage.after_stage_wait_in_seconds = (wait != 0).then_some(wait);
+    let in_stage = |e: String| format!("Stage {}: {e}", stage.name);
+    stage.max_concurrency = draft.limits.concurrency().map_err(in_stage)?;
+    stage.max_allowed_failures = draft.limits.failures().map_err(in_stage)?;
+    Ok(stage)
+}
+
+fn group_from_draft(name: &str, limits: Option<&LimitsDraft>) -> Result<GroupRef, String> {
+    let mut group = GroupRef::named(GroupName::parse(name)?);
+    if let Some(limits) = limits {
+        let in_group = |e: String| format!("group {name}: {e}");
+        group.max_concurrency = limits.concurrency().map_err(in_group)?;
+        group.max_allowed_failures = limits.failures().map_err(in_group)?;
+    }
+    Ok(group)
 }
 
 /// The upgrade part of the form.
@@ -303,9 +388,10 @@ mod tests {
     use super::*;
 
     const EXAMPLE: &str = r#"{"stages": [
-        {"name": "stage1", "groups": [{"name": "group-1a"}, {"name": "group-1b"}], "afterStageWaitInSeconds": 3600},
-        {"name": "stage2", "groups": [{"name": "group-2a"}]}
-    ]}"#;
+        {"name": "stage1", "groups": [{"name": "group-1a", "maxConcurrency": "2"}, {"name": "group-1b"}],
+         "afterStageWaitInSeconds": 3600, "maxConcurrency": "25%", "maxAllowedFailures": "1"},
+        {"name": "stage2", "groups": [{"name": "group-2a", "maxAllowedFailures": "10%"}]}
+    ], "maxAllowedFailures": "2"}"#;
 
     fn example() -> Stages {
         let mut stages = Stages::default();
@@ -385,6 +471,21 @@ mod tests {
             s.wait_unit = WaitUnit::Minutes;
         });
         assert_eq!(stages.strategy().unwrap().stages[0].wait_seconds(), 5400);
+        stages.edit(key, |s| s.limits.concurrency = "0".into());
+        let error = stages.strategy().unwrap_err();
+        assert!(
+            error.contains("Stage stage1: maxConcurrency '0'"),
+            "{error}"
+        );
+        stages.edit(key, |s| {
+            s.limits.concurrency = String::new();
+            s.group_limits.get_mut("group-1a").unwrap().failures = "x".into();
+        });
+        let error = stages.strategy().unwrap_err();
+        assert!(
+            error.contains("group group-1a: maxAllowedFailures 'x'"),
+            "{error}"
+        );
         stages.edit(key, |s| s.groups.clear());
         assert!(stages.strategy().unwrap_err().contains("no update groups"));
         assert!(

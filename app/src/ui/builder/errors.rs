@@ -75,6 +75,8 @@ pub fn element_id(field: Field) -> String {
         Field::StageName(key) => format!("stage-name-{key}"),
         Field::StageWait(key) => format!("stage-wait-{key}"),
         Field::StageGroups(key) => format!("stage-groups-{key}"),
+        Field::StageLimits(key) => format!("stage-concurrency-{key}"),
+        Field::RunFailures => "run-failures".into(),
         Field::StrategyName => "strategy-name".into(),
     }
 }

@@ -2,7 +2,7 @@
 //! only) and the wait after them; reorder, remove, and import/export as `example-stages.json`.
 
 use super::checks::Field;
-use super::draft::{StageDraft, Stages, WaitUnit};
+use super::draft::{LimitsDraft, StageDraft, Stages, WaitUnit};
 use super::errors::{FormErrors, field_message, message_id};
 use leptos::prelude::*;
 
@@ -50,6 +50,7 @@ pub fn StageBuilder(stages: RwSignal<Stages>, fleet_groups: Vec<String>) -> impl
             </ol>
             <button type="button" id="add-stage" class="secondary" on:click=add>"Add stage"</button>
             {field_message(errors, Field::Stages)}
+            <RunBudget stages/>
             <ImportExport stages/>
         </section>
     }
@@ -145,7 +146,107 @@ fn StageEditor(
                 }}
             </fieldset>
             {field_message(errors, groups_field)}
+            <StageLimits stages key/>
         </li>
+    }
+}
+
+/// A text input bound to one piece of a draft, with its id and label.
+fn limit_input(
+    id: String,
+    label: String,
+    placeholder: &'static str,
+    value: impl Fn() -> String + Send + Sync + 'static,
+    set: impl Fn(String) + Send + Sync + 'static,
+) -> impl IntoView {
+    view! {
+        <input id=id type="text" class="narrow" inputmode="text" placeholder=placeholder
+            aria-label=label prop:value=value on:input=move |ev| set(event_target_value(&ev))/>
+    }
+}
+
+/// The stage's `maxConcurrency` and `maxAllowedFailures`, and each chosen group's, with the
+/// rules said where they are typed.
+#[component]
+fn StageLimits(stages: RwSignal<Stages>, key: u64) -> impl IntoView {
+    let errors = expect_context::<FormErrors>();
+    let field = Field::StageLimits(key);
+    let stage_value = move |pick: fn(&LimitsDraft) -> &String| {
+        move || {
+            draft_of(stages, key)
+                .map(|s| pick(&s.limits).clone())
+                .unwrap_or_default()
+        }
+    };
+    let groups = move || draft_of(stages, key).map(|s| s.groups).unwrap_or_default();
+    view! {
+        <details class="limits" aria-describedby=message_id(field)>
+            <summary>"Concurrency and failure budget"</summary>
+            <p class="muted small">"At once: how many members upgrade at the same time, as a number or a percentage of the members (rounded down, at least 1). The stage's value is a ceiling over all its groups; a group takes one at a time unless it says more."</p>
+            <p class="muted small">"Failures allowed: failed members tolerated before the group, stage or run fails (a percentage rounds up). With none set anywhere a group fails on its first failure; a failed group, stage or run stops everything after it."</p>
+            <table class="limits-table">
+                <thead><tr><th scope="col">""</th><th scope="col">"At once"</th><th scope="col">"Failures allowed"</th></tr></thead>
+                <tbody>
+                    <tr>
+                        <th scope="row">"Whole stage"</th>
+                        <td>{limit_input(format!("stage-concurrency-{key}"), "Members at once in the stage".into(), "no ceiling",
+                            stage_value(|l| &l.concurrency),
+                            move |v| stages.update(|s| s.edit(key, |d| d.limits.concurrency = v)))}</td>
+                        <td>{limit_input(format!("stage-failures-{key}"), "Failures the stage allows".into(), "unset",
+                            stage_value(|l| &l.failures),
+                            move |v| stages.update(|s| s.edit(key, |d| d.limits.failures = v)))}</td>
+                    </tr>
+                    <For each=groups key=|g| g.clone() let:group>
+                        <GroupLimitsRow stages key group/>
+                    </For>
+                </tbody>
+            </table>
+            {field_message(errors, field)}
+        </details>
+    }
+}
+
+#[component]
+fn GroupLimitsRow(stages: RwSignal<Stages>, key: u64, group: String) -> impl IntoView {
+    let group = StoredValue::new(group);
+    let value = move |pick: fn(&LimitsDraft) -> &String| {
+        move || {
+            draft_of(stages, key)
+                .and_then(|s| group.with_value(|g| s.group_limits.get(g).map(|l| pick(l).clone())))
+                .unwrap_or_default()
+        }
+    };
+    let edit = move |change: fn(&mut LimitsDraft, String)| {
+        move |v: String| {
+            group.with_value(|g| stages.update(|s| s.edit_group_limits(key, g, |l| change(l, v))))
+        }
+    };
+    let name = group.get_value();
+    view! {
+        <tr>
+            <th scope="row">{format!("Group {name}")}</th>
+            <td>{limit_input(format!("group-concurrency-{key}-{name}"), format!("Members at once in group {name}"), "1",
+                value(|l| &l.concurrency), edit(|l, v| l.concurrency = v))}</td>
+            <td>{limit_input(format!("group-failures-{key}-{name}"), format!("Failures group {name} allows"), "unset",
+                value(|l| &l.failures), edit(|l, v| l.failures = v))}</td>
+        </tr>
+    }
+}
+
+/// The run-level failure budget (beyond Azure).
+#[component]
+fn RunBudget(stages: RwSignal<Stages>) -> impl IntoView {
+    let errors = expect_context::<FormErrors>();
+    view! {
+        <div class="field">
+            <label for="run-failures">"Failures the whole run allows"</label>
+            <input id="run-failures" type="text" class="narrow" placeholder="unset"
+                aria-invalid=errors.invalid(Field::RunFailures) aria-describedby=message_id(Field::RunFailures)
+                prop:value=move || stages.read().run_failures.clone()
+                on:input=move |ev| { let v = event_target_value(&ev); stages.update(|s| s.run_failures = v) }/>
+            <p class="muted small">"Counted over every stage; the run fails once more members fail, whatever its stages allow. Empty: only the stages' and groups' budgets hold."</p>
+            {field_message(errors, Field::RunFailures)}
+        </div>
     }
 }
 

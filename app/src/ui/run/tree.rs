@@ -73,12 +73,26 @@ fn stage_item(
                 <StateBadge state=stage.status.state/>
                 <span class="muted small">{{ let status = stage.status.clone(); move || times(&status) }}</span>
                 {running_for(&stage.status, clock).map(|f| view! { <span class="elapsed small">{f}</span> })}
+                {limits_note(stage.max_concurrency, stage.failure_count, stage.max_allowed_failures).map(|n| view! { <span class="limits-note small">{n}</span> })}
                 {(!stage.status.state.is_done()).then(|| skip_button(can_skip(run, SkipKind::Stage, &name), SkipKind::Stage, name.clone(), actions))}
             </div>
             <ul class="groups">{groups}</ul>
             {wait_row(run, raw, clock, actions)}
         </li>
     }
+}
+
+/// "3 at once · 1 of 2 failures allowed": the limits a level has and how much of its failure
+/// budget is spent; nothing when it has neither.
+fn limits_note(concurrency: Option<u32>, failures: usize, budget: Option<u32>) -> Option<String> {
+    let parts: Vec<String> = [
+        concurrency.map(|c| format!("{c} at once")),
+        budget.map(|b| format!("{failures} of {b} failures allowed")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!parts.is_empty()).then(|| parts.join(" · "))
 }
 
 /// The after-stage wait, with a countdown while it runs; nothing for a stage without one.
@@ -154,6 +168,14 @@ fn group_item(
         })
         .collect();
     let group_running = running_for(&group.status, clock);
+    // One at a time and fail-fast are the defaults: only what differs is said.
+    let group_limits = limits_note(
+        group.max_concurrency.filter(|c| *c > 1),
+        group.failure_count,
+        group
+            .max_allowed_failures
+            .filter(|b| *b > 0 || group.failure_count > 0),
+    );
     // A folded group renders no member rows (a 10,000-member run would otherwise put 10,000 rows
     // and buttons into the page); they are made when it is opened.
     let open = Signal::derive(move || open_all != actions.toggled.read().contains(&key));
@@ -174,6 +196,7 @@ fn group_item(
                     <span class="muted small">{format!("{done} of {} done", count(total, "member", "members"))}</span>
                     <span class="muted small">{{ let status = group.status.clone(); move || times(&status) }}</span>
                     {group_running.map(|f| view! { <span class="elapsed small">{f}</span> })}
+                    {group_limits.map(|n| view! { <span class="limits-note small">{n}</span> })}
                     {(!group.status.state.is_done()).then(|| skip_button(can_skip(run, SkipKind::Group, &name), SkipKind::Group, name.clone(), actions))}
                 </summary>
                 <Show when=move || open.get()>

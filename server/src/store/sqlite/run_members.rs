@@ -28,10 +28,12 @@ pub fn skeleton(run: &UpdateRun) -> UpdateRun {
                     name: group.name.clone(),
                     members: Vec::new(),
                     state: group.state.clone(),
+                    limits: group.limits,
                 })
                 .collect(),
             state: stage.state.clone(),
             wait: stage.wait.clone(),
+            limits: stage.limits,
         })
         .collect();
     UpdateRun {
@@ -43,6 +45,7 @@ pub fn skeleton(run: &UpdateRun) -> UpdateRun {
         stages,
         not_in_any_stage: run.not_in_any_stage.clone(),
         selected_images: run.selected_images.clone(),
+        max_allowed_failures: run.max_allowed_failures,
     }
 }
 

@@ -132,6 +132,32 @@ LAB_TOKEN = {{ file = "{dir}/token" }}
         per
     }
 
+    /// The most operations that were ever running at once, by their start and end times.
+    pub fn most_at_once(&self) -> usize {
+        let text = std::fs::read_to_string(self.dir.join("operations.json"))
+            .unwrap_or_else(|_| "{}".into());
+        let ops: BTreeMap<String, Value> = serde_json::from_str(&text).unwrap();
+        let spans: Vec<(f64, f64)> = ops
+            .values()
+            .map(|op| {
+                (
+                    op["startedAt"].as_f64().unwrap(),
+                    op["endsAt"].as_f64().unwrap(),
+                )
+            })
+            .collect();
+        spans
+            .iter()
+            .map(|(start, _)| {
+                spans
+                    .iter()
+                    .filter(|(s, e)| s <= start && start < e)
+                    .count()
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Calls made, per verb.
     pub fn calls(&self) -> BTreeMap<String, usize> {
         let mut per = BTreeMap::new();
