@@ -30,6 +30,9 @@ pub enum Command {
     /// Fleet members (like `az fleet member`).
     #[command(subcommand)]
     Member(crate::cli::MemberCommand),
+    /// Gates of a fleet's runs: list, show, approve (like `az fleet gate`).
+    #[command(subcommand)]
+    Gate(crate::cli::GateCommand),
     /// Measure the orchestration itself on a large simulated fleet (see the README).
     Bench(crate::bench::BenchArgs),
 }

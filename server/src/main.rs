@@ -9,6 +9,7 @@ fn main() -> anyhow::Result<()> {
         Command::Updaterun(command) => server::cli::update_run(command)?,
         Command::Updatestrategy(command) => server::cli::update_strategy(command)?,
         Command::Member(command) => server::cli::member(command)?,
+        Command::Gate(command) => server::cli::gate(command)?,
         Command::Bench(args) => {
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

@@ -5,10 +5,12 @@
 //! JSON where a list is sent.
 
 mod error;
+mod gates;
 mod runs;
 #[cfg(feature = "ssr")]
 pub mod service;
 
+pub use gates::*;
 pub use runs::*;
 
 use crate::model::error::AppError;

@@ -4,6 +4,7 @@
 
 use crate::engine::{Command, FleetSnapshot, Plan, Reply};
 use crate::model::error::AppError;
+use crate::model::gate::GateResource;
 use crate::model::member::{FleetSummary, MemberSpec};
 use crate::model::names::{FleetName, GroupName, MemberName, RunName, StrategyName};
 use crate::model::overview::FleetOverview;
@@ -101,6 +102,18 @@ pub trait FleetService: Send + Sync + 'static {
 
     /// Deletes a run that is not running, stopping or upgrading (a conflict says why otherwise).
     async fn remove_run(&self, fleet: &FleetName, name: &RunName) -> Result<(), AppError>;
+
+    /// Approval gates the fleet's runs wait at now, oldest first.
+    async fn waiting_gates(&self, fleet: &FleetName) -> Result<Vec<GateResource>, AppError>;
+
+    /// Approves a gate; `confirm` goes on although some members behind it cannot start yet.
+    async fn approve_gate(
+        &self,
+        fleet: &FleetName,
+        gate: &str,
+        comment: Option<String>,
+        confirm: bool,
+    ) -> Result<Reply, AppError>;
 }
 
 /// The context value server functions look up.

@@ -4,6 +4,7 @@
 
 use super::budgets::{self, Failure};
 use super::decide::{Effect, Outcome, Reply, Work};
+use super::gates::{self, Passage};
 use super::images::ImageChoice;
 use super::targets::{MemberAction, resolve_member, with_stopped_policy};
 use crate::model::names::MemberName;
@@ -217,6 +218,11 @@ fn advance_stage(
             return Flow::Continue;
         }
     };
+    match gates::pass(&mut run.stages[s].before_gates, work) {
+        Passage::Open => {}
+        Passage::Waiting => return Flow::Continue,
+        Passage::Failed(why) => return fail_at_gate(run, s, None, why, work),
+    }
     if start_members(run, s, upgrade, images, work) == Flow::RunFailed {
         return Flow::RunFailed;
     }
@@ -264,7 +270,12 @@ fn advance_stage(
         WaitState::Running { until, .. } => work.wake(until),
         WaitState::Completed { .. } | WaitState::Skipped { .. } => {}
     }
-    if stage.wait.is_done() {
+    // The after-gates run beside the wait; the stage completes when both are done.
+    let gates = gates::pass(&mut stage.after_gates, work);
+    if let Passage::Failed(why) = gates {
+        return fail_at_gate(run, s, None, why, work);
+    }
+    if stage.wait.is_done() && gates == Passage::Open {
         stage.state = StageState::Completed {
             started_at,
             completed_at: now,
@@ -272,6 +283,23 @@ fn advance_stage(
         work.event(Subject::Stage(stage.name.clone()), State::Completed, None);
     }
     Flow::Continue
+}
+
+/// A gate that timed out with `onTimeout: Fail` fails its group (if it is a group's), its stage
+/// and the run.
+fn fail_at_gate(
+    run: &mut UpdateRun,
+    s: usize,
+    g: Option<usize>,
+    why: String,
+    work: &mut Work<'_>,
+) -> Flow {
+    let stage_why = match g {
+        Some(g) => format!("group {} failed", run.stages[s].groups[g].name),
+        None => why.clone(),
+    };
+    budgets::fail_levels(run, s, g, [why.clone(), stage_why, why], work);
+    Flow::RunFailed
 }
 
 /// Starts what the stage's groups may start now. Without a stage ceiling each group fills its
@@ -299,12 +327,13 @@ fn start_members(
                         in_flight += started;
                         break;
                     }
-                    Err((started, failure)) => {
+                    Err(Halt::Member(started, failure)) => {
                         in_flight += started;
                         if budgets::enforce(run, s, g, &failure, work) {
                             return Flow::RunFailed;
                         }
                     }
+                    Err(Halt::Gate(why)) => return fail_at_gate(run, s, Some(g), why, work),
                 }
             }
         }
@@ -325,7 +354,7 @@ fn advance_group(
     images: &ImageChoice,
     allowance: usize,
     work: &mut Work<'_>,
-) -> Result<usize, (usize, Failure)> {
+) -> Result<usize, Halt> {
     let now = work.now;
     let started_at = match group.state {
         GroupState::NotStarted => {
@@ -338,6 +367,11 @@ fn advance_group(
             return Ok(0);
         }
     };
+    match gates::pass(&mut group.before_gates, work) {
+        Passage::Open => {}
+        Passage::Waiting => return Ok(0),
+        Passage::Failed(why) => return Err(Halt::Gate(why)),
+    }
     let free = group.concurrency().saturating_sub(group.in_flight());
     let allowance = allowance.min(free);
     let mut started = 0;
@@ -369,7 +403,7 @@ fn advance_group(
             set_pending(group, i, wait, work);
         }
         let Some((i, action)) = chosen else {
-            finish_if_idle(group, started_at, work);
+            finish_if_idle(group, started_at, work).map_err(Halt::Gate)?;
             return Ok(started);
         };
         let member = &mut group.members[i];
@@ -429,12 +463,19 @@ fn advance_group(
                     member: member.name.clone(),
                     message: reason,
                 };
-                return Err((started, failure));
+                return Err(Halt::Member(started, failure));
             }
         }
     }
-    finish_if_idle(group, started_at, work);
+    finish_if_idle(group, started_at, work).map_err(Halt::Gate)?;
     Ok(started)
+}
+
+/// Why a group stopped starting members: a member failed (after starting this many), or one
+/// of its gates timed out with `onTimeout: Fail`.
+enum Halt {
+    Member(usize, Failure),
+    Gate(String),
 }
 
 /// Why a member cannot start now, and what it waits for.
@@ -550,9 +591,13 @@ fn set_pending(group: &mut GroupRun, i: usize, wait: Wait, work: &mut Work<'_>) 
 
 /// With nothing in flight and nothing startable, the group is done unless a window will open,
 /// another run's upgrade of a member's cluster will end or a provider will answer again.
-fn finish_if_idle(group: &mut GroupRun, started_at: Timestamp, work: &mut Work<'_>) {
+fn finish_if_idle(
+    group: &mut GroupRun,
+    started_at: Timestamp,
+    work: &mut Work<'_>,
+) -> Result<(), String> {
     if group.in_flight() > 0 {
-        return;
+        return Ok(());
     }
     // Waits that end by themselves hold the group; a version missing in a region does not.
     let awaiting = group.members.iter().any(|m| {
@@ -571,7 +616,12 @@ fn finish_if_idle(group: &mut GroupRun, started_at: Timestamp, work: &mut Work<'
             .iter()
             .any(|m| matches!(m.state, MemberState::NotStarted))
     {
-        return;
+        return Ok(());
+    }
+    match gates::pass(&mut group.after_gates, work) {
+        Passage::Open => {}
+        Passage::Waiting => return Ok(()),
+        Passage::Failed(why) => return Err(why),
     }
     let pending = group
         .members
@@ -598,4 +648,5 @@ fn finish_if_idle(group: &mut GroupRun, started_at: Timestamp, work: &mut Work<'
         State::Completed,
         message,
     );
+    Ok(())
 }

@@ -87,8 +87,34 @@ pub(super) fn enforce(
     let Some(breach) = breach(run, s, g) else {
         return false;
     };
+    let group_why = breach
+        .explained
+        .clone()
+        .unwrap_or_else(|| format!("member {} failed", failure.member));
+    let stage_why = match breach.level {
+        Level::Group => format!("group {} failed", run.stages[s].groups[g].name),
+        Level::Stage | Level::Run => breach.explained.clone().unwrap_or_default(),
+    };
+    let mut error = format!("member {} failed: {}", failure.member, failure.message);
+    if let Some(explained) = breach.explained {
+        error = format!("{error}; {explained}");
+    }
+    let failed_group = (breach.level == Level::Group).then_some(g);
+    fail_levels(run, s, failed_group, [group_why, stage_why, error], work);
+    true
+}
+
+/// Fails group `g` (when given), stage `s` and the run, each with its words: `[group, stage,
+/// run error]`. In-flight upgrades elsewhere finish; nothing new starts.
+pub(super) fn fail_levels(
+    run: &mut UpdateRun,
+    s: usize,
+    g: Option<usize>,
+    [group_why, stage_why, error]: [String; 3],
+    work: &mut Work<'_>,
+) {
     let now = work.now;
-    if breach.level == Level::Group {
+    if let Some(g) = g {
         let group = &mut run.stages[s].groups[g];
         let started_at = match group.state {
             GroupState::Running { started_at } => started_at,
@@ -101,11 +127,11 @@ pub(super) fn enforce(
             started_at,
             failed_at: now,
         };
-        let why = breach
-            .explained
-            .clone()
-            .unwrap_or_else(|| format!("member {} failed", failure.member));
-        work.event(Subject::Group(group.name.clone()), State::Failed, Some(why));
+        work.event(
+            Subject::Group(group.name.clone()),
+            State::Failed,
+            Some(group_why),
+        );
     }
     let stage = &mut run.stages[s];
     if let StageState::Running { started_at } = stage.state {
@@ -113,17 +139,13 @@ pub(super) fn enforce(
             started_at,
             failed_at: now,
         };
-        let why = match breach.level {
-            Level::Group => format!("group {} failed", stage.groups[g].name),
-            Level::Stage | Level::Run => breach.explained.clone().unwrap_or_default(),
-        };
-        work.event(Subject::Stage(stage.name.clone()), State::Failed, Some(why));
+        work.event(
+            Subject::Stage(stage.name.clone()),
+            State::Failed,
+            Some(stage_why),
+        );
     }
     if let RunState::Running { started_at } | RunState::Stopping { started_at } = run.state {
-        let mut error = format!("member {} failed: {}", failure.member, failure.message);
-        if let Some(explained) = breach.explained {
-            error = format!("{error}; {explained}");
-        }
         run.state = RunState::Failed {
             started_at,
             failed_at: now,
@@ -131,5 +153,4 @@ pub(super) fn enforce(
         };
         work.event(Subject::Run, State::Failed, Some(error));
     }
-    true
 }

@@ -2,6 +2,7 @@
 //! changes what it may, and answers with a typed reply; progress itself is `advance`'s job.
 
 use super::decide::{Rejection, Reply, SkipKind, SkipTarget, Work};
+use super::gates;
 use super::images::consistent_images;
 use crate::model::run::{
     GroupState, MemberRun, MemberState, RunState, SkippedBy, StageState, State, Subject, UpdateRun,
@@ -81,6 +82,8 @@ fn reset_failures(run: &mut UpdateRun, work: &mut Work<'_>) -> usize {
                 }
             }
             if let GroupState::Failed { started_at, .. } = group.state {
+                gates::unreach(&mut group.before_gates);
+                gates::unreach(&mut group.after_gates);
                 group.state = GroupState::Running { started_at };
                 work.event(
                     Subject::Group(group.name.clone()),
@@ -90,6 +93,8 @@ fn reset_failures(run: &mut UpdateRun, work: &mut Work<'_>) -> usize {
             }
         }
         if let StageState::Failed { started_at, .. } = stage.state {
+            gates::unreach(&mut stage.before_gates);
+            gates::unreach(&mut stage.after_gates);
             stage.state = StageState::Running { started_at };
             work.event(
                 Subject::Stage(stage.name.clone()),
@@ -323,6 +328,8 @@ fn skip_group(run: &mut UpdateRun, s: usize, g: usize, work: &mut Work<'_>) {
         skip_member(run, s, g, m, "its group was skipped", work);
     }
     let group = &mut run.stages[s].groups[g];
+    gates::skip_all(&mut group.before_gates, "its group was skipped", work);
+    gates::skip_all(&mut group.after_gates, "its group was skipped", work);
     let started_at = match group.state {
         GroupState::Running { started_at } | GroupState::Failed { started_at, .. } => {
             Some(started_at)
@@ -372,6 +379,8 @@ fn skip_stage(run: &mut UpdateRun, s: usize, work: &mut Work<'_>) {
     }
     skip_wait(run, s, work);
     let stage = &mut run.stages[s];
+    gates::skip_all(&mut stage.before_gates, "its stage was skipped", work);
+    gates::skip_all(&mut stage.after_gates, "its stage was skipped", work);
     let started_at = match stage.state {
         StageState::Running { started_at } | StageState::Failed { started_at, .. } => {
             Some(started_at)

@@ -42,8 +42,12 @@ impl Reply {
             | Reply::Stopping
             | Reply::Stopped
             | Reply::Skipped { .. }
+            | Reply::Approved
             | Reply::Applied => true,
-            Reply::AlreadyRunning | Reply::AlreadyStopped | Reply::Ignored { .. } => false,
+            Reply::AlreadyRunning
+            | Reply::AlreadyStopped
+            | Reply::AlreadyApproved
+            | Reply::Ignored { .. } => false,
         }
     }
 }
@@ -103,4 +107,10 @@ pub fn can_skip(run: &UpdateRun, kind: SkipKind, name: &str) -> Result<(), Rejec
 /// (a page asking for every member would otherwise search the run once per member).
 pub fn can_skip_member(run: &UpdateRun, member: &MemberRun) -> Result<(), Rejection> {
     member_of_run_skippable(run, member)
+}
+
+/// Whether the gate named `gate` may be approved now, by the rules `decide` applies (short of
+/// the confirmation some approvals need, which the approval itself asks for).
+pub fn can_approve(run: &UpdateRun, gate: &str) -> Result<(), Rejection> {
+    super::gates::approvable(run, gate)
 }

@@ -2,7 +2,8 @@
 //! frozen into the run, so later edits of the strategy or of groups do not change it.
 
 use super::plan::{FleetSnapshot, PlanRejection, plan};
-use super::{EngineConfig, Plan};
+use super::{EngineConfig, GatePlan, Plan};
+use crate::model::gate::{GateRun, Timing, gate_name};
 use crate::model::run::{
     GroupRun, GroupState, MemberRun, MemberState, RunState, StageRun, StageState, UpdateRun,
     WaitState,
@@ -42,17 +43,24 @@ pub fn create_run(
                         })
                         .collect();
                     members.sort_by(|a, b| a.name.cmp(&b.name));
+                    let gates = |timing, plans: &[GatePlan]| {
+                        gate_runs(name, &stage.name, Some(&group.name), timing, plans)
+                    };
                     GroupRun {
                         name: group.name.clone(),
                         members,
                         state: GroupState::NotStarted,
                         limits: group.limits,
+                        before_gates: gates(Timing::Before, &group.gates.before),
+                        after_gates: gates(Timing::After, &group.gates.after),
                     }
                 })
                 .collect(),
             state: StageState::NotStarted,
             wait: WaitState::NotStarted,
             limits: stage.limits,
+            before_gates: gate_runs(name, &stage.name, None, Timing::Before, &stage.gates.before),
+            after_gates: gate_runs(name, &stage.name, None, Timing::After, &stage.gates.after),
         })
         .collect();
     let run = UpdateRun {
@@ -67,4 +75,22 @@ pub fn create_run(
         max_allowed_failures: plan.max_allowed_failures,
     };
     Ok((run, plan))
+}
+
+/// The gates at one place of the run, named by where they are.
+fn gate_runs(
+    run: &str,
+    stage: &str,
+    group: Option<&str>,
+    timing: Timing,
+    plans: &[GatePlan],
+) -> Vec<GateRun> {
+    plans
+        .iter()
+        .enumerate()
+        .map(|(i, plan)| {
+            let name = gate_name(run, stage, group, timing, i);
+            GateRun::new(name, timing, plan.config.clone())
+        })
+        .collect()
 }

@@ -80,6 +80,7 @@ pub enum Command {
     Start,
     Stop,
     Skip(Vec<SkipTarget>),
+    Approve(super::gates::ApproveGate),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,6 +142,8 @@ pub enum Reply {
     Skipped {
         targets: usize,
     },
+    Approved,
+    AlreadyApproved,
     /// A tick, or a report that was applied.
     Applied,
     /// A report that no longer matters (an old attempt, a member no longer upgrading).
@@ -152,15 +155,33 @@ pub enum Reply {
 /// An input the run's current state does not allow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Rejection {
-    NotAllowed { why: String },
-    NotSkippable { why: String },
-    UnknownTarget { what: String },
+    NotAllowed {
+        why: String,
+    },
+    NotSkippable {
+        why: String,
+    },
+    UnknownTarget {
+        what: String,
+    },
+    /// Allowed, but with a consequence the operator must confirm (approving a gate whose
+    /// members cannot start yet).
+    NeedsConfirmation {
+        why: String,
+    },
+    /// The input was made against a version of the run's object that has since changed.
+    Stale {
+        why: String,
+    },
 }
 
 impl Rejection {
     pub fn message(&self) -> &str {
         match self {
-            Rejection::NotAllowed { why } | Rejection::NotSkippable { why } => why,
+            Rejection::NotAllowed { why }
+            | Rejection::NotSkippable { why }
+            | Rejection::NeedsConfirmation { why }
+            | Rejection::Stale { why } => why,
             Rejection::UnknownTarget { what } => what,
         }
     }
@@ -226,6 +247,9 @@ pub fn decide(
         Input::Command(Command::Start) => start(&mut run, &mut work)?,
         Input::Command(Command::Stop) => stop(&mut run, &mut work)?,
         Input::Command(Command::Skip(targets)) => skip(&mut run, &targets, &mut work)?,
+        Input::Command(Command::Approve(approval)) => {
+            super::gates::approve(&mut run, approval, &mut work)?
+        }
         Input::Report {
             member,
             attempt,

@@ -3,8 +3,9 @@
 
 use super::fixtures::*;
 use super::harness::Harness;
-use super::properties::{Limits, limited_strategy, limits, members, shape};
+use super::properties::{GateShape, Limits, gate_shape, limited_strategy, limits, members, shape};
 use super::*;
+use crate::model::gate::GateType;
 use crate::model::names::MemberName;
 use crate::model::run::{MemberState, RunState, State, Subject};
 use crate::model::time::Timestamp;
@@ -288,13 +289,34 @@ fn a_plan_with_failures_says_whether_a_budget_is_spent() {
     );
 }
 
+/// Approves every gate the run waits at, as an operator who approves at once would.
+fn approve_reached(h: &mut Harness) {
+    let reached: Vec<String> = h
+        .run
+        .gates()
+        .filter(|(_, _, g)| g.reached() && g.config.kind == GateType::Approval)
+        .map(|(_, _, g)| g.name.clone())
+        .collect();
+    for gate in reached {
+        let approval = ApproveGate {
+            gate,
+            by: "test".into(),
+            comment: None,
+            confirm: true,
+            if_match: None,
+        };
+        h.command(Command::Approve(approval)).unwrap();
+    }
+}
+
 /// Drives a run as its provider would, in time: each upgrade ends when the duration model
-/// says, everything ending at the same moment is reported together. Returns when each member
-/// started, and when the run completed.
+/// says, everything ending at the same moment is reported together; approval gates are approved
+/// as soon as they are reached. Returns when each member started, and when the run completed.
 fn run_in_time(h: &mut Harness) -> (BTreeMap<MemberName, Timestamp>, Option<Timestamp>) {
     let mut starts = BTreeMap::new();
     h.start();
     for _ in 0..10_000 {
+        approve_reached(h);
         for effect in h.effects.drain(..) {
             let Effect::StartUpgrade { member, .. } = effect;
             starts.insert(member, h.now);
@@ -355,10 +377,11 @@ fn plan_matches_run(
     shapes: &[super::properties::Shape],
     wait_seconds: i64,
     limits: &Limits,
+    gates: &GateShape,
 ) -> Result<(), TestCaseError> {
     let f = fleet(members(shapes));
     let spec = RunSpec {
-        strategy: Some(limited_strategy(wait_seconds, limits)),
+        strategy: Some(limited_strategy(wait_seconds, limits, gates)),
         ..full("1.30.5")
     };
     let p = plan(&f, &spec, NOW, &EngineConfig::default()).unwrap();
@@ -377,13 +400,14 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 150, ..ProptestConfig::default() })]
 
     /// The plan's order and batches are what the run does: every member starts exactly when
-    /// the plan said, under any limits, windows and waits.
+    /// the plan said, under any limits, windows, waits and gates (approved when reached).
     #[test]
     fn the_run_starts_each_member_when_the_plan_says(
         shapes in proptest::collection::vec(shape(), 4..16),
         wait_minutes in 0i64..120,
         limits in limits(),
+        gates in gate_shape(),
     ) {
-        plan_matches_run(&shapes, wait_minutes * 60, &limits)?;
+        plan_matches_run(&shapes, wait_minutes * 60, &limits, &gates)?;
     }
 }

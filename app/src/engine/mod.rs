@@ -17,6 +17,7 @@ mod create;
 mod decide;
 mod eta;
 mod forecast;
+mod gates;
 mod images;
 mod plan;
 mod schedule;
@@ -24,7 +25,7 @@ mod targets;
 
 pub use crate::model::target::{PoolTarget, Step, UpgradeTarget};
 pub use crate::model::update::RunSpec;
-pub use controls::{Controls, can_skip, can_skip_member, controls};
+pub use controls::{Controls, can_approve, can_skip, can_skip_member, controls};
 pub use create::create_run;
 pub use decide::{
     Command, Decision, Effect, Input, Outcome, Rejection, Reply, Report, SkipKind, SkipTarget,
@@ -34,10 +35,11 @@ pub use eta::DurationModel;
 pub use forecast::{
     Forecast, GroupForecast, MemberForecast, StageForecast, clusters_to_observe, forecast,
 };
+pub use gates::ApproveGate;
 pub use images::{ImageChoice, consistent_images};
 pub use plan::{
-    FleetSnapshot, GroupPlan, MemberPlan, Plan, PlanMember, PlanRejection, StagePlan,
-    members_in_run, not_in_any_stage_warning, plan,
+    FleetSnapshot, GatePlan, GatesPlan, GroupPlan, MemberPlan, Plan, PlanMember, PlanRejection,
+    StagePlan, members_in_run, not_in_any_stage_warning, plan,
 };
 pub use targets::{MemberAction, newest_workable_version, resolve_member};
 
@@ -73,6 +75,8 @@ mod decide_tests;
 mod fixtures;
 #[cfg(test)]
 mod forecast_tests;
+#[cfg(test)]
+mod gates_tests;
 #[cfg(test)]
 mod harness;
 #[cfg(test)]

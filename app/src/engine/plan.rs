@@ -7,6 +7,7 @@ use super::targets::MemberAction;
 use super::{EngineConfig, IMPLICIT_NAME};
 use crate::model::catalog::Catalog;
 use crate::model::cluster::{ClusterState, Region};
+use crate::model::gate::GateConfiguration;
 use crate::model::member::ClusterResourceId;
 use crate::model::names::{GroupName, MemberName};
 use crate::model::run::Limits;
@@ -81,6 +82,62 @@ pub struct GroupPlan {
     /// Its `maxConcurrency` and `maxAllowedFailures`, resolved over its members.
     #[serde(default)]
     pub limits: Limits,
+    #[serde(default)]
+    pub gates: GatesPlan,
+}
+
+/// A stage's or group's gates as the plan times them, approvals granted as soon as reached.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GatesPlan {
+    pub before: Vec<GatePlan>,
+    pub after: Vec<GatePlan>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GatePlan {
+    pub config: GateConfiguration,
+    /// When the run reaches it, and when it passes (a scheduled start's time; an approval's
+    /// reaching, if approved at once), in milliseconds from the run's start.
+    pub reached_after_ms: i64,
+    pub passes_after_ms: i64,
+}
+
+impl GatesPlan {
+    /// Before-gates reached at `at` (ms after `now`): their timing, and when all have passed.
+    pub fn before(configs: &[GateConfiguration], at: i64, now: Timestamp) -> (Vec<GatePlan>, i64) {
+        let gates: Vec<GatePlan> = configs
+            .iter()
+            .map(|config| {
+                let passes = match &config.scheduled_start_configuration {
+                    Some(scheduled) => {
+                        scheduled.next_at(now.plus_millis(at)).millis() - now.millis()
+                    }
+                    None => at,
+                };
+                GatePlan {
+                    config: config.clone(),
+                    reached_after_ms: at,
+                    passes_after_ms: passes,
+                }
+            })
+            .collect();
+        let opens = gates.iter().map(|g| g.passes_after_ms).max().unwrap_or(at);
+        (gates, opens)
+    }
+
+    /// After-gates reached (and, approved at once, passed) at `at`.
+    pub fn after(configs: &[GateConfiguration], at: i64) -> Vec<GatePlan> {
+        configs
+            .iter()
+            .map(|config| GatePlan {
+                config: config.clone(),
+                reached_after_ms: at,
+                passes_after_ms: at,
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -95,6 +152,8 @@ pub struct StagePlan {
     /// Its ceiling and failure budget, resolved over its members.
     #[serde(default)]
     pub limits: Limits,
+    #[serde(default)]
+    pub gates: GatesPlan,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -132,17 +191,21 @@ struct StageLayout<'a> {
     wait_seconds: i64,
     groups: Vec<GroupLayout<'a>>,
     limits: Limits,
+    before_gates: &'a [GateConfiguration],
+    after_gates: &'a [GateConfiguration],
 }
 
 struct GroupLayout<'a> {
     name: String,
     members: Vec<&'a PlanMember>,
     limits: Limits,
+    before_gates: &'a [GateConfiguration],
+    after_gates: &'a [GateConfiguration],
 }
 
 fn layout<'a>(
     fleet: &'a FleetSnapshot,
-    strategy: Option<&UpdateStrategy>,
+    strategy: Option<&'a UpdateStrategy>,
 ) -> Result<Layout<'a>, PlanRejection> {
     let mut members: Vec<&PlanMember> = fleet.members.iter().collect();
     members.sort_by(|a, b| a.name.cmp(&b.name));
@@ -151,6 +214,8 @@ fn layout<'a>(
             name: IMPLICIT_NAME.to_owned(),
             members,
             limits: Limits::default(),
+            before_gates: &[],
+            after_gates: &[],
         };
         return Ok(Layout {
             stages: vec![StageLayout {
@@ -158,6 +223,8 @@ fn layout<'a>(
                 wait_seconds: 0,
                 groups: vec![all],
                 limits: Limits::default(),
+                before_gates: &[],
+                after_gates: &[],
             }],
             not_in_any_stage: Vec::new(),
         });
@@ -191,6 +258,8 @@ fn layout<'a>(
                             in_group.len(),
                         ),
                         members: in_group,
+                        before_gates: &g.before_gates,
+                        after_gates: &g.after_gates,
                     }
                 })
                 .collect::<Vec<_>>();
@@ -200,6 +269,8 @@ fn layout<'a>(
                 wait_seconds: stage.wait_seconds(),
                 limits: resolve_limits(stage.max_concurrency, stage.max_allowed_failures, size),
                 groups,
+                before_gates: &stage.before_gates,
+                after_gates: &stage.after_gates,
             }
         })
         .collect();
@@ -231,7 +302,7 @@ fn resolve_limits(
 /// not valid yet: the caller is composing it).
 pub fn members_in_run<'a>(
     fleet: &'a FleetSnapshot,
-    strategy: Option<&UpdateStrategy>,
+    strategy: Option<&'a UpdateStrategy>,
 ) -> Vec<&'a PlanMember> {
     match layout(fleet, strategy) {
         Ok(layout) => layout
@@ -303,29 +374,40 @@ pub fn plan(
         .and_then(|s| resolve_limits(None, s.max_allowed_failures, run_size).max_allowed_failures);
     let mut stages = Vec::new();
     let mut t = 0;
-    for StageLayout {
-        name,
-        wait_seconds,
-        groups,
-        limits,
-    } in layout.stages
-    {
-        let queues = groups
+    for stage in layout.stages {
+        let (before, groups_start) = GatesPlan::before(stage.before_gates, t, now);
+        let queues = stage
+            .groups
             .into_iter()
-            .map(|g| GroupQueue::new(g.name, g.limits, &g.members, Vec::new(), &resolver))
+            .map(|g| {
+                let (before, opens) = GatesPlan::before(g.before_gates, groups_start, now);
+                GroupQueue::new(g.name, g.limits, &g.members, Vec::new(), &resolver).with_gates(
+                    before,
+                    g.after_gates.to_vec(),
+                    opens,
+                )
+            })
             .collect();
-        let ceiling = limits.max_concurrency.map(|c| c as usize);
-        let groups = schedule_stage(queues, ceiling, t, &resolver);
-        let ends = groups.iter().map(|g| g.ends_after_ms).max().unwrap_or(t);
+        let ceiling = stage.limits.max_concurrency.map(|c| c as usize);
+        let groups = schedule_stage(queues, ceiling, groups_start, &resolver);
+        let ends = groups
+            .iter()
+            .map(|g| g.ends_after_ms)
+            .max()
+            .unwrap_or(groups_start);
         stages.push(StagePlan {
-            name,
+            name: stage.name,
             groups,
-            after_stage_wait_in_seconds: wait_seconds,
+            after_stage_wait_in_seconds: stage.wait_seconds,
             starts_after_ms: t,
             ends_after_ms: ends,
-            limits,
+            limits: stage.limits,
+            gates: GatesPlan {
+                before,
+                after: GatesPlan::after(stage.after_gates, ends),
+            },
         });
-        t = ends + wait_seconds * MS_PER_SECOND;
+        t = ends + stage.wait_seconds * MS_PER_SECOND;
     }
     let plan = Plan {
         stages,

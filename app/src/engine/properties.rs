@@ -57,10 +57,24 @@ pub(super) fn limits() -> impl Strategy<Value = Limits> {
     )
 }
 
-/// A two-stage strategy (g1, g2 then g3, g4) with the given limits.
+/// Gates a strategy may have: a scheduled start before s2 (on a day), approvals before g1, after
+/// g3 and after s1.
+pub(super) type GateShape = (Option<u8>, bool, bool, bool);
+
+pub(super) fn gate_shape() -> impl Strategy<Value = GateShape> {
+    (
+        proptest::option::of(0u8..7),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+    )
+}
+
+/// A two-stage strategy (g1, g2 then g3, g4) with the given limits and gates.
 pub(super) fn limited_strategy(
     wait_seconds: i64,
     limits: &Limits,
+    gates: &GateShape,
 ) -> crate::model::strategy::UpdateStrategy {
     let (levels, run) = limits;
     let with = |mut value: serde_json::Value, (concurrency, failures): LimitShape| {
@@ -84,6 +98,21 @@ pub(super) fn limited_strategy(
     ]});
     if let Some(r) = run {
         document["maxAllowedFailures"] = r.to_string().into();
+    }
+    let (scheduled, before_g1, after_g3, after_s1) = *gates;
+    let approval = serde_json::json!([{"type": "Approval"}]);
+    if let Some(day) = scheduled {
+        document["stages"][1]["beforeGates"] = serde_json::json!([{"type": "ScheduledStart",
+            "scheduledStartConfiguration": {"startDay": DayOfWeek::ALL[day as usize], "startTime": "05:30", "utcOffset": "+02:00"}}]);
+    }
+    if before_g1 {
+        document["stages"][0]["groups"][0]["beforeGates"] = approval.clone();
+    }
+    if after_g3 {
+        document["stages"][1]["groups"][0]["afterGates"] = approval.clone();
+    }
+    if after_s1 {
+        document["stages"][0]["afterGates"] = approval;
     }
     strategy(document)
 }
@@ -118,7 +147,8 @@ pub(super) fn members(shapes: &[Shape]) -> Vec<PlanMember> {
 
 fn harness(shapes: &[Shape], wait_seconds: i64, staged: Option<&Limits>) -> Harness {
     let members = members(shapes);
-    let strategy = staged.map(|limits| limited_strategy(wait_seconds, limits));
+    let no_gates = (None, false, false, false);
+    let strategy = staged.map(|limits| limited_strategy(wait_seconds, limits, &no_gates));
     Harness::new(
         &fleet(members),
         RunSpec {

@@ -5,10 +5,11 @@
 
 use super::EngineConfig;
 use super::images::ImageChoice;
-use super::plan::{GroupPlan, MemberPlan, PlanMember, member_plan};
+use super::plan::{GatePlan, GatesPlan, GroupPlan, MemberPlan, PlanMember, member_plan};
 use super::targets::{MemberAction, resolve_member, with_stopped_policy};
 use crate::model::catalog::Catalog;
 use crate::model::cluster::ClusterState;
+use crate::model::gate::{GateConfiguration, GateType};
 use crate::model::run::Limits;
 use crate::model::target::UpgradeTarget;
 use crate::model::time::Timestamp;
@@ -51,6 +52,13 @@ pub(super) struct GroupQueue<'a> {
     ends: i64,
     /// The opening the group found its next member waiting for, when it found one.
     awaited_opening: Option<i64>,
+    /// When its before-gates have passed: nothing starts earlier.
+    not_before: i64,
+    /// When it reaches approval gates: approvals come in after the decision that reached
+    /// them, so at that moment the other groups take free places first.
+    approval_at: Option<i64>,
+    before_gates: Vec<GatePlan>,
+    after_gates: Vec<GateConfiguration>,
 }
 
 enum Turn {
@@ -79,11 +87,33 @@ impl<'a> GroupQueue<'a> {
             timed: Vec::new(),
             idle: Vec::new(),
             awaited_opening: None,
+            not_before: 0,
+            approval_at: None,
+            before_gates: Vec::new(),
+            after_gates: Vec::new(),
         };
         for &member in members {
             queue.enqueue(member, r);
         }
         queue
+    }
+
+    /// The group's gates: its members start once the before-gates have passed (`opens`).
+    pub fn with_gates(
+        mut self,
+        before: Vec<GatePlan>,
+        after: Vec<GateConfiguration>,
+        opens: i64,
+    ) -> Self {
+        self.approval_at = before
+            .iter()
+            .find(|g| g.config.kind == GateType::Approval)
+            .map(|g| g.reached_after_ms);
+        self.before_gates = before;
+        self.after_gates = after;
+        self.not_before = opens;
+        self.ends = self.ends.max(opens);
+        self
     }
 
     fn enqueue(&mut self, member: &'a PlanMember, r: &Resolver<'_>) {
@@ -122,6 +152,13 @@ impl<'a> GroupQueue<'a> {
         if self.busy.len() >= self.concurrency {
             return Turn::Empty;
         }
+        if t < self.not_before {
+            let queued = !self.always_open.is_empty() || !self.windowed.is_empty();
+            return match queued {
+                true => Turn::WaitsUntil(self.not_before),
+                false => Turn::Empty,
+            };
+        }
         let at = r.now.plus_millis(t);
         let Some((queued, opens)) = next_in_group(&mut self.always_open, &mut self.windowed, at)
         else {
@@ -156,6 +193,10 @@ impl<'a> GroupQueue<'a> {
             members: self.timed,
             ends_after_ms: self.ends,
             limits: self.limits,
+            gates: GatesPlan {
+                before: self.before_gates,
+                after: GatesPlan::after(&self.after_gates, self.ends),
+            },
         }
     }
 }
@@ -177,26 +218,32 @@ pub(super) fn schedule_stage(
         }
         let mut in_flight: usize = groups.iter().map(|g| g.busy.len()).sum();
         let mut next_opening: Option<i64> = None;
-        // Free places go round the groups one at a time, so one group cannot take them all.
-        loop {
-            let mut started = false;
-            for group in &mut groups {
-                if ceiling.is_some_and(|c| in_flight >= c) {
+        // First the groups not waiting for an approval reached now, then (approved) all.
+        for approvals_in in [false, true] {
+            // Free places go round the groups one at a time, so one group cannot take them all.
+            loop {
+                let mut started = false;
+                for group in &mut groups {
+                    if ceiling.is_some_and(|c| in_flight >= c) {
+                        break;
+                    }
+                    if !approvals_in && group.approval_at == Some(t) {
+                        continue;
+                    }
+                    match group.take_turn(t, r) {
+                        Turn::Started => {
+                            in_flight += 1;
+                            started = true;
+                        }
+                        Turn::WaitsUntil(at) => {
+                            next_opening = Some(next_opening.map_or(at, |n| n.min(at)));
+                        }
+                        Turn::Empty => {}
+                    }
+                }
+                if !started {
                     break;
                 }
-                match group.take_turn(t, r) {
-                    Turn::Started => {
-                        in_flight += 1;
-                        started = true;
-                    }
-                    Turn::WaitsUntil(at) => {
-                        next_opening = Some(next_opening.map_or(at, |n| n.min(at)));
-                    }
-                    Turn::Empty => {}
-                }
-            }
-            if !started {
-                break;
             }
         }
         let next_end = groups.iter().flat_map(|g| g.busy.iter().copied()).min();

@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod cluster;
 pub mod error;
 pub mod forecast;
+pub mod gate;
 pub mod limits;
 pub mod member;
 pub mod names;

@@ -2,6 +2,7 @@
 //! variants carry their data. The API's `{state, startTime, completedTime, error}` view is
 //! derived from these (see `State` and the `status` methods).
 
+use super::gate::GateRun;
 use super::member::ClusterResourceId;
 use super::names::MemberName;
 use super::target::UpgradeTarget;
@@ -215,6 +216,10 @@ pub struct GroupRun {
     pub state: GroupState,
     #[serde(default, skip_serializing_if = "Limits::is_unset")]
     pub limits: Limits,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub before_gates: Vec<GateRun>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after_gates: Vec<GateRun>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -227,6 +232,10 @@ pub struct StageRun {
     pub wait: WaitState,
     #[serde(default, skip_serializing_if = "Limits::is_unset")]
     pub limits: Limits,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub before_gates: Vec<GateRun>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after_gates: Vec<GateRun>,
 }
 
 impl Limits {
@@ -328,6 +337,8 @@ pub enum Subject {
     Group(String),
     Member(MemberName),
     AfterStageWait(String),
+    /// A gate, by its name.
+    Gate(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -498,6 +509,25 @@ impl UpdateRun {
 
     pub fn failure_count(&self) -> usize {
         self.stages.iter().map(StageRun::failure_count).sum()
+    }
+
+    /// Every gate of the run with where it is: stage, group (for a group's gates).
+    pub fn gates(&self) -> impl Iterator<Item = (&StageRun, Option<&GroupRun>, &GateRun)> {
+        self.stages.iter().flat_map(|stage| {
+            let own = stage
+                .before_gates
+                .iter()
+                .chain(&stage.after_gates)
+                .map(move |gate| (stage, None, gate));
+            let groups = stage.groups.iter().flat_map(move |group| {
+                group
+                    .before_gates
+                    .iter()
+                    .chain(&group.after_gates)
+                    .map(move |gate| (stage, Some(group), gate))
+            });
+            own.chain(groups)
+        })
     }
 
     /// Whether the run may be deleted now, or why not: not while it runs or stops, nor while

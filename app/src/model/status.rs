@@ -2,6 +2,7 @@
 //! shape ARM's update runs return under `properties.status`. Derived from the run's states, so
 //! the REST API, the CLI and the browser all show the same thing.
 
+use super::gate::{GateRun, GateState, GateType};
 use super::member::ClusterResourceId;
 use super::names::MemberName;
 use super::run::{
@@ -48,6 +49,43 @@ pub struct MemberStatus {
     pub operation_id: Option<String>,
 }
 
+/// A gate as a run's status lists it (Azure's `{displayName, gateId, status}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GateStatus {
+    pub display_name: String,
+    pub gate_id: String,
+    pub gate_type: GateType,
+    /// `startTime` is when the run reached it.
+    pub status: Status,
+    /// A ScheduledStart gate's completion time, once reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled_start_time: Option<Timestamp>,
+}
+
+fn gate_status(gate: &GateRun) -> GateStatus {
+    let (start, end, scheduled) = match &gate.state {
+        GateState::Pending {
+            reached_at,
+            completes_at,
+            ..
+        } => (*reached_at, None, *completes_at),
+        GateState::Completed { at, .. } => (None, Some(*at), None),
+        GateState::Skipped { at, .. } => (None, Some(*at), None),
+    };
+    GateStatus {
+        display_name: gate.config.label(),
+        gate_id: gate.name.clone(),
+        gate_type: gate.config.kind,
+        status: Status::new(gate.public(), start, end),
+        scheduled_start_time: scheduled,
+    }
+}
+
+fn gate_statuses(gates: &[GateRun]) -> Vec<GateStatus> {
+    gates.iter().map(gate_status).collect()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct GroupStatus {
@@ -62,6 +100,10 @@ pub struct GroupStatus {
     pub max_allowed_failures: Option<u32>,
     #[serde(default)]
     pub failure_count: usize,
+    #[serde(default)]
+    pub before_gates: Vec<GateStatus>,
+    #[serde(default)]
+    pub after_gates: Vec<GateStatus>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,6 +127,10 @@ pub struct StageStatus {
     pub max_allowed_failures: Option<u32>,
     #[serde(default)]
     pub failure_count: usize,
+    #[serde(default)]
+    pub before_gates: Vec<GateStatus>,
+    #[serde(default)]
+    pub after_gates: Vec<GateStatus>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -256,12 +302,16 @@ fn stage_status(run: &UpdateRun, stage: &StageRun) -> StageStatus {
                     max_concurrency: Some(group.concurrency() as u32),
                     max_allowed_failures: group.failure_budget(&stage.limits).map(|b| b as u32),
                     failure_count: group.failure_count(),
+                    before_gates: gate_statuses(&group.before_gates),
+                    after_gates: gate_statuses(&group.after_gates),
                 }
             })
             .collect(),
         max_concurrency: stage.limits.max_concurrency,
         max_allowed_failures: stage.limits.max_allowed_failures,
         failure_count: stage.failure_count(),
+        before_gates: gate_statuses(&stage.before_gates),
+        after_gates: gate_statuses(&stage.after_gates),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Update strategies: ordered stages of update groups, in exactly the seeds' `example-stages.json`
 //! shape. Validated on their own here; checked against a fleet's groups when a run is created.
 
+use super::gate::{GateConfiguration, Timing, validate_gates};
 use super::limits::{MaxAllowedFailures, MaxConcurrency};
 use super::names::{GroupName, StageName};
 use serde::{Deserialize, Serialize};
@@ -19,15 +20,22 @@ pub struct GroupRef {
     /// Failed members the group tolerates; see [`UpdateStage::max_allowed_failures`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_allowed_failures: Option<MaxAllowedFailures>,
+    /// Gates before the group's members start and after they have all finished.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub before_gates: Vec<GateConfiguration>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after_gates: Vec<GateConfiguration>,
 }
 
 impl GroupRef {
-    /// A group with today's defaults: one member at a time, fail-fast.
+    /// A group with today's defaults: one member at a time, fail-fast, no gates.
     pub fn named(name: GroupName) -> Self {
         Self {
             name,
             max_concurrency: None,
             max_allowed_failures: None,
+            before_gates: Vec::new(),
+            after_gates: Vec::new(),
         }
     }
 }
@@ -48,6 +56,12 @@ pub struct UpdateStage {
     /// that sets none otherwise adds no limit of its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_allowed_failures: Option<MaxAllowedFailures>,
+    /// Gates before the stage's groups start; after-gates run beside the after-stage wait, and
+    /// the stage completes when both are done.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub before_gates: Vec<GateConfiguration>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub after_gates: Vec<GateConfiguration>,
 }
 
 impl UpdateStage {
@@ -59,6 +73,8 @@ impl UpdateStage {
             after_stage_wait_in_seconds: None,
             max_concurrency: None,
             max_allowed_failures: None,
+            before_gates: Vec::new(),
+            after_gates: Vec::new(),
         }
     }
 
@@ -115,6 +131,9 @@ impl UpdateStrategy {
                     stage.name
                 ));
             }
+            let at = format!("stage {}", stage.name);
+            validate_gates(&stage.before_gates, Timing::Before, &at)?;
+            validate_gates(&stage.after_gates, Timing::After, &at)?;
             for group in &stage.groups {
                 if !group_names.insert(&group.name) {
                     return Err(format!(
@@ -122,6 +141,9 @@ impl UpdateStrategy {
                         group.name
                     ));
                 }
+                let at = format!("group {}", group.name);
+                validate_gates(&group.before_gates, Timing::Before, &at)?;
+                validate_gates(&group.after_gates, Timing::After, &at)?;
             }
         }
         Ok(())

@@ -158,6 +158,16 @@ fn parse_rfc3339(text: &str) -> Option<Timestamp> {
     Some(Timestamp(ms))
 }
 
+/// `HH:MM` (24-hour), as minutes after midnight.
+pub fn parse_hh_mm(text: &str) -> Option<i64> {
+    let (h, m) = text.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 || !(h.bytes().chain(m.bytes())).all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
+    (h <= 23 && m <= 59).then_some(h * 60 + m)
+}
+
 /// `Z` or `±hh:mm`, as minutes east of UTC.
 pub fn parse_offset(text: &str) -> Option<i64> {
     if text == "Z" || text == "z" {

@@ -7,6 +7,7 @@ mod error;
 mod fleet;
 mod fleets;
 pub mod format;
+mod gates;
 mod run;
 mod time;
 mod updates;

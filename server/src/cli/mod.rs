@@ -3,7 +3,10 @@
 //! --kubernetes-version 1.30.5 --stages example-stages.json`. It speaks the REST API of a
 //! server (`--server`, default `http://127.0.0.1:3000`) and prints its JSON answers.
 
+mod gates;
 mod http;
+
+pub use gates::{GateCommand, gate};
 
 use clap::{Args, Subcommand};
 use http::Server;

@@ -6,6 +6,7 @@ mod edges;
 mod events;
 mod extract;
 mod fleets;
+mod gates;
 mod members;
 mod providers;
 mod runs;
@@ -64,6 +65,11 @@ pub fn router<S: Clone + Send + Sync + 'static>(drydock: Arc<Drydock>) -> Router
         .route("/fleets/{fleet}/updateRuns/{run}/start", post(runs::start))
         .route("/fleets/{fleet}/updateRuns/{run}/stop", post(runs::stop))
         .route("/fleets/{fleet}/updateRuns/{run}/skip", post(runs::skip))
+        .route("/fleets/{fleet}/gates", get(gates::index))
+        .route(
+            "/fleets/{fleet}/gates/{gate}",
+            get(gates::get).patch(gates::patch),
+        )
         .route("/fleets/{fleet}/updateStrategies", get(strategies::index))
         .route(
             "/fleets/{fleet}/updateStrategies/{name}",

@@ -136,7 +136,14 @@ pub struct SkipBody {
 async fn command(drydock: &ApiState, fleet: &str, run: &str, command: Command) -> ApiResult {
     let (fleet, run) = names(fleet, run)?;
     let (reply, stored) = drydock.run_command(&fleet, &run, command).await?;
-    let mut response = ok(run_json(&fleet, &stored));
+    Ok(with_reply(ok(run_json(&fleet, &stored)), &reply))
+}
+
+/// The engine's reply as one word in the `x-drydock-reply` header.
+pub fn with_reply(
+    mut response: axum::response::Response,
+    reply: &app::engine::Reply,
+) -> axum::response::Response {
     let word = format!("{reply:?}");
     let word = word
         .split([' ', '{', '('])
@@ -146,7 +153,7 @@ async fn command(drydock: &ApiState, fleet: &str, run: &str, command: Command) -
     if let Ok(value) = axum::http::HeaderValue::from_str(&word) {
         response.headers_mut().insert("x-drydock-reply", value);
     }
-    Ok(response)
+    response
 }
 
 pub async fn start(

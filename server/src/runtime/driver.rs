@@ -46,6 +46,12 @@ fn refused(rejection: Rejection) -> AppError {
     match rejection {
         Rejection::NotAllowed { why } => AppError::conflict("ActionNotAllowed", why),
         Rejection::NotSkippable { why } => AppError::conflict("NotSkippable", why),
+        Rejection::NeedsConfirmation { why } => AppError::conflict("ConfirmationRequired", why),
+        Rejection::Stale { why } => AppError::new(
+            app::model::error::ErrorKind::PreconditionFailed,
+            "PreconditionFailed",
+            why,
+        ),
         Rejection::UnknownTarget { what } => AppError::invalid("UnknownSkipTarget", what),
     }
 }

@@ -2,11 +2,13 @@
 //! model cannot check alone (does the fleet exist, does the cluster exist, is it joined twice),
 //! talks to the store and the provider, and turns their errors into `AppError`s.
 
+mod gates;
 mod members;
 mod overview;
 mod runs;
 mod strategies;
 
+pub use gates::{ANONYMOUS, GateApproval, GateFilter};
 pub use members::MemberView;
 
 use crate::clock::Clock;
@@ -373,6 +375,42 @@ impl FleetService for Drydock {
             true => Ok(()),
             false => Err(runs::run_not_found(fleet, name)),
         }
+    }
+
+    async fn waiting_gates(
+        &self,
+        fleet: &FleetName,
+    ) -> Result<Vec<app::model::gate::GateResource>, AppError> {
+        let filter = GateFilter {
+            state: Some(app::model::run::State::Pending),
+            gate_type: Some(app::model::gate::GateType::Approval),
+            run: None,
+        };
+        let mut gates: Vec<_> = self
+            .list_gates(fleet, &filter)
+            .await?
+            .into_iter()
+            .filter(|g| g.properties.reached_time.is_some())
+            .collect();
+        gates.sort_by_key(|g| g.properties.reached_time);
+        Ok(gates)
+    }
+
+    async fn approve_gate(
+        &self,
+        fleet: &FleetName,
+        gate: &str,
+        comment: Option<String>,
+        confirm: bool,
+    ) -> Result<app::engine::Reply, AppError> {
+        let approval = GateApproval {
+            by: ANONYMOUS.into(),
+            comment,
+            confirm,
+        };
+        let approved =
+            Drydock::approve_gate(self, fleet, gate, approval, &Precondition::Unconditional);
+        Ok(approved.await?.0)
     }
 
     async fn remove_strategy(

@@ -342,3 +342,112 @@ fn the_seed_walkthrough_works_from_the_command_line() {
     );
     let _ = std::fs::remove_file(stages_file);
 }
+
+#[test]
+fn a_gate_is_listed_shown_and_approved_from_the_command_line() {
+    let served = serve("5000");
+    let stages_file =
+        std::env::temp_dir().join(format!("gated-stages-{}.json", std::process::id()));
+    let stages = json!({"stages": [{"name": "canary", "groups": [{"name": "group-1a"}],
+        "beforeGates": [{"displayName": "Canary window agreed", "type": "Approval"}]}]});
+    std::fs::write(&stages_file, stages.to_string()).unwrap();
+    let stages_path = stages_file.to_str().unwrap();
+    ok(
+        &served,
+        &[
+            "updaterun",
+            "create",
+            "-f",
+            "demo",
+            "-n",
+            "gated",
+            "--upgrade-type",
+            "NodeImageOnly",
+            "--stages",
+            stages_path,
+        ],
+    );
+    ok(
+        &served,
+        &["updaterun", "start", "-f", "demo", "-n", "gated"],
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let pending = loop {
+        let listed = ok(
+            &served,
+            &[
+                "gate",
+                "list",
+                "-f",
+                "demo",
+                "--state",
+                "Pending",
+                "--gate-type",
+                "Approval",
+                "--update-run-name",
+                "gated",
+            ],
+        );
+        let gates = listed["value"].as_array().unwrap().clone();
+        if gates
+            .iter()
+            .any(|g| g["properties"]["reachedTime"].is_string())
+        {
+            break gates;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the gate was never reached: {listed}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0]["name"], "gated.canary.before");
+    let shown = ok(
+        &served,
+        &[
+            "gate",
+            "show",
+            "-f",
+            "demo",
+            "--gate-name",
+            "gated.canary.before",
+        ],
+    );
+    assert_eq!(shown["properties"]["displayName"], "Canary window agreed");
+
+    let refused = run(
+        &served,
+        &[
+            "gate",
+            "approve",
+            "-f",
+            "demo",
+            "-n",
+            "gated.nowhere.before",
+        ],
+    );
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("GateNotFound"));
+
+    let approved = ok(
+        &served,
+        &[
+            "gate",
+            "approve",
+            "-f",
+            "demo",
+            "-n",
+            "gated.canary.before",
+            "--comment",
+            "go ahead",
+        ],
+    );
+    assert_eq!(approved["properties"]["state"], "Completed");
+    assert_eq!(approved["properties"]["approval"]["comment"], "go ahead");
+    let done = wait_for(&served, "gated", "Completed");
+    let gates = &done["properties"]["status"]["stages"][0]["beforeGates"];
+    assert_eq!(gates[0]["gateId"], "gated.canary.before");
+    assert_eq!(gates[0]["status"]["state"], "Completed");
+    std::fs::remove_file(&stages_file).ok();
+}

@@ -12,6 +12,7 @@ mod crash;
 mod demo_and_restart;
 mod eks_example;
 mod exec_provider;
+mod gates;
 mod limits;
 mod provider_faults;
 mod rest_fleets;

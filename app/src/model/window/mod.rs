@@ -14,7 +14,7 @@ pub use schedule::{
 };
 
 use super::time::{
-    MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, Timestamp, days_from_civil, parse_offset,
+    MS_PER_DAY, MS_PER_HOUR, MS_PER_MINUTE, Timestamp, days_from_civil, parse_hh_mm, parse_offset,
 };
 use serde::{Deserialize, Serialize};
 
@@ -117,21 +117,12 @@ impl MaintenanceWindow {
     }
 
     fn start_minutes(&self) -> Result<i64, String> {
-        let err = || {
+        parse_hh_mm(&self.start_time).ok_or_else(|| {
             format!(
                 "maintenance window startTime '{}' is not HH:MM",
                 self.start_time
             )
-        };
-        let (h, m) = self.start_time.split_once(':').ok_or_else(err)?;
-        if h.len() != 2 || m.len() != 2 {
-            return Err(err());
-        }
-        let (h, m): (i64, i64) = (h.parse().map_err(|_| err())?, m.parse().map_err(|_| err())?);
-        if h > 23 || m > 59 {
-            return Err(err());
-        }
-        Ok(h * 60 + m)
+        })
     }
 
     fn offset_minutes(&self) -> Result<i64, String> {

@@ -2,10 +2,14 @@
 //! run being composed. What each stage and group will upgrade and in what order, what will be
 //! skipped, left pending or fail and why, members no stage touches, and an ETA per stage.
 
-use crate::engine::{MemberAction, MemberPlan, Plan, StagePlan, UpgradeTarget};
+use crate::engine::{
+    GatePlan, GatesPlan, GroupPlan, MemberAction, MemberPlan, Plan, StagePlan, UpgradeTarget,
+};
+use crate::model::run::Limits;
 use crate::model::target::Step;
 use crate::ui::format::{count, span};
 use leptos::prelude::*;
+use std::collections::BTreeSet;
 use std::fmt::Display;
 
 /// A group shows at most this many members; the rest are counted.
@@ -121,14 +125,24 @@ fn stage_view(stage: StagePlan) -> impl IntoView {
             s => format!(", then waits {}", span(s * 1000)),
         }
     );
+    let stage_notes = [limits_note(&stage.limits, "across its groups")]
+        .into_iter()
+        .flatten()
+        .chain(gate_notes(&stage.gates))
+        .collect::<Vec<_>>();
     view! {
         <div class="plan-stage" data-stage=stage.name.clone()>
             <h3>"Stage " {stage.name.clone()} " " <span class="muted small">{timing}</span></h3>
+            {notes_view(stage_notes)}
             {stage.groups.into_iter().map(|group| {
                 let hidden = group.members.len().saturating_sub(MEMBER_ROWS);
+                let notes = std::iter::once(batches_note(&group))
+                    .chain(gate_notes(&group.gates))
+                    .collect::<Vec<_>>();
                 view! {
                     <div class="plan-group" data-group=group.name.clone()>
                         <h4>"Group " {group.name.clone()}</h4>
+                        {notes_view(notes)}
                         <ol class="plan-members">
                             {group.members.iter().take(MEMBER_ROWS).map(member_row).collect_view()}
                         </ol>
@@ -138,6 +152,81 @@ fn stage_view(stage: StagePlan) -> impl IntoView {
             }).collect_view()}
         </div>
     }
+}
+
+fn notes_view(notes: Vec<String>) -> impl IntoView {
+    (!notes.is_empty()).then(|| {
+        view! {
+            <ul class="plan-notes small">{notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
+        }
+    })
+}
+
+/// A stage's ceiling and failure budget, in words; none when it sets neither.
+fn limits_note(limits: &Limits, scope: &str) -> Option<String> {
+    let parts: Vec<String> = [
+        limits
+            .max_concurrency
+            .map(|c| format!("at most {c} at once {scope}")),
+        limits.max_allowed_failures.map(|f| {
+            format!(
+                "fails past {}",
+                count(f as usize, "failed member", "failed members")
+            )
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// How a group's upgrades go: how many, in how many batches, how many at once, its budget.
+fn batches_note(group: &GroupPlan) -> String {
+    let starts: BTreeSet<i64> = group
+        .members
+        .iter()
+        .filter_map(|m| m.starts_after_ms)
+        .collect();
+    let upgrades = group
+        .members
+        .iter()
+        .filter(|m| m.starts_after_ms.is_some())
+        .count();
+    let at_once = group.limits.max_concurrency.unwrap_or(1);
+    let mut note = format!(
+        "{} in {}, up to {at_once} at once",
+        count(upgrades, "upgrade", "upgrades"),
+        count(starts.len(), "batch", "batches")
+    );
+    if let Some(budget) = group.limits.max_allowed_failures {
+        note.push_str(&format!(
+            "; fails past {}",
+            count(budget as usize, "failed member", "failed members")
+        ));
+    }
+    note
+}
+
+/// Each gate and when the plan expects it to pass.
+fn gate_notes(gates: &GatesPlan) -> Vec<String> {
+    let note = |when: &str, gate: &GatePlan| {
+        let label = gate.config.label();
+        match &gate.config.scheduled_start_configuration {
+            Some(scheduled) => format!(
+                "{when}: {label} at {} (after {})",
+                scheduled.describe(),
+                span(gate.passes_after_ms)
+            ),
+            None => format!("{when}: {label}, waits for an approval (the ETA assumes one at once)"),
+        }
+    };
+    gates
+        .before
+        .iter()
+        .map(|g| note("Gate before", g))
+        .chain(gates.after.iter().map(|g| note("Gate after", g)))
+        .collect()
 }
 
 fn member_row(member: &MemberPlan) -> impl IntoView + use<> {

@@ -179,8 +179,17 @@ fn StageLimits(stages: RwSignal<Stages>, key: u64) -> impl IntoView {
         }
     };
     let groups = move || draft_of(stages, key).map(|s| s.groups).unwrap_or_default();
+    // A problem with a limit opens the section, so its input can be seen and focused.
+    let section = NodeRef::<leptos::html::Details>::new();
+    Effect::new(move |_| {
+        if errors.at(field).is_some()
+            && let Some(details) = section.get()
+        {
+            details.set_open(true);
+        }
+    });
     view! {
-        <details class="limits" aria-describedby=message_id(field)>
+        <details class="limits" node_ref=section aria-describedby=message_id(field)>
             <summary>"Concurrency and failure budget"</summary>
             <p class="muted small">"At once: how many members upgrade at the same time, as a number or a percentage of the members (rounded down, at least 1). The stage's value is a ceiling over all its groups; a group takes one at a time unless it says more."</p>
             <p class="muted small">"Failures allowed: failed members tolerated before the group, stage or run fails (a percentage rounds up). With none set anywhere a group fails on its first failure; a failed group, stage or run stops everything after it."</p>
@@ -201,8 +210,8 @@ fn StageLimits(stages: RwSignal<Stages>, key: u64) -> impl IntoView {
                     </For>
                 </tbody>
             </table>
-            {field_message(errors, field)}
         </details>
+        {field_message(errors, field)}
     }
 }
 

@@ -11,6 +11,7 @@ use super::error::ErrorMessage;
 use super::format::count;
 use crate::api::{AssignGroup, JoinMember, RemoveMember, get_fleet_overview};
 use crate::model::overview::FleetOverview;
+use crate::ui::gates::WaitingForApproval;
 use crate::ui::run::PageClock;
 use crate::ui::time::local;
 use charts::VersionChart;
@@ -72,6 +73,7 @@ pub fn FleetPage() -> impl IntoView {
         <p class="crumbs">
             <leptos_router::components::A href=move || format!("/fleets/{}/updates", fleet.get())>"Multi-cluster update →"</leptos_router::components::A>
         </p>
+        <WaitingForApproval fleet=fleet_name tick/>
         <Transition fallback=|| view! { <p class="loading">"Loading fleet…"</p> }>
             {move || Suspend::new(async move {
                 match overview.await {

@@ -44,6 +44,8 @@ pub struct RunActions {
     pub toggled: RwSignal<BTreeSet<String>>,
     /// How far each upgrade in flight has come, polled while there are any.
     pub progress: RwSignal<BTreeMap<MemberName, UpgradeProgress>>,
+    /// Counts approvals made on the page, so the run is fetched again at once.
+    pub approved: RwSignal<u64>,
 }
 
 impl RunActions {
@@ -58,15 +60,17 @@ impl RunActions {
             last_skip: RwSignal::new(None),
             toggled: RwSignal::new(BTreeSet::new()),
             progress: RwSignal::new(BTreeMap::new()),
+            approved: RwSignal::new(0),
         }
     }
 
     /// Changes when any action finished, so the run is fetched again at once.
-    fn versions(&self) -> (usize, usize, usize) {
+    fn versions(&self) -> (usize, usize, usize, u64) {
         (
             self.start.version().get(),
             self.stop.version().get(),
             self.skip.version().get(),
+            self.approved.get(),
         )
     }
 }

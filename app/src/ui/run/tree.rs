@@ -9,6 +9,7 @@ use crate::model::run::{GroupRun, RunState, StageRun, State, UpdateRun, WaitStat
 use crate::model::status::{GroupStatus, MemberStatus, StageStatus, Status};
 use crate::ui::badge::StateBadge;
 use crate::ui::format::{count, precise_span};
+use crate::ui::gates::gate_row;
 use crate::ui::time::local;
 use leptos::prelude::*;
 use std::sync::Arc;
@@ -76,8 +77,10 @@ fn stage_item(
                 {limits_note(stage.max_concurrency, stage.failure_count, stage.max_allowed_failures).map(|n| view! { <span class="limits-note small">{n}</span> })}
                 {(!stage.status.state.is_done()).then(|| skip_button(can_skip(run, SkipKind::Stage, &name), SkipKind::Stage, name.clone(), actions))}
             </div>
+            {raw.before_gates.iter().map(|g| gate_row(run, g, actions.fleet.into(), actions.approved)).collect_view()}
             <ul class="groups">{groups}</ul>
             {wait_row(run, raw, clock, actions)}
+            {raw.after_gates.iter().map(|g| gate_row(run, g, actions.fleet.into(), actions.approved)).collect_view()}
         </li>
     }
 }
@@ -168,6 +171,16 @@ fn group_item(
         })
         .collect();
     let group_running = running_for(&group.status, clock);
+    let before_gates = raw
+        .before_gates
+        .iter()
+        .map(|g| gate_row(run, g, actions.fleet.into(), actions.approved))
+        .collect_view();
+    let after_gates = raw
+        .after_gates
+        .iter()
+        .map(|g| gate_row(run, g, actions.fleet.into(), actions.approved))
+        .collect_view();
     // One at a time and fail-fast are the defaults: only what differs is said.
     let group_limits = limits_note(
         group.max_concurrency.filter(|c| *c > 1),
@@ -210,6 +223,8 @@ fn group_item(
                     {(hidden > 0).then(|| view! { <p class="muted small">{format!("and {hidden} more members")}</p> })}
                 </Show>
             </details>
+            {before_gates}
+            {after_gates}
         </li>
     }
 }

@@ -29,11 +29,15 @@ pub fn skeleton(run: &UpdateRun) -> UpdateRun {
                     members: Vec::new(),
                     state: group.state.clone(),
                     limits: group.limits,
+                    before_gates: group.before_gates.clone(),
+                    after_gates: group.after_gates.clone(),
                 })
                 .collect(),
             state: stage.state.clone(),
             wait: stage.wait.clone(),
             limits: stage.limits,
+            before_gates: stage.before_gates.clone(),
+            after_gates: stage.after_gates.clone(),
         })
         .collect();
     UpdateRun {

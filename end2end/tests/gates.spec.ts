@@ -1,0 +1,87 @@
+import { expect, Page, test } from "@playwright/test";
+import { makeFleet, uniqueName, waitForHydration, watchConsole } from "./helpers";
+
+// Concurrency, failure budgets and gates in the browser (fleet time at 600×).
+
+test("the stage builder takes concurrency and budgets, explains them, and the preview shows the batches", async ({ page, request }) => {
+  test.setTimeout(90_000);
+  const problems = watchConsole(page);
+  const fleet = uniqueName("batch");
+  const { minors, newestOf } = await makeFleet(request, fleet, [1, 2, 3, 4].map((i) => ({ name: `${fleet}-m${i}`, group: "wave" })));
+  const target = newestOf(minors[minors.length - 1]);
+
+  await page.goto(`/fleets/${fleet}/updates/new`);
+  await waitForHydration(page);
+  await page.getByLabel("Run name", { exact: true }).fill("batched");
+  await page.getByLabel("Kubernetes version", { exact: true }).selectOption(target);
+  const stage = page.locator(".stage-editor").first();
+  await stage.getByLabel("wave", { exact: true }).check();
+  const preview = page.locator(".preview");
+  await expect(preview.locator(".plan-group").first()).toContainText("4 upgrades in 4 batches, up to 1 at once");
+
+  await stage.getByText("Concurrency and failure budget").click();
+  await expect(stage.locator(".limits")).toContainText("a percentage of the members (rounded down, at least 1)");
+  await stage.getByLabel("Members at once in group wave").fill("50%");
+  await stage.getByLabel("Failures group wave allows").fill("1");
+  await expect(preview.locator(".plan-group").first()).toContainText("4 upgrades in 2 batches, up to 2 at once; fails past 1 failed member");
+
+  await stage.getByLabel("Members at once in the stage").fill("0");
+  await page.getByRole("button", { name: "Create run" }).click();
+  await expect(page.getByText("The stage: at once takes a whole number from 1, or a percentage from 1% to 100%.")).toBeVisible();
+  await stage.getByLabel("Members at once in the stage").fill("");
+
+  await page.getByText("Import or export the stages as JSON").click();
+  await page.getByRole("button", { name: "Export" }).click();
+  const exported = JSON.parse(await page.getByLabel(/Stages in the shape of/).inputValue());
+  expect(exported.stages[0].groups[0]).toEqual({ name: "wave", maxConcurrency: "50%", maxAllowedFailures: "1" });
+
+  await page.getByRole("button", { name: "Create run" }).click();
+  await expect(page).toHaveURL(new RegExp(`/fleets/${fleet}/updates/runs/batched$`));
+  await waitForHydration(page);
+  await expect(page.locator('li[data-group="wave"] .limits-note')).toContainText("2 at once · 0 of 1 failures allowed");
+  expect(problems).toEqual([]);
+});
+
+async function gatedRun(request: any, fleet: string, target: string) {
+  const created = await request.put(`/api/v1/fleets/${fleet}/updateRuns/gated`, {
+    data: { properties: {
+      strategy: { stages: [{ name: "canary", groups: [{ name: "wave" }],
+                             beforeGates: [{ displayName: "Change ticket approved", type: "Approval" }] }] },
+      managedClusterUpdate: { upgrade: { type: "Full", kubernetesVersion: target } } } },
+  });
+  expect(created.ok(), await created.text()).toBeTruthy();
+  expect((await request.post(`/api/v1/fleets/${fleet}/updateRuns/gated/start`, { data: {} })).ok()).toBeTruthy();
+}
+
+test("a gate waits in the run's tree and on the fleet page, and Approve lets the run go on", async ({ page, request }) => {
+  test.setTimeout(90_000);
+  const problems = watchConsole(page);
+  const fleet = uniqueName("gate");
+  const { minors, newestOf } = await makeFleet(request, fleet, [{ name: `${fleet}-a`, group: "wave" }]);
+  await gatedRun(request, fleet, newestOf(minors[minors.length - 1]));
+
+  // The fleet page lists what waits for a person, across runs.
+  await page.goto(`/fleets/${fleet}`);
+  await waitForHydration(page);
+  const waiting = page.locator(".waiting-gates");
+  await expect(waiting).toContainText("Waiting for approval");
+  await expect(waiting.locator(`[data-gate="gated.canary.before"]`)).toContainText("Change ticket approved");
+  await expect(waiting.getByRole("link", { name: "gated" })).toHaveAttribute("href", `/fleets/${fleet}/updates/runs/gated`);
+
+  // The run's tree shows the gate with Approve; approving it lets the members start.
+  await page.goto(`/fleets/${fleet}/updates/runs/gated`);
+  await waitForHydration(page);
+  const gate = page.locator(`[data-gate="gated.canary.before"]`);
+  await expect(gate).toContainText("waiting for approval");
+  await expect(page.locator(`tr[data-member="${fleet}-a"] .state`)).toHaveText("Not started");
+  await gate.getByLabel("Comment for gated.canary.before").fill("CAB said yes");
+  await gate.getByRole("button", { name: "Approve gate gated.canary.before" }).click();
+  await expect(gate).toContainText("approved by anonymous: CAB said yes");
+  await expect(gate.getByRole("button", { name: /Approve/ })).toHaveCount(0);
+  await expect(page.locator("h1 .state")).toHaveText("Completed", { timeout: 60_000 });
+
+  await page.goto(`/fleets/${fleet}`);
+  await waitForHydration(page);
+  await expect(page.locator(".waiting-gates")).toHaveCount(0);
+  expect(problems).toEqual([]);
+});
