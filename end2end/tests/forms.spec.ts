@@ -31,7 +31,7 @@ test("the run form checks itself, says what is wrong at each field and lands the
   await name.fill("good-name");
   await page.getByRole("button", { name: "Create run" }).click();
   await expect(stage.locator(".field-error").first()).toHaveText("Enter the wait as a whole number of minutes (0 for none).");
-  await expect(stage.getByText("Pick at least one update group.")).toBeVisible();
+  await expect(stage.getByText("Pick at least one update group, or choose members by label.")).toBeVisible();
   await expect(stage.getByLabel("Wait after the stage", { exact: true })).toBeFocused();
   expect(sent, "nothing is sent while the form has problems").toEqual([]);
   await stage.getByLabel("Wait after the stage", { exact: true }).fill("5");

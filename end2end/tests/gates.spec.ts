@@ -14,6 +14,7 @@ test("the stage builder takes concurrency and budgets, explains them, and the pr
   await waitForHydration(page);
   await page.getByLabel("Run name", { exact: true }).fill("batched");
   await page.getByLabel("Kubernetes version", { exact: true }).selectOption(target);
+  await page.getByRole("radio", { name: "Stages", exact: true }).check();
   const stage = page.locator(".stage-editor").first();
   await stage.getByLabel("wave", { exact: true }).check();
   const preview = page.locator(".preview");

@@ -57,7 +57,17 @@ pub fn member(name: &str, group: Option<&str>, region: &str, version: &str) -> P
         cluster_resource_id: ClusterResourceId::simulated(&ClusterName::parse(name).unwrap()),
         group: group.map(|g| GroupName::parse(g).unwrap()),
         cluster: Ok(cluster),
+        labels: Default::default(),
     }
+}
+
+/// The member with these labels.
+pub fn labelled(mut m: PlanMember, labels: &[(&str, &str)]) -> PlanMember {
+    m.labels = labels
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    m
 }
 
 pub fn with_cluster(mut m: PlanMember, change: impl FnOnce(&mut ClusterState)) -> PlanMember {

@@ -197,6 +197,7 @@ impl Planner<'_> {
                     .world
                     .observe(&m.cluster_resource_id)
                     .map_err(|u| u.message),
+                labels: Default::default(),
             })
             .collect()
     }

@@ -26,6 +26,7 @@ fn fleet_of(h: &harness::Harness) -> FleetSnapshot {
                     .world
                     .observe(&m.cluster_resource_id)
                     .map_err(|u| u.message),
+                labels: Default::default(),
             })
         })
         .collect();

@@ -19,6 +19,7 @@ mod eta;
 mod forecast;
 mod gates;
 mod images;
+mod layout;
 mod plan;
 mod schedule;
 mod targets;
@@ -37,9 +38,10 @@ pub use forecast::{
 };
 pub use gates::ApproveGate;
 pub use images::{ImageChoice, consistent_images};
+pub use layout::{check_layout, members_in_run};
 pub use plan::{
     FleetSnapshot, GatePlan, GatesPlan, GroupPlan, MemberPlan, Plan, PlanMember, PlanRejection,
-    StagePlan, members_in_run, not_in_any_stage_warning, plan,
+    StagePlan, not_in_any_stage_warning, plan, replan,
 };
 pub use targets::{MemberAction, newest_workable_version, resolve_member};
 
@@ -79,6 +81,8 @@ mod forecast_tests;
 mod gates_tests;
 #[cfg(test)]
 mod harness;
+#[cfg(test)]
+mod layout_tests;
 #[cfg(test)]
 mod limits_tests;
 #[cfg(test)]

@@ -1,23 +1,23 @@
 //! `plan`: everything a run will do, resolved before it starts. Used to validate a run at
 //! creation, by the browser's live preview, and as the run's frozen layout.
 
+use super::EngineConfig;
 use super::images::{ImageChoice, consistent_images};
+use super::layout::{Layout, frozen, layout};
 use super::schedule::{GroupQueue, Resolver, schedule_stage};
 use super::targets::MemberAction;
-use super::{EngineConfig, IMPLICIT_NAME};
 use crate::model::catalog::Catalog;
 use crate::model::cluster::{ClusterState, Region};
 use crate::model::gate::GateConfiguration;
-use crate::model::member::ClusterResourceId;
+use crate::model::member::{ClusterResourceId, Labels};
 use crate::model::names::{GroupName, MemberName};
 use crate::model::run::Limits;
-use crate::model::strategy::UpdateStrategy;
+use crate::model::run::UpdateRun;
 use crate::model::time::{MS_PER_SECOND, Timestamp};
-use crate::model::update::{NodeImageSelectionType, RunSpec};
+use crate::model::update::{NodeImageSelectionType, RunSpec, Upgrade};
 use crate::model::version::NodeImageVersion;
 use crate::model::window::MaintenanceWindow;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 use std::fmt;
 
 /// A member as the plan sees it: its group and what its provider observes.
@@ -28,6 +28,9 @@ pub struct PlanMember {
     pub cluster_resource_id: ClusterResourceId,
     pub group: Option<GroupName>,
     pub cluster: Result<ClusterState, String>,
+    /// Its labels, for strategies that choose members by label.
+    #[serde(default, skip_serializing_if = "Labels::is_empty")]
+    pub labels: Labels,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,6 +44,8 @@ pub struct FleetSnapshot {
 pub enum PlanRejection {
     InvalidStrategy(String),
     UnknownGroups(String),
+    /// Selectors that put a member in two stages or groups.
+    OverlappingSelection(String),
     InvalidUpgrade(String),
     VersionNotOffered(String),
 }
@@ -50,6 +55,7 @@ impl fmt::Display for PlanRejection {
         match self {
             PlanRejection::InvalidStrategy(m)
             | PlanRejection::UnknownGroups(m)
+            | PlanRejection::OverlappingSelection(m)
             | PlanRejection::InvalidUpgrade(m)
             | PlanRejection::VersionNotOffered(m) => f.write_str(m),
         }
@@ -180,140 +186,6 @@ impl Plan {
     }
 }
 
-/// Stages → groups → members, before anything is resolved.
-struct Layout<'a> {
-    stages: Vec<StageLayout<'a>>,
-    not_in_any_stage: Vec<MemberName>,
-}
-
-struct StageLayout<'a> {
-    name: String,
-    wait_seconds: i64,
-    groups: Vec<GroupLayout<'a>>,
-    limits: Limits,
-    before_gates: &'a [GateConfiguration],
-    after_gates: &'a [GateConfiguration],
-}
-
-struct GroupLayout<'a> {
-    name: String,
-    members: Vec<&'a PlanMember>,
-    limits: Limits,
-    before_gates: &'a [GateConfiguration],
-    after_gates: &'a [GateConfiguration],
-}
-
-fn layout<'a>(
-    fleet: &'a FleetSnapshot,
-    strategy: Option<&'a UpdateStrategy>,
-) -> Result<Layout<'a>, PlanRejection> {
-    let mut members: Vec<&PlanMember> = fleet.members.iter().collect();
-    members.sort_by(|a, b| a.name.cmp(&b.name));
-    let Some(strategy) = strategy else {
-        let all = GroupLayout {
-            name: IMPLICIT_NAME.to_owned(),
-            members,
-            limits: Limits::default(),
-            before_gates: &[],
-            after_gates: &[],
-        };
-        return Ok(Layout {
-            stages: vec![StageLayout {
-                name: IMPLICIT_NAME.to_owned(),
-                wait_seconds: 0,
-                groups: vec![all],
-                limits: Limits::default(),
-                before_gates: &[],
-                after_gates: &[],
-            }],
-            not_in_any_stage: Vec::new(),
-        });
-    };
-    strategy
-        .validate()
-        .map_err(PlanRejection::InvalidStrategy)?;
-    let existing: BTreeSet<GroupName> = members.iter().filter_map(|m| m.group.clone()).collect();
-    strategy
-        .check_groups_exist(&existing)
-        .map_err(PlanRejection::UnknownGroups)?;
-    let listed: BTreeSet<&GroupName> = strategy.groups().collect();
-    let stages = strategy
-        .stages
-        .iter()
-        .map(|stage| {
-            let groups = stage
-                .groups
-                .iter()
-                .map(|g| {
-                    let in_group: Vec<&PlanMember> = members
-                        .iter()
-                        .copied()
-                        .filter(|m| m.group.as_ref() == Some(&g.name))
-                        .collect();
-                    GroupLayout {
-                        name: g.name.to_string(),
-                        limits: resolve_limits(
-                            g.max_concurrency,
-                            g.max_allowed_failures,
-                            in_group.len(),
-                        ),
-                        members: in_group,
-                        before_gates: &g.before_gates,
-                        after_gates: &g.after_gates,
-                    }
-                })
-                .collect::<Vec<_>>();
-            let size = groups.iter().map(|g| g.members.len()).sum();
-            StageLayout {
-                name: stage.name.to_string(),
-                wait_seconds: stage.wait_seconds(),
-                limits: resolve_limits(stage.max_concurrency, stage.max_allowed_failures, size),
-                groups,
-                before_gates: &stage.before_gates,
-                after_gates: &stage.after_gates,
-            }
-        })
-        .collect();
-    let not_in_any_stage = members
-        .iter()
-        .filter(|m| m.group.as_ref().is_none_or(|g| !listed.contains(g)))
-        .map(|m| m.name.clone())
-        .collect();
-    Ok(Layout {
-        stages,
-        not_in_any_stage,
-    })
-}
-
-/// Percentages become member counts over `members`, as they stay for the run.
-fn resolve_limits(
-    concurrency: Option<crate::model::limits::MaxConcurrency>,
-    failures: Option<crate::model::limits::MaxAllowedFailures>,
-    members: usize,
-) -> Limits {
-    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
-    Limits {
-        max_concurrency: concurrency.map(|c| count(c.resolve(members))),
-        max_allowed_failures: failures.map(|f| count(f.resolve(members))),
-    }
-}
-
-/// The members a run with `strategy` would take (all of them for none, or when the strategy is
-/// not valid yet: the caller is composing it).
-pub fn members_in_run<'a>(
-    fleet: &'a FleetSnapshot,
-    strategy: Option<&'a UpdateStrategy>,
-) -> Vec<&'a PlanMember> {
-    match layout(fleet, strategy) {
-        Ok(layout) => layout
-            .stages
-            .into_iter()
-            .flat_map(|s| s.groups.into_iter().flat_map(|g| g.members))
-            .collect(),
-        Err(_) => fleet.members.iter().collect(),
-    }
-}
-
 /// Resolves a run against a fleet: see the module docs.
 pub fn plan(
     fleet: &FleetSnapshot,
@@ -321,16 +193,35 @@ pub fn plan(
     now: Timestamp,
     cfg: &EngineConfig,
 ) -> Result<Plan, PlanRejection> {
+    let upgrade = checked_upgrade(spec, &fleet.catalog)?;
+    let layout = layout(fleet, spec.strategy.as_ref())?;
+    Ok(plan_layout(layout, fleet, spec, upgrade, now, cfg))
+}
+
+/// What a created run would do from here, in its own frozen layout, against `fleet` (its
+/// members' clusters as they are now).
+pub fn replan(
+    run: &UpdateRun,
+    fleet: &FleetSnapshot,
+    now: Timestamp,
+    cfg: &EngineConfig,
+) -> Result<Plan, PlanRejection> {
+    let upgrade = checked_upgrade(&run.spec, &fleet.catalog)?;
+    let layout = frozen(run, fleet);
+    Ok(plan_layout(layout, fleet, &run.spec, upgrade, now, cfg))
+}
+
+/// The upgrade, if it is well formed and its version is offered somewhere.
+fn checked_upgrade(spec: &RunSpec, catalog: &Catalog) -> Result<Upgrade, PlanRejection> {
     let upgrade = spec
         .update
         .upgrade
         .checked()
         .map_err(PlanRejection::InvalidUpgrade)?;
     if let Some(version) = upgrade.kubernetes_version()
-        && !fleet.catalog.kubernetes_versions.contains(&version)
+        && !catalog.kubernetes_versions.contains(&version)
     {
-        let offered: Vec<String> = fleet
-            .catalog
+        let offered: Vec<String> = catalog
             .kubernetes_versions
             .iter()
             .map(ToString::to_string)
@@ -340,7 +231,17 @@ pub fn plan(
             crate::model::names::in_brief(&offered)
         )));
     }
-    let layout = layout(fleet, spec.strategy.as_ref())?;
+    Ok(upgrade)
+}
+
+fn plan_layout(
+    layout: Layout<'_>,
+    fleet: &FleetSnapshot,
+    spec: &RunSpec,
+    upgrade: Upgrade,
+    now: Timestamp,
+    cfg: &EngineConfig,
+) -> Plan {
     let in_run = layout
         .stages
         .iter()
@@ -362,25 +263,15 @@ pub fn plan(
         cfg,
         now,
     };
-    let run_size = layout
-        .stages
-        .iter()
-        .flat_map(|s| &s.groups)
-        .map(|g| g.members.len())
-        .sum();
-    let max_allowed_failures = spec
-        .strategy
-        .as_ref()
-        .and_then(|s| resolve_limits(None, s.max_allowed_failures, run_size).max_allowed_failures);
     let mut stages = Vec::new();
     let mut t = 0;
     for stage in layout.stages {
-        let (before, groups_start) = GatesPlan::before(stage.before_gates, t, now);
+        let (before, groups_start) = GatesPlan::before(&stage.before_gates, t, now);
         let queues = stage
             .groups
             .into_iter()
             .map(|g| {
-                let (before, opens) = GatesPlan::before(g.before_gates, groups_start, now);
+                let (before, opens) = GatesPlan::before(&g.before_gates, groups_start, now);
                 GroupQueue::new(g.name, g.limits, &g.members, Vec::new(), &resolver).with_gates(
                     before,
                     g.after_gates.to_vec(),
@@ -404,7 +295,7 @@ pub fn plan(
             limits: stage.limits,
             gates: GatesPlan {
                 before,
-                after: GatesPlan::after(stage.after_gates, ends),
+                after: GatesPlan::after(&stage.after_gates, ends),
             },
         });
         t = ends + stage.wait_seconds * MS_PER_SECOND;
@@ -415,9 +306,9 @@ pub fn plan(
         selected_node_image_versions: images.selected_versions(),
         warnings,
         duration_ms: t,
-        max_allowed_failures,
+        max_allowed_failures: layout.max_allowed_failures,
     };
-    Ok(with_failure_warnings(plan))
+    with_failure_warnings(plan)
 }
 
 /// The warning that names members no stage touches, if there are any.

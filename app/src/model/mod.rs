@@ -11,6 +11,7 @@ pub mod names;
 pub mod overview;
 pub mod precondition;
 pub mod run;
+pub mod selector;
 pub mod status;
 pub mod strategy;
 pub mod target;

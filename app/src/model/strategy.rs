@@ -4,6 +4,7 @@
 use super::gate::{GateConfiguration, Timing, validate_gates};
 use super::limits::{MaxAllowedFailures, MaxConcurrency};
 use super::names::{GroupName, StageName};
+use super::selector::MemberSelector;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -14,6 +15,10 @@ pub const MAX_AFTER_STAGE_WAIT_SECONDS: i64 = 7 * 24 * 3600;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GroupRef {
     pub name: GroupName,
+    /// Members chosen by their labels instead of by update group (`name` then only names the
+    /// group in the run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_selector: Option<MemberSelector>,
     /// Members of the group upgrading at once; one when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_concurrency: Option<MaxConcurrency>,
@@ -32,6 +37,7 @@ impl GroupRef {
     pub fn named(name: GroupName) -> Self {
         Self {
             name,
+            member_selector: None,
             max_concurrency: None,
             max_allowed_failures: None,
             before_gates: Vec::new(),
@@ -44,6 +50,11 @@ impl GroupRef {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateStage {
     pub name: StageName,
+    /// The stage's members chosen by their labels: its groups take theirs from these; a stage
+    /// with a selector and no groups runs its members as one group named after the stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_selector: Option<MemberSelector>,
+    #[serde(default)]
     pub groups: Vec<GroupRef>,
     /// Signed on purpose: a negative wait gets a clear message rather than a parse error.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -69,6 +80,7 @@ impl UpdateStage {
     pub fn new(name: StageName, groups: Vec<GroupRef>) -> Self {
         Self {
             name,
+            member_selector: None,
             groups,
             after_stage_wait_in_seconds: None,
             max_concurrency: None,
@@ -115,8 +127,11 @@ impl UpdateStrategy {
             if !stage_names.insert(&stage.name) {
                 return Err(format!("stage {} appears twice", stage.name));
             }
-            if stage.groups.is_empty() {
-                return Err(format!("stage {} has no update groups", stage.name));
+            if stage.groups.is_empty() && stage.member_selector.is_none() {
+                return Err(format!(
+                    "stage {} has no update groups and no memberSelector",
+                    stage.name
+                ));
             }
             let wait = stage.wait_seconds();
             if wait < 0 {
@@ -146,7 +161,24 @@ impl UpdateStrategy {
                 validate_gates(&group.after_gates, Timing::After, &at)?;
             }
         }
-        Ok(())
+        self.check_implicit_groups()
+    }
+
+    /// A stage chosen by selector alone runs as a group named after it: no other group may
+    /// have that name (skips and events name groups).
+    fn check_implicit_groups(&self) -> Result<(), String> {
+        let named: BTreeSet<&str> = self.groups().map(GroupName::as_str).collect();
+        match self
+            .stages
+            .iter()
+            .find(|s| s.groups.is_empty() && named.contains(s.name.as_str()))
+        {
+            Some(stage) => Err(format!(
+                "stage {0} selects its members by label and so runs them as group {0}, but a group of that name is in the strategy too",
+                stage.name
+            )),
+            None => Ok(()),
+        }
     }
 
     /// Every group the strategy names, in stage order.
@@ -156,10 +188,15 @@ impl UpdateStrategy {
             .flat_map(|s| s.groups.iter().map(|g| &g.name))
     }
 
-    /// Checks that every named group has a member in the fleet (`existing`).
+    /// Checks that every group chosen by update group (not by label) has a member in the
+    /// fleet (`existing`).
     pub fn check_groups_exist(&self, existing: &BTreeSet<GroupName>) -> Result<(), String> {
         let missing: Vec<String> = self
-            .groups()
+            .stages
+            .iter()
+            .flat_map(|s| &s.groups)
+            .filter(|g| g.member_selector.is_none())
+            .map(|g| &g.name)
             .filter(|g| !existing.contains(*g))
             .map(ToString::to_string)
             .collect();

@@ -6,13 +6,11 @@ use super::{Drydock, provider_error, store_error};
 use crate::provider::OperationStatus;
 use crate::store::{StoreError, StoredEvent, StoredRun};
 use app::engine::{Command, Reply};
-use app::engine::{
-    FleetSnapshot, Plan, PlanMember, PlanRejection, create_run, not_in_any_stage_warning, plan,
-};
+use app::engine::{FleetSnapshot, Plan, PlanMember, PlanRejection, create_run, replan};
 use app::model::error::sentence;
 use app::model::error::{AppError, ErrorKind};
 use app::model::names::MemberName;
-use app::model::names::{FleetName, GroupName, RunName, StrategyName};
+use app::model::names::{FleetName, RunName, StrategyName};
 use app::model::precondition::Precondition;
 use app::model::run::{MemberState, UpdateRun};
 use app::model::update::{CreateRun, RunSpec, StrategySource};
@@ -28,6 +26,7 @@ fn rejection(rejection: PlanRejection) -> AppError {
     let code = match &rejection {
         PlanRejection::InvalidStrategy(_) => "InvalidStrategy",
         PlanRejection::UnknownGroups(_) => "UnknownUpdateGroup",
+        PlanRejection::OverlappingSelection(_) => "OverlappingMemberSelectors",
         PlanRejection::InvalidUpgrade(_) => "InvalidUpgrade",
         PlanRejection::VersionNotOffered(_) => "KubernetesVersionNotOffered",
     };
@@ -79,6 +78,7 @@ impl Drydock {
                 cluster_resource_id: v.member.spec.cluster_resource_id,
                 group: v.member.spec.group,
                 cluster: v.observed.map_err(|e| e.to_string()),
+                labels: v.member.spec.labels,
             })
             .collect();
         Ok(FleetSnapshot { members, catalog })
@@ -184,43 +184,24 @@ impl Drydock {
     pub async fn run_plan(&self, fleet: &FleetName, name: &RunName) -> Result<Plan, AppError> {
         let stored = self.get_run(fleet, name).await?;
         let snapshot = self.run_snapshot(&stored.run).await?;
-        let mut plan = plan(&snapshot, &stored.run.spec, self.clock.now(), &self.engine)
-            .map_err(|r| self.plan_refused(r))?;
-        // Members left out at creation are not in the run's snapshot; the run remembers them.
-        plan.not_in_any_stage
-            .clone_from(&stored.run.not_in_any_stage);
-        plan.warnings
-            .extend(not_in_any_stage_warning(&plan.not_in_any_stage));
-        Ok(plan)
+        replan(&stored.run, &snapshot, self.clock.now(), &self.engine)
+            .map_err(|r| self.plan_refused(r))
     }
 
-    /// The run's frozen members, each in the group the run put it in, with today's clusters.
+    /// The run's frozen members with what their clusters run now (the run keeps its layout).
     async fn run_snapshot(&self, run: &UpdateRun) -> Result<FleetSnapshot, AppError> {
-        let catalog =
-            (self.providers.catalog_for(&run.cluster_ids()).await).map_err(provider_error)?;
-        let staged = run.spec.strategy.is_some();
-        let placed: Vec<(Option<GroupName>, &app::model::run::MemberRun)> = run
-            .stages
-            .iter()
-            .flat_map(|s| s.groups.iter())
-            .flat_map(|g| {
-                let group = staged.then(|| GroupName::parse(&g.name).ok()).flatten();
-                g.members.iter().map(move |m| (group.clone(), m))
-            })
-            .collect();
-        let ids: Vec<_> = placed
-            .iter()
-            .map(|(_, m)| m.cluster_resource_id.clone())
-            .collect();
+        let ids = run.cluster_ids();
+        let catalog = (self.providers.catalog_for(&ids).await).map_err(provider_error)?;
         let observed = self.providers.observe(&ids).await;
-        let members = placed
-            .into_iter()
+        let members = run
+            .members()
             .zip(observed)
-            .map(|((group, m), cluster)| PlanMember {
+            .map(|(m, cluster)| PlanMember {
                 name: m.name.clone(),
                 cluster_resource_id: m.cluster_resource_id.clone(),
-                group,
+                group: None,
                 cluster: cluster.map_err(|e| e.to_string()),
+                labels: Default::default(),
             })
             .collect();
         Ok(FleetSnapshot { members, catalog })

@@ -1,7 +1,8 @@
-//! Update strategies: stored stage layouts, validated against the fleet's groups.
+//! Update strategies: stored stage layouts, validated against the fleet's groups and labels.
 
 use super::{Drydock, expectation, store_error};
 use crate::store::{Expect, StoredStrategy};
+use app::engine::{FleetSnapshot, PlanMember, PlanRejection, check_layout};
 use app::model::error::AppError;
 use app::model::names::{FleetName, GroupName, StrategyName};
 use app::model::precondition::Precondition;
@@ -28,13 +29,31 @@ impl Drydock {
         fleet: &FleetName,
         strategy: &UpdateStrategy,
     ) -> Result<(), AppError> {
-        strategy
-            .validate()
-            .map_err(|m| AppError::invalid("InvalidStrategy", m))?;
-        let groups = self.fleet_groups(fleet).await?;
-        strategy
-            .check_groups_exist(&groups)
-            .map_err(|m| AppError::invalid("UnknownUpdateGroup", m))
+        let members = self.store.list_members(fleet).await.map_err(store_error)?;
+        let members = members
+            .into_iter()
+            .map(|m| PlanMember {
+                name: m.name,
+                cluster_resource_id: m.spec.cluster_resource_id,
+                group: m.spec.group,
+                cluster: Err("not observed".into()),
+                labels: m.spec.labels,
+            })
+            .collect();
+        let fleet = FleetSnapshot {
+            members,
+            catalog: Default::default(),
+        };
+        check_layout(&fleet, strategy).map_err(|refusal| {
+            let code = match refusal {
+                PlanRejection::UnknownGroups(_) => "UnknownUpdateGroup",
+                PlanRejection::OverlappingSelection(_) => "OverlappingMemberSelectors",
+                PlanRejection::InvalidStrategy(_)
+                | PlanRejection::InvalidUpgrade(_)
+                | PlanRejection::VersionNotOffered(_) => "InvalidStrategy",
+            };
+            AppError::invalid(code, refusal.to_string())
+        })
     }
 
     /// Creates or replaces a strategy as the precondition allows; runs created from an older

@@ -317,3 +317,74 @@ async fn the_timeline_pages_a_runs_events_as_json() {
     let missing = s.get("/api/v1/fleets/demo/updateRuns/nope/timeline").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn stages_chosen_by_label_freeze_their_members_and_the_plan_keeps_that_layout() {
+    let s = demo().await;
+    let strategy = json!({"stages": [
+        {"name": "sandbox", "memberSelector": {"byLabel": "env=sandbox"}},
+        {"name": "staging", "memberSelector": {"byLabel": "env=staging"}, "groups": [
+            {"name": "group-1a"}, {"name": "rest", "memberSelector": {"byLabel": "env=staging"}}]}
+    ]});
+    let overlap = create(&s, "run-sel", json!({"strategy": strategy, "managedClusterUpdate": {"upgrade": {"type": "NodeImageOnly"}}})).await;
+    assert_eq!(
+        overlap.code(),
+        "OverlappingMemberSelectors",
+        "{}",
+        overlap.body
+    );
+    assert!(
+        overlap.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("stage staging (group group-1a) and stage staging (group rest)")
+    );
+    let strategy_without_overlap = json!({"stages": [
+        {"name": "sandbox", "memberSelector": {"byLabel": "env=sandbox"}},
+        {"name": "staging", "memberSelector": {"byLabel": "env=staging"}, "groups": [
+            {"name": "group-1b"}, {"name": "group-1a"}]}
+    ]});
+    let created = create(&s, "run-sel", json!({"strategy": strategy_without_overlap, "managedClusterUpdate": {"upgrade": {"type": "NodeImageOnly"}}})).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let layout: Vec<(String, usize)> = created.body["properties"]["status"]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|stage| stage["groups"].as_array().unwrap().clone())
+        .map(|g| {
+            (
+                g["name"].as_str().unwrap().to_owned(),
+                g["members"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        layout,
+        [
+            ("sandbox".to_owned(), 2),
+            ("group-1b".to_owned(), 3),
+            ("group-1a".to_owned(), 3)
+        ],
+        "the two ungrouped demo members are the sandbox"
+    );
+    // Relabel a sandbox member: the run keeps its members, its plan keeps the run's layout.
+    let member = s.get("/api/v1/fleets/demo/members/aks-eastus-1").await.body;
+    let mut relabelled = member.clone();
+    relabelled["properties"]["labels"] = json!({"env": "production"});
+    let put = s
+        .put("/api/v1/fleets/demo/members/aks-eastus-1", relabelled)
+        .await;
+    assert!(put.status.is_success(), "{}", put.body);
+    let plan = s
+        .get("/api/v1/fleets/demo/updateRuns/run-sel/plan")
+        .await
+        .body;
+    let sandbox: Vec<&str> = plan["stages"][0]["groups"][0]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(sandbox.len(), 2, "{plan}");
+    assert!(sandbox.contains(&"aks-eastus-1"));
+}

@@ -2,7 +2,7 @@
 //! in the words of the form (not of the API); and which field a server's refusal concerns, so
 //! its message shows there too.
 
-use super::draft::{LimitsDraft, Sequence, StageDraft, Stages, UpgradeChoice, optional};
+use super::draft::{LevelDraft, Sequence, StageDraft, Stages, UpgradeChoice, optional};
 use crate::model::limits::MaxAllowedFailures;
 use crate::model::names::{RunName, StageName, StrategyName};
 use crate::model::update::UpgradeType;
@@ -21,6 +21,7 @@ pub enum Field {
     StageGroups(u64),
     /// A stage's or one of its groups' `maxConcurrency` / `maxAllowedFailures`.
     StageLimits(u64),
+    StageSelector(u64),
     RunFailures,
     StrategyName,
 }
@@ -60,10 +61,17 @@ pub fn stage_problems(stages: &Stages) -> Problems {
         if let Err(why) = stage.wait_seconds() {
             problems.insert(Field::StageWait(stage.key), why);
         }
-        if stage.groups.is_empty() {
+        let selector = stage.limits.selector();
+        if let Err(why) = &selector {
+            problems.insert(
+                Field::StageSelector(stage.key),
+                format!("Members by label: {why}."),
+            );
+        }
+        if stage.groups.is_empty() && matches!(selector, Ok(None)) {
             problems.insert(
                 Field::StageGroups(stage.key),
-                "Pick at least one update group.".into(),
+                "Pick at least one update group, or choose members by label.".into(),
             );
         }
         if let Some(why) = limit_problem(stage) {
@@ -82,7 +90,7 @@ const FAILURES_RULE: &str =
 
 /// What is wrong with a stage's limits or those of its chosen groups, in the form's words.
 fn limit_problem(stage: &StageDraft) -> Option<String> {
-    let check = |whose: &str, limits: &LimitsDraft| {
+    let check = |whose: &str, limits: &LevelDraft| {
         if limits.concurrency().is_err() {
             return Some(format!("{whose}: at once takes {CONCURRENCY_RULE}."));
         }
@@ -189,7 +197,7 @@ mod tests {
         );
         assert_eq!(
             problems[&Field::StageGroups(second)],
-            "Pick at least one update group."
+            "Pick at least one update group, or choose members by label."
         );
         assert!(
             problems

@@ -2,8 +2,10 @@
 //! into a run request: kept apart from the views so it is tested without a browser.
 
 use crate::engine::RunSpec;
+use crate::model::gate::GateConfiguration;
 use crate::model::limits::{MaxAllowedFailures, MaxConcurrency};
 use crate::model::names::{GroupName, StageName};
+use crate::model::selector::{LabelSelector, MemberSelector};
 use crate::model::strategy::{GroupRef, UpdateStage, UpdateStrategy};
 use crate::model::update::{
     CreateRun, ManagedClusterUpdate, NodeImageSelection, NodeImageSelectionType, StrategySource,
@@ -81,25 +83,51 @@ pub struct StageDraft {
     pub groups: Vec<String>,
     /// The stage's `maxConcurrency` and `maxAllowedFailures` as typed (empty: unset).
     #[serde(default)]
-    pub limits: LimitsDraft,
+    pub limits: LevelDraft,
     /// Each group's limits as typed, by group name (a group without an entry has none).
     #[serde(default)]
-    pub group_limits: BTreeMap<String, LimitsDraft>,
+    pub group_limits: BTreeMap<String, LevelDraft>,
 }
 
-/// `maxConcurrency` and `maxAllowedFailures` as typed; checked when the strategy is built.
+/// What a stage or group sets beside its name, as typed: `maxConcurrency`,
+/// `maxAllowedFailures`, `memberSelector.byLabel`; checked when the strategy is built. Gates
+/// are kept as they were imported (the builder does not edit them yet).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct LimitsDraft {
+pub struct LevelDraft {
     pub concurrency: String,
     pub failures: String,
+    #[serde(default)]
+    pub selector: String,
+    #[serde(default)]
+    pub before_gates: Vec<GateConfiguration>,
+    #[serde(default)]
+    pub after_gates: Vec<GateConfiguration>,
 }
 
-impl LimitsDraft {
-    fn of(concurrency: Option<MaxConcurrency>, failures: Option<MaxAllowedFailures>) -> Self {
+impl LevelDraft {
+    fn of_stage(stage: &UpdateStage) -> Self {
         Self {
-            concurrency: concurrency.map(|c| c.to_string()).unwrap_or_default(),
-            failures: failures.map(|f| f.to_string()).unwrap_or_default(),
+            concurrency: text_of(stage.max_concurrency),
+            failures: text_of(stage.max_allowed_failures),
+            selector: selector_text(&stage.member_selector),
+            before_gates: stage.before_gates.clone(),
+            after_gates: stage.after_gates.clone(),
         }
+    }
+
+    fn of_group(group: &GroupRef) -> Self {
+        Self {
+            concurrency: text_of(group.max_concurrency),
+            failures: text_of(group.max_allowed_failures),
+            selector: selector_text(&group.member_selector),
+            before_gates: group.before_gates.clone(),
+            after_gates: group.after_gates.clone(),
+        }
+    }
+
+    pub fn selector(&self) -> Result<Option<MemberSelector>, String> {
+        optional(&self.selector, LabelSelector::parse)
+            .map(|s| s.map(|by_label| MemberSelector { by_label }))
     }
 
     pub fn concurrency(&self) -> Result<Option<MaxConcurrency>, String> {
@@ -109,6 +137,17 @@ impl LimitsDraft {
     pub fn failures(&self) -> Result<Option<MaxAllowedFailures>, String> {
         optional(&self.failures, MaxAllowedFailures::parse)
     }
+}
+
+fn text_of<T: ToString>(value: Option<T>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
+}
+
+fn selector_text(selector: &Option<MemberSelector>) -> String {
+    selector
+        .as_ref()
+        .map(|s| s.by_label.as_str().to_owned())
+        .unwrap_or_default()
 }
 
 /// Empty text is unset; anything else must parse.
@@ -166,15 +205,12 @@ impl Stages {
                 stage.groups.iter().map(|g| g.name.to_string()).collect(),
             );
             let draft = self.stages.last_mut().expect("just pushed");
-            draft.limits = LimitsDraft::of(stage.max_concurrency, stage.max_allowed_failures);
+            draft.limits = LevelDraft::of_stage(stage);
             draft.group_limits = stage
                 .groups
                 .iter()
-                .map(|g| {
-                    let limits = LimitsDraft::of(g.max_concurrency, g.max_allowed_failures);
-                    (g.name.to_string(), limits)
-                })
-                .filter(|(_, limits)| *limits != LimitsDraft::default())
+                .map(|g| (g.name.to_string(), LevelDraft::of_group(g)))
+                .filter(|(_, level)| *level != LevelDraft::default())
                 .collect();
         }
         self.run_failures = strategy
@@ -192,7 +228,7 @@ impl Stages {
             wait,
             wait_unit,
             groups,
-            limits: LimitsDraft::default(),
+            limits: LevelDraft::default(),
             group_limits: BTreeMap::new(),
         });
     }
@@ -212,7 +248,7 @@ impl Stages {
         &mut self,
         key: u64,
         group: &str,
-        change: impl FnOnce(&mut LimitsDraft),
+        change: impl FnOnce(&mut LevelDraft),
     ) {
         self.edit(key, |stage| {
             change(stage.group_limits.entry(group.to_owned()).or_default())
@@ -285,6 +321,9 @@ impl Stages {
     pub fn import(&mut self, json: &str) -> Result<(), String> {
         let strategy: UpdateStrategy = serde_json::from_str(json)
             .map_err(|e| format!("That is not a stages document: {e}"))?;
+        strategy
+            .validate()
+            .map_err(|e| format!("Those stages cannot run: {e}"))?;
         self.replace_with(&strategy);
         Ok(())
     }
@@ -307,15 +346,21 @@ fn stage_from_draft(draft: &StageDraft) -> Result<UpdateStage, String> {
     let in_stage = |e: String| format!("Stage {}: {e}", stage.name);
     stage.max_concurrency = draft.limits.concurrency().map_err(in_stage)?;
     stage.max_allowed_failures = draft.limits.failures().map_err(in_stage)?;
+    stage.member_selector = draft.limits.selector().map_err(in_stage)?;
+    stage.before_gates.clone_from(&draft.limits.before_gates);
+    stage.after_gates.clone_from(&draft.limits.after_gates);
     Ok(stage)
 }
 
-fn group_from_draft(name: &str, limits: Option<&LimitsDraft>) -> Result<GroupRef, String> {
+fn group_from_draft(name: &str, limits: Option<&LevelDraft>) -> Result<GroupRef, String> {
     let mut group = GroupRef::named(GroupName::parse(name)?);
-    if let Some(limits) = limits {
+    if let Some(level) = limits {
         let in_group = |e: String| format!("group {name}: {e}");
-        group.max_concurrency = limits.concurrency().map_err(in_group)?;
-        group.max_allowed_failures = limits.failures().map_err(in_group)?;
+        group.max_concurrency = level.concurrency().map_err(in_group)?;
+        group.max_allowed_failures = level.failures().map_err(in_group)?;
+        group.member_selector = level.selector().map_err(in_group)?;
+        group.before_gates.clone_from(&level.before_gates);
+        group.after_gates.clone_from(&level.after_gates);
     }
     Ok(group)
 }
@@ -390,7 +435,8 @@ mod tests {
     const EXAMPLE: &str = r#"{"stages": [
         {"name": "stage1", "groups": [{"name": "group-1a", "maxConcurrency": "2"}, {"name": "group-1b"}],
          "afterStageWaitInSeconds": 3600, "maxConcurrency": "25%", "maxAllowedFailures": "1"},
-        {"name": "stage2", "groups": [{"name": "group-2a", "maxAllowedFailures": "10%"}]}
+        {"name": "stage2", "memberSelector": {"byLabel": "env=prod"}, "beforeGates": [{"type": "Approval"}],
+         "groups": [{"name": "group-2a", "maxAllowedFailures": "10%", "afterGates": [{"type": "Approval"}]}]}
     ], "maxAllowedFailures": "2"}"#;
 
     fn example() -> Stages {
@@ -417,8 +463,16 @@ mod tests {
     fn a_bad_import_changes_nothing_and_says_why() {
         let mut stages = example();
         let before = stages.clone();
-        let error = stages.import(r#"{"stages": [{"name": "x"}]}"#).unwrap_err();
+        let error = stages
+            .import(r#"{"stages": [{"name": "x", "groups": 5}]}"#)
+            .unwrap_err();
         assert!(error.contains("not a stages document"), "{error}");
+        assert_eq!(stages, before);
+        let error = stages.import(r#"{"stages": [{"name": "x"}]}"#).unwrap_err();
+        assert!(
+            error.contains("Those stages cannot run: stage x has no update groups"),
+            "{error}"
+        );
         assert_eq!(stages, before);
     }
 

@@ -76,6 +76,7 @@ pub fn element_id(field: Field) -> String {
         Field::StageWait(key) => format!("stage-wait-{key}"),
         Field::StageGroups(key) => format!("stage-groups-{key}"),
         Field::StageLimits(key) => format!("stage-concurrency-{key}"),
+        Field::StageSelector(key) => format!("stage-selector-{key}"),
         Field::RunFailures => "run-failures".into(),
         Field::StrategyName => "strategy-name".into(),
     }

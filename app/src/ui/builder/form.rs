@@ -10,6 +10,7 @@ use super::preview::PlanPreview;
 use super::stages::StageBuilder;
 use super::{BuilderData, Mode, Start};
 use crate::engine::{EngineConfig, FleetSnapshot, members_in_run, newest_workable_version, plan};
+use crate::model::member::Labels;
 use crate::model::strategy::UpdateStrategy;
 use crate::model::update::{NodeImageSelectionType, UpgradeType};
 use leptos::prelude::*;
@@ -169,6 +170,12 @@ pub fn Builder(fleet: String, data: BuilderData, start: Start, mode: Mode) -> im
         .rev()
         .map(ToString::to_string)
         .collect();
+    let member_labels: Vec<Labels> = data
+        .snapshot
+        .members
+        .iter()
+        .map(|m| m.labels.clone())
+        .collect();
     let strategies = RwSignal::new(data.strategies);
     let snapshot = StoredValue::new(data.snapshot);
     let now = data.time.now;
@@ -210,7 +217,7 @@ pub fn Builder(fleet: String, data: BuilderData, start: Start, mode: Mode) -> im
                     view! { <RunSettings draft strategies versions/> }.into_any()
                 }}
                 <Show when=show_stages>
-                    <StageBuilder stages=draft.stages fleet_groups=groups.clone()/>
+                    <StageBuilder stages=draft.stages fleet_groups=groups.clone() member_labels=member_labels.clone()/>
                 </Show>
                 {if is_strategy {
                     view! { <SaveStrategyActions fleet draft strategies attempt=errors.1 editing=editing.clone()/> }.into_any()

@@ -2,8 +2,11 @@
 //! only) and the wait after them; reorder, remove, and import/export as `example-stages.json`.
 
 use super::checks::Field;
-use super::draft::{LimitsDraft, StageDraft, Stages, WaitUnit};
+use super::draft::{LevelDraft, StageDraft, Stages, WaitUnit};
 use super::errors::{FormErrors, field_message, message_id};
+use crate::model::member::Labels;
+use crate::model::selector::LabelSelector;
+use crate::ui::format::count;
 use leptos::prelude::*;
 
 /// Focuses the element with `id` once the page has drawn the change that made it (a stage
@@ -24,9 +27,14 @@ fn focus_after_redraw(id: String) {
 }
 
 #[component]
-pub fn StageBuilder(stages: RwSignal<Stages>, fleet_groups: Vec<String>) -> impl IntoView {
+pub fn StageBuilder(
+    stages: RwSignal<Stages>,
+    fleet_groups: Vec<String>,
+    member_labels: Vec<Labels>,
+) -> impl IntoView {
     let errors = expect_context::<FormErrors>();
     let fleet_groups = StoredValue::new(fleet_groups);
+    let member_labels = StoredValue::new(member_labels);
     let keys = move || {
         stages
             .read()
@@ -45,7 +53,7 @@ pub fn StageBuilder(stages: RwSignal<Stages>, fleet_groups: Vec<String>) -> impl
             <p class="muted small">"Stages run one after another; the groups of a stage run side by side, each member of a group in turn."</p>
             <ol class="stage-editors">
                 <For each=keys key=|k| *k let:key>
-                    <StageEditor stages key fleet_groups/>
+                    <StageEditor stages key fleet_groups member_labels/>
                 </For>
             </ol>
             <button type="button" id="add-stage" class="secondary" on:click=add>"Add stage"</button>
@@ -66,6 +74,7 @@ fn StageEditor(
     stages: RwSignal<Stages>,
     key: u64,
     fleet_groups: StoredValue<Vec<String>>,
+    member_labels: StoredValue<Vec<Labels>>,
 ) -> impl IntoView {
     let errors = expect_context::<FormErrors>();
     let field = move |pick: fn(&StageDraft) -> String| {
@@ -146,8 +155,55 @@ fn StageEditor(
                 }}
             </fieldset>
             {field_message(errors, groups_field)}
+            <StageSelector stages key member_labels/>
             <StageLimits stages key/>
         </li>
+    }
+}
+
+/// The stage's `memberSelector.byLabel`, with a live count of the members it selects.
+#[component]
+fn StageSelector(
+    stages: RwSignal<Stages>,
+    key: u64,
+    member_labels: StoredValue<Vec<Labels>>,
+) -> impl IntoView {
+    let errors = expect_context::<FormErrors>();
+    let field = Field::StageSelector(key);
+    let text = move || {
+        draft_of(stages, key)
+            .map(|s| s.limits.selector)
+            .unwrap_or_default()
+    };
+    let matched = move || {
+        let text = text();
+        if text.trim().is_empty() {
+            return None;
+        }
+        Some(match LabelSelector::parse(text.trim()) {
+            Ok(selector) => member_labels.with_value(|all| {
+                let n = all.iter().filter(|l| selector.matches(l)).count();
+                format!(
+                    "Selects {} of {}.",
+                    count(n, "member", "members"),
+                    all.len()
+                )
+            }),
+            Err(_) => "Not a label selector yet.".to_owned(),
+        })
+    };
+    let id = format!("stage-selector-{key}");
+    view! {
+        <div class="field">
+            <label for=id.clone()>"Members by label"</label>
+            <input id=id type="text" placeholder="env=prod,region in (eu,us)"
+                aria-invalid=errors.invalid(field) aria-describedby=message_id(field)
+                prop:value=text on:input=move |ev| { let v = event_target_value(&ev); stages.update(|s| s.edit(key, |d| d.limits.selector = v)) }/>
+            <p class="muted small" data-testid=format!("selector-count-{key}")>
+                {move || matched().unwrap_or_else(|| "Optional: a Kubernetes label selector over member labels. The stage's groups then take only members it selects; with no groups it runs them as one group.".into())}
+            </p>
+            {field_message(errors, field)}
+        </div>
     }
 }
 
@@ -171,7 +227,7 @@ fn limit_input(
 fn StageLimits(stages: RwSignal<Stages>, key: u64) -> impl IntoView {
     let errors = expect_context::<FormErrors>();
     let field = Field::StageLimits(key);
-    let stage_value = move |pick: fn(&LimitsDraft) -> &String| {
+    let stage_value = move |pick: fn(&LevelDraft) -> &String| {
         move || {
             draft_of(stages, key)
                 .map(|s| pick(&s.limits).clone())
@@ -218,14 +274,14 @@ fn StageLimits(stages: RwSignal<Stages>, key: u64) -> impl IntoView {
 #[component]
 fn GroupLimitsRow(stages: RwSignal<Stages>, key: u64, group: String) -> impl IntoView {
     let group = StoredValue::new(group);
-    let value = move |pick: fn(&LimitsDraft) -> &String| {
+    let value = move |pick: fn(&LevelDraft) -> &String| {
         move || {
             draft_of(stages, key)
                 .and_then(|s| group.with_value(|g| s.group_limits.get(g).map(|l| pick(l).clone())))
                 .unwrap_or_default()
         }
     };
-    let edit = move |change: fn(&mut LimitsDraft, String)| {
+    let edit = move |change: fn(&mut LevelDraft, String)| {
         move |v: String| {
             group.with_value(|g| stages.update(|s| s.edit_group_limits(key, g, |l| change(l, v))))
         }
