@@ -86,3 +86,79 @@ test("a gate waits in the run's tree and on the fleet page, and Approve lets the
   await expect(page.locator(".waiting-gates")).toHaveCount(0);
   expect(problems).toEqual([]);
 });
+
+test("gates set in the stage builder show in the preview, refuse a bad time, and reach the run", async ({ page, request }) => {
+  test.setTimeout(90_000);
+  const problems = watchConsole(page);
+  const fleet = uniqueName("bgate");
+  const { minors, newestOf } = await makeFleet(request, fleet, [{ name: `${fleet}-a`, group: "wave" }]);
+  const target = newestOf(minors[minors.length - 1]);
+
+  await page.goto(`/fleets/${fleet}/updates/new`);
+  await waitForHydration(page);
+  await page.getByLabel("Run name", { exact: true }).fill("held");
+  await page.getByLabel("Kubernetes version", { exact: true }).selectOption(target);
+  await page.getByRole("radio", { name: "Stages", exact: true }).check();
+  const stage = page.locator(".stage-editor").first();
+  await stage.getByLabel("wave", { exact: true }).check();
+  await stage.getByText("Gates", { exact: true }).click();
+  const wholeStage = stage.locator("fieldset.level-gates").filter({ hasText: "Whole stage" });
+  await wholeStage.getByLabel("Approval before it starts").check();
+  await wholeStage.getByLabel("Name of the gate: Approval before it starts").fill("Change ticket approved");
+  const preview = page.locator(".preview");
+  await expect(preview.locator(".plan-stage").first()).toContainText("Gate before: Change ticket approved, waits for an approval");
+
+  // A scheduled start with a time that is not one is refused where it is typed.
+  const group = stage.locator("fieldset.level-gates").filter({ hasText: "Group wave" });
+  await group.getByLabel("Scheduled start before it starts").check();
+  await group.getByLabel("Time of the scheduled start").fill("25:00");
+  await page.getByRole("button", { name: "Create run" }).click();
+  await expect(stage.locator(".field-error")).toHaveText("Group wave: scheduledStartConfiguration startTime '25:00' is not HH:MM");
+  await expect(group.getByLabel("Time of the scheduled start"), "the problem's field is shown").toBeVisible();
+  await group.getByLabel("Scheduled start before it starts").uncheck();
+
+  await page.getByRole("button", { name: "Create run" }).click();
+  await expect(page).toHaveURL(new RegExp(`/fleets/${fleet}/updates/runs/held$`));
+  const run = await (await request.get(`/api/v1/fleets/${fleet}/updateRuns/held`)).json();
+  expect(run.properties.strategy.stages[0].beforeGates).toEqual([{ displayName: "Change ticket approved", type: "Approval" }]);
+  expect(run.properties.strategy.stages[0].groups[0].beforeGates ?? []).toEqual([]);
+  expect(problems).toEqual([]);
+});
+
+test("members chosen by label: a live count on the stage, a selector per group, and the preview follows", async ({ page, request }) => {
+  test.setTimeout(90_000);
+  const problems = watchConsole(page);
+  const fleet = uniqueName("label");
+  const { minors, newestOf } = await makeFleet(request, fleet, [
+    { name: `${fleet}-eu`, group: "wave", labels: { env: "prod", region: "eu" } },
+    { name: `${fleet}-us`, group: "wave", labels: { env: "prod", region: "us" } },
+    { name: `${fleet}-dev`, group: "wave", labels: { env: "dev" } },
+  ]);
+  await page.goto(`/fleets/${fleet}/updates/new`);
+  await waitForHydration(page);
+  await page.getByLabel("Run name", { exact: true }).fill("labelled");
+  await page.getByLabel("Kubernetes version", { exact: true }).selectOption(newestOf(minors[minors.length - 1]));
+  await page.getByRole("radio", { name: "Stages", exact: true }).check();
+  const stage = page.locator(".stage-editor").first();
+  const key = await stage.getAttribute("data-stage-key");
+  await stage.getByLabel("Members by label", { exact: true }).fill("env=prod");
+  await expect(page.getByTestId(`selector-count-${key}`)).toHaveText("Selects 2 members of 3.");
+  const preview = page.locator(".preview");
+  await expect(preview.locator(".plan-member")).toHaveCount(2);
+  await expect(preview.locator(`.plan-member[data-member="${fleet}-dev"]`)).toHaveCount(0);
+  await expect(preview.locator(".not-in-stage")).toHaveText(`${fleet}-dev`);
+
+  // With the group picked too, a selector on the group narrows it further.
+  await stage.getByLabel("wave", { exact: true }).check();
+  await stage.getByText("Concurrency and failure budget").click();
+  await stage.getByLabel("Members of group wave by label").fill("region=eu");
+  await expect(preview.locator(".plan-member")).toHaveCount(1);
+  await page.getByRole("button", { name: "Create run" }).click();
+  await expect(page).toHaveURL(new RegExp(`/fleets/${fleet}/updates/runs/labelled$`));
+  const run = await (await request.get(`/api/v1/fleets/${fleet}/updateRuns/labelled`)).json();
+  expect(run.properties.strategy.stages[0].memberSelector).toEqual({ byLabel: "env=prod" });
+  expect(run.properties.strategy.stages[0].groups[0].memberSelector).toEqual({ byLabel: "region=eu" });
+  const members = run.properties.status.stages[0].groups[0].members.map((m: any) => m.name);
+  expect(members).toEqual([`${fleet}-eu`]);
+  expect(problems).toEqual([]);
+});

@@ -40,6 +40,7 @@ export type MemberSpec = {
   name: string; group?: string; region?: string; minorsBehind?: number; failNext?: boolean;
   /** Nodes in its one pool (3 by default): more nodes, a longer upgrade. */
   nodes?: number;
+  labels?: Record<string, string>;
 };
 
 /**
@@ -69,7 +70,7 @@ export async function makeFleet(request: APIRequestContext, fleet: string, membe
     });
     expect(cluster.ok(), await cluster.text()).toBeTruthy();
     const member = await request.put(`/api/v1/fleets/${fleet}/members/${m.name}`, {
-      data: { properties: { clusterResourceId: `sim:${m.name}`, ...(m.group ? { group: m.group } : {}) } },
+      data: { properties: { clusterResourceId: `sim:${m.name}`, ...(m.group ? { group: m.group } : {}), ...(m.labels ? { labels: m.labels } : {}) } },
     });
     expect(member.ok(), await member.text()).toBeTruthy();
   }

@@ -248,9 +248,13 @@ test("a strategy is edited (its runs keep the old stages), imported into, and de
   // Importing replaces the stages; a broken document changes nothing and says why.
   await page.getByText("Import or export the stages as JSON").click();
   const box = page.getByLabel(/Stages in the shape of/);
-  await box.fill('{"stages": [{"name": "broken"}]}');
+  await box.fill('{"stages": "everything"}');
   await page.getByRole("button", { name: "Import" }).click();
   await expect(page.getByRole("alert")).toContainText("not a stages document");
+  await expect(editors).toHaveCount(2);
+  await box.fill('{"stages": [{"name": "broken"}]}');
+  await page.getByRole("button", { name: "Import" }).click();
+  await expect(page.getByRole("alert")).toContainText("stage broken has no update groups and no memberSelector");
   await expect(editors).toHaveCount(2);
   await box.fill(JSON.stringify({ stages: [{ name: "everything", groups: [{ name: "first" }, { name: "second" }] }] }));
   await page.getByRole("button", { name: "Import" }).click();

@@ -9,6 +9,7 @@ use crate::provider::simulated::{Faults, SimulatedProvider};
 use crate::service::Drydock;
 use crate::store::{SqliteStore, Stores};
 use app::engine::{Command, DurationModel};
+use app::model::limits::MaxConcurrency;
 use app::model::member::{ClusterResourceId, MemberSpec};
 use app::model::names::{ClusterName, FleetName, GroupName, MemberName, RunName};
 use app::model::strategy::{GroupRef, UpdateStage, UpdateStrategy};
@@ -26,6 +27,9 @@ pub struct BenchArgs {
     pub stages: usize,
     #[arg(long, default_value_t = 20)]
     pub groups_per_stage: usize,
+    /// Every group's `maxConcurrency` (`"N"` or `"P%"`); one member at a time when unset.
+    #[arg(long, value_parser = MaxConcurrency::parse)]
+    pub max_concurrency: Option<MaxConcurrency>,
     /// A scratch database, replaced on every run.
     #[arg(long, default_value = "target/bench/bench.db")]
     pub database: String,
@@ -131,10 +135,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 name(app::model::names::StageName::parse(&format!("stage-{s}")))?,
                 (0..args.groups_per_stage)
                     .map(|g| {
-                        Ok(GroupRef::named(name(GroupName::parse(&format!(
+                        let mut group = GroupRef::named(name(GroupName::parse(&format!(
                             "g{}",
                             s * args.groups_per_stage + g
-                        )))?))
+                        )))?);
+                        group.max_concurrency = args.max_concurrency;
+                        Ok(group)
                     })
                     .collect::<anyhow::Result<_>>()?,
             ))
@@ -163,10 +169,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!(e.message))?;
     println!(
-        "set up {} members in {} groups over {} stages in {:.1} s",
+        "set up {} members in {} groups over {} stages (group maxConcurrency {}) in {:.1} s",
         args.members,
         groups,
         args.stages,
+        args.max_concurrency
+            .map_or_else(|| "1".to_string(), |c| c.to_string()),
         setup.elapsed().as_secs_f64()
     );
 
@@ -193,29 +201,42 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     };
     let wall = started.elapsed().as_secs_f64();
     let decisions = drydock.runtime().decisions() - decisions_before;
-    // Hand-overs as the provider saw them: an operation's end to the next one's start in the
-    // same group, in real milliseconds (fleet milliseconds / SCALE).
+    // Hand-overs as the provider saw them, in real milliseconds (fleet milliseconds / SCALE):
+    // with a group's concurrency C, its k-th start waits for its (k-C)-th completion.
     let operations: std::collections::HashMap<ClusterName, (i64, i64)> = simulator
         .operations()
         .into_iter()
         .map(|(op, _)| (op.cluster, (op.started_at.millis(), op.ends_at.millis())))
         .collect();
     let mut gaps = Vec::new();
-    for group in finished.stages.iter().flat_map(|s| &s.groups) {
-        let mut spans: Vec<(i64, i64)> = group
-            .members
-            .iter()
-            .filter_map(|m| {
-                operations
-                    .get(&m.cluster_resource_id.as_simulated()?)
-                    .copied()
-            })
-            .collect();
-        spans.sort();
-        gaps.extend(spans.windows(2).map(|w| (w[1].0 - w[0].1) as f64 / SCALE));
+    let mut sequential_steps = 0;
+    for stage in &finished.stages {
+        let mut longest = 0;
+        for group in &stage.groups {
+            let (mut starts, mut ends): (Vec<i64>, Vec<i64>) = group
+                .members
+                .iter()
+                .filter_map(|m| {
+                    operations
+                        .get(&m.cluster_resource_id.as_simulated()?)
+                        .copied()
+                })
+                .unzip();
+            starts.sort_unstable();
+            ends.sort_unstable();
+            let at_once = group.concurrency();
+            gaps.extend(
+                starts
+                    .iter()
+                    .skip(at_once)
+                    .zip(&ends)
+                    .map(|(start, end)| (start - end) as f64 / SCALE),
+            );
+            longest = longest.max(starts.len().div_ceil(at_once));
+        }
+        sequential_steps += longest;
     }
     gaps.sort_by(f64::total_cmp);
-    let sequential_steps = args.stages * args.members.div_ceil(groups);
     println!(
         "completed: {} members, {decisions} decisions in {wall:.1} s: {:.0} decisions/s",
         args.members,

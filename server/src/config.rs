@@ -76,6 +76,51 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub limits: ConnectionLimits,
+
+    #[command(flatten)]
+    pub webhooks: WebhookArgs,
+}
+
+/// How webhook deliveries are attempted (see `webhooks/dispatch.rs`).
+#[derive(Args, Debug, Clone, PartialEq, Eq)]
+pub struct WebhookArgs {
+    /// Seconds a webhook receiver has to answer a delivery.
+    #[arg(long, env = "DRYDOCK_WEBHOOK_TIMEOUT", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub webhook_timeout: u64,
+
+    /// Attempts before a delivery is given up.
+    #[arg(long, env = "DRYDOCK_WEBHOOK_MAX_ATTEMPTS", default_value_t = 12,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub webhook_max_attempts: u32,
+
+    /// Milliseconds before the first retry; each further retry waits twice as long, up to an
+    /// hour.
+    #[arg(long, env = "DRYDOCK_WEBHOOK_FIRST_RETRY_MS", default_value_t = 2000,
+          value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub webhook_first_retry_ms: u64,
+}
+
+impl Default for WebhookArgs {
+    fn default() -> Self {
+        Self {
+            webhook_timeout: 10,
+            webhook_max_attempts: 12,
+            webhook_first_retry_ms: 2000,
+        }
+    }
+}
+
+impl WebhookArgs {
+    pub fn settings(&self) -> crate::webhooks::DispatchSettings {
+        use std::time::Duration;
+        crate::webhooks::DispatchSettings {
+            timeout: Duration::from_secs(self.webhook_timeout),
+            max_attempts: self.webhook_max_attempts,
+            first_retry: Duration::from_millis(self.webhook_first_retry_ms),
+            ..Default::default()
+        }
+    }
 }
 
 /// What slow or idle clients may hold of the server (see `serve.rs`).

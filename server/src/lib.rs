@@ -14,6 +14,7 @@ pub mod service;
 pub mod settings;
 pub mod store;
 pub mod web;
+pub mod webhooks;
 
 use clock::{Clock, ScaledClock};
 use leptos::prelude::LeptosOptions;
@@ -78,6 +79,10 @@ pub async fn build(
         SimulatedProvider::open(store.clone(), args.seed, clock.clone(), durations).await?,
     );
     let providers = providers(args, simulator.clone(), store.clone(), &clock)?;
+    let dispatcher = Arc::new(webhooks::Dispatcher::new(
+        store.clone(),
+        args.webhooks.settings(),
+    )?);
     let drydock = Arc::new(Drydock::new(
         store::Stores::sqlite(store),
         Arc::new(providers),
@@ -99,6 +104,7 @@ pub async fn build(
     if resumed > 0 {
         tracing::info!(runs = resumed, "resumed update runs");
     }
+    dispatcher.spawn(drydock.runtime().subscribe());
     let options = LeptosOptions::builder()
         .output_name("drydock")
         .site_root(args.site_root.as_str())

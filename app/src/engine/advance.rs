@@ -155,10 +155,7 @@ fn advance_running(run: &mut UpdateRun, started_at: Timestamp, work: &mut Work<'
             return;
         }
     };
-    let images = match &run.selected_images {
-        Some(selected) => ImageChoice::Consistent(selected.clone()),
-        None => ImageChoice::Latest,
-    };
+    let images = ImageChoice::of_run(run);
     for s in 0..run.stages.len() {
         if run.stages[s].state.is_done() {
             // A skipped stage may still have an upgrade in flight; nothing after it starts

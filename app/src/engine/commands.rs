@@ -18,7 +18,7 @@ pub(super) fn start(run: &mut UpdateRun, work: &mut Work<'_>) -> Result<Reply, R
     let now = work.now;
     let reply = match run.state.clone() {
         RunState::NotStarted => {
-            fix_consistent_images(run, work);
+            fix_selected_images(run, work);
             run.state = RunState::Running { started_at: now };
             Reply::Started
         }
@@ -48,16 +48,21 @@ pub(super) fn start(run: &mut UpdateRun, work: &mut Work<'_>) -> Result<Reply, R
 }
 
 /// `Consistent`: per image family, the newest release every region of the run's members has,
-/// fixed now, at the first start.
-fn fix_consistent_images(run: &mut UpdateRun, work: &Work<'_>) {
-    if run.spec.update.node_image_selection.kind != NodeImageSelectionType::Consistent {
-        return;
+/// fixed now, at the first start. `Custom`: the named images, recorded the same way so the
+/// run's status reports what it installs.
+fn fix_selected_images(run: &mut UpdateRun, work: &Work<'_>) {
+    let selection = &run.spec.update.node_image_selection;
+    match selection.kind {
+        NodeImageSelectionType::Latest => {}
+        NodeImageSelectionType::Custom => run.selected_images = selection.checked().ok(),
+        NodeImageSelectionType::Consistent => {
+            let observed: Vec<_> = run
+                .members()
+                .filter_map(|m| work.world.observe(&m.cluster_resource_id).ok())
+                .collect();
+            run.selected_images = Some(consistent_images(&observed, work.world.catalog()));
+        }
     }
-    let observed: Vec<_> = run
-        .members()
-        .filter_map(|m| work.world.observe(&m.cluster_resource_id).ok())
-        .collect();
-    run.selected_images = Some(consistent_images(&observed, work.world.catalog()));
 }
 
 /// Puts failed members, groups and stages back to work for a retry; returns how many members.

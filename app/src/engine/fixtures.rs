@@ -92,7 +92,7 @@ pub fn spec(kind: UpgradeType, version: Option<&str>, images: NodeImageSelection
                 kind,
                 kubernetes_version: version.map(v),
             },
-            node_image_selection: NodeImageSelection { kind: images },
+            node_image_selection: NodeImageSelection::of(images),
             stopped_cluster_action: Default::default(),
         },
     }

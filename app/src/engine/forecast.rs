@@ -65,7 +65,6 @@ fn image_choice(run: &UpdateRun, world: &dyn World) -> ImageChoice {
         &run.selected_images,
         run.spec.update.node_image_selection.kind,
     ) {
-        (Some(selected), _) => ImageChoice::Consistent(selected.clone()),
         (None, NodeImageSelectionType::Consistent) => {
             let observed: Vec<_> = run
                 .members()
@@ -73,7 +72,7 @@ fn image_choice(run: &UpdateRun, world: &dyn World) -> ImageChoice {
                 .collect();
             ImageChoice::Consistent(consistent_images(observed.iter(), world.catalog()))
         }
-        (None, NodeImageSelectionType::Latest) => ImageChoice::Latest,
+        _ => ImageChoice::of_run(run),
     }
 }
 

@@ -309,10 +309,7 @@ fn members_that_cannot_start(
     let Ok(upgrade) = run.spec.update.upgrade.checked() else {
         return Vec::new();
     };
-    let images = match &run.selected_images {
-        Some(selected) => ImageChoice::Consistent(selected.clone()),
-        None => ImageChoice::Latest,
-    };
+    let images = ImageChoice::of_run(run);
     let stage = &run.stages[place.stage];
     let groups: Vec<_> = match place.group {
         Some(g) => vec![&stage.groups[g]],

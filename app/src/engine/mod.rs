@@ -82,6 +82,8 @@ mod gates_tests;
 #[cfg(test)]
 mod harness;
 #[cfg(test)]
+mod images_tests;
+#[cfg(test)]
 mod layout_tests;
 #[cfg(test)]
 mod limits_tests;

@@ -218,6 +218,11 @@ fn checked_upgrade(spec: &RunSpec, catalog: &Catalog) -> Result<Upgrade, PlanRej
         .upgrade
         .checked()
         .map_err(PlanRejection::InvalidUpgrade)?;
+    spec.update
+        .node_image_selection
+        .checked()
+        .and_then(|custom| super::images::check_custom_images(&custom, catalog))
+        .map_err(PlanRejection::InvalidUpgrade)?;
     if let Some(version) = upgrade.kubernetes_version()
         && !catalog.kubernetes_versions.contains(&version)
     {
@@ -242,19 +247,29 @@ fn plan_layout(
     now: Timestamp,
     cfg: &EngineConfig,
 ) -> Plan {
-    let in_run = layout
+    let in_run: Vec<_> = layout
         .stages
         .iter()
-        .flat_map(|stage| stage.groups.iter().flat_map(|g| g.members.iter()));
+        .flat_map(|stage| stage.groups.iter().flat_map(|g| g.members.iter()))
+        .filter_map(|m| m.cluster.as_ref().ok())
+        .collect();
     let images = match spec.update.node_image_selection.kind {
         NodeImageSelectionType::Latest => ImageChoice::Latest,
-        NodeImageSelectionType::Consistent => ImageChoice::Consistent(consistent_images(
-            in_run.filter_map(|m| m.cluster.as_ref().ok()),
-            &fleet.catalog,
-        )),
+        NodeImageSelectionType::Consistent => {
+            ImageChoice::Consistent(consistent_images(in_run.iter().copied(), &fleet.catalog))
+        }
+        NodeImageSelectionType::Custom => ImageChoice::Custom(
+            spec.update
+                .node_image_selection
+                .checked()
+                .unwrap_or_default(),
+        ),
     };
     let mut warnings = Vec::new();
     warnings.extend(not_in_any_stage_warning(&layout.not_in_any_stage));
+    if upgrade.moves_node_images() {
+        warnings.extend(super::images::unnamed_families_warning(&images, &in_run));
+    }
     let resolver = Resolver {
         upgrade,
         stopped: spec.update.stopped_cluster_action,

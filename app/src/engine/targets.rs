@@ -201,9 +201,12 @@ fn image_step(
     images: &ImageChoice,
     catalog: &Catalog,
 ) -> Result<Option<Step<NodeImageVersion>>, ImageRefusal> {
-    let release = images
+    let Some(release) = images
         .target(catalog, &cluster.location, &pool.os_sku)
-        .map_err(ImageRefusal::Pending)?;
+        .map_err(ImageRefusal::Pending)?
+    else {
+        return Ok(None);
+    };
     let current = &pool.node_image_version;
     if cluster.limits.node_images_newest_only && release > current.release {
         let newest = catalog.newest_node_image(&cluster.location, &pool.os_sku);

@@ -90,6 +90,10 @@ name_type!(
     RunName, "update run", 50
 );
 name_type!(
+    /// A webhook's name, unique on one server.
+    WebhookName, "webhook", 63
+);
+name_type!(
     /// A simulated cluster's name (its resource id is `sim:{name}`).
     ClusterName, "cluster", 63
 );

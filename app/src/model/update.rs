@@ -2,8 +2,9 @@
 //! images are chosen. Shaped like ARM's `managedClusterUpdate`.
 
 use super::strategy::UpdateStrategy;
-use super::version::KubernetesVersion;
+use super::version::{ImageFamily, ImageRelease, KubernetesVersion, NodeImageVersion};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum UpgradeType {
@@ -30,13 +31,64 @@ pub enum NodeImageSelectionType {
     /// Per family, the newest image available in every region of the run's members, fixed at
     /// run start.
     Consistent,
+    /// Exactly the images given in `customNodeImageVersions`, one per family; a member whose
+    /// region lacks one waits `Pending`; pools of a family not given keep their image.
+    Custom,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+/// One image of a `Custom` selection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct CustomNodeImageVersion {
+    pub version: NodeImageVersion,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodeImageSelection {
     #[serde(rename = "type")]
     pub kind: NodeImageSelectionType,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub custom_node_image_versions: Vec<CustomNodeImageVersion>,
+}
+
+impl NodeImageSelection {
+    pub fn of(kind: NodeImageSelectionType) -> Self {
+        Self {
+            kind,
+            custom_node_image_versions: Vec::new(),
+        }
+    }
+
+    /// `customNodeImageVersions` is given exactly for `Custom`, at most one image per family.
+    pub fn checked(&self) -> Result<BTreeMap<ImageFamily, ImageRelease>, String> {
+        let given = &self.custom_node_image_versions;
+        match (self.kind, given.is_empty()) {
+            (NodeImageSelectionType::Custom, true) => {
+                return Err("a Custom nodeImageSelection needs customNodeImageVersions".into());
+            }
+            (NodeImageSelectionType::Latest | NodeImageSelectionType::Consistent, false) => {
+                return Err(format!(
+                    "customNodeImageVersions go with a Custom nodeImageSelection, not {:?}",
+                    self.kind
+                ));
+            }
+            _ => {}
+        }
+        let mut images = BTreeMap::new();
+        for CustomNodeImageVersion { version } in given {
+            if images
+                .insert(version.family.clone(), version.release.clone())
+                .is_some()
+            {
+                return Err(format!(
+                    "customNodeImageVersions gives two {} images; give one per image family",
+                    version.family
+                ));
+            }
+        }
+        Ok(images)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +134,11 @@ pub enum Upgrade {
 }
 
 impl Upgrade {
+    /// Whether node pools' images move (a control-plane-only upgrade leaves them).
+    pub fn moves_node_images(self) -> bool {
+        !matches!(self, Upgrade::ControlPlaneOnly(_))
+    }
+
     pub fn kubernetes_version(self) -> Option<KubernetesVersion> {
         match self {
             Upgrade::Full(v) | Upgrade::ControlPlaneOnly(v) => Some(v),

@@ -147,6 +147,8 @@ pub fn WaitingForApproval(fleet: Signal<String>, tick: RwSignal<u64>) -> impl In
                             </ul>
                         </section>
                     }.into_any(),
+                    // The fleet page itself says when the fleet is not there; once is enough.
+                    Err(error) if error.kind == crate::model::error::ErrorKind::NotFound => ().into_any(),
                     Err(error) => view! { <ErrorMessage error/> }.into_any(),
                 }
             })}

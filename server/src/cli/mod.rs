@@ -43,9 +43,13 @@ pub enum RunCommand {
         /// Required for Full and ControlPlaneOnly, refused for NodeImageOnly.
         #[arg(long)]
         kubernetes_version: Option<String>,
-        /// Latest (default) or Consistent.
+        /// Latest (default), Consistent or Custom.
         #[arg(long)]
         node_image_selection: Option<String>,
+        /// For Custom: the node image versions to install, one per image family
+        /// (space- or comma-separated).
+        #[arg(long, num_args = 1.., value_delimiter = ',')]
+        custom_node_image_versions: Vec<String>,
         /// Skip (default) or Fail: what becomes of a member whose cluster is stopped.
         #[arg(long)]
         stopped_cluster_action: Option<String>,
@@ -151,6 +155,7 @@ pub fn update_run(command: RunCommand) -> anyhow::Result<Value> {
             upgrade_type,
             kubernetes_version,
             node_image_selection,
+            custom_node_image_versions,
             stopped_cluster_action,
             stages,
             update_strategy_name,
@@ -162,6 +167,14 @@ pub fn update_run(command: RunCommand) -> anyhow::Result<Value> {
             let mut update = json!({"upgrade": upgrade});
             if let Some(selection) = node_image_selection {
                 update["nodeImageSelection"] = json!({"type": selection});
+            }
+            if !custom_node_image_versions.is_empty() {
+                // Sent as given (even without `Custom`), so the server says what is wrong.
+                let versions: Vec<Value> = custom_node_image_versions
+                    .iter()
+                    .map(|v| json!({"version": v}))
+                    .collect();
+                update["nodeImageSelection"]["customNodeImageVersions"] = json!(versions);
             }
             if let Some(action) = stopped_cluster_action {
                 update["stoppedClusterAction"] = json!(action);

@@ -12,6 +12,7 @@ mod providers;
 mod runs;
 mod simulator;
 mod strategies;
+mod webhooks;
 
 pub use edges::NoInput;
 pub use extract::{ApiError, ArmBody, ArmJson, IfMatch, ReadOnlyObject};
@@ -77,6 +78,14 @@ pub fn router<S: Clone + Send + Sync + 'static>(drydock: Arc<Drydock>) -> Router
                 .get(strategies::get)
                 .delete(strategies::delete),
         )
+        .route("/webhooks", get(webhooks::index))
+        .route(
+            "/webhooks/{name}",
+            put(webhooks::put)
+                .get(webhooks::get)
+                .delete(webhooks::delete),
+        )
+        .route("/webhooks/{name}/deliveries", get(webhooks::deliveries))
         .route("/providers", get(providers::index))
         .route("/providers/{name}", get(providers::get))
         .route(

@@ -7,6 +7,7 @@ mod members;
 mod overview;
 mod runs;
 mod strategies;
+mod webhooks;
 
 pub use gates::{ANONYMOUS, GateApproval, GateFilter};
 pub use members::MemberView;
@@ -15,7 +16,7 @@ use crate::clock::Clock;
 use crate::provider::ProviderError;
 use crate::provider::registry::Providers;
 use crate::provider::simulated::SimulatedProvider;
-use crate::store::{Expect, FleetStore, RunStore, StoreError, Stores, StrategyStore};
+use crate::store::{Expect, FleetStore, RunStore, StoreError, Stores, StrategyStore, WebhookStore};
 use app::api::service::FleetService;
 use app::engine::EngineConfig;
 use app::model::error::{AppError, ErrorKind};
@@ -29,6 +30,7 @@ pub struct Drydock {
     store: Arc<dyn FleetStore>,
     strategies: Arc<dyn StrategyStore>,
     runs: Arc<dyn RunStore>,
+    webhooks: Arc<dyn WebhookStore>,
     engine: EngineConfig,
     runtime: Arc<crate::runtime::Runtime>,
     /// Every provider, routed by cluster id.
@@ -137,6 +139,7 @@ impl Drydock {
             store: stores.fleets,
             strategies: stores.strategies,
             runs: stores.runs,
+            webhooks: stores.webhooks,
             engine,
             providers,
             simulator,

@@ -6,11 +6,14 @@ mod sqlite;
 
 pub use sqlite::SqliteStore;
 
+use crate::webhooks::{FleetEvent, WebhookSpec};
 use app::engine::Effect;
 use app::model::catalog::Catalog;
 use app::model::cluster::ClusterState;
 use app::model::member::{ClusterResourceId, FleetSummary, Member, MemberSpec};
-use app::model::names::{ClusterName, FleetName, GroupName, MemberName, RunName, StrategyName};
+use app::model::names::{
+    ClusterName, FleetName, GroupName, MemberName, RunName, StrategyName, WebhookName,
+};
 use app::model::run::{RunEvent, UpdateRun};
 use app::model::strategy::UpdateStrategy;
 use app::model::target::UpgradeTarget;
@@ -82,6 +85,7 @@ pub struct Stores {
     pub fleets: std::sync::Arc<dyn FleetStore>,
     pub strategies: std::sync::Arc<dyn StrategyStore>,
     pub runs: std::sync::Arc<dyn RunStore>,
+    pub webhooks: std::sync::Arc<dyn WebhookStore>,
 }
 
 impl Stores {
@@ -89,9 +93,111 @@ impl Stores {
         Self {
             fleets: store.clone(),
             strategies: store.clone(),
-            runs: store,
+            runs: store.clone(),
+            webhooks: store,
         }
     }
+}
+
+/// A stored webhook; `since_event` is the newest event id when it was created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredWebhook {
+    pub name: WebhookName,
+    pub spec: WebhookSpec,
+    pub etag: i64,
+    pub since_event: i64,
+    pub created_at: Timestamp,
+}
+
+/// A delivery to queue: the event, as its webhook will receive it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDelivery {
+    pub webhook: WebhookName,
+    pub event_id: i64,
+    pub event_type: String,
+    pub payload: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum DeliveryState {
+    Pending,
+    Delivered,
+    /// Given up after the last attempt.
+    Failed,
+}
+
+/// A delivery in the outbox or the history. Times are wall-clock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub id: i64,
+    pub webhook: WebhookName,
+    pub event_id: i64,
+    pub event_type: String,
+    pub payload: String,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub next_attempt_at: Timestamp,
+    pub last_attempt_at: Option<Timestamp>,
+    pub last_status: Option<u16>,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// What one attempt to deliver came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    pub at: Timestamp,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    /// `Pending` with the next attempt's time, `Delivered`, or `Failed` (given up).
+    pub state: DeliveryState,
+    pub next_attempt_at: Timestamp,
+}
+
+/// Webhooks, the dispatcher's cursor over all runs' events, and the deliveries' outbox.
+#[async_trait::async_trait]
+pub trait WebhookStore: Send + Sync + 'static {
+    async fn put_webhook(
+        &self,
+        name: &WebhookName,
+        spec: &WebhookSpec,
+        now: Timestamp,
+        expect: Expect,
+    ) -> StoreResult<(StoredWebhook, bool)>;
+    async fn get_webhook(&self, name: &WebhookName) -> StoreResult<Option<StoredWebhook>>;
+    async fn list_webhooks(&self) -> StoreResult<Vec<StoredWebhook>>;
+    /// Deletes the webhook with its deliveries.
+    async fn delete_webhook(&self, name: &WebhookName, expect: Expect) -> StoreResult<bool>;
+    /// The id of the last event the dispatcher looked at; the newest event when it never ran
+    /// (history is not sent).
+    async fn webhook_cursor(&self) -> StoreResult<i64>;
+    /// At most `limit` events of every run after `after`, in commit order.
+    async fn events_after(&self, after: i64, limit: i64) -> StoreResult<Vec<FleetEvent>>;
+    /// Queues `deliveries` and moves the cursor to `cursor`, together.
+    async fn queue_deliveries(
+        &self,
+        deliveries: &[NewDelivery],
+        cursor: i64,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+    /// The webhooks with a pending delivery due at `now`.
+    async fn webhooks_due(&self, now: Timestamp) -> StoreResult<Vec<WebhookName>>;
+    /// At most `limit` of the webhook's pending deliveries due at `now`, oldest first.
+    async fn due_deliveries(
+        &self,
+        webhook: &WebhookName,
+        now: Timestamp,
+        limit: i64,
+    ) -> StoreResult<Vec<Delivery>>;
+    async fn record_attempt(&self, delivery: i64, attempt: &Attempt) -> StoreResult<()>;
+    /// The webhook's newest `limit` deliveries, newest first.
+    async fn list_deliveries(
+        &self,
+        webhook: &WebhookName,
+        limit: i64,
+    ) -> StoreResult<Vec<Delivery>>;
+    /// Forgets finished deliveries beyond the newest `keep` of each webhook.
+    async fn prune_deliveries(&self, keep: i64) -> StoreResult<()>;
 }
 
 /// Fleets and members: what operators declare.

@@ -82,6 +82,10 @@ const REST: &[Case] = &[
     case("PUT", "/api/v1/fleets/demo/updateRuns/r1", JSON, Some(r#"{"properties":{"strategy":{"stages":[{"name":"a","groups":[{"name":"g1","memberSelector":{"byLabel":"env"}},{"name":"g2","memberSelector":{"byLabel":"env!=sandbox"}}]}]},"managedClusterUpdate":{"upgrade":{"type":"NodeImageOnly"}}}}"#), 400, "OverlappingMemberSelectors"),
     case("PUT", "/api/v1/fleets/demo/updateStrategies/s1", JSON, Some(r#"{"properties":{"strategy":{"stages":[{"name":"a","memberSelector":{"byLabel":"env in staging"}}]}}}"#), 400, "InvalidRequestContent"),
     case("PUT", "/api/v1/fleets/demo/updateStrategies/s1", JSON, Some(r#"{"properties":{"strategy":{"stages":[{"name":"a"}]}}}"#), 400, "InvalidStrategy"),
+    case("PUT", "/api/v1/fleets/demo/updateRuns/r1", JSON, Some(r#"{"properties":{"managedClusterUpdate":{"upgrade":{"type":"NodeImageOnly"},"nodeImageSelection":{"type":"Custom"}}}}"#), 400, "InvalidUpgrade"),
+    case("PUT", "/api/v1/fleets/demo/updateRuns/r1", JSON, Some(r#"{"properties":{"managedClusterUpdate":{"upgrade":{"type":"NodeImageOnly"},"nodeImageSelection":{"type":"Custom","customNodeImageVersions":[{"version":"AKSUbuntu-2204gen2containerd-209901.01.0"}]}}}}"#), 400, "InvalidUpgrade"),
+    case("PUT", "/api/v1/fleets/demo/updateRuns/r1", JSON, Some(r#"{"properties":{"managedClusterUpdate":{"upgrade":{"type":"NodeImageOnly"},"nodeImageSelection":{"type":"Custom","customNodeImageVersions":[{"version":"latest"}]}}}}"#), 400, "InvalidRequestContent"),
+    case("PUT", "/api/v1/fleets/demo/updateRuns/r1", JSON, Some(r#"{"properties":{"managedClusterUpdate":{"upgrade":{"type":"NodeImageOnly"},"nodeImageSelection":{"type":"Latest","customNodeImageVersions":[{"version":"AKSUbuntu-2204gen2containerd-202409.01.0"}]}}}}"#), 400, "InvalidUpgrade"),
     case("GET", "/api/v1/fleets/demo/gates?state=Open", JSON, None, 400, "InvalidQueryParameter"),
     case("GET", "/api/v1/fleets/demo/gates/known.stage.before", JSON, None, 404, "GateNotFound"),
     case("PATCH", "/api/v1/fleets/demo/gates/known.stage.before", JSON, Some(r#"{"properties":{"state":"Skipped"}}"#), 400, "InvalidGateState"),
@@ -92,6 +96,14 @@ const REST: &[Case] = &[
     case("POST", "/api/v1/fleets/demo/updateRuns/known/skip", JSON, Some(r#"{"targets":[{"type":"Cluster","name":"x"}]}"#), 400, "InvalidRequestContent"),
     case("GET", "/api/v1/fleets/demo/updateRuns/known/timeline?after=-1", JSON, None, 400, "InvalidQueryParameter"),
     case("GET", "/api/v1/fleets/demo/updateRuns/known/timeline?limit=x", JSON, None, 400, "InvalidQueryParameter"),
+    // Webhooks.
+    case("PUT", "/api/v1/webhooks/Chat_Hook", JSON, Some(r#"{"properties":{"url":"https://x"}}"#), 400, "InvalidWebhookName"),
+    case("PUT", "/api/v1/webhooks/chat", JSON, Some(r#"{"properties":{"url":"mailto:ops@example.com"}}"#), 400, "InvalidWebhook"),
+    case("PUT", "/api/v1/webhooks/chat", JSON, Some(r#"{"properties":{"url":"https://x","eventTypes":["io.drydock.*"]}}"#), 400, "InvalidWebhook"),
+    case("PUT", "/api/v1/webhooks/chat", JSON, Some(r#"{"properties":{"url":"https://x","disabled":"yes"}}"#), 400, "InvalidRequestContent"),
+    case("GET", "/api/v1/webhooks/nope", JSON, None, 404, "WebhookNotFound"),
+    case("GET", "/api/v1/webhooks/nope/deliveries?limit=x", JSON, None, 400, "InvalidQueryParameter"),
+    case("GET", "/api/v1/webhooks/nope/deliveries", JSON, None, 404, "WebhookNotFound"),
     // The simulator.
     case("PUT", "/api/v1/simulator/clusters/c1", JSON, Some(r#"{"location":"eastus","kubernetesVersion":"1.29.7","nodePools":[{"name":"system","count":"3","kubernetesVersion":"1.29.7","osSku":"AKSUbuntu-2204gen2containerd","nodeImageVersion":"AKSUbuntu-2204gen2containerd-202409.04.0"}]}"#), 400, "InvalidRequestContent"),
     case("PUT", "/api/v1/simulator/clusters/c1", JSON, Some(r#"{"location":"eastus","kubernetesVersion":"1.29.7","nodePools":[],"powerState":"Paused"}"#), 400, "InvalidRequestContent"),
@@ -138,6 +150,7 @@ async fn state_of(s: &common::TestServer) -> Value {
         "/api/v1/fleets/demo/updateRuns",
         "/api/v1/simulator/catalog",
         "/api/v1/simulator/clusters",
+        "/api/v1/webhooks",
     ] {
         state.insert(uri.into(), s.get(uri).await.body);
     }

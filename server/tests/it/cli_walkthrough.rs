@@ -336,6 +336,30 @@ fn the_seed_walkthrough_works_from_the_command_line() {
         ],
     );
     assert!(String::from_utf8_lossy(&bad.stderr).contains("should look like Group:name"));
+    let custom = run(
+        &served,
+        &[
+            "updaterun",
+            "create",
+            "-f",
+            "demo",
+            "-n",
+            "run-custom",
+            "--upgrade-type",
+            "NodeImageOnly",
+            "--node-image-selection",
+            "Custom",
+            "--custom-node-image-versions",
+            "AKSUbuntu-2204gen2containerd-209901.01.0",
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&custom.stderr).contains(
+            "node image AKSUbuntu-2204gen2containerd-209901.01.0 is not offered in any region"
+        ),
+        "{}",
+        String::from_utf8_lossy(&custom.stderr)
+    );
     ok(
         &served,
         &["updaterun", "delete", "-f", "demo", "-n", "run-1"],

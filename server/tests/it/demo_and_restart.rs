@@ -178,6 +178,8 @@ async fn a_run_in_flight_before_uids_existed_finishes_without_a_second_upgrade()
         .await
         .unwrap();
     for statement in [
+        "DROP TABLE webhook_deliveries",
+        "DROP TABLE webhooks",
         "DROP TABLE provider_journal",
         "DROP TABLE cluster_leases",
         "DROP TRIGGER members_one_fleet_per_cluster_on_insert",

@@ -27,3 +27,4 @@ mod server_functions;
 mod server_functions_runs;
 mod simulator_operations;
 mod slow_clients;
+mod webhooks;

@@ -388,3 +388,38 @@ async fn stages_chosen_by_label_freeze_their_members_and_the_plan_keeps_that_lay
     assert_eq!(sandbox.len(), 2, "{plan}");
     assert!(sandbox.contains(&"aks-eastus-1"));
 }
+
+#[tokio::test]
+async fn a_custom_run_installs_the_named_image_and_waits_where_a_region_lacks_it() {
+    let s = demo().await;
+    let image = format!(
+        "AKSUbuntu-2204gen2containerd-{}",
+        s.newest_image("eastus").await
+    );
+    let selection = json!({"type": "Custom", "customNodeImageVersions": [{"version": image}]});
+    let reply = create(&s, "custom-1", json!({"managedClusterUpdate": {"upgrade": {"type": "NodeImageOnly"}, "nodeImageSelection": selection}})).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    assert_eq!(
+        reply.body["properties"]["managedClusterUpdate"]["nodeImageSelection"], selection,
+        "the run keeps the selection as given"
+    );
+    let plan = s
+        .get("/api/v1/fleets/demo/updateRuns/custom-1/plan")
+        .await
+        .body;
+    assert_eq!(plan["selectedNodeImageVersions"], json!([image]));
+    let members = common::run_members(&plan["stages"]);
+    let action = |m: &Value| m["action"].as_str().unwrap().to_owned();
+    assert!(members.iter().any(|m| action(m) == "upgrade"), "{plan}");
+    // The demo's regions lag eastus, so some members wait for the image to reach theirs.
+    let waiting: Vec<&Value> = members.iter().filter(|m| action(m) == "pending").collect();
+    assert!(!waiting.is_empty(), "{plan}");
+    assert!(
+        waiting[0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("node image {image} is not offered in ")),
+        "{}",
+        waiting[0]
+    );
+}

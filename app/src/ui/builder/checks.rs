@@ -5,7 +5,7 @@
 use super::draft::{LevelDraft, Sequence, StageDraft, Stages, UpgradeChoice, optional};
 use crate::model::limits::MaxAllowedFailures;
 use crate::model::names::{RunName, StageName, StrategyName};
-use crate::model::update::UpgradeType;
+use crate::model::update::{NodeImageSelectionType, UpgradeType};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A field of the form; stages' fields by their key.
@@ -22,6 +22,8 @@ pub enum Field {
     /// A stage's or one of its groups' `maxConcurrency` / `maxAllowedFailures`.
     StageLimits(u64),
     StageSelector(u64),
+    StageGates(u64),
+    CustomImages,
     RunFailures,
     StrategyName,
 }
@@ -77,6 +79,9 @@ pub fn stage_problems(stages: &Stages) -> Problems {
         if let Some(why) = limit_problem(stage) {
             problems.insert(Field::StageLimits(stage.key), why);
         }
+        if let Some(why) = gate_problem(stage) {
+            problems.insert(Field::StageGates(stage.key), why);
+        }
     }
     if optional(&stages.run_failures, MaxAllowedFailures::parse).is_err() {
         problems.insert(Field::RunFailures, FAILURES_RULE.into());
@@ -88,11 +93,24 @@ const CONCURRENCY_RULE: &str = "a whole number from 1, or a percentage from 1% t
 const FAILURES_RULE: &str =
     "Failures allowed: a whole number from 0, or a percentage from 0% to 100%.";
 
+/// What is wrong with a stage's gates or those of its chosen groups.
+fn gate_problem(stage: &StageDraft) -> Option<String> {
+    stage.limits.gate_problem("The stage").or_else(|| {
+        stage.groups.iter().find_map(|g| {
+            let level = stage.group_limits.get(g)?;
+            level.gate_problem(&format!("Group {g}"))
+        })
+    })
+}
+
 /// What is wrong with a stage's limits or those of its chosen groups, in the form's words.
 fn limit_problem(stage: &StageDraft) -> Option<String> {
     let check = |whose: &str, limits: &LevelDraft| {
         if limits.concurrency().is_err() {
             return Some(format!("{whose}: at once takes {CONCURRENCY_RULE}."));
+        }
+        if let Err(why) = limits.selector() {
+            return Some(format!("{whose}: members by label: {why}."));
         }
         limits
             .failures()
@@ -131,6 +149,11 @@ pub fn run_problems(
     if needs_version && upgrade.version.trim().is_empty() {
         problems.insert(Field::Version, "Pick a Kubernetes version.".into());
     }
+    let names_images = upgrade.scope != UpgradeType::ControlPlaneOnly
+        && upgrade.images == NodeImageSelectionType::Custom;
+    if let (true, Err(why)) = (names_images, upgrade.custom_versions()) {
+        problems.insert(Field::CustomImages, why);
+    }
     problems
 }
 
@@ -166,6 +189,7 @@ mod tests {
             scope,
             version: version.into(),
             images: NodeImageSelectionType::Latest,
+            custom_images: String::new(),
         }
     }
 
@@ -180,6 +204,7 @@ mod tests {
             s.groups.push("g1".into());
         });
         stages.edit(second, |s| s.name = "stage-1".into());
+        stages.edit_group_limits(first, "g1", |l| l.selector = "env in prod".into());
         let problems = run_problems(
             "",
             Sequence::Stages,
@@ -191,6 +216,10 @@ mod tests {
         assert_eq!(problems[&Field::Version], "Pick a Kubernetes version.");
         assert!(problems[&Field::StageWait(first)].contains("whole number of minutes"));
         assert!(!problems.contains_key(&Field::StageGroups(first)));
+        assert!(
+            problems[&Field::StageLimits(first)].starts_with("Group g1: members by label: "),
+            "{problems:?}"
+        );
         assert_eq!(
             problems[&Field::StageName(second)],
             "Another stage is already called stage-1."

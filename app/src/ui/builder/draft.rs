@@ -2,16 +2,17 @@
 //! into a run request: kept apart from the views so it is tested without a browser.
 
 use crate::engine::RunSpec;
-use crate::model::gate::GateConfiguration;
+use crate::model::gate::{GateConfiguration, GateType, ScheduledStartConfiguration, Timing};
 use crate::model::limits::{MaxAllowedFailures, MaxConcurrency};
 use crate::model::names::{GroupName, StageName};
 use crate::model::selector::{LabelSelector, MemberSelector};
 use crate::model::strategy::{GroupRef, UpdateStage, UpdateStrategy};
 use crate::model::update::{
-    CreateRun, ManagedClusterUpdate, NodeImageSelection, NodeImageSelectionType, StrategySource,
-    UpgradeSpec, UpgradeType,
+    CreateRun, CustomNodeImageVersion, ManagedClusterUpdate, NodeImageSelection,
+    NodeImageSelectionType, StrategySource, UpgradeSpec, UpgradeType,
 };
-use crate::model::version::KubernetesVersion;
+use crate::model::version::{KubernetesVersion, NodeImageVersion};
+use crate::model::window::DayOfWeek;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -123,6 +124,65 @@ impl LevelDraft {
             before_gates: group.before_gates.clone(),
             after_gates: group.after_gates.clone(),
         }
+    }
+
+    fn gates_mut(&mut self, timing: Timing) -> &mut Vec<GateConfiguration> {
+        match timing {
+            Timing::Before => &mut self.before_gates,
+            Timing::After => &mut self.after_gates,
+        }
+    }
+
+    /// The first gate of `kind` at `timing`: the one the builder edits (an imported strategy
+    /// may have more; they are kept as they are).
+    pub fn gate(&self, timing: Timing, kind: GateType) -> Option<&GateConfiguration> {
+        let gates = match timing {
+            Timing::Before => &self.before_gates,
+            Timing::After => &self.after_gates,
+        };
+        gates.iter().find(|g| g.kind == kind)
+    }
+
+    pub fn edit_gate(
+        &mut self,
+        timing: Timing,
+        kind: GateType,
+        change: impl FnOnce(&mut GateConfiguration),
+    ) {
+        if let Some(gate) = self.gates_mut(timing).iter_mut().find(|g| g.kind == kind) {
+            change(gate);
+        }
+    }
+
+    /// Adds a gate of `kind` at `timing` (an approval, or Saturday 02:00 UTC), or removes every
+    /// one of that kind there.
+    pub fn set_gate(&mut self, timing: Timing, kind: GateType, on: bool) {
+        let gates = self.gates_mut(timing);
+        if !on {
+            gates.retain(|g| g.kind != kind);
+        } else if !gates.iter().any(|g| g.kind == kind) {
+            gates.push(match kind {
+                GateType::Approval => GateConfiguration::approval(),
+                GateType::ScheduledStart => GateConfiguration {
+                    kind: GateType::ScheduledStart,
+                    scheduled_start_configuration: Some(ScheduledStartConfiguration {
+                        start_day: DayOfWeek::Saturday,
+                        start_time: "02:00".into(),
+                        utc_offset: "+00:00".into(),
+                    }),
+                    ..GateConfiguration::approval()
+                },
+            });
+        }
+    }
+
+    /// What is wrong with this level's gates, for the form (`whose`: "The stage", "Group g").
+    pub fn gate_problem(&self, whose: &str) -> Option<String> {
+        let timed = |timing: Timing, gates: &[GateConfiguration]| {
+            gates.iter().find_map(|g| g.validate(timing, whose).err())
+        };
+        timed(Timing::Before, &self.before_gates)
+            .or_else(|| timed(Timing::After, &self.after_gates))
     }
 
     pub fn selector(&self) -> Result<Option<MemberSelector>, String> {
@@ -372,9 +432,39 @@ pub struct UpgradeChoice {
     /// As picked; ignored for a node-image-only upgrade.
     pub version: String,
     pub images: NodeImageSelectionType,
+    /// For `Custom`: node image versions separated by spaces, commas or lines.
+    pub custom_images: String,
 }
 
 impl UpgradeChoice {
+    /// The `Custom` images as typed, parsed; an empty list is a problem for Custom only.
+    pub fn custom_versions(&self) -> Result<Vec<CustomNodeImageVersion>, String> {
+        let versions = self
+            .custom_images
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|t| !t.is_empty())
+            .map(|t| NodeImageVersion::parse(t).map(|version| CustomNodeImageVersion { version }))
+            .collect::<Result<Vec<_>, _>>()?;
+        if versions.is_empty() {
+            return Err("Give at least one node image version, e.g. AKSUbuntu-2204gen2containerd-202409.01.0.".into());
+        }
+        Ok(versions)
+    }
+
+    fn node_image_selection(&self) -> Result<NodeImageSelection, String> {
+        let mut selection = NodeImageSelection::of(self.images);
+        if self.images == NodeImageSelectionType::Custom
+            && self.scope != UpgradeType::ControlPlaneOnly
+        {
+            selection.custom_node_image_versions = self.custom_versions()?;
+            selection.checked()?;
+        } else if self.images == NodeImageSelectionType::Custom {
+            // A control-plane-only run moves no image: Custom would have nothing to name.
+            selection = NodeImageSelection::default();
+        }
+        Ok(selection)
+    }
+
     pub fn update(&self) -> Result<ManagedClusterUpdate, String> {
         let kubernetes_version = match self.scope {
             UpgradeType::NodeImageOnly => None,
@@ -388,7 +478,7 @@ impl UpgradeChoice {
                 kind: self.scope,
                 kubernetes_version,
             },
-            node_image_selection: NodeImageSelection { kind: self.images },
+            node_image_selection: self.node_image_selection()?,
             // Not offered by the builder yet: stopped clusters are skipped, as by default.
             stopped_cluster_action: Default::default(),
         })
@@ -551,11 +641,109 @@ mod tests {
     }
 
     #[test]
+    fn gates_toggled_in_the_builder_reach_the_strategy_and_bad_times_are_named() {
+        let mut stages = example();
+        let first = stages.stages[0].key;
+        stages.edit(first, |d| {
+            d.limits
+                .set_gate(Timing::Before, GateType::ScheduledStart, true);
+            d.limits.set_gate(Timing::After, GateType::Approval, true);
+            d.limits.edit_gate(Timing::After, GateType::Approval, |g| {
+                g.display_name = Some("smoke tests green".into())
+            });
+        });
+        stages.edit_group_limits(first, "group-1b", |l| {
+            l.set_gate(Timing::Before, GateType::Approval, true)
+        });
+        let strategy = stages.strategy().unwrap();
+        let stage = &strategy.stages[0];
+        let schedule = stage.before_gates[0].scheduled_start_configuration.as_ref();
+        assert_eq!(
+            schedule.map(|c| (c.start_day, c.start_time.as_str())),
+            Some((DayOfWeek::Saturday, "02:00"))
+        );
+        assert_eq!(
+            stage.after_gates[0].display_name.as_deref(),
+            Some("smoke tests green")
+        );
+        assert_eq!(stage.groups[1].before_gates[0].kind, GateType::Approval);
+
+        let stage = &mut stages.stages[0];
+        stage
+            .limits
+            .edit_gate(Timing::Before, GateType::ScheduledStart, |g| {
+                if let Some(c) = g.scheduled_start_configuration.as_mut() {
+                    c.start_time = "25:00".into();
+                }
+            });
+        let problem = stage.limits.gate_problem("The stage").unwrap();
+        assert!(
+            problem.starts_with("The stage: ") && problem.contains("25:00"),
+            "{problem}"
+        );
+        stage
+            .limits
+            .set_gate(Timing::Before, GateType::ScheduledStart, false);
+        assert_eq!(stage.limits.gate_problem("The stage"), None);
+        assert!(stage.limits.before_gates.is_empty());
+    }
+
+    #[test]
+    fn custom_images_are_typed_as_a_list_and_checked_before_sending() {
+        let mut upgrade = UpgradeChoice {
+            scope: UpgradeType::NodeImageOnly,
+            version: String::new(),
+            images: NodeImageSelectionType::Custom,
+            custom_images:
+                " AKSUbuntu-2204gen2containerd-202410.01.0,\nAzureLinuxV2gen2-202401.01.0 ".into(),
+        };
+        let selection = upgrade.update().unwrap().node_image_selection;
+        let named: Vec<String> = selection
+            .custom_node_image_versions
+            .iter()
+            .map(|c| c.version.to_string())
+            .collect();
+        assert_eq!(
+            named,
+            [
+                "AKSUbuntu-2204gen2containerd-202410.01.0",
+                "AzureLinuxV2gen2-202401.01.0"
+            ]
+        );
+        upgrade.custom_images =
+            "AKSUbuntu-2204gen2containerd-202410.01.0 AKSUbuntu-2204gen2containerd-202409.01.0"
+                .into();
+        assert!(upgrade.update().unwrap_err().contains("gives two"));
+        upgrade.custom_images = "newest".into();
+        assert!(
+            upgrade
+                .update()
+                .unwrap_err()
+                .contains("not a node image version")
+        );
+        upgrade.custom_images.clear();
+        assert!(
+            upgrade
+                .update()
+                .unwrap_err()
+                .contains("at least one node image")
+        );
+        upgrade.scope = UpgradeType::ControlPlaneOnly;
+        upgrade.version = "1.30.5".into();
+        assert_eq!(
+            upgrade.update().unwrap().node_image_selection,
+            NodeImageSelection::default(),
+            "a control-plane-only run names no images"
+        );
+    }
+
+    #[test]
     fn the_request_matches_the_sequence_and_scope() {
         let upgrade = UpgradeChoice {
             scope: UpgradeType::NodeImageOnly,
             version: "1.30.5".into(),
             images: NodeImageSelectionType::Consistent,
+            custom_images: String::new(),
         };
         let (request, spec) =
             run_request(Sequence::OneByOne, &Stages::default(), "", None, &upgrade).unwrap();

@@ -45,6 +45,21 @@ impl FormErrors {
         }
     }
 
+    /// A `<details>` section that opens while `field` has a problem, so the input concerned can
+    /// be seen and focused.
+    pub fn opening_on_problem(&self, field: Field) -> NodeRef<leptos::html::Details> {
+        let errors = *self;
+        let section = NodeRef::<leptos::html::Details>::new();
+        Effect::new(move |_| {
+            if errors.at(field).is_some()
+                && let Some(details) = section.get()
+            {
+                details.set_open(true);
+            }
+        });
+        section
+    }
+
     /// The server's refusal that concerns no one field.
     pub fn general(&self) -> Option<String> {
         match self.server.get() {
@@ -77,6 +92,8 @@ pub fn element_id(field: Field) -> String {
         Field::StageGroups(key) => format!("stage-groups-{key}"),
         Field::StageLimits(key) => format!("stage-concurrency-{key}"),
         Field::StageSelector(key) => format!("stage-selector-{key}"),
+        Field::StageGates(key) => format!("stage-gates-{key}"),
+        Field::CustomImages => "custom-images".into(),
         Field::RunFailures => "run-failures".into(),
         Field::StrategyName => "strategy-name".into(),
     }

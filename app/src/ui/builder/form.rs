@@ -28,6 +28,7 @@ pub struct Draft {
     /// The person chose the version; until then it follows what the chosen members can take.
     pub version_picked: RwSignal<bool>,
     pub images: RwSignal<NodeImageSelectionType>,
+    pub custom_images: RwSignal<String>,
     pub strategy_name: RwSignal<String>,
 }
 
@@ -90,6 +91,7 @@ impl Draft {
             version: RwSignal::new(version),
             version_picked: RwSignal::new(false),
             images: RwSignal::new(NodeImageSelectionType::Latest),
+            custom_images: RwSignal::new(String::new()),
             strategy_name: RwSignal::new(strategy_name),
         }
     }
@@ -99,6 +101,7 @@ impl Draft {
             scope: self.scope.get(),
             version: self.version.get(),
             images: self.images.get(),
+            custom_images: self.custom_images.get(),
         }
     }
 
@@ -111,6 +114,7 @@ impl Draft {
         self.scope.track();
         self.version.track();
         self.images.track();
+        self.custom_images.track();
         self.strategy_name.track();
     }
 }
@@ -372,7 +376,13 @@ fn RunSettings(
                     <legend>"Node image selection"</legend>
                     {radio("images", draft.images, NodeImageSelectionType::Latest, "Latest (newest in each region)")}
                     {radio("images", draft.images, NodeImageSelectionType::Consistent, "Consistent (the same version everywhere)")}
+                    {radio("images", draft.images, NodeImageSelectionType::Custom, "Custom (the images you name)")}
                 </fieldset>
+                <Show when=move || draft.images.get() == NodeImageSelectionType::Custom>
+                    <TextField field=Field::CustomImages label="Custom node images" value=draft.custom_images
+                        placeholder="AKSUbuntu-2204gen2containerd-202409.01.0" required=true/>
+                    <p class="muted small">"One image per family, separated by spaces or commas; pools of other families keep their image, and a member whose region lacks its image waits Pending."</p>
+                </Show>
             </Show>
         </section>
     }

@@ -9,6 +9,7 @@ mod checks;
 mod draft;
 mod errors;
 mod form;
+mod gates;
 mod preview;
 mod stages;
 

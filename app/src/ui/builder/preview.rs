@@ -97,7 +97,7 @@ fn PlanView(plan: Plan) -> impl IntoView {
     view! {
         <p class="summary" data-testid="plan-summary">{tally(&plan)}</p>
         {(!images.is_empty()).then(|| view! {
-            <p class="small">"Consistent node images: "
+            <p class="small">"Selected node images: "
                 {images.iter().map(|v| view! { <code>{v.to_string()}</code>" " }).collect_view()}</p>
         })}
         {(!plan.warnings.is_empty()).then(|| view! {

@@ -4,6 +4,7 @@
 use super::checks::Field;
 use super::draft::{LevelDraft, StageDraft, Stages, WaitUnit};
 use super::errors::{FormErrors, field_message, message_id};
+use super::gates::StageGates;
 use crate::model::member::Labels;
 use crate::model::selector::LabelSelector;
 use crate::ui::format::count;
@@ -65,7 +66,7 @@ pub fn StageBuilder(
 }
 
 /// A stage's current draft (empty if it was just removed).
-fn draft_of(stages: RwSignal<Stages>, key: u64) -> Option<StageDraft> {
+pub(super) fn draft_of(stages: RwSignal<Stages>, key: u64) -> Option<StageDraft> {
     stages.read().stages.iter().find(|s| s.key == key).cloned()
 }
 
@@ -157,6 +158,7 @@ fn StageEditor(
             {field_message(errors, groups_field)}
             <StageSelector stages key member_labels/>
             <StageLimits stages key/>
+            <StageGates stages key/>
         </li>
     }
 }
@@ -235,22 +237,15 @@ fn StageLimits(stages: RwSignal<Stages>, key: u64) -> impl IntoView {
         }
     };
     let groups = move || draft_of(stages, key).map(|s| s.groups).unwrap_or_default();
-    // A problem with a limit opens the section, so its input can be seen and focused.
-    let section = NodeRef::<leptos::html::Details>::new();
-    Effect::new(move |_| {
-        if errors.at(field).is_some()
-            && let Some(details) = section.get()
-        {
-            details.set_open(true);
-        }
-    });
+    let section = errors.opening_on_problem(field);
     view! {
         <details class="limits" node_ref=section aria-describedby=message_id(field)>
-            <summary>"Concurrency and failure budget"</summary>
+            <summary>"Concurrency and failure budget, group selectors"</summary>
             <p class="muted small">"At once: how many members upgrade at the same time, as a number or a percentage of the members (rounded down, at least 1). The stage's value is a ceiling over all its groups; a group takes one at a time unless it says more."</p>
             <p class="muted small">"Failures allowed: failed members tolerated before the group, stage or run fails (a percentage rounds up). With none set anywhere a group fails on its first failure; a failed group, stage or run stops everything after it."</p>
+            <p class="muted small">"Members by label, per group: a label selector that keeps only the group's members it matches."</p>
             <table class="limits-table">
-                <thead><tr><th scope="col">""</th><th scope="col">"At once"</th><th scope="col">"Failures allowed"</th></tr></thead>
+                <thead><tr><th scope="col">""</th><th scope="col">"At once"</th><th scope="col">"Failures allowed"</th><th scope="col">"Members by label"</th></tr></thead>
                 <tbody>
                     <tr>
                         <th scope="row">"Whole stage"</th>
@@ -260,6 +255,7 @@ fn StageLimits(stages: RwSignal<Stages>, key: u64) -> impl IntoView {
                         <td>{limit_input(format!("stage-failures-{key}"), "Failures the stage allows".into(), "unset",
                             stage_value(|l| &l.failures),
                             move |v| stages.update(|s| s.edit(key, |d| d.limits.failures = v)))}</td>
+                        <td class="muted small">"as chosen above"</td>
                     </tr>
                     <For each=groups key=|g| g.clone() let:group>
                         <GroupLimitsRow stages key group/>
@@ -294,6 +290,8 @@ fn GroupLimitsRow(stages: RwSignal<Stages>, key: u64, group: String) -> impl Int
                 value(|l| &l.concurrency), edit(|l, v| l.concurrency = v))}</td>
             <td>{limit_input(format!("group-failures-{key}-{name}"), format!("Failures group {name} allows"), "unset",
                 value(|l| &l.failures), edit(|l, v| l.failures = v))}</td>
+            <td>{limit_input(format!("group-selector-{key}-{name}"), format!("Members of group {name} by label"), "all of the group",
+                value(|l| &l.selector), edit(|l, v| l.selector = v))}</td>
         </tr>
     }
 }

@@ -21,6 +21,7 @@ pub fn selection_label(kind: NodeImageSelectionType) -> &'static str {
     match kind {
         NodeImageSelectionType::Latest => "Latest",
         NodeImageSelectionType::Consistent => "Consistent",
+        NodeImageSelectionType::Custom => "Custom",
     }
 }
 

@@ -6,6 +6,7 @@ mod run_members;
 mod runs;
 mod simulator;
 mod strategies;
+mod webhooks;
 
 use super::{Expect, FleetStore, StoreError, StoreResult};
 use app::model::member::{ClusterResourceId, FleetSummary, Labels, Member, MemberSpec};

@@ -35,6 +35,7 @@ pub fn args(database_url: &str, demo: bool) -> ServeArgs {
         config: None,
         site_root: "target/site".into(),
         limits: Default::default(),
+        webhooks: Default::default(),
     }
 }
 
@@ -283,7 +284,12 @@ pub async fn start_configured(config: &std::path::Path) -> FastServer {
 pub async fn start_fast(database_url: &str, demo: bool, scale: f64) -> FastServer {
     let mut args = args(database_url, demo);
     args.time_scale = scale;
-    let built = server::build(&args, None).await.unwrap();
+    start_fast_with(&args).await
+}
+
+/// A server built from `args` as `drydock serve` would (its clock scaled, not manual).
+pub async fn start_fast_with(args: &ServeArgs) -> FastServer {
+    let built = server::build(args, None).await.unwrap();
     FastServer(TestServer {
         router: built.router.clone(),
         clock: Arc::new(ManualClock::new(START)),
