@@ -105,7 +105,6 @@ impl Dispatcher {
 
     async fn pass(self: &Arc<Self>) -> StoreResult<()> {
         while self.fan_out().await? == EVENTS_PER_PASS as usize {}
-        self.store.prune_deliveries(self.settings.history).await?;
         for webhook in self.store.webhooks_due(wall_now()).await? {
             if self
                 .sending
@@ -154,14 +153,21 @@ impl Dispatcher {
             .store
             .due_deliveries(name, wall_now(), DELIVERIES_PER_PASS)
             .await?;
+        let mut finished = false;
         for delivery in due {
             let attempt = self.attempt(&webhook, &delivery).await;
             self.store.record_attempt(delivery.id, &attempt).await?;
+            finished |= attempt.state != DeliveryState::Pending;
             if attempt.state != DeliveryState::Delivered {
                 // The receiver is failing: do not spend a timeout on each of its backlog now;
                 // the next pass starts again from its oldest delivery that is due.
                 break;
             }
+        }
+        // History only grows when a delivery finishes: prune then, not on every idle pass
+        // (a write that would contend with the engine's on SQLite's single writer).
+        if finished {
+            self.store.prune_deliveries(self.settings.history).await?;
         }
         Ok(())
     }
