@@ -70,6 +70,12 @@ pub struct ServeArgs {
     #[arg(long, env = "DRYDOCK_CONFIG")]
     pub config: Option<std::path::PathBuf>,
 
+    /// The addresses people and scripts reach Drydock by, such as `https://drydock.example.com`
+    /// (comma-separated for several). Requests naming another host are refused (DNS rebinding),
+    /// except loopback names, which always work.
+    #[arg(long, env = "DRYDOCK_PUBLIC_URL", value_delimiter = ',')]
+    pub public_url: Vec<String>,
+
     /// Directory holding the built site (WASM bundle, CSS, favicon).
     #[arg(long, env = "DRYDOCK_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,

@@ -111,7 +111,9 @@ pub async fn build(
         .site_pkg_dir("pkg")
         .site_addr(args.addr)
         .build();
-    let router = web::router(drydock.clone(), options);
+    let hosts =
+        web::AllowedHosts::from_public_urls(&args.public_url).map_err(anyhow::Error::msg)?;
+    let router = web::router(drydock.clone(), options, hosts);
     Ok(Built {
         drydock,
         simulator,

@@ -1,8 +1,11 @@
 //! The whole HTTP surface: the REST API, the server functions and the server-rendered pages,
 //! and static files (the WASM bundle, CSS, favicon) from the site root.
 
+mod browser_guard;
 mod request_limits;
 mod server_fns;
+
+pub use browser_guard::AllowedHosts;
 
 use crate::rest;
 use crate::service::Drydock;
@@ -17,7 +20,7 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::sync::Arc;
 use std::time::Instant;
 
-pub fn router(drydock: Arc<Drydock>, options: LeptosOptions) -> Router {
+pub fn router(drydock: Arc<Drydock>, options: LeptosOptions, hosts: AllowedHosts) -> Router {
     let service: SharedFleetService = drydock.clone();
     let context = move || provide_context(service.clone());
     let routes = generate_route_list(App);
@@ -31,6 +34,10 @@ pub fn router(drydock: Arc<Drydock>, options: LeptosOptions) -> Router {
         .with_state(options)
         .layer(middleware::from_fn(server_fns::edges))
         .layer(middleware::from_fn(request_limits::request_limits))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(hosts),
+            browser_guard::browser_guard,
+        ))
         .layer(middleware::from_fn(log_request))
 }
 

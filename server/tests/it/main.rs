@@ -6,6 +6,7 @@ mod common;
 
 mod aks_provider;
 mod bad_input;
+mod browser_guard;
 mod cli_walkthrough;
 mod cluster_leases;
 mod crash;

@@ -33,6 +33,7 @@ pub fn args(database_url: &str, demo: bool) -> ServeArgs {
         seed: 42,
         demo,
         config: None,
+        public_url: Vec::new(),
         site_root: "target/site".into(),
         limits: Default::default(),
         webhooks: Default::default(),
@@ -164,7 +165,22 @@ impl TestServer {
         body: Option<&str>,
         content_type: &str,
     ) -> Reply {
+        self.send_with(method, uri, body, content_type, &[]).await
+    }
+
+    /// `send` with extra request headers (a browser's `Origin`, a credential).
+    pub async fn send_with(
+        &self,
+        method: &str,
+        uri: &str,
+        body: Option<&str>,
+        content_type: &str,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let mut request = Request::builder().method(method).uri(uri);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if body.is_some() {
             request = request.header(header::CONTENT_TYPE, content_type);
         }
