@@ -5,14 +5,21 @@ const bin = process.env.DRYDOCK_BIN ?? "target/debug/drydock";
 const port = Number(process.env.DRYDOCK_E2E_PORT ?? 3100);
 export const aksPort = port + 100;
 const fakeArm = bin.replace(/drydock$/, "examples/fake_arm");
+/** The main server's first admin; the suite signs in as them once (global-setup.ts). */
+export const adminPassword = "e2e-admin-password";
+export const adminState = "../target/e2e-auth/admin.json";
 
 export default defineConfig({
   testDir: "./tests",
   timeout: 60_000,
   workers: 1,
   reporter: [["list"]],
+  globalSetup: "./global-setup.ts",
   use: {
     baseURL: `http://127.0.0.1:${port}`,
+    // Every page and API request of the suite is the signed-in admin's, unless a test makes a
+    // context of its own (access.spec.ts signs in as others).
+    storageState: adminState,
     trace: "retain-on-failure",
     launchOptions: {
       // Debian's Chromium: Playwright cannot download browsers here.
@@ -33,6 +40,7 @@ export default defineConfig({
     cwd: "..",
     command:
       `rm -rf target/e2e && mkdir -p target/e2e && ` +
+      `DRYDOCK_ADMIN_PASSWORD=${adminPassword} ` +
       `${bin} serve --demo --addr 127.0.0.1:${port} --database-url sqlite://target/e2e/drydock.db --time-scale 600`,
     url: `http://127.0.0.1:${port}/api/v1/fleets`,
     reuseExistingServer: false,
@@ -47,7 +55,7 @@ export default defineConfig({
       `{ ${fakeArm} --addr 127.0.0.1:${aksPort + 1} --dir target/e2e-aks & } && ` +
       `while [ ! -f target/e2e-aks/drydock.toml ]; do sleep 0.1; done && ` +
       `exec ${bin} serve --config target/e2e-aks/drydock.toml --addr 127.0.0.1:${aksPort} ` +
-      `--database-url sqlite://target/e2e-aks/drydock.db --time-scale 600`,
+      `--database-url sqlite://target/e2e-aks/drydock.db --time-scale 600 --auth none`,
     url: `http://127.0.0.1:${aksPort}/api/v1/providers`,
     reuseExistingServer: false,
     timeout: 60_000,

@@ -77,7 +77,7 @@ test("a gate waits in the run's tree and on the fleet page, and Approve lets the
   await expect(page.locator(`tr[data-member="${fleet}-a"] .state`)).toHaveText("Not started");
   await gate.getByLabel("Comment for gated.canary.before").fill("CAB said yes");
   await gate.getByRole("button", { name: "Approve gate gated.canary.before" }).click();
-  await expect(gate).toContainText("approved by anonymous: CAB said yes");
+  await expect(gate).toContainText("approved by admin: CAB said yes");
   await expect(gate.getByRole("button", { name: /Approve/ })).toHaveCount(0);
   await expect(page.locator("h1 .state")).toHaveText("Completed", { timeout: 60_000 });
 

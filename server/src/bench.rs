@@ -9,6 +9,7 @@ use crate::provider::simulated::{Faults, SimulatedProvider};
 use crate::service::Drydock;
 use crate::store::{SqliteStore, Stores};
 use app::engine::{Command, DurationModel};
+use app::model::access::Caller;
 use app::model::limits::MaxConcurrency;
 use app::model::member::{ClusterResourceId, MemberSpec};
 use app::model::names::{ClusterName, FleetName, GroupName, MemberName, RunName};
@@ -72,8 +73,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let simulator = Arc::new(
         SimulatedProvider::open(store.clone(), 42, clock.clone(), DurationModel::instant()).await?,
     );
+    let stores = Stores::sqlite(store);
+    let access = Arc::new(crate::auth::Access::new(
+        stores.access.clone(),
+        crate::auth::AuthSettings::default(),
+    ));
     let drydock = Drydock::new(
-        Stores::sqlite(store),
+        stores,
+        access,
         Arc::new(crate::provider::registry::Providers::new(
             vec![simulator.clone()],
             clock.clone(),
@@ -83,7 +90,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     );
     let fleet = name(FleetName::parse("bench"))?;
     drydock
-        .put_fleet(&fleet)
+        .put_fleet(&Caller::system(), &fleet)
         .await
         .map_err(|e| anyhow::anyhow!(e.message))?;
 
@@ -161,6 +168,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     };
     drydock
         .create_run(
+            &Caller::system(),
             &fleet,
             &run,
             request,
@@ -182,13 +190,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let decisions_before = drydock.runtime().decisions();
     let calls_before = crate::provider::Provider::calls(&*simulator);
     drydock
-        .run_command(&fleet, &run, Command::Start)
+        .run_command(&Caller::system(), &fleet, &run, Command::Start)
         .await
         .map_err(|e| anyhow::anyhow!(e.message))?;
     let finished = loop {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         let stored = drydock
-            .get_run(&fleet, &run)
+            .get_run(&Caller::system(), &fleet, &run)
             .await
             .map_err(|e| anyhow::anyhow!(e.message))?;
         match stored.run.state.public() {

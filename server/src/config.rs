@@ -33,6 +33,9 @@ pub enum Command {
     /// Gates of a fleet's runs: list, show, approve (like `az fleet gate`).
     #[command(subcommand)]
     Gate(crate::cli::GateCommand),
+    /// API tokens for scripts: create, list, revoke.
+    #[command(subcommand)]
+    Token(crate::cli::TokenCommand),
     /// Measure the orchestration itself on a large simulated fleet (see the README).
     Bench(crate::bench::BenchArgs),
 }
@@ -81,10 +84,69 @@ pub struct ServeArgs {
     pub site_root: String,
 
     #[command(flatten)]
+    pub auth: AuthArgs,
+
+    #[command(flatten)]
     pub limits: ConnectionLimits,
 
     #[command(flatten)]
     pub webhooks: WebhookArgs,
+}
+
+/// Who may use the server (see `auth/`).
+#[derive(Args, Debug, Clone)]
+pub struct AuthArgs {
+    /// `builtin`: users, sessions and API tokens. `none`: everyone is an admin, for local
+    /// development only; refused unless the address is a loopback one.
+    #[arg(
+        long = "auth",
+        env = "DRYDOCK_AUTH",
+        value_enum,
+        default_value = "builtin"
+    )]
+    pub mode: crate::auth::AuthMode,
+
+    /// Seconds of inactivity after which a browser session ends.
+    #[arg(long, env = "DRYDOCK_SESSION_IDLE_SECONDS", default_value_t = 12 * 3600,
+          value_parser = clap::value_parser!(u64).range(1..=30 * 86_400))]
+    pub session_idle_seconds: u64,
+
+    /// Seconds after sign-in at which a browser session ends, however active.
+    #[arg(long, env = "DRYDOCK_SESSION_MAX_SECONDS", default_value_t = 7 * 86_400,
+          value_parser = clap::value_parser!(u64).range(1..=90 * 86_400))]
+    pub session_max_seconds: u64,
+
+    /// The first admin's password, used only when the store has no user yet (a random one is
+    /// printed to the log otherwise). Set it through the environment, not the command line.
+    #[arg(
+        long,
+        env = "DRYDOCK_ADMIN_PASSWORD",
+        hide = true,
+        hide_env_values = true
+    )]
+    pub admin_password: Option<String>,
+}
+
+impl Default for AuthArgs {
+    fn default() -> Self {
+        Self {
+            mode: crate::auth::AuthMode::Builtin,
+            session_idle_seconds: 12 * 3600,
+            session_max_seconds: 7 * 86_400,
+            admin_password: None,
+        }
+    }
+}
+
+impl AuthArgs {
+    pub fn settings(&self) -> crate::auth::AuthSettings {
+        use std::time::Duration;
+        crate::auth::AuthSettings {
+            mode: self.mode,
+            session_idle: Duration::from_secs(self.session_idle_seconds),
+            session_max: Duration::from_secs(self.session_max_seconds),
+        }
+    }
 }
 
 /// How webhook deliveries are attempted (see `webhooks/dispatch.rs`).

@@ -6,6 +6,7 @@ use crate::provider::simulated::generate::{self, REGIONS};
 use crate::provider::simulated::rng::Rng;
 use crate::provider::simulated::{Faults, SimulatedProvider};
 use crate::service::Drydock;
+use app::model::access::Caller;
 use app::model::cluster::Region;
 use app::model::error::AppError;
 use app::model::member::{ClusterResourceId, Labels, MemberSpec};
@@ -73,12 +74,12 @@ pub async fn ensure_demo_fleet(
     seed: u64,
 ) -> Result<bool, AppError> {
     let fleet = name(FleetName::parse(DEMO_FLEET))?;
-    if drydock.get_fleet(&fleet).await.is_ok() {
+    if drydock.get_fleet(&Caller::system(), &fleet).await.is_ok() {
         return Ok(false);
     }
     let catalog = simulator.current_catalog();
     let mut rng = Rng::new(seed.wrapping_add(0xDE_30));
-    drydock.put_fleet(&fleet).await?;
+    drydock.put_fleet(&Caller::system(), &fleet).await?;
     for i in 0..MEMBERS {
         let region = name(Region::parse(REGIONS[i % 3]))?;
         let cluster = name(ClusterName::parse(&format!("aks-{region}-{}", i / 3 + 1)))?;
@@ -105,6 +106,7 @@ pub async fn ensure_demo_fleet(
         };
         drydock
             .put_member(
+                &Caller::system(),
                 &fleet,
                 &name(MemberName::parse(cluster.as_str()))?,
                 spec,

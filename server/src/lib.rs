@@ -1,6 +1,7 @@
 #![recursion_limit = "256"]
 //! Drydock's server: configuration, store, providers, the service, REST and web wiring.
 
+pub mod auth;
 pub mod bench;
 pub mod cli;
 pub mod clock;
@@ -64,6 +65,40 @@ fn providers(
     Ok(provider::registry::Providers::new(all, clock.clone()))
 }
 
+/// Who may use the server; on a new store, its first admin.
+async fn access(args: &config::ServeArgs, stores: &store::Stores) -> anyhow::Result<auth::Access> {
+    let settings = args.auth.settings();
+    if settings.mode == auth::AuthMode::None {
+        anyhow::ensure!(
+            args.addr.ip().is_loopback(),
+            "--auth none makes everyone who reaches the server an admin: it serves only on a loopback address, not {}",
+            args.addr
+        );
+        tracing::warn!(
+            "--auth none: everyone who reaches this server is an admin (local development only)"
+        );
+    }
+    let disabled = settings.mode == auth::AuthMode::None;
+    let access = auth::Access::new(stores.access.clone(), settings);
+    if disabled {
+        return Ok(access);
+    }
+    let given = args.auth.admin_password.clone();
+    let from_env = given.is_some();
+    if let Some(password) = access
+        .bootstrap(given)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message))?
+    {
+        if from_env {
+            tracing::info!("created user admin with the password in DRYDOCK_ADMIN_PASSWORD");
+        } else {
+            tracing::warn!(user = "admin", %password, "created the first user; sign in with this password (shown only now) and change it");
+        }
+    }
+    Ok(access)
+}
+
 /// Opens the store, resumes fleet time, loads the simulated world and wires the router.
 pub async fn build(
     args: &config::ServeArgs,
@@ -83,8 +118,11 @@ pub async fn build(
         store.clone(),
         args.webhooks.settings(),
     )?);
+    let stores = store::Stores::sqlite(store);
+    let access = Arc::new(access(args, &stores).await?);
     let drydock = Arc::new(Drydock::new(
-        store::Stores::sqlite(store),
+        stores,
+        access,
         Arc::new(providers),
         Some(simulator.clone()),
         clock,

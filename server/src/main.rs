@@ -10,6 +10,7 @@ fn main() -> anyhow::Result<()> {
         Command::Updatestrategy(command) => server::cli::update_strategy(command)?,
         Command::Member(command) => server::cli::member(command)?,
         Command::Gate(command) => server::cli::gate(command)?,
+        Command::Token(command) => server::cli::token(command)?,
         Command::Bench(args) => {
             tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

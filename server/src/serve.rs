@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
+use tower::ServiceExt;
 
 /// Headers a request may carry before hyper itself refuses it (431 without a body); the
 /// router's own, stricter limit answers in the API's error shape below this.
@@ -50,7 +51,7 @@ pub async fn serve(
                 Err(_) => break,
             },
         };
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -65,6 +66,7 @@ pub async fn serve(
         let connection = Connection {
             builder: builder.clone(),
             router: router.clone(),
+            peer,
             idle,
             stopping: stopping.clone(),
         };
@@ -86,6 +88,8 @@ pub async fn serve(
 struct Connection {
     builder: http1::Builder,
     router: Router,
+    /// Who connected: sign-in limits and the audit trail name the address.
+    peer: std::net::SocketAddr,
     idle: Duration,
     stopping: watch::Receiver<bool>,
 }
@@ -97,7 +101,13 @@ impl Connection {
             inner: stream,
             activity: activity.clone(),
         });
-        let service = TowerToHyperService::new(self.router);
+        let peer = axum::extract::ConnectInfo(self.peer);
+        let service = TowerToHyperService::new(self.router.map_request(
+            move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(peer);
+                request
+            },
+        ));
         let serving = self.builder.serve_connection(io, service);
         tokio::pin!(serving);
         let mut draining = false;

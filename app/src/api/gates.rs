@@ -1,7 +1,7 @@
 //! Server functions for gates: what the fleet's runs wait at, and approving one.
 
 #[cfg(feature = "ssr")]
-use super::{parse, service, with_status};
+use super::{caller, parse, service, with_status};
 use crate::engine::Reply;
 use crate::model::error::AppError;
 use crate::model::gate::GateResource;
@@ -15,7 +15,7 @@ pub async fn waiting_gates(fleet: String) -> Result<Vec<GateResource>, AppError>
     with_status(
         async {
             let fleet = parse("InvalidFleetName", FleetName::parse(&fleet))?;
-            service()?.waiting_gates(&fleet).await
+            service()?.waiting_gates(&caller(), &fleet).await
         }
         .await,
     )
@@ -34,7 +34,7 @@ pub async fn approve(
         async {
             let fleet = parse("InvalidFleetName", FleetName::parse(&fleet))?;
             service()?
-                .approve_gate(&fleet, &gate, comment, confirm)
+                .approve_gate(&caller(), &fleet, &gate, comment, confirm)
                 .await
         }
         .await,

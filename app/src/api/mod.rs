@@ -23,6 +23,20 @@ use crate::model::{
 };
 use leptos::prelude::*;
 
+/// Who is calling, as the server's authentication layer put it on the request (anonymous when
+/// there is none): the service decides with it what this call may do.
+#[cfg(feature = "ssr")]
+fn caller() -> crate::model::access::Caller {
+    use_context::<http::request::Parts>()
+        .and_then(|parts| {
+            parts
+                .extensions
+                .get::<crate::model::access::Caller>()
+                .cloned()
+        })
+        .unwrap_or_else(crate::model::access::Caller::anonymous)
+}
+
 #[cfg(feature = "ssr")]
 fn service() -> Result<service::SharedFleetService, AppError> {
     use_context::<service::SharedFleetService>().ok_or_else(AppError::internal)
@@ -53,9 +67,18 @@ fn parse_group(text: &str) -> Result<Option<GroupName>, AppError> {
     }
 }
 
+/// Who the page's user is and what they were granted (`None`: nobody has signed in), so the
+/// page can hide or disable what the server would refuse (the server still decides). Open to
+/// anyone: the sign-in page asks too.
+#[server(prefix = "/fn", endpoint = "whoami", input = leptos::server_fn::codec::GetUrl)]
+pub async fn whoami() -> Result<Option<crate::model::access::Caller>, AppError> {
+    let caller = caller();
+    Ok((!caller.is_anonymous()).then_some(caller))
+}
+
 #[server(prefix = "/fn", endpoint = "list_fleets", input = leptos::server_fn::codec::GetUrl)]
 pub async fn list_fleets() -> Result<Vec<FleetSummary>, AppError> {
-    with_status(service()?.list_fleets().await)
+    with_status(service()?.list_fleets(&caller()).await)
 }
 
 #[server(prefix = "/fn", endpoint = "fleet_overview", input = leptos::server_fn::codec::GetUrl)]
@@ -63,7 +86,7 @@ pub async fn get_fleet_overview(fleet: String) -> Result<FleetOverview, AppError
     with_status(
         async {
             let fleet = parse("InvalidFleetName", FleetName::parse(&fleet))?;
-            service()?.fleet_overview(&fleet).await
+            service()?.fleet_overview(&caller(), &fleet).await
         }
         .await,
     )
@@ -89,7 +112,7 @@ pub async fn join_member(
                 group: parse_group(&group)?,
                 labels: Default::default(),
             };
-            service()?.join_member(&fleet, &name, spec).await
+            service()?.join_member(&caller(), &fleet, &name, spec).await
         }
         .await,
     )
@@ -115,7 +138,7 @@ pub async fn assign_group(
                 .map(|m| parse("InvalidMemberName", MemberName::parse(m)))
                 .collect::<Result<Vec<_>, _>>()?;
             service()?
-                .assign_group(&fleet, &members, parse_group(&group)?)
+                .assign_group(&caller(), &fleet, &members, parse_group(&group)?)
                 .await
         }
         .await,
@@ -134,7 +157,9 @@ pub async fn remove_member(
         async {
             let fleet = parse("InvalidFleetName", FleetName::parse(&fleet))?;
             let name = parse("InvalidMemberName", MemberName::parse(&name))?;
-            service()?.remove_member(&fleet, &name, force).await
+            service()?
+                .remove_member(&caller(), &fleet, &name, force)
+                .await
         }
         .await,
     )

@@ -2,7 +2,7 @@
 //! operations. Reads are GET; writes that carry structures take JSON.
 
 #[cfg(feature = "ssr")]
-use super::{parse, with_status};
+use super::{caller, parse, with_status};
 use crate::engine::{FleetSnapshot, Plan, Reply, SkipTarget};
 use crate::model::error::AppError;
 use crate::model::run::{RunProgress, RunView, UpdateRun};
@@ -30,7 +30,9 @@ async fn command(fleet: String, run: String, command: Command) -> Result<Reply, 
     with_status(
         async {
             let (fleet, run) = names(&fleet, &run)?;
-            super::service()?.command(&fleet, &run, command).await
+            super::service()?
+                .command(&caller(), &fleet, &run, command)
+                .await
         }
         .await,
     )
@@ -41,7 +43,10 @@ pub async fn get_fleet_snapshot(fleet: String) -> Result<FleetSnapshot, AppError
     with_status(
         async {
             super::service()?
-                .snapshot(&parse("InvalidFleetName", FleetName::parse(&fleet))?)
+                .snapshot(
+                    &caller(),
+                    &parse("InvalidFleetName", FleetName::parse(&fleet))?,
+                )
                 .await
         }
         .await,
@@ -59,7 +64,10 @@ pub async fn list_runs(fleet: String) -> Result<Vec<RunSummary>, AppError> {
     with_status(
         async {
             super::service()?
-                .run_summaries(&parse("InvalidFleetName", FleetName::parse(&fleet))?)
+                .run_summaries(
+                    &caller(),
+                    &parse("InvalidFleetName", FleetName::parse(&fleet))?,
+                )
                 .await
         }
         .await,
@@ -71,7 +79,7 @@ pub async fn get_run(fleet: String, run: String) -> Result<UpdateRun, AppError> 
     with_status(
         async {
             let (fleet, run) = names(&fleet, &run)?;
-            super::service()?.run(&fleet, &run).await
+            super::service()?.run(&caller(), &fleet, &run).await
         }
         .await,
     )
@@ -83,7 +91,7 @@ pub async fn get_run_view(fleet: String, run: String) -> Result<RunView, AppErro
     with_status(
         async {
             let (fleet, run) = names(&fleet, &run)?;
-            super::service()?.run_view(&fleet, &run).await
+            super::service()?.run_view(&caller(), &fleet, &run).await
         }
         .await,
     )
@@ -96,7 +104,9 @@ pub async fn get_run_progress(fleet: String, run: String) -> Result<RunProgress,
     with_status(
         async {
             let (fleet, run) = names(&fleet, &run)?;
-            super::service()?.run_progress(&fleet, &run).await
+            super::service()?
+                .run_progress(&caller(), &fleet, &run)
+                .await
         }
         .await,
     )
@@ -111,7 +121,9 @@ pub async fn create_update_run(
     with_status(
         async {
             let (fleet, run) = names(&fleet, &run)?;
-            super::service()?.new_run(&fleet, &run, request).await
+            super::service()?
+                .new_run(&caller(), &fleet, &run, request)
+                .await
         }
         .await,
     )
@@ -142,7 +154,7 @@ pub async fn delete_run(fleet: String, run: String) -> Result<(), AppError> {
     with_status(
         async {
             let (fleet, run) = names(&fleet, &run)?;
-            super::service()?.remove_run(&fleet, &run).await
+            super::service()?.remove_run(&caller(), &fleet, &run).await
         }
         .await,
     )
@@ -153,7 +165,7 @@ pub async fn run_plan(fleet: String, run: String) -> Result<Plan, AppError> {
     with_status(
         async {
             let (fleet, run) = names(&fleet, &run)?;
-            super::service()?.plan(&fleet, &run).await
+            super::service()?.plan(&caller(), &fleet, &run).await
         }
         .await,
     )
@@ -164,7 +176,7 @@ pub async fn list_strategies(fleet: String) -> Result<Vec<(String, UpdateStrateg
     with_status(
         async {
             let fleet = parse("InvalidFleetName", FleetName::parse(&fleet))?;
-            let list = super::service()?.strategies(&fleet).await?;
+            let list = super::service()?.strategies(&caller(), &fleet).await?;
             Ok(list
                 .into_iter()
                 .map(|(name, strategy)| (name.to_string(), strategy))
@@ -188,7 +200,7 @@ pub async fn save_strategy(
             let fleet = parse("InvalidFleetName", FleetName::parse(&fleet))?;
             let name = parse("InvalidStrategyName", StrategyName::parse(&name))?;
             super::service()?
-                .save_strategy(&fleet, &name, strategy, replace)
+                .save_strategy(&caller(), &fleet, &name, strategy, replace)
                 .await
         }
         .await,
@@ -201,7 +213,9 @@ pub async fn delete_strategy(fleet: String, name: String) -> Result<(), AppError
         async {
             let fleet = parse("InvalidFleetName", FleetName::parse(&fleet))?;
             let name = parse("InvalidStrategyName", StrategyName::parse(&name))?;
-            super::service()?.remove_strategy(&fleet, &name).await
+            super::service()?
+                .remove_strategy(&caller(), &fleet, &name)
+                .await
         }
         .await,
     )

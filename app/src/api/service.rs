@@ -1,8 +1,10 @@
 //! What the server functions need from the server. The server implements this over its store
 //! and provider and hands it to Leptos as context; the REST API calls the same implementation,
-//! so the browser and scripts can never see two different behaviours.
+//! so the browser and scripts can never see two different behaviours. Every call names its
+//! caller, whose roles the server checks inside (so no server function can forget to).
 
 use crate::engine::{Command, FleetSnapshot, Plan, Reply};
+use crate::model::access::Caller;
 use crate::model::error::AppError;
 use crate::model::gate::GateResource;
 use crate::model::member::{FleetSummary, MemberSpec};
@@ -20,13 +22,18 @@ pub trait FleetService: Send + Sync + 'static {
     /// The fleet clock now, and how fast it runs.
     fn fleet_time(&self) -> FleetTime;
 
-    async fn list_fleets(&self) -> Result<Vec<FleetSummary>, AppError>;
+    async fn list_fleets(&self, caller: &Caller) -> Result<Vec<FleetSummary>, AppError>;
 
-    async fn fleet_overview(&self, fleet: &FleetName) -> Result<FleetOverview, AppError>;
+    async fn fleet_overview(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+    ) -> Result<FleetOverview, AppError>;
 
     /// Adds a member; a member of that name already in the fleet is a conflict, not a replace.
     async fn join_member(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         name: &MemberName,
         spec: MemberSpec,
@@ -35,6 +42,7 @@ pub trait FleetService: Send + Sync + 'static {
     /// Puts every named member into `group` (or into no group), all or none.
     async fn assign_group(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         members: &[MemberName],
         group: Option<GroupName>,
@@ -44,30 +52,48 @@ pub trait FleetService: Send + Sync + 'static {
     /// naming the run otherwise).
     async fn remove_member(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         name: &MemberName,
         force: bool,
     ) -> Result<(), AppError>;
 
     /// Members, what their clusters run and the catalog: what the browser plans previews from.
-    async fn snapshot(&self, fleet: &FleetName) -> Result<FleetSnapshot, AppError>;
+    async fn snapshot(&self, caller: &Caller, fleet: &FleetName)
+    -> Result<FleetSnapshot, AppError>;
 
-    async fn run_summaries(&self, fleet: &FleetName) -> Result<Vec<RunSummary>, AppError>;
+    async fn run_summaries(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+    ) -> Result<Vec<RunSummary>, AppError>;
 
-    async fn run(&self, fleet: &FleetName, name: &RunName) -> Result<UpdateRun, AppError>;
+    async fn run(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        name: &RunName,
+    ) -> Result<UpdateRun, AppError>;
 
     /// The run with the fleet clock and the newest event it reflects: what a run page follows.
-    async fn run_view(&self, fleet: &FleetName, name: &RunName) -> Result<RunView, AppError>;
+    async fn run_view(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        name: &RunName,
+    ) -> Result<RunView, AppError>;
 
     /// How far the run's upgrades in flight have come: what a run page polls between events.
     async fn run_progress(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         name: &RunName,
     ) -> Result<RunProgress, AppError>;
 
     async fn new_run(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         name: &RunName,
         request: CreateRun,
@@ -75,15 +101,22 @@ pub trait FleetService: Send + Sync + 'static {
 
     async fn command(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         name: &RunName,
         command: Command,
     ) -> Result<Reply, AppError>;
 
-    async fn plan(&self, fleet: &FleetName, name: &RunName) -> Result<Plan, AppError>;
+    async fn plan(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        name: &RunName,
+    ) -> Result<Plan, AppError>;
 
     async fn strategies(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
     ) -> Result<Vec<(StrategyName, UpdateStrategy)>, AppError>;
 
@@ -91,24 +124,39 @@ pub trait FleetService: Send + Sync + 'static {
     /// (a conflict, `StrategyAlreadyExists`, otherwise).
     async fn save_strategy(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         name: &StrategyName,
         strategy: UpdateStrategy,
         replace: bool,
     ) -> Result<(), AppError>;
 
-    async fn remove_strategy(&self, fleet: &FleetName, name: &StrategyName)
-    -> Result<(), AppError>;
+    async fn remove_strategy(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        name: &StrategyName,
+    ) -> Result<(), AppError>;
 
     /// Deletes a run that is not running, stopping or upgrading (a conflict says why otherwise).
-    async fn remove_run(&self, fleet: &FleetName, name: &RunName) -> Result<(), AppError>;
+    async fn remove_run(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        name: &RunName,
+    ) -> Result<(), AppError>;
 
     /// Approval gates the fleet's runs wait at now, oldest first.
-    async fn waiting_gates(&self, fleet: &FleetName) -> Result<Vec<GateResource>, AppError>;
+    async fn waiting_gates(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+    ) -> Result<Vec<GateResource>, AppError>;
 
     /// Approves a gate; `confirm` goes on although some members behind it cannot start yet.
     async fn approve_gate(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         gate: &str,
         comment: Option<String>,

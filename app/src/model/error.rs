@@ -14,6 +14,12 @@ pub enum ErrorKind {
     TooLarge,
     /// A condition the request set (`If-Match`, `If-None-Match`) does not hold.
     PreconditionFailed,
+    /// No credential, or one that is wrong, expired or revoked.
+    Unauthenticated,
+    /// The caller is known but lacks the role the request needs.
+    Forbidden,
+    /// Too many attempts (failed sign-ins); trying later works.
+    TooManyRequests,
     /// The HTTP method does not apply to the route.
     MethodNotAllowed,
     /// A dependency (a provider) could not answer now; trying later may work.
@@ -31,6 +37,9 @@ impl ErrorKind {
             ErrorKind::TooLarge => 413,
             ErrorKind::PreconditionFailed => 412,
             ErrorKind::MethodNotAllowed => 405,
+            ErrorKind::Unauthenticated => 401,
+            ErrorKind::Forbidden => 403,
+            ErrorKind::TooManyRequests => 429,
             ErrorKind::Unavailable => 503,
             ErrorKind::Internal => 500,
         }

@@ -1,5 +1,6 @@
 //! Domain types shared by the server and the browser. Plain data with serde; no IO.
 
+pub mod access;
 pub mod catalog;
 pub mod cluster;
 pub mod error;

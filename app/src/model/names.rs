@@ -164,3 +164,7 @@ mod tests {
         assert_eq!(g.as_str(), "group-1a");
     }
 }
+name_type!(
+    /// A user's login name, unique on one server (`admin` is made on first start).
+    UserName, "user", 63
+);

@@ -108,11 +108,14 @@ pub fn ApproveForm(fleet: Signal<String>, gate: String, done: RwSignal<u64>) -> 
             .filter(|e| e.code != "ConfirmationRequired")
     };
     let label = format!("Approve gate {}", gate.get_value());
+    let role =
+        crate::ui::access::refusal(crate::model::access::Role::Operator, &fleet.get_untracked());
     view! {
         <span class="approve">
             <input type="text" class="narrow" placeholder="comment (optional)" aria-label=format!("Comment for {}", gate.get_value())
                 prop:value=move || comment.get() on:input=move |ev| comment.set(event_target_value(&ev))/>
-            <button type="button" class="approve-button" aria-label=label disabled=move || action.pending().get()
+            <button type="button" class="approve-button" aria-label=label disabled=move || action.pending().get() || role.get().is_some()
+                title=move || role.get().unwrap_or_default()
                 on:click=move |_| send(false)>"Approve"</button>
         </span>
         {move || needs_confirmation().map(|error| view! {

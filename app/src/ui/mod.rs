@@ -1,6 +1,7 @@
 //! The browser UI: one module per page. Pages read through server functions into `Resource`s
 //! and write through `ServerAction`s; nothing here decides a rule the model or engine owns.
 
+mod access;
 mod badge;
 mod builder;
 mod error;
@@ -67,6 +68,7 @@ fn set_page_policy() {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     time::provide_zone();
+    access::provide_me();
     view! {
         <Stylesheet id="drydock" href="/pkg/drydock.css"/>
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
@@ -77,10 +79,13 @@ pub fn App() -> impl IntoView {
             <header class="topbar">
                 <A href="/" attr:class="brand">"Drydock"</A>
                 <span class="tagline">"Staged upgrades for Kubernetes fleets"</span>
+                <span class="spacer"></span>
+                <access::UserMenu/>
             </header>
             <main>
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("/") view=FleetsPage/>
+                    <Route path=path!("/login") view=access::SignInPage/>
                     <Route path=path!("/fleets/:fleet") view=FleetPage ssr=SsrMode::Async/>
                     <Route path=path!("/fleets/:fleet/updates") view=UpdatesPage/>
                     // Pages that answer 404 for what is not there wait for their data before

@@ -10,6 +10,8 @@ use std::time::Duration;
 pub struct Server {
     host: String,
     port: u16,
+    /// The whole `Authorization` header value, if any.
+    authorization: Option<String>,
 }
 
 pub struct Response {
@@ -38,7 +40,14 @@ impl Server {
         Ok(Self {
             host: host.to_owned(),
             port,
+            authorization: None,
         })
+    }
+
+    /// Sends `Authorization: <value>` with every request.
+    pub fn authorized(mut self, value: Option<String>) -> Self {
+        self.authorization = value;
+        self
     }
 
     pub fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Response, String> {
@@ -49,8 +58,13 @@ impl Server {
             .set_read_timeout(Some(Duration::from_secs(60)))
             .map_err(|e| e.to_string())?;
         let body = body.map(Value::to_string).unwrap_or_default();
+        let authorization = self
+            .authorization
+            .as_ref()
+            .map(|value| format!("Authorization: {value}\r\n"))
+            .unwrap_or_default();
         let request = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nAccept: application/json\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\n{authorization}Accept: application/json\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             self.host,
             body.len()
         );

@@ -5,8 +5,10 @@
 
 mod gates;
 mod http;
+mod tokens;
 
 pub use gates::{GateCommand, gate};
+pub use tokens::{TokenCommand, token};
 
 use clap::{Args, Subcommand};
 use http::Server;
@@ -109,9 +111,25 @@ pub enum MemberCommand {
     List(Fleet),
 }
 
+/// The credential the CLI sends: an API token from `DRYDOCK_TOKEN`, or else a user's password
+/// from `DRYDOCK_USER` and `DRYDOCK_PASSWORD` (needed to create tokens). Never a flag, so it
+/// does not show in the process list or the shell's history.
+fn credential() -> Option<String> {
+    use base64::Engine;
+    let set = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if let Some(token) = set("DRYDOCK_TOKEN") {
+        return Some(format!("Bearer {token}"));
+    }
+    let (user, password) = (set("DRYDOCK_USER")?, set("DRYDOCK_PASSWORD")?);
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    Some(format!("Basic {encoded}"))
+}
+
 /// Sends one request; a 4xx/5xx answer becomes the error's own words.
 fn call(server: &str, method: &str, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
-    let server = Server::parse(server).map_err(anyhow::Error::msg)?;
+    let server = Server::parse(server)
+        .map_err(anyhow::Error::msg)?
+        .authorized(credential());
     let response = server
         .send(method, path, body.as_ref())
         .map_err(anyhow::Error::msg)?;

@@ -3,9 +3,10 @@
 //! store, where they were committed with the state they describe, so a client misses none; the
 //! runtime's change notifications only say when to look.
 
-use super::{ApiError, ApiState, ok, parse_name};
+use super::{ApiError, ApiState, AsCaller, ok, parse_name};
 use crate::runtime::RunKey;
 use crate::store::StoredEvent;
+use app::model::access::Caller;
 use app::model::error::AppError;
 use app::model::names::{FleetName, RunName};
 use axum::extract::{Path, RawQuery, State};
@@ -23,6 +24,8 @@ const PAGE: i64 = 1_000;
 
 struct Follow {
     drydock: ApiState,
+    /// Checked again on every read, so a revoked role ends the stream.
+    caller: Caller,
     key: RunKey,
     after: i64,
     buffer: VecDeque<StoredEvent>,
@@ -46,7 +49,7 @@ impl Follow {
             }
             let events = self
                 .drydock
-                .run_events(&self.key.0, &self.key.1, self.after, PAGE)
+                .run_events(&self.caller, &self.key.0, &self.key.1, self.after, PAGE)
                 .await
                 .ok()?;
             if let Some(last) = events.last() {
@@ -68,6 +71,7 @@ impl Follow {
 
 pub async fn stream(
     State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
     Path((fleet, run)): Path<(String, String)>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -76,7 +80,7 @@ pub async fn stream(
     let run = parse_name("InvalidUpdateRunName", RunName::parse(&run))?;
     let mut after = 0;
     numbers_of(query.as_deref(), &mut [("after", i64::MAX, &mut after)])?;
-    drydock.get_run(&fleet, &run).await?;
+    drydock.get_run(&caller, &fleet, &run).await?;
     // A browser reconnecting sends the last id it saw with the URL it started from: the newer wins.
     let resumed = headers
         .get("last-event-id")
@@ -87,6 +91,7 @@ pub async fn stream(
     let changes = drydock.runtime().subscribe();
     let follow = Follow {
         drydock,
+        caller,
         key: (fleet, run),
         after,
         buffer: VecDeque::new(),
@@ -122,6 +127,7 @@ fn numbers_of(query: Option<&str>, known: &mut [(&str, i64, &mut i64)]) -> Resul
 /// `nextAfter` as `after` for the next page (an empty `value` means nothing newer yet).
 pub async fn timeline(
     State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
     Path((fleet, run)): Path<(String, String)>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
@@ -135,7 +141,9 @@ pub async fn timeline(
             ("limit", 10 * PAGE, &mut limit),
         ],
     )?;
-    let events = drydock.run_events(&fleet, &run, after, limit).await?;
+    let events = drydock
+        .run_events(&caller, &fleet, &run, after, limit)
+        .await?;
     let next_after = events.last().map_or(after, |e| e.id);
     let value: Vec<Value> = events
         .into_iter()

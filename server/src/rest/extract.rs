@@ -138,3 +138,23 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
         Ok(Self(Precondition::from_headers(if_match, if_none_match)?))
     }
 }
+
+/// The request's caller, as the authentication layer found it (anonymous without that layer).
+pub struct AsCaller(pub app::model::access::Caller);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for AsCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(AsCaller(
+            parts
+                .extensions
+                .get::<app::model::access::Caller>()
+                .cloned()
+                .unwrap_or_else(app::model::access::Caller::anonymous),
+        ))
+    }
+}

@@ -1,4 +1,6 @@
-use super::{ApiResult, ApiState, ArmJson, delete_response, list, ok, parse_name, put_response};
+use super::{
+    ApiResult, ApiState, ArmJson, AsCaller, delete_response, list, ok, parse_name, put_response,
+};
 use app::api::service::FleetService;
 use app::model::member::FleetSummary;
 use app::model::names::FleetName;
@@ -41,27 +43,38 @@ pub fn fleet_json(fleet: &FleetSummary) -> Value {
     })
 }
 
-pub async fn index(State(drydock): State<ApiState>) -> ApiResult {
-    let fleets = drydock.list_fleets().await?;
+pub async fn index(State(drydock): State<ApiState>, AsCaller(caller): AsCaller) -> ApiResult {
+    let fleets = drydock.list_fleets(&caller).await?;
     Ok(list(fleets.iter().map(fleet_json).collect()))
 }
 
 pub async fn put(
     State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
     Path(fleet): Path<String>,
     ArmJson(_body): ArmJson<PutFleet>,
 ) -> ApiResult {
     let fleet = parse_name("InvalidFleetName", FleetName::parse(&fleet))?;
-    let (summary, created) = drydock.put_fleet(&fleet).await?;
+    let (summary, created) = drydock.put_fleet(&caller, &fleet).await?;
     Ok(put_response(created, fleet_json(&summary)))
 }
 
-pub async fn get(State(drydock): State<ApiState>, Path(fleet): Path<String>) -> ApiResult {
+pub async fn get(
+    State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
+    Path(fleet): Path<String>,
+) -> ApiResult {
     let fleet = parse_name("InvalidFleetName", FleetName::parse(&fleet))?;
-    Ok(ok(fleet_json(&drydock.get_fleet(&fleet).await?)))
+    Ok(ok(fleet_json(&drydock.get_fleet(&caller, &fleet).await?)))
 }
 
-pub async fn delete(State(drydock): State<ApiState>, Path(fleet): Path<String>) -> ApiResult {
+pub async fn delete(
+    State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
+    Path(fleet): Path<String>,
+) -> ApiResult {
     let fleet = parse_name("InvalidFleetName", FleetName::parse(&fleet))?;
-    Ok(delete_response(drydock.delete_fleet(&fleet).await?))
+    Ok(delete_response(
+        drydock.delete_fleet(&caller, &fleet).await?,
+    ))
 }

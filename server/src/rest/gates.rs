@@ -3,8 +3,10 @@
 //! (`If-Match` honoured).
 
 use super::runs::with_reply;
-use super::{ApiResult, ApiState, ArmBody, ArmJson, IfMatch, list, ok, parse_name, query_pairs};
-use crate::service::{ANONYMOUS, GateApproval, GateFilter};
+use super::{
+    ApiResult, ApiState, ArmBody, ArmJson, AsCaller, IfMatch, list, ok, parse_name, query_pairs,
+};
+use crate::service::{GateApproval, GateFilter};
 use app::model::error::AppError;
 use app::model::gate::GateType;
 use app::model::names::{FleetName, RunName};
@@ -49,12 +51,13 @@ fn filter_of(query: Option<&str>) -> Result<GateFilter, super::ApiError> {
 
 pub async fn index(
     Axum(drydock): Axum<ApiState>,
+    AsCaller(caller): AsCaller,
     Path(fleet): Path<String>,
     RawQuery(query): RawQuery,
 ) -> ApiResult {
     let fleet = fleet_name(&fleet)?;
     let filter = filter_of(query.as_deref())?;
-    let gates = drydock.list_gates(&fleet, &filter).await?;
+    let gates = drydock.list_gates(&caller, &fleet, &filter).await?;
     Ok(list(
         gates
             .iter()
@@ -65,10 +68,11 @@ pub async fn index(
 
 pub async fn get(
     Axum(drydock): Axum<ApiState>,
+    AsCaller(caller): AsCaller,
     Path((fleet, gate)): Path<(String, String)>,
 ) -> ApiResult {
     let fleet = fleet_name(&fleet)?;
-    let gate = drydock.get_gate(&fleet, &gate).await?;
+    let gate = drydock.get_gate(&caller, &fleet, &gate).await?;
     Ok(ok(serde_json::to_value(gate).unwrap_or_default()))
 }
 
@@ -86,6 +90,7 @@ pub struct PatchGateProperties {
 
 pub async fn patch(
     Axum(drydock): Axum<ApiState>,
+    AsCaller(caller): AsCaller,
     Path((fleet, gate)): Path<(String, String)>,
     IfMatch(precondition): IfMatch,
     ArmJson(body): ArmJson<ArmBody<PatchGateProperties>>,
@@ -103,12 +108,11 @@ pub async fn patch(
         .into());
     }
     let approval = GateApproval {
-        by: ANONYMOUS.into(),
         comment: p.comment,
         confirm: p.confirm,
     };
     let (reply, gate) = drydock
-        .approve_gate(&fleet, &gate, approval, &precondition)
+        .approve_gate(&caller, &fleet, &gate, approval, &precondition)
         .await?;
     Ok(with_reply(
         ok(serde_json::to_value(gate).unwrap_or_default()),

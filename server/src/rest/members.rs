@@ -1,6 +1,6 @@
 use super::{
-    ApiResult, ApiState, ArmBody, ArmJson, IfMatch, ReadOnlyObject, delete_response, list, ok,
-    parse_name, put_response,
+    ApiResult, ApiState, ArmBody, ArmJson, AsCaller, IfMatch, ReadOnlyObject, delete_response,
+    list, ok, parse_name, put_response,
 };
 use crate::service::MemberView;
 use app::model::member::{ClusterResourceId, Labels, MemberSpec};
@@ -68,14 +68,19 @@ pub fn member_json(view: &MemberView) -> Value {
     })
 }
 
-pub async fn index(State(drydock): State<ApiState>, Path(fleet): Path<String>) -> ApiResult {
+pub async fn index(
+    State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
+    Path(fleet): Path<String>,
+) -> ApiResult {
     let fleet = parse_name("InvalidFleetName", FleetName::parse(&fleet))?;
-    let views = drydock.list_members(&fleet).await?;
+    let views = drydock.list_members(&caller, &fleet).await?;
     Ok(list(views.iter().map(member_json).collect()))
 }
 
 pub async fn put(
     State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
     Path((fleet, member)): Path<(String, String)>,
     IfMatch(precondition): IfMatch,
     ArmJson(body): ArmJson<ArmBody<PutMemberProperties>>,
@@ -88,23 +93,27 @@ pub async fn put(
         labels: p.labels,
     };
     let (view, created) = drydock
-        .put_member(&fleet, &member, spec, &precondition)
+        .put_member(&caller, &fleet, &member, spec, &precondition)
         .await?;
     Ok(put_response(created, member_json(&view)))
 }
 
 pub async fn get(
     State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
     Path((fleet, member)): Path<(String, String)>,
 ) -> ApiResult {
     let (fleet, member) = names(&fleet, &member)?;
-    Ok(ok(member_json(&drydock.get_member(&fleet, &member).await?)))
+    Ok(ok(member_json(
+        &drydock.get_member(&caller, &fleet, &member).await?,
+    )))
 }
 
 /// `DELETE …/members/{member}[?force=true]`: a member a run is upgrading is removed only with
 /// `force` (409 `MemberBeingUpgraded` naming the run otherwise).
 pub async fn delete(
     State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
     Path((fleet, member)): Path<(String, String)>,
     IfMatch(precondition): IfMatch,
     RawQuery(query): RawQuery,
@@ -114,7 +123,7 @@ pub async fn delete(
     super::flags_of(query.as_deref(), &mut [("force", &mut force)])?;
     Ok(delete_response(
         drydock
-            .delete_member(&fleet, &member, force, &precondition)
+            .delete_member(&caller, &fleet, &member, force, &precondition)
             .await?,
     ))
 }

@@ -2,6 +2,7 @@
 //! `{"properties": …}` bodies, `{"value": […]}` lists, `{"error": {"code", "message"}}` errors.
 //! PUT creates (201) or replaces (200); DELETE answers 200, or 204 when there was nothing.
 
+mod access;
 mod edges;
 mod events;
 mod extract;
@@ -15,7 +16,7 @@ mod strategies;
 mod webhooks;
 
 pub use edges::NoInput;
-pub use extract::{ApiError, ArmBody, ArmJson, IfMatch, ReadOnlyObject};
+pub use extract::{ApiError, ArmBody, ArmJson, AsCaller, IfMatch, ReadOnlyObject};
 
 use crate::service::Drydock;
 use app::model::error::{AppError, ErrorKind};
@@ -23,7 +24,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{MethodRouter, get, post, put};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -33,73 +34,97 @@ pub type ApiResult = Result<Response, ApiError>;
 /// Request bodies larger than this are refused with 413 before they are read.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// The API routes, ready to nest into a router of any state.
-pub fn router<S: Clone + Send + Sync + 'static>(drydock: Arc<Drydock>) -> Router<S> {
-    Router::new()
-        .route("/fleets", get(fleets::index))
-        .route(
+/// Every API route: its path and what each method does. The router is built from this list,
+/// and the access matrix test walks it, so a new route cannot miss the test.
+pub fn routes() -> Vec<(&'static str, MethodRouter<ApiState>)> {
+    vec![
+        ("/fleets", get(fleets::index)),
+        (
             "/fleets/{fleet}",
             put(fleets::put).get(fleets::get).delete(fleets::delete),
-        )
-        .route("/fleets/{fleet}/members", get(members::index))
-        .route(
+        ),
+        ("/fleets/{fleet}/members", get(members::index)),
+        (
             "/fleets/{fleet}/members/{member}",
             put(members::put).get(members::get).delete(members::delete),
-        )
-        .route("/fleets/{fleet}/updateRuns", get(runs::index))
-        .route(
+        ),
+        ("/fleets/{fleet}/updateRuns", get(runs::index)),
+        (
             "/fleets/{fleet}/updateRuns/{run}",
             put(runs::put).get(runs::get).delete(runs::delete),
-        )
-        .route(
+        ),
+        (
             "/fleets/{fleet}/updateRuns/{run}/plan",
             get(runs::plan).post(runs::plan),
-        )
-        .route(
+        ),
+        (
             "/fleets/{fleet}/updateRuns/{run}/events",
             get(events::stream),
-        )
-        .route(
+        ),
+        (
             "/fleets/{fleet}/updateRuns/{run}/timeline",
             get(events::timeline),
-        )
-        .route("/fleets/{fleet}/updateRuns/{run}/start", post(runs::start))
-        .route("/fleets/{fleet}/updateRuns/{run}/stop", post(runs::stop))
-        .route("/fleets/{fleet}/updateRuns/{run}/skip", post(runs::skip))
-        .route("/fleets/{fleet}/gates", get(gates::index))
-        .route(
+        ),
+        ("/fleets/{fleet}/updateRuns/{run}/start", post(runs::start)),
+        ("/fleets/{fleet}/updateRuns/{run}/stop", post(runs::stop)),
+        ("/fleets/{fleet}/updateRuns/{run}/skip", post(runs::skip)),
+        ("/fleets/{fleet}/gates", get(gates::index)),
+        (
             "/fleets/{fleet}/gates/{gate}",
             get(gates::get).patch(gates::patch),
-        )
-        .route("/fleets/{fleet}/updateStrategies", get(strategies::index))
-        .route(
+        ),
+        ("/fleets/{fleet}/updateStrategies", get(strategies::index)),
+        (
             "/fleets/{fleet}/updateStrategies/{name}",
             put(strategies::put)
                 .get(strategies::get)
                 .delete(strategies::delete),
-        )
-        .route("/webhooks", get(webhooks::index))
-        .route(
+        ),
+        ("/webhooks", get(webhooks::index)),
+        (
             "/webhooks/{name}",
             put(webhooks::put)
                 .get(webhooks::get)
                 .delete(webhooks::delete),
-        )
-        .route("/webhooks/{name}/deliveries", get(webhooks::deliveries))
-        .route("/providers", get(providers::index))
-        .route("/providers/{name}", get(providers::get))
-        .route(
+        ),
+        ("/webhooks/{name}/deliveries", get(webhooks::deliveries)),
+        (
+            "/tokens",
+            get(access::list_tokens).post(access::create_token),
+        ),
+        ("/tokens/{id}", axum::routing::delete(access::revoke_token)),
+        ("/users", get(access::list_users)),
+        (
+            "/users/{name}",
+            put(access::put_user)
+                .get(access::get_user)
+                .delete(access::delete_user),
+        ),
+        ("/me", get(access::me)),
+        ("/providers", get(providers::index)),
+        ("/providers/{name}", get(providers::get)),
+        (
             "/simulator/catalog",
             get(simulator::get_catalog).put(simulator::put_catalog),
-        )
-        .route("/simulator/clusters", get(simulator::list_clusters))
-        .route("/simulator/operations", get(simulator::list_operations))
-        .route(
+        ),
+        ("/simulator/clusters", get(simulator::list_clusters)),
+        ("/simulator/operations", get(simulator::list_operations)),
+        (
             "/simulator/clusters/{name}",
             put(simulator::put_cluster)
                 .get(simulator::get_cluster)
                 .delete(simulator::delete_cluster),
-        )
+        ),
+    ]
+}
+
+/// The API routes, ready to nest into a router of any state.
+pub fn router<S: Clone + Send + Sync + 'static>(drydock: Arc<Drydock>) -> Router<S> {
+    routes()
+        .into_iter()
+        .fold(Router::new(), |router, (path, methods)| {
+            router.route(path, methods)
+        })
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -1,7 +1,7 @@
 //! `GET /providers[/{name}]`: the providers Drydock drives, with their kind, the form of their
 //! cluster ids, their settings (never a secret), their health and the calls made to them.
 
-use super::{ApiResult, ApiState, list, ok};
+use super::{ApiResult, ApiState, AsCaller, list, ok};
 use crate::provider::Provider;
 use crate::provider::registry::Health;
 use app::model::error::AppError;
@@ -26,10 +26,10 @@ fn provider_json(provider: &dyn Provider, health: &Health) -> Value {
     })
 }
 
-pub async fn index(State(drydock): State<ApiState>) -> ApiResult {
+pub async fn index(State(drydock): State<ApiState>, AsCaller(caller): AsCaller) -> ApiResult {
     Ok(list(
         drydock
-            .providers()
+            .providers_for(&caller)?
             .list()
             .iter()
             .map(|(provider, health)| provider_json(&**provider, health))
@@ -37,8 +37,12 @@ pub async fn index(State(drydock): State<ApiState>) -> ApiResult {
     ))
 }
 
-pub async fn get(State(drydock): State<ApiState>, Path(name): Path<String>) -> ApiResult {
-    let all = drydock.providers().list();
+pub async fn get(
+    State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
+    Path(name): Path<String>,
+) -> ApiResult {
+    let all = drydock.providers_for(&caller)?.list();
     let (provider, health) = all.iter().find(|(p, _)| p.name() == name).ok_or_else(|| {
         AppError::not_found(
             "ProviderNotFound",

@@ -3,11 +3,12 @@
 //! the runtime that carries them out.
 
 use super::{
-    ApiError, ApiResult, ApiState, ArmBody, ArmJson, IfMatch, NoInput, ReadOnlyObject,
+    ApiError, ApiResult, ApiState, ArmBody, ArmJson, AsCaller, IfMatch, NoInput, ReadOnlyObject,
     delete_response, list, ok, parse_name, put_response,
 };
 use crate::store::StoredRun;
 use app::engine::{Command, SkipTarget};
+use app::model::access::Caller;
 use app::model::error::AppError;
 use app::model::names::{FleetName, RunName};
 use app::model::strategy::UpdateStrategy;
@@ -61,14 +62,19 @@ pub fn run_json(fleet: &FleetName, stored: &StoredRun) -> Value {
     })
 }
 
-pub async fn index(State(drydock): State<ApiState>, Path(fleet): Path<String>) -> ApiResult {
+pub async fn index(
+    State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
+    Path(fleet): Path<String>,
+) -> ApiResult {
     let fleet = parse_name("InvalidFleetName", FleetName::parse(&fleet))?;
-    let runs = drydock.list_runs(&fleet).await?;
+    let runs = drydock.list_runs(&caller, &fleet).await?;
     Ok(list(runs.iter().map(|r| run_json(&fleet, r)).collect()))
 }
 
 pub async fn put(
     State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
     Path((fleet, run)): Path<(String, String)>,
     IfMatch(precondition): IfMatch,
     ArmJson(body): ArmJson<ArmBody<PutRunProperties>>,
@@ -92,37 +98,45 @@ pub async fn put(
         update: p.managed_cluster_update,
     };
     let stored = drydock
-        .create_run(&fleet, &run, request, &precondition)
+        .create_run(&caller, &fleet, &run, request, &precondition)
         .await?;
     Ok(put_response(true, run_json(&fleet, &stored)))
 }
 
 pub async fn get(
     State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
     Path((fleet, run)): Path<(String, String)>,
 ) -> ApiResult {
     let (fleet, run) = names(&fleet, &run)?;
-    Ok(ok(run_json(&fleet, &drydock.get_run(&fleet, &run).await?)))
+    Ok(ok(run_json(
+        &fleet,
+        &drydock.get_run(&caller, &fleet, &run).await?,
+    )))
 }
 
 pub async fn delete(
     State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
     Path((fleet, run)): Path<(String, String)>,
     IfMatch(precondition): IfMatch,
 ) -> ApiResult {
     let (fleet, run) = names(&fleet, &run)?;
     Ok(delete_response(
-        drydock.delete_run(&fleet, &run, &precondition).await?,
+        drydock
+            .delete_run(&caller, &fleet, &run, &precondition)
+            .await?,
     ))
 }
 
 pub async fn plan(
     State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
     Path((fleet, run)): Path<(String, String)>,
     ArmJson(NoInput {}): ArmJson<NoInput>,
 ) -> ApiResult {
     let (fleet, run) = names(&fleet, &run)?;
-    let plan = drydock.run_plan(&fleet, &run).await?;
+    let plan = drydock.run_plan(&caller, &fleet, &run).await?;
     Ok(ok(serde_json::to_value(plan).unwrap_or_default()))
 }
 
@@ -133,9 +147,15 @@ pub struct SkipBody {
 }
 
 /// The run after a command, with the engine's typed reply in a header (`AlreadyRunning`, …).
-async fn command(drydock: &ApiState, fleet: &str, run: &str, command: Command) -> ApiResult {
+async fn command(
+    drydock: &ApiState,
+    caller: &Caller,
+    fleet: &str,
+    run: &str,
+    command: Command,
+) -> ApiResult {
     let (fleet, run) = names(fleet, run)?;
-    let (reply, stored) = drydock.run_command(&fleet, &run, command).await?;
+    let (reply, stored) = drydock.run_command(caller, &fleet, &run, command).await?;
     Ok(with_reply(ok(run_json(&fleet, &stored)), &reply))
 }
 
@@ -158,24 +178,27 @@ pub fn with_reply(
 
 pub async fn start(
     State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
     Path((fleet, run)): Path<(String, String)>,
     ArmJson(NoInput {}): ArmJson<NoInput>,
 ) -> ApiResult {
-    command(&drydock, &fleet, &run, Command::Start).await
+    command(&drydock, &caller, &fleet, &run, Command::Start).await
 }
 
 pub async fn stop(
     State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
     Path((fleet, run)): Path<(String, String)>,
     ArmJson(NoInput {}): ArmJson<NoInput>,
 ) -> ApiResult {
-    command(&drydock, &fleet, &run, Command::Stop).await
+    command(&drydock, &caller, &fleet, &run, Command::Stop).await
 }
 
 pub async fn skip(
     State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
     Path((fleet, run)): Path<(String, String)>,
     ArmJson(body): ArmJson<SkipBody>,
 ) -> ApiResult {
-    command(&drydock, &fleet, &run, Command::Skip(body.targets)).await
+    command(&drydock, &caller, &fleet, &run, Command::Skip(body.targets)).await
 }

@@ -1,7 +1,9 @@
 //! The simulator's controls: its release catalog and its clusters. Only mounted in effect when
 //! the provider is the simulated one (otherwise every route answers 404 `SimulatorDisabled`).
 
-use super::{ApiResult, ApiState, ArmJson, delete_response, list, ok, parse_name, put_response};
+use super::{
+    ApiResult, ApiState, ArmJson, AsCaller, delete_response, list, ok, parse_name, put_response,
+};
 use crate::provider::OperationStatus;
 use crate::provider::simulated::{Faults, SimulatorError};
 use crate::service::store_error;
@@ -83,18 +85,19 @@ fn cluster_name(text: &str) -> Result<ClusterName, super::ApiError> {
     parse_name("InvalidClusterName", ClusterName::parse(text))
 }
 
-pub async fn get_catalog(State(drydock): State<ApiState>) -> ApiResult {
-    let catalog = drydock.simulator()?.current_catalog();
+pub async fn get_catalog(State(drydock): State<ApiState>, AsCaller(caller): AsCaller) -> ApiResult {
+    let catalog = drydock.simulator(&caller, false)?.current_catalog();
     Ok(ok(serde_json::to_value(catalog).unwrap_or_default()))
 }
 
 pub async fn put_catalog(
     State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
     ArmJson(catalog): ArmJson<Catalog>,
 ) -> ApiResult {
     drydock.check_catalog_keeps_run_targets(&catalog).await?;
     let saved = drydock
-        .simulator()?
+        .simulator(&caller, true)?
         .put_catalog(catalog)
         .await
         .map_err(|error| match error {
@@ -104,26 +107,37 @@ pub async fn put_catalog(
     Ok(ok(serde_json::to_value(saved).unwrap_or_default()))
 }
 
-pub async fn list_clusters(State(drydock): State<ApiState>) -> ApiResult {
-    let clusters = drydock.simulator()?.clusters();
+pub async fn list_clusters(
+    State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
+) -> ApiResult {
+    let clusters = drydock.simulator(&caller, false)?.clusters();
     Ok(list(
         clusters.iter().map(|(n, s)| cluster_json(n, s)).collect(),
     ))
 }
 
-pub async fn get_cluster(State(drydock): State<ApiState>, Path(name): Path<String>) -> ApiResult {
+pub async fn get_cluster(
+    State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
+    Path(name): Path<String>,
+) -> ApiResult {
     let name = cluster_name(&name)?;
-    let state = drydock.simulator()?.cluster(&name).ok_or_else(|| {
-        AppError::not_found(
-            "ClusterNotFound",
-            format!("The simulator has no cluster named {name}."),
-        )
-    })?;
+    let state = drydock
+        .simulator(&caller, false)?
+        .cluster(&name)
+        .ok_or_else(|| {
+            AppError::not_found(
+                "ClusterNotFound",
+                format!("The simulator has no cluster named {name}."),
+            )
+        })?;
     Ok(ok(cluster_json(&name, &state)))
 }
 
 pub async fn put_cluster(
     State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
     Path(name): Path<String>,
     ArmJson(body): ArmJson<PutCluster>,
 ) -> ApiResult {
@@ -145,7 +159,7 @@ pub async fn put_cluster(
         lose_next: body.lose_next_operation,
         stuck_next: body.stuck_next_operation,
     };
-    let simulator = drydock.simulator()?;
+    let simulator = drydock.simulator(&caller, true)?;
     let created = simulator
         .put_cluster(&name, state.clone(), faults)
         .await
@@ -174,8 +188,11 @@ fn operation_json(op: &SimOperation, status: &OperationStatus) -> Value {
 }
 
 /// Every upgrade operation the simulator was asked to start, oldest first.
-pub async fn list_operations(State(drydock): State<ApiState>) -> ApiResult {
-    let operations = drydock.simulator()?.operations();
+pub async fn list_operations(
+    State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
+) -> ApiResult {
+    let operations = drydock.simulator(&caller, false)?.operations();
     Ok(list(
         operations
             .iter()
@@ -189,13 +206,14 @@ pub async fn list_operations(State(drydock): State<ApiState>) -> ApiResult {
 /// Drydock would, members, runs and upgrades in flight notwithstanding.
 pub async fn delete_cluster(
     State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
     Path(name): Path<String>,
     RawQuery(query): RawQuery,
 ) -> ApiResult {
     let name = cluster_name(&name)?;
     let mut force = false;
     super::flags_of(query.as_deref(), &mut [("force", &mut force)])?;
-    let simulator = drydock.simulator()?;
+    let simulator = drydock.simulator(&caller, true)?;
     let id = ClusterResourceId::simulated(&name);
     let holders = drydock
         .store()

@@ -2,8 +2,8 @@
 //! shape, under `properties.strategy`.
 
 use super::{
-    ApiResult, ApiState, ArmBody, ArmJson, IfMatch, delete_response, list, ok, parse_name,
-    put_response,
+    ApiResult, ApiState, ArmBody, ArmJson, AsCaller, IfMatch, delete_response, list, ok,
+    parse_name, put_response,
 };
 use crate::store::StoredStrategy;
 use app::model::names::{FleetName, StrategyName};
@@ -35,9 +35,13 @@ pub fn strategy_json(fleet: &FleetName, stored: &StoredStrategy) -> Value {
     })
 }
 
-pub async fn index(State(drydock): State<ApiState>, Path(fleet): Path<String>) -> ApiResult {
+pub async fn index(
+    State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
+    Path(fleet): Path<String>,
+) -> ApiResult {
     let fleet = parse_name("InvalidFleetName", FleetName::parse(&fleet))?;
-    let strategies = drydock.list_strategies(&fleet).await?;
+    let strategies = drydock.list_strategies(&caller, &fleet).await?;
     Ok(list(
         strategies
             .iter()
@@ -48,37 +52,46 @@ pub async fn index(State(drydock): State<ApiState>, Path(fleet): Path<String>) -
 
 pub async fn put(
     State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
     Path((fleet, name)): Path<(String, String)>,
     IfMatch(precondition): IfMatch,
     ArmJson(body): ArmJson<ArmBody<PutStrategyProperties>>,
 ) -> ApiResult {
     let (fleet, name) = names(&fleet, &name)?;
     let (stored, created) = drydock
-        .put_strategy(&fleet, &name, body.properties.strategy, &precondition)
+        .put_strategy(
+            &caller,
+            &fleet,
+            &name,
+            body.properties.strategy,
+            &precondition,
+        )
         .await?;
     Ok(put_response(created, strategy_json(&fleet, &stored)))
 }
 
 pub async fn get(
     State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
     Path((fleet, name)): Path<(String, String)>,
 ) -> ApiResult {
     let (fleet, name) = names(&fleet, &name)?;
     Ok(ok(strategy_json(
         &fleet,
-        &drydock.get_strategy(&fleet, &name).await?,
+        &drydock.get_strategy(&caller, &fleet, &name).await?,
     )))
 }
 
 pub async fn delete(
     State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
     Path((fleet, name)): Path<(String, String)>,
     IfMatch(precondition): IfMatch,
 ) -> ApiResult {
     let (fleet, name) = names(&fleet, &name)?;
     Ok(delete_response(
         drydock
-            .delete_strategy(&fleet, &name, &precondition)
+            .delete_strategy(&caller, &fleet, &name, &precondition)
             .await?,
     ))
 }

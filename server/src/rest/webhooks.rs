@@ -2,8 +2,8 @@
 //! and `/webhooks/{name}/deliveries`, what was sent and how it went.
 
 use super::{
-    ApiResult, ApiState, ArmBody, ArmJson, IfMatch, delete_response, list, ok, parse_name,
-    put_response, query_pairs,
+    ApiResult, ApiState, ArmBody, ArmJson, AsCaller, IfMatch, delete_response, list, ok,
+    parse_name, put_response, query_pairs,
 };
 use crate::store::{Delivery, DeliveryState, StoredWebhook};
 use crate::webhooks::WebhookSpec;
@@ -80,13 +80,14 @@ fn delivery_json(d: &Delivery) -> Value {
     value
 }
 
-pub async fn index(State(drydock): State<ApiState>) -> ApiResult {
-    let webhooks = drydock.list_webhooks().await?;
+pub async fn index(State(drydock): State<ApiState>, AsCaller(caller): AsCaller) -> ApiResult {
+    let webhooks = drydock.list_webhooks(&caller).await?;
     Ok(list(webhooks.iter().map(webhook_json).collect()))
 }
 
 pub async fn put(
     State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
     Path(name): Path<String>,
     IfMatch(precondition): IfMatch,
     ArmJson(body): ArmJson<ArmBody<PutWebhookProperties>>,
@@ -100,23 +101,34 @@ pub async fn put(
         fleets: p.fleets,
         disabled: p.disabled,
     };
-    let (stored, created) = drydock.put_webhook(&name, spec, &precondition).await?;
+    let (stored, created) = drydock
+        .put_webhook(&caller, &name, spec, &precondition)
+        .await?;
     Ok(put_response(created, webhook_json(&stored)))
 }
 
-pub async fn get(State(drydock): State<ApiState>, Path(name): Path<String>) -> ApiResult {
+pub async fn get(
+    State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
+    Path(name): Path<String>,
+) -> ApiResult {
     let name = webhook_name(&name)?;
-    Ok(ok(webhook_json(&drydock.get_webhook(&name).await?)))
+    Ok(ok(webhook_json(
+        &drydock.get_webhook(&caller, &name).await?,
+    )))
 }
 
 pub async fn delete(
     State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
     Path(name): Path<String>,
     IfMatch(precondition): IfMatch,
 ) -> ApiResult {
     let name = webhook_name(&name)?;
     Ok(delete_response(
-        drydock.delete_webhook(&name, &precondition).await?,
+        drydock
+            .delete_webhook(&caller, &name, &precondition)
+            .await?,
     ))
 }
 
@@ -126,6 +138,7 @@ const DELIVERIES_MAX: i64 = 1000;
 
 pub async fn deliveries(
     State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
     Path(name): Path<String>,
     RawQuery(query): RawQuery,
 ) -> ApiResult {
@@ -145,6 +158,6 @@ pub async fn deliveries(
                 )
             })?;
     }
-    let deliveries = drydock.webhook_deliveries(&name, limit).await?;
+    let deliveries = drydock.webhook_deliveries(&caller, &name, limit).await?;
     Ok(list(deliveries.iter().map(delivery_json).collect()))
 }

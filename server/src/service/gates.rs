@@ -4,14 +4,12 @@
 
 use super::Drydock;
 use app::engine::{ApproveGate, Command, Reply};
+use app::model::access::{Caller, Role};
 use app::model::error::AppError;
 use app::model::gate::{GateResource, GateType, MAX_COMMENT_LEN};
 use app::model::names::{FleetName, RunName};
 use app::model::precondition::Precondition;
 use app::model::run::{State, UpdateRun};
-
-/// Who an approval is recorded as until Drydock knows its callers (authentication comes next).
-pub const ANONYMOUS: &str = "anonymous";
 
 /// Which gates a list shows; each filter unset shows all.
 #[derive(Debug, Clone, Default)]
@@ -36,7 +34,6 @@ impl GateFilter {
 /// An approval as a caller asks for it.
 #[derive(Debug, Clone, Default)]
 pub struct GateApproval {
-    pub by: String,
     pub comment: Option<String>,
     pub confirm: bool,
 }
@@ -68,12 +65,14 @@ pub fn gates_of(fleet: &FleetName, run: &UpdateRun) -> Vec<GateResource> {
 impl Drydock {
     pub async fn list_gates(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         filter: &GateFilter,
     ) -> Result<Vec<GateResource>, AppError> {
+        caller.require(Role::Viewer, Some(fleet))?;
         let runs = match &filter.run {
-            Some(run) => vec![self.get_run(fleet, run).await?],
-            None => self.list_runs(fleet).await?,
+            Some(run) => vec![self.get_run(caller, fleet, run).await?],
+            None => self.list_runs(caller, fleet).await?,
         };
         Ok(runs
             .iter()
@@ -82,9 +81,15 @@ impl Drydock {
             .collect())
     }
 
-    pub async fn get_gate(&self, fleet: &FleetName, name: &str) -> Result<GateResource, AppError> {
+    pub async fn get_gate(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        name: &str,
+    ) -> Result<GateResource, AppError> {
+        caller.require(Role::Viewer, Some(fleet))?;
         let run = run_of_gate(fleet, name)?;
-        let stored = match self.get_run(fleet, &run).await {
+        let stored = match self.get_run(caller, fleet, &run).await {
             Ok(stored) => stored,
             Err(error) if error.code == "UpdateRunNotFound" => {
                 return Err(gate_not_found(fleet, name));
@@ -101,11 +106,13 @@ impl Drydock {
     /// with the engine's reply and the gate afterwards.
     pub async fn approve_gate(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         name: &str,
         approval: GateApproval,
         precondition: &Precondition,
     ) -> Result<(Reply, GateResource), AppError> {
+        caller.require(Role::Operator, Some(fleet))?;
         if approval
             .comment
             .as_ref()
@@ -116,7 +123,7 @@ impl Drydock {
                 format!("An approval's comment may be {MAX_COMMENT_LEN} characters at most."),
             ));
         }
-        let gate = self.get_gate(fleet, name).await?;
+        let gate = self.get_gate(caller, fleet, name).await?;
         let etag = gate.etag.parse::<i64>().ok();
         precondition.check(&format!("Gate {name}"), etag)?;
         let if_match = match precondition {
@@ -126,12 +133,12 @@ impl Drydock {
         let run_name = run_of_gate(fleet, name)?;
         let command = Command::Approve(ApproveGate {
             gate: name.to_owned(),
-            by: approval.by,
+            by: caller.name.clone(),
             comment: approval.comment.filter(|c| !c.trim().is_empty()),
             confirm: approval.confirm,
             if_match,
         });
-        let (reply, _) = self.run_command(fleet, &run_name, command).await?;
-        Ok((reply, self.get_gate(fleet, name).await?))
+        let (reply, _) = self.run_command(caller, fleet, &run_name, command).await?;
+        Ok((reply, self.get_gate(caller, fleet, name).await?))
     }
 }

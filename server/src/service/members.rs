@@ -2,6 +2,7 @@
 
 use super::{Drydock, expectation, provider_error, store_error};
 use crate::provider::ProviderError;
+use app::model::access::{Caller, Role};
 use app::model::cluster::ClusterState;
 use app::model::error::AppError;
 use app::model::member::{ClusterResourceId, Member, MemberSpec, validate_labels};
@@ -68,10 +69,12 @@ impl Drydock {
     /// Adds a member; an existing member of that name is a conflict.
     pub async fn create_member(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         name: &MemberName,
         spec: MemberSpec,
     ) -> Result<Member, AppError> {
+        caller.require(Role::Admin, Some(fleet))?;
         self.require_fleet(fleet).await?;
         if self
             .store
@@ -98,11 +101,13 @@ impl Drydock {
     /// created. A replace is a compare-and-set on the etag the precondition was checked at.
     pub async fn put_member(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         name: &MemberName,
         spec: MemberSpec,
         precondition: &Precondition,
     ) -> Result<(MemberView, bool), AppError> {
+        caller.require(Role::Admin, Some(fleet))?;
         self.require_fleet(fleet).await?;
         let existing = self
             .store
@@ -111,7 +116,7 @@ impl Drydock {
             .map_err(store_error)?;
         precondition.check(&format!("Member {name}"), existing.as_ref().map(|m| m.etag))?;
         let member = match existing {
-            None => self.create_member(fleet, name, spec).await?,
+            None => self.create_member(caller, fleet, name, spec).await?,
             Some(current) => {
                 self.check_spec(&spec).await?;
                 self.check_not_joined(fleet, &spec.cluster_resource_id, name)
@@ -128,9 +133,11 @@ impl Drydock {
 
     pub async fn get_member(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         name: &MemberName,
     ) -> Result<MemberView, AppError> {
+        caller.require(Role::Viewer, Some(fleet))?;
         self.require_fleet(fleet).await?;
         let member = self
             .store
@@ -141,7 +148,12 @@ impl Drydock {
         Ok(self.view(member).await)
     }
 
-    pub async fn list_members(&self, fleet: &FleetName) -> Result<Vec<MemberView>, AppError> {
+    pub async fn list_members(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+    ) -> Result<Vec<MemberView>, AppError> {
+        caller.require(Role::Viewer, Some(fleet))?;
         self.require_fleet(fleet).await?;
         let members = self.store.list_members(fleet).await.map_err(store_error)?;
         Ok(self.views(members).await)
@@ -152,11 +164,13 @@ impl Drydock {
     /// (the run finishes it and reports it), so the caller is told first.
     pub async fn delete_member(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         name: &MemberName,
         force: bool,
         precondition: &Precondition,
     ) -> Result<bool, AppError> {
+        caller.require(Role::Admin, Some(fleet))?;
         self.require_fleet(fleet).await?;
         let member = self
             .store
@@ -195,10 +209,12 @@ impl Drydock {
     /// Puts every named member into `group` (or none), all or nothing.
     pub async fn set_group(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         names: &[MemberName],
         group: Option<&GroupName>,
     ) -> Result<usize, AppError> {
+        caller.require(Role::Admin, Some(fleet))?;
         self.require_fleet(fleet).await?;
         let mut all: BTreeMap<MemberName, Member> = self
             .store

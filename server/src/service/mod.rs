@@ -9,7 +9,7 @@ mod runs;
 mod strategies;
 mod webhooks;
 
-pub use gates::{ANONYMOUS, GateApproval, GateFilter};
+pub use gates::{GateApproval, GateFilter};
 pub use members::MemberView;
 
 use crate::clock::Clock;
@@ -19,6 +19,7 @@ use crate::provider::simulated::SimulatedProvider;
 use crate::store::{Expect, FleetStore, RunStore, StoreError, Stores, StrategyStore, WebhookStore};
 use app::api::service::FleetService;
 use app::engine::EngineConfig;
+use app::model::access::{Caller, Role};
 use app::model::error::{AppError, ErrorKind};
 use app::model::member::{FleetSummary, MemberSpec};
 use app::model::names::{FleetName, GroupName, MemberName, RunName, StrategyName};
@@ -27,6 +28,7 @@ use app::model::precondition::Precondition;
 use std::sync::Arc;
 
 pub struct Drydock {
+    access: Arc<crate::auth::Access>,
     store: Arc<dyn FleetStore>,
     strategies: Arc<dyn StrategyStore>,
     runs: Arc<dyn RunStore>,
@@ -123,6 +125,7 @@ fn fleet_not_found(fleet: &FleetName) -> AppError {
 impl Drydock {
     pub fn new(
         stores: Stores,
+        access: Arc<crate::auth::Access>,
         providers: Arc<Providers>,
         simulator: Option<Arc<SimulatedProvider>>,
         clock: Arc<dyn Clock>,
@@ -135,6 +138,7 @@ impl Drydock {
             engine.clone(),
         );
         Self {
+            access,
             runtime,
             store: stores.fleets,
             strategies: stores.strategies,
@@ -145,6 +149,11 @@ impl Drydock {
             simulator,
             clock,
         }
+    }
+
+    /// Users, sessions and tokens: who is calling, and who may be.
+    pub fn access(&self) -> &Arc<crate::auth::Access> {
+        &self.access
     }
 
     pub fn runtime(&self) -> &Arc<crate::runtime::Runtime> {
@@ -159,8 +168,16 @@ impl Drydock {
         &*self.store
     }
 
-    /// The simulator's controls, or a 404 when Drydock runs against a real provider.
-    pub fn simulator(&self) -> Result<&SimulatedProvider, AppError> {
+    /// The configured providers, for a caller who may see every fleet.
+    pub fn providers_for(&self, caller: &Caller) -> Result<&Providers, AppError> {
+        caller.require(Role::Viewer, None)?;
+        Ok(&self.providers)
+    }
+
+    /// The simulator's controls (reading them needs viewer on every fleet, changing them
+    /// admin), or a 404 when Drydock runs against a real provider.
+    pub fn simulator(&self, caller: &Caller, write: bool) -> Result<&SimulatedProvider, AppError> {
+        caller.require(if write { Role::Admin } else { Role::Viewer }, None)?;
         self.simulator.as_deref().ok_or_else(|| {
             AppError::not_found(
                 "SimulatorDisabled",
@@ -170,16 +187,26 @@ impl Drydock {
     }
 
     /// Creates the fleet if missing; `true` when created.
-    pub async fn put_fleet(&self, fleet: &FleetName) -> Result<(FleetSummary, bool), AppError> {
+    pub async fn put_fleet(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+    ) -> Result<(FleetSummary, bool), AppError> {
+        caller.require(Role::Admin, Some(fleet))?;
         let created = self
             .store
             .put_fleet(fleet, self.clock.now())
             .await
             .map_err(store_error)?;
-        Ok((self.get_fleet(fleet).await?, created))
+        Ok((self.get_fleet(caller, fleet).await?, created))
     }
 
-    pub async fn get_fleet(&self, fleet: &FleetName) -> Result<FleetSummary, AppError> {
+    pub async fn get_fleet(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+    ) -> Result<FleetSummary, AppError> {
+        caller.require(Role::Viewer, Some(fleet))?;
         self.store
             .get_fleet(fleet)
             .await
@@ -190,7 +217,8 @@ impl Drydock {
     /// Deletes the fleet and its members (the clusters themselves are not touched).
     /// Refused while one of its runs is upgrading a cluster: deleting the runs would release
     /// their clusters while the upgrades go on.
-    pub async fn delete_fleet(&self, fleet: &FleetName) -> Result<bool, AppError> {
+    pub async fn delete_fleet(&self, caller: &Caller, fleet: &FleetName) -> Result<bool, AppError> {
+        caller.require(Role::Admin, Some(fleet))?;
         let leases = self.runs.fleet_leases(fleet).await.map_err(store_error)?;
         if let Some(lease) = leases.first() {
             return Err(AppError::conflict(
@@ -207,8 +235,14 @@ impl Drydock {
         Ok(deleted)
     }
 
+    /// That the fleet exists (callers have been checked already).
     async fn require_fleet(&self, fleet: &FleetName) -> Result<(), AppError> {
-        self.get_fleet(fleet).await.map(|_| ())
+        self.store
+            .get_fleet(fleet)
+            .await
+            .map_err(store_error)?
+            .map(|_| ())
+            .ok_or_else(|| fleet_not_found(fleet))
     }
 }
 
@@ -221,43 +255,64 @@ impl FleetService for Drydock {
         }
     }
 
-    async fn list_fleets(&self) -> Result<Vec<FleetSummary>, AppError> {
-        self.store.list_fleets().await.map_err(store_error)
+    /// The fleets the caller has a role on.
+    async fn list_fleets(&self, caller: &Caller) -> Result<Vec<FleetSummary>, AppError> {
+        if caller.is_anonymous() {
+            return Err(app::model::access::unauthenticated());
+        }
+        let mut fleets = self.store.list_fleets().await.map_err(store_error)?;
+        fleets.retain(|f| caller.sees(&f.name));
+        Ok(fleets)
     }
 
-    async fn fleet_overview(&self, fleet: &FleetName) -> Result<FleetOverview, AppError> {
-        self.overview(fleet).await
+    async fn fleet_overview(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+    ) -> Result<FleetOverview, AppError> {
+        self.overview(caller, fleet).await
     }
 
     async fn join_member(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         name: &MemberName,
         spec: MemberSpec,
     ) -> Result<(), AppError> {
-        self.create_member(fleet, name, spec).await.map(|_| ())
+        self.create_member(caller, fleet, name, spec)
+            .await
+            .map(|_| ())
     }
 
     async fn assign_group(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         members: &[MemberName],
         group: Option<GroupName>,
     ) -> Result<usize, AppError> {
-        self.set_group(fleet, members, group.as_ref()).await
+        self.set_group(caller, fleet, members, group.as_ref()).await
     }
 
-    async fn snapshot(&self, fleet: &FleetName) -> Result<app::engine::FleetSnapshot, AppError> {
+    async fn snapshot(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+    ) -> Result<app::engine::FleetSnapshot, AppError> {
+        // Who asks comes first: a fleet's existence is not news to someone with no role on it.
+        caller.require(Role::Viewer, Some(fleet))?;
         self.require_fleet(fleet).await?;
-        self.fleet_snapshot(fleet).await
+        self.fleet_snapshot(caller, fleet).await
     }
 
     async fn run_summaries(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
     ) -> Result<Vec<app::model::status::RunSummary>, AppError> {
         Ok(self
-            .list_runs(fleet)
+            .list_runs(caller, fleet)
             .await?
             .iter()
             .map(|r| r.run.summary())
@@ -266,14 +321,16 @@ impl FleetService for Drydock {
 
     async fn run(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         name: &RunName,
     ) -> Result<app::model::run::UpdateRun, AppError> {
-        Ok(self.get_run(fleet, name).await?.run)
+        Ok(self.get_run(caller, fleet, name).await?.run)
     }
 
     async fn run_view(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         name: &RunName,
     ) -> Result<app::model::run::RunView, AppError> {
@@ -284,7 +341,7 @@ impl FleetService for Drydock {
             .last_event_id(fleet, name)
             .await
             .map_err(store_error)?;
-        let run = self.get_run(fleet, name).await?.run;
+        let run = self.get_run(caller, fleet, name).await?.run;
         let time = self.fleet_time();
         let forecast = self.forecast(&run, time.now).await?;
         Ok(app::model::run::RunView {
@@ -297,10 +354,11 @@ impl FleetService for Drydock {
 
     async fn run_progress(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         name: &RunName,
     ) -> Result<app::model::run::RunProgress, AppError> {
-        let run = self.get_run(fleet, name).await?.run;
+        let run = self.get_run(caller, fleet, name).await?.run;
         Ok(app::model::run::RunProgress {
             time: self.fleet_time(),
             members: self.progress_in_flight(&run).await,
@@ -309,34 +367,42 @@ impl FleetService for Drydock {
 
     async fn new_run(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         name: &RunName,
         request: app::model::update::CreateRun,
     ) -> Result<(), AppError> {
-        self.create_run(fleet, name, request, &Precondition::Unconditional)
+        self.create_run(caller, fleet, name, request, &Precondition::Unconditional)
             .await
             .map(|_| ())
     }
 
     async fn command(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         name: &RunName,
         command: app::engine::Command,
     ) -> Result<app::engine::Reply, AppError> {
-        Ok(self.run_command(fleet, name, command).await?.0)
+        Ok(self.run_command(caller, fleet, name, command).await?.0)
     }
 
-    async fn plan(&self, fleet: &FleetName, name: &RunName) -> Result<app::engine::Plan, AppError> {
-        self.run_plan(fleet, name).await
+    async fn plan(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        name: &RunName,
+    ) -> Result<app::engine::Plan, AppError> {
+        self.run_plan(caller, fleet, name).await
     }
 
     async fn strategies(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
     ) -> Result<Vec<(StrategyName, app::model::strategy::UpdateStrategy)>, AppError> {
         Ok(self
-            .list_strategies(fleet)
+            .list_strategies(caller, fleet)
             .await?
             .into_iter()
             .map(|s| (s.name, s.strategy))
@@ -345,6 +411,7 @@ impl FleetService for Drydock {
 
     async fn save_strategy(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         name: &StrategyName,
         strategy: app::model::strategy::UpdateStrategy,
@@ -356,7 +423,7 @@ impl FleetService for Drydock {
             Precondition::Absent
         };
         match self
-            .put_strategy(fleet, name, strategy, &precondition)
+            .put_strategy(caller, fleet, name, strategy, &precondition)
             .await
         {
             Ok(_) => Ok(()),
@@ -370,9 +437,14 @@ impl FleetService for Drydock {
         }
     }
 
-    async fn remove_run(&self, fleet: &FleetName, name: &RunName) -> Result<(), AppError> {
+    async fn remove_run(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        name: &RunName,
+    ) -> Result<(), AppError> {
         match self
-            .delete_run(fleet, name, &Precondition::Unconditional)
+            .delete_run(caller, fleet, name, &Precondition::Unconditional)
             .await?
         {
             true => Ok(()),
@@ -382,6 +454,7 @@ impl FleetService for Drydock {
 
     async fn waiting_gates(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
     ) -> Result<Vec<app::model::gate::GateResource>, AppError> {
         let filter = GateFilter {
@@ -390,7 +463,7 @@ impl FleetService for Drydock {
             run: None,
         };
         let mut gates: Vec<_> = self
-            .list_gates(fleet, &filter)
+            .list_gates(caller, fleet, &filter)
             .await?
             .into_iter()
             .filter(|g| g.properties.reached_time.is_some())
@@ -401,28 +474,32 @@ impl FleetService for Drydock {
 
     async fn approve_gate(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         gate: &str,
         comment: Option<String>,
         confirm: bool,
     ) -> Result<app::engine::Reply, AppError> {
-        let approval = GateApproval {
-            by: ANONYMOUS.into(),
-            comment,
-            confirm,
-        };
-        let approved =
-            Drydock::approve_gate(self, fleet, gate, approval, &Precondition::Unconditional);
+        let approval = GateApproval { comment, confirm };
+        let approved = Drydock::approve_gate(
+            self,
+            caller,
+            fleet,
+            gate,
+            approval,
+            &Precondition::Unconditional,
+        );
         Ok(approved.await?.0)
     }
 
     async fn remove_strategy(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         name: &StrategyName,
     ) -> Result<(), AppError> {
         match self
-            .delete_strategy(fleet, name, &Precondition::Unconditional)
+            .delete_strategy(caller, fleet, name, &Precondition::Unconditional)
             .await?
         {
             true => Ok(()),
@@ -432,13 +509,15 @@ impl FleetService for Drydock {
 
     async fn remove_member(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         name: &MemberName,
         force: bool,
     ) -> Result<(), AppError> {
+        caller.require(Role::Admin, Some(fleet))?;
         self.require_fleet(fleet).await?;
         match self
-            .delete_member(fleet, name, force, &Precondition::Unconditional)
+            .delete_member(caller, fleet, name, force, &Precondition::Unconditional)
             .await?
         {
             true => Ok(()),

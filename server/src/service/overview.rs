@@ -1,6 +1,7 @@
 //! The fleet overview the browser shows: one store read, one batched provider observation.
 
 use super::{Drydock, provider_error, store_error};
+use app::model::access::{Caller, Role};
 use app::model::error::AppError;
 use app::model::names::FleetName;
 use app::model::overview::{
@@ -10,7 +11,12 @@ use app::model::overview::{
 use std::collections::{BTreeMap, BTreeSet};
 
 impl Drydock {
-    pub async fn overview(&self, fleet: &FleetName) -> Result<FleetOverview, AppError> {
+    pub async fn overview(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+    ) -> Result<FleetOverview, AppError> {
+        caller.require(Role::Viewer, Some(fleet))?;
         self.require_fleet(fleet).await?;
         let members = self.store.list_members(fleet).await.map_err(store_error)?;
         let clusters: Vec<_> = members

@@ -7,6 +7,7 @@ use crate::provider::OperationStatus;
 use crate::store::{StoreError, StoredEvent, StoredRun};
 use app::engine::{Command, Reply};
 use app::engine::{FleetSnapshot, Plan, PlanMember, PlanRejection, create_run, replan};
+use app::model::access::{Caller, Role};
 use app::model::error::sentence;
 use app::model::error::{AppError, ErrorKind};
 use app::model::names::MemberName;
@@ -63,7 +64,12 @@ impl Drydock {
     }
 
     /// Members with what their clusters run now, and the catalog: what plans are made from.
-    pub async fn fleet_snapshot(&self, fleet: &FleetName) -> Result<FleetSnapshot, AppError> {
+    pub async fn fleet_snapshot(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+    ) -> Result<FleetSnapshot, AppError> {
+        caller.require(Role::Viewer, Some(fleet))?;
         let members = self.store.list_members(fleet).await.map_err(store_error)?;
         let clusters: Vec<_> = members
             .iter()
@@ -87,11 +93,13 @@ impl Drydock {
     /// Creates a run (never replaces one: a run is a record of what happened).
     pub async fn create_run(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         name: &RunName,
         request: CreateRun,
         precondition: &Precondition,
     ) -> Result<StoredRun, AppError> {
+        caller.require(Role::Operator, Some(fleet))?;
         self.require_fleet(fleet).await?;
         if *precondition != Precondition::Unconditional {
             let current = self.runs.get_run(fleet, name).await.map_err(store_error)?;
@@ -117,7 +125,7 @@ impl Drydock {
                 )
             }
         };
-        let snapshot = self.fleet_snapshot(fleet).await?;
+        let snapshot = self.fleet_snapshot(caller, fleet).await?;
         let spec = RunSpec {
             strategy,
             update: request.update,
@@ -139,13 +147,24 @@ impl Drydock {
             .map_err(store_error)
     }
 
-    pub async fn get_run(&self, fleet: &FleetName, name: &RunName) -> Result<StoredRun, AppError> {
+    pub async fn get_run(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        name: &RunName,
+    ) -> Result<StoredRun, AppError> {
+        caller.require(Role::Viewer, Some(fleet))?;
         self.require_fleet(fleet).await?;
         let stored = self.runs.get_run(fleet, name).await.map_err(store_error)?;
         stored.ok_or_else(|| run_not_found(fleet, name))
     }
 
-    pub async fn list_runs(&self, fleet: &FleetName) -> Result<Vec<StoredRun>, AppError> {
+    pub async fn list_runs(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+    ) -> Result<Vec<StoredRun>, AppError> {
+        caller.require(Role::Viewer, Some(fleet))?;
         self.require_fleet(fleet).await?;
         self.runs.list_runs(fleet).await.map_err(store_error)
     }
@@ -154,10 +173,12 @@ impl Drydock {
     /// no upgrade still in flight (a failed run's other groups may still be finishing one).
     pub async fn delete_run(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         name: &RunName,
         precondition: &Precondition,
     ) -> Result<bool, AppError> {
+        caller.require(Role::Operator, Some(fleet))?;
         self.require_fleet(fleet).await?;
         let stored = self.runs.get_run(fleet, name).await.map_err(store_error)?;
         precondition.check(
@@ -181,8 +202,14 @@ impl Drydock {
     }
 
     /// What the run would do from here, against what its members' clusters run now.
-    pub async fn run_plan(&self, fleet: &FleetName, name: &RunName) -> Result<Plan, AppError> {
-        let stored = self.get_run(fleet, name).await?;
+    pub async fn run_plan(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        name: &RunName,
+    ) -> Result<Plan, AppError> {
+        caller.require(Role::Viewer, Some(fleet))?;
+        let stored = self.get_run(caller, fleet, name).await?;
         let snapshot = self.run_snapshot(&stored.run).await?;
         replan(&stored.run, &snapshot, self.clock.now(), &self.engine)
             .map_err(|r| self.plan_refused(r))
@@ -209,12 +236,14 @@ impl Drydock {
 
     pub async fn run_events(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         name: &RunName,
         after: i64,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, AppError> {
-        self.get_run(fleet, name).await?;
+        caller.require(Role::Viewer, Some(fleet))?;
+        self.get_run(caller, fleet, name).await?;
         self.runs
             .run_events(fleet, name, after, limit)
             .await
@@ -291,15 +320,17 @@ impl Drydock {
     /// run as it is afterwards.
     pub async fn run_command(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         name: &RunName,
         command: Command,
     ) -> Result<(Reply, StoredRun), AppError> {
-        let run = self.get_run(fleet, name).await?.run;
+        caller.require(Role::Operator, Some(fleet))?;
+        let run = self.get_run(caller, fleet, name).await?.run;
         let reply = self
             .runtime
             .command(&(fleet.clone(), name.clone()), &run.uid, command)
             .await?;
-        Ok((reply, self.get_run(fleet, name).await?))
+        Ok((reply, self.get_run(caller, fleet, name).await?))
     }
 }

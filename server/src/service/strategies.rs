@@ -3,6 +3,7 @@
 use super::{Drydock, expectation, store_error};
 use crate::store::{Expect, StoredStrategy};
 use app::engine::{FleetSnapshot, PlanMember, PlanRejection, check_layout};
+use app::model::access::{Caller, Role};
 use app::model::error::AppError;
 use app::model::names::{FleetName, GroupName, StrategyName};
 use app::model::precondition::Precondition;
@@ -60,11 +61,13 @@ impl Drydock {
     /// version keep their copy.
     pub async fn put_strategy(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         name: &StrategyName,
         strategy: UpdateStrategy,
         precondition: &Precondition,
     ) -> Result<(StoredStrategy, bool), AppError> {
+        caller.require(Role::Admin, Some(fleet))?;
         self.require_fleet(fleet).await?;
         self.check_strategy(fleet, &strategy).await?;
         let expect = self.strategy_expectation(fleet, name, precondition).await?;
@@ -97,9 +100,11 @@ impl Drydock {
 
     pub async fn get_strategy(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         name: &StrategyName,
     ) -> Result<StoredStrategy, AppError> {
+        caller.require(Role::Viewer, Some(fleet))?;
         self.require_fleet(fleet).await?;
         let stored = self
             .strategies
@@ -111,8 +116,10 @@ impl Drydock {
 
     pub async fn list_strategies(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
     ) -> Result<Vec<StoredStrategy>, AppError> {
+        caller.require(Role::Viewer, Some(fleet))?;
         self.require_fleet(fleet).await?;
         self.strategies
             .list_strategies(fleet)
@@ -122,10 +129,12 @@ impl Drydock {
 
     pub async fn delete_strategy(
         &self,
+        caller: &Caller,
         fleet: &FleetName,
         name: &StrategyName,
         precondition: &Precondition,
     ) -> Result<bool, AppError> {
+        caller.require(Role::Admin, Some(fleet))?;
         self.require_fleet(fleet).await?;
         let expect = self.strategy_expectation(fleet, name, precondition).await?;
         self.strategies

@@ -4,6 +4,7 @@
 use super::{Drydock, expectation, store_error};
 use crate::store::{Delivery, Expect, StoredWebhook};
 use crate::webhooks::WebhookSpec;
+use app::model::access::{Caller, Role};
 use app::model::error::AppError;
 use app::model::names::WebhookName;
 use app::model::precondition::Precondition;
@@ -20,10 +21,12 @@ impl Drydock {
     /// back must not drop it); `""` removes it.
     pub async fn put_webhook(
         &self,
+        caller: &Caller,
         name: &WebhookName,
         mut spec: WebhookSpec,
         precondition: &Precondition,
     ) -> Result<(StoredWebhook, bool), AppError> {
+        caller.require(Role::Admin, None)?;
         spec.check()
             .map_err(|why| AppError::invalid("InvalidWebhook", why))?;
         let current = self.webhooks.get_webhook(name).await.map_err(store_error)?;
@@ -46,20 +49,28 @@ impl Drydock {
             .map_err(store_error)
     }
 
-    pub async fn get_webhook(&self, name: &WebhookName) -> Result<StoredWebhook, AppError> {
+    pub async fn get_webhook(
+        &self,
+        caller: &Caller,
+        name: &WebhookName,
+    ) -> Result<StoredWebhook, AppError> {
+        caller.require(Role::Viewer, None)?;
         let stored = self.webhooks.get_webhook(name).await.map_err(store_error)?;
         stored.ok_or_else(|| webhook_not_found(name))
     }
 
-    pub async fn list_webhooks(&self) -> Result<Vec<StoredWebhook>, AppError> {
+    pub async fn list_webhooks(&self, caller: &Caller) -> Result<Vec<StoredWebhook>, AppError> {
+        caller.require(Role::Viewer, None)?;
         self.webhooks.list_webhooks().await.map_err(store_error)
     }
 
     pub async fn delete_webhook(
         &self,
+        caller: &Caller,
         name: &WebhookName,
         precondition: &Precondition,
     ) -> Result<bool, AppError> {
+        caller.require(Role::Admin, None)?;
         let expect = match precondition {
             Precondition::Unconditional => Expect::Any,
             _ => {
@@ -80,10 +91,12 @@ impl Drydock {
     /// The webhook's newest `limit` deliveries, newest first.
     pub async fn webhook_deliveries(
         &self,
+        caller: &Caller,
         name: &WebhookName,
         limit: i64,
     ) -> Result<Vec<Delivery>, AppError> {
-        self.get_webhook(name).await?;
+        caller.require(Role::Viewer, None)?;
+        self.get_webhook(caller, name).await?;
         self.webhooks
             .list_deliveries(name, limit)
             .await

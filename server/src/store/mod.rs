@@ -2,6 +2,7 @@
 //! without touching callers. Every write of mutable state is a compare-and-set on a `version`
 //! column with the row count checked.
 
+pub mod access;
 mod sqlite;
 
 pub use sqlite::SqliteStore;
@@ -86,6 +87,7 @@ pub struct Stores {
     pub strategies: std::sync::Arc<dyn StrategyStore>,
     pub runs: std::sync::Arc<dyn RunStore>,
     pub webhooks: std::sync::Arc<dyn WebhookStore>,
+    pub access: std::sync::Arc<dyn access::AccessStore>,
 }
 
 impl Stores {
@@ -94,7 +96,8 @@ impl Stores {
             fleets: store.clone(),
             strategies: store.clone(),
             runs: store.clone(),
-            webhooks: store,
+            webhooks: store.clone(),
+            access: store,
         }
     }
 }

@@ -1,9 +1,11 @@
 //! The whole HTTP surface: the REST API, the server functions and the server-rendered pages,
 //! and static files (the WASM bundle, CSS, favicon) from the site root.
 
+mod authenticate;
 mod browser_guard;
 mod request_limits;
 mod server_fns;
+mod sign_in;
 
 pub use browser_guard::AllowedHosts;
 
@@ -25,7 +27,16 @@ pub fn router(drydock: Arc<Drydock>, options: LeptosOptions, hosts: AllowedHosts
     let context = move || provide_context(service.clone());
     let routes = generate_route_list(App);
     let shell_options = options.clone();
+    let access = drydock.access().clone();
     Router::new()
+        .route(
+            "/auth/login",
+            axum::routing::post(sign_in::login).with_state(access.clone()),
+        )
+        .route(
+            "/auth/logout",
+            axum::routing::post(sign_in::logout).with_state(access.clone()),
+        )
         .nest("/api/v1", rest::router(drydock))
         .leptos_routes_with_context(&options, routes, context, move || {
             shell(shell_options.clone())
@@ -33,6 +44,10 @@ pub fn router(drydock: Arc<Drydock>, options: LeptosOptions, hosts: AllowedHosts
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options)
         .layer(middleware::from_fn(server_fns::edges))
+        .layer(middleware::from_fn_with_state(
+            access,
+            authenticate::authenticate,
+        ))
         .layer(middleware::from_fn(request_limits::request_limits))
         .layer(middleware::from_fn_with_state(
             Arc::new(hosts),

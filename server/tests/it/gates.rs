@@ -135,7 +135,10 @@ async fn a_gate_is_listed_from_creation_approved_once_reached_and_deleted_with_i
     assert_eq!(reply, "Approved");
     let p = &approved["properties"];
     assert_eq!(p["state"], "Completed");
-    assert_eq!(p["approval"]["by"], "anonymous");
+    assert_eq!(
+        p["approval"]["by"], "local",
+        "the caller (everyone is `local` under --auth none)"
+    );
     assert_eq!(p["approval"]["comment"], "CHG-1234 approved");
     let (_, again, _) = patch(&s, GATE, None, approve("twice")).await;
     assert_eq!(
@@ -160,7 +163,7 @@ async fn a_gate_is_listed_from_creation_approved_once_reached_and_deleted_with_i
             ("Pending", "Change ticket approved: waiting for approval"),
             (
                 "Completed",
-                "Change ticket approved: approved by anonymous: CHG-1234 approved"
+                "Change ticket approved: approved by local: CHG-1234 approved"
             )
         ]
     );

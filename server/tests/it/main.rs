@@ -4,6 +4,8 @@
 
 mod common;
 
+mod access;
+mod access_matrix;
 mod aks_provider;
 mod bad_input;
 mod browser_guard;

@@ -297,6 +297,7 @@ async fn every_state_change_is_in_the_run_timeline() {
         .built
         .drydock
         .run_events(
+            &app::model::access::Caller::system(),
             &app::model::names::FleetName::parse("demo").unwrap(),
             &app::model::names::RunName::parse("run-t").unwrap(),
             0,

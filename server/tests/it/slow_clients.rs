@@ -41,7 +41,7 @@ fn serve(extra: &[&str]) -> (common::KillOnDrop, u16, common::TempDb) {
 fn a_client_that_never_finishes_its_headers_is_disconnected() {
     let (_server, port, _db) = serve(&["--header-read-timeout", "1"]);
     let mut slow = connect(port);
-    slow.write_all(b"GET /api/v1/fleets HTTP/1.1\r\nHost: x\r\n")
+    slow.write_all(b"GET /api/v1/fleets HTTP/1.1\r\nHost: localhost\r\n")
         .unwrap();
     let (_, took) = read_until_closed(&mut slow);
     assert!(
@@ -61,7 +61,9 @@ fn a_connection_silent_mid_request_is_closed_after_the_idle_timeout() {
     let mut stalled = connect(port);
     // Headers promise a body that never comes.
     stalled
-        .write_all(b"PUT /api/v1/fleets/f HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+        .write_all(
+            b"PUT /api/v1/fleets/f HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{",
+        )
         .unwrap();
     let (_, took) = read_until_closed(&mut stalled);
     assert!(

@@ -4,6 +4,7 @@
 use super::{PageClock, RunActions};
 use crate::api::{DeleteRun, SkipInRun, StartRun, StopRun};
 use crate::engine::{Controls, Rejection, Reply, SkipKind, SkipTarget, can_skip, controls};
+use crate::model::access::Role;
 use crate::model::error::sentence;
 use crate::model::run::UpdateRun;
 use crate::ui::confirmed;
@@ -62,6 +63,9 @@ pub fn RunControls(run: UpdateRun, clock: PageClock, actions: RunActions) -> imp
     .into_iter()
     .filter_map(|(id, what, why)| Some((id, what, why.filter(|w| !w.is_empty())?)))
     .collect();
+    // Operators (and admins) change runs; a viewer sees why the buttons are off.
+    let role = crate::ui::access::refusal(Role::Operator, &actions.fleet.get_untracked());
+    let may = move || role.get().is_none();
     let name = run.name.clone();
     let start = move |_| {
         actions.start.dispatch(StartRun {
@@ -105,11 +109,12 @@ pub fn RunControls(run: UpdateRun, clock: PageClock, actions: RunActions) -> imp
     let can_delete = deletable.is_ok();
     view! {
         <div class="run-controls form-row">
-            <button type="button" on:click=start disabled=move || !can_start || busy() title=start_title aria-describedby="why-start">{label}</button>
-            <button type="button" class="secondary danger" on:click=stop disabled=move || !can_stop || busy() title=stop_title aria-describedby="why-stop">"Stop"</button>
+            <button type="button" on:click=start disabled=move || !can_start || busy() || !may() title=start_title aria-describedby="why-start why-role">{label}</button>
+            <button type="button" class="secondary danger" on:click=stop disabled=move || !can_stop || busy() || !may() title=stop_title aria-describedby="why-stop why-role">"Stop"</button>
             <button type="button" class="secondary danger delete-run" on:click=delete
-                disabled=move || !can_delete || actions.delete.pending().get() aria-describedby="why-delete">"Delete run"</button>
+                disabled=move || !can_delete || actions.delete.pending().get() || !may() aria-describedby="why-delete why-role">"Delete run"</button>
         </div>
+        {move || role.get().map(|why| view! { <p id="why-role" class="why-disabled small" data-testid="why-role">{why}</p> })}
         {(!reasons.is_empty()).then(|| view! {
             <ul class="why-disabled small" data-testid="why-disabled">
                 {reasons.into_iter().map(|(id, what, why)| view! { <li id=id><strong>{what}</strong>": " {why}</li> }).collect_view()}
@@ -181,8 +186,10 @@ fn skip_control(kind: SkipKind, name: String, actions: RunActions) -> impl IntoV
             });
         }
     };
+    let role = crate::ui::access::refusal(Role::Operator, &actions.fleet.get_untracked());
     view! {
-        <button type="button" class="link skip" on:click=click aria-label=aria>"Skip"</button>
+        <button type="button" class="link skip" on:click=click aria-label=aria
+            disabled=move || role.get().is_some() title=move || role.get().unwrap_or_default()>"Skip"</button>
         {move || mine().then(|| action_error(actions.skip.value().get()))}
     }
 }

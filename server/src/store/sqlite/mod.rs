@@ -1,5 +1,6 @@
 //! The embedded default store: one SQLite file (WAL), created and migrated on start.
 
+mod access;
 mod journal;
 mod leases;
 mod run_members;

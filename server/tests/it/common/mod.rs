@@ -34,9 +34,37 @@ pub fn args(database_url: &str, demo: bool) -> ServeArgs {
         demo,
         config: None,
         public_url: Vec::new(),
+        // Most tests are about fleets, not sign-in: everyone is an admin, as with `--auth none`.
+        // The access tests (`access.rs`) turn sign-in on.
+        auth: server::config::AuthArgs {
+            mode: server::auth::AuthMode::None,
+            ..Default::default()
+        },
         site_root: "target/site".into(),
         limits: Default::default(),
         webhooks: Default::default(),
+    }
+}
+
+/// The first admin's password on servers that need sign-in.
+pub const ADMIN_PASSWORD: &str = "correct-horse-battery";
+
+/// A server that needs sign-in (`--auth builtin`), its `admin` made with `ADMIN_PASSWORD`.
+pub async fn start_secured(database_url: &str, demo: bool) -> TestServer {
+    let mut args = args(database_url, demo);
+    args.auth.mode = server::auth::AuthMode::Builtin;
+    args.auth.admin_password = Some(ADMIN_PASSWORD.into());
+    start_built(&args).await
+}
+
+/// A server built from `args` on a manual clock.
+pub async fn start_built(args: &ServeArgs) -> TestServer {
+    let clock = Arc::new(ManualClock::new(START));
+    let built = server::build(args, Some(clock.clone())).await.unwrap();
+    TestServer {
+        router: built.router.clone(),
+        clock,
+        built,
     }
 }
 
@@ -128,6 +156,11 @@ pub fn free_port() -> u16 {
 pub fn spawn_serve(port: u16, args: &[&str]) -> KillOnDrop {
     let server = std::process::Command::new(env!("CARGO_BIN_EXE_drydock"))
         .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+        .args(if args.contains(&"--auth") {
+            &[][..]
+        } else {
+            &["--auth", "none"][..]
+        })
         .args(args)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -148,6 +181,7 @@ pub fn spawn_serve(port: u16, args: &[&str]) -> KillOnDrop {
 pub struct Reply {
     pub status: StatusCode,
     pub body: Value,
+    pub headers: axum::http::HeaderMap,
 }
 
 impl Reply {
@@ -189,6 +223,7 @@ impl TestServer {
             .unwrap();
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
+        let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let body = if bytes.is_empty() {
             Value::Null
@@ -196,7 +231,11 @@ impl TestServer {
             serde_json::from_slice(&bytes)
                 .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
-        Reply { status, body }
+        Reply {
+            status,
+            body,
+            headers,
+        }
     }
 
     pub async fn call(&self, method: &str, uri: &str, body: Option<Value>) -> Reply {

@@ -1,0 +1,72 @@
+import { Browser, Page, expect, test } from "@playwright/test";
+import { makeFleet, uniqueName, waitForHydration, watchConsole } from "./helpers";
+
+// Who may do what, as people meet it: the sign-in page, a viewer's disabled Start that says
+// why, an operator's working one, signing out.
+
+/** A browser of its own, signed in as nobody (the suite's admin session is not in it). */
+async function freshPage(browser: Browser): Promise<Page> {
+  const context = await browser.newContext({ storageState: { cookies: [], origins: [] } });
+  return context.newPage();
+}
+
+async function signIn(page: Page, user: string, password: string) {
+  await expect(page).toHaveURL(/\/login\?next=/);
+  await page.getByLabel("User name").fill(user);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+test("a viewer sees why Start is off, an operator starts the run, both sign in and out", async ({ browser, request }) => {
+  test.setTimeout(120_000);
+  const fleet = uniqueName("who");
+  const { minors, newestOf } = await makeFleet(request, fleet, [{ name: `${fleet}-a` }]);
+  const target = newestOf(minors[minors.length - 1]);
+  const created = await request.put(`/api/v1/fleets/${fleet}/updateRuns/r`, {
+    data: { properties: { managedClusterUpdate: { upgrade: { type: "Full", kubernetesVersion: target } } } },
+  });
+  expect(created.ok(), await created.text()).toBeTruthy();
+  const viewer = uniqueName("vera");
+  const operator = uniqueName("otto");
+  for (const [name, roles] of [
+    [viewer, [{ role: "viewer" }]],
+    [operator, [{ role: "viewer" }, { role: "operator", fleet }]],
+  ] as const) {
+    const made = await request.put(`/api/v1/users/${name}`, {
+      data: { properties: { password: `${name}-password`, roles } },
+    });
+    expect(made.ok(), await made.text()).toBeTruthy();
+  }
+  const runPage = `/fleets/${fleet}/updates/runs/r`;
+
+  const page = await freshPage(browser);
+  const problems = watchConsole(page);
+  await page.goto(runPage);
+  await expect(page.getByRole("heading", { name: "Sign in to Drydock" })).toBeVisible();
+  await signIn(page, viewer, "wrong password");
+  await expect(page.getByRole("alert")).toHaveText("The user name or password is wrong.");
+  await page.getByLabel("User name").fill(viewer);
+  await page.getByLabel("Password").fill(`${viewer}-password`);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL(new RegExp(`${runPage}$`));
+  await waitForHydration(page);
+  await expect(page.getByTestId("signed-in-as")).toHaveText(viewer);
+  await expect(page.getByRole("button", { name: "Start" })).toBeDisabled();
+  await expect(page.getByTestId("why-role")).toHaveText(
+    `This needs the operator role on fleet ${fleet}; ${viewer} is viewer there.`,
+  );
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page.getByRole("status")).toHaveText("You have signed out.");
+  await page.goto(runPage);
+  await expect(page).toHaveURL(/\/login\?next=/);
+
+  await signIn(page, operator, `${operator}-password`);
+  await expect(page).toHaveURL(new RegExp(`${runPage}$`));
+  await waitForHydration(page);
+  await expect(page.getByTestId("signed-in-as")).toHaveText(operator);
+  await expect(page.getByTestId("why-role")).toHaveCount(0);
+  await page.getByRole("button", { name: "Start" }).click();
+  await expect.poll(async () => (await (await request.get(`/api/v1/fleets/${fleet}/updateRuns/r`)).json()).properties.status.status.state)
+    .not.toBe("NotStarted");
+  expect(problems).toEqual([]);
+});

@@ -1,0 +1,186 @@
+//! `/tokens` (API tokens: created, listed, revoked), `/users` (global admins manage who may
+//! sign in and their roles) and `/me` (who the credential in use belongs to).
+
+use super::{
+    ApiResult, ApiState, ArmBody, ArmJson, AsCaller, IfMatch, delete_response, list, ok,
+    parse_name, put_response,
+};
+use crate::auth::{NewToken, UserUpdate, wall_now};
+use crate::service::expectation;
+use crate::store::access::{StoredToken, StoredUser};
+use app::model::access::{Grant, Role};
+use app::model::names::{FleetName, UserName};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TokenProperties {
+    role: Role,
+    #[serde(default)]
+    fleet: Option<FleetName>,
+    #[serde(default)]
+    expires_in_days: Option<u32>,
+    #[serde(default)]
+    description: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserProperties {
+    #[serde(default)]
+    password: Option<String>,
+    roles: Vec<Grant>,
+}
+
+fn token_state(token: &StoredToken) -> &'static str {
+    if token.revoked_at.is_some() {
+        "Revoked"
+    } else if token.expires_at.is_some_and(|at| at <= wall_now()) {
+        "Expired"
+    } else {
+        "Active"
+    }
+}
+
+/// A token as listed: never its secret (which is not kept).
+fn token_json(token: &StoredToken) -> Value {
+    let time = |t: Option<app::model::time::Timestamp>| t.map(|t| t.to_string());
+    json!({
+        "id": format!("/tokens/{}", token.id),
+        "name": token.id,
+        "type": "Drydock/tokens",
+        "properties": {
+            "role": token.role,
+            "fleet": token.fleet,
+            "owner": token.owner,
+            "description": token.description,
+            "state": token_state(token),
+            "createdTime": token.created_at.to_string(),
+            "expiresTime": time(token.expires_at),
+            "revokedTime": time(token.revoked_at),
+            "lastUsedTime": time(token.last_used_at),
+        },
+    })
+}
+
+/// A user as listed: never the password hash.
+fn user_json(user: &StoredUser) -> Value {
+    json!({
+        "id": format!("/users/{}", user.name),
+        "name": user.name,
+        "type": "Drydock/users",
+        "etag": user.etag.to_string(),
+        "properties": {
+            "roles": user.grants,
+            "passwordSet": user.password_hash.is_some(),
+            "createdTime": user.created_at.to_string(),
+            "passwordChangedTime": user.password_changed_at.to_string(),
+        },
+    })
+}
+
+fn user_name(name: &str) -> Result<UserName, super::ApiError> {
+    parse_name("InvalidUserName", UserName::parse(name))
+}
+
+/// Answered once with the secret (`properties.token`); only its hash is kept.
+pub async fn create_token(
+    State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
+    ArmJson(body): ArmJson<ArmBody<TokenProperties>>,
+) -> ApiResult {
+    let p = body.properties;
+    let request = NewToken {
+        role: p.role,
+        fleet: p.fleet,
+        expires_in_days: p.expires_in_days,
+        description: p.description,
+    };
+    let (token, secret) = drydock.access().create_token(&caller, request).await?;
+    let mut value = token_json(&token);
+    value["properties"]["token"] = json!(secret);
+    Ok((StatusCode::CREATED, axum::Json(value)).into_response())
+}
+
+pub async fn list_tokens(State(drydock): State<ApiState>, AsCaller(caller): AsCaller) -> ApiResult {
+    let tokens = drydock.access().list_tokens(&caller).await?;
+    Ok(list(tokens.iter().map(token_json).collect()))
+}
+
+/// Revokes: 200, or 204 when it was revoked already.
+pub async fn revoke_token(
+    State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
+    Path(id): Path<String>,
+) -> ApiResult {
+    Ok(delete_response(
+        drydock.access().revoke_token(&caller, &id).await?,
+    ))
+}
+
+pub async fn list_users(State(drydock): State<ApiState>, AsCaller(caller): AsCaller) -> ApiResult {
+    let users = drydock.access().list_users(&caller).await?;
+    Ok(list(users.iter().map(user_json).collect()))
+}
+
+pub async fn get_user(
+    State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
+    Path(name): Path<String>,
+) -> ApiResult {
+    let name = user_name(&name)?;
+    Ok(ok(user_json(
+        &drydock.access().get_user(&caller, &name).await?,
+    )))
+}
+
+pub async fn put_user(
+    State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
+    Path(name): Path<String>,
+    IfMatch(precondition): IfMatch,
+    ArmJson(body): ArmJson<ArmBody<UserProperties>>,
+) -> ApiResult {
+    let name = user_name(&name)?;
+    caller.require(Role::Admin, None)?;
+    let current = drydock.access().current_etag(&name).await?;
+    let expect = expectation(&precondition, "user", current)?;
+    let update = UserUpdate {
+        password: body.properties.password,
+        roles: body.properties.roles,
+    };
+    let created = drydock
+        .access()
+        .put_user(&caller, &name, update, expect)
+        .await?;
+    let user = drydock.access().get_user(&caller, &name).await?;
+    Ok(put_response(created, user_json(&user)))
+}
+
+pub async fn delete_user(
+    State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
+    Path(name): Path<String>,
+    IfMatch(precondition): IfMatch,
+) -> ApiResult {
+    let name = user_name(&name)?;
+    caller.require(Role::Admin, None)?;
+    let current = drydock.access().current_etag(&name).await?;
+    let expect = expectation(&precondition, "user", current)?;
+    Ok(delete_response(
+        drydock.access().delete_user(&caller, &name, expect).await?,
+    ))
+}
+
+/// Who the request's credential belongs to, with the roles it carries.
+pub async fn me(AsCaller(caller): AsCaller) -> ApiResult {
+    Ok(ok(json!({
+        "name": caller.name,
+        "credential": caller.credential,
+        "roles": caller.grants,
+    })))
+}

@@ -1,0 +1,302 @@
+//! Users, sessions and API tokens in SQLite.
+
+use super::{SqliteStore, corrupt};
+use crate::store::access::{AccessStore, StoredSession, StoredToken, StoredUser, UserChange};
+use crate::store::{Expect, StoreError, StoreResult};
+use app::model::access::{Grant, Role};
+use app::model::names::{FleetName, UserName};
+use app::model::time::Timestamp;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+/// The user columns every query reads (a macro, so queries stay static strings).
+macro_rules! user_columns {
+    () => {
+        "users.name, users.password_hash, users.grants, users.version, users.created_at, users.password_changed_at"
+    };
+}
+
+fn user_from_row(row: &SqliteRow) -> StoreResult<StoredUser> {
+    let name =
+        UserName::parse(&row.try_get::<String, _>("name")?).map_err(|e| corrupt("user", e))?;
+    let grants: Vec<Grant> = serde_json::from_str(&row.try_get::<String, _>("grants")?)
+        .map_err(|e| corrupt("user grants", e))?;
+    Ok(StoredUser {
+        name,
+        password_hash: row.try_get("password_hash")?,
+        grants,
+        etag: row.try_get("version")?,
+        created_at: Timestamp(row.try_get("created_at")?),
+        password_changed_at: Timestamp(row.try_get("password_changed_at")?),
+    })
+}
+
+fn token_from_row(row: &SqliteRow) -> StoreResult<StoredToken> {
+    token_from_columns(row, "created_at")
+}
+
+/// A token from a row where its creation time is column `created` (joined with its owner, the
+/// user's own `created_at` takes that name).
+fn token_from_columns(row: &SqliteRow, created: &str) -> StoreResult<StoredToken> {
+    let owner = UserName::parse(&row.try_get::<String, _>("owner")?)
+        .map_err(|e| corrupt("token owner", e))?;
+    let role = Role::parse(&row.try_get::<String, _>("role")?).map_err(|e| corrupt("token", e))?;
+    let fleet = row
+        .try_get::<Option<String>, _>("fleet")?
+        .map(|f| FleetName::parse(&f))
+        .transpose()
+        .map_err(|e| corrupt("token fleet", e))?;
+    let time = |col: &str| -> StoreResult<Option<Timestamp>> {
+        Ok(row.try_get::<Option<i64>, _>(col)?.map(Timestamp))
+    };
+    Ok(StoredToken {
+        id: row.try_get("id")?,
+        owner,
+        role,
+        fleet,
+        description: row.try_get("description")?,
+        created_at: Timestamp(row.try_get(created)?),
+        expires_at: time("expires_at")?,
+        revoked_at: time("revoked_at")?,
+        last_used_at: time("last_used_at")?,
+    })
+}
+
+#[async_trait::async_trait]
+impl AccessStore for SqliteStore {
+    async fn count_users(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    async fn put_user(&self, change: UserChange<'_>) -> StoreResult<bool> {
+        let grants = serde_json::to_string(change.grants).map_err(|e| corrupt("grants", e))?;
+        let name = change.name.as_str();
+        let mut tx = self.pool.begin().await?;
+        let existing: Option<i64> = sqlx::query_scalar("SELECT version FROM users WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if !change.expect.allows(existing) {
+            return Err(StoreError::Concurrent);
+        }
+        match existing {
+            None => {
+                sqlx::query("INSERT INTO users (name, password_hash, grants, version, created_at, password_changed_at) VALUES (?, ?, ?, 1, ?, ?)")
+                    .bind(name)
+                    .bind(change.password_hash)
+                    .bind(&grants)
+                    .bind(change.now.millis())
+                    .bind(change.now.millis())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Some(version) => {
+                sqlx::query("UPDATE users SET grants = ?, version = version + 1 WHERE name = ? AND version = ?")
+                    .bind(&grants)
+                    .bind(name)
+                    .bind(version)
+                    .execute(&mut *tx)
+                    .await?;
+                if let Some(hash) = change.password_hash {
+                    sqlx::query("UPDATE users SET password_hash = ?, password_changed_at = ? WHERE name = ?")
+                        .bind(hash)
+                        .bind(change.now.millis())
+                        .bind(name)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("DELETE FROM sessions WHERE user = ?")
+                        .bind(name)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(existing.is_none())
+    }
+
+    async fn get_user(&self, name: &UserName) -> StoreResult<Option<StoredUser>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users WHERE name = ?"
+        ))
+        .bind(name.as_str())
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|row| user_from_row(&row))
+        .transpose()
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<StoredUser>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users ORDER BY name"
+        ))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(user_from_row)
+        .collect()
+    }
+
+    async fn delete_user(&self, name: &UserName, expect: Expect) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let existing: Option<i64> = sqlx::query_scalar("SELECT version FROM users WHERE name = ?")
+            .bind(name.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if !expect.allows(existing) {
+            return Err(StoreError::Concurrent);
+        }
+        let done = sqlx::query("DELETE FROM users WHERE name = ?")
+            .bind(name.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn create_session(
+        &self,
+        id_hash: &str,
+        user: &UserName,
+        now: Timestamp,
+        address: Option<&str>,
+    ) -> StoreResult<()> {
+        sqlx::query("INSERT INTO sessions (id_hash, user, created_at, last_seen_at, address) VALUES (?, ?, ?, ?, ?)")
+            .bind(id_hash)
+            .bind(user.as_str())
+            .bind(now.millis())
+            .bind(now.millis())
+            .bind(address)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn session(&self, id_hash: &str) -> StoreResult<Option<StoredSession>> {
+        let query = concat!(
+            "SELECT ",
+            user_columns!(),
+            ", sessions.created_at AS session_created, sessions.last_seen_at \
+             FROM sessions JOIN users ON users.name = sessions.user WHERE sessions.id_hash = ?"
+        );
+        let Some(row) = sqlx::query(query)
+            .bind(id_hash)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(StoredSession {
+            user: user_from_row(&row)?,
+            created_at: Timestamp(row.try_get("session_created")?),
+            last_seen_at: Timestamp(row.try_get("last_seen_at")?),
+        }))
+    }
+
+    async fn touch_session(&self, id_hash: &str, now: Timestamp) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?")
+            .bind(now.millis())
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn create_token(&self, token: &StoredToken, secret_hash: &str) -> StoreResult<()> {
+        sqlx::query("INSERT INTO api_tokens (id, secret_hash, owner, role, fleet, description, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+            .bind(&token.id)
+            .bind(secret_hash)
+            .bind(token.owner.as_str())
+            .bind(token.role.as_str())
+            .bind(token.fleet.as_ref().map(FleetName::as_str))
+            .bind(&token.description)
+            .bind(token.created_at.millis())
+            .bind(token.expires_at.map(Timestamp::millis))
+            .execute(&self.pool)
+            .await
+            .map_err(|e| match e.as_database_error().map(|d| d.message().contains("FOREIGN KEY")) {
+                Some(true) => StoreError::NotFound,
+                _ => StoreError::Database(e),
+            })?;
+        Ok(())
+    }
+
+    async fn token_by_secret(
+        &self,
+        secret_hash: &str,
+    ) -> StoreResult<Option<(StoredToken, StoredUser)>> {
+        let query = concat!(
+            "SELECT api_tokens.id, api_tokens.owner, api_tokens.role, api_tokens.fleet, \
+             api_tokens.description, api_tokens.created_at AS token_created, \
+             api_tokens.expires_at, api_tokens.revoked_at, api_tokens.last_used_at, ",
+            user_columns!(),
+            " FROM api_tokens JOIN users ON users.name = api_tokens.owner \
+             WHERE api_tokens.secret_hash = ?"
+        );
+        let Some(row) = sqlx::query(query)
+            .bind(secret_hash)
+            .fetch_optional(&self.pool)
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some((
+            token_from_columns(&row, "token_created")?,
+            user_from_row(&row)?,
+        )))
+    }
+
+    async fn list_tokens(&self, owner: Option<&UserName>) -> StoreResult<Vec<StoredToken>> {
+        sqlx::query(
+            "SELECT * FROM api_tokens WHERE ?1 IS NULL OR owner = ?1 ORDER BY created_at DESC, id",
+        )
+        .bind(owner.map(UserName::as_str))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(token_from_row)
+        .collect()
+    }
+
+    async fn get_token(&self, id: &str) -> StoreResult<Option<StoredToken>> {
+        sqlx::query("SELECT * FROM api_tokens WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|row| token_from_row(&row))
+            .transpose()
+    }
+
+    async fn revoke_token(&self, id: &str, now: Timestamp) -> StoreResult<bool> {
+        let done =
+            sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+                .bind(now.millis())
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn touch_token(&self, id: &str, now: Timestamp) -> StoreResult<()> {
+        sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?")
+            .bind(now.millis())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

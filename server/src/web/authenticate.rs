@@ -1,0 +1,109 @@
+//! Who is calling, for every request: the caller goes into the request's extensions, where
+//! REST handlers (the `Caller` extractor) and server functions (`app::api::caller`) find it.
+//! Anonymous requests reach only the sign-in page and routes, static files, and pages (which
+//! redirect to sign-in); the API answers them 401. Which roles a call needs is the service's
+//! business, not this layer's.
+
+use super::server_fns;
+use crate::auth::Access;
+use crate::rest::ApiError;
+use app::model::access::unauthenticated;
+use app::model::error::AppError;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// The address a request came from, for sign-in limits and the audit trail.
+#[derive(Debug, Clone)]
+pub struct ClientAddress(pub String);
+
+pub async fn authenticate(
+    State(access): State<Arc<Access>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let address = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+    let path = request.uri().path().to_owned();
+    let caller = match access.authenticate(request.headers(), &address).await {
+        Ok(caller) => caller,
+        Err(_) if is_page(request.method(), &path) => return to_sign_in(&request, true),
+        Err(error) => return refused(&path, error),
+    };
+    if caller.is_anonymous() && !open_to_anyone(&path) {
+        if is_page(request.method(), &path) {
+            return to_sign_in(&request, false);
+        }
+        return refused(&path, unauthenticated());
+    }
+    request.extensions_mut().insert(caller);
+    request.extensions_mut().insert(ClientAddress(address));
+    next.run(request).await
+}
+
+/// Routes that need no caller: signing in and out, who am I, and the files the sign-in page
+/// loads.
+fn open_to_anyone(path: &str) -> bool {
+    path == "/login"
+        || path == "/fn/whoami"
+        || path.starts_with("/auth/")
+        || path.starts_with("/pkg/")
+        || path == "/favicon.svg"
+}
+
+/// A page a person opens (as opposed to the API, server functions and files).
+fn is_page(method: &Method, path: &str) -> bool {
+    matches!(*method, Method::GET | Method::HEAD)
+        && !path.starts_with("/api/")
+        && !path.starts_with(server_fns::PREFIX)
+        && !open_to_anyone(path)
+        && !path.rsplit('/').next().unwrap_or_default().contains('.')
+}
+
+fn refused(path: &str, error: AppError) -> Response {
+    let mut response = if path.starts_with(server_fns::PREFIX) {
+        server_fns::error_response(error)
+    } else {
+        ApiError(error).into_response()
+    };
+    if response.status() == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"drydock\""),
+        );
+    }
+    response
+}
+
+/// 303 to the sign-in page, which comes back here after; an ended session's cookie is cleared.
+fn to_sign_in(request: &Request, clear_cookie: bool) -> Response {
+    let here = request.uri().path_and_query().map_or("/", |p| p.as_str());
+    let location = format!("/login?next={}", percent_encode(here));
+    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response();
+    if clear_cookie
+        && let Ok(value) = HeaderValue::from_str(&format!(
+            "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",
+            crate::auth::SESSION_COOKIE
+        ))
+    {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986), for a query value.
+pub fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,120 @@
+//! `POST /auth/login` and `POST /auth/logout`. The sign-in page's plain HTML form posts
+//! `username`, `password` (and `next`) form-encoded and is redirected: to `next` on success, back
+//! to the page with an error code otherwise. Scripts post JSON and get JSON (the caller) or an
+//! ARM error. Either way a success sets the session cookie.
+
+use super::authenticate::{ClientAddress, percent_encode};
+use crate::auth::Access;
+use crate::rest::ApiError;
+use app::model::error::AppError;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::Deserialize;
+use std::sync::Arc;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignIn {
+    username: String,
+    password: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
+
+/// Only a path on this site: `//evil.example` and `https://…` would send the user away.
+fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+            path
+        }
+        _ => "/",
+    }
+}
+
+fn see_other(location: &str) -> Response {
+    (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, location.to_owned())],
+    )
+        .into_response()
+}
+
+fn with_cookie(mut response: Response, cookie: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+pub async fn login(
+    State(access): State<Arc<Access>>,
+    Extension(ClientAddress(address)): Extension<ClientAddress>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form = is_form(&headers);
+    let parsed: Result<SignIn, String> = if form {
+        serde_urlencoded::from_bytes(&body).map_err(|e| e.to_string())
+    } else {
+        serde_json::from_slice(&body).map_err(|e| e.to_string())
+    };
+    let request = match parsed {
+        Ok(request) => request,
+        Err(message) => {
+            let error = AppError::invalid(
+                "InvalidSignIn",
+                format!("Send username and password ({message})."),
+            );
+            return if form {
+                see_other("/login?error=InvalidSignIn")
+            } else {
+                ApiError(error).into_response()
+            };
+        }
+    };
+    // A new sign-in never reuses the session it replaces.
+    let _ = access.sign_out(&headers).await;
+    let next = safe_next(request.next.as_deref()).to_owned();
+    match access
+        .sign_in(&request.username, &request.password, &address)
+        .await
+    {
+        Ok((id, caller)) => {
+            tracing::info!(user = %caller.name, %address, "signed in");
+            let response = if form {
+                see_other(&next)
+            } else {
+                Json(&caller).into_response()
+            };
+            with_cookie(response, &access.cookie(Some(&id), false))
+        }
+        Err(error) if form => {
+            tracing::info!(user = %request.username, %address, code = %error.code, "sign-in refused");
+            see_other(&format!(
+                "/login?error={}&next={}",
+                error.code,
+                percent_encode(&next)
+            ))
+        }
+        Err(error) => ApiError(error).into_response(),
+    }
+}
+
+pub async fn logout(State(access): State<Arc<Access>>, headers: HeaderMap) -> Response {
+    let response = match access.sign_out(&headers).await {
+        Ok(()) if is_form(&headers) => see_other("/login?signedOut=true"),
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(error) => return ApiError(error).into_response(),
+    };
+    with_cookie(response, &access.cookie(None, false))
+}
