@@ -17,7 +17,7 @@ async function signIn(page: Page, user: string, password: string) {
   await page.getByRole("button", { name: "Sign in" }).click();
 }
 
-test("a viewer sees why Start is off, an operator starts the run, both sign in and out", async ({ browser, request }) => {
+test("a viewer sees why Start is off, an operator starts the run, both sign in and out; the audit trail says who", async ({ browser, page: adminPage, request }) => {
   test.setTimeout(120_000);
   const fleet = uniqueName("who");
   const { minors, newestOf } = await makeFleet(request, fleet, [{ name: `${fleet}-a` }]);
@@ -68,5 +68,17 @@ test("a viewer sees why Start is off, an operator starts the run, both sign in a
   await page.getByRole("button", { name: "Start" }).click();
   await expect.poll(async () => (await (await request.get(`/api/v1/fleets/${fleet}/updateRuns/r`)).json()).properties.status.status.state)
     .not.toBe("NotStarted");
+  await expect(page.getByTestId("run-audit")).toContainText(`${operator} started the run · done`);
+  await expect(page.getByTestId("run-audit")).toContainText("admin created the run · done");
   expect(problems).toEqual([]);
+
+  // The admin's Audit page: the viewer's failed sign-in and the operator's start.
+  await adminPage.goto("/audit");
+  await waitForHydration(adminPage);
+  await adminPage.getByLabel("User").fill(viewer);
+  await adminPage.getByLabel("User").press("Tab");
+  await expect(adminPage.getByTestId("audit")).toContainText("refused (InvalidCredentials)");
+  await adminPage.getByLabel("User").fill(operator);
+  await adminPage.getByLabel("User").press("Tab");
+  await expect(adminPage.getByTestId("audit")).toContainText("POST /fn/start_run");
 });

@@ -79,6 +79,14 @@ pub struct ServeArgs {
     #[arg(long, env = "DRYDOCK_PUBLIC_URL", value_delimiter = ',')]
     pub public_url: Vec<String>,
 
+    /// Serve HTTPS with this certificate chain (PEM, leaf first); needs --tls-key.
+    #[arg(long, env = "DRYDOCK_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, env = "DRYDOCK_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+
     /// Directory holding the built site (WASM bundle, CSS, favicon).
     #[arg(long, env = "DRYDOCK_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,
@@ -116,6 +124,11 @@ pub struct AuthArgs {
           value_parser = clap::value_parser!(u64).range(1..=90 * 86_400))]
     pub session_max_seconds: u64,
 
+    /// Reverse proxies (IP addresses, comma-separated) whose X-Forwarded-For and
+    /// X-Forwarded-Proto headers name the client and say whether it used HTTPS.
+    #[arg(long, env = "DRYDOCK_TRUSTED_PROXY", value_delimiter = ',')]
+    pub trusted_proxy: Vec<std::net::IpAddr>,
+
     /// The first admin's password, used only when the store has no user yet (a random one is
     /// printed to the log otherwise). Set it through the environment, not the command line.
     #[arg(
@@ -134,6 +147,7 @@ impl Default for AuthArgs {
             session_idle_seconds: 12 * 3600,
             session_max_seconds: 7 * 86_400,
             admin_password: None,
+            trusted_proxy: Vec::new(),
         }
     }
 }
@@ -145,6 +159,7 @@ impl AuthArgs {
             mode: self.mode,
             session_idle: Duration::from_secs(self.session_idle_seconds),
             session_max: Duration::from_secs(self.session_max_seconds),
+            trusted_proxies: self.trusted_proxy.clone(),
         }
     }
 }

@@ -14,6 +14,9 @@ pub mod serve;
 pub mod service;
 pub mod settings;
 pub mod store;
+#[cfg(test)]
+mod test_support;
+pub mod tls;
 pub mod web;
 pub mod webhooks;
 
@@ -119,6 +122,17 @@ pub async fn build(
         args.webhooks.settings(),
     )?);
     let stores = store::Stores::sqlite(store);
+    let interrupted = stores
+        .audit
+        .interrupt_pending()
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
+    if interrupted > 0 {
+        tracing::warn!(
+            interrupted,
+            "writes in flight when Drydock last stopped are marked Interrupted in the audit trail"
+        );
+    }
     let access = Arc::new(access(args, &stores).await?);
     let drydock = Arc::new(Drydock::new(
         stores,

@@ -32,10 +32,15 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         )
         .init();
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async {
+        let tls = match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => Some(server::tls::acceptor(cert, key)?),
+            _ => None,
+        };
         let built = server::build(&args, None).await?;
         let listener = tokio::net::TcpListener::bind(args.addr).await?;
-        tracing::info!(addr = %args.addr, database = %args.database_url, time_scale = args.time_scale, "Drydock is serving");
-        server::serve::serve(listener, built.router, &args.limits, shutdown_signal()).await;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        tracing::info!(addr = %args.addr, scheme, database = %args.database_url, time_scale = args.time_scale, "Drydock is serving");
+        server::serve::serve(listener, built.router, tls, &args.limits, shutdown_signal()).await;
         Ok(())
     })
 }

@@ -31,6 +31,7 @@ const DRAIN: Duration = Duration::from_secs(5);
 pub async fn serve(
     listener: TcpListener,
     router: Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     limits: &ConnectionLimits,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
@@ -66,6 +67,8 @@ pub async fn serve(
         let connection = Connection {
             builder: builder.clone(),
             router: router.clone(),
+            tls: tls.clone(),
+            handshake: Duration::from_secs(limits.header_read_timeout),
             peer,
             idle,
             stopping: stopping.clone(),
@@ -88,6 +91,9 @@ pub async fn serve(
 struct Connection {
     builder: http1::Builder,
     router: Router,
+    /// Set when serving HTTPS (`--tls-cert`); the handshake must finish within `handshake`.
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    handshake: Duration,
     /// Who connected: sign-in limits and the audit trail name the address.
     peer: std::net::SocketAddr,
     idle: Duration,
@@ -95,20 +101,37 @@ struct Connection {
 }
 
 impl Connection {
-    async fn run(mut self, stream: TcpStream) {
+    async fn run(self, stream: TcpStream) {
         let activity = Activity::new();
-        let io = TokioIo::new(Watched {
+        let watched = Watched {
             inner: stream,
             activity: activity.clone(),
-        });
+        };
+        let Some(acceptor) = self.tls.clone() else {
+            return self.serve(watched, activity, false).await;
+        };
+        // A client that cannot or will not speak TLS in time gets nothing: it is dropped.
+        let handshake = tokio::time::timeout(self.handshake, acceptor.accept(watched));
+        if let Ok(Ok(tls)) = handshake.await {
+            self.serve(tls, activity, true).await;
+        }
+    }
+
+    async fn serve<I>(mut self, io: I, activity: Activity, over_tls: bool)
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         let peer = axum::extract::ConnectInfo(self.peer);
         let service = TowerToHyperService::new(self.router.map_request(
             move |mut request: hyper::Request<hyper::body::Incoming>| {
                 request.extensions_mut().insert(peer);
+                if over_tls {
+                    request.extensions_mut().insert(crate::tls::OverTls);
+                }
                 request
             },
         ));
-        let serving = self.builder.serve_connection(io, service);
+        let serving = self.builder.serve_connection(TokioIo::new(io), service);
         tokio::pin!(serving);
         let mut draining = false;
         loop {

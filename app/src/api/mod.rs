@@ -76,6 +76,25 @@ pub async fn whoami() -> Result<Option<crate::model::access::Caller>, AppError> 
     Ok((!caller.is_anonymous()).then_some(caller))
 }
 
+/// The audit trail, newest first, as far as the caller may read it (`before`: an entry id, for
+/// the next page).
+#[server(prefix = "/fn", endpoint = "audit_log", input = leptos::server_fn::codec::GetUrl)]
+pub async fn audit_log(
+    actor: Option<String>,
+    fleet: Option<String>,
+    run: Option<String>,
+    before: Option<i64>,
+) -> Result<crate::model::audit::AuditPage, AppError> {
+    let query = crate::model::audit::AuditQuery {
+        actor: actor.filter(|a| !a.is_empty()),
+        fleet: fleet.filter(|f| !f.is_empty()),
+        run: run.filter(|r| !r.is_empty()),
+        before,
+        limit: None,
+    };
+    with_status(service()?.audit(&caller(), query).await)
+}
+
 #[server(prefix = "/fn", endpoint = "list_fleets", input = leptos::server_fn::codec::GetUrl)]
 pub async fn list_fleets() -> Result<Vec<FleetSummary>, AppError> {
     with_status(service()?.list_fleets(&caller()).await)

@@ -22,6 +22,13 @@ pub trait FleetService: Send + Sync + 'static {
     /// The fleet clock now, and how fast it runs.
     fn fleet_time(&self) -> FleetTime;
 
+    /// The audit trail as far as the caller may read it, newest first.
+    async fn audit(
+        &self,
+        caller: &Caller,
+        query: crate::model::audit::AuditQuery,
+    ) -> Result<crate::model::audit::AuditPage, AppError>;
+
     async fn list_fleets(&self, caller: &Caller) -> Result<Vec<FleetSummary>, AppError>;
 
     async fn fleet_overview(

@@ -1,6 +1,7 @@
 //! Domain types shared by the server and the browser. Plain data with serde; no IO.
 
 pub mod access;
+pub mod audit;
 pub mod catalog;
 pub mod cluster;
 pub mod error;

@@ -44,6 +44,7 @@ pub fn UserMenu() -> impl IntoView {
                     }.into_any()
                 } else {
                     view! {
+                        <a href="/audit" class="audit-link">"Audit"</a>
                         <span class="user" data-testid="signed-in-as">{caller.name.clone()}</span>
                         <form method="post" action="/auth/logout" class="sign-out">
                             <button type="submit" class="secondary">"Sign out"</button>

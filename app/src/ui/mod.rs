@@ -2,6 +2,7 @@
 //! and write through `ServerAction`s; nothing here decides a rule the model or engine owns.
 
 mod access;
+mod audit;
 mod badge;
 mod builder;
 mod error;
@@ -86,6 +87,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("/") view=FleetsPage/>
                     <Route path=path!("/login") view=access::SignInPage/>
+                    <Route path=path!("/audit") view=audit::AuditPage/>
                     <Route path=path!("/fleets/:fleet") view=FleetPage ssr=SsrMode::Async/>
                     <Route path=path!("/fleets/:fleet/updates") view=UpdatesPage/>
                     // Pages that answer 404 for what is not there wait for their data before

@@ -3,6 +3,7 @@
 //! curl), or a browser session cookie. What the caller may do is decided by the service, not
 //! here (see `service::Drydock`, which takes the caller with every call).
 
+pub mod forwarded;
 mod limiter;
 mod manage;
 pub mod secrets;
@@ -39,6 +40,8 @@ pub struct AuthSettings {
     pub session_idle: Duration,
     /// A session ends this long after sign-in, used or not.
     pub session_max: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for AuthSettings {
@@ -47,6 +50,7 @@ impl Default for AuthSettings {
             mode: AuthMode::Builtin,
             session_idle: Duration::from_secs(12 * 3600),
             session_max: Duration::from_secs(7 * 24 * 3600),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -84,6 +88,10 @@ impl Access {
 
     pub fn mode(&self) -> AuthMode {
         self.settings.mode
+    }
+
+    pub fn trusted_proxies(&self) -> &[std::net::IpAddr] {
+        &self.settings.trusted_proxies
     }
 
     /// On a store with no user: creates `admin` with `password`, or with a random one that is

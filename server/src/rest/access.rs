@@ -184,3 +184,34 @@ pub async fn me(AsCaller(caller): AsCaller) -> ApiResult {
         "roles": caller.grants,
     })))
 }
+
+/// `GET /api/v1/audit?actor=&fleet=&run=&before=&limit=`: newest first; `nextBefore` pages on.
+pub async fn audit(
+    State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> ApiResult {
+    let mut wanted = app::model::audit::AuditQuery::default();
+    for (key, value) in super::query_pairs(
+        query.as_deref(),
+        &["actor", "fleet", "run", "before", "limit"],
+    )? {
+        let number = || {
+            value.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                app::model::error::AppError::invalid(
+                    "InvalidQueryParameter",
+                    format!("{key} must be a whole number from 1, not {value:?}."),
+                )
+            })
+        };
+        match key {
+            "actor" => wanted.actor = Some(value.to_owned()),
+            "fleet" => wanted.fleet = Some(value.to_owned()),
+            "run" => wanted.run = Some(value.to_owned()),
+            "before" => wanted.before = Some(number()?),
+            _ => wanted.limit = Some(number()?.min(i64::from(u32::MAX)) as u32),
+        }
+    }
+    let page = drydock.audit_log(&caller, &wanted).await?;
+    Ok(ok(serde_json::to_value(page).unwrap_or_default()))
+}

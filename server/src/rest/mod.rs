@@ -101,6 +101,7 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<ApiState>)> {
                 .delete(access::delete_user),
         ),
         ("/me", get(access::me)),
+        ("/audit", get(access::audit)),
         ("/providers", get(providers::index)),
         ("/providers/{name}", get(providers::get)),
         (

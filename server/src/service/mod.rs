@@ -2,6 +2,7 @@
 //! model cannot check alone (does the fleet exist, does the cluster exist, is it joined twice),
 //! talks to the store and the provider, and turns their errors into `AppError`s.
 
+mod audit;
 mod gates;
 mod members;
 mod overview;
@@ -29,6 +30,7 @@ use std::sync::Arc;
 
 pub struct Drydock {
     access: Arc<crate::auth::Access>,
+    audit: Arc<dyn crate::store::audit::AuditStore>,
     store: Arc<dyn FleetStore>,
     strategies: Arc<dyn StrategyStore>,
     runs: Arc<dyn RunStore>,
@@ -139,6 +141,7 @@ impl Drydock {
         );
         Self {
             access,
+            audit: stores.audit,
             runtime,
             store: stores.fleets,
             strategies: stores.strategies,
@@ -154,6 +157,11 @@ impl Drydock {
     /// Users, sessions and tokens: who is calling, and who may be.
     pub fn access(&self) -> &Arc<crate::auth::Access> {
         &self.access
+    }
+
+    /// Where the audit trail is written (by the web layer) and read (by `audit_log`).
+    pub fn audit_store(&self) -> &Arc<dyn crate::store::audit::AuditStore> {
+        &self.audit
     }
 
     pub fn runtime(&self) -> &Arc<crate::runtime::Runtime> {
@@ -253,6 +261,14 @@ impl FleetService for Drydock {
             now: self.clock.now(),
             scale: self.clock.scale(),
         }
+    }
+
+    async fn audit(
+        &self,
+        caller: &Caller,
+        query: app::model::audit::AuditQuery,
+    ) -> Result<app::model::audit::AuditPage, AppError> {
+        self.audit_log(caller, &query).await
     }
 
     /// The fleets the caller has a role on.

@@ -3,6 +3,7 @@
 //! column with the row count checked.
 
 pub mod access;
+pub mod audit;
 mod sqlite;
 
 pub use sqlite::SqliteStore;
@@ -88,6 +89,7 @@ pub struct Stores {
     pub runs: std::sync::Arc<dyn RunStore>,
     pub webhooks: std::sync::Arc<dyn WebhookStore>,
     pub access: std::sync::Arc<dyn access::AccessStore>,
+    pub audit: std::sync::Arc<dyn audit::AuditStore>,
 }
 
 impl Stores {
@@ -97,7 +99,8 @@ impl Stores {
             strategies: store.clone(),
             runs: store.clone(),
             webhooks: store.clone(),
-            access: store,
+            access: store.clone(),
+            audit: store,
         }
     }
 }

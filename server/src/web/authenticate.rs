@@ -20,15 +20,23 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub struct ClientAddress(pub String);
 
+/// Whether the client reached Drydock over TLS (directly, or through a trusted proxy): the
+/// session cookie is `Secure` then.
+#[derive(Debug, Clone, Copy)]
+pub struct SecureTransport(pub bool);
+
 pub async fn authenticate(
     State(access): State<Arc<Access>>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    let address = request
+    let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+        .map(|c| c.0.ip());
+    let over_tls = request.extensions().get::<crate::tls::OverTls>().is_some();
+    let (address, secure) =
+        crate::auth::forwarded::client(peer, request.headers(), access.trusted_proxies(), over_tls);
     let path = request.uri().path().to_owned();
     let caller = match access.authenticate(request.headers(), &address).await {
         Ok(caller) => caller,
@@ -43,6 +51,7 @@ pub async fn authenticate(
     }
     request.extensions_mut().insert(caller);
     request.extensions_mut().insert(ClientAddress(address));
+    request.extensions_mut().insert(SecureTransport(secure));
     next.run(request).await
 }
 

@@ -189,18 +189,7 @@ pub const BASE_POLICY: &str =
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        pairs
-            .iter()
-            .map(|(k, v)| {
-                (
-                    axum::http::HeaderName::from_static(k),
-                    HeaderValue::from_static(v),
-                )
-            })
-            .collect()
-    }
+    use crate::test_support::headers;
 
     #[test]
     fn loopback_and_public_names_are_ours() {

@@ -1,6 +1,7 @@
 //! The whole HTTP surface: the REST API, the server functions and the server-rendered pages,
 //! and static files (the WASM bundle, CSS, favicon) from the site root.
 
+mod audit;
 mod authenticate;
 mod browser_guard;
 mod request_limits;
@@ -28,6 +29,7 @@ pub fn router(drydock: Arc<Drydock>, options: LeptosOptions, hosts: AllowedHosts
     let routes = generate_route_list(App);
     let shell_options = options.clone();
     let access = drydock.access().clone();
+    let audit_store = drydock.audit_store().clone();
     Router::new()
         .route(
             "/auth/login",
@@ -44,6 +46,7 @@ pub fn router(drydock: Arc<Drydock>, options: LeptosOptions, hosts: AllowedHosts
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(options)
         .layer(middleware::from_fn(server_fns::edges))
+        .layer(middleware::from_fn_with_state(audit_store, audit::audit))
         .layer(middleware::from_fn_with_state(
             access,
             authenticate::authenticate,

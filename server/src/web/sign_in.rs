@@ -3,7 +3,7 @@
 //! to the page with an error code otherwise. Scripts post JSON and get JSON (the caller) or an
 //! ARM error. Either way a success sets the session cookie.
 
-use super::authenticate::{ClientAddress, percent_encode};
+use super::authenticate::{ClientAddress, SecureTransport, percent_encode};
 use crate::auth::Access;
 use crate::rest::ApiError;
 use app::model::error::AppError;
@@ -59,6 +59,7 @@ fn with_cookie(mut response: Response, cookie: &str) -> Response {
 pub async fn login(
     State(access): State<Arc<Access>>,
     Extension(ClientAddress(address)): Extension<ClientAddress>,
+    Extension(SecureTransport(secure)): Extension<SecureTransport>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -82,11 +83,29 @@ pub async fn login(
             };
         }
     };
+    let tried = super::audit::SignInName(request.username.clone());
+    let response = sign_in(&access, request, &headers, &address, form, secure).await;
+    with_extension(response, tried)
+}
+
+fn with_extension(mut response: Response, tried: super::audit::SignInName) -> Response {
+    response.extensions_mut().insert(tried);
+    response
+}
+
+async fn sign_in(
+    access: &Access,
+    request: SignIn,
+    headers: &HeaderMap,
+    address: &str,
+    form: bool,
+    secure: bool,
+) -> Response {
     // A new sign-in never reuses the session it replaces.
-    let _ = access.sign_out(&headers).await;
+    let _ = access.sign_out(headers).await;
     let next = safe_next(request.next.as_deref()).to_owned();
     match access
-        .sign_in(&request.username, &request.password, &address)
+        .sign_in(&request.username, &request.password, address)
         .await
     {
         Ok((id, caller)) => {
@@ -96,25 +115,32 @@ pub async fn login(
             } else {
                 Json(&caller).into_response()
             };
-            with_cookie(response, &access.cookie(Some(&id), false))
+            with_cookie(response, &access.cookie(Some(&id), secure))
         }
         Err(error) if form => {
             tracing::info!(user = %request.username, %address, code = %error.code, "sign-in refused");
-            see_other(&format!(
+            let mut response = see_other(&format!(
                 "/login?error={}&next={}",
                 error.code,
                 percent_encode(&next)
-            ))
+            ));
+            // A redirect either way: the refusal rides along for the log and the audit trail.
+            response.extensions_mut().insert(error);
+            response
         }
         Err(error) => ApiError(error).into_response(),
     }
 }
 
-pub async fn logout(State(access): State<Arc<Access>>, headers: HeaderMap) -> Response {
+pub async fn logout(
+    State(access): State<Arc<Access>>,
+    Extension(SecureTransport(secure)): Extension<SecureTransport>,
+    headers: HeaderMap,
+) -> Response {
     let response = match access.sign_out(&headers).await {
         Ok(()) if is_form(&headers) => see_other("/login?signedOut=true"),
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(error) => return ApiError(error).into_response(),
     };
-    with_cookie(response, &access.cookie(None, false))
+    with_cookie(response, &access.cookie(None, secure))
 }

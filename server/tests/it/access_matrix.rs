@@ -28,7 +28,7 @@ fn rule(method: &str, path: &str) -> Option<Needs> {
     use Role::*;
     let fleet_route = path.starts_with("/api/v1/fleets/{fleet}");
     Some(match (method, path) {
-        ("GET", "/api/v1/fleets" | "/api/v1/me" | "/api/v1/tokens") => SignedIn,
+        ("GET", "/api/v1/fleets" | "/api/v1/me" | "/api/v1/tokens" | "/api/v1/audit") => SignedIn,
         ("POST", "/api/v1/tokens") | ("DELETE", "/api/v1/tokens/{id}") => SignedIn,
         ("GET" | "POST", "/api/v1/fleets/{fleet}/updateRuns/{run}/plan") => OnFleet(Viewer),
         ("POST", p) if p.ends_with("/start") || p.ends_with("/stop") || p.ends_with("/skip") => {
@@ -54,7 +54,7 @@ fn rule(method: &str, path: &str) -> Option<Needs> {
         }
         // Server functions.
         (_, "/fn/whoami") => Anyone,
-        (_, "/fn/list_fleets" | "/fn/fleet_time") => SignedIn,
+        (_, "/fn/list_fleets" | "/fn/fleet_time" | "/fn/audit_log") => SignedIn,
         (
             _,
             "/fn/fleet_overview"

@@ -126,6 +126,10 @@ pub fn RunPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        <crate::ui::audit::RunAudit fleet run=name changes=Signal::derive(move || {
+            let (a, b, c, d) = actions.versions();
+            (a + b + c) as u64 + d
+        })/>
     }
 }
 

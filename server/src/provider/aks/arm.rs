@@ -79,7 +79,7 @@ impl Arm {
         let url = self.url(path)?;
         for attempt in 0..2 {
             let token = self.tokens.token().await?;
-            let mut request = self.http.request(method.clone(), &url).bearer_auth(token);
+            let mut request = self.http.request(method.clone(), &url).bearer_auth(&token);
             if let Some(body) = body {
                 request = request
                     .header("content-type", "application/json")
@@ -93,7 +93,7 @@ impl Arm {
             })?;
             let reply = read(reply).await?;
             if reply.status == StatusCode::UNAUTHORIZED && attempt == 0 {
-                self.tokens.forget().await;
+                self.tokens.forget(&token).await;
                 continue;
             }
             return judge(&method, path, reply);

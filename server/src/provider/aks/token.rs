@@ -41,9 +41,14 @@ impl Tokens {
         Ok(token)
     }
 
-    /// Forgets the cached token (ARM said it expired or was revoked).
-    pub async fn forget(&self) {
-        *self.cached.lock().await = None;
+    /// Forgets `refused` (ARM said it expired or was revoked) if it is still the cached one.
+    /// Calls that were refused together forget it once: a token another call fetched since is
+    /// kept, so a burst of 401s costs one new token, not one each.
+    pub async fn forget(&self, refused: &str) {
+        let mut cached = self.cached.lock().await;
+        if cached.as_ref().is_some_and(|(token, _)| token == refused) {
+            *cached = None;
+        }
     }
 
     async fn fetch(&self) -> Result<(String, Duration), ProviderError> {

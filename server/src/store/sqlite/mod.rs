@@ -1,6 +1,7 @@
 //! The embedded default store: one SQLite file (WAL), created and migrated on start.
 
 mod access;
+mod audit;
 mod journal;
 mod leases;
 mod run_members;

@@ -34,6 +34,8 @@ pub fn args(database_url: &str, demo: bool) -> ServeArgs {
         demo,
         config: None,
         public_url: Vec::new(),
+        tls_cert: None,
+        tls_key: None,
         // Most tests are about fleets, not sign-in: everyone is an admin, as with `--auth none`.
         // The access tests (`access.rs`) turn sign-in on.
         auth: server::config::AuthArgs {

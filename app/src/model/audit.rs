@@ -1,0 +1,91 @@
+//! The audit trail: one entry per write anyone asked for (sign-ins too), with who asked, with
+//! which credential, from where, and what came of it. Written before the write is carried out
+//! and completed after, so a write a crash interrupted still has its entry (`Interrupted`).
+
+use super::time::Timestamp;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    pub id: i64,
+    /// Wall-clock time of the request.
+    pub time: Timestamp,
+    /// The user (or, for a sign-in, the user name tried).
+    pub actor: String,
+    /// `session`, `token tok-…`, `password`, `auth disabled` or `anonymous`.
+    pub credential: String,
+    /// The request: method and path, e.g. `POST /api/v1/fleets/demo/updateRuns/r/start`.
+    pub action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
+    pub address: String,
+    pub outcome: AuditOutcome,
+    /// The HTTP status answered (absent while pending or when interrupted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The error code, when the write was refused or failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AuditOutcome {
+    /// Being carried out now.
+    Pending,
+    Succeeded,
+    /// Refused: bad input, not allowed, not found, a conflict (4xx).
+    Refused,
+    /// It broke inside (5xx).
+    Failed,
+    /// The server stopped before it answered: the write may or may not have happened.
+    Interrupted,
+}
+
+impl AuditOutcome {
+    pub fn of_status(status: u16) -> Self {
+        match status {
+            ..400 => AuditOutcome::Succeeded,
+            400..500 => AuditOutcome::Refused,
+            _ => AuditOutcome::Failed,
+        }
+    }
+}
+
+/// Which entries a query asks for: newest first, older than `before` (an id) when given.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditQuery {
+    #[serde(default)]
+    pub actor: Option<String>,
+    #[serde(default)]
+    pub fleet: Option<String>,
+    #[serde(default)]
+    pub run: Option<String>,
+    #[serde(default)]
+    pub before: Option<i64>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+impl AuditQuery {
+    pub const DEFAULT_LIMIT: u32 = 100;
+    pub const MAX_LIMIT: u32 = 1000;
+
+    pub fn limit(&self) -> u32 {
+        self.limit
+            .unwrap_or(Self::DEFAULT_LIMIT)
+            .clamp(1, Self::MAX_LIMIT)
+    }
+}
+
+/// A page of entries and where the next (older) one starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditPage {
+    pub value: Vec<AuditEntry>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<i64>,
+}

@@ -1,0 +1,129 @@
+//! The audit trail in SQLite.
+
+use super::{SqliteStore, corrupt};
+use crate::store::StoreResult;
+use crate::store::audit::{AuditScope, AuditStore, NewAudit};
+use app::model::audit::{AuditEntry, AuditOutcome, AuditQuery};
+use app::model::time::Timestamp;
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+fn outcome_text(outcome: AuditOutcome) -> &'static str {
+    match outcome {
+        AuditOutcome::Pending => "Pending",
+        AuditOutcome::Succeeded => "Succeeded",
+        AuditOutcome::Refused => "Refused",
+        AuditOutcome::Failed => "Failed",
+        AuditOutcome::Interrupted => "Interrupted",
+    }
+}
+
+fn outcome_of(text: &str) -> StoreResult<AuditOutcome> {
+    Ok(match text {
+        "Pending" => AuditOutcome::Pending,
+        "Succeeded" => AuditOutcome::Succeeded,
+        "Refused" => AuditOutcome::Refused,
+        "Failed" => AuditOutcome::Failed,
+        "Interrupted" => AuditOutcome::Interrupted,
+        other => return Err(corrupt("audit outcome", other)),
+    })
+}
+
+fn entry_from_row(row: &SqliteRow) -> StoreResult<AuditEntry> {
+    Ok(AuditEntry {
+        id: row.try_get("id")?,
+        time: Timestamp(row.try_get("at")?),
+        actor: row.try_get("actor")?,
+        credential: row.try_get("credential")?,
+        action: row.try_get("action")?,
+        fleet: row.try_get("fleet")?,
+        run: row.try_get("run")?,
+        address: row.try_get("address")?,
+        outcome: outcome_of(&row.try_get::<String, _>("outcome")?)?,
+        status: row.try_get::<Option<i64>, _>("status")?.map(|s| s as u16),
+        code: row.try_get("code")?,
+    })
+}
+
+#[async_trait::async_trait]
+impl AuditStore for SqliteStore {
+    async fn begin_audit(&self, entry: &NewAudit) -> StoreResult<i64> {
+        let id = sqlx::query_scalar(
+            "INSERT INTO audit_log (at, actor, credential, action, fleet, run, address, outcome) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, 'Pending') RETURNING id",
+        )
+        .bind(entry.at.millis())
+        .bind(&entry.actor)
+        .bind(&entry.credential)
+        .bind(&entry.action)
+        .bind(&entry.fleet)
+        .bind(&entry.run)
+        .bind(&entry.address)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    async fn finish_audit(
+        &self,
+        id: i64,
+        outcome: AuditOutcome,
+        status: u16,
+        code: Option<&str>,
+        actor: Option<&str>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE audit_log SET outcome = ?, status = ?, code = ?, actor = COALESCE(?, actor) \
+             WHERE id = ? AND outcome = 'Pending'",
+        )
+        .bind(outcome_text(outcome))
+        .bind(i64::from(status))
+        .bind(code)
+        .bind(actor)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn interrupt_pending(&self) -> StoreResult<u64> {
+        let done =
+            sqlx::query("UPDATE audit_log SET outcome = 'Interrupted' WHERE outcome = 'Pending'")
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn list_audit(
+        &self,
+        query: &AuditQuery,
+        scope: &AuditScope,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        let (mode, fleets) = match scope {
+            AuditScope::Everything => (0, Vec::new()),
+            AuditScope::AllFleets => (1, Vec::new()),
+            AuditScope::Fleets(fleets) => (2, fleets.clone()),
+        };
+        let fleets = serde_json::to_string(&fleets).map_err(|e| corrupt("audit scope", e))?;
+        sqlx::query(
+            "SELECT * FROM audit_log \
+             WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR fleet = ?2) \
+               AND (?3 IS NULL OR run = ?3) AND (?4 IS NULL OR id < ?4) \
+               AND (?5 = 0 OR (?5 = 1 AND fleet IS NOT NULL) \
+                    OR (?5 = 2 AND fleet IN (SELECT value FROM json_each(?6)))) \
+             ORDER BY id DESC LIMIT ?7",
+        )
+        .bind(&query.actor)
+        .bind(&query.fleet)
+        .bind(&query.run)
+        .bind(query.before)
+        .bind(mode)
+        .bind(fleets)
+        .bind(i64::from(query.limit()))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(entry_from_row)
+        .collect()
+    }
+}

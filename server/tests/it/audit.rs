@@ -1,0 +1,249 @@
+//! The audit trail: who asked for which write, with what credential, from where, and what came
+//! of it; read back by those it concerns.
+
+use crate::common::{self, ADMIN_PASSWORD, TestServer};
+use axum::http::StatusCode;
+use base64::Engine;
+use serde_json::{Value, json};
+
+fn basic(user: &str, password: &str) -> String {
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Basic {encoded}")
+}
+
+async fn as_(
+    s: &TestServer,
+    auth: &str,
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+) -> common::Reply {
+    let text = body.map(|b| b.to_string());
+    s.send_with(
+        method,
+        uri,
+        text.as_deref(),
+        "application/json",
+        &[("authorization", auth)],
+    )
+    .await
+}
+
+async fn entries(s: &TestServer, auth: &str, query: &str) -> Vec<Value> {
+    let page = as_(s, auth, "GET", &format!("/api/v1/audit{query}"), None).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    page.body["value"].as_array().unwrap().clone()
+}
+
+async fn secured_with_users() -> TestServer {
+    let s = common::start_secured("sqlite::memory:", true).await;
+    let admin = basic("admin", ADMIN_PASSWORD);
+    for (name, roles) in [
+        ("vera", json!([{"role": "viewer", "fleet": "demo"}])),
+        ("otto", json!([{"role": "operator", "fleet": "demo"}])),
+    ] {
+        let body =
+            json!({"properties": {"password": format!("{name}-password-1"), "roles": roles}});
+        let made = as_(
+            &s,
+            &admin,
+            "PUT",
+            &format!("/api/v1/users/{name}"),
+            Some(body),
+        )
+        .await;
+        assert_eq!(made.status, StatusCode::CREATED);
+    }
+    let run =
+        json!({"properties": {"managedClusterUpdate": {"upgrade": {"type": "NodeImageOnly"}}}});
+    let created = as_(
+        &s,
+        &admin,
+        "PUT",
+        "/api/v1/fleets/demo/updateRuns/r",
+        Some(run),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED);
+    s
+}
+
+#[tokio::test]
+async fn every_write_is_recorded_with_who_how_what_and_the_result() {
+    let s = secured_with_users().await;
+    let admin = basic("admin", ADMIN_PASSWORD);
+    let vera = basic("vera", "vera-password-1");
+    let otto = basic("otto", "otto-password-1");
+    let start = "/api/v1/fleets/demo/updateRuns/r/start";
+    assert_eq!(
+        as_(&s, &vera, "POST", start, None).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        as_(&s, &otto, "POST", start, None).await.status,
+        StatusCode::OK
+    );
+    let form = "fleet=demo&run=r";
+    let stop = s
+        .send_with(
+            "POST",
+            "/fn/stop_run",
+            Some(form),
+            "application/x-www-form-urlencoded",
+            &[("authorization", &otto)],
+        )
+        .await;
+    assert_eq!(stop.status, StatusCode::OK);
+    // Reads are not recorded.
+    as_(&s, &otto, "GET", "/api/v1/fleets/demo/updateRuns/r", None).await;
+
+    let of_run = entries(&s, &admin, "?fleet=demo&run=r").await;
+    let summary: Vec<(String, String, String, String)> = of_run
+        .iter()
+        .map(|e| {
+            let text = |k: &str| e[k].as_str().unwrap_or_default().to_owned();
+            (
+                text("actor"),
+                text("credential"),
+                text("action"),
+                text("outcome"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                "otto".into(),
+                "password".into(),
+                "POST /fn/stop_run".into(),
+                "Succeeded".into()
+            ),
+            (
+                "otto".into(),
+                "password".into(),
+                format!("POST {start}"),
+                "Succeeded".into()
+            ),
+            (
+                "vera".into(),
+                "password".into(),
+                format!("POST {start}"),
+                "Refused".into()
+            ),
+            (
+                "admin".into(),
+                "password".into(),
+                "PUT /api/v1/fleets/demo/updateRuns/r".into(),
+                "Succeeded".into()
+            ),
+        ]
+    );
+    assert_eq!(of_run[2]["status"], 403);
+    assert_eq!(of_run[2]["code"], "Forbidden");
+    assert_eq!(of_run[0]["address"], "unknown", "no socket in these tests");
+}
+
+#[tokio::test]
+async fn sign_ins_are_recorded_under_the_name_tried() {
+    let s = common::start_secured("sqlite::memory:", false).await;
+    for password in ["wrong", ADMIN_PASSWORD] {
+        let body = json!({"username": "admin", "password": password}).to_string();
+        s.send_with("POST", "/auth/login", Some(&body), "application/json", &[])
+            .await;
+    }
+    let all = entries(&s, &basic("admin", ADMIN_PASSWORD), "?actor=admin").await;
+    let outcomes: Vec<(&str, &str)> = all
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("POST /auth/login", "Succeeded"),
+            ("POST /auth/login", "Refused")
+        ]
+    );
+    assert_eq!(all[1]["credential"], "anonymous");
+    assert_eq!(all[1]["code"], "InvalidCredentials");
+    // The sign-in form is answered with a redirect either way; a refusal is still one.
+    let form = "username=admin&password=wrong";
+    s.send(
+        "POST",
+        "/auth/login",
+        Some(form),
+        "application/x-www-form-urlencoded",
+    )
+    .await;
+    let newest = &entries(&s, &basic("admin", ADMIN_PASSWORD), "?actor=admin").await[0];
+    assert_eq!(
+        (newest["outcome"].as_str(), newest["status"].as_u64()),
+        (Some("Refused"), Some(303))
+    );
+}
+
+#[tokio::test]
+async fn people_read_what_concerns_their_fleets_and_pages_go_back_in_time() {
+    let s = secured_with_users().await;
+    let admin = basic("admin", ADMIN_PASSWORD);
+    let vera = basic("vera", "vera-password-1");
+    for _ in 0..3 {
+        as_(&s, &admin, "PUT", "/api/v1/fleets/other", Some(json!({}))).await;
+    }
+    // Vera, viewer of demo only, sees demo's entries and none of other's or of no fleet.
+    let seen = entries(&s, &vera, "").await;
+    assert!(!seen.is_empty());
+    assert!(seen.iter().all(|e| e["fleet"] == "demo"), "{seen:?}");
+    // The admin pages through everything, two at a time.
+    let everything = entries(&s, &admin, "?limit=1000").await;
+    let mut paged = Vec::new();
+    let mut query = "?limit=2".to_owned();
+    loop {
+        let page = as_(&s, &admin, "GET", &format!("/api/v1/audit{query}"), None)
+            .await
+            .body;
+        paged.extend(
+            page["value"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["id"].clone()),
+        );
+        match page["nextBefore"].as_i64() {
+            Some(before) => query = format!("?limit=2&before={before}"),
+            None => break,
+        }
+    }
+    let ids: Vec<Value> = everything.iter().map(|e| e["id"].clone()).collect();
+    assert_eq!(paged, ids);
+    let bad = as_(&s, &admin, "GET", "/api/v1/audit?limit=0", None).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let unknown = as_(&s, &admin, "GET", "/api/v1/audit?who=x", None).await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_write_a_crash_cut_short_is_marked_interrupted() {
+    let db = common::temp_db();
+    {
+        let pool = sqlx::SqlitePool::connect(&format!("{}?mode=rwc", &*db))
+            .await
+            .unwrap();
+        drop(pool);
+    }
+    let s = common::start_secured(&db, false).await;
+    drop(s);
+    let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
+    sqlx::query("INSERT INTO audit_log (at, actor, credential, action, address, outcome) VALUES (1, 'otto', 'session', 'POST /fn/start_run', '10.0.0.1', 'Pending')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let s = common::start_secured(&db, false).await;
+    let all = entries(&s, &basic("admin", ADMIN_PASSWORD), "?actor=otto").await;
+    assert_eq!(all[0]["outcome"], "Interrupted");
+}
