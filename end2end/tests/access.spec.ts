@@ -82,3 +82,33 @@ test("a viewer sees why Start is off, an operator starts the run, both sign in a
   await adminPage.getByLabel("User").press("Tab");
   await expect(adminPage.getByTestId("audit")).toContainText("POST /fn/start_run");
 });
+
+test("a user makes and revokes an API token, changes their password on the account page and signs in with the new one", async ({ browser, request }) => {
+  const name = uniqueName("pat");
+  const made = await request.put(`/api/v1/users/${name}`, {
+    data: { properties: { password: `${name}-password`, roles: [{ role: "viewer" }] } },
+  });
+  expect(made.ok(), await made.text()).toBeTruthy();
+  const page = await freshPage(browser);
+  const problems = watchConsole(page);
+  await page.goto("/account");
+  await signIn(page, name, `${name}-password`);
+  await expect(page).toHaveURL(/\/account$/);
+  await expect(page.getByTestId("roles")).toHaveText(`${name}: viewer on every fleet`);
+  await waitForHydration(page);
+  await page.getByLabel("For").fill("a script");
+  await page.getByRole("button", { name: "Create token" }).click();
+  await expect(page.getByTestId("new-token")).toContainText("ddt_");
+  await expect(page.getByTestId("tokens")).toContainText("viewer on every fleet");
+  await page.getByRole("button", { name: /^Revoke tok-/ }).click();
+  await expect(page.getByTestId("tokens")).toContainText("Revoked");
+  await page.getByLabel("Current password").fill(`${name}-password`);
+  await page.getByLabel("New password").fill(`${name}-changed-password`);
+  await page.getByRole("button", { name: "Change password" }).click();
+  await expect(page.getByRole("status")).toHaveText("Your password is changed: sign in with the new one.");
+  await page.getByLabel("User name").fill(name);
+  await page.getByLabel("Password").fill(`${name}-changed-password`);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByTestId("signed-in-as")).toHaveText(name);
+  expect(problems).toEqual([]);
+});

@@ -4,12 +4,14 @@
 //! are form-encoded where a plain HTML form posts them (they work before the WASM loads) and
 //! JSON where a list is sent.
 
+mod access;
 mod error;
 mod gates;
 mod runs;
 #[cfg(feature = "ssr")]
 pub mod service;
 
+pub use access::*;
 pub use gates::*;
 pub use runs::*;
 

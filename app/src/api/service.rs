@@ -29,6 +29,24 @@ pub trait FleetService: Send + Sync + 'static {
         query: crate::model::audit::AuditQuery,
     ) -> Result<crate::model::audit::AuditPage, AppError>;
 
+    /// The caller's API tokens (everyone's for an admin of every fleet), newest first.
+    async fn tokens(
+        &self,
+        caller: &Caller,
+    ) -> Result<Vec<crate::model::access::TokenView>, AppError>;
+
+    /// A new token of the caller's, at most their own role where it applies.
+    async fn create_token(
+        &self,
+        caller: &Caller,
+        role: crate::model::access::Role,
+        fleet: Option<FleetName>,
+        expires_in_days: Option<u32>,
+        description: String,
+    ) -> Result<crate::model::access::CreatedToken, AppError>;
+
+    async fn revoke_token(&self, caller: &Caller, id: &str) -> Result<(), AppError>;
+
     async fn list_fleets(&self, caller: &Caller) -> Result<Vec<FleetSummary>, AppError>;
 
     async fn fleet_overview(

@@ -162,6 +162,33 @@ impl Caller {
     }
 }
 
+/// An API token as its owner sees it in the browser (never its secret, which is not kept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenView {
+    pub id: String,
+    pub owner: String,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<FleetName>,
+    pub description: String,
+    /// `Active`, `Expired` or `Revoked`.
+    pub state: String,
+    pub created: super::time::Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<super::time::Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used: Option<super::time::Timestamp>,
+}
+
+/// A token just made: the only time its secret is shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedToken {
+    pub token: TokenView,
+    pub secret: String,
+}
+
 /// The answer to a request without a usable credential.
 pub fn unauthenticated() -> AppError {
     AppError::new(

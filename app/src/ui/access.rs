@@ -45,7 +45,7 @@ pub fn UserMenu() -> impl IntoView {
                 } else {
                     view! {
                         <a href="/audit" class="audit-link">"Audit"</a>
-                        <span class="user" data-testid="signed-in-as">{caller.name.clone()}</span>
+                        <a href="/account" class="user" data-testid="signed-in-as">{caller.name.clone()}</a>
                         <form method="post" action="/auth/logout" class="sign-out">
                             <button type="submit" class="secondary">"Sign out"</button>
                         </form>
@@ -56,9 +56,11 @@ pub fn UserMenu() -> impl IntoView {
     }
 }
 
-/// What the sign-in page says for the error code it was sent back with.
+/// What the sign-in and account pages say for the error code they were sent back with.
 fn sign_in_message(code: &str) -> &'static str {
     match code {
+        "InvalidPassword" => "The new password must be 12 to 1024 characters long.",
+        "PasswordNeedsUser" => "Sign in with your password to change it.",
         "InvalidCredentials" => "The user name or password is wrong.",
         "TooManySignInAttempts" => "Too many failed sign-ins: wait a few minutes and try again.",
         "InvalidSignIn" => "Enter a user name and a password.",
@@ -72,19 +74,140 @@ pub fn SignInPage() -> impl IntoView {
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_else(|| "/".into());
     let error = move || query.read().get("error").map(|code| sign_in_message(&code));
-    let signed_out = move || query.read().get("signedOut").is_some();
+    let signed_out = move || {
+        let query = query.read();
+        if query.get("passwordChanged").is_some() {
+            Some("Your password is changed: sign in with the new one.")
+        } else {
+            query.get("signedOut").map(|_| "You have signed out.")
+        }
+    };
     view! {
         <Title text="Sign in"/>
         <section class="panel sign-in">
             <h1>"Sign in to Drydock"</h1>
             {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
-            {move || signed_out().then(|| view! { <p class="notice" role="status">"You have signed out."</p> })}
+            {move || signed_out().map(|notice| view! { <p class="notice" role="status">{notice}</p> })}
             <form method="post" action="/auth/login">
                 <input type="hidden" name="next" value=next/>
                 <label>"User name"<input name="username" autocomplete="username" required autofocus/></label>
                 <label>"Password"<input name="password" type="password" autocomplete="current-password" required/></label>
                 <button type="submit">"Sign in"</button>
             </form>
+        </section>
+    }
+}
+
+/// The user's roles and a form to change their password (`POST /auth/password`, a plain form).
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let me = use_context::<Me>();
+    let query = use_query_map();
+    let error = move || query.read().get("error").map(|code| sign_in_message(&code));
+    let roles = move || {
+        let caller = me
+            .and_then(|me| me.0.get())
+            .and_then(Result::ok)
+            .flatten()?;
+        let words: Vec<String> = caller
+            .grants
+            .iter()
+            .map(|g| match &g.fleet {
+                Some(fleet) => format!("{} on fleet {fleet}", g.role),
+                None => format!("{} on every fleet", g.role),
+            })
+            .collect();
+        Some(format!("{}: {}", caller.name, words.join(", ")))
+    };
+    view! {
+        <Title text="Your account"/>
+        <h1>"Your account"</h1>
+        <Suspense fallback=|| ()>
+            <p data-testid="roles">{roles}</p>
+        </Suspense>
+        <section class="panel sign-in">
+            <h2>"Change your password"</h2>
+            {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+            <form method="post" action="/auth/password">
+                <label>"Current password"<input name="current_password" type="password" autocomplete="current-password" required/></label>
+                <label>"New password (12 characters at least)"<input name="new_password" type="password" autocomplete="new-password" minlength="12" required/></label>
+                <button type="submit">"Change password"</button>
+            </form>
+            <p class="muted small">"Every session of yours ends, this one too: you sign in again with the new password."</p>
+        </section>
+        <Tokens/>
+    }
+}
+
+/// The user's API tokens: made here (the secret shown once), listed, revoked.
+#[component]
+fn Tokens() -> impl IntoView {
+    let create = ServerAction::<crate::api::CreateToken>::new();
+    let revoke = ServerAction::<crate::api::RevokeToken>::new();
+    let tokens = Resource::new(
+        move || (create.version().get(), revoke.version().get()),
+        |_| crate::api::list_tokens(),
+    );
+    let made = move || create.value().get().and_then(Result::ok);
+    view! {
+        <section class="panel">
+            <h2>"API tokens"</h2>
+            <p class="muted small">"For scripts and the CLI (DRYDOCK_TOKEN): a token can do at most what you can, where it applies."</p>
+            <ActionForm action=create>
+                <div class="form-row">
+                    <label>"Role "<select name="role">
+                        <option value="viewer">"viewer"</option>
+                        <option value="operator">"operator"</option>
+                        <option value="admin">"admin"</option>
+                    </select></label>
+                    <label>"Fleet "<input name="fleet" class="narrow" placeholder="every fleet"/></label>
+                    <label>"Days "<input name="expires_in_days" class="narrow" inputmode="numeric" placeholder="90"/></label>
+                    <label>"For "<input name="description" placeholder="what it is for"/></label>
+                    <button type="submit">"Create token"</button>
+                </div>
+            </ActionForm>
+            {move || crate::ui::error::action_error(create.value().get())}
+            {move || made().map(|created| view! {
+                <p class="notice" role="status" data-testid="new-token">
+                    "Token " {created.token.id.clone()} ": " <code>{created.secret.clone()}</code>
+                    " — copy it now: it is not shown again."
+                </p>
+            })}
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match tokens.await {
+                        Err(error) => view! { <crate::ui::error::ErrorMessage error/> }.into_any(),
+                        Ok(list) if list.is_empty() => view! { <p class="muted">"No tokens yet."</p> }.into_any(),
+                        Ok(list) => view! {
+                            <table data-testid="tokens">
+                                <thead><tr><th>"Token"</th><th>"Owner"</th><th>"Role"</th><th>"For"</th><th>"State"</th><th>"Expires"</th><th></th></tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|t| {
+                                        let id = t.id.clone();
+                                        let scope = t.fleet.as_ref().map_or_else(|| "every fleet".to_owned(), |f| format!("fleet {f}"));
+                                        let active = t.state == "Active";
+                                        view! {
+                                            <tr>
+                                                <td><code>{t.id.clone()}</code></td>
+                                                <td>{t.owner.clone()}</td>
+                                                <td>{format!("{} on {scope}", t.role)}</td>
+                                                <td>{t.description.clone()}</td>
+                                                <td>{t.state.clone()}</td>
+                                                <td>{t.expires.map(|at| view! { <crate::ui::time::When t=at/> })}</td>
+                                                <td>{active.then(|| view! {
+                                                    <button type="button" class="secondary danger" aria-label=format!("Revoke {id}")
+                                                        on:click=move |_| { revoke.dispatch(crate::api::RevokeToken { id: id.clone() }); }>"Revoke"</button>
+                                                })}</td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+            {move || crate::ui::error::action_error(revoke.value().get())}
         </section>
     }
 }

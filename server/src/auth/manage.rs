@@ -204,6 +204,42 @@ impl Access {
             .map_err(store_failure)
     }
 
+    /// A signed-in user changes their own password, proving the current one (which counts
+    /// towards the sign-in limits). All their sessions end, this one too.
+    pub async fn change_own_password(
+        &self,
+        caller: &Caller,
+        current: &str,
+        new: &str,
+        address: &str,
+    ) -> Result<(), AppError> {
+        if !matches!(
+            caller.credential,
+            Credential::Session | Credential::Password
+        ) {
+            return Err(if caller.is_anonymous() {
+                app::model::access::unauthenticated()
+            } else {
+                AppError::invalid(
+                    "PasswordNeedsUser",
+                    "A password is changed by its signed-in user, not with an API token.",
+                )
+            });
+        }
+        check_password_rules(new)?;
+        let user = self.check_password(&caller.name, current, address).await?;
+        let hash = secrets::hash_password(new);
+        let change = UserChange {
+            name: &user.name,
+            password_hash: Some(&hash),
+            grants: &user.grants,
+            now: wall_now(),
+            expect: Expect::Version(user.etag),
+        };
+        self.store.put_user(change).await.map_err(store_failure)?;
+        Ok(())
+    }
+
     /// The user's etag, for `If-Match` (`None`: no such user).
     pub async fn current_etag(&self, name: &UserName) -> Result<Option<i64>, AppError> {
         Ok(self
@@ -227,6 +263,32 @@ impl Access {
             "LastAdmin",
             format!("{leaving} is the last admin of every fleet; make another user admin first."),
         ))
+    }
+}
+
+/// `Active`, `Expired` or `Revoked`.
+pub fn token_state(token: &StoredToken) -> &'static str {
+    if token.revoked_at.is_some() {
+        "Revoked"
+    } else if token.expires_at.is_some_and(|at| at <= wall_now()) {
+        "Expired"
+    } else {
+        "Active"
+    }
+}
+
+/// The token as the browser shows it.
+pub fn token_view(token: &StoredToken) -> app::model::access::TokenView {
+    app::model::access::TokenView {
+        id: token.id.clone(),
+        owner: token.owner.to_string(),
+        role: token.role,
+        fleet: token.fleet.clone(),
+        description: token.description.clone(),
+        state: token_state(token).to_owned(),
+        created: token.created_at,
+        expires: token.expires_at,
+        last_used: token.last_used_at,
     }
 }
 

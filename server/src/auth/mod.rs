@@ -8,7 +8,7 @@ mod limiter;
 mod manage;
 pub mod secrets;
 
-pub use manage::{NewToken, UserUpdate};
+pub use manage::{NewToken, UserUpdate, token_state, token_view};
 
 use crate::store::access::{AccessStore, StoredUser};
 use app::model::access::{Caller, Credential, Grant, Role};

@@ -5,7 +5,7 @@ use super::{
     ApiResult, ApiState, ArmBody, ArmJson, AsCaller, IfMatch, delete_response, list, ok,
     parse_name, put_response,
 };
-use crate::auth::{NewToken, UserUpdate, wall_now};
+use crate::auth::{NewToken, UserUpdate};
 use crate::service::expectation;
 use crate::store::access::{StoredToken, StoredUser};
 use app::model::access::{Grant, Role};
@@ -36,16 +36,6 @@ pub struct UserProperties {
     roles: Vec<Grant>,
 }
 
-fn token_state(token: &StoredToken) -> &'static str {
-    if token.revoked_at.is_some() {
-        "Revoked"
-    } else if token.expires_at.is_some_and(|at| at <= wall_now()) {
-        "Expired"
-    } else {
-        "Active"
-    }
-}
-
 /// A token as listed: never its secret (which is not kept).
 fn token_json(token: &StoredToken) -> Value {
     let time = |t: Option<app::model::time::Timestamp>| t.map(|t| t.to_string());
@@ -58,7 +48,7 @@ fn token_json(token: &StoredToken) -> Value {
             "fleet": token.fleet,
             "owner": token.owner,
             "description": token.description,
-            "state": token_state(token),
+            "state": crate::auth::token_state(token),
             "createdTime": token.created_at.to_string(),
             "expiresTime": time(token.expires_at),
             "revokedTime": time(token.revoked_at),

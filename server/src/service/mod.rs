@@ -271,6 +271,39 @@ impl FleetService for Drydock {
         self.audit_log(caller, &query).await
     }
 
+    async fn tokens(
+        &self,
+        caller: &Caller,
+    ) -> Result<Vec<app::model::access::TokenView>, AppError> {
+        let tokens = self.access.list_tokens(caller).await?;
+        Ok(tokens.iter().map(crate::auth::token_view).collect())
+    }
+
+    async fn create_token(
+        &self,
+        caller: &Caller,
+        role: Role,
+        fleet: Option<FleetName>,
+        expires_in_days: Option<u32>,
+        description: String,
+    ) -> Result<app::model::access::CreatedToken, AppError> {
+        let request = crate::auth::NewToken {
+            role,
+            fleet,
+            expires_in_days,
+            description,
+        };
+        let (token, secret) = self.access.create_token(caller, request).await?;
+        Ok(app::model::access::CreatedToken {
+            token: crate::auth::token_view(&token),
+            secret,
+        })
+    }
+
+    async fn revoke_token(&self, caller: &Caller, id: &str) -> Result<(), AppError> {
+        self.access.revoke_token(caller, id).await.map(|_| ())
+    }
+
     /// The fleets the caller has a role on.
     async fn list_fleets(&self, caller: &Caller) -> Result<Vec<FleetSummary>, AppError> {
         if caller.is_anonymous() {

@@ -7,7 +7,7 @@
 use super::server_fns;
 use crate::auth::Access;
 use crate::rest::ApiError;
-use app::model::access::unauthenticated;
+use app::model::access::{Caller, unauthenticated};
 use app::model::error::AppError;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -40,6 +40,8 @@ pub async fn authenticate(
     let path = request.uri().path().to_owned();
     let caller = match access.authenticate(request.headers(), &address).await {
         Ok(caller) => caller,
+        // An ended session on the way to the sign-in page (or its files) is just nobody yet.
+        Err(_) if open_to_anyone(&path) => Caller::anonymous(),
         Err(_) if is_page(request.method(), &path) => return to_sign_in(&request, true),
         Err(error) => return refused(&path, error),
     };
@@ -60,7 +62,8 @@ pub async fn authenticate(
 fn open_to_anyone(path: &str) -> bool {
     path == "/login"
         || path == "/fn/whoami"
-        || path.starts_with("/auth/")
+        || path == "/auth/login"
+        || path == "/auth/logout"
         || path.starts_with("/pkg/")
         || path == "/favicon.svg"
 }

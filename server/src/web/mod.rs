@@ -39,6 +39,10 @@ pub fn router(drydock: Arc<Drydock>, options: LeptosOptions, hosts: AllowedHosts
             "/auth/logout",
             axum::routing::post(sign_in::logout).with_state(access.clone()),
         )
+        .route(
+            "/auth/password",
+            axum::routing::post(sign_in::change_password).with_state(access.clone()),
+        )
         .nest("/api/v1", rest::router(drydock))
         .leptos_routes_with_context(&options, routes, context, move || {
             shell(shell_options.clone())

@@ -31,6 +31,15 @@ fn is_form(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
 }
 
+/// A form's or a JSON body's fields, as the browser's form or a script sends them.
+fn read_body<T: serde::de::DeserializeOwned>(form: bool, body: &[u8]) -> Result<T, String> {
+    if form {
+        serde_urlencoded::from_bytes(body).map_err(|e| e.to_string())
+    } else {
+        serde_json::from_slice(body).map_err(|e| e.to_string())
+    }
+}
+
 /// Only a path on this site: `//evil.example` and `https://…` would send the user away.
 fn safe_next(next: Option<&str>) -> &str {
     match next {
@@ -64,11 +73,7 @@ pub async fn login(
     body: Bytes,
 ) -> Response {
     let form = is_form(&headers);
-    let parsed: Result<SignIn, String> = if form {
-        serde_urlencoded::from_bytes(&body).map_err(|e| e.to_string())
-    } else {
-        serde_json::from_slice(&body).map_err(|e| e.to_string())
-    };
+    let parsed: Result<SignIn, String> = read_body(form, &body);
     let request = match parsed {
         Ok(request) => request,
         Err(message) => {
@@ -143,4 +148,46 @@ pub async fn logout(
         Err(error) => return ApiError(error).into_response(),
     };
     with_cookie(response, &access.cookie(None, secure))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewPassword {
+    current_password: String,
+    new_password: String,
+}
+
+/// `POST /auth/password` (`current_password`, `new_password`): a user changes their own password.
+/// Every session of theirs ends; the form is sent to sign in again, scripts get 204.
+pub async fn change_password(
+    State(access): State<Arc<Access>>,
+    Extension(ClientAddress(address)): Extension<ClientAddress>,
+    Extension(caller): Extension<app::model::access::Caller>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form = is_form(&headers);
+    let parsed: Result<NewPassword, String> = read_body(form, &body);
+    let changed = match parsed {
+        Ok(p) => {
+            access
+                .change_own_password(&caller, &p.current_password, &p.new_password, &address)
+                .await
+        }
+        Err(message) => Err(AppError::invalid(
+            "InvalidPasswordChange",
+            format!("Send current_password and new_password ({message})."),
+        )),
+    };
+    let ended = access.cookie(None, false);
+    match (changed, form) {
+        (Ok(()), true) => with_cookie(see_other("/login?passwordChanged=true"), &ended),
+        (Ok(()), false) => with_cookie(StatusCode::NO_CONTENT.into_response(), &ended),
+        (Err(error), true) => {
+            let mut response = see_other(&format!("/account?error={}", error.code));
+            response.extensions_mut().insert(error);
+            response
+        }
+        (Err(error), false) => ApiError(error).into_response(),
+    }
 }

@@ -144,6 +144,9 @@ async fn a_signed_in_browser_uses_its_session_until_it_signs_out() {
     let after = with_cookie(&s, &cookie, "GET", "/api/v1/fleets").await;
     assert_eq!(after.status, StatusCode::UNAUTHORIZED);
     assert_eq!(after.code(), "SessionExpired");
+    // An ended session on its way to the sign-in page is only nobody, not an error.
+    let login = with_cookie(&s, &cookie, "GET", "/login").await;
+    assert_eq!(login.status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -667,4 +670,169 @@ fn the_cli_creates_a_token_with_a_password_then_works_with_the_token() {
     let refused = cli(&url, &[("DRYDOCK_TOKEN", token)], &list);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("TokenExpired"));
+}
+
+#[tokio::test]
+async fn users_change_their_own_password_proving_the_current_one() {
+    let s = common::start_secured("sqlite::memory:", false).await;
+    add_user(&s, "vera", json!([{"role": "viewer"}])).await;
+    let cookie = cookie_of(&sign_in(&s, "vera", "vera-password-1").await);
+    let change = |current: &str, new: &str| {
+        json!({"current_password": current, "new_password": new}).to_string()
+    };
+    let send = |body: String, auth: (&'static str, String)| {
+        let s = &s;
+        async move {
+            s.send_with(
+                "POST",
+                "/auth/password",
+                Some(&body),
+                JSON,
+                &[(auth.0, &auth.1)],
+            )
+            .await
+        }
+    };
+    let session = || ("cookie", cookie.clone());
+    for (current, new, status, code) in [
+        (
+            "not-it",
+            "a-new-password-2",
+            StatusCode::UNAUTHORIZED,
+            "InvalidCredentials",
+        ),
+        (
+            "vera-password-1",
+            "short",
+            StatusCode::BAD_REQUEST,
+            "InvalidPassword",
+        ),
+    ] {
+        let refused = send(change(current, new), session()).await;
+        assert_eq!((refused.status, refused.code()), (status, code));
+    }
+    let changed = send(change("vera-password-1", "a-new-password-2"), session()).await;
+    assert_eq!(changed.status, StatusCode::NO_CONTENT, "{}", changed.body);
+    assert_eq!(
+        with_cookie(&s, &cookie, "GET", "/api/v1/fleets")
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED,
+        "this session ended too"
+    );
+    assert_eq!(
+        sign_in(&s, "vera", "a-new-password-2").await.status,
+        StatusCode::OK
+    );
+
+    // A token cannot change its owner's password; nobody can without signing in.
+    let token = as_(
+        &s,
+        &admin(),
+        "POST",
+        "/api/v1/tokens",
+        Some(json!({"properties": {"role": "viewer"}})),
+    )
+    .await;
+    let bearer = format!(
+        "Bearer {}",
+        token.body["properties"]["token"].as_str().unwrap()
+    );
+    let by_token = send(
+        change(ADMIN_PASSWORD, "another-password-3"),
+        ("authorization", bearer),
+    )
+    .await;
+    assert_eq!(by_token.code(), "PasswordNeedsUser");
+    let anonymous = s
+        .send(
+            "POST",
+            "/auth/password",
+            Some(&change("x", "another-password-3")),
+            JSON,
+        )
+        .await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+
+    // The account page's form is sent to sign in again.
+    let cookie = cookie_of(&sign_in(&s, "vera", "a-new-password-2").await);
+    let form = "current_password=a-new-password-2&new_password=a-third-password-3";
+    let by_form = s
+        .send_with(
+            "POST",
+            "/auth/password",
+            Some(form),
+            FORM,
+            &[("cookie", &cookie)],
+        )
+        .await;
+    assert_eq!(by_form.status, StatusCode::SEE_OTHER);
+    assert_eq!(by_form.headers["location"], "/login?passwordChanged=true");
+}
+
+#[tokio::test]
+async fn the_account_page_makes_lists_and_revokes_a_users_tokens() {
+    let s = common::start_secured("sqlite::memory:", true).await;
+    add_user(&s, "otto", json!([{"role": "operator", "fleet": "demo"}])).await;
+    let cookie = cookie_of(&sign_in(&s, "otto", "otto-password-1").await);
+    let form = |body: &str| {
+        let s = &s;
+        let (body, cookie) = (body.to_owned(), cookie.clone());
+        async move {
+            s.send_with(
+                "POST",
+                "/fn/create_token",
+                Some(&body),
+                FORM,
+                &[("cookie", &cookie)],
+            )
+            .await
+        }
+    };
+    let too_much = form("role=operator&fleet=&expires_in_days=&description=").await;
+    assert_eq!(
+        too_much.status,
+        StatusCode::FORBIDDEN,
+        "operator of demo only"
+    );
+    let bad_days = form("role=viewer&fleet=demo&expires_in_days=soon&description=").await;
+    assert_eq!(bad_days.body["code"], "InvalidExpiry");
+    let made = form("role=operator&fleet=demo&expires_in_days=7&description=ci").await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    let id = made.body["token"]["id"].as_str().unwrap().to_owned();
+    let secret = made.body["secret"].as_str().unwrap().to_owned();
+    let bearer = format!("Bearer {secret}");
+    assert_eq!(
+        as_(&s, &bearer, "GET", "/api/v1/fleets/demo", None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+
+    let listed = with_cookie(&s, &cookie, "GET", "/fn/list_tokens")
+        .await
+        .body;
+    assert_eq!(listed[0]["id"], id.as_str());
+    assert_eq!(listed[0]["state"], "Active");
+    assert!(!listed.to_string().contains(&secret));
+    let revoked = s
+        .send_with(
+            "POST",
+            "/fn/revoke_token",
+            Some(&format!("id={id}")),
+            FORM,
+            &[("cookie", &cookie)],
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
+    assert_eq!(
+        as_(&s, &bearer, "GET", "/api/v1/fleets/demo", None)
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    let listed = with_cookie(&s, &cookie, "GET", "/fn/list_tokens")
+        .await
+        .body;
+    assert_eq!(listed[0]["state"], "Revoked");
 }

@@ -54,7 +54,11 @@ fn rule(method: &str, path: &str) -> Option<Needs> {
         }
         // Server functions.
         (_, "/fn/whoami") => Anyone,
-        (_, "/fn/list_fleets" | "/fn/fleet_time" | "/fn/audit_log") => SignedIn,
+        (
+            _,
+            "/fn/list_fleets" | "/fn/fleet_time" | "/fn/audit_log" | "/fn/list_tokens"
+            | "/fn/create_token" | "/fn/revoke_token",
+        ) => SignedIn,
         (
             _,
             "/fn/fleet_overview"
@@ -199,6 +203,14 @@ fn server_fn_body(path: &str) -> (Option<String>, &'static str) {
         ),
         "/fn/remove_member" => (
             Some("fleet=demo&name=nobody&force=false".into()),
+            "application/x-www-form-urlencoded",
+        ),
+        "/fn/create_token" => (
+            Some("role=viewer&fleet=demo&expires_in_days=&description=".into()),
+            "application/x-www-form-urlencoded",
+        ),
+        "/fn/revoke_token" => (
+            Some("id=tok-missing".into()),
             "application/x-www-form-urlencoded",
         ),
         "/fn/delete_strategy" => (
