@@ -55,6 +55,12 @@ test("a viewer sees why Start is off, an operator starts the run, both sign in a
   await expect(page.getByTestId("why-role")).toHaveText(
     `This needs the operator role on fleet ${fleet}; ${viewer} is viewer there.`,
   );
+  await page.goto(`/fleets/${fleet}`);
+  await waitForHydration(page);
+  await expect(page.getByRole("button", { name: "Join member" })).toBeDisabled();
+  await expect(page.getByTestId("why-role")).toHaveText(
+    `This needs the admin role on fleet ${fleet}; ${viewer} is viewer there.`,
+  );
   await page.getByRole("button", { name: "Sign out" }).click();
   await expect(page.getByRole("status")).toHaveText("You have signed out.");
   await page.goto(runPage);

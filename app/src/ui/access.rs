@@ -14,19 +14,43 @@ use leptos_router::hooks::use_query_map;
 #[derive(Clone, Copy)]
 pub struct Me(Resource<Result<Option<Caller>, AppError>>);
 
+/// The same user, once known in the browser: what controls read to disable themselves. (A
+/// plain signal filled by an effect, so controls outside a `<Suspense/>` can read it; the
+/// server renders them enabled and the browser disables them as it hydrates.)
+#[derive(Clone, Copy)]
+struct Known(RwSignal<Option<Caller>>);
+
 pub fn provide_me() {
-    provide_context(Me(Resource::new(|| (), |_| whoami())));
+    let me = Resource::new(|| (), |_| whoami());
+    let known = RwSignal::new(None);
+    Effect::new(move |_| {
+        if let Some(Ok(caller)) = me.get() {
+            known.set(caller);
+        }
+    });
+    provide_context(Me(me));
+    provide_context(Known(known));
 }
 
 /// Why the user may not act with `role` on `fleet`, or `None` when they may (or while it is
 /// not known yet: the server decides then).
 pub fn refusal(role: Role, fleet: &str) -> Signal<Option<String>> {
-    let me = use_context::<Me>();
+    let known = use_context::<Known>();
     let fleet = FleetName::parse(fleet).ok();
     Signal::derive(move || {
-        let caller = me?.0.get()?.ok()??;
+        let caller = known?.0.get()?;
         (!caller.may(role, fleet.as_ref())).then(|| caller.why_not(role, fleet.as_ref()))
     })
+}
+
+/// Why the controls beside it are off for this user's role, when they are.
+#[component]
+pub fn WhyNot(reason: Signal<Option<String>>) -> impl IntoView {
+    move || {
+        reason
+            .get()
+            .map(|why| view! { <p class="why-disabled small" data-testid="why-role">{why}</p> })
+    }
 }
 
 /// The user's name and a sign-out button, or the warning that sign-in is off.

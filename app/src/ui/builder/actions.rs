@@ -100,11 +100,13 @@ pub fn CreateRunActions(
         });
     };
     let in_stages = move || draft.sequence.get() == Sequence::Stages;
+    let role = crate::ui::access::refusal(crate::model::access::Role::Operator, &fleet.get_value());
     view! {
         <section class="panel" aria-label="Create">
             <div class="form-row">
-                <button type="button" on:click=on_create disabled=move || create.pending().get()>"Create run"</button>
+                <button type="button" on:click=on_create disabled=move || create.pending().get() || role.get().is_some()>"Create run"</button>
             </div>
+            <crate::ui::access::WhyNot reason=role/>
             {move || errors.general().map(|why| view! { <p class="error" role="alert">{why}</p> })}
             <Show when=in_stages>
                 <SaveAs fleet draft strategies attempt editing=None/>
@@ -201,8 +203,10 @@ fn SaveButton(
             replace: exists,
         });
     };
+    let role = crate::ui::access::refusal(crate::model::access::Role::Admin, &fleet.get_value());
     view! {
-        <button type="button" class="secondary" on:click=on_save disabled=move || save.pending().get()>{label}</button>
+        <button type="button" class="secondary" on:click=on_save disabled=move || save.pending().get() || role.get().is_some()
+            title=move || role.get().unwrap_or_default()>{label}</button>
         {move || saved.get().map(|name| view! { <p class="ok" role="status">{format!("Saved strategy {name}.")}</p> })}
     }
 }

@@ -3,6 +3,8 @@
 
 use super::super::error::action_error;
 use crate::api::{AssignGroup, JoinMember};
+use crate::model::access::Role;
+use crate::ui::access::{WhyNot, refusal};
 use leptos::prelude::*;
 use std::collections::BTreeSet;
 
@@ -70,9 +72,11 @@ pub fn JoinMemberForm(
     action: ServerAction<JoinMember>,
 ) -> impl IntoView {
     let pending = action.pending();
+    let role = refusal(Role::Admin, &fleet.get_untracked());
     view! {
         <section class="panel">
             <h2>"Join a member"</h2>
+            <WhyNot reason=role/>
             <ActionForm action attr:class="form-row" attr:aria-label="Join a member">
                 <input type="hidden" name="fleet" prop:value=move || fleet.get()/>
                 <Field id="join-name" name="name" label="Member name" value=draft.name required=true placeholder="member-1"/>
@@ -80,7 +84,7 @@ pub fn JoinMemberForm(
                     list="joinable-clusters" required=true placeholder="sim:aks-eastus-1"/>
                 <Field id="join-group" name="group" label="Update group (optional)" value=draft.group
                     list="fleet-groups" placeholder="group-1a"/>
-                <button type="submit" disabled=move || pending.get()>"Join member"</button>
+                <button type="submit" disabled=move || pending.get() || role.get().is_some()>"Join member"</button>
             </ActionForm>
             {move || action_error(action.value().get())}
         </section>
@@ -95,6 +99,7 @@ pub fn AssignGroupBar(
     selected: RwSignal<BTreeSet<String>>,
 ) -> impl IntoView {
     let pending = action.pending();
+    let role = refusal(Role::Admin, &fleet.get_untracked());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let members = selected.get_untracked().into_iter().collect();
@@ -109,7 +114,8 @@ pub fn AssignGroupBar(
             <span class="selected-count" aria-live="polite">{move || format!("{} selected", selected.read().len())}</span>
             <Field id="assign-group" name="group" label="Update group" value=group list="fleet-groups"
                 placeholder="group-1a — empty for none"/>
-            <button type="submit" disabled=move || selected.read().is_empty() || pending.get()>"Assign update group"</button>
+            <button type="submit" disabled=move || selected.read().is_empty() || pending.get() || role.get().is_some()
+                title=move || role.get().unwrap_or_default()>"Assign update group"</button>
         </form>
     }
 }
