@@ -86,11 +86,20 @@ pub async fn browser_guard(
     request: Request,
     next: Next,
 ) -> Response {
+    let over_tls = request.extensions().get::<crate::tls::OverTls>().is_some();
     let mut response = match refusal(&hosts, request.method(), request.headers()) {
         Some(refused) => refused,
         None => next.run(request).await,
     };
     protect(response.headers_mut());
+    if over_tls {
+        // Served over HTTPS: browsers keep to it for a year (not for subdomains, which may be
+        // other people's).
+        response.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     response
 }
 

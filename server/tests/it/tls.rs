@@ -169,6 +169,11 @@ async fn https_is_served_with_the_given_certificate_and_the_cookie_is_secure() {
 
     let cookie = sign_in(&client, &base, &[]).await;
     assert!(cookie.contains("; Secure"), "{cookie}");
+    let page = client.get(format!("{base}/login")).send().await.unwrap();
+    assert_eq!(
+        page.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
     let me = as_admin(&client, &format!("{base}/api/v1/me")).await;
     assert_eq!(me["name"], "admin");
     // Plain HTTP to the HTTPS port gets no answer.
