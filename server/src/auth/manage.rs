@@ -3,11 +3,13 @@
 //! the creator holds where it applies.
 
 use super::{Access, TOKEN_PREFIX, secrets, store_failure, wall_now};
+use crate::service::expectation;
 use crate::store::Expect;
 use crate::store::access::{StoredToken, StoredUser, UserChange};
 use app::model::access::{Caller, Credential, Grant, Role};
 use app::model::error::AppError;
 use app::model::names::{FleetName, UserName};
+use app::model::precondition::Precondition;
 use app::model::time::Timestamp;
 
 pub const MIN_PASSWORD: usize = 12;
@@ -72,12 +74,8 @@ impl Access {
         }
         let now = wall_now();
         let token = StoredToken {
-            id: format!(
-                "tok-{}",
-                secrets::random_text(6)
-                    .to_lowercase()
-                    .replace(['-', '_'], "x")
-            ),
+            // A uid, so two tokens can never get one name (the secret is separate and random).
+            id: format!("tok-{}", uuid::Uuid::new_v4().simple()),
             owner: UserName::parse(&caller.name)
                 .map_err(|e| AppError::invalid("InvalidUser", e))?,
             role: request.role,
@@ -146,20 +144,22 @@ impl Access {
             .ok_or_else(|| user_not_found(name))
     }
 
-    /// Creates or changes a user (global admins only); `true` when created. A new password
-    /// ends the user's sessions. The last global admin cannot lose that role.
+    /// Creates or changes a user (global admins only) as `precondition` allows; the user as
+    /// stored and whether it was created. A new password ends the user's sessions. The last
+    /// global admin cannot lose that role.
     pub async fn put_user(
         &self,
         caller: &Caller,
         name: &UserName,
         update: UserUpdate,
-        expect: Expect,
-    ) -> Result<bool, AppError> {
+        precondition: &Precondition,
+    ) -> Result<(StoredUser, bool), AppError> {
         caller.require(Role::Admin, None)?;
         if let Some(password) = &update.password {
             check_password_rules(password)?;
         }
         let existing = self.store.get_user(name).await.map_err(store_failure)?;
+        let expect = expectation(precondition, "user", existing.as_ref().map(|u| u.etag))?;
         if existing.is_none() && update.password.is_none() {
             return Err(AppError::invalid(
                 "PasswordRequired",
@@ -181,17 +181,20 @@ impl Access {
             now: wall_now(),
             expect,
         };
-        self.store.put_user(change).await.map_err(store_failure)
+        let created = self.store.put_user(change).await.map_err(store_failure)?;
+        let stored = self.store.get_user(name).await.map_err(store_failure)?;
+        Ok((stored.ok_or_else(|| user_not_found(name))?, created))
     }
 
     pub async fn delete_user(
         &self,
         caller: &Caller,
         name: &UserName,
-        expect: Expect,
+        precondition: &Precondition,
     ) -> Result<bool, AppError> {
         caller.require(Role::Admin, None)?;
         let existing = self.store.get_user(name).await.map_err(store_failure)?;
+        let expect = expectation(precondition, "user", existing.as_ref().map(|u| u.etag))?;
         if existing
             .as_ref()
             .is_some_and(|u| is_global_admin(&u.grants))
@@ -238,16 +241,6 @@ impl Access {
         };
         self.store.put_user(change).await.map_err(store_failure)?;
         Ok(())
-    }
-
-    /// The user's etag, for `If-Match` (`None`: no such user).
-    pub async fn current_etag(&self, name: &UserName) -> Result<Option<i64>, AppError> {
-        Ok(self
-            .store
-            .get_user(name)
-            .await
-            .map_err(store_failure)?
-            .map(|u| u.etag))
     }
 
     /// Refuses a change that would leave no global admin besides `leaving`.

@@ -86,10 +86,6 @@ impl Access {
         }
     }
 
-    pub fn mode(&self) -> AuthMode {
-        self.settings.mode
-    }
-
     pub fn trusted_proxies(&self) -> &[std::net::IpAddr] {
         &self.settings.trusted_proxies
     }

@@ -6,7 +6,6 @@ use super::{
     parse_name, put_response,
 };
 use crate::auth::{NewToken, UserUpdate};
-use crate::service::expectation;
 use crate::store::access::{StoredToken, StoredUser};
 use app::model::access::{Grant, Role};
 use app::model::names::{FleetName, UserName};
@@ -136,18 +135,14 @@ pub async fn put_user(
     ArmJson(body): ArmJson<ArmBody<UserProperties>>,
 ) -> ApiResult {
     let name = user_name(&name)?;
-    caller.require(Role::Admin, None)?;
-    let current = drydock.access().current_etag(&name).await?;
-    let expect = expectation(&precondition, "user", current)?;
     let update = UserUpdate {
         password: body.properties.password,
         roles: body.properties.roles,
     };
-    let created = drydock
+    let (user, created) = drydock
         .access()
-        .put_user(&caller, &name, update, expect)
+        .put_user(&caller, &name, update, &precondition)
         .await?;
-    let user = drydock.access().get_user(&caller, &name).await?;
     Ok(put_response(created, user_json(&user)))
 }
 
@@ -158,11 +153,11 @@ pub async fn delete_user(
     IfMatch(precondition): IfMatch,
 ) -> ApiResult {
     let name = user_name(&name)?;
-    caller.require(Role::Admin, None)?;
-    let current = drydock.access().current_etag(&name).await?;
-    let expect = expectation(&precondition, "user", current)?;
     Ok(delete_response(
-        drydock.access().delete_user(&caller, &name, expect).await?,
+        drydock
+            .access()
+            .delete_user(&caller, &name, &precondition)
+            .await?,
     ))
 }
 

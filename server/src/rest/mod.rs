@@ -15,7 +15,7 @@ mod simulator;
 mod strategies;
 mod webhooks;
 
-pub use edges::NoInput;
+pub use edges::{NoInput, arm_errors};
 pub use extract::{ApiError, ArmBody, ArmJson, AsCaller, IfMatch, ReadOnlyObject};
 
 use crate::service::Drydock;

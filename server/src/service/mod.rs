@@ -168,10 +168,6 @@ impl Drydock {
         &self.runtime
     }
 
-    pub fn providers(&self) -> &Providers {
-        &self.providers
-    }
-
     pub fn store(&self) -> &dyn FleetStore {
         &*self.store
     }

@@ -30,6 +30,11 @@ pub async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Response {
+    let path = request.uri().path().to_owned();
+    if is_static_file(&path) {
+        // Files are the same for everyone: no credential is read for them.
+        return next.run(request).await;
+    }
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -37,17 +42,19 @@ pub async fn authenticate(
     let over_tls = request.extensions().get::<crate::tls::OverTls>().is_some();
     let (address, secure) =
         crate::auth::forwarded::client(peer, request.headers(), access.trusted_proxies(), over_tls);
-    let path = request.uri().path().to_owned();
     let caller = match access.authenticate(request.headers(), &address).await {
         Ok(caller) => caller,
         // An ended session on the way to the sign-in page (or its files) is just nobody yet.
         Err(_) if open_to_anyone(&path) => Caller::anonymous(),
-        Err(_) if is_page(request.method(), &path) => return to_sign_in(&request, true),
+        Err(_) if is_page(request.method(), &path) => {
+            let ended = access.cookie(None, secure);
+            return to_sign_in(&request, Some(&ended));
+        }
         Err(error) => return refused(&path, error),
     };
     if caller.is_anonymous() && !open_to_anyone(&path) {
         if is_page(request.method(), &path) {
-            return to_sign_in(&request, false);
+            return to_sign_in(&request, None);
         }
         return refused(&path, unauthenticated());
     }
@@ -57,15 +64,17 @@ pub async fn authenticate(
     next.run(request).await
 }
 
-/// Routes that need no caller: signing in and out, who am I, and the files the sign-in page
-/// loads.
+/// The site's files (the WASM bundle, CSS, the icon): the same for everyone.
+fn is_static_file(path: &str) -> bool {
+    path.starts_with("/pkg/") || path == "/favicon.svg"
+}
+
+/// Routes that need no caller: signing in and out, who am I.
 fn open_to_anyone(path: &str) -> bool {
-    path == "/login"
-        || path == "/fn/whoami"
-        || path == "/auth/login"
-        || path == "/auth/logout"
-        || path.starts_with("/pkg/")
-        || path == "/favicon.svg"
+    matches!(
+        path,
+        "/login" | "/fn/whoami" | "/auth/login" | "/auth/logout"
+    )
 }
 
 /// A page a person opens (as opposed to the API, server functions and files).
@@ -92,17 +101,13 @@ fn refused(path: &str, error: AppError) -> Response {
     response
 }
 
-/// 303 to the sign-in page, which comes back here after; an ended session's cookie is cleared.
-fn to_sign_in(request: &Request, clear_cookie: bool) -> Response {
+/// 303 to the sign-in page, which comes back here after; `clear` (a `Set-Cookie` value) ends
+/// a session that ended.
+fn to_sign_in(request: &Request, clear: Option<&str>) -> Response {
     let here = request.uri().path_and_query().map_or("/", |p| p.as_str());
     let location = format!("/login?next={}", percent_encode(here));
     let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response();
-    if clear_cookie
-        && let Ok(value) = HeaderValue::from_str(&format!(
-            "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",
-            crate::auth::SESSION_COOKIE
-        ))
-    {
+    if let Some(value) = clear.and_then(|c| HeaderValue::from_str(c).ok()) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     response

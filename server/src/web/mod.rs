@@ -31,18 +31,7 @@ pub fn router(drydock: Arc<Drydock>, options: LeptosOptions, hosts: AllowedHosts
     let access = drydock.access().clone();
     let audit_store = drydock.audit_store().clone();
     Router::new()
-        .route(
-            "/auth/login",
-            axum::routing::post(sign_in::login).with_state(access.clone()),
-        )
-        .route(
-            "/auth/logout",
-            axum::routing::post(sign_in::logout).with_state(access.clone()),
-        )
-        .route(
-            "/auth/password",
-            axum::routing::post(sign_in::change_password).with_state(access.clone()),
-        )
+        .merge(sign_in::router(access.clone()))
         .nest("/api/v1", rest::router(drydock))
         .leptos_routes_with_context(&options, routes, context, move || {
             shell(shell_options.clone())

@@ -1,4 +1,4 @@
-//! `POST /auth/login` and `POST /auth/logout`. The sign-in page's plain HTML form posts
+//! `POST /auth/login`, `POST /auth/logout` and `POST /auth/password`. The sign-in page's plain HTML form posts
 //! `username`, `password` (and `next`) form-encoded and is redirected: to `next` on success, back
 //! to the page with an error code otherwise. Scripts post JSON and get JSON (the caller) or an
 //! ARM error. Either way a success sets the session cookie.
@@ -58,6 +58,14 @@ fn see_other(location: &str) -> Response {
         .into_response()
 }
 
+/// A form sent back to its page with the error's code: a redirect, with the refusal riding
+/// along for the request log and the audit trail.
+fn back_to(location: &str, error: AppError) -> Response {
+    let mut response = see_other(location);
+    response.extensions_mut().insert(error);
+    response
+}
+
 fn with_cookie(mut response: Response, cookie: &str) -> Response {
     if let Ok(value) = HeaderValue::from_str(cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
@@ -82,7 +90,7 @@ pub async fn login(
                 format!("Send username and password ({message})."),
             );
             return if form {
-                see_other("/login?error=InvalidSignIn")
+                back_to("/login?error=InvalidSignIn", error)
             } else {
                 ApiError(error).into_response()
             };
@@ -124,14 +132,8 @@ async fn sign_in(
         }
         Err(error) if form => {
             tracing::info!(user = %request.username, %address, code = %error.code, "sign-in refused");
-            let mut response = see_other(&format!(
-                "/login?error={}&next={}",
-                error.code,
-                percent_encode(&next)
-            ));
-            // A redirect either way: the refusal rides along for the log and the audit trail.
-            response.extensions_mut().insert(error);
-            response
+            let location = format!("/login?error={}&next={}", error.code, percent_encode(&next));
+            back_to(&location, error)
         }
         Err(error) => ApiError(error).into_response(),
     }
@@ -183,11 +185,21 @@ pub async fn change_password(
     match (changed, form) {
         (Ok(()), true) => with_cookie(see_other("/login?passwordChanged=true"), &ended),
         (Ok(()), false) => with_cookie(StatusCode::NO_CONTENT.into_response(), &ended),
-        (Err(error), true) => {
-            let mut response = see_other(&format!("/account?error={}", error.code));
-            response.extensions_mut().insert(error);
-            response
-        }
+        (Err(error), true) => back_to(&format!("/account?error={}", error.code), error),
         (Err(error), false) => ApiError(error).into_response(),
     }
+}
+
+/// The sign-in routes, with the API's body limit and error shape.
+pub fn router<S: Clone + Send + Sync + 'static>(access: Arc<Access>) -> axum::Router<S> {
+    use axum::routing::post;
+    axum::Router::new()
+        .route("/auth/login", post(login))
+        .route("/auth/logout", post(logout))
+        .route("/auth/password", post(change_password))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::rest::MAX_BODY_BYTES,
+        ))
+        .layer(axum::middleware::from_fn(crate::rest::arm_errors))
+        .with_state(access)
 }

@@ -1,33 +1,14 @@
 //! Who may do what: sign-in, sessions, API tokens, HTTP Basic, roles per fleet.
 
-use crate::common::{self, ADMIN_PASSWORD, Reply, TestServer};
+use crate::common::{self, ADMIN_PASSWORD, Reply, TestServer, as_, basic};
 use axum::http::StatusCode;
-use base64::Engine;
 use serde_json::{Value, json};
 
 const JSON: &str = "application/json";
 const FORM: &str = "application/x-www-form-urlencoded";
 
-fn basic(user: &str, password: &str) -> String {
-    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-    format!("Basic {encoded}")
-}
-
 fn admin() -> String {
     basic("admin", ADMIN_PASSWORD)
-}
-
-/// `method uri` with `authorization` (a whole header value) and a JSON body.
-async fn as_(s: &TestServer, auth: &str, method: &str, uri: &str, body: Option<Value>) -> Reply {
-    let text = body.map(|b| b.to_string());
-    s.send_with(
-        method,
-        uri,
-        text.as_deref(),
-        JSON,
-        &[("authorization", auth)],
-    )
-    .await
 }
 
 async fn sign_in(s: &TestServer, user: &str, password: &str) -> Reply {

@@ -3,10 +3,9 @@
 //! are found by asking, and a route this file has no rule for fails the test: a new route
 //! cannot be added without deciding who may call it.
 
-use crate::common::{self, ADMIN_PASSWORD, TestServer};
+use crate::common::{self, ADMIN_PASSWORD, TestServer, basic};
 use app::model::access::Role;
 use axum::http::StatusCode;
-use base64::Engine;
 use serde_json::{Value, json};
 
 /// Who a route is for.
@@ -106,11 +105,6 @@ impl Caller {
             Needs::Everywhere(role) => self.everywhere.is_some_and(|held| held >= role),
         }
     }
-}
-
-fn basic(user: &str, password: &str) -> String {
-    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-    format!("Basic {encoded}")
 }
 
 /// A request that gets past parsing, so the answer is about who asks, not what was sent.

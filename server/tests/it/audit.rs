@@ -1,33 +1,9 @@
 //! The audit trail: who asked for which write, with what credential, from where, and what came
 //! of it; read back by those it concerns.
 
-use crate::common::{self, ADMIN_PASSWORD, TestServer};
+use crate::common::{self, ADMIN_PASSWORD, TestServer, as_, basic};
 use axum::http::StatusCode;
-use base64::Engine;
 use serde_json::{Value, json};
-
-fn basic(user: &str, password: &str) -> String {
-    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-    format!("Basic {encoded}")
-}
-
-async fn as_(
-    s: &TestServer,
-    auth: &str,
-    method: &str,
-    uri: &str,
-    body: Option<Value>,
-) -> common::Reply {
-    let text = body.map(|b| b.to_string());
-    s.send_with(
-        method,
-        uri,
-        text.as_deref(),
-        "application/json",
-        &[("authorization", auth)],
-    )
-    .await
-}
 
 async fn entries(s: &TestServer, auth: &str, query: &str) -> Vec<Value> {
     let page = as_(s, auth, "GET", &format!("/api/v1/audit{query}"), None).await;

@@ -104,6 +104,20 @@ const REST: &[Case] = &[
     case("GET", "/api/v1/webhooks/nope", JSON, None, 404, "WebhookNotFound"),
     case("GET", "/api/v1/webhooks/nope/deliveries?limit=x", JSON, None, 400, "InvalidQueryParameter"),
     case("GET", "/api/v1/webhooks/nope/deliveries", JSON, None, 404, "WebhookNotFound"),
+    // Access: tokens, users, the audit trail, sign-in (everyone is an admin here: --auth none).
+    case("POST", "/api/v1/tokens", JSON, Some(r#"{"properties":{"role":"root"}}"#), 400, "InvalidRequestContent"),
+    case("POST", "/api/v1/tokens", JSON, Some(r#"{"properties":{"role":"viewer","expiresInDays":0}}"#), 400, "TokenNeedsUser"),
+    case("DELETE", "/api/v1/tokens/tok-nope", JSON, None, 404, "TokenNotFound"),
+    case("PUT", "/api/v1/users/Bob!", JSON, Some(r#"{"properties":{"password":"long-enough-pass","roles":[]}}"#), 400, "InvalidUserName"),
+    case("PUT", "/api/v1/users/bob", JSON, Some(r#"{"properties":{"roles":[]}}"#), 400, "PasswordRequired"),
+    case("PUT", "/api/v1/users/bob", JSON, Some(r#"{"properties":{"password":"short","roles":[]}}"#), 400, "InvalidPassword"),
+    case("PUT", "/api/v1/users/bob", JSON, Some(r#"{"properties":{"password":"long-enough-pass","roles":[{"role":"root"}]}}"#), 400, "InvalidRequestContent"),
+    case("GET", "/api/v1/users/nobody", JSON, None, 404, "UserNotFound"),
+    case("GET", "/api/v1/audit?limit=0", JSON, None, 400, "InvalidQueryParameter"),
+    case("GET", "/api/v1/audit?who=x", JSON, None, 400, "InvalidQueryParameter"),
+    case("POST", "/auth/login", JSON, Some("{}"), 400, "InvalidSignIn"),
+    case("GET", "/auth/login", JSON, None, 405, "MethodNotAllowed"),
+    case("POST", "/auth/password", JSON, Some(r#"{"current_password":"x"}"#), 400, "InvalidPasswordChange"),
     // The simulator.
     case("PUT", "/api/v1/simulator/clusters/c1", JSON, Some(r#"{"location":"eastus","kubernetesVersion":"1.29.7","nodePools":[{"name":"system","count":"3","kubernetesVersion":"1.29.7","osSku":"AKSUbuntu-2204gen2containerd","nodeImageVersion":"AKSUbuntu-2204gen2containerd-202409.04.0"}]}"#), 400, "InvalidRequestContent"),
     case("PUT", "/api/v1/simulator/clusters/c1", JSON, Some(r#"{"location":"eastus","kubernetesVersion":"1.29.7","nodePools":[],"powerState":"Paused"}"#), 400, "InvalidRequestContent"),
@@ -126,6 +140,10 @@ const SERVER_FUNCTIONS: &[Case] = &[
     case("GET", "/fn/get_run?fleet=demo&run=nope", JSON, None, 404, "UpdateRunNotFound"),
     case("POST", "/fn/get_run", FORM, Some("fleet=demo&run=known"), 405, "MethodNotAllowed"),
     case("GET", "/fn/no_such_function", JSON, None, 404, "NoSuchServerFunction"),
+    case("POST", "/fn/create_token", FORM, Some("role=root&fleet=&expires_in_days=&description="), 400, "InvalidRole"),
+    case("POST", "/fn/create_token", FORM, Some("role=viewer&fleet=&expires_in_days=-1&description="), 400, "InvalidExpiry"),
+    case("POST", "/fn/revoke_token", FORM, Some("id=tok-nope"), 404, "TokenNotFound"),
+    case("GET", "/fn/audit_log?before=soon", JSON, None, 400, "InvalidArguments"),
 ];
 
 async fn server() -> common::TestServer {
@@ -151,6 +169,8 @@ async fn state_of(s: &common::TestServer) -> Value {
         "/api/v1/simulator/catalog",
         "/api/v1/simulator/clusters",
         "/api/v1/webhooks",
+        "/api/v1/tokens",
+        "/api/v1/users",
     ] {
         state.insert(uri.into(), s.get(uri).await.body);
     }
@@ -237,7 +257,7 @@ fn percent_encoded(text: &str) -> String {
     text.bytes().map(|b| format!("%{b:02X}")).collect()
 }
 
-/// Every REST route that takes a body, by method and an example path.
+/// Every REST route that takes a body (and the sign-in routes), by method and an example path.
 const WRITES: &[(&str, &str)] = &[
     ("PUT", "/api/v1/fleets/f-junk"),
     ("PUT", "/api/v1/fleets/demo/members/aks-eastus-1"),
@@ -249,6 +269,10 @@ const WRITES: &[(&str, &str)] = &[
     ("POST", "/api/v1/fleets/demo/updateRuns/known/plan"),
     ("PUT", "/api/v1/simulator/catalog"),
     ("PUT", "/api/v1/simulator/clusters/c-junk"),
+    ("POST", "/api/v1/tokens"),
+    ("PUT", "/api/v1/users/u-junk"),
+    ("POST", "/auth/login"),
+    ("POST", "/auth/password"),
 ];
 
 #[tokio::test]

@@ -59,6 +59,32 @@ pub async fn start_secured(database_url: &str, demo: bool) -> TestServer {
     start_built(&args).await
 }
 
+/// An HTTP Basic `Authorization` value.
+pub fn basic(user: &str, password: &str) -> String {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Basic {encoded}")
+}
+
+/// `method uri` with `authorization` (a whole header value) and a JSON body.
+pub async fn as_(
+    s: &TestServer,
+    authorization: &str,
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+) -> Reply {
+    let text = body.map(|b| b.to_string());
+    s.send_with(
+        method,
+        uri,
+        text.as_deref(),
+        "application/json",
+        &[("authorization", authorization)],
+    )
+    .await
+}
+
 /// A server built from `args` on a manual clock.
 pub async fn start_built(args: &ServeArgs) -> TestServer {
     let clock = Arc::new(ManualClock::new(START));
