@@ -5,6 +5,7 @@ const bin = process.env.DRYDOCK_BIN ?? "target/debug/drydock";
 const port = Number(process.env.DRYDOCK_E2E_PORT ?? 3100);
 export const aksPort = port + 100;
 const fakeArm = bin.replace(/drydock$/, "examples/fake_arm");
+const fakeIdp = bin.replace(/drydock$/, "examples/fake_idp");
 /** The main server's first admin; the suite signs in as them once (global-setup.ts). */
 export const adminPassword = "e2e-admin-password";
 export const adminState = "../target/e2e-auth/admin.json";
@@ -20,6 +21,11 @@ export default defineConfig({
     // Every page and API request of the suite is the signed-in admin's, unless a test makes a
     // context of its own (access.spec.ts signs in as others).
     storageState: adminState,
+    // The tests' own API calls (the `request` fixture) carry that session's cookie, so they
+    // carry its CSRF token too, as any script using a session cookie must (global-setup.ts).
+    extraHTTPHeaders: process.env.DRYDOCK_E2E_CSRF
+      ? { "X-CSRF-Token": process.env.DRYDOCK_E2E_CSRF }
+      : undefined,
     trace: "retain-on-failure",
     launchOptions: {
       // Debian's Chromium: Playwright cannot download browsers here.
@@ -40,8 +46,12 @@ export default defineConfig({
     cwd: "..",
     command:
       `rm -rf target/e2e && mkdir -p target/e2e && ` +
+      // Single sign-on against the test suite's fake identity provider (server/examples/fake_idp.rs).
+      `{ ${fakeIdp} --addr 127.0.0.1:${port + 2} --dir target/e2e --drydock http://127.0.0.1:${port} & } && ` +
+      `while [ ! -f target/e2e/drydock.toml ]; do sleep 0.1; done && ` +
       `DRYDOCK_ADMIN_PASSWORD=${adminPassword} ` +
-      `${bin} serve --demo --addr 127.0.0.1:${port} --database-url sqlite://target/e2e/drydock.db --time-scale 600`,
+      `exec ${bin} serve --demo --config target/e2e/drydock.toml --addr 127.0.0.1:${port} ` +
+      `--database-url sqlite://target/e2e/drydock.db --time-scale 600`,
     url: `http://127.0.0.1:${port}/api/v1/fleets`,
     reuseExistingServer: false,
     timeout: 60_000,

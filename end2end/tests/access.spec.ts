@@ -118,3 +118,52 @@ test("a user makes and revokes an API token, changes their password on the accou
   await expect(page.getByTestId("signed-in-as")).toHaveText(name);
   expect(problems).toEqual([]);
 });
+
+test("single sign-on: the sign-in page's button goes to the identity provider and back, signed in with the roles the groups give", async ({ browser }) => {
+  // The suite's fake identity provider signs everyone in as Olive, of group fleet-viewers.
+  const page = await freshPage(browser);
+  const problems = watchConsole(page);
+  await page.goto("/fleets/demo");
+  await expect(page).toHaveURL(/\/login\?next=/);
+  await page.getByRole("link", { name: "Sign in with Fake IdP" }).click();
+  await expect(page).toHaveURL(/\/fleets\/demo$/);
+  await waitForHydration(page);
+  await expect(page.getByTestId("signed-in-as")).toHaveText("olive-example-com");
+  await expect(page.getByRole("button", { name: "Join member" })).toBeDisabled();
+  await page.goto("/account");
+  await expect(page.getByTestId("roles")).toHaveText("olive-example-com: viewer on every fleet");
+  await expect(page.getByTestId("password-at-provider")).toContainText("your password is changed there");
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page.getByRole("status")).toHaveText("You have signed out.");
+  expect(problems).toEqual([]);
+});
+
+test("the admin's Users page adds a user, gives and takes a role and deletes the user", async ({ page }) => {
+  const name = uniqueName("ursula");
+  const problems = watchConsole(page);
+  await page.goto("/");
+  await waitForHydration(page);
+  await page.getByRole("link", { name: "Users" }).click();
+  await expect(page).toHaveURL(/\/users$/);
+  await expect(page.getByTestId("users")).toContainText("admin");
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("Password").fill(`${name}-password`);
+  await page.locator(`select[name="role"]`).selectOption("viewer");
+  await page.getByRole("button", { name: "Add user" }).click();
+  const row = page.getByTestId(`user-${name}`);
+  await expect(row).toContainText("viewer on every fleet");
+  await expect(row).toContainText("password");
+  await page.getByLabel(`Role for ${name}`).selectOption("operator");
+  await page.getByLabel(`Fleet for ${name}`).fill("demo");
+  await row.getByRole("button", { name: "Give" }).click();
+  await expect(row).toContainText("operator on fleet demo");
+  await page.getByRole("button", { name: `Take viewer on every fleet from ${name}` }).click();
+  await expect(row).not.toContainText("viewer on every fleet");
+  await expect(row).toContainText("operator on fleet demo");
+  await page.getByLabel(`Fleet for ${name}`).fill("Not A Fleet");
+  await row.getByRole("button", { name: "Give" }).click();
+  await expect(row.getByRole("alert")).toContainText("fleet name");
+  await page.getByRole("button", { name: `Delete ${name}` }).click();
+  await expect(page.getByTestId(`user-${name}`)).toHaveCount(0);
+  expect(problems).toEqual([]);
+});

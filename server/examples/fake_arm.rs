@@ -12,13 +12,10 @@ mod fake_arm;
 use fake_arm::FakeArm;
 use serde_json::json;
 
-fn arg(name: &str, default: &str) -> String {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-        .unwrap_or_else(|| default.to_owned())
-}
+#[path = "support/args.rs"]
+mod args;
+
+use args::arg;
 
 #[tokio::main]
 async fn main() {

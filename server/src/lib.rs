@@ -1,6 +1,7 @@
 #![recursion_limit = "256"]
 //! Drydock's server: configuration, store, providers, the service, REST and web wiring.
 
+pub mod audit_trail;
 pub mod auth;
 pub mod bench;
 pub mod cli;
@@ -36,17 +37,13 @@ pub struct Built {
 
 /// The simulator, then the providers of the configuration file (if any), in its order.
 fn providers(
-    args: &config::ServeArgs,
+    configured: Vec<settings::ProviderSettings>,
     simulator: Arc<SimulatedProvider>,
     journal: Arc<dyn store::ProviderJournal>,
     clock: &Arc<dyn Clock>,
 ) -> anyhow::Result<provider::registry::Providers> {
-    let settings = match &args.config {
-        Some(path) => settings::Settings::load(path)?,
-        None => settings::Settings::default(),
-    };
     let mut all: Vec<Arc<dyn provider::Provider>> = vec![simulator];
-    for provider in settings.providers {
+    for provider in configured {
         match provider {
             settings::ProviderSettings::Exec(exec) => {
                 tracing::info!(provider = %exec.name, command = ?exec.command, "exec provider configured");
@@ -68,8 +65,13 @@ fn providers(
     Ok(provider::registry::Providers::new(all, clock.clone()))
 }
 
-/// Who may use the server; on a new store, its first admin.
-async fn access(args: &config::ServeArgs, stores: &store::Stores) -> anyhow::Result<auth::Access> {
+/// Who may use the server (with single sign-on when `[oidc]` is configured); on a new store,
+/// its first admin.
+async fn access(
+    args: &config::ServeArgs,
+    stores: &store::Stores,
+    oidc: Option<settings::OidcSettings>,
+) -> anyhow::Result<auth::Access> {
     let settings = args.auth.settings();
     if settings.mode == auth::AuthMode::None {
         anyhow::ensure!(
@@ -82,9 +84,17 @@ async fn access(args: &config::ServeArgs, stores: &store::Stores) -> anyhow::Res
         );
     }
     let disabled = settings.mode == auth::AuthMode::None;
-    let access = auth::Access::new(stores.access.clone(), settings);
+    let mut access = auth::Access::new(stores.access.clone(), settings);
     if disabled {
         return Ok(access);
+    }
+    if let Some(oidc) = oidc {
+        tracing::info!(issuer = %oidc.issuer, client = %oidc.client_id, "single sign-on configured");
+        access = access.with_single_sign_on(auth::oidc::SingleSignOn::new(
+            oidc,
+            &args.public_url,
+            stores.access.clone(),
+        )?);
     }
     let given = args.auth.admin_password.clone();
     let from_env = given.is_some();
@@ -116,7 +126,16 @@ pub async fn build(
     let simulator = Arc::new(
         SimulatedProvider::open(store.clone(), args.seed, clock.clone(), durations).await?,
     );
-    let providers = providers(args, simulator.clone(), store.clone(), &clock)?;
+    let configured = match &args.config {
+        Some(path) => settings::Settings::load(path)?,
+        None => settings::Settings::default(),
+    };
+    let providers = providers(
+        configured.providers,
+        simulator.clone(),
+        store.clone(),
+        &clock,
+    )?;
     let dispatcher = Arc::new(webhooks::Dispatcher::new(
         store.clone(),
         args.webhooks.settings(),
@@ -133,7 +152,7 @@ pub async fn build(
             "writes in flight when Drydock last stopped are marked Interrupted in the audit trail"
         );
     }
-    let access = Arc::new(access(args, &stores).await?);
+    let access = Arc::new(access(args, &stores, configured.oidc).await?);
     let drydock = Arc::new(Drydock::new(
         stores,
         access,

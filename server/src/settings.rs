@@ -5,9 +5,11 @@
 //! shown by any API, page or log line.
 
 mod aks;
+mod oidc;
 
 pub use aks::{AksSettings, AzureCredential};
 use anyhow::{Context, bail};
+pub use oidc::{OidcSettings, RoleMapping, check_url};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,6 +19,8 @@ use std::time::Duration;
 #[derive(Debug, Default)]
 pub struct Settings {
     pub providers: Vec<ProviderSettings>,
+    /// Single sign-on, when `[oidc]` is there.
+    pub oidc: Option<OidcSettings>,
 }
 
 #[derive(Debug)]
@@ -116,7 +120,7 @@ struct RawExec {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawSecret {
+pub(crate) struct RawSecret {
     env: Option<String>,
     file: Option<PathBuf>,
 }
@@ -159,6 +163,7 @@ impl Settings {
     pub fn parse(text: &str) -> anyhow::Result<Self> {
         let table: toml::Table = toml::from_str(text)?;
         let mut providers = Vec::new();
+        let mut oidc = None;
         for (key, value) in table {
             match (key.as_str(), value) {
                 ("providers", toml::Value::Array(list)) => {
@@ -175,10 +180,14 @@ impl Settings {
                     }
                 }
                 ("providers", _) => bail!("providers must be an array of tables ([[providers]])"),
-                (other, _) => bail!("unknown setting {other} (expected [[providers]])"),
+                ("oidc", toml::Value::Table(table)) => {
+                    oidc = Some(oidc::oidc(table.try_into().context("[oidc]")?)?);
+                }
+                ("oidc", _) => bail!("oidc must be a table ([oidc])"),
+                (other, _) => bail!("unknown setting {other} (expected [[providers]] or [oidc])"),
             }
         }
-        Ok(Self { providers })
+        Ok(Self { providers, oidc })
     }
 }
 

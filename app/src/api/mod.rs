@@ -78,6 +78,13 @@ pub async fn whoami() -> Result<Option<crate::model::access::Caller>, AppError> 
     Ok((!caller.is_anonymous()).then_some(caller))
 }
 
+/// How one may sign in besides a password: the name of the identity provider to sign in with
+/// (`None`: passwords only). Open to anyone: the sign-in page asks.
+#[server(prefix = "/fn", endpoint = "sign_in_options", input = leptos::server_fn::codec::GetUrl)]
+pub async fn sign_in_options() -> Result<Option<String>, AppError> {
+    Ok(service()?.single_sign_on())
+}
+
 /// The audit trail, newest first, as far as the caller may read it (`before`: an entry id, for
 /// the next page).
 #[server(prefix = "/fn", endpoint = "audit_log", input = leptos::server_fn::codec::GetUrl)]
@@ -94,7 +101,7 @@ pub async fn audit_log(
         before,
         limit: None,
     };
-    with_status(service()?.audit(&caller(), query).await)
+    with_status(service()?.audit_log(&caller(), query).await)
 }
 
 #[server(prefix = "/fn", endpoint = "list_fleets", input = leptos::server_fn::codec::GetUrl)]
@@ -107,7 +114,7 @@ pub async fn get_fleet_overview(fleet: String) -> Result<FleetOverview, AppError
     with_status(
         async {
             let fleet = parse("InvalidFleetName", FleetName::parse(&fleet))?;
-            service()?.fleet_overview(&caller(), &fleet).await
+            service()?.overview(&caller(), &fleet).await
         }
         .await,
     )
@@ -133,7 +140,9 @@ pub async fn join_member(
                 group: parse_group(&group)?,
                 labels: Default::default(),
             };
-            service()?.join_member(&caller(), &fleet, &name, spec).await
+            service()?
+                .create_member(&caller(), &fleet, &name, spec)
+                .await
         }
         .await,
     )
@@ -159,7 +168,7 @@ pub async fn assign_group(
                 .map(|m| parse("InvalidMemberName", MemberName::parse(m)))
                 .collect::<Result<Vec<_>, _>>()?;
             service()?
-                .assign_group(&caller(), &fleet, &members, parse_group(&group)?)
+                .set_group(&caller(), &fleet, &members, parse_group(&group)?)
                 .await
         }
         .await,

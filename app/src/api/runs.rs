@@ -31,7 +31,7 @@ async fn command(fleet: String, run: String, command: Command) -> Result<Reply, 
         async {
             let (fleet, run) = names(&fleet, &run)?;
             super::service()?
-                .command(&caller(), &fleet, &run, command)
+                .run_command(&caller(), &fleet, &run, command)
                 .await
         }
         .await,
@@ -43,7 +43,7 @@ pub async fn get_fleet_snapshot(fleet: String) -> Result<FleetSnapshot, AppError
     with_status(
         async {
             super::service()?
-                .snapshot(
+                .fleet_snapshot(
                     &caller(),
                     &parse("InvalidFleetName", FleetName::parse(&fleet))?,
                 )
@@ -79,7 +79,7 @@ pub async fn get_run(fleet: String, run: String) -> Result<UpdateRun, AppError> 
     with_status(
         async {
             let (fleet, run) = names(&fleet, &run)?;
-            super::service()?.run(&caller(), &fleet, &run).await
+            super::service()?.get_run(&caller(), &fleet, &run).await
         }
         .await,
     )
@@ -122,7 +122,7 @@ pub async fn create_update_run(
         async {
             let (fleet, run) = names(&fleet, &run)?;
             super::service()?
-                .new_run(&caller(), &fleet, &run, request)
+                .create_run(&caller(), &fleet, &run, request)
                 .await
         }
         .await,
@@ -154,7 +154,7 @@ pub async fn delete_run(fleet: String, run: String) -> Result<(), AppError> {
     with_status(
         async {
             let (fleet, run) = names(&fleet, &run)?;
-            super::service()?.remove_run(&caller(), &fleet, &run).await
+            super::service()?.delete_run(&caller(), &fleet, &run).await
         }
         .await,
     )
@@ -165,7 +165,7 @@ pub async fn run_plan(fleet: String, run: String) -> Result<Plan, AppError> {
     with_status(
         async {
             let (fleet, run) = names(&fleet, &run)?;
-            super::service()?.plan(&caller(), &fleet, &run).await
+            super::service()?.run_plan(&caller(), &fleet, &run).await
         }
         .await,
     )
@@ -176,7 +176,7 @@ pub async fn list_strategies(fleet: String) -> Result<Vec<(String, UpdateStrateg
     with_status(
         async {
             let fleet = parse("InvalidFleetName", FleetName::parse(&fleet))?;
-            let list = super::service()?.strategies(&caller(), &fleet).await?;
+            let list = super::service()?.list_strategies(&caller(), &fleet).await?;
             Ok(list
                 .into_iter()
                 .map(|(name, strategy)| (name.to_string(), strategy))
@@ -200,7 +200,7 @@ pub async fn save_strategy(
             let fleet = parse("InvalidFleetName", FleetName::parse(&fleet))?;
             let name = parse("InvalidStrategyName", StrategyName::parse(&name))?;
             super::service()?
-                .save_strategy(&caller(), &fleet, &name, strategy, replace)
+                .put_strategy(&caller(), &fleet, &name, strategy, replace)
                 .await
         }
         .await,
@@ -214,7 +214,7 @@ pub async fn delete_strategy(fleet: String, name: String) -> Result<(), AppError
             let fleet = parse("InvalidFleetName", FleetName::parse(&fleet))?;
             let name = parse("InvalidStrategyName", StrategyName::parse(&name))?;
             super::service()?
-                .remove_strategy(&caller(), &fleet, &name)
+                .delete_strategy(&caller(), &fleet, &name)
                 .await
         }
         .await,

@@ -22,15 +22,18 @@ pub trait FleetService: Send + Sync + 'static {
     /// The fleet clock now, and how fast it runs.
     fn fleet_time(&self) -> FleetTime;
 
+    /// What the sign-in page's single sign-on button says, when single sign-on is configured.
+    fn single_sign_on(&self) -> Option<String>;
+
     /// The audit trail as far as the caller may read it, newest first.
-    async fn audit(
+    async fn audit_log(
         &self,
         caller: &Caller,
         query: crate::model::audit::AuditQuery,
     ) -> Result<crate::model::audit::AuditPage, AppError>;
 
     /// The caller's API tokens (everyone's for an admin of every fleet), newest first.
-    async fn tokens(
+    async fn list_tokens(
         &self,
         caller: &Caller,
     ) -> Result<Vec<crate::model::access::TokenView>, AppError>;
@@ -47,16 +50,36 @@ pub trait FleetService: Send + Sync + 'static {
 
     async fn revoke_token(&self, caller: &Caller, id: &str) -> Result<(), AppError>;
 
-    async fn list_fleets(&self, caller: &Caller) -> Result<Vec<FleetSummary>, AppError>;
-
-    async fn fleet_overview(
+    /// Every user (admins of every fleet only).
+    async fn list_users(
         &self,
         caller: &Caller,
-        fleet: &FleetName,
-    ) -> Result<FleetOverview, AppError>;
+    ) -> Result<Vec<crate::model::access::UserView>, AppError>;
+
+    /// Creates a user (`password` required, and the name must be free when `create` is set)
+    /// or gives an existing one these roles (and a new password, if one is given).
+    async fn put_user(
+        &self,
+        caller: &Caller,
+        name: &crate::model::names::UserName,
+        password: Option<String>,
+        roles: Vec<crate::model::access::Grant>,
+        create: bool,
+    ) -> Result<crate::model::access::UserView, AppError>;
+
+    async fn delete_user(
+        &self,
+        caller: &Caller,
+        name: &crate::model::names::UserName,
+    ) -> Result<(), AppError>;
+
+    async fn list_fleets(&self, caller: &Caller) -> Result<Vec<FleetSummary>, AppError>;
+
+    async fn overview(&self, caller: &Caller, fleet: &FleetName)
+    -> Result<FleetOverview, AppError>;
 
     /// Adds a member; a member of that name already in the fleet is a conflict, not a replace.
-    async fn join_member(
+    async fn create_member(
         &self,
         caller: &Caller,
         fleet: &FleetName,
@@ -65,7 +88,7 @@ pub trait FleetService: Send + Sync + 'static {
     ) -> Result<(), AppError>;
 
     /// Puts every named member into `group` (or into no group), all or none.
-    async fn assign_group(
+    async fn set_group(
         &self,
         caller: &Caller,
         fleet: &FleetName,
@@ -84,8 +107,11 @@ pub trait FleetService: Send + Sync + 'static {
     ) -> Result<(), AppError>;
 
     /// Members, what their clusters run and the catalog: what the browser plans previews from.
-    async fn snapshot(&self, caller: &Caller, fleet: &FleetName)
-    -> Result<FleetSnapshot, AppError>;
+    async fn fleet_snapshot(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+    ) -> Result<FleetSnapshot, AppError>;
 
     async fn run_summaries(
         &self,
@@ -93,7 +119,7 @@ pub trait FleetService: Send + Sync + 'static {
         fleet: &FleetName,
     ) -> Result<Vec<RunSummary>, AppError>;
 
-    async fn run(
+    async fn get_run(
         &self,
         caller: &Caller,
         fleet: &FleetName,
@@ -116,7 +142,7 @@ pub trait FleetService: Send + Sync + 'static {
         name: &RunName,
     ) -> Result<RunProgress, AppError>;
 
-    async fn new_run(
+    async fn create_run(
         &self,
         caller: &Caller,
         fleet: &FleetName,
@@ -124,7 +150,7 @@ pub trait FleetService: Send + Sync + 'static {
         request: CreateRun,
     ) -> Result<(), AppError>;
 
-    async fn command(
+    async fn run_command(
         &self,
         caller: &Caller,
         fleet: &FleetName,
@@ -132,14 +158,14 @@ pub trait FleetService: Send + Sync + 'static {
         command: Command,
     ) -> Result<Reply, AppError>;
 
-    async fn plan(
+    async fn run_plan(
         &self,
         caller: &Caller,
         fleet: &FleetName,
         name: &RunName,
     ) -> Result<Plan, AppError>;
 
-    async fn strategies(
+    async fn list_strategies(
         &self,
         caller: &Caller,
         fleet: &FleetName,
@@ -147,7 +173,7 @@ pub trait FleetService: Send + Sync + 'static {
 
     /// Saves a strategy; one of that name already stored is replaced only with `replace`
     /// (a conflict, `StrategyAlreadyExists`, otherwise).
-    async fn save_strategy(
+    async fn put_strategy(
         &self,
         caller: &Caller,
         fleet: &FleetName,
@@ -156,7 +182,7 @@ pub trait FleetService: Send + Sync + 'static {
         replace: bool,
     ) -> Result<(), AppError>;
 
-    async fn remove_strategy(
+    async fn delete_strategy(
         &self,
         caller: &Caller,
         fleet: &FleetName,
@@ -164,7 +190,7 @@ pub trait FleetService: Send + Sync + 'static {
     ) -> Result<(), AppError>;
 
     /// Deletes a run that is not running, stopping or upgrading (a conflict says why otherwise).
-    async fn remove_run(
+    async fn delete_run(
         &self,
         caller: &Caller,
         fleet: &FleetName,

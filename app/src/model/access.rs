@@ -71,8 +71,10 @@ impl Grant {
 pub enum Credential {
     /// No credential at all.
     Anonymous,
-    /// A browser session (built-in password or single sign-on).
+    /// A browser session begun with a password.
     Session,
+    /// A browser session begun through an identity provider (single sign-on), by its issuer.
+    SingleSignOn { issuer: String },
     /// An API token, by its id (never its secret).
     Token { id: String },
     /// HTTP Basic with a user's password.
@@ -82,6 +84,11 @@ pub enum Credential {
     /// Drydock itself (the demo fleet, the benchmark).
     System,
 }
+
+/// The CSRF token of the request's session, which the server puts on the request so
+/// server-rendered forms can carry it (`csrf_token`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsrfToken(pub String);
 
 /// Who is asking, and what they were granted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -179,6 +186,20 @@ pub struct TokenView {
     pub expires: Option<super::time::Timestamp>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_used: Option<super::time::Timestamp>,
+}
+
+/// A user as an admin sees them in the browser (never a password or its hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    pub name: String,
+    pub roles: Vec<Grant>,
+    /// Signs in with a password of Drydock's.
+    pub password_set: bool,
+    /// The identity provider of a user who signs in through single sign-on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_provider: Option<String>,
+    pub created: super::time::Timestamp,
 }
 
 /// A token just made: the only time its secret is shown.

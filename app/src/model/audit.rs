@@ -1,6 +1,6 @@
 //! The audit trail: one entry per write anyone asked for (sign-ins too), with who asked, with
-//! which credential, from where, and what came of it. Written before the write is carried out
-//! and completed after, so a write a crash interrupted still has its entry (`Interrupted`).
+//! which credential, from where, and what came of it. A change is committed together with its
+//! entry (see the server's `audit_trail`); a request that changed nothing is recorded after.
 
 use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -13,7 +13,7 @@ pub struct AuditEntry {
     pub time: Timestamp,
     /// The user (or, for a sign-in, the user name tried).
     pub actor: String,
-    /// `session`, `token tok-…`, `password`, `auth disabled` or `anonymous`.
+    /// `session`, `single sign-on`, `token tok-…`, `password`, `auth disabled` or `anonymous`.
     pub credential: String,
     /// The request: method and path, e.g. `POST /api/v1/fleets/demo/updateRuns/r/start`.
     pub action: String,
@@ -23,7 +23,7 @@ pub struct AuditEntry {
     pub run: Option<String>,
     pub address: String,
     pub outcome: AuditOutcome,
-    /// The HTTP status answered (absent while pending or when interrupted).
+    /// The HTTP status answered (absent until the answer is given, and when interrupted).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
     /// The error code, when the write was refused or failed.
@@ -33,14 +33,15 @@ pub struct AuditEntry {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AuditOutcome {
-    /// Being carried out now.
+    /// Being carried out (written ahead of the change by earlier versions of Drydock).
     Pending,
     Succeeded,
     /// Refused: bad input, not allowed, not found, a conflict (4xx).
     Refused,
     /// It broke inside (5xx).
     Failed,
-    /// The server stopped before it answered: the write may or may not have happened.
+    /// An earlier version's pending entry whose server stopped before it answered: the write
+    /// may or may not have happened.
     Interrupted,
 }
 

@@ -69,8 +69,10 @@ pub fn UserMenu() -> impl IntoView {
                 } else {
                     view! {
                         <a href="/audit" class="audit-link">"Audit"</a>
+                        {caller.may(Role::Admin, None).then(|| view! { <a href="/users" class="audit-link">"Users"</a> })}
                         <a href="/account" class="user" data-testid="signed-in-as">{caller.name.clone()}</a>
                         <form method="post" action="/auth/logout" class="sign-out">
+                            <CsrfField/>
                             <button type="submit" class="secondary">"Sign out"</button>
                         </form>
                     }.into_any()
@@ -78,6 +80,56 @@ pub fn UserMenu() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// A role and the fleet it applies on, as form fields named `role` and `fleet` (an empty fleet:
+/// every fleet).
+#[component]
+pub fn RoleFields() -> impl IntoView {
+    view! {
+        <label>"Role "<select name="role">
+            <option value="viewer">"viewer"</option>
+            <option value="operator">"operator"</option>
+            <option value="admin">"admin"</option>
+        </select></label>
+        <label>"Fleet "<input name="fleet" class="narrow" placeholder="every fleet"/></label>
+    }
+}
+
+/// The session's CSRF token as a hidden field: every form that posts with the session cookie
+/// carries it (the server checks it on form posts). The server renders it from the request,
+/// the browser from the `drydock_csrf` cookie, so both write the same value.
+#[component]
+pub fn CsrfField() -> impl IntoView {
+    view! { <input type="hidden" name="csrf_token" value=csrf_token()/> }
+}
+
+#[cfg(feature = "ssr")]
+fn csrf_token() -> String {
+    use_context::<http::request::Parts>()
+        .and_then(|parts| {
+            parts
+                .extensions
+                .get::<crate::model::access::CsrfToken>()
+                .map(|token| token.0.clone())
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(not(feature = "ssr"))]
+fn csrf_token() -> String {
+    use leptos::wasm_bindgen::JsValue;
+    use leptos::web_sys::js_sys::Reflect;
+    let cookies = Reflect::get(&document(), &JsValue::from_str("cookie"))
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default();
+    cookies
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == "drydock_csrf")
+        .map(|(_, value)| value.to_owned())
+        .unwrap_or_default()
 }
 
 /// What the sign-in and account pages say for the error code they were sent back with.
@@ -88,6 +140,26 @@ fn sign_in_message(code: &str) -> &'static str {
         "InvalidCredentials" => "The user name or password is wrong.",
         "TooManySignInAttempts" => "Too many failed sign-ins: wait a few minutes and try again.",
         "InvalidSignIn" => "Enter a user name and a password.",
+        "CsrfTokenMissing" => "The form was stale: reload the page and try again.",
+        "PasswordAtProvider" => {
+            "You sign in through an identity provider: change your password there."
+        }
+        "SsoDenied" => "The identity provider did not sign you in.",
+        "SsoSignInVoid" => {
+            "That sign-in was not begun in this browser, was used already or took too long: sign in again."
+        }
+        "SsoTokenRefused" => {
+            "The identity provider's answer could not be trusted, so you were not signed in; an admin finds why in Drydock's log."
+        }
+        "SsoNoRole" => {
+            "You signed in, but none of your groups is given a role in Drydock: ask an admin."
+        }
+        "SsoNameTaken" => {
+            "Your user name belongs to another Drydock user, so single sign-on will not take it over: ask an admin."
+        }
+        "IdentityProviderUnavailable" => {
+            "The identity provider cannot be reached now; try again, or sign in with a password."
+        }
         _ => "Signing in failed; try again.",
     }
 }
@@ -113,13 +185,50 @@ pub fn SignInPage() -> impl IntoView {
             {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
             {move || signed_out().map(|notice| view! { <p class="notice" role="status">{notice}</p> })}
             <form method="post" action="/auth/login">
+                <CsrfField/>
                 <input type="hidden" name="next" value=next/>
                 <label>"User name"<input name="username" autocomplete="username" required autofocus/></label>
                 <label>"Password"<input name="password" type="password" autocomplete="current-password" required/></label>
                 <button type="submit">"Sign in"</button>
             </form>
+            <SingleSignOnButton next=Signal::derive(next)/>
         </section>
     }
+}
+
+/// "Sign in with …", when the server has an identity provider: a plain link, so it works
+/// before (and without) the WASM.
+#[component]
+fn SingleSignOnButton(next: Signal<String>) -> impl IntoView {
+    let options = Resource::new(|| (), |_| crate::api::sign_in_options());
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                options.get().and_then(Result::ok).flatten().map(|name| {
+                    let href = format!("/auth/oidc/login?next={}", query_encode(&next.get()));
+                    view! {
+                        <p class="muted small">"or"</p>
+                        // rel=external: the router must not take this link, the server answers it.
+                        <a class="button" href=href rel="external" data-testid="single-sign-on">
+                            "Sign in with " {name}
+                        </a>
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// `text` as a URL query value (RFC 3986 unreserved characters kept, every other byte escaped).
+fn query_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// The user's roles and a form to change their password (`POST /auth/password`, a plain form).
@@ -143,22 +252,42 @@ pub fn AccountPage() -> impl IntoView {
             .collect();
         Some(format!("{}: {}", caller.name, words.join(", ")))
     };
+    // The identity provider of a user who signed in through one: their password is not ours.
+    let provider = move || match me?.0.get()?.ok()??.credential {
+        Credential::SingleSignOn { issuer } => Some(issuer),
+        _ => None,
+    };
     view! {
         <Title text="Your account"/>
         <h1>"Your account"</h1>
         <Suspense fallback=|| ()>
             <p data-testid="roles">{roles}</p>
         </Suspense>
-        <section class="panel sign-in">
-            <h2>"Change your password"</h2>
-            {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
-            <form method="post" action="/auth/password">
-                <label>"Current password"<input name="current_password" type="password" autocomplete="current-password" required/></label>
-                <label>"New password (12 characters at least)"<input name="new_password" type="password" autocomplete="new-password" minlength="12" required/></label>
-                <button type="submit">"Change password"</button>
-            </form>
-            <p class="muted small">"Every session of yours ends, this one too: you sign in again with the new password."</p>
-        </section>
+        <Suspense fallback=|| ()>
+            {move || match provider() {
+                Some(issuer) => view! {
+                    <section class="panel sign-in" data-testid="password-at-provider">
+                        <h2>"Your password"</h2>
+                        <p>"You sign in through " <code>{issuer}</code> ": your password is changed there."</p>
+                    </section>
+                }
+                .into_any(),
+                None => view! {
+                    <section class="panel sign-in">
+                        <h2>"Change your password"</h2>
+                        {move || error().map(|message| view! { <p class="error" role="alert">{message}</p> })}
+                        <form method="post" action="/auth/password">
+                            <CsrfField/>
+                            <label>"Current password"<input name="current_password" type="password" autocomplete="current-password" required/></label>
+                            <label>"New password (12 characters at least)"<input name="new_password" type="password" autocomplete="new-password" minlength="12" required/></label>
+                            <button type="submit">"Change password"</button>
+                        </form>
+                        <p class="muted small">"Every session of yours ends, this one too: you sign in again with the new password."</p>
+                    </section>
+                }
+                .into_any(),
+            }}
+        </Suspense>
         <Tokens/>
     }
 }
@@ -178,13 +307,9 @@ fn Tokens() -> impl IntoView {
             <h2>"API tokens"</h2>
             <p class="muted small">"For scripts and the CLI (DRYDOCK_TOKEN): a token can do at most what you can, where it applies."</p>
             <ActionForm action=create>
+                <CsrfField/>
                 <div class="form-row">
-                    <label>"Role "<select name="role">
-                        <option value="viewer">"viewer"</option>
-                        <option value="operator">"operator"</option>
-                        <option value="admin">"admin"</option>
-                    </select></label>
-                    <label>"Fleet "<input name="fleet" class="narrow" placeholder="every fleet"/></label>
+                    <RoleFields/>
                     <label>"Days "<input name="expires_in_days" class="narrow" inputmode="numeric" placeholder="90"/></label>
                     <label>"For "<input name="description" placeholder="what it is for"/></label>
                     <button type="submit">"Create token"</button>

@@ -13,6 +13,7 @@ mod gates;
 mod run;
 mod time;
 mod updates;
+mod users;
 
 use builder::{NewRunPage, StrategyPage};
 use fleet::FleetPage;
@@ -89,6 +90,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=access::SignInPage/>
                     <Route path=path!("/audit") view=audit::AuditPage/>
                     <Route path=path!("/account") view=access::AccountPage/>
+                    <Route path=path!("/users") view=users::UsersPage/>
                     <Route path=path!("/fleets/:fleet") view=FleetPage ssr=SsrMode::Async/>
                     <Route path=path!("/fleets/:fleet/updates") view=UpdatesPage/>
                     // Pages that answer 404 for what is not there wait for their data before

@@ -56,7 +56,7 @@ impl Access {
     ) -> Result<(StoredToken, String), AppError> {
         if !matches!(
             caller.credential,
-            Credential::Session | Credential::Password
+            Credential::Session | Credential::Password | Credential::SingleSignOn { .. }
         ) {
             return Err(AppError::invalid(
                 "TokenNeedsUser",
@@ -216,6 +216,12 @@ impl Access {
         new: &str,
         address: &str,
     ) -> Result<(), AppError> {
+        if let Credential::SingleSignOn { issuer } = &caller.credential {
+            return Err(AppError::invalid(
+                "PasswordAtProvider",
+                format!("You sign in through {issuer}: your password is changed there."),
+            ));
+        }
         if !matches!(
             caller.credential,
             Credential::Session | Credential::Password
@@ -282,6 +288,16 @@ pub fn token_view(token: &StoredToken) -> app::model::access::TokenView {
         created: token.created_at,
         expires: token.expires_at,
         last_used: token.last_used_at,
+    }
+}
+
+pub fn user_view(user: &StoredUser) -> app::model::access::UserView {
+    app::model::access::UserView {
+        name: user.name.to_string(),
+        roles: user.grants.clone(),
+        password_set: user.password_hash.is_some(),
+        identity_provider: user.issuer.clone(),
+        created: user.created_at,
     }
 }
 

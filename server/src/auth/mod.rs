@@ -6,9 +6,10 @@
 pub mod forwarded;
 mod limiter;
 mod manage;
+pub mod oidc;
 pub mod secrets;
 
-pub use manage::{NewToken, UserUpdate, token_state, token_view};
+pub use manage::{NewToken, UserUpdate, token_state, token_view, user_not_found, user_view};
 
 use crate::store::access::{AccessStore, StoredUser};
 use app::model::access::{Caller, Credential, Grant, Role};
@@ -22,6 +23,12 @@ use std::time::Duration;
 
 /// The browser session's cookie.
 pub const SESSION_COOKIE: &str = "drydock_session";
+/// The session's CSRF token, readable by the page (not `HttpOnly`) so forms can carry it.
+pub const CSRF_COOKIE: &str = "drydock_csrf";
+/// Where a form carries the CSRF token.
+pub const CSRF_FIELD: &str = "csrf_token";
+/// Where a script carries the CSRF token.
+pub const CSRF_HEADER: &str = "x-csrf-token";
 /// Token secrets start with this, so secret scanners (and people) can tell what they are.
 pub const TOKEN_PREFIX: &str = "ddt_";
 
@@ -59,6 +66,7 @@ pub struct Access {
     store: Arc<dyn AccessStore>,
     settings: AuthSettings,
     limiter: limiter::Limiter,
+    single_sign_on: Option<oidc::SingleSignOn>,
 }
 
 /// Wall-clock now: sessions and tokens expire in real time, whatever fleet time does.
@@ -83,7 +91,20 @@ impl Access {
             store,
             settings,
             limiter: limiter::Limiter::default(),
+            single_sign_on: None,
         }
+    }
+
+    /// Adds sign-in through an OpenID Connect identity provider (`[oidc]`).
+    pub fn with_single_sign_on(mut self, single_sign_on: oidc::SingleSignOn) -> Self {
+        self.single_sign_on = Some(single_sign_on);
+        self
+    }
+
+    pub fn single_sign_on(&self) -> Option<&oidc::SingleSignOn> {
+        self.single_sign_on
+            .as_ref()
+            .filter(|_| self.settings.mode == AuthMode::Builtin)
     }
 
     pub fn trusted_proxies(&self) -> &[std::net::IpAddr] {
@@ -263,7 +284,10 @@ impl Access {
                 .await
                 .map_err(store_failure)?;
         }
-        Ok(owner_caller(&session.user, Credential::Session))
+        Ok(owner_caller(
+            &session.user,
+            session_credential(&session.user),
+        ))
     }
 
     /// Signs a user in: the new session's id, to be set as the cookie.
@@ -274,6 +298,15 @@ impl Access {
         address: &str,
     ) -> Result<(String, Caller), AppError> {
         let user = self.check_password(user, password, address).await?;
+        self.start_session(&user, address).await
+    }
+
+    /// A new session for a user who has proven who they are; its id, to be set as the cookie.
+    pub async fn start_session(
+        &self,
+        user: &StoredUser,
+        address: &str,
+    ) -> Result<(String, Caller), AppError> {
         let id = secrets::random_text(32);
         self.store
             .create_session(
@@ -284,7 +317,7 @@ impl Access {
             )
             .await
             .map_err(store_failure)?;
-        Ok((id, owner_caller(&user, Credential::Session)))
+        Ok((id, owner_caller(user, session_credential(user))))
     }
 
     /// Ends the session the request carries, if any.
@@ -298,16 +331,56 @@ impl Access {
         Ok(())
     }
 
-    /// The `Set-Cookie` value for a session (`None`: one that clears it).
-    pub fn cookie(&self, id: Option<&str>, secure: bool) -> String {
+    /// The session id the request's cookie carries, if any.
+    pub fn session_id(headers: &HeaderMap) -> Option<&str> {
+        session_cookie(headers)
+    }
+
+    /// The CSRF token of the session with this id: derived from it, so it needs no storage,
+    /// changes with every session and cannot be made without the session's secret.
+    pub fn csrf_token(session_id: &str) -> String {
+        let digest = ring::digest::digest(
+            &ring::digest::SHA256,
+            format!("drydock-csrf\0{session_id}").as_bytes(),
+        );
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest)
+    }
+
+    /// The `Set-Cookie` value of the CSRF cookie for the session `id` (`None`: one that clears
+    /// it). `SameSite=Strict`, and readable by the page, whose forms copy it.
+    pub fn csrf_cookie(&self, id: Option<&str>, secure: bool) -> String {
         let secure = if secure { "; Secure" } else { "" };
         match id {
             Some(id) => format!(
-                "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+                "{CSRF_COOKIE}={}; Path=/; SameSite=Strict; Max-Age={}{secure}",
+                Self::csrf_token(id),
                 self.settings.session_max.as_secs()
             ),
-            None => format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
+            None => format!("{CSRF_COOKIE}=; Path=/; SameSite=Strict; Max-Age=0{secure}"),
         }
+    }
+
+    /// The `Set-Cookie` values for a session and its CSRF token (`None`: ones that clear them).
+    pub fn session_cookies(&self, id: Option<&str>, secure: bool) -> [String; 2] {
+        let flag = if secure { "; Secure" } else { "" };
+        let session = match id {
+            Some(id) => format!(
+                "{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{flag}",
+                self.settings.session_max.as_secs()
+            ),
+            None => format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{flag}"),
+        };
+        [session, self.csrf_cookie(id, secure)]
+    }
+}
+
+/// A session's credential: begun through the user's identity provider, or with a password.
+fn session_credential(user: &StoredUser) -> Credential {
+    match &user.issuer {
+        Some(issuer) => Credential::SingleSignOn {
+            issuer: issuer.clone(),
+        },
+        None => Credential::Session,
     }
 }
 
@@ -328,13 +401,18 @@ fn bad_credential() -> AppError {
 }
 
 fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    cookie_value(headers, SESSION_COOKIE)
+}
+
+/// The value of the cookie called `name`, if the request carries one that is not empty.
+pub fn cookie_value<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(found, _)| *found == name)
         .map(|(_, value)| value)
         .filter(|value| !value.is_empty())
 }

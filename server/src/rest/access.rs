@@ -66,6 +66,8 @@ fn user_json(user: &StoredUser) -> Value {
         "properties": {
             "roles": user.grants,
             "passwordSet": user.password_hash.is_some(),
+            // The issuer of a user who signs in through single sign-on.
+            "identityProvider": user.issuer,
             "createdTime": user.created_at.to_string(),
             "passwordChangedTime": user.password_changed_at.to_string(),
         },

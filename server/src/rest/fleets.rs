@@ -1,7 +1,6 @@
 use super::{
     ApiResult, ApiState, ArmJson, AsCaller, delete_response, list, ok, parse_name, put_response,
 };
-use app::api::service::FleetService;
 use app::model::member::FleetSummary;
 use app::model::names::FleetName;
 use axum::extract::{Path, State};

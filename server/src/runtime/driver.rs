@@ -74,6 +74,8 @@ pub(super) struct Driver {
     pub(super) gone: bool,
     /// A cluster the run waits for may have been released unseen: decide again at once.
     pub(super) look_again: bool,
+    /// The audit entry of the command being obeyed, for the save that carries it out.
+    pub(super) audit: Option<Arc<crate::audit_trail::Ticket>>,
 }
 
 pub(super) async fn drive(rt: Arc<Runtime>, key: RunKey, mut inbox: UnboundedReceiver<Message>) {
@@ -98,6 +100,7 @@ pub(super) async fn drive(rt: Arc<Runtime>, key: RunKey, mut inbox: UnboundedRec
         retry_soon: false,
         gone: false,
         look_again: false,
+        audit: None,
     };
     // A command for another run of this name, handed to a fresh driver once this one is gone.
     let mut handover = None;
@@ -180,9 +183,10 @@ impl Driver {
                 return None;
             }
         }
-        let _ = order
-            .reply
-            .send(self.apply(Input::Command(order.command)).await);
+        self.audit = order.audit;
+        let reply = self.apply(Input::Command(order.command)).await;
+        self.audit = None;
+        let _ = order.reply.send(reply);
         None
     }
 
@@ -280,18 +284,18 @@ impl Driver {
         if unchanged {
             return Ok(Some(decision.reply));
         }
-        let saved = self
-            .rt
-            .runs
-            .save_run(
-                &self.key.0,
-                &self.stored,
-                &decision.run,
-                &decision.events,
-                &decision.effects,
-                decision.wake_at,
-            )
-            .await;
+        let save = self.rt.runs.save_run(
+            &self.key.0,
+            &self.stored,
+            &decision.run,
+            &decision.events,
+            &decision.effects,
+            decision.wake_at,
+        );
+        let saved = match self.audit.clone() {
+            Some(ticket) => crate::audit_trail::serving(ticket, save).await,
+            None => save.await,
+        };
         let before = match saved {
             Ok(stored) => {
                 self.rt

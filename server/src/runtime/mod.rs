@@ -34,6 +34,8 @@ struct Order {
     command: Command,
     uid: String,
     reply: oneshot::Sender<Result<Reply, AppError>>,
+    /// The audit entry of the request that gave the command: the run's save carries it.
+    audit: Option<Arc<crate::audit_trail::Ticket>>,
 }
 
 /// What a driver can be told.
@@ -104,6 +106,7 @@ impl Runtime {
             command,
             uid: uid.to_owned(),
             reply,
+            audit: crate::audit_trail::current(),
         };
         self.send(key, Message::Command(order));
         answer.await.map_err(|_| {

@@ -3,6 +3,7 @@
 //! talks to the store and the provider, and turns their errors into `AppError`s.
 
 mod audit;
+mod browser;
 mod gates;
 mod members;
 mod overview;
@@ -18,13 +19,11 @@ use crate::provider::ProviderError;
 use crate::provider::registry::Providers;
 use crate::provider::simulated::SimulatedProvider;
 use crate::store::{Expect, FleetStore, RunStore, StoreError, Stores, StrategyStore, WebhookStore};
-use app::api::service::FleetService;
 use app::engine::EngineConfig;
 use app::model::access::{Caller, Role};
 use app::model::error::{AppError, ErrorKind};
-use app::model::member::{FleetSummary, MemberSpec};
-use app::model::names::{FleetName, GroupName, MemberName, RunName, StrategyName};
-use app::model::overview::FleetOverview;
+use app::model::member::FleetSummary;
+use app::model::names::FleetName;
 use app::model::precondition::Precondition;
 use std::sync::Arc;
 
@@ -205,6 +204,16 @@ impl Drydock {
         Ok((self.get_fleet(caller, fleet).await?, created))
     }
 
+    /// The fleets the caller has a role on.
+    pub async fn list_fleets(&self, caller: &Caller) -> Result<Vec<FleetSummary>, AppError> {
+        if caller.is_anonymous() {
+            return Err(app::model::access::unauthenticated());
+        }
+        let mut fleets = self.store.list_fleets().await.map_err(store_error)?;
+        fleets.retain(|f| caller.sees(&f.name));
+        Ok(fleets)
+    }
+
     pub async fn get_fleet(
         &self,
         caller: &Caller,
@@ -247,326 +256,5 @@ impl Drydock {
             .map_err(store_error)?
             .map(|_| ())
             .ok_or_else(|| fleet_not_found(fleet))
-    }
-}
-
-#[async_trait::async_trait]
-impl FleetService for Drydock {
-    fn fleet_time(&self) -> app::model::time::FleetTime {
-        app::model::time::FleetTime {
-            now: self.clock.now(),
-            scale: self.clock.scale(),
-        }
-    }
-
-    async fn audit(
-        &self,
-        caller: &Caller,
-        query: app::model::audit::AuditQuery,
-    ) -> Result<app::model::audit::AuditPage, AppError> {
-        self.audit_log(caller, &query).await
-    }
-
-    async fn tokens(
-        &self,
-        caller: &Caller,
-    ) -> Result<Vec<app::model::access::TokenView>, AppError> {
-        let tokens = self.access.list_tokens(caller).await?;
-        Ok(tokens.iter().map(crate::auth::token_view).collect())
-    }
-
-    async fn create_token(
-        &self,
-        caller: &Caller,
-        role: Role,
-        fleet: Option<FleetName>,
-        expires_in_days: Option<u32>,
-        description: String,
-    ) -> Result<app::model::access::CreatedToken, AppError> {
-        let request = crate::auth::NewToken {
-            role,
-            fleet,
-            expires_in_days,
-            description,
-        };
-        let (token, secret) = self.access.create_token(caller, request).await?;
-        Ok(app::model::access::CreatedToken {
-            token: crate::auth::token_view(&token),
-            secret,
-        })
-    }
-
-    async fn revoke_token(&self, caller: &Caller, id: &str) -> Result<(), AppError> {
-        self.access.revoke_token(caller, id).await.map(|_| ())
-    }
-
-    /// The fleets the caller has a role on.
-    async fn list_fleets(&self, caller: &Caller) -> Result<Vec<FleetSummary>, AppError> {
-        if caller.is_anonymous() {
-            return Err(app::model::access::unauthenticated());
-        }
-        let mut fleets = self.store.list_fleets().await.map_err(store_error)?;
-        fleets.retain(|f| caller.sees(&f.name));
-        Ok(fleets)
-    }
-
-    async fn fleet_overview(
-        &self,
-        caller: &Caller,
-        fleet: &FleetName,
-    ) -> Result<FleetOverview, AppError> {
-        self.overview(caller, fleet).await
-    }
-
-    async fn join_member(
-        &self,
-        caller: &Caller,
-        fleet: &FleetName,
-        name: &MemberName,
-        spec: MemberSpec,
-    ) -> Result<(), AppError> {
-        self.create_member(caller, fleet, name, spec)
-            .await
-            .map(|_| ())
-    }
-
-    async fn assign_group(
-        &self,
-        caller: &Caller,
-        fleet: &FleetName,
-        members: &[MemberName],
-        group: Option<GroupName>,
-    ) -> Result<usize, AppError> {
-        self.set_group(caller, fleet, members, group.as_ref()).await
-    }
-
-    async fn snapshot(
-        &self,
-        caller: &Caller,
-        fleet: &FleetName,
-    ) -> Result<app::engine::FleetSnapshot, AppError> {
-        // Who asks comes first: a fleet's existence is not news to someone with no role on it.
-        caller.require(Role::Viewer, Some(fleet))?;
-        self.require_fleet(fleet).await?;
-        self.fleet_snapshot(caller, fleet).await
-    }
-
-    async fn run_summaries(
-        &self,
-        caller: &Caller,
-        fleet: &FleetName,
-    ) -> Result<Vec<app::model::status::RunSummary>, AppError> {
-        Ok(self
-            .list_runs(caller, fleet)
-            .await?
-            .iter()
-            .map(|r| r.run.summary())
-            .collect())
-    }
-
-    async fn run(
-        &self,
-        caller: &Caller,
-        fleet: &FleetName,
-        name: &RunName,
-    ) -> Result<app::model::run::UpdateRun, AppError> {
-        Ok(self.get_run(caller, fleet, name).await?.run)
-    }
-
-    async fn run_view(
-        &self,
-        caller: &Caller,
-        fleet: &FleetName,
-        name: &RunName,
-    ) -> Result<app::model::run::RunView, AppError> {
-        // The event id is read before the run: an event after it is either in the run read
-        // next or arrives on the stream; none can fall between the two.
-        let events_through = self
-            .runs
-            .last_event_id(fleet, name)
-            .await
-            .map_err(store_error)?;
-        let run = self.get_run(caller, fleet, name).await?.run;
-        let time = self.fleet_time();
-        let forecast = self.forecast(&run, time.now).await?;
-        Ok(app::model::run::RunView {
-            run,
-            time,
-            events_through,
-            forecast,
-        })
-    }
-
-    async fn run_progress(
-        &self,
-        caller: &Caller,
-        fleet: &FleetName,
-        name: &RunName,
-    ) -> Result<app::model::run::RunProgress, AppError> {
-        let run = self.get_run(caller, fleet, name).await?.run;
-        Ok(app::model::run::RunProgress {
-            time: self.fleet_time(),
-            members: self.progress_in_flight(&run).await,
-        })
-    }
-
-    async fn new_run(
-        &self,
-        caller: &Caller,
-        fleet: &FleetName,
-        name: &RunName,
-        request: app::model::update::CreateRun,
-    ) -> Result<(), AppError> {
-        self.create_run(caller, fleet, name, request, &Precondition::Unconditional)
-            .await
-            .map(|_| ())
-    }
-
-    async fn command(
-        &self,
-        caller: &Caller,
-        fleet: &FleetName,
-        name: &RunName,
-        command: app::engine::Command,
-    ) -> Result<app::engine::Reply, AppError> {
-        Ok(self.run_command(caller, fleet, name, command).await?.0)
-    }
-
-    async fn plan(
-        &self,
-        caller: &Caller,
-        fleet: &FleetName,
-        name: &RunName,
-    ) -> Result<app::engine::Plan, AppError> {
-        self.run_plan(caller, fleet, name).await
-    }
-
-    async fn strategies(
-        &self,
-        caller: &Caller,
-        fleet: &FleetName,
-    ) -> Result<Vec<(StrategyName, app::model::strategy::UpdateStrategy)>, AppError> {
-        Ok(self
-            .list_strategies(caller, fleet)
-            .await?
-            .into_iter()
-            .map(|s| (s.name, s.strategy))
-            .collect())
-    }
-
-    async fn save_strategy(
-        &self,
-        caller: &Caller,
-        fleet: &FleetName,
-        name: &StrategyName,
-        strategy: app::model::strategy::UpdateStrategy,
-        replace: bool,
-    ) -> Result<(), AppError> {
-        let precondition = if replace {
-            Precondition::Unconditional
-        } else {
-            Precondition::Absent
-        };
-        match self
-            .put_strategy(caller, fleet, name, strategy, &precondition)
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(error) if error.kind == ErrorKind::PreconditionFailed => Err(AppError::conflict(
-                "StrategyAlreadyExists",
-                format!(
-                    "Fleet {fleet} already has an update strategy named {name}; save with replace to overwrite it (runs created from it keep their copy)."
-                ),
-            )),
-            Err(error) => Err(error),
-        }
-    }
-
-    async fn remove_run(
-        &self,
-        caller: &Caller,
-        fleet: &FleetName,
-        name: &RunName,
-    ) -> Result<(), AppError> {
-        match self
-            .delete_run(caller, fleet, name, &Precondition::Unconditional)
-            .await?
-        {
-            true => Ok(()),
-            false => Err(runs::run_not_found(fleet, name)),
-        }
-    }
-
-    async fn waiting_gates(
-        &self,
-        caller: &Caller,
-        fleet: &FleetName,
-    ) -> Result<Vec<app::model::gate::GateResource>, AppError> {
-        let filter = GateFilter {
-            state: Some(app::model::run::State::Pending),
-            gate_type: Some(app::model::gate::GateType::Approval),
-            run: None,
-        };
-        let mut gates: Vec<_> = self
-            .list_gates(caller, fleet, &filter)
-            .await?
-            .into_iter()
-            .filter(|g| g.properties.reached_time.is_some())
-            .collect();
-        gates.sort_by_key(|g| g.properties.reached_time);
-        Ok(gates)
-    }
-
-    async fn approve_gate(
-        &self,
-        caller: &Caller,
-        fleet: &FleetName,
-        gate: &str,
-        comment: Option<String>,
-        confirm: bool,
-    ) -> Result<app::engine::Reply, AppError> {
-        let approval = GateApproval { comment, confirm };
-        let approved = Drydock::approve_gate(
-            self,
-            caller,
-            fleet,
-            gate,
-            approval,
-            &Precondition::Unconditional,
-        );
-        Ok(approved.await?.0)
-    }
-
-    async fn remove_strategy(
-        &self,
-        caller: &Caller,
-        fleet: &FleetName,
-        name: &StrategyName,
-    ) -> Result<(), AppError> {
-        match self
-            .delete_strategy(caller, fleet, name, &Precondition::Unconditional)
-            .await?
-        {
-            true => Ok(()),
-            false => Err(strategies::strategy_not_found(fleet, name)),
-        }
-    }
-
-    async fn remove_member(
-        &self,
-        caller: &Caller,
-        fleet: &FleetName,
-        name: &MemberName,
-        force: bool,
-    ) -> Result<(), AppError> {
-        caller.require(Role::Admin, Some(fleet))?;
-        self.require_fleet(fleet).await?;
-        match self
-            .delete_member(caller, fleet, name, force, &Precondition::Unconditional)
-            .await?
-        {
-            true => Ok(()),
-            false => Err(members::member_not_found(fleet, name)),
-        }
     }
 }

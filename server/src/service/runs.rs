@@ -69,7 +69,9 @@ impl Drydock {
         caller: &Caller,
         fleet: &FleetName,
     ) -> Result<FleetSnapshot, AppError> {
+        // Who asks comes first: a fleet's existence is not news to someone with no role on it.
         caller.require(Role::Viewer, Some(fleet))?;
+        self.require_fleet(fleet).await?;
         let members = self.store.list_members(fleet).await.map_err(store_error)?;
         let clusters: Vec<_> = members
             .iter()

@@ -11,6 +11,8 @@ pub struct StoredUser {
     pub name: UserName,
     /// A PHC Argon2id string; `None` for users who sign in only through single sign-on.
     pub password_hash: Option<String>,
+    /// The identity provider a single-sign-on user comes from (`None`: a built-in user).
+    pub issuer: Option<String>,
     pub grants: Vec<Grant>,
     pub etag: i64,
     pub created_at: Timestamp,
@@ -45,6 +47,26 @@ pub struct StoredToken {
     pub expires_at: Option<Timestamp>,
     pub revoked_at: Option<Timestamp>,
     pub last_used_at: Option<Timestamp>,
+}
+
+/// A sign-in on its way through the identity provider (see `auth::oidc`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoLogin {
+    pub state_hash: String,
+    pub nonce: String,
+    pub verifier: String,
+    pub next: String,
+    pub created_at: Timestamp,
+}
+
+/// Who an identity provider says signed in, and the grants its claims map to.
+#[derive(Debug, Clone)]
+pub struct SsoIdentity<'a> {
+    pub issuer: &'a str,
+    pub subject: &'a str,
+    pub name: &'a UserName,
+    pub grants: &'a [Grant],
+    pub now: Timestamp,
 }
 
 #[async_trait::async_trait]
@@ -93,4 +115,15 @@ pub trait AccessStore: Send + Sync + 'static {
     async fn revoke_token(&self, id: &str, now: Timestamp) -> StoreResult<bool>;
 
     async fn touch_token(&self, id: &str, now: Timestamp) -> StoreResult<()>;
+
+    /// Keeps a sign-in sent to the identity provider; drops those begun before `stale_before`.
+    async fn begin_sso_login(&self, login: &SsoLogin, stale_before: Timestamp) -> StoreResult<()>;
+
+    /// The sign-in with this state, removed so it is used once.
+    async fn take_sso_login(&self, state_hash: &str) -> StoreResult<Option<SsoLogin>>;
+
+    /// The user bound to the identity's issuer and subject, made on their first sign-in, with
+    /// the grants the provider's claims give now. `None` when the name belongs to someone else
+    /// (a built-in user, or another subject): nobody is taken over.
+    async fn sso_user(&self, identity: SsoIdentity<'_>) -> StoreResult<Option<StoredUser>>;
 }

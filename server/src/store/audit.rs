@@ -4,7 +4,7 @@ use super::StoreResult;
 use app::model::audit::{AuditEntry, AuditOutcome, AuditQuery};
 use app::model::time::Timestamp;
 
-/// An entry as the request starts.
+/// An entry as the request starts (see `audit_trail`).
 #[derive(Debug, Clone)]
 pub struct NewAudit {
     pub at: Timestamp,
@@ -27,20 +27,20 @@ pub enum AuditScope {
 
 #[async_trait::async_trait]
 pub trait AuditStore: Send + Sync + 'static {
-    /// Records a write about to be carried out; its id completes it.
-    async fn begin_audit(&self, entry: &NewAudit) -> StoreResult<i64>;
-
-    /// Completes an entry with what came of the write (and, for a sign-in, who it was).
-    async fn finish_audit(
+    /// Records a write that changed nothing (refused, invalid, failed), complete with its answer.
+    async fn record_audit(
         &self,
-        id: i64,
+        entry: &NewAudit,
         outcome: AuditOutcome,
         status: u16,
         code: Option<&str>,
-        actor: Option<&str>,
     ) -> StoreResult<()>;
 
-    /// Marks entries still pending (from before a crash) interrupted; how many.
+    /// Adds the answer to an entry that was written with its change (`audit_trail::Stamp`).
+    async fn answer_audit(&self, id: i64, status: u16, code: Option<&str>) -> StoreResult<()>;
+
+    /// Marks entries still pending (written ahead of their change by Drydock before 0.1's
+    /// same-transaction audit, and cut short by a crash) interrupted; how many.
     async fn interrupt_pending(&self) -> StoreResult<u64>;
 
     async fn list_audit(

@@ -1,11 +1,14 @@
-//! The audit trail's writer: every write request (and every sign-in) gets an entry before it is
-//! carried out, completed with what came of it after. Reads are not recorded. When the entry
-//! cannot be written, the write is not carried out (503): nothing changes unrecorded.
+//! The audit trail's writer: every write request (and every sign-in) gets an entry. A change
+//! is committed together with its entry (the store writes it in the change's transaction, see
+//! `audit_trail`), so nothing changes unrecorded and no entry claims a change that did not
+//! happen; a request that changed nothing gets its entry after it is answered. Reads are not
+//! recorded.
 
 use super::authenticate::ClientAddress;
 use super::server_fns;
+use crate::audit_trail::{self, Ticket};
 use crate::auth::wall_now;
-use crate::rest::{ApiError, MAX_BODY_BYTES};
+use crate::rest::MAX_BODY_BYTES;
 use crate::store::audit::{AuditStore, NewAudit};
 use app::model::access::{Caller, Credential};
 use app::model::audit::AuditOutcome;
@@ -14,13 +17,9 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{Method, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use std::collections::HashMap;
 use std::sync::Arc;
-
-/// Put on a sign-in's response: the user name tried, which the entry records as the actor.
-#[derive(Debug, Clone)]
-pub struct SignInName(pub String);
 
 pub async fn audit(
     State(store): State<Arc<dyn AuditStore>>,
@@ -40,14 +39,12 @@ pub async fn audit(
         .extensions()
         .get::<ClientAddress>()
         .map_or_else(|| "unknown".to_owned(), |a| a.0.clone());
-    let action = format!(
-        "{} {}",
-        request.method(),
-        request
-            .uri()
-            .path_and_query()
-            .map_or(path.as_str(), |p| p.as_str())
-    );
+    // The identity provider's return carries a one-time code: not for the record.
+    let target = match request.uri().path_and_query() {
+        Some(whole) if path != crate::auth::oidc::CALLBACK_PATH => whole.as_str(),
+        _ => path.as_str(),
+    };
+    let action = format!("{} {target}", request.method());
     let (request, (fleet, run)) = match subjects(request, &path).await {
         Ok(read) => read,
         Err(refusal) => return refusal,
@@ -61,38 +58,35 @@ pub async fn audit(
         run,
         address,
     };
-    let id = match store.begin_audit(&entry).await {
-        Ok(id) => id,
-        Err(error) => {
-            tracing::error!(%error, "writing the audit trail failed; the write was refused");
-            return ApiError(AppError::new(
-                ErrorKind::Unavailable,
-                "AuditUnavailable",
-                "The audit trail cannot be written now, so nothing was changed; try again.",
-            ))
-            .into_response();
-        }
-    };
-    let response = next.run(request).await;
+    let ticket = Ticket::new(entry);
+    let response = audit_trail::serving(ticket.clone(), next.run(request)).await;
     let status = response.status().as_u16();
     let error = response.extensions().get::<AppError>();
     let code = error.map(|e| e.code.clone());
-    // A refusal answered with a redirect (the sign-in form's) is still a refusal.
-    let outcome = AuditOutcome::of_status(error.map_or(status, |e| e.kind.http_status()));
-    let actor = response
-        .extensions()
-        .get::<SignInName>()
-        .map(|n| n.0.clone());
-    let finished = store.finish_audit(id, outcome, status, code.as_deref(), actor.as_deref());
-    if let Err(error) = finished.await {
-        tracing::error!(%error, id, "completing an audit entry failed");
+    let recorded = match ticket.written() {
+        // The change and its entry were committed together: the entry learns the answer.
+        Some(id) => store.answer_audit(id, status, code.as_deref()).await,
+        None => {
+            // A refusal answered with a redirect (the sign-in form's) is still a refusal.
+            let outcome = AuditOutcome::of_status(error.map_or(status, |e| e.kind.http_status()));
+            store
+                .record_audit(&ticket.entry(), outcome, status, code.as_deref())
+                .await
+        }
+    };
+    if let Err(error) = recorded {
+        tracing::error!(%error, "writing the audit trail failed");
     }
     response
 }
 
 /// Requests that may change something: every method but the reading ones, on the API, the
-/// server functions and sign-in (a plan asked for by POST only reads).
+/// server functions and sign-in (a plan asked for by POST only reads); and the identity
+/// provider's return, a sign-in though it is a GET.
 fn is_write(method: &Method, path: &str) -> bool {
+    if path == crate::auth::oidc::CALLBACK_PATH {
+        return true;
+    }
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
         && (path.starts_with("/api/")
             || path.starts_with(server_fns::PREFIX)
@@ -104,6 +98,7 @@ fn credential_text(credential: &Credential) -> String {
     match credential {
         Credential::Anonymous => "anonymous".into(),
         Credential::Session => "session".into(),
+        Credential::SingleSignOn { .. } => "single sign-on".into(),
         Credential::Token { id } => format!("token {id}"),
         Credential::Password => "password".into(),
         Credential::AuthDisabled => "auth disabled".into(),

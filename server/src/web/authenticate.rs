@@ -5,9 +5,9 @@
 //! business, not this layer's.
 
 use super::server_fns;
-use crate::auth::Access;
+use crate::auth::{Access, CSRF_COOKIE, cookie_value};
 use crate::rest::ApiError;
-use app::model::access::{Caller, unauthenticated};
+use app::model::access::{Caller, Credential, unauthenticated};
 use app::model::error::AppError;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -47,21 +47,47 @@ pub async fn authenticate(
         // An ended session on the way to the sign-in page (or its files) is just nobody yet.
         Err(_) if open_to_anyone(&path) => Caller::anonymous(),
         Err(_) if is_page(request.method(), &path) => {
-            let ended = access.cookie(None, secure);
-            return to_sign_in(&request, Some(&ended));
+            let ended = access.session_cookies(None, secure);
+            return to_sign_in(&request, &ended);
         }
         Err(error) => return refused(&path, error),
     };
     if caller.is_anonymous() && !open_to_anyone(&path) {
         if is_page(request.method(), &path) {
-            return to_sign_in(&request, None);
+            return to_sign_in(&request, &[]);
         }
         return refused(&path, unauthenticated());
     }
+    let by_cookie = matches!(
+        caller.credential,
+        Credential::Session | Credential::SingleSignOn { .. }
+    );
+    let csrf = super::csrf::token_of(request.headers()).filter(|_| by_cookie);
+    if let Some(token) = &csrf {
+        if super::csrf::must_prove(request.method(), request.headers()) {
+            request = match super::csrf::proven(request, token).await {
+                Ok(request) => request,
+                Err(refusal) => return refusal,
+            };
+        }
+        request.extensions_mut().insert(token.clone());
+    }
+    // A session begun before CSRF cookies existed gets its cookie on the next answer.
+    let refreshed = csrf
+        .as_ref()
+        .filter(|t| cookie_value(request.headers(), CSRF_COOKIE) != Some(t.0.as_str()))
+        .and_then(|_| Access::session_id(request.headers()))
+        .map(|id| access.csrf_cookie(Some(id), secure));
     request.extensions_mut().insert(caller);
     request.extensions_mut().insert(ClientAddress(address));
     request.extensions_mut().insert(SecureTransport(secure));
-    next.run(request).await
+    let mut response = next.run(request).await;
+    if let Some(value) = refreshed.and_then(|c| HeaderValue::from_str(&c).ok())
+        && !response.headers().contains_key(header::SET_COOKIE)
+    {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
 }
 
 /// The site's files (the WASM bundle, CSS, the icon): the same for everyone.
@@ -69,11 +95,18 @@ fn is_static_file(path: &str) -> bool {
     path.starts_with("/pkg/") || path == "/favicon.svg"
 }
 
-/// Routes that need no caller: signing in and out, who am I.
+/// Routes that need no caller: signing in (with a password or through the identity provider)
+/// and out, who am I, how one may sign in.
 fn open_to_anyone(path: &str) -> bool {
     matches!(
         path,
-        "/login" | "/fn/whoami" | "/auth/login" | "/auth/logout"
+        "/login"
+            | "/fn/whoami"
+            | "/fn/sign_in_options"
+            | "/auth/login"
+            | "/auth/logout"
+            | "/auth/oidc/login"
+            | crate::auth::oidc::CALLBACK_PATH
     )
 }
 
@@ -101,14 +134,14 @@ fn refused(path: &str, error: AppError) -> Response {
     response
 }
 
-/// 303 to the sign-in page, which comes back here after; `clear` (a `Set-Cookie` value) ends
+/// 303 to the sign-in page, which comes back here after; `clear` (`Set-Cookie` values) ends
 /// a session that ended.
-fn to_sign_in(request: &Request, clear: Option<&str>) -> Response {
+fn to_sign_in(request: &Request, clear: &[String]) -> Response {
     let here = request.uri().path_and_query().map_or("/", |p| p.as_str());
     let location = format!("/login?next={}", percent_encode(here));
     let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response();
-    if let Some(value) = clear.and_then(|c| HeaderValue::from_str(c).ok()) {
-        response.headers_mut().insert(header::SET_COOKIE, value);
+    for value in clear.iter().filter_map(|c| HeaderValue::from_str(c).ok()) {
+        response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
 }

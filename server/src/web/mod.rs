@@ -4,9 +4,11 @@
 mod audit;
 mod authenticate;
 mod browser_guard;
+mod csrf;
 mod request_limits;
 mod server_fns;
 mod sign_in;
+mod single_sign_on;
 
 pub use browser_guard::AllowedHosts;
 
@@ -32,6 +34,7 @@ pub fn router(drydock: Arc<Drydock>, options: LeptosOptions, hosts: AllowedHosts
     let audit_store = drydock.audit_store().clone();
     Router::new()
         .merge(sign_in::router(access.clone()))
+        .merge(single_sign_on::router(access.clone()))
         .nest("/api/v1", rest::router(drydock))
         .leptos_routes_with_context(&options, routes, context, move || {
             shell(shell_options.clone())

@@ -22,6 +22,9 @@ struct SignIn {
     password: String,
     #[serde(default)]
     next: Option<String>,
+    /// Checked before the handler (`web/csrf.rs`); the form carries it.
+    #[serde(default, rename = "csrf_token")]
+    _csrf_token: Option<String>,
 }
 
 fn is_form(headers: &HeaderMap) -> bool {
@@ -41,7 +44,7 @@ fn read_body<T: serde::de::DeserializeOwned>(form: bool, body: &[u8]) -> Result<
 }
 
 /// Only a path on this site: `//evil.example` and `https://…` would send the user away.
-fn safe_next(next: Option<&str>) -> &str {
+pub(super) fn safe_next(next: Option<&str>) -> &str {
     match next {
         Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
             path
@@ -50,7 +53,7 @@ fn safe_next(next: Option<&str>) -> &str {
     }
 }
 
-fn see_other(location: &str) -> Response {
+pub(super) fn see_other(location: &str) -> Response {
     (
         StatusCode::SEE_OTHER,
         [(header::LOCATION, location.to_owned())],
@@ -60,17 +63,21 @@ fn see_other(location: &str) -> Response {
 
 /// A form sent back to its page with the error's code: a redirect, with the refusal riding
 /// along for the request log and the audit trail.
-fn back_to(location: &str, error: AppError) -> Response {
+pub(super) fn back_to(location: &str, error: AppError) -> Response {
     let mut response = see_other(location);
     response.extensions_mut().insert(error);
     response
 }
 
-fn with_cookie(mut response: Response, cookie: &str) -> Response {
+pub(super) fn with_cookie(mut response: Response, cookie: &str) -> Response {
     if let Ok(value) = HeaderValue::from_str(cookie) {
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
+}
+
+pub(super) fn with_cookies(response: Response, cookies: &[String]) -> Response {
+    cookies.iter().fold(response, |r, c| with_cookie(r, c))
 }
 
 pub async fn login(
@@ -96,14 +103,9 @@ pub async fn login(
             };
         }
     };
-    let tried = super::audit::SignInName(request.username.clone());
-    let response = sign_in(&access, request, &headers, &address, form, secure).await;
-    with_extension(response, tried)
-}
-
-fn with_extension(mut response: Response, tried: super::audit::SignInName) -> Response {
-    response.extensions_mut().insert(tried);
-    response
+    // The audit entry names who tried, whether or not it works.
+    crate::audit_trail::name_actor(&request.username);
+    sign_in(&access, request, &headers, &address, form, secure).await
 }
 
 async fn sign_in(
@@ -128,7 +130,7 @@ async fn sign_in(
             } else {
                 Json(&caller).into_response()
             };
-            with_cookie(response, &access.cookie(Some(&id), secure))
+            with_cookies(response, &access.session_cookies(Some(&id), secure))
         }
         Err(error) if form => {
             tracing::info!(user = %request.username, %address, code = %error.code, "sign-in refused");
@@ -149,7 +151,7 @@ pub async fn logout(
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(error) => return ApiError(error).into_response(),
     };
-    with_cookie(response, &access.cookie(None, secure))
+    with_cookies(response, &access.session_cookies(None, secure))
 }
 
 #[derive(Deserialize)]
@@ -157,6 +159,9 @@ pub async fn logout(
 struct NewPassword {
     current_password: String,
     new_password: String,
+    /// Checked before the handler (`web/csrf.rs`); the form carries it.
+    #[serde(default, rename = "csrf_token")]
+    _csrf_token: Option<String>,
 }
 
 /// `POST /auth/password` (`current_password`, `new_password`): a user changes their own password.
@@ -181,10 +186,10 @@ pub async fn change_password(
             format!("Send current_password and new_password ({message})."),
         )),
     };
-    let ended = access.cookie(None, false);
+    let ended = access.session_cookies(None, false);
     match (changed, form) {
-        (Ok(()), true) => with_cookie(see_other("/login?passwordChanged=true"), &ended),
-        (Ok(()), false) => with_cookie(StatusCode::NO_CONTENT.into_response(), &ended),
+        (Ok(()), true) => with_cookies(see_other("/login?passwordChanged=true"), &ended),
+        (Ok(()), false) => with_cookies(StatusCode::NO_CONTENT.into_response(), &ended),
         (Err(error), true) => back_to(&format!("/account?error={}", error.code), error),
         (Err(error), false) => ApiError(error).into_response(),
     }

@@ -6,6 +6,8 @@ use serde_json::{Value, json};
 
 const JSON: &str = "application/json";
 const FORM: &str = "application/x-www-form-urlencoded";
+/// What a browser's `fetch` from Drydock's own page says (the CSRF check leans on it).
+const SAME_ORIGIN: (&str, &str) = ("sec-fetch-site", "same-origin");
 
 fn admin() -> String {
     basic("admin", ADMIN_PASSWORD)
@@ -21,6 +23,19 @@ async fn sign_in(s: &TestServer, user: &str, password: &str) -> Reply {
 fn cookie_of(reply: &Reply) -> String {
     let set = reply.headers["set-cookie"].to_str().unwrap();
     set.split(';').next().unwrap().to_owned()
+}
+
+/// The CSRF token a sign-in set (`drydock_csrf`), as the page's forms carry it.
+fn csrf_of(reply: &Reply) -> String {
+    reply
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("drydock_csrf="))
+        .and_then(|v| v.split(';').next())
+        .unwrap()
+        .to_owned()
 }
 
 async fn with_cookie(s: &TestServer, cookie: &str, method: &str, uri: &str) -> Reply {
@@ -113,7 +128,13 @@ async fn a_signed_in_browser_uses_its_session_until_it_signs_out() {
     );
 
     let out = s
-        .send_with("POST", "/auth/logout", None, JSON, &[("cookie", &cookie)])
+        .send_with(
+            "POST",
+            "/auth/logout",
+            None,
+            JSON,
+            &[("cookie", &cookie), SAME_ORIGIN],
+        )
         .await;
     assert_eq!(out.status, StatusCode::NO_CONTENT);
     assert!(
@@ -669,7 +690,7 @@ async fn users_change_their_own_password_proving_the_current_one() {
                 "/auth/password",
                 Some(&body),
                 JSON,
-                &[(auth.0, &auth.1)],
+                &[(auth.0, &auth.1), SAME_ORIGIN],
             )
             .await
         }
@@ -736,18 +757,31 @@ async fn users_change_their_own_password_proving_the_current_one() {
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
 
     // The account page's form is sent to sign in again.
-    let cookie = cookie_of(&sign_in(&s, "vera", "a-new-password-2").await);
+    // A form's post is a navigation: it must carry the session's CSRF token as well.
+    let signed_in = sign_in(&s, "vera", "a-new-password-2").await;
+    let (cookie, csrf) = (cookie_of(&signed_in), csrf_of(&signed_in));
     let form = "current_password=a-new-password-2&new_password=a-third-password-3";
-    let by_form = s
-        .send_with(
-            "POST",
-            "/auth/password",
-            Some(form),
-            FORM,
-            &[("cookie", &cookie)],
-        )
-        .await;
-    assert_eq!(by_form.status, StatusCode::SEE_OTHER);
+    let navigation = [
+        ("cookie", cookie.as_str()),
+        SAME_ORIGIN,
+        ("sec-fetch-mode", "navigate"),
+    ];
+    let post_form = |body: String| {
+        let s = &s;
+        async move {
+            s.send_with("POST", "/auth/password", Some(&body), FORM, &navigation)
+                .await
+        }
+    };
+    let without = post_form(form.to_owned()).await;
+    assert_eq!(
+        (without.status, without.code()),
+        (StatusCode::FORBIDDEN, "CsrfTokenMissing")
+    );
+    let forged = post_form(format!("{form}&csrf_token=guessed")).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let by_form = post_form(format!("{form}&csrf_token={csrf}")).await;
+    assert_eq!(by_form.status, StatusCode::SEE_OTHER, "{}", by_form.body);
     assert_eq!(by_form.headers["location"], "/login?passwordChanged=true");
 }
 
@@ -765,7 +799,7 @@ async fn the_account_page_makes_lists_and_revokes_a_users_tokens() {
                 "/fn/create_token",
                 Some(&body),
                 FORM,
-                &[("cookie", &cookie)],
+                &[("cookie", &cookie), SAME_ORIGIN],
             )
             .await
         }
@@ -802,7 +836,7 @@ async fn the_account_page_makes_lists_and_revokes_a_users_tokens() {
             "/fn/revoke_token",
             Some(&format!("id={id}")),
             FORM,
-            &[("cookie", &cookie)],
+            &[("cookie", &cookie), SAME_ORIGIN],
         )
         .await;
     assert_eq!(revoked.status, StatusCode::OK, "{}", revoked.body);
@@ -816,4 +850,164 @@ async fn the_account_page_makes_lists_and_revokes_a_users_tokens() {
         .await
         .body;
     assert_eq!(listed[0]["state"], "Revoked");
+}
+
+#[tokio::test]
+async fn cookie_writes_no_browser_vouches_for_and_form_posts_need_the_sessions_csrf_token() {
+    let s = common::start_secured("sqlite::memory:", false).await;
+    let signed_in = sign_in(&s, "admin", ADMIN_PASSWORD).await;
+    let (cookie, csrf) = (cookie_of(&signed_in), csrf_of(&signed_in));
+    let other = csrf_of(&sign_in(&s, "admin", ADMIN_PASSWORD).await);
+    assert_ne!(csrf, other, "each session has its own token");
+    let put = |token: Option<&str>| {
+        let (s, cookie) = (&s, cookie.clone());
+        let token = token.map(str::to_owned);
+        async move {
+            let mut headers = vec![("cookie", cookie.as_str())];
+            if let Some(token) = &token {
+                headers.push(("x-csrf-token", token.as_str()));
+            }
+            s.send_with("PUT", "/api/v1/fleets/csrf", Some("{}"), JSON, &headers)
+                .await
+        }
+    };
+    // No Origin, no Sec-Fetch-Site: an old browser, or a copied cookie.
+    let bare = put(None).await;
+    assert_eq!(
+        (bare.status, bare.code()),
+        (StatusCode::FORBIDDEN, "CsrfTokenMissing")
+    );
+    let foreign = put(Some(&other)).await;
+    assert_eq!(foreign.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        as_(&s, &admin(), "GET", "/api/v1/fleets/csrf", None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND,
+        "nothing was changed"
+    );
+    assert_eq!(put(Some(&csrf)).await.status, StatusCode::CREATED);
+
+    // A server function's form posted before the page is hydrated carries the field too.
+    let form = format!("role=viewer&fleet=&expires_in_days=&description=form&csrf_token={csrf}");
+    let made = s
+        .send_with(
+            "POST",
+            "/fn/create_token",
+            Some(&form),
+            FORM,
+            &[
+                ("cookie", &cookie),
+                SAME_ORIGIN,
+                ("sec-fetch-mode", "navigate"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+
+    // Pages write the token into their forms; a session without the cookie gets it.
+    let page = with_cookie(&s, &cookie, "GET", "/account").await;
+    let html = page.body.as_str().unwrap_or_default();
+    assert!(
+        html.contains(&format!(r#"name="csrf_token" value="{csrf}""#)),
+        "{html}"
+    );
+    let refreshed = with_cookie(&s, &cookie, "GET", "/api/v1/me").await;
+    assert!(
+        refreshed.headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .starts_with(&format!("drydock_csrf={csrf};"))
+    );
+}
+
+#[tokio::test]
+async fn the_users_page_adds_users_gives_and_takes_roles_and_keeps_an_admin() {
+    let s = common::start_secured("sqlite::memory:", false).await;
+    let post = |path: &'static str, body: String, content_type: &'static str| {
+        let s = &s;
+        async move {
+            s.send_with(
+                "POST",
+                path,
+                Some(&body),
+                content_type,
+                &[("authorization", &admin())],
+            )
+            .await
+        }
+    };
+    let added = post(
+        "/fn/add_user",
+        "name=vera&password=vera-password-1&role=operator&fleet=demo".into(),
+        FORM,
+    )
+    .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+    assert_eq!(
+        added.body["roles"],
+        json!([{"role": "operator", "fleet": "demo"}])
+    );
+    let again = post(
+        "/fn/add_user",
+        "name=vera&password=other-password-1&role=admin&fleet=".into(),
+        FORM,
+    )
+    .await;
+    assert_eq!(
+        again.body["code"], "UserAlreadyExists",
+        "adding never replaces"
+    );
+    let short = post(
+        "/fn/add_user",
+        "name=walt&password=short&role=viewer&fleet=".into(),
+        FORM,
+    )
+    .await;
+    assert_eq!(short.body["code"], "InvalidPassword");
+
+    let roles = json!({"name": "vera", "roles": [{"role": "viewer"}, {"role": "operator", "fleet": "demo"}]});
+    let given = post("/fn/set_user_roles", roles.to_string(), JSON).await;
+    assert_eq!(given.status, StatusCode::OK, "{}", given.body);
+    assert_eq!(given.body["passwordSet"], true);
+    assert_eq!(
+        sign_in(&s, "vera", "vera-password-1").await.status,
+        StatusCode::OK,
+        "her password stayed"
+    );
+    let last_admin = post(
+        "/fn/set_user_roles",
+        json!({"name": "admin", "roles": []}).to_string(),
+        JSON,
+    )
+    .await;
+    assert_eq!(last_admin.body["code"], "LastAdmin");
+
+    let listed = s
+        .send_with(
+            "GET",
+            "/fn/list_users",
+            None,
+            JSON,
+            &[("authorization", &admin())],
+        )
+        .await;
+    let names: Vec<&str> = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["admin", "vera"]);
+    assert_eq!(
+        post("/fn/delete_user", "name=vera".into(), FORM)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        post("/fn/delete_user", "name=vera".into(), FORM).await.body["code"],
+        "UserNotFound"
+    );
 }

@@ -52,7 +52,10 @@ fn rule(method: &str, path: &str) -> Option<Needs> {
             Everywhere(Admin)
         }
         // Server functions.
-        (_, "/fn/whoami") => Anyone,
+        (_, "/fn/whoami" | "/fn/sign_in_options") => Anyone,
+        (_, "/fn/list_users" | "/fn/add_user" | "/fn/set_user_roles" | "/fn/delete_user") => {
+            Everywhere(Admin)
+        }
         (
             _,
             "/fn/list_fleets" | "/fn/fleet_time" | "/fn/audit_log" | "/fn/list_tokens"
@@ -205,6 +208,15 @@ fn server_fn_body(path: &str) -> (Option<String>, &'static str) {
         ),
         "/fn/revoke_token" => (
             Some("id=tok-missing".into()),
+            "application/x-www-form-urlencoded",
+        ),
+        "/fn/set_user_roles" => json(json!({"name": "nobody", "roles": []})),
+        "/fn/add_user" => (
+            Some("name=matrix&password=matrix-password-1&role=viewer&fleet=".into()),
+            "application/x-www-form-urlencoded",
+        ),
+        "/fn/delete_user" => (
+            Some("name=nobody".into()),
             "application/x-www-form-urlencoded",
         ),
         "/fn/delete_strategy" => (

@@ -30,10 +30,17 @@ async fn secured_with_users() -> TestServer {
         .await;
         assert_eq!(made.status, StatusCode::CREATED);
     }
+    node_image_run(&s).await;
+    s
+}
+
+/// Run `r` of the demo fleet, node images only, made by the admin.
+async fn node_image_run(s: &TestServer) {
     let run =
         json!({"properties": {"managedClusterUpdate": {"upgrade": {"type": "NodeImageOnly"}}}});
+    let admin = basic("admin", ADMIN_PASSWORD);
     let created = as_(
-        &s,
+        s,
         &admin,
         "PUT",
         "/api/v1/fleets/demo/updateRuns/r",
@@ -41,7 +48,6 @@ async fn secured_with_users() -> TestServer {
     )
     .await;
     assert_eq!(created.status, StatusCode::CREATED);
-    s
 }
 
 #[tokio::test]
@@ -222,4 +228,79 @@ async fn a_write_a_crash_cut_short_is_marked_interrupted() {
     let s = common::start_secured(&db, false).await;
     let all = entries(&s, &basic("admin", ADMIN_PASSWORD), "?actor=otto").await;
     assert_eq!(all[0]["outcome"], "Interrupted");
+}
+
+/// Makes every new audit entry fail to be written, as a full disk or a broken table would.
+async fn break_audit_trail(db: &str) -> sqlx::SqlitePool {
+    let pool = sqlx::SqlitePool::connect(db).await.unwrap();
+    sqlx::query(
+        "CREATE TRIGGER broken_audit BEFORE INSERT ON audit_log \
+         BEGIN SELECT RAISE(ABORT, 'the audit trail cannot be written'); END",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool
+}
+
+#[tokio::test]
+async fn a_change_is_committed_with_its_entry_or_not_at_all() {
+    let db = common::temp_db();
+    let s = common::start_secured(&db, true).await;
+    let admin = basic("admin", ADMIN_PASSWORD);
+    node_image_run(&s).await;
+
+    let pool = break_audit_trail(&db).await;
+    let refused = as_(
+        &s,
+        &admin,
+        "PUT",
+        "/api/v1/fleets/unrecorded",
+        Some(json!({})),
+    )
+    .await;
+    assert!(refused.status.is_server_error(), "{}", refused.status);
+    // A run command crosses to the run's driver: its save carries the entry, so it fails too.
+    let start = "/api/v1/fleets/demo/updateRuns/r/start";
+    let not_started = as_(&s, &admin, "POST", start, None).await;
+    assert!(!not_started.status.is_success(), "{}", not_started.body);
+    sqlx::query("DROP TRIGGER broken_audit")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        as_(&s, &admin, "GET", "/api/v1/fleets/unrecorded", None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND,
+        "no change without its entry"
+    );
+    let run = as_(&s, &admin, "GET", "/api/v1/fleets/demo/updateRuns/r", None).await;
+    assert_eq!(
+        run.body["properties"]["status"]["status"]["state"],
+        "NotStarted"
+    );
+
+    // The other way round: a change that cannot be committed leaves an entry that says so.
+    sqlx::query(
+        "CREATE TRIGGER broken_fleets BEFORE INSERT ON fleets \
+         BEGIN SELECT RAISE(ABORT, 'no more fleets'); END",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let failed = as_(&s, &admin, "PUT", "/api/v1/fleets/doomed", Some(json!({}))).await;
+    assert!(failed.status.is_server_error());
+    let doomed = entries(&s, &admin, "?actor=admin").await;
+    assert_eq!(doomed[0]["action"], "PUT /api/v1/fleets/doomed");
+    assert_eq!(doomed[0]["outcome"], "Failed");
+
+    let started = as_(&s, &admin, "POST", start, None).await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    let latest = &entries(&s, &admin, "?run=r").await[0];
+    assert_eq!(latest["action"], format!("POST {start}"));
+    assert_eq!(
+        (latest["outcome"].as_str(), latest["status"].as_u64()),
+        (Some("Succeeded"), Some(200))
+    );
 }

@@ -178,6 +178,7 @@ async fn a_run_in_flight_before_uids_existed_finishes_without_a_second_upgrade()
         .await
         .unwrap();
     for statement in [
+        "DROP TABLE sso_logins",
         "DROP TABLE audit_log",
         "DROP TABLE api_tokens",
         "DROP TABLE sessions",

@@ -30,6 +30,7 @@ mod runs_runtime;
 mod server_functions;
 mod server_functions_runs;
 mod simulator_operations;
+mod single_sign_on;
 mod slow_clients;
 mod tls;
 mod webhooks;

@@ -78,6 +78,7 @@ pub fn JoinMemberForm(
             <h2>"Join a member"</h2>
             <WhyNot reason=role/>
             <ActionForm action attr:class="form-row" attr:aria-label="Join a member">
+                <crate::ui::access::CsrfField/>
                 <input type="hidden" name="fleet" prop:value=move || fleet.get()/>
                 <Field id="join-name" name="name" label="Member name" value=draft.name required=true placeholder="member-1"/>
                 <Field id="join-cluster" name="cluster_resource_id" label="Cluster resource ID" value=draft.cluster

@@ -1,7 +1,9 @@
 //! Users, sessions and API tokens in SQLite.
 
 use super::{SqliteStore, corrupt};
-use crate::store::access::{AccessStore, StoredSession, StoredToken, StoredUser, UserChange};
+use crate::store::access::{
+    AccessStore, SsoIdentity, SsoLogin, StoredSession, StoredToken, StoredUser, UserChange,
+};
 use crate::store::{Expect, StoreError, StoreResult};
 use app::model::access::{Grant, Role};
 use app::model::names::{FleetName, UserName};
@@ -12,11 +14,12 @@ use sqlx::sqlite::SqliteRow;
 /// The user columns every query reads (a macro, so queries stay static strings).
 macro_rules! user_columns {
     () => {
-        "users.name, users.password_hash, users.grants, users.version, users.created_at, users.password_changed_at"
+        "users.name, users.password_hash, users.issuer, users.grants, users.version, users.created_at, users.password_changed_at"
     };
 }
+pub(super) use user_columns;
 
-fn user_from_row(row: &SqliteRow) -> StoreResult<StoredUser> {
+pub(super) fn user_from_row(row: &SqliteRow) -> StoreResult<StoredUser> {
     let name =
         UserName::parse(&row.try_get::<String, _>("name")?).map_err(|e| corrupt("user", e))?;
     let grants: Vec<Grant> = serde_json::from_str(&row.try_get::<String, _>("grants")?)
@@ -24,6 +27,7 @@ fn user_from_row(row: &SqliteRow) -> StoreResult<StoredUser> {
     Ok(StoredUser {
         name,
         password_hash: row.try_get("password_hash")?,
+        issuer: row.try_get("issuer")?,
         grants,
         etag: row.try_get("version")?,
         created_at: Timestamp(row.try_get("created_at")?),
@@ -113,7 +117,7 @@ impl AccessStore for SqliteStore {
                 }
             }
         }
-        tx.commit().await?;
+        super::commit_audited(tx).await?;
         Ok(existing.is_none())
     }
 
@@ -156,7 +160,7 @@ impl AccessStore for SqliteStore {
             .bind(name.as_str())
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
+        super::commit_audited(tx).await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -167,15 +171,16 @@ impl AccessStore for SqliteStore {
         now: Timestamp,
         address: Option<&str>,
     ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO sessions (id_hash, user, created_at, last_seen_at, address) VALUES (?, ?, ?, ?, ?)")
             .bind(id_hash)
             .bind(user.as_str())
             .bind(now.millis())
             .bind(now.millis())
             .bind(address)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(())
+        super::commit_audited(tx).await
     }
 
     async fn session(&self, id_hash: &str) -> StoreResult<Option<StoredSession>> {
@@ -209,14 +214,19 @@ impl AccessStore for SqliteStore {
     }
 
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
             .bind(id_hash)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        if done.rows_affected() == 1 {
+            super::commit_audited(tx).await?;
+        }
         Ok(())
     }
 
     async fn create_token(&self, token: &StoredToken, secret_hash: &str) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO api_tokens (id, secret_hash, owner, role, fleet, description, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
             .bind(&token.id)
             .bind(secret_hash)
@@ -226,13 +236,13 @@ impl AccessStore for SqliteStore {
             .bind(&token.description)
             .bind(token.created_at.millis())
             .bind(token.expires_at.map(Timestamp::millis))
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(|e| match e.as_database_error().map(|d| d.message().contains("FOREIGN KEY")) {
                 Some(true) => StoreError::NotFound,
                 _ => StoreError::Database(e),
             })?;
-        Ok(())
+        super::commit_audited(tx).await
     }
 
     async fn token_by_secret(
@@ -282,13 +292,18 @@ impl AccessStore for SqliteStore {
     }
 
     async fn revoke_token(&self, id: &str, now: Timestamp) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
         let done =
             sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
                 .bind(now.millis())
                 .bind(id)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
-        Ok(done.rows_affected() == 1)
+        let revoked = done.rows_affected() == 1;
+        if revoked {
+            super::commit_audited(tx).await?;
+        }
+        Ok(revoked)
     }
 
     async fn touch_token(&self, id: &str, now: Timestamp) -> StoreResult<()> {
@@ -298,5 +313,17 @@ impl AccessStore for SqliteStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn begin_sso_login(&self, login: &SsoLogin, stale_before: Timestamp) -> StoreResult<()> {
+        super::single_sign_on::begin(&self.pool, login, stale_before).await
+    }
+
+    async fn take_sso_login(&self, state_hash: &str) -> StoreResult<Option<SsoLogin>> {
+        super::single_sign_on::take(&self.pool, state_hash).await
+    }
+
+    async fn sso_user(&self, identity: SsoIdentity<'_>) -> StoreResult<Option<StoredUser>> {
+        super::single_sign_on::user(&self.pool, identity).await
     }
 }

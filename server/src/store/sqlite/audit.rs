@@ -1,12 +1,13 @@
 //! The audit trail in SQLite.
 
 use super::{SqliteStore, corrupt};
+use crate::audit_trail::{self, Stamp};
 use crate::store::StoreResult;
 use crate::store::audit::{AuditScope, AuditStore, NewAudit};
 use app::model::audit::{AuditEntry, AuditOutcome, AuditQuery};
 use app::model::time::Timestamp;
-use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
 
 fn outcome_text(outcome: AuditOutcome) -> &'static str {
     match outcome {
@@ -45,44 +46,63 @@ fn entry_from_row(row: &SqliteRow) -> StoreResult<AuditEntry> {
     })
 }
 
+/// Writes an entry on `conn` (in a change's transaction, or alone); its id.
+async fn insert_entry(
+    conn: &mut SqliteConnection,
+    entry: &NewAudit,
+    outcome: AuditOutcome,
+    answer: Option<(u16, Option<&str>)>,
+) -> StoreResult<i64> {
+    let id = sqlx::query_scalar(
+        "INSERT INTO audit_log (at, actor, credential, action, fleet, run, address, outcome, status, code) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(entry.at.millis())
+    .bind(&entry.actor)
+    .bind(&entry.credential)
+    .bind(&entry.action)
+    .bind(&entry.fleet)
+    .bind(&entry.run)
+    .bind(&entry.address)
+    .bind(outcome_text(outcome))
+    .bind(answer.map(|(status, _)| i64::from(status)))
+    .bind(answer.and_then(|(_, code)| code))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+/// Writes the entry of the write being served (if any, and not written yet) in the
+/// transaction `tx`, which carries out its change. Confirm the stamp once `tx` commits.
+pub(super) async fn stamp(tx: &mut SqliteConnection) -> StoreResult<Stamp> {
+    let Some(ticket) = audit_trail::unwritten() else {
+        return Ok(Stamp::none());
+    };
+    let id = insert_entry(tx, &ticket.entry(), AuditOutcome::Succeeded, None).await?;
+    Ok(Stamp::of(ticket, id))
+}
+
 #[async_trait::async_trait]
 impl AuditStore for SqliteStore {
-    async fn begin_audit(&self, entry: &NewAudit) -> StoreResult<i64> {
-        let id = sqlx::query_scalar(
-            "INSERT INTO audit_log (at, actor, credential, action, fleet, run, address, outcome) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, 'Pending') RETURNING id",
-        )
-        .bind(entry.at.millis())
-        .bind(&entry.actor)
-        .bind(&entry.credential)
-        .bind(&entry.action)
-        .bind(&entry.fleet)
-        .bind(&entry.run)
-        .bind(&entry.address)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(id)
-    }
-
-    async fn finish_audit(
+    async fn record_audit(
         &self,
-        id: i64,
+        entry: &NewAudit,
         outcome: AuditOutcome,
         status: u16,
         code: Option<&str>,
-        actor: Option<&str>,
     ) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE audit_log SET outcome = ?, status = ?, code = ?, actor = COALESCE(?, actor) \
-             WHERE id = ? AND outcome = 'Pending'",
-        )
-        .bind(outcome_text(outcome))
-        .bind(i64::from(status))
-        .bind(code)
-        .bind(actor)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
+        let mut conn = self.pool.acquire().await?;
+        insert_entry(&mut conn, entry, outcome, Some((status, code))).await?;
+        Ok(())
+    }
+
+    async fn answer_audit(&self, id: i64, status: u16, code: Option<&str>) -> StoreResult<()> {
+        sqlx::query("UPDATE audit_log SET status = ?, code = ? WHERE id = ? AND status IS NULL")
+            .bind(i64::from(status))
+            .bind(code)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

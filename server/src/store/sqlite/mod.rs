@@ -7,6 +7,7 @@ mod leases;
 mod run_members;
 mod runs;
 mod simulator;
+mod single_sign_on;
 mod strategies;
 mod webhooks;
 
@@ -99,6 +100,15 @@ fn insert_conflict(error: sqlx::Error, name: &MemberName, spec: &MemberSpec) -> 
     StoreError::Database(error)
 }
 
+/// Commits `tx`, which carries out the change a request asked for, with that request's audit
+/// entry (see `audit_trail`): both or neither.
+pub(super) async fn commit_audited(mut tx: sqlx::Transaction<'_, sqlx::Sqlite>) -> StoreResult<()> {
+    let stamp = audit::stamp(&mut tx).await?;
+    tx.commit().await?;
+    stamp.confirm();
+    Ok(())
+}
+
 /// Deletes the row of (`fleet`, `name`) with `sql[0]` (which binds the version `expect`ed, or
 /// NULL, as `?3`); `false` when there was none, `Concurrent` when it is there at another version
 /// (`sql[1]` reads it).
@@ -109,15 +119,18 @@ async fn delete_guarded(
     name: &str,
     expect: Expect,
 ) -> StoreResult<bool> {
+    let mut tx = pool.begin().await?;
     let done = sqlx::query(sql[0])
         .bind(fleet.as_str())
         .bind(name)
         .bind(expect.version())
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
     if done.rows_affected() == 1 {
+        commit_audited(tx).await?;
         return Ok(true);
     }
+    drop(tx);
     let current: Option<i64> = sqlx::query_scalar(sql[1])
         .bind(fleet.as_str())
         .bind(name)
@@ -142,12 +155,17 @@ macro_rules! member_select {
 #[async_trait::async_trait]
 impl FleetStore for SqliteStore {
     async fn put_fleet(&self, fleet: &FleetName, now: Timestamp) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query("INSERT INTO fleets (name, version, created_at) VALUES (?, 1, ?) ON CONFLICT (name) DO NOTHING")
             .bind(fleet.as_str())
             .bind(now.millis())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() == 1)
+        let created = done.rows_affected() == 1;
+        if created {
+            commit_audited(tx).await?;
+        }
+        Ok(created)
     }
 
     async fn get_fleet(&self, fleet: &FleetName) -> StoreResult<Option<FleetSummary>> {
@@ -182,16 +200,19 @@ impl FleetStore for SqliteStore {
 
     async fn delete_fleet(&self, fleet: &FleetName) -> StoreResult<bool> {
         // Never while a run of the fleet holds a cluster (its upgrade is in flight).
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "DELETE FROM fleets WHERE name = ? AND NOT EXISTS (SELECT 1 FROM cluster_leases WHERE fleet = ?)",
         )
         .bind(fleet.as_str())
         .bind(fleet.as_str())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 1 {
+            commit_audited(tx).await?;
             return Ok(true);
         }
+        drop(tx);
         match self.get_fleet(fleet).await? {
             Some(_) => Err(StoreError::Concurrent),
             None => Ok(false),
@@ -227,6 +248,7 @@ impl FleetStore for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<Member> {
         let labels = serde_json::to_string(&spec.labels).map_err(|e| corrupt("labels", e))?;
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO members (fleet, name, cluster_resource_id, update_group, labels, version, created_at) \
              VALUES (?, ?, ?, ?, ?, 1, ?)",
@@ -237,9 +259,10 @@ impl FleetStore for SqliteStore {
         .bind(spec.group.as_ref().map(GroupName::as_str))
         .bind(labels)
         .bind(now.millis())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(|e| insert_conflict(e, name, spec))?;
+        commit_audited(tx).await?;
         Ok(Member {
             fleet: fleet.clone(),
             name: name.clone(),
@@ -250,6 +273,7 @@ impl FleetStore for SqliteStore {
 
     async fn replace_member(&self, member: &Member, spec: &MemberSpec) -> StoreResult<Member> {
         let labels = serde_json::to_string(&spec.labels).map_err(|e| corrupt("labels", e))?;
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE members SET cluster_resource_id = ?, update_group = ?, labels = ?, version = version + 1 \
              WHERE fleet = ? AND name = ? AND version = ?",
@@ -260,12 +284,13 @@ impl FleetStore for SqliteStore {
         .bind(member.fleet.as_str())
         .bind(member.name.as_str())
         .bind(member.etag)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(|e| insert_conflict(e, &member.name, spec))?;
         if done.rows_affected() != 1 {
             return Err(StoreError::Concurrent);
         }
+        commit_audited(tx).await?;
         Ok(Member {
             spec: spec.clone(),
             etag: member.etag + 1,
@@ -290,7 +315,7 @@ impl FleetStore for SqliteStore {
                 return Err(StoreError::Concurrent);
             }
         }
-        tx.commit().await?;
+        commit_audited(tx).await?;
         Ok(())
     }
 

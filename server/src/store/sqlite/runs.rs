@@ -88,7 +88,7 @@ impl RunStore for SqliteStore {
         }
         let everyone: Vec<_> = placed(run).collect();
         run_members::write(&mut tx, fleet, &run.name, &everyone).await?;
-        tx.commit().await?;
+        super::commit_audited(tx).await?;
         Ok(StoredRun {
             run: run.clone(),
             etag: 1,
@@ -128,6 +128,7 @@ impl RunStore for SqliteStore {
     }
 
     async fn delete_run(&self, fleet: &FleetName, previous: &StoredRun) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "DELETE FROM runs WHERE fleet = ? AND name = ? AND uid = ? AND version = ?",
         )
@@ -135,11 +136,12 @@ impl RunStore for SqliteStore {
         .bind(&previous.run.name)
         .bind(&previous.run.uid)
         .bind(previous.etag)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 1 {
-            return Ok(());
+            return super::commit_audited(tx).await;
         }
+        drop(tx);
         let name = RunName::parse(&previous.run.name).map_err(|e| corrupt("run", e))?;
         match self.get_run(fleet, &name).await? {
             Some(_) => Err(StoreError::Concurrent),
@@ -180,7 +182,7 @@ impl RunStore for SqliteStore {
         leases::give_back(&mut tx, run, &landed(&previous.run, run)).await?;
         leases::take(&mut tx, fleet, run, at, effects).await?;
         append_events(&mut tx, fleet, &run.name, events).await?;
-        tx.commit().await?;
+        super::commit_audited(tx).await?;
         Ok(StoredRun {
             run: run.clone(),
             etag: previous.etag + 1,

@@ -81,16 +81,18 @@ impl SimulatorStore for SqliteStore {
 
     async fn save_catalog(&self, catalog: &Catalog) -> StoreResult<()> {
         let text = serde_json::to_string(catalog).map_err(|e| corrupt("catalog", e))?;
+        let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO sim_catalog (id, catalog, version) VALUES (1, ?, 1) ON CONFLICT (id) DO UPDATE SET catalog = excluded.catalog, version = version + 1")
             .bind(text)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(())
+        super::commit_audited(tx).await
     }
 
     async fn save_cluster(&self, name: &ClusterName, cluster: &SimCluster) -> StoreResult<()> {
         let text = serde_json::to_string(&cluster.state).map_err(|e| corrupt("cluster", e))?;
         let faults = &cluster.faults;
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO sim_clusters (name, state, version, fail_next, failure_rate, transient_rate, unreachable, lose_next, stuck_next) \
              VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?) \
@@ -107,17 +109,22 @@ impl SimulatorStore for SqliteStore {
         .bind(i64::from(faults.unreachable))
         .bind(i64::from(faults.lose_next))
         .bind(i64::from(faults.stuck_next))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        super::commit_audited(tx).await
     }
 
     async fn delete_cluster(&self, name: &ClusterName) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query("DELETE FROM sim_clusters WHERE name = ?")
             .bind(name.as_str())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() == 1)
+        let deleted = done.rows_affected() == 1;
+        if deleted {
+            super::commit_audited(tx).await?;
+        }
+        Ok(deleted)
     }
 
     async fn save_operation(&self, op: &SimOperation) -> StoreResult<()> {

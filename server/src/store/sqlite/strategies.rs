@@ -68,7 +68,7 @@ impl StrategyStore for SqliteStore {
                 version + 1
             }
         };
-        tx.commit().await?;
+        super::commit_audited(tx).await?;
         let stored = StoredStrategy {
             name: name.clone(),
             strategy: strategy.clone(),

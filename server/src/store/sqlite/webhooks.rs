@@ -139,7 +139,7 @@ impl WebhookStore for SqliteStore {
                 }
             }
         };
-        tx.commit().await?;
+        super::commit_audited(tx).await?;
         let created = stored.etag == 1;
         Ok((stored, created))
     }
@@ -160,15 +160,18 @@ impl WebhookStore for SqliteStore {
     }
 
     async fn delete_webhook(&self, name: &WebhookName, expect: Expect) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
         let done =
             sqlx::query("DELETE FROM webhooks WHERE name = ? AND (?2 IS NULL OR version = ?2)")
                 .bind(name.as_str())
                 .bind(expect.version())
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
         if done.rows_affected() == 1 {
+            super::commit_audited(tx).await?;
             return Ok(true);
         }
+        drop(tx);
         let exists = self.get_webhook(name).await?.is_some();
         match (expect, exists) {
             (Expect::Version(_), true) => Err(StoreError::Concurrent),

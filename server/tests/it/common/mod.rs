@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod fake_arm;
+pub mod fake_idp;
 pub mod lab;
 pub mod runs;
 
