@@ -7,7 +7,7 @@
 use crate::clock::{Clock, ScaledClock};
 use crate::provider::simulated::{Faults, SimulatedProvider};
 use crate::service::Drydock;
-use crate::store::{SqliteStore, Stores};
+use crate::store::{SqlStore, Stores};
 use app::engine::{Command, DurationModel};
 use app::model::access::Caller;
 use app::model::limits::MaxConcurrency;
@@ -31,9 +31,12 @@ pub struct BenchArgs {
     /// Every group's `maxConcurrency` (`"N"` or `"P%"`); one member at a time when unset.
     #[arg(long, value_parser = MaxConcurrency::parse)]
     pub max_concurrency: Option<MaxConcurrency>,
-    /// A scratch database, replaced on every run.
+    /// A scratch SQLite file, replaced on every run.
     #[arg(long, default_value = "target/bench/bench.db")]
     pub database: String,
+    /// Run on PostgreSQL instead: a scratch database whose every table is dropped first.
+    #[arg(long)]
+    pub postgres: Option<String>,
 }
 
 /// Fleet time runs this much faster than real time, so timestamps (whole fleet milliseconds)
@@ -60,7 +63,21 @@ fn peak_memory_mib() -> f64 {
     kib.unwrap_or(0.0) / 1024.0
 }
 
-pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+/// The scratch database, emptied: its URL.
+async fn scratch_database(args: &BenchArgs) -> anyhow::Result<String> {
+    if let Some(url) = &args.postgres {
+        anyhow::ensure!(
+            crate::store::Backend::of(url)? == crate::store::Backend::Postgres,
+            "--postgres takes a postgres:// URL"
+        );
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(url).await?;
+        sqlx::query("DROP SCHEMA public CASCADE")
+            .execute(&pool)
+            .await?;
+        sqlx::query("CREATE SCHEMA public").execute(&pool).await?;
+        return Ok(url.clone());
+    }
     let path = std::path::Path::new(&args.database);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
@@ -68,12 +85,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", args.database));
     }
-    let store = Arc::new(SqliteStore::connect(&format!("sqlite://{}", args.database)).await?);
+    Ok(format!("sqlite://{}", args.database))
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let store = Arc::new(SqlStore::connect(&scratch_database(&args).await?).await?);
     let clock: Arc<dyn Clock> = Arc::new(ScaledClock::resume(&*store, SCALE).await?);
     let simulator = Arc::new(
         SimulatedProvider::open(store.clone(), 42, clock.clone(), DurationModel::instant()).await?,
     );
-    let stores = Stores::sqlite(store);
+    let stores = Stores::sql(store);
     let access = Arc::new(crate::auth::Access::new(
         stores.access.clone(),
         crate::auth::AuthSettings::default(),

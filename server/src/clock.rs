@@ -122,11 +122,11 @@ impl Clock for ManualClock {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::SqliteStore;
+    use crate::store::SqlStore;
 
     #[tokio::test]
     async fn fleet_time_keeps_counting_across_restarts() {
-        let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        let store = SqlStore::connect("sqlite::memory:").await.unwrap();
         let first = ScaledClock::resume(&store, 1000.0).await.unwrap();
         std::thread::sleep(std::time::Duration::from_millis(20));
         let before_restart = first.now();

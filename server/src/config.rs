@@ -46,11 +46,14 @@ pub struct ServeArgs {
     #[arg(long, env = "DRYDOCK_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,
 
-    /// Database URL. SQLite files are created and migrated on start.
+    /// Database URL: `sqlite://FILE` (created and migrated on start; the default), or
+    /// `postgres://USER:PASSWORD@HOST/DB` for several replicas on one database (migrated on
+    /// start; TLS with `?sslmode=require` or `verify-full&sslrootcert=FILE`).
     #[arg(
         long,
         env = "DRYDOCK_DATABASE_URL",
-        default_value = "sqlite://drydock.db"
+        default_value = "sqlite://drydock.db",
+        value_parser = parse_database_url
     )]
     pub database_url: String,
 
@@ -238,6 +241,12 @@ impl Default for ConnectionLimits {
 }
 
 /// Fleet time must move forward, and not so fast that a millisecond is a week.
+fn parse_database_url(url: &str) -> Result<String, String> {
+    crate::store::Backend::of(url)
+        .map(|_| url.to_owned())
+        .map_err(|e| e.to_string())
+}
+
 fn parse_time_scale(text: &str) -> Result<f64, String> {
     let scale: f64 = text
         .parse()

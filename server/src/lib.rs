@@ -26,7 +26,7 @@ use leptos::prelude::LeptosOptions;
 use provider::simulated::SimulatedProvider;
 use service::Drydock;
 use std::sync::Arc;
-use store::SqliteStore;
+use store::SqlStore;
 
 /// Everything `serve` builds before it listens, so tests can build the same thing.
 pub struct Built {
@@ -117,7 +117,7 @@ pub async fn build(
     args: &config::ServeArgs,
     clock: Option<Arc<dyn Clock>>,
 ) -> anyhow::Result<Built> {
-    let store = Arc::new(SqliteStore::connect(&args.database_url).await?);
+    let store = Arc::new(SqlStore::connect(&args.database_url).await?);
     let clock: Arc<dyn Clock> = match clock {
         Some(clock) => clock,
         None => Arc::new(ScaledClock::resume(&*store, args.time_scale).await?),
@@ -140,7 +140,7 @@ pub async fn build(
         store.clone(),
         args.webhooks.settings(),
     )?);
-    let stores = store::Stores::sqlite(store);
+    let stores = store::Stores::sql(store);
     let interrupted = stores
         .audit
         .interrupt_pending()

@@ -30,6 +30,7 @@ use std::sync::Arc;
 pub struct Drydock {
     access: Arc<crate::auth::Access>,
     audit: Arc<dyn crate::store::audit::AuditStore>,
+    health: Arc<dyn crate::store::HealthStore>,
     store: Arc<dyn FleetStore>,
     strategies: Arc<dyn StrategyStore>,
     runs: Arc<dyn RunStore>,
@@ -73,7 +74,7 @@ pub(crate) fn store_error(error: StoreError) -> AppError {
             "ConcurrentModification",
             "The resource changed while this request was applied. Fetch it again and retry.",
         ),
-        StoreError::Corrupt(_) | StoreError::Database(_) => {
+        StoreError::Corrupt(_) | StoreError::Setup(_) | StoreError::Database(_) => {
             tracing::error!(error = %error, "store operation failed");
             AppError::internal()
         }
@@ -141,6 +142,7 @@ impl Drydock {
         Self {
             access,
             audit: stores.audit,
+            health: stores.health,
             runtime,
             store: stores.fleets,
             strategies: stores.strategies,
@@ -159,6 +161,10 @@ impl Drydock {
     }
 
     /// Where the audit trail is written (by the web layer) and read (by `audit_log`).
+    pub fn health(&self) -> &Arc<dyn crate::store::HealthStore> {
+        &self.health
+    }
+
     pub fn audit_store(&self) -> &Arc<dyn crate::store::audit::AuditStore> {
         &self.audit
     }

@@ -4,9 +4,9 @@
 
 pub mod access;
 pub mod audit;
-mod sqlite;
+mod sql;
 
-pub use sqlite::SqliteStore;
+pub use sql::{Backend, SqlStore};
 
 use crate::webhooks::{FleetEvent, WebhookSpec};
 use app::engine::Effect;
@@ -40,6 +40,9 @@ pub enum StoreError {
     Concurrent,
     #[error("stored data could not be read: {0}")]
     Corrupt(String),
+    /// The database cannot be used as configured (an unknown kind of URL, a failed migration).
+    #[error("{0}")]
+    Setup(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 }
@@ -81,6 +84,12 @@ impl Expect {
     }
 }
 
+/// Whether the store can serve: the database answers and has every migration this build knows.
+#[async_trait::async_trait]
+pub trait HealthStore: Send + Sync + 'static {
+    async fn ready(&self) -> StoreResult<()>;
+}
+
 /// Every store Drydock uses; one backend usually implements them all.
 #[derive(Clone)]
 pub struct Stores {
@@ -90,17 +99,19 @@ pub struct Stores {
     pub webhooks: std::sync::Arc<dyn WebhookStore>,
     pub access: std::sync::Arc<dyn access::AccessStore>,
     pub audit: std::sync::Arc<dyn audit::AuditStore>,
+    pub health: std::sync::Arc<dyn HealthStore>,
 }
 
 impl Stores {
-    pub fn sqlite(store: std::sync::Arc<SqliteStore>) -> Self {
+    pub fn sql(store: std::sync::Arc<SqlStore>) -> Self {
         Self {
             fleets: store.clone(),
             strategies: store.clone(),
             runs: store.clone(),
             webhooks: store.clone(),
             access: store.clone(),
-            audit: store,
+            audit: store.clone(),
+            health: store,
         }
     }
 }

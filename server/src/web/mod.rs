@@ -5,6 +5,7 @@ mod audit;
 mod authenticate;
 mod browser_guard;
 mod csrf;
+mod probes;
 mod request_limits;
 mod server_fns;
 mod sign_in;
@@ -32,6 +33,7 @@ pub fn router(drydock: Arc<Drydock>, options: LeptosOptions, hosts: AllowedHosts
     let shell_options = options.clone();
     let access = drydock.access().clone();
     let audit_store = drydock.audit_store().clone();
+    let health = drydock.health().clone();
     Router::new()
         .merge(sign_in::router(access.clone()))
         .merge(single_sign_on::router(access.clone()))
@@ -53,6 +55,7 @@ pub fn router(drydock: Arc<Drydock>, options: LeptosOptions, hosts: AllowedHosts
             browser_guard::browser_guard,
         ))
         .layer(middleware::from_fn(log_request))
+        .merge(probes::router(health))
 }
 
 /// One log line per request; errors carry their code (their cause was logged where it happened).

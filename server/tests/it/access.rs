@@ -364,7 +364,7 @@ async fn a_token_is_shown_once_kept_as_a_hash_and_does_what_its_role_allows() {
     let listed = as_(&s, &admin(), "GET", "/api/v1/tokens", None).await.body;
     assert_eq!(listed["value"][0]["name"], id.as_str());
     assert!(!listed.to_string().contains(&secret), "never listed again");
-    let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
+    let pool = common::raw_pool(&db).await;
     let stored: Vec<String> = sqlx::query_scalar("SELECT secret_hash FROM api_tokens")
         .fetch_all(&pool)
         .await
@@ -443,7 +443,7 @@ async fn an_expired_token_is_refused() {
         as_(&s, &bearer, "GET", "/api/v1/fleets", None).await.status,
         StatusCode::OK
     );
-    let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
+    let pool = common::raw_pool(&db).await;
     sqlx::query("UPDATE api_tokens SET expires_at = 1")
         .execute(&pool)
         .await

@@ -212,15 +212,9 @@ async fn people_read_what_concerns_their_fleets_and_pages_go_back_in_time() {
 #[tokio::test]
 async fn a_write_a_crash_cut_short_is_marked_interrupted() {
     let db = common::temp_db();
-    {
-        let pool = sqlx::SqlitePool::connect(&format!("{}?mode=rwc", &*db))
-            .await
-            .unwrap();
-        drop(pool);
-    }
     let s = common::start_secured(&db, false).await;
     drop(s);
-    let pool = sqlx::SqlitePool::connect(&db).await.unwrap();
+    let pool = common::raw_pool(&db).await;
     sqlx::query("INSERT INTO audit_log (at, actor, credential, action, address, outcome) VALUES (1, 'otto', 'session', 'POST /fn/start_run', '10.0.0.1', 'Pending')")
         .execute(&pool)
         .await
@@ -230,17 +224,38 @@ async fn a_write_a_crash_cut_short_is_marked_interrupted() {
     assert_eq!(all[0]["outcome"], "Interrupted");
 }
 
-/// Makes every new audit entry fail to be written, as a full disk or a broken table would.
-async fn break_audit_trail(db: &str) -> sqlx::SqlitePool {
-    let pool = sqlx::SqlitePool::connect(db).await.unwrap();
-    sqlx::query(
-        "CREATE TRIGGER broken_audit BEFORE INSERT ON audit_log \
-         BEGIN SELECT RAISE(ABORT, 'the audit trail cannot be written'); END",
-    )
-    .execute(&pool)
-    .await
-    .unwrap();
-    pool
+/// A trigger that makes every insert into `table` fail, as a full disk or a broken table would
+/// (`on`: the table, as the trigger's name says it), in either back end's dialect.
+async fn break_inserts(pool: &sqlx::AnyPool, on: &str) {
+    let statements: &[&'static str] = match (common::on_sqlite(), on) {
+        (true, "audit_log") => &[
+            "CREATE TRIGGER broken_audit_log BEFORE INSERT ON audit_log \
+             BEGIN SELECT RAISE(ABORT, 'the audit trail cannot be written'); END",
+        ],
+        (true, "fleets") => &["CREATE TRIGGER broken_fleets BEFORE INSERT ON fleets \
+             BEGIN SELECT RAISE(ABORT, 'no more fleets'); END"],
+        (false, "audit_log") => &[
+            "CREATE FUNCTION refuse_insert() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'this table cannot be written'; END $$",
+            "CREATE TRIGGER broken_audit_log BEFORE INSERT ON audit_log \
+             FOR EACH ROW EXECUTE FUNCTION refuse_insert()",
+        ],
+        (false, "fleets") => &["CREATE TRIGGER broken_fleets BEFORE INSERT ON fleets \
+             FOR EACH ROW EXECUTE FUNCTION refuse_insert()"],
+        _ => unreachable!("no trigger for {on}"),
+    };
+    for statement in statements {
+        sqlx::query(*statement).execute(pool).await.unwrap();
+    }
+}
+
+async fn mend_audit_log(pool: &sqlx::AnyPool) {
+    let statement = if common::on_sqlite() {
+        "DROP TRIGGER broken_audit_log"
+    } else {
+        "DROP TRIGGER broken_audit_log ON audit_log"
+    };
+    sqlx::query(statement).execute(pool).await.unwrap();
 }
 
 #[tokio::test]
@@ -250,7 +265,8 @@ async fn a_change_is_committed_with_its_entry_or_not_at_all() {
     let admin = basic("admin", ADMIN_PASSWORD);
     node_image_run(&s).await;
 
-    let pool = break_audit_trail(&db).await;
+    let pool = common::raw_pool(&db).await;
+    break_inserts(&pool, "audit_log").await;
     let refused = as_(
         &s,
         &admin,
@@ -264,10 +280,7 @@ async fn a_change_is_committed_with_its_entry_or_not_at_all() {
     let start = "/api/v1/fleets/demo/updateRuns/r/start";
     let not_started = as_(&s, &admin, "POST", start, None).await;
     assert!(!not_started.status.is_success(), "{}", not_started.body);
-    sqlx::query("DROP TRIGGER broken_audit")
-        .execute(&pool)
-        .await
-        .unwrap();
+    mend_audit_log(&pool).await;
     assert_eq!(
         as_(&s, &admin, "GET", "/api/v1/fleets/unrecorded", None)
             .await
@@ -282,13 +295,7 @@ async fn a_change_is_committed_with_its_entry_or_not_at_all() {
     );
 
     // The other way round: a change that cannot be committed leaves an entry that says so.
-    sqlx::query(
-        "CREATE TRIGGER broken_fleets BEFORE INSERT ON fleets \
-         BEGIN SELECT RAISE(ABORT, 'no more fleets'); END",
-    )
-    .execute(&pool)
-    .await
-    .unwrap();
+    break_inserts(&pool, "fleets").await;
     let failed = as_(&s, &admin, "PUT", "/api/v1/fleets/doomed", Some(json!({}))).await;
     assert!(failed.status.is_server_error());
     let doomed = entries(&s, &admin, "?actor=admin").await;

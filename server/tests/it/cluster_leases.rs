@@ -240,7 +240,7 @@ async fn the_store_refuses_to_commit_a_second_upgrade_of_a_leased_cluster() {
         )
         .await;
     }
-    let store = server::store::SqliteStore::connect(&db).await.unwrap();
+    let store = server::store::SqlStore::connect(&db).await.unwrap();
     let fleet = app::model::names::FleetName::parse("demo").unwrap();
     let load = |name: &str| {
         let name = app::model::names::RunName::parse(name).unwrap();

@@ -113,6 +113,10 @@ async fn a_replaced_catalog_survives_a_restart() {
 /// This puts a file back into that shape and checks the run reads the same afterwards.
 #[tokio::test]
 async fn a_run_stored_whole_by_an_older_drydock_reads_the_same_after_the_upgrade() {
+    // Older Drydocks ran on SQLite only: their databases are SQLite files.
+    if !common::on_sqlite() {
+        return;
+    }
     let db = common::temp_db();
     let before = {
         let s = common::start_with(&db, true).await;
@@ -158,6 +162,10 @@ async fn a_run_stored_whole_by_an_older_drydock_reads_the_same_after_the_upgrade
 /// and holds its cluster's lease.
 #[tokio::test]
 async fn a_run_in_flight_before_uids_existed_finishes_without_a_second_upgrade() {
+    // Older Drydocks ran on SQLite only: their databases are SQLite files.
+    if !common::on_sqlite() {
+        return;
+    }
     let db = common::temp_db();
     {
         let s = common::start_with(&db, true).await;

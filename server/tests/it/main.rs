@@ -32,5 +32,6 @@ mod server_functions_runs;
 mod simulator_operations;
 mod single_sign_on;
 mod slow_clients;
+mod store_backends;
 mod tls;
 mod webhooks;

@@ -129,7 +129,7 @@ async fn concurrent_joins_of_one_cluster_to_two_fleets_store_one() {
     s.fleet("b").await;
     // Straight to the store, past the service's check: the store itself must refuse.
     use server::store::FleetStore;
-    let store = server::store::SqliteStore::connect(&db).await.unwrap();
+    let store = server::store::SqlStore::connect(&db).await.unwrap();
     let spec = app::model::member::MemberSpec {
         cluster_resource_id: app::model::member::ClusterResourceId::parse("sim:aks-1").unwrap(),
         group: None,

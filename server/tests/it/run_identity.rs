@@ -195,7 +195,7 @@ async fn a_stale_write_for_a_deleted_run_cannot_land_on_its_successor() {
     let url = "/api/v1/fleets/f/updateRuns/x";
     let target = common::newest_of(&s, 30).await;
     s.put(url, control_plane_to(&target)).await;
-    let store = server::store::SqliteStore::connect(&db).await.unwrap();
+    let store = server::store::SqlStore::connect(&db).await.unwrap();
     let fleet = app::model::names::FleetName::parse("f").unwrap();
     let name = app::model::names::RunName::parse("x").unwrap();
     let old = store.get_run(&fleet, &name).await.unwrap().unwrap();

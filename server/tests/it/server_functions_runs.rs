@@ -162,7 +162,15 @@ async fn the_run_view_forecasts_what_remains_and_progress_says_how_far_upgrades_
     s.call("POST", "/api/v1/fleets/demo/updateRuns/ahead/start", None)
         .await;
     s.clock.advance(60_000);
-    let progress = s.get("/fn/run_progress?fleet=demo&run=ahead").await.body;
+    // The driver starts the upgrade just after the start is committed: wait for it to.
+    let mut progress = serde_json::Value::Null;
+    for _ in 0..200 {
+        progress = s.get("/fn/run_progress?fleet=demo&run=ahead").await.body;
+        if !progress["members"].as_object().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
     let members = progress["members"].as_object().unwrap();
     assert_eq!(members.len(), 1, "one upgrade in flight: {progress}");
     let (_, first) = members.iter().next().unwrap();

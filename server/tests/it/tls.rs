@@ -93,8 +93,13 @@ fn certificates(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf, std::pat
 }
 
 /// `drydock serve` with sign-in on and `args`; returns once `base` answers.
-async fn serve(port: u16, args: &[&str], client: &reqwest::Client, base: &str) -> KillOnDrop {
-    let db = common::temp_dir("tls").join("drydock.db");
+async fn serve(
+    port: u16,
+    args: &[&str],
+    client: &reqwest::Client,
+    base: &str,
+) -> (KillOnDrop, common::TempDb) {
+    let db = common::temp_db();
     let server = std::process::Command::new(env!("CARGO_BIN_EXE_drydock"))
         .args([
             "serve",
@@ -104,7 +109,7 @@ async fn serve(port: u16, args: &[&str], client: &reqwest::Client, base: &str) -
             "builtin",
         ])
         .args(["--admin-password", ADMIN_PASSWORD, "--database-url"])
-        .arg(format!("sqlite://{}", db.display()))
+        .arg(&*db)
         .args(args)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -114,7 +119,7 @@ async fn serve(port: u16, args: &[&str], client: &reqwest::Client, base: &str) -
     let mut last = String::new();
     for _ in 0..600 {
         match client.get(format!("{base}/api/v1/me")).send().await {
-            Ok(_) => return server,
+            Ok(_) => return (server, db),
             Err(error) => last = format!("{error:?}"),
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -159,7 +164,7 @@ async fn https_is_served_with_the_given_certificate_and_the_cookie_is_secure() {
         .unwrap();
     let base = format!("https://localhost:{port}");
     let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
-    let _server = serve(
+    let (_server, _db) = serve(
         port,
         &["--tls-cert", cert, "--tls-key", key],
         &client,
@@ -185,7 +190,7 @@ async fn behind_a_trusted_proxy_the_client_and_its_scheme_come_from_the_proxy() 
     let client = reqwest::Client::new();
     let port = common::free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let _server = serve(port, &["--trusted-proxy", "127.0.0.1"], &client, &base).await;
+    let (_server, _db) = serve(port, &["--trusted-proxy", "127.0.0.1"], &client, &base).await;
     let forwarded = [
         ("x-forwarded-for", "203.0.113.7"),
         ("x-forwarded-proto", "https"),
@@ -209,7 +214,7 @@ async fn an_untrusted_peer_cannot_claim_another_address() {
     let client = reqwest::Client::new();
     let port = common::free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let _server = serve(port, &["--trusted-proxy", "10.9.9.9"], &client, &base).await;
+    let (_server, _db) = serve(port, &["--trusted-proxy", "10.9.9.9"], &client, &base).await;
     let cookie = sign_in(
         &client,
         &base,

@@ -29,7 +29,7 @@ pub struct TestServer {
 pub fn args(database_url: &str, demo: bool) -> ServeArgs {
     ServeArgs {
         addr: "127.0.0.1:0".parse().unwrap(),
-        database_url: database_url.to_owned(),
+        database_url: in_backend(database_url),
         time_scale: 1.0,
         seed: 42,
         demo,
@@ -150,8 +150,57 @@ pub fn temp_dir(what: &str) -> std::path::PathBuf {
 
 pub fn temp_db() -> TempDb {
     let dir = temp_dir("test");
-    let url = format!("sqlite://{}", dir.join("drydock.db").display());
+    let url = match postgres() {
+        Some(server) => fresh_postgres_database(&server),
+        None => format!("sqlite://{}", dir.join("drydock.db").display()),
+    };
     TempDb { dir, url }
+}
+
+/// The PostgreSQL server the suite runs on when `DRYDOCK_TEST_POSTGRES` names one
+/// (`postgres://user@host:port`; `scripts/dev test` starts one and runs the suite on both back
+/// ends). Every test then gets a database of its own where it would get SQLite.
+pub fn postgres() -> Option<String> {
+    std::env::var("DRYDOCK_TEST_POSTGRES")
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+/// `url` as this run of the suite has it: a fresh PostgreSQL database for an in-memory SQLite
+/// one when the suite runs on PostgreSQL.
+pub fn in_backend(url: &str) -> String {
+    match postgres() {
+        Some(server) if url == "sqlite::memory:" => fresh_postgres_database(&server),
+        _ => url.to_owned(),
+    }
+}
+
+/// Creates an empty database on `server` (with `createdb`, so it works outside async code).
+fn fresh_postgres_database(server: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let name = format!(
+        "t{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    );
+    let made = std::process::Command::new("createdb")
+        .args(["--maintenance-db", &format!("{server}/postgres"), &name])
+        .output()
+        .expect("createdb runs (PostgreSQL's client programs are on PATH)");
+    assert!(made.status.success(), "createdb: {made:?}");
+    format!("{server}/{name}")
+}
+
+/// Whether this run of the suite is on SQLite: tests of SQLite itself (its files, its old
+/// migrations) skip themselves on PostgreSQL.
+pub fn on_sqlite() -> bool {
+    postgres().is_none()
+}
+
+/// A pool on a test's database, whichever back end, to look at or change what is stored.
+pub async fn raw_pool(url: &str) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    sqlx::AnyPool::connect(url).await.unwrap()
 }
 
 /// A `drydock serve` process, killed (SIGKILL) and reaped when dropped, so a failing test

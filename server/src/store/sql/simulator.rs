@@ -1,4 +1,4 @@
-use super::{SqliteStore, corrupt};
+use super::{SqlStore, corrupt};
 use crate::store::{
     Faults, SimCluster, SimOperation, SimulatorSnapshot, SimulatorStore, StoreResult,
 };
@@ -7,9 +7,9 @@ use app::model::cluster::ClusterState;
 use app::model::names::ClusterName;
 use app::model::time::Timestamp;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
-fn cluster_from_row(row: &SqliteRow) -> StoreResult<(ClusterName, SimCluster)> {
+fn cluster_from_row(row: &AnyRow) -> StoreResult<(ClusterName, SimCluster)> {
     let name = ClusterName::parse(&row.try_get::<String, _>("name")?)
         .map_err(|e| corrupt("cluster", e))?;
     let state: ClusterState = serde_json::from_str(&row.try_get::<String, _>("state")?)
@@ -28,7 +28,7 @@ fn cluster_from_row(row: &SqliteRow) -> StoreResult<(ClusterName, SimCluster)> {
     Ok((name, cluster))
 }
 
-fn operation_from_row(row: &SqliteRow) -> StoreResult<SimOperation> {
+fn operation_from_row(row: &AnyRow) -> StoreResult<SimOperation> {
     Ok(SimOperation {
         operation_id: row.try_get("operation_id")?,
         cluster: ClusterName::parse(&row.try_get::<String, _>("cluster")?)
@@ -44,7 +44,7 @@ fn operation_from_row(row: &SqliteRow) -> StoreResult<SimOperation> {
 }
 
 #[async_trait::async_trait]
-impl SimulatorStore for SqliteStore {
+impl SimulatorStore for SqlStore {
     async fn load_simulator(&self) -> StoreResult<SimulatorSnapshot> {
         let catalog = sqlx::query("SELECT catalog FROM sim_catalog WHERE id = 1")
             .fetch_optional(&self.pool)
@@ -82,7 +82,7 @@ impl SimulatorStore for SqliteStore {
     async fn save_catalog(&self, catalog: &Catalog) -> StoreResult<()> {
         let text = serde_json::to_string(catalog).map_err(|e| corrupt("catalog", e))?;
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO sim_catalog (id, catalog, version) VALUES (1, ?, 1) ON CONFLICT (id) DO UPDATE SET catalog = excluded.catalog, version = version + 1")
+        sqlx::query("INSERT INTO sim_catalog (id, catalog, version) VALUES (1, $1, 1) ON CONFLICT (id) DO UPDATE SET catalog = excluded.catalog, version = sim_catalog.version + 1")
             .bind(text)
             .execute(&mut *tx)
             .await?;
@@ -95,8 +95,8 @@ impl SimulatorStore for SqliteStore {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO sim_clusters (name, state, version, fail_next, failure_rate, transient_rate, unreachable, lose_next, stuck_next) \
-             VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (name) DO UPDATE SET state = excluded.state, version = version + 1, \
+             VALUES ($1, $2, 1, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (name) DO UPDATE SET state = excluded.state, version = sim_clusters.version + 1, \
              fail_next = excluded.fail_next, failure_rate = excluded.failure_rate, \
              transient_rate = excluded.transient_rate, unreachable = excluded.unreachable, \
              lose_next = excluded.lose_next, stuck_next = excluded.stuck_next",
@@ -116,7 +116,7 @@ impl SimulatorStore for SqliteStore {
 
     async fn delete_cluster(&self, name: &ClusterName) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("DELETE FROM sim_clusters WHERE name = ?")
+        let done = sqlx::query("DELETE FROM sim_clusters WHERE name = $1")
             .bind(name.as_str())
             .execute(&mut *tx)
             .await?;
@@ -131,7 +131,7 @@ impl SimulatorStore for SqliteStore {
         let target = serde_json::to_string(&op.target).map_err(|e| corrupt("operation", e))?;
         sqlx::query(
             "INSERT INTO sim_operations (operation_id, cluster, kind, target, started_at, ends_at, failure, applied) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (operation_id) DO NOTHING",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (operation_id) DO NOTHING",
         )
         .bind(&op.operation_id)
         .bind(op.cluster.as_str())
@@ -154,12 +154,12 @@ impl SimulatorStore for SqliteStore {
     ) -> StoreResult<()> {
         let text = serde_json::to_string(&cluster.state).map_err(|e| corrupt("cluster", e))?;
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE sim_clusters SET state = ?, version = version + 1 WHERE name = ?")
+        sqlx::query("UPDATE sim_clusters SET state = $1, version = version + 1 WHERE name = $2")
             .bind(text)
             .bind(name.as_str())
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE sim_operations SET applied = 1 WHERE operation_id = ?")
+        sqlx::query("UPDATE sim_operations SET applied = 1 WHERE operation_id = $1")
             .bind(operation_id)
             .execute(&mut *tx)
             .await?;

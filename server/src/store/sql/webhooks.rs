@@ -1,6 +1,6 @@
 //! Webhooks, the dispatcher's cursor (a setting) and the deliveries' outbox.
 
-use super::{SqliteStore, corrupt};
+use super::{SqlStore, corrupt};
 use crate::store::{
     Attempt, Delivery, DeliveryState, Expect, NewDelivery, StoreError, StoreResult, StoredWebhook,
     WebhookStore,
@@ -9,11 +9,11 @@ use crate::webhooks::{FleetEvent, WebhookSpec};
 use app::model::names::WebhookName;
 use app::model::time::Timestamp;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 const CURSOR: &str = "webhooks.cursor";
 
-fn webhook_from_row(row: &SqliteRow) -> StoreResult<StoredWebhook> {
+fn webhook_from_row(row: &AnyRow) -> StoreResult<StoredWebhook> {
     let name = WebhookName::parse(&row.try_get::<String, _>("name")?)
         .map_err(|e| corrupt("webhook", e))?;
     let spec: WebhookSpec = serde_json::from_str(&row.try_get::<String, _>("spec")?)
@@ -44,7 +44,7 @@ fn state_text(state: DeliveryState) -> &'static str {
     }
 }
 
-fn delivery_from_row(row: &SqliteRow) -> StoreResult<Delivery> {
+fn delivery_from_row(row: &AnyRow) -> StoreResult<Delivery> {
     let webhook = WebhookName::parse(&row.try_get::<String, _>("webhook")?)
         .map_err(|e| corrupt("delivery", e))?;
     Ok(Delivery {
@@ -79,7 +79,7 @@ macro_rules! delivery_select {
 }
 
 #[async_trait::async_trait]
-impl WebhookStore for SqliteStore {
+impl WebhookStore for SqlStore {
     async fn put_webhook(
         &self,
         name: &WebhookName,
@@ -89,7 +89,7 @@ impl WebhookStore for SqliteStore {
     ) -> StoreResult<(StoredWebhook, bool)> {
         let text = serde_json::to_string(spec).map_err(|e| corrupt("webhook", e))?;
         let mut tx = self.pool.begin().await?;
-        let existing = sqlx::query("SELECT * FROM webhooks WHERE name = ?")
+        let existing = sqlx::query("SELECT * FROM webhooks WHERE name = $1")
             .bind(name.as_str())
             .fetch_optional(&mut *tx)
             .await?
@@ -105,7 +105,7 @@ impl WebhookStore for SqliteStore {
                     sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM run_events")
                         .fetch_one(&mut *tx)
                         .await?;
-                sqlx::query("INSERT INTO webhooks (name, spec, version, since_event, created_at) VALUES (?, ?, 1, ?, ?)")
+                sqlx::query("INSERT INTO webhooks (name, spec, version, since_event, created_at) VALUES ($1, $2, 1, $3, $4)")
                     .bind(name.as_str())
                     .bind(&text)
                     .bind(since_event)
@@ -122,7 +122,7 @@ impl WebhookStore for SqliteStore {
             }
             Some(old) => {
                 let done = sqlx::query(
-                    "UPDATE webhooks SET spec = ?, version = version + 1 WHERE name = ? AND version = ?",
+                    "UPDATE webhooks SET spec = $1, version = version + 1 WHERE name = $2 AND version = $3",
                 )
                 .bind(&text)
                 .bind(name.as_str())
@@ -145,7 +145,7 @@ impl WebhookStore for SqliteStore {
     }
 
     async fn get_webhook(&self, name: &WebhookName) -> StoreResult<Option<StoredWebhook>> {
-        let row = sqlx::query("SELECT * FROM webhooks WHERE name = ?")
+        let row = sqlx::query("SELECT * FROM webhooks WHERE name = $1")
             .bind(name.as_str())
             .fetch_optional(&self.pool)
             .await?;
@@ -162,7 +162,7 @@ impl WebhookStore for SqliteStore {
     async fn delete_webhook(&self, name: &WebhookName, expect: Expect) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         let done =
-            sqlx::query("DELETE FROM webhooks WHERE name = ? AND (?2 IS NULL OR version = ?2)")
+            sqlx::query("DELETE FROM webhooks WHERE name = $1 AND ($2 IS NULL OR version = $2)")
                 .bind(name.as_str())
                 .bind(expect.version())
                 .execute(&mut *tx)
@@ -180,27 +180,30 @@ impl WebhookStore for SqliteStore {
     }
 
     async fn webhook_cursor(&self) -> StoreResult<i64> {
-        let stored: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
-            .bind(CURSOR)
-            .fetch_optional(&self.pool)
-            .await?;
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                .bind(CURSOR)
+                .fetch_optional(&self.pool)
+                .await?;
         if let Some(text) = stored {
             return text.parse().map_err(|e| corrupt("webhook cursor", e));
         }
         let newest: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM run_events")
             .fetch_one(&self.pool)
             .await?;
-        sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING")
-            .bind(CURSOR)
-            .bind(newest.to_string())
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(CURSOR)
+        .bind(newest.to_string())
+        .execute(&self.pool)
+        .await?;
         Ok(newest)
     }
 
     async fn events_after(&self, after: i64, limit: i64) -> StoreResult<Vec<FleetEvent>> {
         let rows = sqlx::query(
-            "SELECT id, fleet, run, event FROM run_events WHERE id > ? ORDER BY id LIMIT ?",
+            "SELECT id, fleet, run, event FROM run_events WHERE id > $1 ORDER BY id LIMIT $2",
         )
         .bind(after)
         .bind(limit)
@@ -230,7 +233,7 @@ impl WebhookStore for SqliteStore {
             // A webhook deleted meanwhile takes its deliveries with it: skip, do not fail.
             sqlx::query(
                 "INSERT INTO webhook_deliveries (webhook, event_id, event_type, payload, state, next_attempt_at, created_at) \
-                 SELECT ?1, ?2, ?3, ?4, 'Pending', ?5, ?5 WHERE EXISTS (SELECT 1 FROM webhooks WHERE name = ?1) \
+                 SELECT $1, $2, $3, $4, 'Pending', $5, $5 WHERE EXISTS (SELECT 1 FROM webhooks WHERE name = $1) \
                  ON CONFLICT (webhook, event_id) DO NOTHING",
             )
             .bind(d.webhook.as_str())
@@ -241,7 +244,7 @@ impl WebhookStore for SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
             .bind(CURSOR)
             .bind(cursor.to_string())
             .execute(&mut *tx)
@@ -252,7 +255,7 @@ impl WebhookStore for SqliteStore {
 
     async fn webhooks_due(&self, now: Timestamp) -> StoreResult<Vec<WebhookName>> {
         let names: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT webhook FROM webhook_deliveries WHERE state = 'Pending' AND next_attempt_at <= ?",
+            "SELECT DISTINCT webhook FROM webhook_deliveries WHERE state = 'Pending' AND next_attempt_at <= $1",
         )
         .bind(now.millis())
         .fetch_all(&self.pool)
@@ -270,7 +273,7 @@ impl WebhookStore for SqliteStore {
         limit: i64,
     ) -> StoreResult<Vec<Delivery>> {
         let rows = sqlx::query(delivery_select!(
-            "WHERE webhook = ? AND state = 'Pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?"
+            "WHERE webhook = $1 AND state = 'Pending' AND next_attempt_at <= $2 ORDER BY id LIMIT $3"
         ))
         .bind(webhook.as_str())
         .bind(now.millis())
@@ -282,8 +285,8 @@ impl WebhookStore for SqliteStore {
 
     async fn record_attempt(&self, delivery: i64, attempt: &Attempt) -> StoreResult<()> {
         sqlx::query(
-            "UPDATE webhook_deliveries SET attempts = attempts + 1, last_attempt_at = ?, last_status = ?, \
-             last_error = ?, state = ?, next_attempt_at = ? WHERE id = ?",
+            "UPDATE webhook_deliveries SET attempts = attempts + 1, last_attempt_at = $1, last_status = $2, \
+             last_error = $3, state = $4, next_attempt_at = $5 WHERE id = $6",
         )
         .bind(attempt.at.millis())
         .bind(attempt.status.map(i64::from))
@@ -302,7 +305,7 @@ impl WebhookStore for SqliteStore {
         limit: i64,
     ) -> StoreResult<Vec<Delivery>> {
         let rows = sqlx::query(delivery_select!(
-            "WHERE webhook = ? ORDER BY id DESC LIMIT ?"
+            "WHERE webhook = $1 ORDER BY id DESC LIMIT $2"
         ))
         .bind(webhook.as_str())
         .bind(limit)
@@ -314,7 +317,7 @@ impl WebhookStore for SqliteStore {
     async fn prune_deliveries(&self, keep: i64) -> StoreResult<()> {
         sqlx::query(
             "DELETE FROM webhook_deliveries AS d WHERE d.state != 'Pending' AND d.id < \
-             (SELECT id FROM webhook_deliveries WHERE webhook = d.webhook ORDER BY id DESC LIMIT 1 OFFSET ?)",
+             (SELECT id FROM webhook_deliveries WHERE webhook = d.webhook ORDER BY id DESC LIMIT 1 OFFSET $1)",
         )
         .bind(keep - 1)
         .execute(&self.pool)

@@ -1,12 +1,12 @@
-use super::{SqliteStore, corrupt};
+use super::{SqlStore, corrupt};
 use crate::store::{Expect, StoreError, StoreResult, StoredStrategy, StrategyStore};
 use app::model::names::{FleetName, StrategyName};
 use app::model::strategy::UpdateStrategy;
 use app::model::time::Timestamp;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
-fn strategy_from_row(row: &SqliteRow) -> StoreResult<StoredStrategy> {
+fn strategy_from_row(row: &AnyRow) -> StoreResult<StoredStrategy> {
     let name = StrategyName::parse(&row.try_get::<String, _>("name")?)
         .map_err(|e| corrupt("strategy", e))?;
     let strategy: UpdateStrategy = serde_json::from_str(&row.try_get::<String, _>("strategy")?)
@@ -19,7 +19,7 @@ fn strategy_from_row(row: &SqliteRow) -> StoreResult<StoredStrategy> {
 }
 
 #[async_trait::async_trait]
-impl StrategyStore for SqliteStore {
+impl StrategyStore for SqlStore {
     async fn put_strategy(
         &self,
         fleet: &FleetName,
@@ -31,7 +31,7 @@ impl StrategyStore for SqliteStore {
         let text = serde_json::to_string(strategy).map_err(|e| corrupt("strategy", e))?;
         let mut tx = self.pool.begin().await?;
         let existing: Option<i64> =
-            sqlx::query_scalar("SELECT version FROM strategies WHERE fleet = ? AND name = ?")
+            sqlx::query_scalar("SELECT version FROM strategies WHERE fleet = $1 AND name = $2")
                 .bind(fleet.as_str())
                 .bind(name.as_str())
                 .fetch_optional(&mut *tx)
@@ -41,21 +41,21 @@ impl StrategyStore for SqliteStore {
         }
         let etag = match existing {
             None => {
-                sqlx::query("INSERT INTO strategies (fleet, name, strategy, version, created_at) VALUES (?, ?, ?, 1, ?)")
+                sqlx::query("INSERT INTO strategies (fleet, name, strategy, version, created_at) VALUES ($1, $2, $3, 1, $4)")
                     .bind(fleet.as_str())
                     .bind(name.as_str())
                     .bind(&text)
                     .bind(now.millis())
                     .execute(&mut *tx)
                     .await
-                    .map_err(|e| match e.as_database_error().map(|d| d.message().contains("FOREIGN KEY")) {
-                        Some(true) => StoreError::NotFound,
+                    .map_err(|e| match super::broke(&e) {
+                        super::Broke::ForeignKey => StoreError::NotFound,
                         _ => StoreError::Database(e),
                     })?;
                 1
             }
             Some(version) => {
-                let done = sqlx::query("UPDATE strategies SET strategy = ?, version = version + 1 WHERE fleet = ? AND name = ? AND version = ?")
+                let done = sqlx::query("UPDATE strategies SET strategy = $1, version = version + 1 WHERE fleet = $2 AND name = $3 AND version = $4")
                     .bind(&text)
                     .bind(fleet.as_str())
                     .bind(name.as_str())
@@ -83,7 +83,7 @@ impl StrategyStore for SqliteStore {
         name: &StrategyName,
     ) -> StoreResult<Option<StoredStrategy>> {
         let row = sqlx::query(
-            "SELECT name, strategy, version FROM strategies WHERE fleet = ? AND name = ?",
+            "SELECT name, strategy, version FROM strategies WHERE fleet = $1 AND name = $2",
         )
         .bind(fleet.as_str())
         .bind(name.as_str())
@@ -94,7 +94,7 @@ impl StrategyStore for SqliteStore {
 
     async fn list_strategies(&self, fleet: &FleetName) -> StoreResult<Vec<StoredStrategy>> {
         let rows = sqlx::query(
-            "SELECT name, strategy, version FROM strategies WHERE fleet = ? ORDER BY name",
+            "SELECT name, strategy, version FROM strategies WHERE fleet = $1 ORDER BY name",
         )
         .bind(fleet.as_str())
         .fetch_all(&self.pool)
@@ -109,8 +109,8 @@ impl StrategyStore for SqliteStore {
         expect: Expect,
     ) -> StoreResult<bool> {
         let sql = [
-            "DELETE FROM strategies WHERE fleet = ? AND name = ? AND (?3 IS NULL OR version = ?3)",
-            "SELECT version FROM strategies WHERE fleet = ? AND name = ?",
+            "DELETE FROM strategies WHERE fleet = $1 AND name = $2 AND ($3 IS NULL OR version = $3)",
+            "SELECT version FROM strategies WHERE fleet = $1 AND name = $2",
         ];
         super::delete_guarded(&self.pool, sql, fleet, name.as_str(), expect).await
     }

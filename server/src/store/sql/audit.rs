@@ -1,13 +1,13 @@
 //! The audit trail in SQLite.
 
-use super::{SqliteStore, corrupt};
+use super::{SqlStore, corrupt};
 use crate::audit_trail::{self, Stamp};
 use crate::store::StoreResult;
 use crate::store::audit::{AuditScope, AuditStore, NewAudit};
 use app::model::audit::{AuditEntry, AuditOutcome, AuditQuery};
 use app::model::time::Timestamp;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
 fn outcome_text(outcome: AuditOutcome) -> &'static str {
     match outcome {
@@ -30,7 +30,7 @@ fn outcome_of(text: &str) -> StoreResult<AuditOutcome> {
     })
 }
 
-fn entry_from_row(row: &SqliteRow) -> StoreResult<AuditEntry> {
+fn entry_from_row(row: &AnyRow) -> StoreResult<AuditEntry> {
     Ok(AuditEntry {
         id: row.try_get("id")?,
         time: Timestamp(row.try_get("at")?),
@@ -48,14 +48,14 @@ fn entry_from_row(row: &SqliteRow) -> StoreResult<AuditEntry> {
 
 /// Writes an entry on `conn` (in a change's transaction, or alone); its id.
 async fn insert_entry(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     entry: &NewAudit,
     outcome: AuditOutcome,
     answer: Option<(u16, Option<&str>)>,
 ) -> StoreResult<i64> {
     let id = sqlx::query_scalar(
         "INSERT INTO audit_log (at, actor, credential, action, fleet, run, address, outcome, status, code) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
     )
     .bind(entry.at.millis())
     .bind(&entry.actor)
@@ -74,7 +74,7 @@ async fn insert_entry(
 
 /// Writes the entry of the write being served (if any, and not written yet) in the
 /// transaction `tx`, which carries out its change. Confirm the stamp once `tx` commits.
-pub(super) async fn stamp(tx: &mut SqliteConnection) -> StoreResult<Stamp> {
+pub(super) async fn stamp(tx: &mut AnyConnection) -> StoreResult<Stamp> {
     let Some(ticket) = audit_trail::unwritten() else {
         return Ok(Stamp::none());
     };
@@ -83,7 +83,7 @@ pub(super) async fn stamp(tx: &mut SqliteConnection) -> StoreResult<Stamp> {
 }
 
 #[async_trait::async_trait]
-impl AuditStore for SqliteStore {
+impl AuditStore for SqlStore {
     async fn record_audit(
         &self,
         entry: &NewAudit,
@@ -97,7 +97,7 @@ impl AuditStore for SqliteStore {
     }
 
     async fn answer_audit(&self, id: i64, status: u16, code: Option<&str>) -> StoreResult<()> {
-        sqlx::query("UPDATE audit_log SET status = ?, code = ? WHERE id = ? AND status IS NULL")
+        sqlx::query("UPDATE audit_log SET status = $1, code = $2 WHERE id = $3 AND status IS NULL")
             .bind(i64::from(status))
             .bind(code)
             .bind(id)
@@ -124,14 +124,15 @@ impl AuditStore for SqliteStore {
             AuditScope::AllFleets => (1, Vec::new()),
             AuditScope::Fleets(fleets) => (2, fleets.clone()),
         };
-        let fleets = serde_json::to_string(&fleets).map_err(|e| corrupt("audit scope", e))?;
+        // Fleet names hold no comma: `,a,b,` finds `,a,` whatever the back end.
+        let fleets = format!(",{},", fleets.join(","));
         sqlx::query(
             "SELECT * FROM audit_log \
-             WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR fleet = ?2) \
-               AND (?3 IS NULL OR run = ?3) AND (?4 IS NULL OR id < ?4) \
-               AND (?5 = 0 OR (?5 = 1 AND fleet IS NOT NULL) \
-                    OR (?5 = 2 AND fleet IN (SELECT value FROM json_each(?6)))) \
-             ORDER BY id DESC LIMIT ?7",
+             WHERE ($1 IS NULL OR actor = $1) AND ($2 IS NULL OR fleet = $2) \
+               AND ($3 IS NULL OR run = $3) AND ($4 IS NULL OR id < $4) \
+               AND ($5 = 0 OR ($5 = 1 AND fleet IS NOT NULL) \
+                    OR ($5 = 2 AND $6 LIKE '%,' || fleet || ',%')) \
+             ORDER BY id DESC LIMIT $7",
         )
         .bind(&query.actor)
         .bind(&query.fleet)

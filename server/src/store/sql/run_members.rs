@@ -2,10 +2,12 @@
 //! into the run's groups. The rest of the run is `runs.body`, stored as a [`skeleton`].
 
 use super::corrupt;
+use super::statement::Statement;
 use crate::store::StoreResult;
 use app::model::names::{FleetName, MemberName};
 use app::model::run::{GroupRun, MemberRun, StageRun, UpdateRun};
-use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool, Transaction};
+use sqlx::any::Any;
+use sqlx::{AnyPool, Row, Transaction};
 
 /// SQLite allows 32,766 bound values a statement; six a row keeps well under it.
 const ROWS_PER_INSERT: usize = 1_000;
@@ -92,7 +94,7 @@ pub fn landed<'a>(before: &UpdateRun, run: &'a UpdateRun) -> Vec<&'a MemberName>
 
 /// Writes (inserts or replaces) the given members' rows.
 pub async fn write(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     fleet: &FleetName,
     run: &str,
     members: &[(Place, &MemberRun)],
@@ -103,26 +105,27 @@ pub async fn write(
             let body = serde_json::to_string(member).map_err(|e| corrupt("run member", e))?;
             rows.push((*s as i64, *g as i64, *i as i64, body));
         }
-        let mut insert = QueryBuilder::<Sqlite>::new(
-            "INSERT OR REPLACE INTO run_members (fleet, run, stage, grp, idx, body) ",
-        );
-        insert.push_values(rows, |mut row, (s, g, i, body)| {
-            row.push_bind(fleet.as_str())
-                .push_bind(run)
-                .push_bind(s)
-                .push_bind(g)
-                .push_bind(i)
-                .push_bind(body);
+        let mut insert =
+            Statement::new("INSERT INTO run_members (fleet, run, stage, grp, idx, body) VALUES ");
+        insert.values(rows, |row, (s, g, i, body)| {
+            row.bind(fleet.as_str().to_owned())
+                .bind(run.to_owned())
+                .bind(s)
+                .bind(g)
+                .bind(i)
+                .bind(body);
         });
-        insert.build().execute(&mut **tx).await?;
+        insert
+            .push(" ON CONFLICT (fleet, run, stage, grp, idx) DO UPDATE SET body = excluded.body");
+        insert.query().execute(&mut **tx).await?;
     }
     Ok(())
 }
 
 /// Puts the stored members back into `run`'s groups (replacing whatever lists the body had).
-pub async fn fill(pool: &SqlitePool, fleet: &FleetName, run: &mut UpdateRun) -> StoreResult<()> {
+pub async fn fill(pool: &AnyPool, fleet: &FleetName, run: &mut UpdateRun) -> StoreResult<()> {
     let rows = sqlx::query(
-        "SELECT stage, grp, body FROM run_members WHERE fleet = ? AND run = ? ORDER BY stage, grp, idx",
+        "SELECT stage, grp, body FROM run_members WHERE fleet = $1 AND run = $2 ORDER BY stage, grp, idx",
     )
     .bind(fleet.as_str())
     .bind(&run.name)

@@ -1,6 +1,6 @@
 //! Users, sessions and API tokens in SQLite.
 
-use super::{SqliteStore, corrupt};
+use super::{SqlStore, corrupt};
 use crate::store::access::{
     AccessStore, SsoIdentity, SsoLogin, StoredSession, StoredToken, StoredUser, UserChange,
 };
@@ -9,7 +9,7 @@ use app::model::access::{Grant, Role};
 use app::model::names::{FleetName, UserName};
 use app::model::time::Timestamp;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 /// The user columns every query reads (a macro, so queries stay static strings).
 macro_rules! user_columns {
@@ -19,7 +19,7 @@ macro_rules! user_columns {
 }
 pub(super) use user_columns;
 
-pub(super) fn user_from_row(row: &SqliteRow) -> StoreResult<StoredUser> {
+pub(super) fn user_from_row(row: &AnyRow) -> StoreResult<StoredUser> {
     let name =
         UserName::parse(&row.try_get::<String, _>("name")?).map_err(|e| corrupt("user", e))?;
     let grants: Vec<Grant> = serde_json::from_str(&row.try_get::<String, _>("grants")?)
@@ -35,13 +35,13 @@ pub(super) fn user_from_row(row: &SqliteRow) -> StoreResult<StoredUser> {
     })
 }
 
-fn token_from_row(row: &SqliteRow) -> StoreResult<StoredToken> {
+fn token_from_row(row: &AnyRow) -> StoreResult<StoredToken> {
     token_from_columns(row, "created_at")
 }
 
 /// A token from a row where its creation time is column `created` (joined with its owner, the
 /// user's own `created_at` takes that name).
-fn token_from_columns(row: &SqliteRow, created: &str) -> StoreResult<StoredToken> {
+fn token_from_columns(row: &AnyRow, created: &str) -> StoreResult<StoredToken> {
     let owner = UserName::parse(&row.try_get::<String, _>("owner")?)
         .map_err(|e| corrupt("token owner", e))?;
     let role = Role::parse(&row.try_get::<String, _>("role")?).map_err(|e| corrupt("token", e))?;
@@ -67,7 +67,7 @@ fn token_from_columns(row: &SqliteRow, created: &str) -> StoreResult<StoredToken
 }
 
 #[async_trait::async_trait]
-impl AccessStore for SqliteStore {
+impl AccessStore for SqlStore {
     async fn count_users(&self) -> StoreResult<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM users")
             .fetch_one(&self.pool)
@@ -78,7 +78,7 @@ impl AccessStore for SqliteStore {
         let grants = serde_json::to_string(change.grants).map_err(|e| corrupt("grants", e))?;
         let name = change.name.as_str();
         let mut tx = self.pool.begin().await?;
-        let existing: Option<i64> = sqlx::query_scalar("SELECT version FROM users WHERE name = ?")
+        let existing: Option<i64> = sqlx::query_scalar("SELECT version FROM users WHERE name = $1")
             .bind(name)
             .fetch_optional(&mut *tx)
             .await?;
@@ -87,7 +87,7 @@ impl AccessStore for SqliteStore {
         }
         match existing {
             None => {
-                sqlx::query("INSERT INTO users (name, password_hash, grants, version, created_at, password_changed_at) VALUES (?, ?, ?, 1, ?, ?)")
+                sqlx::query("INSERT INTO users (name, password_hash, grants, version, created_at, password_changed_at) VALUES ($1, $2, $3, 1, $4, $5)")
                     .bind(name)
                     .bind(change.password_hash)
                     .bind(&grants)
@@ -97,20 +97,20 @@ impl AccessStore for SqliteStore {
                     .await?;
             }
             Some(version) => {
-                sqlx::query("UPDATE users SET grants = ?, version = version + 1 WHERE name = ? AND version = ?")
+                sqlx::query("UPDATE users SET grants = $1, version = version + 1 WHERE name = $2 AND version = $3")
                     .bind(&grants)
                     .bind(name)
                     .bind(version)
                     .execute(&mut *tx)
                     .await?;
                 if let Some(hash) = change.password_hash {
-                    sqlx::query("UPDATE users SET password_hash = ?, password_changed_at = ? WHERE name = ?")
+                    sqlx::query("UPDATE users SET password_hash = $1, password_changed_at = $2 WHERE name = $3")
                         .bind(hash)
                         .bind(change.now.millis())
                         .bind(name)
                         .execute(&mut *tx)
                         .await?;
-                    sqlx::query("DELETE FROM sessions WHERE user = ?")
+                    sqlx::query("DELETE FROM sessions WHERE \"user\" = $1")
                         .bind(name)
                         .execute(&mut *tx)
                         .await?;
@@ -125,7 +125,7 @@ impl AccessStore for SqliteStore {
         sqlx::query(concat!(
             "SELECT ",
             user_columns!(),
-            " FROM users WHERE name = ?"
+            " FROM users WHERE name = $1"
         ))
         .bind(name.as_str())
         .fetch_optional(&self.pool)
@@ -149,14 +149,14 @@ impl AccessStore for SqliteStore {
 
     async fn delete_user(&self, name: &UserName, expect: Expect) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        let existing: Option<i64> = sqlx::query_scalar("SELECT version FROM users WHERE name = ?")
+        let existing: Option<i64> = sqlx::query_scalar("SELECT version FROM users WHERE name = $1")
             .bind(name.as_str())
             .fetch_optional(&mut *tx)
             .await?;
         if !expect.allows(existing) {
             return Err(StoreError::Concurrent);
         }
-        let done = sqlx::query("DELETE FROM users WHERE name = ?")
+        let done = sqlx::query("DELETE FROM users WHERE name = $1")
             .bind(name.as_str())
             .execute(&mut *tx)
             .await?;
@@ -172,7 +172,7 @@ impl AccessStore for SqliteStore {
         address: Option<&str>,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO sessions (id_hash, user, created_at, last_seen_at, address) VALUES (?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO sessions (id_hash, \"user\", created_at, last_seen_at, address) VALUES ($1, $2, $3, $4, $5)")
             .bind(id_hash)
             .bind(user.as_str())
             .bind(now.millis())
@@ -188,7 +188,7 @@ impl AccessStore for SqliteStore {
             "SELECT ",
             user_columns!(),
             ", sessions.created_at AS session_created, sessions.last_seen_at \
-             FROM sessions JOIN users ON users.name = sessions.user WHERE sessions.id_hash = ?"
+             FROM sessions JOIN users ON users.name = sessions.\"user\" WHERE sessions.id_hash = $1"
         );
         let Some(row) = sqlx::query(query)
             .bind(id_hash)
@@ -205,7 +205,7 @@ impl AccessStore for SqliteStore {
     }
 
     async fn touch_session(&self, id_hash: &str, now: Timestamp) -> StoreResult<()> {
-        sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?")
+        sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2")
             .bind(now.millis())
             .bind(id_hash)
             .execute(&self.pool)
@@ -215,7 +215,7 @@ impl AccessStore for SqliteStore {
 
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
+        let done = sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(id_hash)
             .execute(&mut *tx)
             .await?;
@@ -227,7 +227,7 @@ impl AccessStore for SqliteStore {
 
     async fn create_token(&self, token: &StoredToken, secret_hash: &str) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO api_tokens (id, secret_hash, owner, role, fleet, description, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO api_tokens (id, secret_hash, owner, role, fleet, description, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(&token.id)
             .bind(secret_hash)
             .bind(token.owner.as_str())
@@ -238,8 +238,8 @@ impl AccessStore for SqliteStore {
             .bind(token.expires_at.map(Timestamp::millis))
             .execute(&mut *tx)
             .await
-            .map_err(|e| match e.as_database_error().map(|d| d.message().contains("FOREIGN KEY")) {
-                Some(true) => StoreError::NotFound,
+            .map_err(|e| match super::broke(&e) {
+                super::Broke::ForeignKey => StoreError::NotFound,
                 _ => StoreError::Database(e),
             })?;
         super::commit_audited(tx).await
@@ -255,7 +255,7 @@ impl AccessStore for SqliteStore {
              api_tokens.expires_at, api_tokens.revoked_at, api_tokens.last_used_at, ",
             user_columns!(),
             " FROM api_tokens JOIN users ON users.name = api_tokens.owner \
-             WHERE api_tokens.secret_hash = ?"
+             WHERE api_tokens.secret_hash = $1"
         );
         let Some(row) = sqlx::query(query)
             .bind(secret_hash)
@@ -272,7 +272,7 @@ impl AccessStore for SqliteStore {
 
     async fn list_tokens(&self, owner: Option<&UserName>) -> StoreResult<Vec<StoredToken>> {
         sqlx::query(
-            "SELECT * FROM api_tokens WHERE ?1 IS NULL OR owner = ?1 ORDER BY created_at DESC, id",
+            "SELECT * FROM api_tokens WHERE $1 IS NULL OR owner = $1 ORDER BY created_at DESC, id",
         )
         .bind(owner.map(UserName::as_str))
         .fetch_all(&self.pool)
@@ -283,7 +283,7 @@ impl AccessStore for SqliteStore {
     }
 
     async fn get_token(&self, id: &str) -> StoreResult<Option<StoredToken>> {
-        sqlx::query("SELECT * FROM api_tokens WHERE id = ?")
+        sqlx::query("SELECT * FROM api_tokens WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
@@ -293,12 +293,13 @@ impl AccessStore for SqliteStore {
 
     async fn revoke_token(&self, id: &str, now: Timestamp) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        let done =
-            sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-                .bind(now.millis())
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(now.millis())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         let revoked = done.rows_affected() == 1;
         if revoked {
             super::commit_audited(tx).await?;
@@ -307,7 +308,7 @@ impl AccessStore for SqliteStore {
     }
 
     async fn touch_token(&self, id: &str, now: Timestamp) -> StoreResult<()> {
-        sqlx::query("UPDATE api_tokens SET last_used_at = ? WHERE id = ?")
+        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
             .bind(now.millis())
             .bind(id)
             .execute(&self.pool)

@@ -2,14 +2,16 @@
 //! starts a second upgrade there. Taken and given back inside `save_run`'s transaction.
 
 use super::corrupt;
+use super::statement::Statement;
 use crate::store::{Lease, StoreError, StoreResult};
 use app::engine::Effect;
 use app::model::member::ClusterResourceId;
 use app::model::names::{FleetName, MemberName, RunName};
 use app::model::run::UpdateRun;
 use app::model::time::Timestamp;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use sqlx::any::Any;
+use sqlx::any::AnyRow;
+use sqlx::{Row, Transaction};
 use std::collections::HashMap;
 
 /// A query of the columns `lease_from_row` reads (a macro, because sqlx takes only literal SQL).
@@ -23,7 +25,7 @@ macro_rules! select {
 }
 pub(super) use select;
 
-pub fn lease_from_row(row: &SqliteRow) -> StoreResult<Lease> {
+pub fn lease_from_row(row: &AnyRow) -> StoreResult<Lease> {
     let text = |col: &str| -> StoreResult<String> { Ok(row.try_get::<String, _>(col)?) };
     Ok(Lease {
         cluster: ClusterResourceId::parse(&text("cluster")?).map_err(|e| corrupt("lease", e))?,
@@ -42,33 +44,33 @@ const ROWS_PER_STATEMENT: usize = 1_000;
 /// (each statement is a round trip to the database); `ClusterBusy` when another run holds one
 /// (the caller's transaction is then rolled back).
 pub async fn take(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     fleet: &FleetName,
     run: &UpdateRun,
     at: Timestamp,
     effects: &[Effect],
 ) -> StoreResult<()> {
     for chunk in effects.chunks(ROWS_PER_STATEMENT) {
-        let mut insert = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO cluster_leases (cluster, fleet, run, run_uid, member, operation_id, since) ",
+        let mut insert = Statement::new(
+            "INSERT INTO cluster_leases (cluster, fleet, run, run_uid, member, operation_id, since) VALUES ",
         );
-        insert.push_values(chunk, |mut row, effect| {
+        insert.values(chunk, |row, effect| {
             let Effect::StartUpgrade {
                 member,
                 cluster,
                 operation_id,
                 ..
             } = effect;
-            row.push_bind(cluster.as_str())
-                .push_bind(fleet.as_str())
-                .push_bind(&run.name)
-                .push_bind(&run.uid)
-                .push_bind(member.as_str())
-                .push_bind(operation_id)
-                .push_bind(at.millis());
+            row.bind(cluster.as_str().to_owned())
+                .bind(fleet.as_str().to_owned())
+                .bind(run.name.clone())
+                .bind(run.uid.clone())
+                .bind(member.as_str().to_owned())
+                .bind(operation_id.clone())
+                .bind(at.millis());
         });
         insert.push(" ON CONFLICT (cluster) DO NOTHING");
-        let taken = insert.build().execute(&mut **tx).await?;
+        let taken = insert.query().execute(&mut **tx).await?;
         if taken.rows_affected() as usize != chunk.len() {
             check_held_by_these(tx, chunk).await?;
         }
@@ -78,21 +80,16 @@ pub async fn take(
 
 /// Some leases were already there: fine if each is this very attempt's (a repeated commit),
 /// `ClusterBusy` for the first held by someone else.
-async fn check_held_by_these(
-    tx: &mut Transaction<'_, Sqlite>,
-    effects: &[Effect],
-) -> StoreResult<()> {
-    let mut select = QueryBuilder::<Sqlite>::new(
-        "SELECT cluster, operation_id FROM cluster_leases WHERE cluster IN (",
-    );
-    let mut list = select.separated(", ");
-    for effect in effects {
+async fn check_held_by_these(tx: &mut Transaction<'_, Any>, effects: &[Effect]) -> StoreResult<()> {
+    let mut select =
+        Statement::new("SELECT cluster, operation_id FROM cluster_leases WHERE cluster IN (");
+    select.list(effects.iter().map(|effect| {
         let Effect::StartUpgrade { cluster, .. } = effect;
-        list.push_bind(cluster.as_str());
-    }
+        cluster.as_str().to_owned()
+    }));
     select.push(")");
     let held: HashMap<String, String> = select
-        .build()
+        .query()
         .fetch_all(&mut **tx)
         .await?
         .iter()
@@ -113,20 +110,17 @@ async fn check_held_by_these(
 
 /// Gives back the leases of members that are no longer upgrading.
 pub async fn give_back(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     run: &UpdateRun,
     members: &[&MemberName],
 ) -> StoreResult<()> {
     for chunk in members.chunks(ROWS_PER_STATEMENT) {
-        let mut delete = QueryBuilder::<Sqlite>::new("DELETE FROM cluster_leases WHERE run_uid = ");
-        delete.push_bind(&run.uid);
+        let mut delete = Statement::new("DELETE FROM cluster_leases WHERE run_uid = ");
+        delete.bind(run.uid.clone());
         delete.push(" AND member IN (");
-        let mut list = delete.separated(", ");
-        for member in chunk {
-            list.push_bind(member.as_str());
-        }
+        delete.list(chunk.iter().map(|member| member.as_str().to_owned()));
         delete.push(")");
-        delete.build().execute(&mut **tx).await?;
+        delete.query().execute(&mut **tx).await?;
     }
     Ok(())
 }

@@ -6,19 +6,15 @@ use super::corrupt;
 use crate::store::StoreResult;
 use crate::store::access::{SsoIdentity, SsoLogin, StoredUser};
 use app::model::time::Timestamp;
-use sqlx::{Row, SqlitePool};
+use sqlx::{AnyPool, Row};
 
-pub async fn begin(
-    pool: &SqlitePool,
-    login: &SsoLogin,
-    stale_before: Timestamp,
-) -> StoreResult<()> {
+pub async fn begin(pool: &AnyPool, login: &SsoLogin, stale_before: Timestamp) -> StoreResult<()> {
     let mut tx = pool.begin().await?;
-    sqlx::query("DELETE FROM sso_logins WHERE created_at < ?")
+    sqlx::query("DELETE FROM sso_logins WHERE created_at < $1")
         .bind(stale_before.millis())
         .execute(&mut *tx)
         .await?;
-    sqlx::query("INSERT INTO sso_logins (state_hash, nonce, verifier, next, created_at) VALUES (?, ?, ?, ?, ?)")
+    sqlx::query("INSERT INTO sso_logins (state_hash, nonce, verifier, next, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&login.state_hash)
         .bind(&login.nonce)
         .bind(&login.verifier)
@@ -30,9 +26,9 @@ pub async fn begin(
     Ok(())
 }
 
-pub async fn take(pool: &SqlitePool, state_hash: &str) -> StoreResult<Option<SsoLogin>> {
+pub async fn take(pool: &AnyPool, state_hash: &str) -> StoreResult<Option<SsoLogin>> {
     let row = sqlx::query(
-        "DELETE FROM sso_logins WHERE state_hash = ? RETURNING nonce, verifier, next, created_at",
+        "DELETE FROM sso_logins WHERE state_hash = $1 RETURNING nonce, verifier, next, created_at",
     )
     .bind(state_hash)
     .fetch_optional(pool)
@@ -49,11 +45,11 @@ pub async fn take(pool: &SqlitePool, state_hash: &str) -> StoreResult<Option<Sso
     .transpose()
 }
 
-pub async fn user(pool: &SqlitePool, identity: SsoIdentity<'_>) -> StoreResult<Option<StoredUser>> {
+pub async fn user(pool: &AnyPool, identity: SsoIdentity<'_>) -> StoreResult<Option<StoredUser>> {
     let grants = serde_json::to_string(identity.grants).map_err(|e| corrupt("grants", e))?;
     let mut tx = pool.begin().await?;
     let bound: Option<String> =
-        sqlx::query_scalar("SELECT name FROM users WHERE issuer = ? AND subject = ?")
+        sqlx::query_scalar("SELECT name FROM users WHERE issuer = $1 AND subject = $2")
             .bind(identity.issuer)
             .bind(identity.subject)
             .fetch_optional(&mut *tx)
@@ -61,7 +57,7 @@ pub async fn user(pool: &SqlitePool, identity: SsoIdentity<'_>) -> StoreResult<O
     let name = match bound {
         Some(name) => {
             sqlx::query(
-                "UPDATE users SET grants = ?, version = version + 1 WHERE name = ? AND grants <> ?",
+                "UPDATE users SET grants = $1, version = version + 1 WHERE name = $2 AND grants <> $3",
             )
             .bind(&grants)
             .bind(&name)
@@ -71,14 +67,14 @@ pub async fn user(pool: &SqlitePool, identity: SsoIdentity<'_>) -> StoreResult<O
             name
         }
         None => {
-            let taken: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE name = ?")
+            let taken: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE name = $1")
                 .bind(identity.name.as_str())
                 .fetch_optional(&mut *tx)
                 .await?;
             if taken.is_some() {
                 return Ok(None);
             }
-            sqlx::query("INSERT INTO users (name, password_hash, issuer, subject, grants, version, created_at, password_changed_at) VALUES (?, NULL, ?, ?, ?, 1, ?, ?)")
+            sqlx::query("INSERT INTO users (name, password_hash, issuer, subject, grants, version, created_at, password_changed_at) VALUES ($1, NULL, $2, $3, $4, 1, $5, $6)")
                 .bind(identity.name.as_str())
                 .bind(identity.issuer)
                 .bind(identity.subject)
@@ -93,7 +89,7 @@ pub async fn user(pool: &SqlitePool, identity: SsoIdentity<'_>) -> StoreResult<O
     let row = sqlx::query(concat!(
         "SELECT ",
         super::access::user_columns!(),
-        " FROM users WHERE name = ?"
+        " FROM users WHERE name = $1"
     ))
     .bind(&name)
     .fetch_one(&mut *tx)

@@ -1,16 +1,17 @@
 use super::leases;
 use super::run_members::{self, changed, landed, placed, skeleton};
-use super::{SqliteStore, corrupt};
+use super::{SqlStore, corrupt};
 use crate::store::{Lease, RunStore, StoreError, StoreResult, StoredEvent, StoredRun};
 use app::engine::Effect;
 use app::model::member::ClusterResourceId;
 use app::model::names::{FleetName, RunName};
 use app::model::run::{RunEvent, UpdateRun};
 use app::model::time::Timestamp;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::any::Any;
+use sqlx::any::AnyRow;
+use sqlx::{Row, Transaction};
 
-fn run_from_row(row: &SqliteRow) -> StoreResult<StoredRun> {
+fn run_from_row(row: &AnyRow) -> StoreResult<StoredRun> {
     let mut run: UpdateRun =
         serde_json::from_str(&row.try_get::<String, _>("body")?).map_err(|e| corrupt("run", e))?;
     // The column is the uid's home (bodies stored before uids existed have none).
@@ -28,15 +29,29 @@ fn state_word(run: &UpdateRun) -> String {
     format!("{:?}", run.state.public())
 }
 
+/// The transaction-level lock event writers take on PostgreSQL ("EVENTS" in ASCII).
+const EVENTS_LOCK: i64 = 0x4556_454e_5453;
+
+/// Appends a decision's events. Readers follow events by id (`?after=`, `Last-Event-ID`,
+/// webhooks), so ids must become visible in order: on PostgreSQL, where an identity is drawn at
+/// insert and transactions commit in any order, writers of events take one lock until they
+/// commit (SQLite has one writer at a time already).
 async fn append_events(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
+    backend: super::Backend,
     fleet: &FleetName,
     run: &str,
     events: &[RunEvent],
 ) -> StoreResult<()> {
+    if backend == super::Backend::Postgres && !events.is_empty() {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(EVENTS_LOCK)
+            .execute(&mut **tx)
+            .await?;
+    }
     for event in events {
         let text = serde_json::to_string(event).map_err(|e| corrupt("event", e))?;
-        sqlx::query("INSERT INTO run_events (fleet, run, at, event) VALUES (?, ?, ?, ?)")
+        sqlx::query("INSERT INTO run_events (fleet, run, at, event) VALUES ($1, $2, $3, $4)")
             .bind(fleet.as_str())
             .bind(run)
             .bind(event.at.millis())
@@ -48,7 +63,7 @@ async fn append_events(
 }
 
 #[async_trait::async_trait]
-impl RunStore for SqliteStore {
+impl RunStore for SqlStore {
     async fn create_run(
         &self,
         fleet: &FleetName,
@@ -61,7 +76,7 @@ impl RunStore for SqliteStore {
         }
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
-            "INSERT INTO runs (fleet, name, uid, body, state, version, wake_at, created_at) VALUES (?, ?, ?, ?, ?, 1, NULL, ?)",
+            "INSERT INTO runs (fleet, name, uid, body, state, version, wake_at, created_at) VALUES ($1, $2, $3, $4, $5, 1, NULL, $6)",
         )
         .bind(fleet.as_str())
         .bind(&run.name)
@@ -72,18 +87,15 @@ impl RunStore for SqliteStore {
         .execute(&mut *tx)
         .await;
         if let Err(error) = done {
-            let message = error
-                .as_database_error()
-                .map(|e| e.message().to_owned())
-                .unwrap_or_default();
-            return Err(if message.contains("runs.uid") {
-                corrupt("run", "a uid was given twice")
-            } else if message.contains("UNIQUE") {
-                StoreError::RunExists(RunName::parse(&run.name).map_err(|e| corrupt("run", e))?)
-            } else if message.contains("FOREIGN KEY") {
-                StoreError::NotFound
-            } else {
-                StoreError::Database(error)
+            return Err(match super::broke(&error) {
+                super::Broke::Unique(words) if words.contains("uid") => {
+                    corrupt("run", "a uid was given twice")
+                }
+                super::Broke::Unique(_) => {
+                    StoreError::RunExists(RunName::parse(&run.name).map_err(|e| corrupt("run", e))?)
+                }
+                super::Broke::ForeignKey => StoreError::NotFound,
+                super::Broke::Other => StoreError::Database(error),
             });
         }
         let everyone: Vec<_> = placed(run).collect();
@@ -99,7 +111,7 @@ impl RunStore for SqliteStore {
 
     async fn get_run(&self, fleet: &FleetName, name: &RunName) -> StoreResult<Option<StoredRun>> {
         let row = sqlx::query(
-            "SELECT uid, body, version, wake_at, created_at FROM runs WHERE fleet = ? AND name = ?",
+            "SELECT uid, body, version, wake_at, created_at FROM runs WHERE fleet = $1 AND name = $2",
         )
         .bind(fleet.as_str())
         .bind(name.as_str())
@@ -113,7 +125,7 @@ impl RunStore for SqliteStore {
     }
 
     async fn list_runs(&self, fleet: &FleetName) -> StoreResult<Vec<StoredRun>> {
-        let rows = sqlx::query("SELECT uid, body, version, wake_at, created_at FROM runs WHERE fleet = ? ORDER BY created_at, name")
+        let rows = sqlx::query("SELECT uid, body, version, wake_at, created_at FROM runs WHERE fleet = $1 ORDER BY created_at, name")
             .bind(fleet.as_str())
             .fetch_all(&self.pool)
             .await?;
@@ -130,7 +142,7 @@ impl RunStore for SqliteStore {
     async fn delete_run(&self, fleet: &FleetName, previous: &StoredRun) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
-            "DELETE FROM runs WHERE fleet = ? AND name = ? AND uid = ? AND version = ?",
+            "DELETE FROM runs WHERE fleet = $1 AND name = $2 AND uid = $3 AND version = $4",
         )
         .bind(fleet.as_str())
         .bind(&previous.run.name)
@@ -161,7 +173,7 @@ impl RunStore for SqliteStore {
         let body = serde_json::to_string(&skeleton(run)).map_err(|e| corrupt("run", e))?;
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
-            "UPDATE runs SET body = ?, state = ?, version = version + 1, wake_at = ? WHERE fleet = ? AND name = ? AND uid = ? AND version = ?",
+            "UPDATE runs SET body = $1, state = $2, version = version + 1, wake_at = $3 WHERE fleet = $4 AND name = $5 AND uid = $6 AND version = $7",
         )
         .bind(body)
         .bind(state_word(run))
@@ -181,7 +193,7 @@ impl RunStore for SqliteStore {
         let at = events.first().map_or(previous.created_at, |e| e.at);
         leases::give_back(&mut tx, run, &landed(&previous.run, run)).await?;
         leases::take(&mut tx, fleet, run, at, effects).await?;
-        append_events(&mut tx, fleet, &run.name, events).await?;
+        append_events(&mut tx, self.backend, fleet, &run.name, events).await?;
         super::commit_audited(tx).await?;
         Ok(StoredRun {
             run: run.clone(),
@@ -212,7 +224,7 @@ impl RunStore for SqliteStore {
     }
 
     async fn lease_of(&self, cluster: &ClusterResourceId) -> StoreResult<Option<Lease>> {
-        let row = sqlx::query(leases::select!("WHERE cluster = ?"))
+        let row = sqlx::query(leases::select!("WHERE cluster = $1"))
             .bind(cluster.as_str())
             .fetch_optional(&self.pool)
             .await?;
@@ -220,7 +232,7 @@ impl RunStore for SqliteStore {
     }
 
     async fn fleet_leases(&self, fleet: &FleetName) -> StoreResult<Vec<Lease>> {
-        let rows = sqlx::query(leases::select!("WHERE fleet = ? ORDER BY run, member"))
+        let rows = sqlx::query(leases::select!("WHERE fleet = $1 ORDER BY run, member"))
             .bind(fleet.as_str())
             .fetch_all(&self.pool)
             .await?;
@@ -250,7 +262,7 @@ impl RunStore for SqliteStore {
         limit: i64,
     ) -> StoreResult<Vec<StoredEvent>> {
         let rows = sqlx::query(
-            "SELECT id, event FROM run_events WHERE fleet = ? AND run = ? AND id > ? ORDER BY id LIMIT ?",
+            "SELECT id, event FROM run_events WHERE fleet = $1 AND run = $2 AND id > $3 ORDER BY id LIMIT $4",
         )
         .bind(fleet.as_str())
         .bind(name.as_str())
@@ -272,7 +284,7 @@ impl RunStore for SqliteStore {
 
     async fn last_event_id(&self, fleet: &FleetName, name: &RunName) -> StoreResult<i64> {
         let last = sqlx::query_scalar(
-            "SELECT COALESCE(MAX(id), 0) FROM run_events WHERE fleet = ? AND run = ?",
+            "SELECT COALESCE(MAX(id), 0) FROM run_events WHERE fleet = $1 AND run = $2",
         )
         .bind(fleet.as_str())
         .bind(name.as_str())

@@ -1,4 +1,8 @@
-//! The embedded default store: one SQLite file (WAL), created and migrated on start.
+//! The store on SQL: one SQLite file (WAL), the embedded default, or a PostgreSQL database
+//! (`--database-url postgres://…`) that several replicas share. One implementation serves both,
+//! through sqlx's `Any` driver: statements are written once, with `$1, $2, …` placeholders, which
+//! both read; each back end has its own migrations (`migrations/sqlite`, `migrations/postgres`)
+//! that make the same tables.
 
 mod access;
 mod audit;
@@ -8,6 +12,7 @@ mod run_members;
 mod runs;
 mod simulator;
 mod single_sign_on;
+mod statement;
 mod strategies;
 mod webhooks;
 
@@ -15,49 +20,190 @@ use super::{Expect, FleetStore, StoreError, StoreResult};
 use app::model::member::{ClusterResourceId, FleetSummary, Labels, Member, MemberSpec};
 use app::model::names::{FleetName, GroupName, MemberName};
 use app::model::time::Timestamp;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
-use sqlx::{Row, SqlitePool};
-use std::str::FromStr;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
 use std::time::Duration;
 
-#[derive(Clone)]
-pub struct SqliteStore {
-    pool: SqlitePool,
+/// Which database a store is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
 }
 
-impl SqliteStore {
-    /// Opens (creating if missing) and migrates the database at `url`, e.g. `sqlite://drydock.db`
-    /// or `sqlite::memory:`.
+impl Backend {
+    pub fn of(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::Setup(format!(
+                "the database URL must start with sqlite: or postgres:// (not {:?})",
+                url.split(':').next().unwrap_or_default()
+            )))
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+    /// On PostgreSQL, the connection holding the lock that makes this the database's only
+    /// server (see `claim_database`).
+    _claim: Option<Claim>,
+}
+
+/// The advisory lock a Drydock server holds on its PostgreSQL database ("DRYDOCK" in ASCII).
+const ONE_SERVER_LOCK: i64 = 0x0044_5259_444f_434b;
+
+/// How many connections a PostgreSQL store keeps at most (`DRYDOCK_DATABASE_MAX_CONNECTIONS`).
+const POSTGRES_CONNECTIONS: u32 = 10;
+
+impl SqlStore {
+    /// Opens (creating if missing) and migrates the database at `url`: `sqlite://drydock.db`,
+    /// `sqlite::memory:`, or `postgres://user:password@host/db` (TLS with `?sslmode=require` or
+    /// `verify-full`).
     pub async fn connect(url: &str) -> StoreResult<Self> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .foreign_keys(true)
-            // WAL with NORMAL sync survives a killed process without losing a commit; only a
-            // power loss can drop the last few.
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10));
-        // An in-memory database exists once per connection, so it must have exactly one.
-        let max = if url.contains(":memory:") { 1 } else { 4 };
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max)
-            .connect_with(options)
-            .await?;
-        sqlx::migrate!("./migrations")
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of(url)?;
+        let pool = match backend {
+            Backend::Sqlite => sqlite_pool(url).await?,
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(postgres_connections())
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect(url)
+                    .await?
+            }
+        };
+        migrations(backend)
             .run(&pool)
             .await
-            .map_err(|e| StoreError::Corrupt(format!("migrating the database failed: {e}")))?;
-        Ok(Self { pool })
+            .map_err(|e| StoreError::Setup(format!("migrating the database failed: {e}")))?;
+        let claim = match backend {
+            Backend::Postgres => Some(claim_database(&pool, url).await?),
+            Backend::Sqlite => None,
+        };
+        Ok(Self {
+            pool,
+            backend,
+            _claim: claim,
+        })
     }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+}
+
+type Claim = std::sync::Arc<tokio::sync::Mutex<sqlx::AnyConnection>>;
+
+/// Until runs are leased to replicas (each run driven by exactly one), two servers on one
+/// database would both drive every run: the first to start takes a session-level advisory lock
+/// and keeps the connection that holds it; another is refused at start, saying why. A process
+/// keeps its claim until it exits (a store opened again in the same process, as tests do,
+/// reuses it).
+async fn claim_database(pool: &AnyPool, url: &str) -> StoreResult<Claim> {
+    static CLAIMS: std::sync::OnceLock<
+        tokio::sync::Mutex<std::collections::HashMap<String, Claim>>,
+    > = std::sync::OnceLock::new();
+    let mut claims = CLAIMS.get_or_init(Default::default).lock().await;
+    if let Some(claim) = claims.get(url) {
+        return Ok(claim.clone());
+    }
+    let mut conn = pool.acquire().await?.detach();
+    let taken: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+        .bind(ONE_SERVER_LOCK)
+        .fetch_one(&mut conn)
+        .await?;
+    if !taken {
+        return Err(StoreError::Setup(
+            "another Drydock server is already using this PostgreSQL database; one server per database until replicas can share runs".into(),
+        ));
+    }
+    let claim: Claim = std::sync::Arc::new(tokio::sync::Mutex::new(conn));
+    claims.insert(url.to_owned(), claim.clone());
+    Ok(claim)
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+fn migrations(backend: Backend) -> &'static sqlx::migrate::Migrator {
+    match backend {
+        Backend::Sqlite => &SQLITE_MIGRATIONS,
+        Backend::Postgres => &POSTGRES_MIGRATIONS,
+    }
+}
+
+#[async_trait::async_trait]
+impl super::HealthStore for SqlStore {
+    async fn ready(&self) -> StoreResult<()> {
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+                .fetch_one(&self.pool)
+                .await?;
+        let known = migrations(self.backend).iter().map(|m| m.version).max();
+        if applied < known {
+            return Err(StoreError::Setup(format!(
+                "the database is at migration {}, this server needs {}",
+                applied.unwrap_or(0),
+                known.unwrap_or(0)
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn postgres_connections() -> u32 {
+    std::env::var("DRYDOCK_DATABASE_MAX_CONNECTIONS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .filter(|n| (1..=1000).contains(n))
+        .unwrap_or(POSTGRES_CONNECTIONS)
+}
+
+/// SQLite: created if missing, WAL with NORMAL sync (a killed process loses no commit; only a
+/// power loss can drop the last few), foreign keys on, waiting up to 10 s for a lock.
+async fn sqlite_pool(url: &str) -> StoreResult<AnyPool> {
+    let memory = url.contains(":memory:") || url.contains("mode=memory");
+    let url = if memory || url.contains("mode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    };
+    let options = AnyPoolOptions::new().after_connect(|conn, _| {
+        Box::pin(async move {
+            conn.execute(
+                "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; \
+                 PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;",
+            )
+            .await?;
+            Ok(())
+        })
+    });
+    // An in-memory database lives in its one connection, which must never be closed.
+    let options = if memory {
+        options
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+    } else {
+        options.max_connections(4)
+    };
+    Ok(options.connect(&url).await?)
 }
 
 fn corrupt(what: &str, detail: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {detail}"))
 }
 
-fn member_from_row(row: &SqliteRow) -> StoreResult<Member> {
+fn member_from_row(row: &AnyRow) -> StoreResult<Member> {
     let text = |col: &str| -> StoreResult<String> { Ok(row.try_get::<String, _>(col)?) };
     let fleet = FleetName::parse(&text("fleet")?).map_err(|e| corrupt("fleet", e))?;
     let name = MemberName::parse(&text("name")?).map_err(|e| corrupt("member", e))?;
@@ -82,27 +228,46 @@ fn member_from_row(row: &SqliteRow) -> StoreResult<Member> {
     })
 }
 
+/// What a failed statement broke, on either back end: unique or foreign key, and the words
+/// that name the constraint (SQLite's message names the columns, PostgreSQL names the
+/// constraint; the PostgreSQL schema names its constraints after the columns for this).
+pub(super) enum Broke {
+    Unique(String),
+    ForeignKey,
+    Other,
+}
+
+pub(super) fn broke(error: &sqlx::Error) -> Broke {
+    let Some(db) = error.as_database_error() else {
+        return Broke::Other;
+    };
+    let words = format!("{} {}", db.message(), db.constraint().unwrap_or_default());
+    match db.kind() {
+        sqlx::error::ErrorKind::UniqueViolation => Broke::Unique(words),
+        sqlx::error::ErrorKind::ForeignKeyViolation => Broke::ForeignKey,
+        // SQLite's triggers raise their own constraint errors, worded as unique ones.
+        _ if words.contains("UNIQUE constraint failed") => Broke::Unique(words),
+        _ => Broke::Other,
+    }
+}
+
 /// Maps a unique-constraint failure on insert to the conflict it means.
 fn insert_conflict(error: sqlx::Error, name: &MemberName, spec: &MemberSpec) -> StoreError {
-    let message = error
-        .as_database_error()
-        .map(|e| e.message().to_owned())
-        .unwrap_or_default();
-    if message.contains("members.cluster_resource_id") {
-        return StoreError::ClusterAlreadyJoined(spec.cluster_resource_id.clone());
+    match broke(&error) {
+        Broke::Unique(words) if words.contains("cluster_resource_id") => {
+            StoreError::ClusterAlreadyJoined(spec.cluster_resource_id.clone())
+        }
+        Broke::Unique(_) => StoreError::MemberExists(name.clone()),
+        Broke::ForeignKey => StoreError::NotFound,
+        Broke::Other => StoreError::Database(error),
     }
-    if message.contains("UNIQUE") {
-        return StoreError::MemberExists(name.clone());
-    }
-    if message.contains("FOREIGN KEY") {
-        return StoreError::NotFound;
-    }
-    StoreError::Database(error)
 }
 
 /// Commits `tx`, which carries out the change a request asked for, with that request's audit
 /// entry (see `audit_trail`): both or neither.
-pub(super) async fn commit_audited(mut tx: sqlx::Transaction<'_, sqlx::Sqlite>) -> StoreResult<()> {
+pub(super) async fn commit_audited(
+    mut tx: sqlx::Transaction<'_, sqlx::any::Any>,
+) -> StoreResult<()> {
     let stamp = audit::stamp(&mut tx).await?;
     tx.commit().await?;
     stamp.confirm();
@@ -113,7 +278,7 @@ pub(super) async fn commit_audited(mut tx: sqlx::Transaction<'_, sqlx::Sqlite>) 
 /// NULL, as `?3`); `false` when there was none, `Concurrent` when it is there at another version
 /// (`sql[1]` reads it).
 async fn delete_guarded(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     sql: [&'static str; 2],
     fleet: &FleetName,
     name: &str,
@@ -153,10 +318,10 @@ macro_rules! member_select {
 }
 
 #[async_trait::async_trait]
-impl FleetStore for SqliteStore {
+impl FleetStore for SqlStore {
     async fn put_fleet(&self, fleet: &FleetName, now: Timestamp) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("INSERT INTO fleets (name, version, created_at) VALUES (?, 1, ?) ON CONFLICT (name) DO NOTHING")
+        let done = sqlx::query("INSERT INTO fleets (name, version, created_at) VALUES ($1, 1, $2) ON CONFLICT (name) DO NOTHING")
             .bind(fleet.as_str())
             .bind(now.millis())
             .execute(&mut *tx)
@@ -169,7 +334,7 @@ impl FleetStore for SqliteStore {
     }
 
     async fn get_fleet(&self, fleet: &FleetName) -> StoreResult<Option<FleetSummary>> {
-        let row = sqlx::query("SELECT (SELECT COUNT(*) FROM members WHERE fleet = f.name) AS n FROM fleets f WHERE f.name = ?")
+        let row = sqlx::query("SELECT (SELECT COUNT(*) FROM members WHERE fleet = f.name) AS n FROM fleets f WHERE f.name = $1")
             .bind(fleet.as_str())
             .fetch_optional(&self.pool)
             .await?;
@@ -202,7 +367,7 @@ impl FleetStore for SqliteStore {
         // Never while a run of the fleet holds a cluster (its upgrade is in flight).
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
-            "DELETE FROM fleets WHERE name = ? AND NOT EXISTS (SELECT 1 FROM cluster_leases WHERE fleet = ?)",
+            "DELETE FROM fleets WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM cluster_leases WHERE fleet = $2)",
         )
         .bind(fleet.as_str())
         .bind(fleet.as_str())
@@ -224,7 +389,7 @@ impl FleetStore for SqliteStore {
         fleet: &FleetName,
         name: &MemberName,
     ) -> StoreResult<Option<Member>> {
-        let row = sqlx::query(member_select!("WHERE fleet = ? AND name = ?"))
+        let row = sqlx::query(member_select!("WHERE fleet = $1 AND name = $2"))
             .bind(fleet.as_str())
             .bind(name.as_str())
             .fetch_optional(&self.pool)
@@ -233,7 +398,7 @@ impl FleetStore for SqliteStore {
     }
 
     async fn list_members(&self, fleet: &FleetName) -> StoreResult<Vec<Member>> {
-        let rows = sqlx::query(member_select!("WHERE fleet = ? ORDER BY name"))
+        let rows = sqlx::query(member_select!("WHERE fleet = $1 ORDER BY name"))
             .bind(fleet.as_str())
             .fetch_all(&self.pool)
             .await?;
@@ -251,7 +416,7 @@ impl FleetStore for SqliteStore {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO members (fleet, name, cluster_resource_id, update_group, labels, version, created_at) \
-             VALUES (?, ?, ?, ?, ?, 1, ?)",
+             VALUES ($1, $2, $3, $4, $5, 1, $6)",
         )
         .bind(fleet.as_str())
         .bind(name.as_str())
@@ -275,8 +440,8 @@ impl FleetStore for SqliteStore {
         let labels = serde_json::to_string(&spec.labels).map_err(|e| corrupt("labels", e))?;
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
-            "UPDATE members SET cluster_resource_id = ?, update_group = ?, labels = ?, version = version + 1 \
-             WHERE fleet = ? AND name = ? AND version = ?",
+            "UPDATE members SET cluster_resource_id = $1, update_group = $2, labels = $3, version = version + 1 \
+             WHERE fleet = $4 AND name = $5 AND version = $6",
         )
         .bind(spec.cluster_resource_id.as_str())
         .bind(spec.group.as_ref().map(GroupName::as_str))
@@ -302,7 +467,7 @@ impl FleetStore for SqliteStore {
         let mut tx = self.pool.begin().await?;
         for member in members {
             let done = sqlx::query(
-                "UPDATE members SET update_group = ?, version = version + 1 WHERE fleet = ? AND name = ? AND version = ?",
+                "UPDATE members SET update_group = $1, version = version + 1 WHERE fleet = $2 AND name = $3 AND version = $4",
             )
             .bind(group.map(GroupName::as_str))
             .bind(member.fleet.as_str())
@@ -326,8 +491,8 @@ impl FleetStore for SqliteStore {
         expect: Expect,
     ) -> StoreResult<bool> {
         let sql = [
-            "DELETE FROM members WHERE fleet = ? AND name = ? AND (?3 IS NULL OR version = ?3)",
-            "SELECT version FROM members WHERE fleet = ? AND name = ?",
+            "DELETE FROM members WHERE fleet = $1 AND name = $2 AND ($3 IS NULL OR version = $3)",
+            "SELECT version FROM members WHERE fleet = $1 AND name = $2",
         ];
         delete_guarded(&self.pool, sql, fleet, name.as_str(), expect).await
     }
@@ -337,7 +502,7 @@ impl FleetStore for SqliteStore {
         cluster: &ClusterResourceId,
     ) -> StoreResult<Vec<(FleetName, MemberName)>> {
         let rows = sqlx::query(
-            "SELECT fleet, name FROM members WHERE cluster_resource_id = ? ORDER BY fleet, name",
+            "SELECT fleet, name FROM members WHERE cluster_resource_id = $1 ORDER BY fleet, name",
         )
         .bind(cluster.as_str())
         .fetch_all(&self.pool)
@@ -354,7 +519,7 @@ impl FleetStore for SqliteStore {
     }
 
     async fn get_setting(&self, key: &str) -> StoreResult<Option<String>> {
-        let row = sqlx::query("SELECT value FROM settings WHERE key = ?")
+        let row = sqlx::query("SELECT value FROM settings WHERE key = $1")
             .bind(key)
             .fetch_optional(&self.pool)
             .await?;
@@ -362,7 +527,7 @@ impl FleetStore for SqliteStore {
     }
 
     async fn put_setting(&self, key: &str, value: &str) -> StoreResult<()> {
-        sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
             .bind(key)
             .bind(value)
             .execute(&self.pool)

@@ -1,0 +1,49 @@
+//! `GET /healthz` (the process answers) and `GET /readyz` (it can serve: the database answers
+//! and has every migration this build knows), for load balancers and Kubernetes probes. They
+//! sit outside every other layer: a probe names the pod's address as its host, carries no
+//! credential, and would only fill the request log.
+
+use crate::store::HealthStore;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use std::sync::Arc;
+
+fn plain(status: StatusCode, text: String) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        text,
+    )
+        .into_response()
+}
+
+async fn healthz() -> Response {
+    plain(StatusCode::OK, "ok\n".into())
+}
+
+async fn readyz(State(health): State<Arc<dyn HealthStore>>) -> Response {
+    match health.ready().await {
+        Ok(()) => plain(StatusCode::OK, "ready\n".into()),
+        Err(error) => {
+            tracing::warn!(%error, "not ready");
+            plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("not ready: {error}\n"),
+            )
+        }
+    }
+}
+
+pub fn router(health: Arc<dyn HealthStore>) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(health)
+}
