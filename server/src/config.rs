@@ -38,6 +38,28 @@ pub enum Command {
     Token(crate::cli::TokenCommand),
     /// Measure the orchestration itself on a large simulated fleet (see the README).
     Bench(crate::bench::BenchArgs),
+    /// Write the whole store (fleets, members, strategies, runs, events, users, …) to a
+    /// portable file: the same from SQLite and PostgreSQL (see the README).
+    Export(PortableArgs),
+    /// Read a file `drydock export` wrote into an empty database (created and migrated if
+    /// needed); all or nothing. The way from SQLite to PostgreSQL.
+    Import(PortableArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct PortableArgs {
+    /// The database to export from or import into.
+    #[arg(
+        long,
+        env = "DRYDOCK_DATABASE_URL",
+        default_value = "sqlite://drydock.db",
+        value_parser = parse_database_url
+    )]
+    pub database_url: String,
+
+    /// The file (`-` or none: standard output for export, standard input for import).
+    #[arg(long, short)]
+    pub file: Option<std::path::PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]

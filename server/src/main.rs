@@ -18,6 +18,8 @@ fn main() -> anyhow::Result<()> {
                 .block_on(server::bench::run(args))?;
             return Ok(());
         }
+        Command::Export(args) => return server::portable::export(args),
+        Command::Import(args) => return server::portable::import(args),
     };
     if !answer.is_null() {
         println!("{}", serde_json::to_string_pretty(&answer)?);

@@ -4,7 +4,7 @@
 
 pub mod access;
 pub mod audit;
-mod sql;
+pub mod sql;
 
 pub use sql::{Backend, SqlStore};
 

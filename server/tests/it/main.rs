@@ -18,6 +18,7 @@ mod eks_example;
 mod exec_provider;
 mod gates;
 mod limits;
+mod portable;
 mod provider_faults;
 mod rest_fleets;
 mod rest_members;

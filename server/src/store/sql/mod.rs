@@ -8,6 +8,7 @@ mod access;
 mod audit;
 mod journal;
 mod leases;
+pub mod portable;
 mod run_members;
 mod runs;
 mod simulator;
@@ -66,18 +67,7 @@ impl SqlStore {
     /// `sqlite::memory:`, or `postgres://user:password@host/db` (TLS with `?sslmode=require` or
     /// `verify-full`).
     pub async fn connect(url: &str) -> StoreResult<Self> {
-        sqlx::any::install_default_drivers();
-        let backend = Backend::of(url)?;
-        let pool = match backend {
-            Backend::Sqlite => sqlite_pool(url).await?,
-            Backend::Postgres => {
-                AnyPoolOptions::new()
-                    .max_connections(postgres_connections())
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect(url)
-                    .await?
-            }
-        };
+        let (pool, backend) = pool(url).await?;
         migrations(backend)
             .run(&pool)
             .await
@@ -91,6 +81,19 @@ impl SqlStore {
             backend,
             _claim: claim,
         })
+    }
+
+    /// Opens a database a server may be using, to read it (`drydock export`): not migrated,
+    /// not claimed, but it must be at this build's schema.
+    pub async fn open_to_read(url: &str) -> StoreResult<Self> {
+        let (pool, backend) = pool(url).await?;
+        let store = Self {
+            pool,
+            backend,
+            _claim: None,
+        };
+        super::HealthStore::ready(&store).await?;
+        Ok(store)
     }
 
     pub fn backend(&self) -> Backend {
@@ -126,6 +129,22 @@ async fn claim_database(pool: &AnyPool, url: &str) -> StoreResult<Claim> {
     let claim: Claim = std::sync::Arc::new(tokio::sync::Mutex::new(conn));
     claims.insert(url.to_owned(), claim.clone());
     Ok(claim)
+}
+
+async fn pool(url: &str) -> StoreResult<(AnyPool, Backend)> {
+    sqlx::any::install_default_drivers();
+    let backend = Backend::of(url)?;
+    let pool = match backend {
+        Backend::Sqlite => sqlite_pool(url).await?,
+        Backend::Postgres => {
+            AnyPoolOptions::new()
+                .max_connections(postgres_connections())
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await?
+        }
+    };
+    Ok((pool, backend))
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
