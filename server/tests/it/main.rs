@@ -34,5 +34,6 @@ mod simulator_operations;
 mod single_sign_on;
 mod slow_clients;
 mod store_backends;
+mod stored_format;
 mod tls;
 mod webhooks;
