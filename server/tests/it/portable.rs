@@ -204,5 +204,12 @@ fn bad_files_and_full_databases_are_refused_and_change_nothing() {
     let out = import(&source, &file);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("not empty"));
+
+    // Exporting a database that is not there says so, and makes none.
+    let missing = dir.join("missing.db");
+    let url = format!("sqlite://{}", missing.display());
+    let out = drydock(&["export", "--database-url", &url, "--file", "-"]);
+    assert!(!out.status.success());
+    assert!(!missing.exists(), "export created {missing:?}");
     std::fs::remove_dir_all(dir).ok();
 }

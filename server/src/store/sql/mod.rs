@@ -67,7 +67,7 @@ impl SqlStore {
     /// `sqlite::memory:`, or `postgres://user:password@host/db` (TLS with `?sslmode=require` or
     /// `verify-full`).
     pub async fn connect(url: &str) -> StoreResult<Self> {
-        let (pool, backend) = pool(url).await?;
+        let (pool, backend) = pool(url, true).await?;
         migrations(backend)
             .run(&pool)
             .await
@@ -86,7 +86,7 @@ impl SqlStore {
     /// Opens a database a server may be using, to read it (`drydock export`): not migrated,
     /// not claimed, but it must be at this build's schema.
     pub async fn open_to_read(url: &str) -> StoreResult<Self> {
-        let (pool, backend) = pool(url).await?;
+        let (pool, backend) = pool(url, false).await?;
         let store = Self {
             pool,
             backend,
@@ -131,11 +131,12 @@ async fn claim_database(pool: &AnyPool, url: &str) -> StoreResult<Claim> {
     Ok(claim)
 }
 
-async fn pool(url: &str) -> StoreResult<(AnyPool, Backend)> {
+/// A pool on `url`; a missing SQLite file is created only when `create` is set.
+async fn pool(url: &str, create: bool) -> StoreResult<(AnyPool, Backend)> {
     sqlx::any::install_default_drivers();
     let backend = Backend::of(url)?;
     let pool = match backend {
-        Backend::Sqlite => sqlite_pool(url).await?,
+        Backend::Sqlite => sqlite_pool(url, create).await?,
         Backend::Postgres => {
             AnyPoolOptions::new()
                 .max_connections(postgres_connections())
@@ -186,9 +187,9 @@ fn postgres_connections() -> u32 {
 
 /// SQLite: created if missing, WAL with NORMAL sync (a killed process loses no commit; only a
 /// power loss can drop the last few), foreign keys on, waiting up to 10 s for a lock.
-async fn sqlite_pool(url: &str) -> StoreResult<AnyPool> {
+async fn sqlite_pool(url: &str, create: bool) -> StoreResult<AnyPool> {
     let memory = url.contains(":memory:") || url.contains("mode=memory");
-    let url = if memory || url.contains("mode=") {
+    let url = if memory || url.contains("mode=") || !create {
         url.to_owned()
     } else if url.contains('?') {
         format!("{url}&mode=rwc")
