@@ -116,6 +116,12 @@ pub struct ServeArgs {
     #[arg(long, env = "DRYDOCK_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,
 
+    /// Seconds to keep serving after SIGTERM with `/readyz` answering 503, so a load balancer
+    /// stops sending requests before the server stops taking them (Kubernetes: a few seconds).
+    #[arg(long, env = "DRYDOCK_SHUTDOWN_DELAY_SECONDS", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=300))]
+    pub shutdown_delay_seconds: u64,
+
     #[command(flatten)]
     pub auth: AuthArgs,
 

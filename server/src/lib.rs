@@ -34,6 +34,8 @@ pub struct Built {
     pub drydock: Arc<Drydock>,
     pub simulator: Arc<SimulatedProvider>,
     pub router: axum::Router,
+    /// Set once the server is shutting down: `/readyz` answers 503 from then on.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// The simulator, then the providers of the configuration file (if any), in its order.
@@ -185,10 +187,12 @@ pub async fn build(
         .build();
     let hosts =
         web::AllowedHosts::from_public_urls(&args.public_url).map_err(anyhow::Error::msg)?;
-    let router = web::router(drydock.clone(), options, hosts);
+    let draining = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let router = web::router(drydock.clone(), options, hosts, draining.clone());
     Ok(Built {
         drydock,
         simulator,
         router,
+        draining,
     })
 }

@@ -42,7 +42,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let listener = tokio::net::TcpListener::bind(args.addr).await?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         tracing::info!(addr = %args.addr, scheme, database = %args.database_url, time_scale = args.time_scale, "Drydock is serving");
-        server::serve::serve(listener, built.router, tls, &args.limits, shutdown_signal()).await;
+        let draining = built.draining.clone();
+        let delay = std::time::Duration::from_secs(args.shutdown_delay_seconds);
+        let shutdown = async move {
+            shutdown_signal().await;
+            draining.store(true, std::sync::atomic::Ordering::Relaxed);
+            if !delay.is_zero() {
+                tracing::info!(seconds = delay.as_secs(), "shutting down: not ready any more, still serving for a moment");
+                tokio::time::sleep(delay).await;
+            }
+        };
+        server::serve::serve(listener, built.router, tls, &args.limits, shutdown).await;
         Ok(())
     })
 }

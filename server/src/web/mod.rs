@@ -26,7 +26,12 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::sync::Arc;
 use std::time::Instant;
 
-pub fn router(drydock: Arc<Drydock>, options: LeptosOptions, hosts: AllowedHosts) -> Router {
+pub fn router(
+    drydock: Arc<Drydock>,
+    options: LeptosOptions,
+    hosts: AllowedHosts,
+    draining: Arc<std::sync::atomic::AtomicBool>,
+) -> Router {
     let service: SharedFleetService = drydock.clone();
     let context = move || provide_context(service.clone());
     let routes = generate_route_list(App);
@@ -55,7 +60,7 @@ pub fn router(drydock: Arc<Drydock>, options: LeptosOptions, hosts: AllowedHosts
             browser_guard::browser_guard,
         ))
         .layer(middleware::from_fn(log_request))
-        .merge(probes::router(health))
+        .merge(probes::router(health, draining))
 }
 
 /// One log line per request; errors carry their code (their cause was logged where it happened).

@@ -1,5 +1,6 @@
 //! `GET /healthz` (the process answers) and `GET /readyz` (it can serve: the database answers
-//! and has every migration this build knows), for load balancers and Kubernetes probes. They
+//! and has every migration this build knows, and it is not shutting down), for load balancers
+//! and Kubernetes probes. They
 //! sit outside every other layer: a probe names the pod's address as its host, carries no
 //! credential, and would only fill the request log.
 
@@ -10,6 +11,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 fn plain(status: StatusCode, text: String) -> Response {
     (
@@ -28,8 +30,20 @@ async fn healthz() -> Response {
     plain(StatusCode::OK, "ok\n".into())
 }
 
-async fn readyz(State(health): State<Arc<dyn HealthStore>>) -> Response {
-    match health.ready().await {
+#[derive(Clone)]
+struct Probed {
+    health: Arc<dyn HealthStore>,
+    draining: Arc<AtomicBool>,
+}
+
+async fn readyz(State(probed): State<Probed>) -> Response {
+    if probed.draining.load(Ordering::Relaxed) {
+        return plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: shutting down\n".into(),
+        );
+    }
+    match probed.health.ready().await {
         Ok(()) => plain(StatusCode::OK, "ready\n".into()),
         Err(error) => {
             tracing::warn!(%error, "not ready");
@@ -41,9 +55,9 @@ async fn readyz(State(health): State<Arc<dyn HealthStore>>) -> Response {
     }
 }
 
-pub fn router(health: Arc<dyn HealthStore>) -> Router {
+pub fn router(health: Arc<dyn HealthStore>, draining: Arc<AtomicBool>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .with_state(health)
+        .with_state(Probed { health, draining })
 }

@@ -82,3 +82,53 @@ async fn probes_answer_anyone_by_any_host_and_readiness_follows_the_database() {
     let api = probe("/api/v1/fleets").await;
     assert_eq!(api.status.as_u16(), 421, "the probes' pass is theirs only");
 }
+
+#[tokio::test]
+async fn a_server_shutting_down_is_no_longer_ready_but_still_alive() {
+    let s = common::start().await;
+    assert_eq!(s.get("/readyz").await.status.as_u16(), 200);
+    s.built
+        .draining
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let draining = s.get("/readyz").await;
+    assert_eq!(draining.status.as_u16(), 503);
+    assert_eq!(draining.body.as_str(), Some("not ready: shutting down\n"));
+    assert_eq!(s.get("/healthz").await.status.as_u16(), 200);
+    assert_eq!(
+        s.get("/api/v1/fleets").await.status.as_u16(),
+        200,
+        "still serving"
+    );
+}
+
+#[test]
+fn after_sigterm_the_server_says_it_is_not_ready_then_stops() {
+    let db = common::temp_db();
+    let port = free_port();
+    let mut server = spawn_serve(
+        port,
+        &["--database-url", &db, "--shutdown-delay-seconds", "2"],
+    );
+    let pid = server.0.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let (status, body) = common::http(port, "GET", "/readyz", None).unwrap();
+    assert_eq!(status, 503, "{body}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        if let Some(exit) = server.0.try_wait().unwrap() {
+            assert!(exit.success(), "{exit:?}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not stop"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    server.kill();
+}

@@ -44,6 +44,7 @@ pub fn args(database_url: &str, demo: bool) -> ServeArgs {
             ..Default::default()
         },
         site_root: "target/site".into(),
+        shutdown_delay_seconds: 0,
         limits: Default::default(),
         webhooks: Default::default(),
     }
