@@ -116,8 +116,14 @@ pub trait AccessStore: Send + Sync + 'static {
 
     async fn touch_token(&self, id: &str, now: Timestamp) -> StoreResult<()>;
 
-    /// Keeps a sign-in sent to the identity provider; drops those begun before `stale_before`.
-    async fn begin_sso_login(&self, login: &SsoLogin, stale_before: Timestamp) -> StoreResult<()>;
+    /// Keeps a sign-in sent to the identity provider, unless `most` are in flight already
+    /// (`false`); drops those begun before `stale_before` first.
+    async fn begin_sso_login(
+        &self,
+        login: &SsoLogin,
+        stale_before: Timestamp,
+        most: i64,
+    ) -> StoreResult<bool>;
 
     /// The sign-in with this state, removed so it is used once.
     async fn take_sso_login(&self, state_hash: &str) -> StoreResult<Option<SsoLogin>>;

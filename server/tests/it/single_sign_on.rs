@@ -299,3 +299,43 @@ async fn without_an_identity_provider_there_is_no_single_sign_on() {
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     assert_eq!(reply.code(), "SingleSignOnNotConfigured");
 }
+
+#[tokio::test]
+async fn sign_ins_in_flight_are_bounded_and_stale_ones_make_room() {
+    use server::store::access::{AccessStore, SsoLogin};
+    let url = common::in_backend("sqlite::memory:");
+    let store = server::store::SqlStore::connect(&url).await.unwrap();
+    let login = |n: u32, at: i64| SsoLogin {
+        state_hash: format!("state-{n}"),
+        nonce: "n".into(),
+        verifier: "v".into(),
+        next: "/".into(),
+        created_at: app::model::time::Timestamp(at),
+    };
+    let stale_before = app::model::time::Timestamp(1_000);
+    for n in 0..2 {
+        assert!(
+            store
+                .begin_sso_login(&login(n, 5_000), stale_before, 2)
+                .await
+                .unwrap()
+        );
+    }
+    assert!(
+        !store
+            .begin_sso_login(&login(2, 5_000), stale_before, 2)
+            .await
+            .unwrap(),
+        "a third is refused while two are in flight"
+    );
+    // Later, the first two are stale: they make room.
+    let later = app::model::time::Timestamp(10_000);
+    assert!(
+        store
+            .begin_sso_login(&login(3, 20_000), later, 2)
+            .await
+            .unwrap()
+    );
+    assert!(store.take_sso_login("state-0").await.unwrap().is_none());
+    assert!(store.take_sso_login("state-3").await.unwrap().is_some());
+}

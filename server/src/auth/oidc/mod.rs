@@ -25,6 +25,9 @@ pub const STATE_COOKIE: &str = "drydock_sso";
 pub const CALLBACK_PATH: &str = "/auth/oidc/callback";
 /// A sign-in not back from the provider within this is void.
 const LOGIN_TTL: Duration = Duration::from_secs(600);
+/// Sign-ins in flight at most: beginning one is open to anyone and writes a row, so the rows
+/// are bounded (ten minutes of a busy organisation's sign-ins fit many times over).
+const LOGINS_IN_FLIGHT: i64 = 10_000;
 
 pub struct SingleSignOn {
     settings: OidcSettings,
@@ -102,10 +105,19 @@ impl SingleSignOn {
             created_at: now,
         };
         let stale = app::model::time::Timestamp(now.millis() - LOGIN_TTL.as_millis() as i64);
-        self.store
-            .begin_sso_login(&login, stale)
+        let kept = self
+            .store
+            .begin_sso_login(&login, stale, LOGINS_IN_FLIGHT)
             .await
             .map_err(store_failure)?;
+        if !kept {
+            tracing::warn!("{LOGINS_IN_FLIGHT} single sign-ons in flight: refusing more for now");
+            return Err(AppError::new(
+                ErrorKind::TooManyRequests,
+                "TooManySignIns",
+                "Too many sign-ins are in progress; try again in a few minutes.",
+            ));
+        }
         let mut url = reqwest::Url::parse(&known.discovery.authorization_endpoint)
             .map_err(|e| unavailable(e.to_string()))?;
         url.query_pairs_mut()

@@ -316,8 +316,13 @@ impl AccessStore for SqlStore {
         Ok(())
     }
 
-    async fn begin_sso_login(&self, login: &SsoLogin, stale_before: Timestamp) -> StoreResult<()> {
-        super::single_sign_on::begin(&self.pool, login, stale_before).await
+    async fn begin_sso_login(
+        &self,
+        login: &SsoLogin,
+        stale_before: Timestamp,
+        most: i64,
+    ) -> StoreResult<bool> {
+        super::single_sign_on::begin(&self.pool, login, stale_before, most).await
     }
 
     async fn take_sso_login(&self, state_hash: &str) -> StoreResult<Option<SsoLogin>> {

@@ -8,12 +8,23 @@ use crate::store::access::{SsoIdentity, SsoLogin, StoredUser};
 use app::model::time::Timestamp;
 use sqlx::{AnyPool, Row};
 
-pub async fn begin(pool: &AnyPool, login: &SsoLogin, stale_before: Timestamp) -> StoreResult<()> {
+pub async fn begin(
+    pool: &AnyPool,
+    login: &SsoLogin,
+    stale_before: Timestamp,
+    most: i64,
+) -> StoreResult<bool> {
     let mut tx = pool.begin().await?;
     sqlx::query("DELETE FROM sso_logins WHERE created_at < $1")
         .bind(stale_before.millis())
         .execute(&mut *tx)
         .await?;
+    let in_flight: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sso_logins")
+        .fetch_one(&mut *tx)
+        .await?;
+    if in_flight >= most {
+        return Ok(false);
+    }
     sqlx::query("INSERT INTO sso_logins (state_hash, nonce, verifier, next, created_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&login.state_hash)
         .bind(&login.nonce)
@@ -23,7 +34,7 @@ pub async fn begin(pool: &AnyPool, login: &SsoLogin, stale_before: Timestamp) ->
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(true)
 }
 
 pub async fn take(pool: &AnyPool, state_hash: &str) -> StoreResult<Option<SsoLogin>> {
