@@ -6,6 +6,7 @@
 
 mod access;
 mod audit;
+mod claim;
 mod journal;
 mod leases;
 pub mod portable;
@@ -53,11 +54,8 @@ pub struct SqlStore {
     backend: Backend,
     /// On PostgreSQL, the connection holding the lock that makes this the database's only
     /// server (see `claim_database`).
-    _claim: Option<Claim>,
+    _claim: Option<claim::Claim>,
 }
-
-/// The advisory lock a Drydock server holds on its PostgreSQL database ("DRYDOCK" in ASCII).
-const ONE_SERVER_LOCK: i64 = 0x0044_5259_444f_434b;
 
 /// How many connections a PostgreSQL store keeps at most (`DRYDOCK_DATABASE_MAX_CONNECTIONS`).
 const POSTGRES_CONNECTIONS: u32 = 10;
@@ -73,7 +71,7 @@ impl SqlStore {
             .await
             .map_err(|e| StoreError::Setup(format!("migrating the database failed: {e}")))?;
         let claim = match backend {
-            Backend::Postgres => Some(claim_database(&pool, url).await?),
+            Backend::Postgres => Some(claim::claim_database(&pool, url).await?),
             Backend::Sqlite => None,
         };
         Ok(Self {
@@ -99,36 +97,6 @@ impl SqlStore {
     pub fn backend(&self) -> Backend {
         self.backend
     }
-}
-
-type Claim = std::sync::Arc<tokio::sync::Mutex<sqlx::AnyConnection>>;
-
-/// Until runs are leased to replicas (each run driven by exactly one), two servers on one
-/// database would both drive every run: the first to start takes a session-level advisory lock
-/// and keeps the connection that holds it; another is refused at start, saying why. A process
-/// keeps its claim until it exits (a store opened again in the same process, as tests do,
-/// reuses it).
-async fn claim_database(pool: &AnyPool, url: &str) -> StoreResult<Claim> {
-    static CLAIMS: std::sync::OnceLock<
-        tokio::sync::Mutex<std::collections::HashMap<String, Claim>>,
-    > = std::sync::OnceLock::new();
-    let mut claims = CLAIMS.get_or_init(Default::default).lock().await;
-    if let Some(claim) = claims.get(url) {
-        return Ok(claim.clone());
-    }
-    let mut conn = pool.acquire().await?.detach();
-    let taken: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-        .bind(ONE_SERVER_LOCK)
-        .fetch_one(&mut conn)
-        .await?;
-    if !taken {
-        return Err(StoreError::Setup(
-            "another Drydock server is already using this PostgreSQL database; one server per database until replicas can share runs".into(),
-        ));
-    }
-    let claim: Claim = std::sync::Arc::new(tokio::sync::Mutex::new(conn));
-    claims.insert(url.to_owned(), claim.clone());
-    Ok(claim)
 }
 
 /// A pool on `url`; a missing SQLite file is created only when `create` is set.
