@@ -205,7 +205,7 @@ fn SingleSignOnButton(next: Signal<String>) -> impl IntoView {
         <Suspense fallback=|| ()>
             {move || {
                 options.get().and_then(Result::ok).flatten().map(|name| {
-                    let href = format!("/auth/oidc/login?next={}", query_encode(&next.get()));
+                    let href = format!("/auth/oidc/login?next={}", crate::ui::format::percent_encode(&next.get()));
                     view! {
                         <p class="muted small">"or"</p>
                         // rel=external: the router must not take this link, the server answers it.
@@ -217,18 +217,6 @@ fn SingleSignOnButton(next: Signal<String>) -> impl IntoView {
             }}
         </Suspense>
     }
-}
-
-/// `text` as a URL query value (RFC 3986 unreserved characters kept, every other byte escaped).
-fn query_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// The user's roles and a form to change their password (`POST /auth/password`, a plain form).

@@ -8,6 +8,19 @@ pub fn until(now: Timestamp, then: Timestamp) -> String {
     format!("in {}", span(then.millis() - now.millis()))
 }
 
+/// `text` as a URL query value: RFC 3986's unreserved characters kept, every other byte
+/// escaped (the pages' links and the server's redirects to the sign-in page alike).
+pub fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// `12 members`, `1 member`.
 pub fn count(n: usize, singular: &str, plural: &str) -> String {
     format!("{n} {}", if n == 1 { singular } else { plural })

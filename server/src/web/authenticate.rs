@@ -146,14 +146,4 @@ fn to_sign_in(request: &Request, clear: &[String]) -> Response {
     response
 }
 
-/// Percent-encodes everything but unreserved characters (RFC 3986), for a query value.
-pub fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
+pub use app::ui::format::percent_encode;

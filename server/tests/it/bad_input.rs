@@ -118,6 +118,8 @@ const REST: &[Case] = &[
     case("POST", "/auth/login", JSON, Some("{}"), 400, "InvalidSignIn"),
     case("GET", "/auth/login", JSON, None, 405, "MethodNotAllowed"),
     case("POST", "/auth/password", JSON, Some(r#"{"current_password":"x"}"#), 400, "InvalidPasswordChange"),
+    case("GET", "/auth/oidc/login?next=/", JSON, None, 404, "SingleSignOnNotConfigured"),
+    case("GET", "/auth/oidc/callback?code=c&state=s", JSON, None, 404, "SingleSignOnNotConfigured"),
     // The simulator.
     case("PUT", "/api/v1/simulator/clusters/c1", JSON, Some(r#"{"location":"eastus","kubernetesVersion":"1.29.7","nodePools":[{"name":"system","count":"3","kubernetesVersion":"1.29.7","osSku":"AKSUbuntu-2204gen2containerd","nodeImageVersion":"AKSUbuntu-2204gen2containerd-202409.04.0"}]}"#), 400, "InvalidRequestContent"),
     case("PUT", "/api/v1/simulator/clusters/c1", JSON, Some(r#"{"location":"eastus","kubernetesVersion":"1.29.7","nodePools":[],"powerState":"Paused"}"#), 400, "InvalidRequestContent"),
@@ -144,6 +146,12 @@ const SERVER_FUNCTIONS: &[Case] = &[
     case("POST", "/fn/create_token", FORM, Some("role=viewer&fleet=&expires_in_days=-1&description="), 400, "InvalidExpiry"),
     case("POST", "/fn/revoke_token", FORM, Some("id=tok-nope"), 404, "TokenNotFound"),
     case("GET", "/fn/audit_log?before=soon", JSON, None, 400, "InvalidArguments"),
+    case("POST", "/fn/add_user", FORM, Some("name=Bob!&password=long-enough-pass&role=viewer&fleet="), 400, "InvalidUserName"),
+    case("POST", "/fn/add_user", FORM, Some("name=bob&password=long-enough-pass&role=root&fleet="), 400, "InvalidRole"),
+    case("POST", "/fn/add_user", FORM, Some("name=bob&password=short&role=viewer&fleet="), 400, "InvalidPassword"),
+    case("POST", "/fn/set_user_roles", JSON, Some(r#"{"name":"bob","roles":[{"role":"root"}]}"#), 400, "InvalidRequestContent"),
+    case("POST", "/fn/set_user_roles", JSON, Some(r#"{"name":"nobody","roles":[]}"#), 400, "PasswordRequired"),
+    case("POST", "/fn/delete_user", FORM, Some("name=nobody"), 404, "UserNotFound"),
 ];
 
 async fn server() -> common::TestServer {
