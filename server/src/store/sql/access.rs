@@ -77,7 +77,7 @@ impl AccessStore for SqlStore {
     async fn put_user(&self, change: UserChange<'_>) -> StoreResult<bool> {
         let grants = serde_json::to_string(change.grants).map_err(|e| corrupt("grants", e))?;
         let name = change.name.as_str();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let existing: Option<i64> = sqlx::query_scalar("SELECT version FROM users WHERE name = $1")
             .bind(name)
             .fetch_optional(&mut *tx)
@@ -148,7 +148,7 @@ impl AccessStore for SqlStore {
     }
 
     async fn delete_user(&self, name: &UserName, expect: Expect) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let existing: Option<i64> = sqlx::query_scalar("SELECT version FROM users WHERE name = $1")
             .bind(name.as_str())
             .fetch_optional(&mut *tx)
@@ -171,7 +171,7 @@ impl AccessStore for SqlStore {
         now: Timestamp,
         address: Option<&str>,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("INSERT INTO sessions (id_hash, \"user\", created_at, last_seen_at, address) VALUES ($1, $2, $3, $4, $5)")
             .bind(id_hash)
             .bind(user.as_str())
@@ -214,7 +214,7 @@ impl AccessStore for SqlStore {
     }
 
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(id_hash)
             .execute(&mut *tx)
@@ -226,7 +226,7 @@ impl AccessStore for SqlStore {
     }
 
     async fn create_token(&self, token: &StoredToken, secret_hash: &str) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("INSERT INTO api_tokens (id, secret_hash, owner, role, fleet, description, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(&token.id)
             .bind(secret_hash)
@@ -292,7 +292,7 @@ impl AccessStore for SqlStore {
     }
 
     async fn revoke_token(&self, id: &str, now: Timestamp) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
         )

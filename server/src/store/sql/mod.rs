@@ -94,6 +94,17 @@ impl SqlStore {
         Ok(store)
     }
 
+    /// A transaction that writes. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`, waiting as the busy timeout allows): a deferred one that reads first and
+    /// writes after another connection committed fails at once with SQLITE_BUSY, whatever the
+    /// timeout says.
+    async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::any::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }
@@ -308,7 +319,7 @@ macro_rules! member_select {
 #[async_trait::async_trait]
 impl FleetStore for SqlStore {
     async fn put_fleet(&self, fleet: &FleetName, now: Timestamp) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("INSERT INTO fleets (name, version, created_at) VALUES ($1, 1, $2) ON CONFLICT (name) DO NOTHING")
             .bind(fleet.as_str())
             .bind(now.millis())
@@ -353,7 +364,7 @@ impl FleetStore for SqlStore {
 
     async fn delete_fleet(&self, fleet: &FleetName) -> StoreResult<bool> {
         // Never while a run of the fleet holds a cluster (its upgrade is in flight).
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "DELETE FROM fleets WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM cluster_leases WHERE fleet = $2)",
         )
@@ -401,7 +412,7 @@ impl FleetStore for SqlStore {
         now: Timestamp,
     ) -> StoreResult<Member> {
         let labels = serde_json::to_string(&spec.labels).map_err(|e| corrupt("labels", e))?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO members (fleet, name, cluster_resource_id, update_group, labels, version, created_at) \
              VALUES ($1, $2, $3, $4, $5, 1, $6)",
@@ -426,7 +437,7 @@ impl FleetStore for SqlStore {
 
     async fn replace_member(&self, member: &Member, spec: &MemberSpec) -> StoreResult<Member> {
         let labels = serde_json::to_string(&spec.labels).map_err(|e| corrupt("labels", e))?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE members SET cluster_resource_id = $1, update_group = $2, labels = $3, version = version + 1 \
              WHERE fleet = $4 AND name = $5 AND version = $6",
@@ -452,7 +463,7 @@ impl FleetStore for SqlStore {
     }
 
     async fn set_groups(&self, members: &[Member], group: Option<&GroupName>) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for member in members {
             let done = sqlx::query(
                 "UPDATE members SET update_group = $1, version = version + 1 WHERE fleet = $2 AND name = $3 AND version = $4",

@@ -313,7 +313,7 @@ impl SqlStore {
         let header =
             next_json(&mut lines, 1)?.ok_or_else(|| invalid("the file is empty".into()))?;
         check_header(&header)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for table in TABLES {
             let sql = format!("SELECT COUNT(*) FROM {}", table.name);
             let count: i64 = sqlx::query_scalar(AssertSqlSafe(sql))

@@ -74,7 +74,7 @@ impl RunStore for SqlStore {
         if run.uid.is_empty() {
             return Err(corrupt("run", "a run must have a uid"));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "INSERT INTO runs (fleet, name, uid, body, state, version, wake_at, created_at) VALUES ($1, $2, $3, $4, $5, 1, NULL, $6)",
         )
@@ -140,7 +140,7 @@ impl RunStore for SqlStore {
     }
 
     async fn delete_run(&self, fleet: &FleetName, previous: &StoredRun) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "DELETE FROM runs WHERE fleet = $1 AND name = $2 AND uid = $3 AND version = $4",
         )
@@ -171,7 +171,7 @@ impl RunStore for SqlStore {
         wake_at: Option<Timestamp>,
     ) -> StoreResult<StoredRun> {
         let body = serde_json::to_string(&skeleton(run)).map_err(|e| corrupt("run", e))?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE runs SET body = $1, state = $2, version = version + 1, wake_at = $3 WHERE fleet = $4 AND name = $5 AND uid = $6 AND version = $7",
         )

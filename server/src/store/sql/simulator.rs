@@ -81,7 +81,7 @@ impl SimulatorStore for SqlStore {
 
     async fn save_catalog(&self, catalog: &Catalog) -> StoreResult<()> {
         let text = serde_json::to_string(catalog).map_err(|e| corrupt("catalog", e))?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("INSERT INTO sim_catalog (id, catalog, version) VALUES (1, $1, 1) ON CONFLICT (id) DO UPDATE SET catalog = excluded.catalog, version = sim_catalog.version + 1")
             .bind(text)
             .execute(&mut *tx)
@@ -92,7 +92,7 @@ impl SimulatorStore for SqlStore {
     async fn save_cluster(&self, name: &ClusterName, cluster: &SimCluster) -> StoreResult<()> {
         let text = serde_json::to_string(&cluster.state).map_err(|e| corrupt("cluster", e))?;
         let faults = &cluster.faults;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO sim_clusters (name, state, version, fail_next, failure_rate, transient_rate, unreachable, lose_next, stuck_next) \
              VALUES ($1, $2, 1, $3, $4, $5, $6, $7, $8) \
@@ -115,7 +115,7 @@ impl SimulatorStore for SqlStore {
     }
 
     async fn delete_cluster(&self, name: &ClusterName) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("DELETE FROM sim_clusters WHERE name = $1")
             .bind(name.as_str())
             .execute(&mut *tx)
@@ -153,7 +153,7 @@ impl SimulatorStore for SqlStore {
         cluster: &SimCluster,
     ) -> StoreResult<()> {
         let text = serde_json::to_string(&cluster.state).map_err(|e| corrupt("cluster", e))?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE sim_clusters SET state = $1, version = version + 1 WHERE name = $2")
             .bind(text)
             .bind(name.as_str())

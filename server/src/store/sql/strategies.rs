@@ -29,7 +29,7 @@ impl StrategyStore for SqlStore {
         expect: Expect,
     ) -> StoreResult<(StoredStrategy, bool)> {
         let text = serde_json::to_string(strategy).map_err(|e| corrupt("strategy", e))?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let existing: Option<i64> =
             sqlx::query_scalar("SELECT version FROM strategies WHERE fleet = $1 AND name = $2")
                 .bind(fleet.as_str())

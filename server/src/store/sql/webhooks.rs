@@ -88,7 +88,7 @@ impl WebhookStore for SqlStore {
         expect: Expect,
     ) -> StoreResult<(StoredWebhook, bool)> {
         let text = serde_json::to_string(spec).map_err(|e| corrupt("webhook", e))?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let existing = sqlx::query("SELECT * FROM webhooks WHERE name = $1")
             .bind(name.as_str())
             .fetch_optional(&mut *tx)
@@ -160,7 +160,7 @@ impl WebhookStore for SqlStore {
     }
 
     async fn delete_webhook(&self, name: &WebhookName, expect: Expect) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done =
             sqlx::query("DELETE FROM webhooks WHERE name = $1 AND ($2 IS NULL OR version = $2)")
                 .bind(name.as_str())
@@ -228,7 +228,7 @@ impl WebhookStore for SqlStore {
         cursor: i64,
         now: Timestamp,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for d in deliveries {
             // A webhook deleted meanwhile takes its deliveries with it: skip, do not fail.
             sqlx::query(
