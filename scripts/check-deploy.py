@@ -6,7 +6,7 @@ other and with the binary they run (they cannot be applied where Drydock is buil
 - the port the server listens on is the one exposed, the container's port and the Service's;
 - the probes ask the paths the server answers, and a real server answers them (200);
 - the image runs as the non-root user the pod's security context names;
-- one replica, while a second server on one database is refused.
+- three replicas or more, updated rolling, each named after its pod.
 
 Usage: scripts/check-deploy.py [path/to/drydock]   (default target/debug/drydock)
 """
@@ -128,8 +128,10 @@ def main():
     check(service["spec"]["selector"] == spec["selector"]["matchLabels"], "the Service selects other pods")
     check(pod["securityContext"].get("runAsUser") == image_user, "the pod's runAsUser is not the image's USER")
     check(pod["securityContext"].get("runAsNonRoot") is True, "the pod must run as non-root")
-    check(spec.get("replicas", 1) == 1, "one replica: a second server on one database is refused for now")
-    check(spec.get("strategy", {}).get("type") == "Recreate", "Recreate, so an update never runs two servers")
+    check(spec.get("replicas", 1) >= 3, "at least three replicas: one may die while another is being replaced")
+    check(spec.get("strategy", {}).get("type") == "RollingUpdate", "a rolling update, so the service stays up")
+    replica_id = env.get("DRYDOCK_REPLICA_ID", {}).get("valueFrom", {}).get("fieldRef", {})
+    check(replica_id.get("fieldPath") == "metadata.name", "each replica is named after its pod (DRYDOCK_REPLICA_ID)")
     secret_env = [n for n, e in env.items() if "valueFrom" in e]
     check("DRYDOCK_DATABASE_URL" in secret_env, "the database URL (it holds a password) comes from a Secret")
     statuses = answers(binary, ["/healthz", "/readyz"])

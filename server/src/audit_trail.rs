@@ -75,6 +75,11 @@ impl Stamp {
         Self(Some((ticket, id)))
     }
 
+    /// The id of the entry written, if one was.
+    pub fn id(&self) -> Option<i64> {
+        self.0.as_ref().map(|(_, id)| *id)
+    }
+
     /// The transaction committed: the ticket's entry is written.
     pub fn confirm(self) {
         if let Some((ticket, id)) = self.0 {

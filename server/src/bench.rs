@@ -108,7 +108,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         )),
         Some(simulator.clone()),
         clock.clone(),
+        "bench".to_owned(),
     );
+    // Holds on runs are renewed by the runtime's background loop, as in a server.
+    drydock
+        .runtime()
+        .resume_all()
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message))?;
     let fleet = name(FleetName::parse("bench"))?;
     drydock
         .put_fleet(&Caller::system(), &fleet)

@@ -122,6 +122,12 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(0..=300))]
     pub shutdown_delay_seconds: u64,
 
+    /// This server's name among the replicas sharing one database, as the runs it drives
+    /// record it. Unique per replica, and best kept across restarts (a restarted replica then
+    /// takes its runs back at once); the host's name and the port by default.
+    #[arg(long, env = "DRYDOCK_REPLICA_ID", value_parser = replica_id)]
+    pub replica_id: Option<String>,
+
     #[command(flatten)]
     pub auth: AuthArgs,
 
@@ -283,6 +289,26 @@ fn parse_time_scale(text: &str) -> Result<f64, String> {
         Ok(scale)
     } else {
         Err("the time scale must be between 0.001 and 1000000".into())
+    }
+}
+
+/// A replica id: 1 to 200 printable ASCII characters without spaces (it is written in logs and
+/// in the store).
+fn replica_id(text: &str) -> Result<String, String> {
+    let printable = text.bytes().all(|b| b.is_ascii_graphic());
+    if printable && (1..=200).contains(&text.len()) {
+        Ok(text.to_owned())
+    } else {
+        Err("a replica id is 1 to 200 printable ASCII characters without spaces".into())
+    }
+}
+
+impl ServeArgs {
+    /// This replica's id: `--replica-id`, or the host's name and the port served on.
+    pub fn replica(&self) -> String {
+        self.replica_id
+            .clone()
+            .unwrap_or_else(|| crate::runtime::holds::default_replica_id(self.addr.port()))
     }
 }
 

@@ -129,6 +129,7 @@ pub async fn build(
     let simulator = Arc::new(
         SimulatedProvider::open(store.clone(), args.seed, clock.clone(), durations).await?,
     );
+    simulator.keep_in_sync();
     let configured = match &args.config {
         Some(path) => settings::Settings::load(path)?,
         None => settings::Settings::default(),
@@ -142,6 +143,7 @@ pub async fn build(
     let dispatcher = Arc::new(webhooks::Dispatcher::new(
         store.clone(),
         args.webhooks.settings(),
+        args.replica(),
     )?);
     let stores = store::Stores::sql(store);
     let interrupted = stores
@@ -162,6 +164,7 @@ pub async fn build(
         Arc::new(providers),
         Some(simulator.clone()),
         clock,
+        args.replica(),
     ));
     if args.demo
         && demo::ensure_demo_fleet(&drydock, &simulator, args.seed)

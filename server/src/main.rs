@@ -53,6 +53,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
         };
         server::serve::serve(listener, built.router, tls, &args.limits, shutdown).await;
+        // Other replicas take this one's runs over at once rather than when its holds run out.
+        built.drydock.runtime().shut_down().await;
         Ok(())
     })
 }

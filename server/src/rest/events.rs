@@ -57,17 +57,30 @@ impl Follow {
                 self.buffer.extend(events);
                 continue;
             }
-            loop {
-                match self.changes.recv().await {
-                    Ok(key) if key == self.key => break,
-                    Ok(_) => {}
-                    Err(RecvError::Lagged(_)) => break,
-                    Err(RecvError::Closed) => return None,
-                }
+            // Woken by this replica's driver at once; a run driven by another replica is read
+            // again from the store every `STORE_POLL`.
+            let changed = tokio::time::timeout(STORE_POLL, self.changed()).await;
+            if let Ok(false) = changed {
+                return None;
+            }
+        }
+    }
+
+    /// Waits until this replica says the run changed; `false` when the runtime is gone.
+    async fn changed(&mut self) -> bool {
+        loop {
+            match self.changes.recv().await {
+                Ok(key) if key == self.key => return true,
+                Ok(_) => {}
+                Err(RecvError::Lagged(_)) => return true,
+                Err(RecvError::Closed) => return false,
             }
         }
     }
 }
+
+/// How often an idle stream looks at the store for events another replica committed.
+const STORE_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
 pub async fn stream(
     State(drydock): State<ApiState>,

@@ -3,11 +3,12 @@
 //! woke.
 
 use super::backoff::Backoff;
+use super::holds::HOLD;
 use super::world::ObservedWorld;
-use super::{Message, Order, RunKey, Runtime};
+use super::{Answer, Message, Order, RunKey, Runtime};
 use crate::service::{provider_error, store_error};
-use crate::store::{StoreError, StoredRun};
-use app::engine::{Input, Rejection, Reply, clusters_to_observe, decide};
+use crate::store::{Driving, RunChange, StoreError, StoredRun};
+use app::engine::{Command, Input, Rejection, Reply, clusters_to_observe, decide};
 use app::model::error::AppError;
 use app::model::member::ClusterResourceId;
 use app::model::names::MemberName;
@@ -76,6 +77,14 @@ pub(super) struct Driver {
     pub(super) look_again: bool,
     /// The audit entry of the command being obeyed, for the save that carries it out.
     pub(super) audit: Option<Arc<crate::audit_trail::Ticket>>,
+    /// This replica's hold on the run, while it has one.
+    pub(super) driving: Option<Driving>,
+    /// Another replica drives the run now: this driver stops.
+    pub(super) lost: bool,
+    /// The stored command being obeyed (sent through another replica), and whether a save
+    /// carried its answer.
+    answering: Option<i64>,
+    answered: bool,
 }
 
 pub(super) async fn drive(rt: Arc<Runtime>, key: RunKey, mut inbox: UnboundedReceiver<Message>) {
@@ -101,41 +110,33 @@ pub(super) async fn drive(rt: Arc<Runtime>, key: RunKey, mut inbox: UnboundedRec
         gone: false,
         look_again: false,
         audit: None,
+        driving: None,
+        lost: false,
+        answering: None,
+        answered: false,
     };
     // A command for another run of this name, handed to a fresh driver once this one is gone.
     let mut handover = None;
-    loop {
-        driver.follow().await;
-        if let Err(error) = driver.apply(Input::Tick).await {
-            tracing::warn!(fleet = %key.0, run = %key.1, code = %error.code, "a tick failed");
-            driver.retry_soon = true;
-        }
-        if driver.gone {
-            break;
-        }
-        let Some(message) = driver.wait(&mut inbox).await else {
-            break;
-        };
-        match message {
-            Message::Command(order) => {
-                if let Some(order) = driver.obey(order).await {
-                    handover = Some(Message::Command(order));
-                    break;
-                }
-            }
-            Message::Poke => {}
-            Message::Retire => break,
-        }
+    if driver.hold().await {
+        driver.obey_stored().await;
+        handover = driver.run(&mut inbox).await;
     }
+    driver.let_go().await;
     inbox.close();
     rt.retire(&key);
-    // Commands that slipped in while closing go to a fresh driver.
+    let lost = driver.lost || !driver.holds_run();
+    // Commands that slipped in while closing go to a fresh driver, or to the replica that
+    // drives the run now.
     for message in handover
         .into_iter()
         .chain(std::iter::from_fn(|| inbox.try_recv().ok()))
     {
-        if let Message::Command(_) = message {
-            rt.send(&key, message);
+        match message {
+            Message::Command(order) if lost && order.uid == driver.stored.run.uid => {
+                let _ = order.reply.send(Answer::Elsewhere);
+            }
+            Message::Command(order) => rt.send(&key, Message::Command(order)),
+            Message::Poke | Message::Stored | Message::Retire => {}
         }
     }
 }
@@ -144,12 +145,12 @@ pub(super) async fn drive(rt: Arc<Runtime>, key: RunKey, mut inbox: UnboundedRec
 fn answer_all(inbox: &mut UnboundedReceiver<Message>, key: &RunKey) {
     while let Ok(message) = inbox.try_recv() {
         if let Message::Command(order) = message {
-            let _ = order.reply.send(Err(run_gone(key)));
+            let _ = order.reply.send(Answer::Done(Err(run_gone(key))));
         }
     }
 }
 
-fn run_gone(key: &RunKey) -> AppError {
+pub(super) fn run_gone(key: &RunKey) -> AppError {
     AppError::not_found(
         "UpdateRunNotFound",
         format!("Fleet {} has no update run named {}.", key.0, key.1),
@@ -157,6 +158,163 @@ fn run_gone(key: &RunKey) -> AppError {
 }
 
 impl Driver {
+    /// Drives the run until it has nothing left to do, is gone, or another replica took it; a
+    /// command for another run of this name is returned, for a fresh driver.
+    async fn run(&mut self, inbox: &mut UnboundedReceiver<Message>) -> Option<Message> {
+        loop {
+            self.follow().await;
+            if let Err(error) = self.apply(Input::Tick).await {
+                tracing::warn!(fleet = %self.key.0, run = %self.key.1, code = %error.code, "a tick failed");
+                self.retry_soon = true;
+            }
+            if self.gone || self.lost {
+                return None;
+            }
+            let message = self.wait(inbox).await?;
+            match message {
+                Message::Command(order) => {
+                    if let Some(order) = self.obey(order).await {
+                        return Some(Message::Command(order));
+                    }
+                }
+                Message::Stored => self.obey_stored().await,
+                Message::Poke => {}
+                Message::Retire => return None,
+            }
+            if self.gone || self.lost {
+                return None;
+            }
+        }
+    }
+
+    /// Whether this replica still holds the run (known to last now).
+    fn holds_run(&self) -> bool {
+        self.rt.holds.live(&self.stored.run.uid).is_some()
+    }
+
+    /// Makes sure this replica holds the run, taking it (again) if no other replica does.
+    /// `false` when another replica drives it (`lost` is then set) or the store could not say.
+    /// After taking it again, the run is read afresh: another replica may have driven it
+    /// meanwhile.
+    pub(super) async fn hold(&mut self) -> bool {
+        let uid = self.stored.run.uid.clone();
+        if let Some(driving) = self.rt.holds.live(&uid) {
+            self.driving = Some(driving);
+            return true;
+        }
+        if self.rt.is_stopping() {
+            self.lost = true;
+            return false;
+        }
+        let sent = Instant::now();
+        match self
+            .rt
+            .runs
+            .take_run(&uid, self.rt.holds.replica(), HOLD)
+            .await
+        {
+            Ok(Some((fence, version))) => {
+                let again = self.driving.is_some();
+                self.driving = Some(self.rt.holds.granted(&uid, fence, sent));
+                if again {
+                    tracing::info!(fleet = %self.key.0, run = %self.key.1, fence, "took the run again");
+                }
+                if version != self.stored.etag {
+                    self.known.clear();
+                    self.reload().await;
+                }
+                true
+            }
+            Ok(None) => {
+                tracing::info!(fleet = %self.key.0, run = %self.key.1, "another server drives this run");
+                self.driving = None;
+                self.lost = true;
+                false
+            }
+            Err(error) => {
+                tracing::warn!(fleet = %self.key.0, run = %self.key.1, %error, "taking the run failed");
+                self.retry_soon = true;
+                false
+            }
+        }
+    }
+
+    /// This replica's hold on the run, taken again if it ran out and no other replica took it.
+    async fn driving_now(&mut self) -> Result<Driving, AppError> {
+        match self.hold().await {
+            true => self.driving.clone().ok_or_else(AppError::internal),
+            false => Err(store_error(StoreError::NotDriving)),
+        }
+    }
+
+    /// Gives the run back as the driver exits (unless another replica took it).
+    async fn let_go(&mut self) {
+        let uid = self.stored.run.uid.clone();
+        self.rt.holds.forget(&uid);
+        let Some(driving) = self.driving.take() else {
+            return;
+        };
+        if self.lost {
+            return;
+        }
+        if let Err(error) = self.rt.runs.release_run(&uid, &driving).await {
+            tracing::warn!(fleet = %self.key.0, run = %self.key.1, %error, "giving the run back failed; it is free when the hold runs out");
+        }
+    }
+
+    /// Carries out the commands other replicas stored for this run, oldest first, each
+    /// answered in the store (with the change it made, when it made one).
+    async fn obey_stored(&mut self) {
+        let waiting = match self.rt.runs.waiting_commands(&self.stored.run.uid).await {
+            Ok(waiting) => waiting,
+            Err(error) => {
+                tracing::warn!(fleet = %self.key.0, run = %self.key.1, %error, "reading stored commands failed");
+                self.retry_soon = true;
+                return;
+            }
+        };
+        for stored in waiting {
+            let result = match serde_json::from_str::<Command>(&stored.command) {
+                Ok(command) => {
+                    self.audit = stored
+                        .audit
+                        .as_deref()
+                        .and_then(|entry| serde_json::from_str(entry).ok())
+                        .map(crate::audit_trail::Ticket::new);
+                    self.answering = Some(stored.id);
+                    self.answered = false;
+                    let result = self.apply(Input::Command(command)).await;
+                    self.audit = None;
+                    self.answering = None;
+                    result
+                }
+                Err(error) => Err(AppError::invalid(
+                    "InvalidCommand",
+                    format!("The stored command could not be read: {error}"),
+                )),
+            };
+            if self.gone || self.lost {
+                // Not answered here: whoever drives the run next does.
+                return;
+            }
+            if !std::mem::take(&mut self.answered) {
+                self.answer_stored(stored.id, &result).await;
+            }
+        }
+    }
+
+    /// Stores the answer to a command that changed nothing.
+    async fn answer_stored(&mut self, id: i64, result: &Result<Reply, AppError>) {
+        let Some(driving) = self.driving.clone() else {
+            return;
+        };
+        let text = serde_json::to_string(result).unwrap_or_default();
+        if let Err(error) = self.rt.runs.answer_command(id, &driving, &text).await {
+            tracing::warn!(fleet = %self.key.0, run = %self.key.1, %error, "answering a stored command failed");
+            self.retry_soon = true;
+        }
+    }
+
     /// Nothing will happen without a command: not running, nothing in flight.
     fn is_idle(&self) -> bool {
         let settled = match self.stored.run.state {
@@ -179,14 +337,20 @@ impl Driver {
                 return Some(order);
             }
             if order.uid != self.stored.run.uid {
-                let _ = order.reply.send(Err(run_gone(&self.key)));
+                let _ = order.reply.send(Answer::Done(Err(run_gone(&self.key))));
                 return None;
             }
         }
         self.audit = order.audit;
         let reply = self.apply(Input::Command(order.command)).await;
         self.audit = None;
-        let _ = order.reply.send(reply);
+        // A driver that lost the run changed nothing: the replica driving it answers.
+        let answer = if self.lost {
+            Answer::Elsewhere
+        } else {
+            Answer::Done(reply)
+        };
+        let _ = order.reply.send(answer);
         None
     }
 
@@ -284,14 +448,28 @@ impl Driver {
         if unchanged {
             return Ok(Some(decision.reply));
         }
-        let save = self.rt.runs.save_run(
-            &self.key.0,
-            &self.stored,
-            &decision.run,
-            &decision.events,
-            &decision.effects,
-            decision.wake_at,
-        );
+        let driving = self.driving_now().await?;
+        let answer = self.answering.map(|id| {
+            (
+                id,
+                serde_json::to_string(&Ok::<_, AppError>(&decision.reply)),
+            )
+        });
+        let answers = match &answer {
+            Some((id, Ok(text))) => Some((*id, text.as_str())),
+            Some((_, Err(_))) | None => None,
+        };
+        let change = RunChange {
+            run: &decision.run,
+            events: &decision.events,
+            effects: &decision.effects,
+            wake_at: decision.wake_at,
+            answers,
+        };
+        let save = self
+            .rt
+            .runs
+            .save_run(&self.key.0, &self.stored, &driving, change);
         let saved = match self.audit.clone() {
             Some(ticket) => crate::audit_trail::serving(ticket, save).await,
             None => save.await,
@@ -301,7 +479,17 @@ impl Driver {
                 self.rt
                     .decisions
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.answered |= answers.is_some();
                 std::mem::replace(&mut self.stored, stored)
+            }
+            Err(StoreError::NotDriving) => {
+                // The hold ran out unseen, or another replica took the run: take it again if
+                // no one else holds it, and decide again on the run as it is now.
+                self.rt.holds.forget(&self.stored.run.uid);
+                if self.hold().await {
+                    return Ok(None);
+                }
+                return Err(store_error(StoreError::NotDriving));
             }
             Err(StoreError::ClusterBusy(cluster)) => {
                 tracing::info!(fleet = %self.key.0, run = %self.key.1, %cluster, "another run took a cluster first; deciding again");

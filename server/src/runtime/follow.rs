@@ -86,6 +86,12 @@ impl Driver {
         let flights = self.attempts_in_flight();
         self.trouble
             .retain(|member, _| flights.iter().any(|f| f.member == *member));
+        // Only the replica holding the run acts on its clusters (one paused past its hold does
+        // nothing on waking but notice).
+        if flights.is_empty() || !self.hold().await {
+            return;
+        }
+        let flights = self.attempts_in_flight();
         let mut reports = Vec::new();
         for flight in flights {
             if let Some(backoff) = self.trouble.get(&flight.member)

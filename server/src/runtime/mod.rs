@@ -6,12 +6,18 @@
 //! the earliest wake-up or the next command, and never needs to know why it woke. After a
 //! crash, `resume_all` restarts a driver for every running or stopping run, and following its
 //! members is all it takes to finish what was committed.
+//!
+//! Several replicas may share one database (`holds`): each run is driven by the one replica
+//! holding it; the others take it over when that one's hold runs out, and hand commands they
+//! are sent for it to its driver through the store (`relay`).
 
 mod answers;
 mod backoff;
 mod driver;
 mod follow;
+pub mod holds;
 pub(crate) mod observations;
+mod relay;
 mod waiting;
 pub(crate) mod world;
 
@@ -28,12 +34,19 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 
 pub type RunKey = (FleetName, RunName);
 
+/// What a driver answers a command: the engine's answer, or that another replica drives the
+/// run (the command then goes to it through the store).
+enum Answer {
+    Done(Result<Reply, AppError>),
+    Elsewhere,
+}
+
 /// An operator command for the run with uid `uid` (the one the caller read), and where to
 /// answer. A driver acts only on its own run: a command for another uid is never applied to it.
 struct Order {
     command: Command,
     uid: String,
-    reply: oneshot::Sender<Result<Reply, AppError>>,
+    reply: oneshot::Sender<Answer>,
     /// The audit entry of the request that gave the command: the run's save carries it.
     audit: Option<Arc<crate::audit_trail::Ticket>>,
 }
@@ -43,6 +56,8 @@ enum Message {
     Command(Order),
     /// Look again now (a manual clock moved, a test wants progress).
     Poke,
+    /// Commands sent through other replicas wait in the store.
+    Stored,
     /// The run was deleted: stop at once.
     Retire,
 }
@@ -61,6 +76,10 @@ pub struct Runtime {
     waiting: waiting::Waiting,
     /// What the providers observed lately, shared by every run's driver.
     observations: observations::Observations,
+    /// Which runs this replica drives.
+    holds: holds::Holds,
+    /// Set once the server shuts down: no run is taken (over) any more.
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 impl Runtime {
@@ -69,6 +88,7 @@ impl Runtime {
         providers: Arc<Providers>,
         clock: Arc<dyn Clock>,
         engine: EngineConfig,
+        replica: String,
     ) -> Arc<Self> {
         let (changes, _) = broadcast::channel(1024);
         Arc::new(Self {
@@ -81,16 +101,58 @@ impl Runtime {
             decisions: std::sync::atomic::AtomicU64::new(0),
             waiting: waiting::Waiting::default(),
             observations: observations::Observations::default(),
+            holds: holds::Holds::new(replica),
+            stopping: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
-    /// Restarts a driver for every run that was running or stopping.
+    /// Starts a driver for every running or stopping run no live replica drives (those this
+    /// one drove before it restarted included), and keeps doing so: renewing this replica's
+    /// holds, taking over the runs of replicas that died, passing on commands left in the store.
     pub async fn resume_all(self: &Arc<Self>) -> Result<usize, AppError> {
-        let active = self.runs.active_runs().await.map_err(store_error)?;
-        for key in &active {
-            self.sender(key);
+        let resumed = self.take_over().await.map_err(store_error)?;
+        tokio::spawn(relay::keep_holds(Arc::downgrade(self)));
+        Ok(resumed)
+    }
+
+    /// Starts a driver for every running or stopping run no live replica drives; how many.
+    async fn take_over(self: &Arc<Self>) -> Result<usize, crate::store::StoreError> {
+        let orphans = self.runs.runs_to_drive(self.holds.replica()).await?;
+        let mut started = 0;
+        for key in &orphans {
+            if !self.lock().contains_key(key) {
+                self.sender(key);
+                started += 1;
+            }
         }
-        Ok(active.len())
+        Ok(started)
+    }
+
+    /// This replica's id, as the store names the driver of the runs it drives.
+    pub fn replica(&self) -> &str {
+        self.holds.replica()
+    }
+
+    /// Stops driving (the server shuts down): every driver stops, and every run this replica
+    /// held is given back at once, for another replica to take without waiting for the hold to
+    /// run out.
+    pub async fn shut_down(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        for (_, sender) in self.lock().drain() {
+            let _ = sender.send(Message::Retire);
+        }
+        match self.runs.release_runs(self.holds.replica()).await {
+            Ok(0) => {}
+            Ok(runs) => tracing::info!(runs, "gave back the runs this server drove"),
+            Err(error) => {
+                tracing::warn!(%error, "giving back runs failed; other servers take them when their holds run out")
+            }
+        }
+    }
+
+    fn is_stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Sends an operator command for the run `uid` to its driver and waits for the engine's
@@ -102,17 +164,22 @@ impl Runtime {
         command: Command,
     ) -> Result<Reply, AppError> {
         let (reply, answer) = oneshot::channel();
+        let audit = crate::audit_trail::current();
         let order = Order {
-            command,
+            command: command.clone(),
             uid: uid.to_owned(),
             reply,
-            audit: crate::audit_trail::current(),
+            audit: audit.clone(),
         };
         self.send(key, Message::Command(order));
-        answer.await.map_err(|_| {
-            tracing::error!(fleet = %key.0, run = %key.1, "a run driver stopped without answering");
-            AppError::internal()
-        })?
+        match answer.await {
+            Ok(Answer::Done(result)) => result,
+            Ok(Answer::Elsewhere) => self.relay(key, uid, &command, audit).await,
+            Err(_) => {
+                tracing::error!(fleet = %key.0, run = %key.1, "a run driver stopped without answering");
+                Err(AppError::internal())
+            }
+        }
     }
 
     /// Stops the run's driver at once (the run was deleted), so it can never answer for a run
@@ -220,7 +287,8 @@ impl Runtime {
         }
     }
 
-    /// The run's driver, started if it is not running.
+    /// The run's driver, started if it is not running (one that cannot take the run answers
+    /// commands with `Elsewhere` and exits).
     fn sender(self: &Arc<Self>, key: &RunKey) -> mpsc::UnboundedSender<Message> {
         let mut drivers = self.lock();
         if let Some(sender) = drivers.get(key).filter(|s| !s.is_closed()) {

@@ -46,6 +46,12 @@ impl Waiting {
         inner.releases != seen
     }
 
+    /// Every run waiting for a cluster now. A release by another replica's run is not seen
+    /// here: these runs look again at every renewal of the holds.
+    pub fn waiters(&self) -> HashSet<RunKey> {
+        self.lock().waiters.values().flatten().cloned().collect()
+    }
+
     /// Records that `clusters` were released; returns the runs waiting for them (forgotten
     /// here: they register again if they still wait).
     pub fn released(&self, clusters: &[ClusterResourceId]) -> HashSet<RunKey> {

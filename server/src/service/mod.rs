@@ -74,6 +74,11 @@ pub(crate) fn store_error(error: StoreError) -> AppError {
             "ConcurrentModification",
             "The resource changed while this request was applied. Fetch it again and retry.",
         ),
+        StoreError::NotDriving => AppError::new(
+            app::model::error::ErrorKind::Unavailable,
+            "RunDriverChanged",
+            "Another Drydock server took this run over while the request was applied; send it again.",
+        ),
         StoreError::Corrupt(_) | StoreError::Setup(_) | StoreError::Database(_) => {
             tracing::error!(error = %error, "store operation failed");
             AppError::internal()
@@ -131,6 +136,7 @@ impl Drydock {
         providers: Arc<Providers>,
         simulator: Option<Arc<SimulatedProvider>>,
         clock: Arc<dyn Clock>,
+        replica: String,
     ) -> Self {
         let engine = EngineConfig::default();
         let runtime = crate::runtime::Runtime::new(
@@ -138,6 +144,7 @@ impl Drydock {
             providers.clone(),
             clock.clone(),
             engine.clone(),
+            replica,
         );
         Self {
             access,

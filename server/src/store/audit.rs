@@ -4,8 +4,9 @@ use super::StoreResult;
 use app::model::audit::{AuditEntry, AuditOutcome, AuditQuery};
 use app::model::time::Timestamp;
 
-/// An entry as the request starts (see `audit_trail`).
-#[derive(Debug, Clone)]
+/// An entry as the request starts (see `audit_trail`); a command another replica carries out
+/// takes it along as JSON.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct NewAudit {
     pub at: Timestamp,
     pub actor: String,

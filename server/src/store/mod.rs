@@ -38,6 +38,10 @@ pub enum StoreError {
     /// A compare-and-set lost: someone else wrote first. Retrying with fresh data may succeed.
     #[error("the record changed while it was being written")]
     Concurrent,
+    /// This replica no longer drives the run (another took it, or its hold ran out): nothing
+    /// was written.
+    #[error("this server no longer drives the run")]
+    NotDriving,
     #[error("stored data could not be read: {0}")]
     Corrupt(String),
     /// The database cannot be used as configured (an unknown kind of URL, a failed migration).
@@ -215,6 +219,14 @@ pub trait WebhookStore: Send + Sync + 'static {
     ) -> StoreResult<Vec<Delivery>>;
     /// Forgets finished deliveries beyond the newest `keep` of each webhook.
     async fn prune_deliveries(&self, keep: i64) -> StoreResult<()>;
+    /// Takes (or keeps) the duty `name` for `replica` for `hold` unless another replica holds
+    /// it now; whether `replica` holds it.
+    async fn take_duty(
+        &self,
+        name: &str,
+        replica: &str,
+        hold: std::time::Duration,
+    ) -> StoreResult<bool>;
 }
 
 /// Fleets and members: what operators declare.
@@ -303,24 +315,42 @@ pub struct SimulatorSnapshot {
     pub catalog: Option<Catalog>,
     pub clusters: Vec<(ClusterName, SimCluster)>,
     pub operations: Vec<SimOperation>,
+    /// The number of the last change the snapshot holds.
+    pub last_change: i64,
+}
+
+/// One change to the simulated world, numbered in commit order.
+#[derive(Debug, Clone)]
+pub enum SimChange {
+    Catalog(Catalog),
+    Cluster(ClusterName, SimCluster),
+    Removed(ClusterName),
+    Operation(SimOperation),
+}
+
+/// The changes to the simulated world after a number, in order, and the number of the last.
+#[derive(Debug, Clone, Default)]
+pub struct SimChanges {
+    pub changes: Vec<(i64, SimChange)>,
+    pub last_change: i64,
 }
 
 #[async_trait::async_trait]
 pub trait SimulatorStore: Send + Sync + 'static {
     async fn load_simulator(&self) -> StoreResult<SimulatorSnapshot>;
+    /// The changes other servers (or this one) made after change `after`; `None` when there
+    /// are none.
+    async fn simulator_changes(&self, after: i64) -> StoreResult<Option<SimChanges>>;
     async fn save_catalog(&self, catalog: &Catalog) -> StoreResult<()>;
     async fn save_cluster(&self, name: &ClusterName, cluster: &SimCluster) -> StoreResult<()>;
     async fn delete_cluster(&self, name: &ClusterName) -> StoreResult<bool>;
-    /// Records a new operation; an operation id already recorded is left as it was.
-    async fn save_operation(&self, operation: &SimOperation) -> StoreResult<()>;
-    /// Applies a finished operation: the cluster's new state and the operation marked applied,
-    /// together.
-    async fn complete_operation(
-        &self,
-        operation_id: &str,
-        name: &ClusterName,
-        cluster: &SimCluster,
-    ) -> StoreResult<()>;
+    /// Records a new operation; an operation id already recorded is left as it was (`false`).
+    async fn save_operation(&self, operation: &SimOperation) -> StoreResult<bool>;
+    /// Applies a finished operation to its cluster as stored, and marks it applied, together;
+    /// the cluster as it is now, `None` when the operation was applied already (by another
+    /// server, say) or its cluster is gone.
+    async fn complete_operation(&self, operation: &SimOperation)
+    -> StoreResult<Option<SimCluster>>;
 }
 
 /// What providers remember about the operations they started (opaque to Drydock), durably,
@@ -401,6 +431,42 @@ impl Lease {
     }
 }
 
+/// A replica's hold on driving a run, as the store granted it: every write of the run names it,
+/// and is refused once another replica has taken the run (its fence is then higher).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Driving {
+    pub replica: String,
+    pub fence: i64,
+}
+
+/// One decision to commit (`RunStore::save_run`).
+#[derive(Debug, Clone, Copy)]
+pub struct RunChange<'a> {
+    pub run: &'a UpdateRun,
+    pub events: &'a [RunEvent],
+    pub effects: &'a [Effect],
+    pub wake_at: Option<Timestamp>,
+    /// The stored command (sent through another replica) this change carries out, and its
+    /// answer: written in the same transaction, so it is never carried out twice.
+    pub answers: Option<(i64, &'a str)>,
+}
+
+/// An operator command waiting in the store for the run's driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCommand {
+    pub id: i64,
+    pub command: String,
+    /// The request's audit entry (JSON), written with the change the command makes.
+    pub audit: Option<String>,
+}
+
+/// A stored command's answer, and the audit entry written with its change (if it made one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandAnswer {
+    pub answer: String,
+    pub audit_id: Option<i64>,
+}
+
 /// An event of a run's timeline, numbered in commit order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredEvent {
@@ -427,14 +493,13 @@ pub trait RunStore: Send + Sync + 'static {
     /// in one transaction. Each upgrade `effects` start takes its cluster's lease (the runtime
     /// starts the operation after the commit, and again after a crash, by following the run), each member no longer upgrading gives its lease back. `Concurrent` when another
     /// write came first, `ClusterBusy` when another run holds a cluster an upgrade needs.
+    /// `NotDriving` when `driving` no longer holds the run.
     async fn save_run(
         &self,
         fleet: &FleetName,
         previous: &StoredRun,
-        run: &UpdateRun,
-        events: &[RunEvent],
-        effects: &[Effect],
-        wake_at: Option<Timestamp>,
+        driving: &Driving,
+        change: RunChange<'_>,
     ) -> StoreResult<StoredRun>;
     /// Every run not completed, in every fleet, without its members (what a check of the whole
     /// installation reads: which versions runs still need, say).
@@ -445,8 +510,52 @@ pub trait RunStore: Send + Sync + 'static {
     async fn lease_of(&self, cluster: &ClusterResourceId) -> StoreResult<Option<Lease>>;
     /// The leases held by runs of one fleet.
     async fn fleet_leases(&self, fleet: &FleetName) -> StoreResult<Vec<Lease>>;
-    /// Runs that are running or stopping, in every fleet: the runtime resumes them at start.
-    async fn active_runs(&self) -> StoreResult<Vec<(FleetName, RunName)>>;
+    /// Runs that are running or stopping, in every fleet, that no replica holds now (or that
+    /// `replica` held before it restarted): the runtime drives them.
+    async fn runs_to_drive(&self, replica: &str) -> StoreResult<Vec<(FleetName, RunName)>>;
+    /// Takes the run `uid` for `replica` for `hold` (by the database's clock) unless another
+    /// replica holds it now: the fence its writes must carry and the run's etag as it was
+    /// taken, `None` when another holds it.
+    async fn take_run(
+        &self,
+        uid: &str,
+        replica: &str,
+        hold: std::time::Duration,
+    ) -> StoreResult<Option<(i64, i64)>>;
+    /// Extends every hold of `replica` to `hold` from now: the runs it still holds, with their
+    /// fences (a run missing was taken by another replica).
+    async fn renew_runs(
+        &self,
+        replica: &str,
+        hold: std::time::Duration,
+    ) -> StoreResult<Vec<(String, i64)>>;
+    /// Gives the run back at once (rather than when the hold runs out), if `driving` holds it.
+    async fn release_run(&self, uid: &str, driving: &Driving) -> StoreResult<()>;
+    /// Gives back every run `replica` holds (it is shutting down); how many.
+    async fn release_runs(&self, replica: &str) -> StoreResult<u64>;
+    /// The replica driving the run now, if one holds it.
+    async fn driver_of(&self, uid: &str) -> StoreResult<Option<String>>;
+    /// Stores a command for the run `uid` (its driver is another replica); its id.
+    async fn send_command(
+        &self,
+        uid: &str,
+        command: &str,
+        audit: Option<&str>,
+        now: Timestamp,
+    ) -> StoreResult<i64>;
+    /// The answer to a stored command, once its run's driver gave one; `NotFound` when the
+    /// command is gone (its run was deleted, or it was withdrawn).
+    async fn command_answer(&self, id: i64) -> StoreResult<Option<CommandAnswer>>;
+    /// Withdraws a command not answered yet; `false` when it was answered (or is gone).
+    async fn withdraw_command(&self, id: i64) -> StoreResult<bool>;
+    /// Forgets a command whose answer was read.
+    async fn forget_command(&self, id: i64) -> StoreResult<()>;
+    /// The run's stored commands not answered yet, oldest first.
+    async fn waiting_commands(&self, uid: &str) -> StoreResult<Vec<StoredCommand>>;
+    /// The runs `replica` drives that have stored commands waiting.
+    async fn runs_with_commands(&self, replica: &str) -> StoreResult<Vec<(FleetName, RunName)>>;
+    /// Answers a stored command that changed nothing, if `driving` still holds its run.
+    async fn answer_command(&self, id: i64, driving: &Driving, answer: &str) -> StoreResult<()>;
     /// At most `limit` of the run's events after `after` (an event id; 0 for all), oldest first.
     async fn run_events(
         &self,

@@ -68,10 +68,21 @@ pub struct Dispatcher {
     settings: DispatchSettings,
     /// Webhooks whose deliveries are being sent now: one sender each keeps them in order.
     sending: Mutex<HashSet<WebhookName>>,
+    /// This server's name among replicas: one replica dispatches at a time (the duty `webhooks`).
+    replica: String,
+    /// Until when this replica surely holds the duty.
+    duty_until: Mutex<Option<std::time::Instant>>,
 }
 
+/// How long the webhook duty lasts unless renewed; it is renewed when half of it is left.
+const DUTY_HOLD: Duration = Duration::from_secs(3);
+
 impl Dispatcher {
-    pub fn new(store: Arc<dyn WebhookStore>, settings: DispatchSettings) -> anyhow::Result<Self> {
+    pub fn new(
+        store: Arc<dyn WebhookStore>,
+        settings: DispatchSettings,
+        replica: String,
+    ) -> anyhow::Result<Self> {
         let http = reqwest::Client::builder()
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
@@ -82,7 +93,26 @@ impl Dispatcher {
             http,
             settings,
             sending: Mutex::new(HashSet::new()),
+            replica,
+            duty_until: Mutex::new(None),
         })
+    }
+
+    /// Whether this replica dispatches now: it holds the duty, renewed when half of it is left.
+    /// (Sends under way when a paused replica lost it may repeat a delivery: receivers get
+    /// each event at least once, and dedupe by its id.)
+    async fn on_duty(&self) -> StoreResult<bool> {
+        let now = std::time::Instant::now();
+        let until = *self.duty_until.lock().expect("not poisoned");
+        if until.is_some_and(|until| until > now + DUTY_HOLD / 2) {
+            return Ok(true);
+        }
+        let held = self
+            .store
+            .take_duty("webhooks", &self.replica, DUTY_HOLD)
+            .await?;
+        *self.duty_until.lock().expect("not poisoned") = held.then_some(now + DUTY_HOLD);
+        Ok(held)
     }
 
     /// Runs until the process ends; `changes` wakes it when a run moved.
@@ -104,6 +134,9 @@ impl Dispatcher {
     }
 
     async fn pass(self: &Arc<Self>) -> StoreResult<()> {
+        if !self.on_duty().await? {
+            return Ok(());
+        }
         while self.fan_out().await? == EVENTS_PER_PASS as usize {}
         for webhook in self.store.webhooks_due(wall_now()).await? {
             if self

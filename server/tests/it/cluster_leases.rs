@@ -258,26 +258,33 @@ async fn the_store_refuses_to_commit_a_second_upgrade_of_a_leased_cluster() {
         },
     };
     let a = load("a").await;
+    let a_driving = common::take_run(&store, &a.run.uid).await;
     let a_takes = [
         start(&a.run.uid, "aks-eastus-1", "sim:aks-eastus-1"),
         start(&a.run.uid, "aks-eastus-2", "sim:aks-eastus-2"),
     ];
     let a = store
-        .save_run(&fleet, &a, &a.run, &[], &a_takes, None)
+        .save_run(&fleet, &a, &a_driving, common::change(&a.run, &a_takes))
         .await
         .unwrap();
     // The same attempt committed again (a repeated commit) is fine.
     store
-        .save_run(&fleet, &a, &a.run, &[], &a_takes[..1], None)
+        .save_run(
+            &fleet,
+            &a,
+            &a_driving,
+            common::change(&a.run, &a_takes[..1]),
+        )
         .await
         .unwrap();
     let b = load("b").await;
+    let b_driving = common::take_run(&store, &b.run.uid).await;
     let b_wants = [
         start(&b.run.uid, "aks-westeurope-1", "sim:aks-westeurope-1"),
         start(&b.run.uid, "aks-eastus-2", "sim:aks-eastus-2"),
     ];
     let refused = store
-        .save_run(&fleet, &b, &b.run, &[], &b_wants, None)
+        .save_run(&fleet, &b, &b_driving, common::change(&b.run, &b_wants))
         .await;
     assert!(
         matches!(&refused, Err(StoreError::ClusterBusy(c)) if c.as_str() == "sim:aks-eastus-2"),

@@ -118,7 +118,9 @@ fn kill_four_times(
     killed_in_flight
 }
 
-fn set_up(port: u16) {
+/// Fleet `fleet` with `members` simulated clusters in ten groups, and `run-1` (two stages of
+/// five groups, a full upgrade one minor up) started.
+pub(crate) fn set_up(port: u16, fleet: &str, members: usize) {
     let catalog = call(port, "GET", "/api/v1/simulator/catalog", None);
     let versions: Vec<String> = catalog["kubernetesVersions"]
         .as_array()
@@ -131,8 +133,13 @@ fn set_up(port: u16) {
         .as_str()
         .unwrap()
         .to_owned();
-    call(port, "PUT", "/api/v1/fleets/crash", Some(json!({})));
-    for i in 0..200 {
+    call(
+        port,
+        "PUT",
+        &format!("/api/v1/fleets/{fleet}"),
+        Some(json!({})),
+    );
+    for i in 0..members {
         let name = format!("c{i:03}");
         let pool = json!({"name": "system", "count": 3, "kubernetesVersion": from, "osSku": "AKSUbuntu-2204gen2containerd",
                           "nodeImageVersion": format!("AKSUbuntu-2204gen2containerd-{image}")});
@@ -146,7 +153,7 @@ fn set_up(port: u16) {
         call(
             port,
             "PUT",
-            &format!("/api/v1/fleets/crash/members/{name}"),
+            &format!("/api/v1/fleets/{fleet}/members/{name}"),
             Some(member),
         );
     }
@@ -162,13 +169,13 @@ fn set_up(port: u16) {
     call(
         port,
         "PUT",
-        "/api/v1/fleets/crash/updateRuns/run-1",
+        &format!("/api/v1/fleets/{fleet}/updateRuns/run-1"),
         Some(run),
     );
     call(
         port,
         "POST",
-        "/api/v1/fleets/crash/updateRuns/run-1/start",
+        &format!("/api/v1/fleets/{fleet}/updateRuns/run-1/start"),
         None,
     );
 }
@@ -178,7 +185,7 @@ fn killed_at_random_points_the_run_still_upgrades_every_member_exactly_once() {
     let dir = common::temp_db();
     let port = common::free_port();
     let mut server = serve(port, &dir);
-    set_up(port);
+    set_up(port, "crash", 200);
     let mut rng = 0x5eed_u64;
     let mut killed_while_running = 0;
     for _ in 0..5 {

@@ -186,6 +186,19 @@ async fn a_run_in_flight_before_uids_existed_finishes_without_a_second_upgrade()
         .await
         .unwrap();
     for statement in [
+        "DROP TABLE run_commands",
+        "DROP TABLE duties",
+        "DROP TABLE sim_changes",
+        "DROP TABLE sim_removed",
+        "DROP INDEX sim_clusters_by_change",
+        "DROP INDEX sim_operations_by_change",
+        "ALTER TABLE sim_catalog DROP COLUMN changed",
+        "ALTER TABLE sim_clusters DROP COLUMN changed",
+        "ALTER TABLE sim_operations DROP COLUMN changed",
+        "DROP INDEX runs_by_driver",
+        "ALTER TABLE runs DROP COLUMN driver",
+        "ALTER TABLE runs DROP COLUMN driver_until",
+        "ALTER TABLE runs DROP COLUMN driver_fence",
         "DROP TABLE sso_logins",
         "DROP TABLE audit_log",
         "DROP TABLE api_tokens",

@@ -20,6 +20,8 @@ mod gates;
 mod limits;
 mod portable;
 mod provider_faults;
+mod replicas;
+mod replicas_killed;
 mod rest_fleets;
 mod rest_members;
 mod rest_preconditions;

@@ -203,7 +203,10 @@ async fn a_stale_write_for_a_deleted_run_cannot_land_on_its_successor() {
     s.put(url, control_plane_to(&target)).await;
     let new = store.get_run(&fleet, &name).await.unwrap().unwrap();
     assert_eq!(old.etag, new.etag, "both runs are at their first version");
-    let stale = store.save_run(&fleet, &old, &old.run, &[], &[], None).await;
+    let driving = common::take_run(&store, &new.run.uid).await;
+    let stale = store
+        .save_run(&fleet, &old, &driving, common::change(&old.run, &[]))
+        .await;
     assert!(
         matches!(stale, Err(server::store::StoreError::Concurrent)),
         "{stale:?}"

@@ -1,7 +1,9 @@
 //! The simulated provider: a seeded, persisted world of clusters, a release catalog and the
-//! upgrade operations it performs. It is the embedded default, for demos and tests. State lives
-//! in memory for fast reads and is written through to the store first, so a restart finds the
-//! world as it was, operations in flight included.
+//! upgrade operations it performs. It is the embedded default, for demos and tests. The world
+//! lives in the store, so a restart finds it as it was (operations in flight included) and
+//! replicas sharing a database share it; each server keeps a copy in memory for fast reads and
+//! brings it up to date with the store's numbered changes before every provider call (and in the
+//! background, for the simulator's own API).
 
 pub mod generate;
 mod operations;
@@ -10,7 +12,7 @@ pub mod rng;
 use super::{Operation, Policy, Provider, ProviderError, UpgradeRequest};
 use crate::clock::Clock;
 pub use crate::store::Faults;
-use crate::store::{SimCluster, SimOperation, SimulatorStore, StoreError};
+use crate::store::{SimChange, SimCluster, SimOperation, SimulatorStore, StoreError};
 use app::engine::DurationModel;
 use app::model::catalog::Catalog;
 use app::model::cluster::ClusterState;
@@ -34,7 +36,29 @@ struct World {
     catalog: Catalog,
     clusters: BTreeMap<ClusterName, SimCluster>,
     operations: BTreeMap<String, SimOperation>,
+    /// The number of the last stored change this copy holds.
+    synced: i64,
 }
+
+impl World {
+    fn take(&mut self, change: SimChange) {
+        match change {
+            SimChange::Catalog(catalog) => self.catalog = catalog,
+            SimChange::Cluster(name, cluster) => {
+                self.clusters.insert(name, cluster);
+            }
+            SimChange::Removed(name) => {
+                self.clusters.remove(&name);
+            }
+            SimChange::Operation(op) => {
+                self.operations.insert(op.operation_id.clone(), op);
+            }
+        }
+    }
+}
+
+/// How often the simulator's copy of the world is brought up to date when no call asks.
+const SYNC_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
 pub struct SimulatedProvider {
     world: RwLock<World>,
@@ -78,6 +102,7 @@ impl SimulatedProvider {
                 .into_iter()
                 .map(|op| (op.operation_id.clone(), op))
                 .collect(),
+            synced: snapshot.last_change,
         };
         Ok(Self {
             world: RwLock::new(world),
@@ -98,6 +123,47 @@ impl SimulatedProvider {
             },
             calls: std::sync::atomic::AtomicU64::new(0),
             counts: crate::provider::CallCounts::default(),
+        })
+    }
+
+    /// Brings this copy of the world up to date with the store (other servers' changes, and
+    /// this one's).
+    pub async fn sync(&self) -> Result<(), StoreError> {
+        let after = self.read().synced;
+        let Some(changes) = self.store.simulator_changes(after).await? else {
+            return Ok(());
+        };
+        self.write(|world| {
+            for (number, change) in changes.changes {
+                if number > world.synced {
+                    world.take(change);
+                }
+            }
+            world.synced = world.synced.max(changes.last_change);
+        });
+        Ok(())
+    }
+
+    /// Keeps this copy of the world up to date in the background while the simulator lives.
+    pub fn keep_in_sync(self: &Arc<Self>) {
+        let simulator = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(SYNC_EVERY).await;
+                let Some(simulator) = simulator.upgrade() else {
+                    return;
+                };
+                if let Err(error) = simulator.sync().await {
+                    tracing::warn!(%error, "reading the simulated world's changes failed");
+                }
+            }
+        });
+    }
+
+    /// `sync`, failing as a provider does when it cannot answer now.
+    async fn synced(&self) -> Result<(), ProviderError> {
+        self.sync().await.map_err(|error| {
+            ProviderError::transient(format!("the simulator could not read its world: {error}"))
         })
     }
 
@@ -125,6 +191,7 @@ impl SimulatedProvider {
     pub async fn put_catalog(&self, catalog: Catalog) -> Result<Catalog, SimulatorError> {
         let catalog = catalog.normalized().map_err(SimulatorError::Invalid)?;
         let _guard = self.writes.lock().await;
+        self.sync().await?;
         let mut stranded: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (name, cluster) in &self.read().clusters {
             if !catalog.has_region(&cluster.state.location) {
@@ -176,6 +243,7 @@ impl SimulatedProvider {
             }
         }
         let _guard = self.writes.lock().await;
+        self.sync().await?;
         if !self.read().catalog.has_region(&state.location) {
             let regions: Vec<String> = self
                 .read()
@@ -290,6 +358,7 @@ impl Provider for SimulatedProvider {
 
     async fn catalog(&self) -> Result<Catalog, ProviderError> {
         self.counts.add("catalog");
+        self.synced().await?;
         Ok(self.current_catalog())
     }
 
@@ -298,6 +367,9 @@ impl Provider for SimulatedProvider {
         clusters: &[ClusterResourceId],
     ) -> Vec<Result<ClusterState, ProviderError>> {
         self.counts.add("observe");
+        if let Err(error) = self.synced().await {
+            return clusters.iter().map(|_| Err(error.clone())).collect();
+        }
         let world = self.read();
         clusters
             .iter()
@@ -307,6 +379,7 @@ impl Provider for SimulatedProvider {
 
     async fn known_clusters(&self) -> Result<Vec<ClusterResourceId>, ProviderError> {
         self.counts.add("list");
+        self.synced().await?;
         Ok(self
             .read()
             .clusters

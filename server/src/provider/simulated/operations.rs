@@ -65,6 +65,7 @@ impl SimulatedProvider {
 
     async fn begin(&self, request: &UpgradeRequest) -> Result<Operation, ProviderError> {
         let _guard = self.writes.lock().await;
+        self.sync().await.map_err(unavailable)?;
         // An id seen before is answered for as it was started, whatever this request asks:
         // like a real provider, the simulator does not second-guess its caller.
         if let Some(operation) = self.operation_in(&self.read(), &request.operation_id) {
@@ -120,10 +121,18 @@ impl SimulatedProvider {
                 ..answer
             });
         }
-        self.store
+        let recorded = self
+            .store
             .save_operation(&operation)
             .await
             .map_err(unavailable)?;
+        if !recorded {
+            // Another server started it just now: answer for that one.
+            self.sync().await.map_err(unavailable)?;
+            return self
+                .operation_in(&self.read(), &request.operation_id)
+                .ok_or_else(|| ProviderError::transient("the operation was started elsewhere"));
+        }
         self.write(|world| {
             world.clusters.insert(name, cluster);
             world
@@ -222,6 +231,7 @@ impl SimulatedProvider {
         &self,
         operation_id: &str,
     ) -> Result<Option<Operation>, ProviderError> {
+        self.sync().await.map_err(unavailable)?;
         let now = self.clock.now();
         let Some(op) = self.read().operations.get(operation_id).cloned() else {
             return Ok(None);
@@ -239,31 +249,23 @@ impl SimulatedProvider {
         Ok(Some(answer))
     }
 
+    /// Applies a finished operation to its cluster, once: another server may have done it.
     async fn apply(&self, op: &SimOperation) -> Result<(), ProviderError> {
         let _guard = self.writes.lock().await;
-        let Some(mut cluster) = self.cluster(&op.cluster) else {
-            // The cluster was deleted meanwhile: nothing left to change.
-            return Ok(());
-        };
-        if self
-            .read()
-            .operations
-            .get(&op.operation_id)
-            .is_some_and(|o| o.applied)
-        {
-            return Ok(());
-        }
-        op.target.apply_to(&mut cluster.state);
-        self.store
-            .complete_operation(&op.operation_id, &op.cluster, &cluster)
+        let applied = self
+            .store
+            .complete_operation(op)
             .await
             .map_err(unavailable)?;
-        self.write(|world| {
-            world.clusters.insert(op.cluster.clone(), cluster);
-            if let Some(stored) = world.operations.get_mut(&op.operation_id) {
-                stored.applied = true;
-            }
-        });
+        match applied {
+            Some(cluster) => self.write(|world| {
+                world.clusters.insert(op.cluster.clone(), cluster);
+                if let Some(stored) = world.operations.get_mut(&op.operation_id) {
+                    stored.applied = true;
+                }
+            }),
+            None => self.sync().await.map_err(unavailable)?,
+        }
         Ok(())
     }
 

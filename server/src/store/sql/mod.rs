@@ -6,7 +6,7 @@
 
 mod access;
 mod audit;
-mod claim;
+mod drivers;
 mod journal;
 mod leases;
 pub mod portable;
@@ -52,9 +52,6 @@ impl Backend {
 pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
-    /// On PostgreSQL, the connection holding the lock that makes this the database's only
-    /// server (see `claim_database`).
-    _claim: Option<claim::Claim>,
 }
 
 /// How many connections a PostgreSQL store keeps at most (`DRYDOCK_DATABASE_MAX_CONNECTIONS`).
@@ -70,26 +67,14 @@ impl SqlStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Setup(format!("migrating the database failed: {e}")))?;
-        let claim = match backend {
-            Backend::Postgres => Some(claim::claim_database(&pool, url).await?),
-            Backend::Sqlite => None,
-        };
-        Ok(Self {
-            pool,
-            backend,
-            _claim: claim,
-        })
+        Ok(Self { pool, backend })
     }
 
     /// Opens a database a server may be using, to read it (`drydock export`): not migrated,
-    /// not claimed, but it must be at this build's schema.
+    /// but it must be at this build's schema.
     pub async fn open_to_read(url: &str) -> StoreResult<Self> {
         let (pool, backend) = pool(url, false).await?;
-        let store = Self {
-            pool,
-            backend,
-            _claim: None,
-        };
+        let store = Self { pool, backend };
         super::HealthStore::ready(&store).await?;
         Ok(store)
     }

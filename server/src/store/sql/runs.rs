@@ -1,15 +1,18 @@
-use super::leases;
 use super::run_members::{self, changed, landed, placed, skeleton};
 use super::{SqlStore, corrupt};
-use crate::store::{Lease, RunStore, StoreError, StoreResult, StoredEvent, StoredRun};
-use app::engine::Effect;
+use super::{drivers, leases};
+use crate::store::{
+    CommandAnswer, Driving, Lease, RunChange, RunStore, StoreError, StoreResult, StoredCommand,
+    StoredEvent, StoredRun,
+};
 use app::model::member::ClusterResourceId;
 use app::model::names::{FleetName, RunName};
 use app::model::run::{RunEvent, UpdateRun};
 use app::model::time::Timestamp;
 use sqlx::any::Any;
 use sqlx::any::AnyRow;
-use sqlx::{Row, Transaction};
+use sqlx::{AssertSqlSafe, Row, Transaction};
+use std::time::Duration;
 
 fn run_from_row(row: &AnyRow) -> StoreResult<StoredRun> {
     let mut run: UpdateRun =
@@ -60,6 +63,32 @@ async fn append_events(
             .await?;
     }
     Ok(())
+}
+
+impl SqlStore {
+    /// Why a run's save changed nothing: another write came first (or the run is gone), or
+    /// this replica no longer holds the run.
+    async fn why_not_saved(&self, fleet: &FleetName, previous: &StoredRun) -> StoreError {
+        let row = sqlx::query(
+            "SELECT uid, version, driver, driver_fence FROM runs WHERE fleet = $1 AND name = $2",
+        )
+        .bind(fleet.as_str())
+        .bind(&previous.run.name)
+        .fetch_optional(&self.pool)
+        .await;
+        let row = match row {
+            Ok(Some(row)) => row,
+            Ok(None) => return StoreError::Concurrent,
+            Err(error) => return error.into(),
+        };
+        let same_run = row.try_get::<String, _>("uid").ok().as_deref() == Some(&previous.run.uid)
+            && row.try_get::<i64, _>("version").ok() == Some(previous.etag);
+        if same_run {
+            StoreError::NotDriving
+        } else {
+            StoreError::Concurrent
+        }
+    }
 }
 
 #[async_trait::async_trait]
@@ -165,40 +194,49 @@ impl RunStore for SqlStore {
         &self,
         fleet: &FleetName,
         previous: &StoredRun,
-        run: &UpdateRun,
-        events: &[RunEvent],
-        effects: &[Effect],
-        wake_at: Option<Timestamp>,
+        driving: &Driving,
+        change: RunChange<'_>,
     ) -> StoreResult<StoredRun> {
+        let run = change.run;
         let body = serde_json::to_string(&skeleton(run)).map_err(|e| corrupt("run", e))?;
+        let sql = format!(
+            "UPDATE runs SET body = $1, state = $2, version = version + 1, wake_at = $3 WHERE fleet = $4 AND name = $5 AND uid = $6 AND version = $7 AND {}",
+            drivers::held(self.backend, "$8", "$9")
+        );
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
-            "UPDATE runs SET body = $1, state = $2, version = version + 1, wake_at = $3 WHERE fleet = $4 AND name = $5 AND uid = $6 AND version = $7",
-        )
-        .bind(body)
-        .bind(state_word(run))
-        .bind(wake_at.map(Timestamp::millis))
-        .bind(fleet.as_str())
-        .bind(&run.name)
-        // A run deleted and created again under the same name starts at version 1 too: only
-        // the uid tells a stale writer from the run it loaded.
-        .bind(&previous.run.uid)
-        .bind(previous.etag)
-        .execute(&mut *tx)
-        .await?;
+        let done = sqlx::query(AssertSqlSafe(sql))
+            .bind(body)
+            .bind(state_word(run))
+            .bind(change.wake_at.map(Timestamp::millis))
+            .bind(fleet.as_str())
+            .bind(&run.name)
+            // A run deleted and created again under the same name starts at version 1 too: only
+            // the uid tells a stale writer from the run it loaded.
+            .bind(&previous.run.uid)
+            .bind(previous.etag)
+            .bind(&driving.replica)
+            .bind(driving.fence)
+            .execute(&mut *tx)
+            .await?;
         if done.rows_affected() != 1 {
-            return Err(StoreError::Concurrent);
+            drop(tx);
+            return Err(self.why_not_saved(fleet, previous).await);
         }
         run_members::write(&mut tx, fleet, &run.name, &changed(&previous.run, run)).await?;
-        let at = events.first().map_or(previous.created_at, |e| e.at);
+        let at = change.events.first().map_or(previous.created_at, |e| e.at);
         leases::give_back(&mut tx, run, &landed(&previous.run, run)).await?;
-        leases::take(&mut tx, fleet, run, at, effects).await?;
-        append_events(&mut tx, self.backend, fleet, &run.name, events).await?;
-        super::commit_audited(tx).await?;
+        leases::take(&mut tx, fleet, run, at, change.effects).await?;
+        append_events(&mut tx, self.backend, fleet, &run.name, change.events).await?;
+        let stamp = super::audit::stamp(&mut tx).await?;
+        if let Some((id, answer)) = change.answers {
+            drivers::answer_in(&mut tx, self.backend, id, answer, stamp.id()).await?;
+        }
+        tx.commit().await?;
+        stamp.confirm();
         Ok(StoredRun {
             run: run.clone(),
             etag: previous.etag + 1,
-            wake_at,
+            wake_at: change.wake_at,
             created_at: previous.created_at,
         })
     }
@@ -239,19 +277,67 @@ impl RunStore for SqlStore {
         rows.iter().map(leases::lease_from_row).collect()
     }
 
-    async fn active_runs(&self) -> StoreResult<Vec<(FleetName, RunName)>> {
-        let rows = sqlx::query("SELECT fleet, name FROM runs WHERE state IN ('Running', 'Stopping') ORDER BY created_at")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                let fleet = FleetName::parse(&row.try_get::<String, _>("fleet")?)
-                    .map_err(|e| corrupt("run", e))?;
-                let name = RunName::parse(&row.try_get::<String, _>("name")?)
-                    .map_err(|e| corrupt("run", e))?;
-                Ok((fleet, name))
-            })
-            .collect()
+    async fn runs_to_drive(&self, replica: &str) -> StoreResult<Vec<(FleetName, RunName)>> {
+        self.runs_to_drive_sql(replica).await
+    }
+
+    async fn take_run(
+        &self,
+        uid: &str,
+        replica: &str,
+        hold: Duration,
+    ) -> StoreResult<Option<(i64, i64)>> {
+        self.take_run_sql(uid, replica, hold).await
+    }
+
+    async fn renew_runs(&self, replica: &str, hold: Duration) -> StoreResult<Vec<(String, i64)>> {
+        self.renew_runs_sql(replica, hold).await
+    }
+
+    async fn release_run(&self, uid: &str, driving: &Driving) -> StoreResult<()> {
+        self.release_run_sql(uid, driving).await
+    }
+
+    async fn release_runs(&self, replica: &str) -> StoreResult<u64> {
+        self.release_runs_sql(replica).await
+    }
+
+    async fn driver_of(&self, uid: &str) -> StoreResult<Option<String>> {
+        self.driver_of_sql(uid).await
+    }
+
+    async fn send_command(
+        &self,
+        uid: &str,
+        command: &str,
+        audit: Option<&str>,
+        now: Timestamp,
+    ) -> StoreResult<i64> {
+        self.send_command_sql(uid, command, audit, now).await
+    }
+
+    async fn command_answer(&self, id: i64) -> StoreResult<Option<CommandAnswer>> {
+        self.command_answer_sql(id).await
+    }
+
+    async fn withdraw_command(&self, id: i64) -> StoreResult<bool> {
+        self.withdraw_command_sql(id).await
+    }
+
+    async fn forget_command(&self, id: i64) -> StoreResult<()> {
+        self.forget_command_sql(id).await
+    }
+
+    async fn waiting_commands(&self, uid: &str) -> StoreResult<Vec<StoredCommand>> {
+        self.waiting_commands_sql(uid).await
+    }
+
+    async fn runs_with_commands(&self, replica: &str) -> StoreResult<Vec<(FleetName, RunName)>> {
+        self.runs_with_commands_sql(replica).await
+    }
+
+    async fn answer_command(&self, id: i64, driving: &Driving, answer: &str) -> StoreResult<()> {
+        self.answer_command_sql(id, driving, answer).await
     }
 
     async fn run_events(

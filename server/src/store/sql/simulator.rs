@@ -1,13 +1,14 @@
 use super::{SqlStore, corrupt};
 use crate::store::{
-    Faults, SimCluster, SimOperation, SimulatorSnapshot, SimulatorStore, StoreResult,
+    Faults, SimChange, SimChanges, SimCluster, SimOperation, SimulatorSnapshot, SimulatorStore,
+    StoreResult,
 };
 use app::model::catalog::Catalog;
 use app::model::cluster::ClusterState;
 use app::model::names::ClusterName;
 use app::model::time::Timestamp;
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use sqlx::any::{Any, AnyRow};
+use sqlx::{AnyPool, AssertSqlSafe, Row, Transaction};
 
 fn cluster_from_row(row: &AnyRow) -> StoreResult<(ClusterName, SimCluster)> {
     let name = ClusterName::parse(&row.try_get::<String, _>("name")?)
@@ -43,31 +44,78 @@ fn operation_from_row(row: &AnyRow) -> StoreResult<SimOperation> {
     })
 }
 
+/// Numbers the change a transaction makes to the simulated world. The counter is one row, so
+/// writers wait for each other here and numbers become visible in the order they were drawn: a
+/// reader that saw number n has seen every change up to n.
+async fn next_change(tx: &mut Transaction<'_, Any>) -> StoreResult<i64> {
+    Ok(
+        sqlx::query_scalar("UPDATE sim_changes SET last = last + 1 WHERE id = 1 RETURNING last")
+            .fetch_one(&mut **tx)
+            .await?,
+    )
+}
+
+async fn last_change(pool: &AnyPool) -> StoreResult<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT last FROM sim_changes WHERE id = 1")
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+fn catalog_from_row(row: &AnyRow) -> StoreResult<Catalog> {
+    serde_json::from_str(&row.try_get::<String, _>("catalog")?).map_err(|e| corrupt("catalog", e))
+}
+
+const CLUSTER_COLUMNS: &str = "name, state, fail_next, failure_rate, transient_rate, unreachable, lose_next, stuck_next, changed";
+const OPERATION_COLUMNS: &str =
+    "operation_id, cluster, kind, target, started_at, ends_at, failure, applied, changed";
+
+impl SqlStore {
+    /// Rows of `table` (its `columns`) changed in (`after`, `upto`].
+    async fn changed_rows(
+        &self,
+        table: &str,
+        columns: &str,
+        after: i64,
+        upto: i64,
+    ) -> StoreResult<Vec<AnyRow>> {
+        let sql = format!(
+            "SELECT {columns} FROM {table} WHERE changed > $1 AND changed <= $2 ORDER BY changed"
+        );
+        Ok(sqlx::query(AssertSqlSafe(sql))
+            .bind(after)
+            .bind(upto)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+}
+
 #[async_trait::async_trait]
 impl SimulatorStore for SqlStore {
     async fn load_simulator(&self) -> StoreResult<SimulatorSnapshot> {
+        // Read first: rows changed later are read again with the next changes.
+        let last_change = last_change(&self.pool).await?;
         let catalog = sqlx::query("SELECT catalog FROM sim_catalog WHERE id = 1")
             .fetch_optional(&self.pool)
             .await?
-            .map(|row| -> StoreResult<Catalog> {
-                serde_json::from_str(&row.try_get::<String, _>("catalog")?)
-                    .map_err(|e| corrupt("catalog", e))
-            })
+            .as_ref()
+            .map(catalog_from_row)
             .transpose()?;
-        let rows = sqlx::query(
-            "SELECT name, state, fail_next, failure_rate, transient_rate, unreachable, lose_next, stuck_next FROM sim_clusters ORDER BY name",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = format!("SELECT {CLUSTER_COLUMNS} FROM sim_clusters ORDER BY name");
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
         let clusters = rows
             .iter()
             .map(cluster_from_row)
             .collect::<StoreResult<_>>()?;
-        let rows = sqlx::query(
-            "SELECT operation_id, cluster, kind, target, started_at, ends_at, failure, applied FROM sim_operations ORDER BY started_at, operation_id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = format!(
+            "SELECT {OPERATION_COLUMNS} FROM sim_operations ORDER BY started_at, operation_id"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
         let operations = rows
             .iter()
             .map(operation_from_row)
@@ -76,62 +124,100 @@ impl SimulatorStore for SqlStore {
             catalog,
             clusters,
             operations,
+            last_change,
         })
+    }
+
+    async fn simulator_changes(&self, after: i64) -> StoreResult<Option<SimChanges>> {
+        let upto = last_change(&self.pool).await?;
+        if upto <= after {
+            return Ok(None);
+        }
+        let mut changes = Vec::new();
+        for row in self
+            .changed_rows("sim_catalog", "catalog, changed", after, upto)
+            .await?
+        {
+            changes.push((
+                row.try_get("changed")?,
+                SimChange::Catalog(catalog_from_row(&row)?),
+            ));
+        }
+        for row in self
+            .changed_rows("sim_clusters", CLUSTER_COLUMNS, after, upto)
+            .await?
+        {
+            let (name, cluster) = cluster_from_row(&row)?;
+            changes.push((row.try_get("changed")?, SimChange::Cluster(name, cluster)));
+        }
+        for row in self
+            .changed_rows("sim_removed", "name, changed", after, upto)
+            .await?
+        {
+            let name = ClusterName::parse(&row.try_get::<String, _>("name")?)
+                .map_err(|e| corrupt("cluster", e))?;
+            changes.push((row.try_get("changed")?, SimChange::Removed(name)));
+        }
+        for row in self
+            .changed_rows("sim_operations", OPERATION_COLUMNS, after, upto)
+            .await?
+        {
+            changes.push((
+                row.try_get("changed")?,
+                SimChange::Operation(operation_from_row(&row)?),
+            ));
+        }
+        changes.sort_by_key(|(number, _)| *number);
+        Ok(Some(SimChanges {
+            changes,
+            last_change: upto,
+        }))
     }
 
     async fn save_catalog(&self, catalog: &Catalog) -> StoreResult<()> {
         let text = serde_json::to_string(catalog).map_err(|e| corrupt("catalog", e))?;
         let mut tx = self.begin_write().await?;
-        sqlx::query("INSERT INTO sim_catalog (id, catalog, version) VALUES (1, $1, 1) ON CONFLICT (id) DO UPDATE SET catalog = excluded.catalog, version = sim_catalog.version + 1")
+        let change = next_change(&mut tx).await?;
+        sqlx::query("INSERT INTO sim_catalog (id, catalog, version, changed) VALUES (1, $1, 1, $2) ON CONFLICT (id) DO UPDATE SET catalog = excluded.catalog, version = sim_catalog.version + 1, changed = excluded.changed")
             .bind(text)
+            .bind(change)
             .execute(&mut *tx)
             .await?;
         super::commit_audited(tx).await
     }
 
     async fn save_cluster(&self, name: &ClusterName, cluster: &SimCluster) -> StoreResult<()> {
-        let text = serde_json::to_string(&cluster.state).map_err(|e| corrupt("cluster", e))?;
-        let faults = &cluster.faults;
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO sim_clusters (name, state, version, fail_next, failure_rate, transient_rate, unreachable, lose_next, stuck_next) \
-             VALUES ($1, $2, 1, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT (name) DO UPDATE SET state = excluded.state, version = sim_clusters.version + 1, \
-             fail_next = excluded.fail_next, failure_rate = excluded.failure_rate, \
-             transient_rate = excluded.transient_rate, unreachable = excluded.unreachable, \
-             lose_next = excluded.lose_next, stuck_next = excluded.stuck_next",
-        )
-        .bind(name.as_str())
-        .bind(text)
-        .bind(i64::from(faults.fail_next))
-        .bind(faults.failure_rate)
-        .bind(faults.transient_rate)
-        .bind(i64::from(faults.unreachable))
-        .bind(i64::from(faults.lose_next))
-        .bind(i64::from(faults.stuck_next))
-        .execute(&mut *tx)
-        .await?;
+        write_cluster(&mut tx, name, cluster).await?;
         super::commit_audited(tx).await
     }
 
     async fn delete_cluster(&self, name: &ClusterName) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
+        let change = next_change(&mut tx).await?;
         let done = sqlx::query("DELETE FROM sim_clusters WHERE name = $1")
             .bind(name.as_str())
             .execute(&mut *tx)
             .await?;
         let deleted = done.rows_affected() == 1;
         if deleted {
+            sqlx::query("INSERT INTO sim_removed (name, changed) VALUES ($1, $2)")
+                .bind(name.as_str())
+                .bind(change)
+                .execute(&mut *tx)
+                .await?;
             super::commit_audited(tx).await?;
         }
         Ok(deleted)
     }
 
-    async fn save_operation(&self, op: &SimOperation) -> StoreResult<()> {
+    async fn save_operation(&self, op: &SimOperation) -> StoreResult<bool> {
         let target = serde_json::to_string(&op.target).map_err(|e| corrupt("operation", e))?;
-        sqlx::query(
-            "INSERT INTO sim_operations (operation_id, cluster, kind, target, started_at, ends_at, failure, applied) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (operation_id) DO NOTHING",
+        let mut tx = self.begin_write().await?;
+        let change = next_change(&mut tx).await?;
+        let done = sqlx::query(
+            "INSERT INTO sim_operations (operation_id, cluster, kind, target, started_at, ends_at, failure, applied, changed) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (operation_id) DO NOTHING",
         )
         .bind(&op.operation_id)
         .bind(op.cluster.as_str())
@@ -141,29 +227,79 @@ impl SimulatorStore for SqlStore {
         .bind(op.ends_at.millis())
         .bind(&op.failure)
         .bind(i64::from(op.applied))
-        .execute(&self.pool)
+        .bind(change)
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
     }
 
-    async fn complete_operation(
-        &self,
-        operation_id: &str,
-        name: &ClusterName,
-        cluster: &SimCluster,
-    ) -> StoreResult<()> {
-        let text = serde_json::to_string(&cluster.state).map_err(|e| corrupt("cluster", e))?;
+    async fn complete_operation(&self, op: &SimOperation) -> StoreResult<Option<SimCluster>> {
         let mut tx = self.begin_write().await?;
-        sqlx::query("UPDATE sim_clusters SET state = $1, version = version + 1 WHERE name = $2")
-            .bind(text)
-            .bind(name.as_str())
-            .execute(&mut *tx)
+        let change = next_change(&mut tx).await?;
+        let marked = sqlx::query(
+            "UPDATE sim_operations SET applied = 1, changed = $1 WHERE operation_id = $2 AND applied = 0",
+        )
+        .bind(change)
+        .bind(&op.operation_id)
+        .execute(&mut *tx)
+        .await?;
+        if marked.rows_affected() != 1 {
+            return Ok(None);
+        }
+        let sql = format!("SELECT {CLUSTER_COLUMNS} FROM sim_clusters WHERE name = $1");
+        let row = sqlx::query(AssertSqlSafe(sql))
+            .bind(op.cluster.as_str())
+            .fetch_optional(&mut *tx)
             .await?;
-        sqlx::query("UPDATE sim_operations SET applied = 1 WHERE operation_id = $1")
-            .bind(operation_id)
-            .execute(&mut *tx)
-            .await?;
+        let Some((name, mut cluster)) = row.as_ref().map(cluster_from_row).transpose()? else {
+            // The cluster was deleted meanwhile: the operation is done, nothing left to change.
+            tx.commit().await?;
+            return Ok(None);
+        };
+        op.target.apply_to(&mut cluster.state);
+        write_cluster_numbered(&mut tx, &name, &cluster, change).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(Some(cluster))
     }
+}
+
+/// Creates or replaces a cluster, as a change of its own.
+async fn write_cluster(
+    tx: &mut Transaction<'_, Any>,
+    name: &ClusterName,
+    cluster: &SimCluster,
+) -> StoreResult<()> {
+    let change = next_change(tx).await?;
+    write_cluster_numbered(tx, name, cluster, change).await
+}
+
+async fn write_cluster_numbered(
+    tx: &mut Transaction<'_, Any>,
+    name: &ClusterName,
+    cluster: &SimCluster,
+    change: i64,
+) -> StoreResult<()> {
+    let text = serde_json::to_string(&cluster.state).map_err(|e| corrupt("cluster", e))?;
+    let faults = &cluster.faults;
+    sqlx::query(
+        "INSERT INTO sim_clusters (name, state, version, fail_next, failure_rate, transient_rate, unreachable, lose_next, stuck_next, changed) \
+         VALUES ($1, $2, 1, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (name) DO UPDATE SET state = excluded.state, version = sim_clusters.version + 1, \
+         fail_next = excluded.fail_next, failure_rate = excluded.failure_rate, \
+         transient_rate = excluded.transient_rate, unreachable = excluded.unreachable, \
+         lose_next = excluded.lose_next, stuck_next = excluded.stuck_next, changed = excluded.changed",
+    )
+    .bind(name.as_str())
+    .bind(text)
+    .bind(i64::from(faults.fail_next))
+    .bind(faults.failure_rate)
+    .bind(faults.transient_rate)
+    .bind(i64::from(faults.unreachable))
+    .bind(i64::from(faults.lose_next))
+    .bind(i64::from(faults.stuck_next))
+    .bind(change)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

@@ -314,6 +314,15 @@ impl WebhookStore for SqlStore {
         rows.iter().map(delivery_from_row).collect()
     }
 
+    async fn take_duty(
+        &self,
+        name: &str,
+        replica: &str,
+        hold: std::time::Duration,
+    ) -> StoreResult<bool> {
+        self.take_duty_sql(name, replica, hold).await
+    }
+
     async fn prune_deliveries(&self, keep: i64) -> StoreResult<()> {
         sqlx::query(
             "DELETE FROM webhook_deliveries AS d WHERE d.state != 'Pending' AND d.id < \

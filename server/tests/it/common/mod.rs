@@ -45,6 +45,7 @@ pub fn args(database_url: &str, demo: bool) -> ServeArgs {
         },
         site_root: "target/site".into(),
         shutdown_delay_seconds: 0,
+        replica_id: None,
         limits: Default::default(),
         webhooks: Default::default(),
     }
@@ -202,6 +203,33 @@ pub fn on_sqlite() -> bool {
 pub async fn raw_pool(url: &str) -> sqlx::AnyPool {
     sqlx::any::install_default_drivers();
     sqlx::AnyPool::connect(url).await.unwrap()
+}
+
+/// Takes the run `uid` for a test that writes runs itself, as a replica named `test` would.
+pub async fn take_run(store: &dyn server::store::RunStore, uid: &str) -> server::store::Driving {
+    let (fence, _) = store
+        .take_run(uid, "test", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .expect("no other replica holds the run");
+    server::store::Driving {
+        replica: "test".into(),
+        fence,
+    }
+}
+
+/// A decision that changes nothing but the run's version: `effects` only.
+pub fn change<'a>(
+    run: &'a app::model::run::UpdateRun,
+    effects: &'a [app::engine::Effect],
+) -> server::store::RunChange<'a> {
+    server::store::RunChange {
+        run,
+        events: &[],
+        effects,
+        wake_at: None,
+        answers: None,
+    }
 }
 
 /// A `drydock serve` process, killed (SIGKILL) and reaped when dropped, so a failing test
