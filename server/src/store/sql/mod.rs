@@ -10,6 +10,7 @@ mod drivers;
 mod journal;
 mod leases;
 pub mod portable;
+pub mod records;
 mod run_members;
 mod runs;
 mod simulator;

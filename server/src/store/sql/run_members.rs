@@ -1,11 +1,12 @@
 //! A run's members, one row each (`run_members`): written when a decision changes them, read back
-//! into the run's groups. The rest of the run is `runs.body`, stored as a [`skeleton`].
+//! into the run's groups. The rest of the run is `runs.body` (a `RunRecord`, without members).
 
 use super::corrupt;
+use super::records::{self, MemberRecord};
 use super::statement::Statement;
 use crate::store::StoreResult;
 use app::model::names::{FleetName, MemberName};
-use app::model::run::{GroupRun, MemberRun, StageRun, UpdateRun};
+use app::model::run::{MemberRun, UpdateRun};
 use sqlx::any::Any;
 use sqlx::{AnyPool, Row, Transaction};
 
@@ -14,46 +15,6 @@ const ROWS_PER_INSERT: usize = 1_000;
 
 /// Where a member sits in its run: stage, group, index in the group. Fixed at creation.
 type Place = (usize, usize, usize);
-
-/// The run without its members (every group's list empty): what `runs.body` holds.
-pub fn skeleton(run: &UpdateRun) -> UpdateRun {
-    let stages = run
-        .stages
-        .iter()
-        .map(|stage| StageRun {
-            name: stage.name.clone(),
-            after_stage_wait_in_seconds: stage.after_stage_wait_in_seconds,
-            groups: stage
-                .groups
-                .iter()
-                .map(|group| GroupRun {
-                    name: group.name.clone(),
-                    members: Vec::new(),
-                    state: group.state.clone(),
-                    limits: group.limits,
-                    before_gates: group.before_gates.clone(),
-                    after_gates: group.after_gates.clone(),
-                })
-                .collect(),
-            state: stage.state.clone(),
-            wait: stage.wait.clone(),
-            limits: stage.limits,
-            before_gates: stage.before_gates.clone(),
-            after_gates: stage.after_gates.clone(),
-        })
-        .collect();
-    UpdateRun {
-        name: run.name.clone(),
-        uid: run.uid.clone(),
-        update_strategy_id: run.update_strategy_id.clone(),
-        spec: run.spec.clone(),
-        state: run.state.clone(),
-        stages,
-        not_in_any_stage: run.not_in_any_stage.clone(),
-        selected_images: run.selected_images.clone(),
-        max_allowed_failures: run.max_allowed_failures,
-    }
-}
 
 /// Every member of `run` with its place.
 pub fn placed(run: &UpdateRun) -> impl Iterator<Item = (Place, &MemberRun)> {
@@ -102,7 +63,8 @@ pub async fn write(
     for chunk in members.chunks(ROWS_PER_INSERT) {
         let mut rows = Vec::with_capacity(chunk.len());
         for ((s, g, i), member) in chunk {
-            let body = serde_json::to_string(member).map_err(|e| corrupt("run member", e))?;
+            let body =
+                records::to_text::<MemberRecord>(member).map_err(|e| corrupt("run member", e))?;
             rows.push((*s as i64, *g as i64, *i as i64, body));
         }
         let mut insert =
@@ -136,7 +98,7 @@ pub async fn fill(pool: &AnyPool, fleet: &FleetName, run: &mut UpdateRun) -> Sto
     }
     for row in rows {
         let (s, g): (i64, i64) = (row.try_get("stage")?, row.try_get("grp")?);
-        let member: MemberRun = serde_json::from_str(&row.try_get::<String, _>("body")?)
+        let member = records::from_text::<MemberRecord>(&row.try_get::<String, _>("body")?)
             .map_err(|e| corrupt("run member", e))?;
         let group = run
             .stages
@@ -190,7 +152,12 @@ mod tests {
         let changed = changed(&before, &after);
         assert_eq!(changed.len(), 1);
         assert_eq!(changed[0].0, (0, 1, 0));
-        assert!(skeleton(&after).members().next().is_none());
-        assert_eq!(skeleton(&after).stages[0].groups.len(), 2);
+        let body = records::to_text::<records::RunRecord>(&after).unwrap();
+        let stored = records::from_text::<records::RunRecord>(&body).unwrap();
+        assert!(
+            stored.members().next().is_none(),
+            "the body holds no members"
+        );
+        assert_eq!(stored.stages[0].groups.len(), 2);
     }
 }

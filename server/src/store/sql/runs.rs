@@ -1,4 +1,5 @@
-use super::run_members::{self, changed, landed, placed, skeleton};
+use super::records::{self, EventRecord, RunRecord};
+use super::run_members::{self, changed, landed, placed};
 use super::{SqlStore, corrupt};
 use super::{drivers, leases};
 use crate::store::{
@@ -15,8 +16,8 @@ use sqlx::{AssertSqlSafe, Row, Transaction};
 use std::time::Duration;
 
 fn run_from_row(row: &AnyRow) -> StoreResult<StoredRun> {
-    let mut run: UpdateRun =
-        serde_json::from_str(&row.try_get::<String, _>("body")?).map_err(|e| corrupt("run", e))?;
+    let mut run = records::from_text::<RunRecord>(&row.try_get::<String, _>("body")?)
+        .map_err(|e| corrupt("run", e))?;
     // The column is the uid's home (bodies stored before uids existed have none).
     run.uid = row.try_get("uid")?;
     Ok(StoredRun {
@@ -53,7 +54,7 @@ async fn append_events(
             .await?;
     }
     for event in events {
-        let text = serde_json::to_string(event).map_err(|e| corrupt("event", e))?;
+        let text = records::to_text::<EventRecord>(event).map_err(|e| corrupt("event", e))?;
         sqlx::query("INSERT INTO run_events (fleet, run, at, event) VALUES ($1, $2, $3, $4)")
             .bind(fleet.as_str())
             .bind(run)
@@ -99,7 +100,7 @@ impl RunStore for SqlStore {
         run: &UpdateRun,
         now: Timestamp,
     ) -> StoreResult<StoredRun> {
-        let body = serde_json::to_string(&skeleton(run)).map_err(|e| corrupt("run", e))?;
+        let body = records::to_text::<RunRecord>(run).map_err(|e| corrupt("run", e))?;
         if run.uid.is_empty() {
             return Err(corrupt("run", "a run must have a uid"));
         }
@@ -198,7 +199,7 @@ impl RunStore for SqlStore {
         change: RunChange<'_>,
     ) -> StoreResult<StoredRun> {
         let run = change.run;
-        let body = serde_json::to_string(&skeleton(run)).map_err(|e| corrupt("run", e))?;
+        let body = records::to_text::<RunRecord>(run).map_err(|e| corrupt("run", e))?;
         let sql = format!(
             "UPDATE runs SET body = $1, state = $2, version = version + 1, wake_at = $3 WHERE fleet = $4 AND name = $5 AND uid = $6 AND version = $7 AND {}",
             drivers::held(self.backend, "$8", "$9")
@@ -358,7 +359,7 @@ impl RunStore for SqlStore {
         .await?;
         rows.iter()
             .map(|row| {
-                let event = serde_json::from_str(&row.try_get::<String, _>("event")?)
+                let event = records::from_text::<EventRecord>(&row.try_get::<String, _>("event")?)
                     .map_err(|e| corrupt("event", e))?;
                 Ok(StoredEvent {
                     id: row.try_get("id")?,

@@ -1,3 +1,4 @@
+use super::records::TargetRecord;
 use super::{SqlStore, corrupt};
 use crate::store::{
     Faults, SimChange, SimChanges, SimCluster, SimOperation, SimulatorSnapshot, SimulatorStore,
@@ -35,7 +36,7 @@ fn operation_from_row(row: &AnyRow) -> StoreResult<SimOperation> {
         cluster: ClusterName::parse(&row.try_get::<String, _>("cluster")?)
             .map_err(|e| corrupt("operation", e))?,
         kind: row.try_get("kind")?,
-        target: serde_json::from_str(&row.try_get::<String, _>("target")?)
+        target: super::records::from_text::<TargetRecord>(&row.try_get::<String, _>("target")?)
             .map_err(|e| corrupt("operation", e))?,
         started_at: Timestamp(row.try_get("started_at")?),
         ends_at: Timestamp(row.try_get("ends_at")?),
@@ -212,7 +213,8 @@ impl SimulatorStore for SqlStore {
     }
 
     async fn save_operation(&self, op: &SimOperation) -> StoreResult<bool> {
-        let target = serde_json::to_string(&op.target).map_err(|e| corrupt("operation", e))?;
+        let target = super::records::to_text::<TargetRecord>(&op.target)
+            .map_err(|e| corrupt("operation", e))?;
         let mut tx = self.begin_write().await?;
         let change = next_change(&mut tx).await?;
         let done = sqlx::query(

@@ -215,8 +215,10 @@ impl WebhookStore for SqlStore {
                     id: row.try_get("id")?,
                     fleet: row.try_get("fleet")?,
                     run: row.try_get("run")?,
-                    event: serde_json::from_str(&row.try_get::<String, _>("event")?)
-                        .map_err(|e| corrupt("event", e))?,
+                    event: super::records::from_text::<super::records::EventRecord>(
+                        &row.try_get::<String, _>("event")?,
+                    )
+                    .map_err(|e| corrupt("event", e))?,
                 })
             })
             .collect()

@@ -1,0 +1,301 @@
+//! Every state of a run, its members and its timeline survives the trip through its record, and
+//! format 1 reads as it was written.
+
+use super::*;
+use app::model::gate::{Approval, GateConfiguration, GateRun, GateState, Timing};
+use app::model::member::ClusterResourceId;
+use app::model::run::{
+    MemberRun, MemberState, ProviderTrouble, RunEvent, SkippedBy, State, Subject, WaitingOn,
+};
+use app::model::target::{PoolTarget, Step, UpgradeTarget};
+use app::model::version::{KubernetesVersion, NodeImageVersion};
+
+/// `seconds` after 2024-09-01 (stored times are whole seconds).
+fn at(seconds: i64) -> Timestamp {
+    Timestamp(1_725_148_800_000 + seconds * 1000)
+}
+
+fn target() -> UpgradeTarget {
+    UpgradeTarget {
+        control_plane: Some(Step {
+            from: KubernetesVersion::parse("1.29.8").unwrap(),
+            to: KubernetesVersion::parse("1.30.4").unwrap(),
+        }),
+        node_pools: vec![PoolTarget {
+            name: "system".into(),
+            kubernetes_version: None,
+            node_image_version: Some(Step {
+                from: NodeImageVersion::parse("AKSUbuntu-2204gen2containerd-202409.01.0").unwrap(),
+                to: NodeImageVersion::parse("AKSUbuntu-2204gen2containerd-202410.02.0").unwrap(),
+            }),
+        }],
+    }
+}
+
+fn member_states() -> Vec<MemberState> {
+    vec![
+        MemberState::NotStarted,
+        MemberState::Pending {
+            reason: "waiting for the window".into(),
+            since: at(1),
+            until: Some(at(2)),
+            waiting_on: Some(WaitingOn::OtherRun {
+                holder: "update run b of fleet f".into(),
+            }),
+        },
+        MemberState::Pending {
+            reason: "unobserved".into(),
+            since: at(1),
+            until: None,
+            waiting_on: Some(WaitingOn::Provider),
+        },
+        MemberState::Upgrading {
+            attempt: 2,
+            started_at: at(3),
+            target: target(),
+            provider_trouble: Some(ProviderTrouble {
+                since: at(4),
+                message: "throttled".into(),
+            }),
+        },
+        MemberState::Completed {
+            attempt: 1,
+            started_at: at(3),
+            completed_at: at(5),
+        },
+        MemberState::Failed {
+            attempt: None,
+            started_at: None,
+            failed_at: at(6),
+            message: "gone".into(),
+        },
+        MemberState::Skipped {
+            reason: "by hand".into(),
+            at: at(7),
+            by: SkippedBy::Operator,
+        },
+    ]
+}
+
+#[test]
+fn every_member_state_survives_its_record() {
+    for state in member_states() {
+        let member = MemberRun {
+            name: MemberName::parse("m1").unwrap(),
+            cluster_resource_id: ClusterResourceId::parse("sim:c1").unwrap(),
+            attempts: 2,
+            state,
+        };
+        let text = to_text::<MemberRecord>(&member).unwrap();
+        assert_eq!(from_text::<MemberRecord>(&text).unwrap(), member, "{text}");
+    }
+}
+
+#[test]
+fn every_event_survives_its_record() {
+    let subjects = [
+        Subject::Run,
+        Subject::Stage("s".into()),
+        Subject::Group("g".into()),
+        Subject::Member(MemberName::parse("m1").unwrap()),
+        Subject::AfterStageWait("s".into()),
+        Subject::Gate("r.s.before".into()),
+    ];
+    let states = [
+        State::NotStarted,
+        State::Running,
+        State::Stopping,
+        State::Stopped,
+        State::Skipped,
+        State::Failed,
+        State::Pending,
+        State::Completed,
+    ];
+    for subject in subjects {
+        for (i, state) in states.iter().enumerate() {
+            let event = RunEvent {
+                at: at(i as i64),
+                subject: subject.clone(),
+                state: *state,
+                message: (i % 2 == 0).then(|| "why".to_owned()),
+            };
+            let text = to_text::<EventRecord>(&event).unwrap();
+            assert_eq!(from_text::<EventRecord>(&text).unwrap(), event, "{text}");
+        }
+    }
+}
+
+#[test]
+fn format_one_reads_as_it_was_written() {
+    let member = r#"{"name":"m1","clusterResourceId":"sim:c1","attempts":1,"state":{"state":"completed","attempt":1,"started_at":"2024-09-01T00:00:00Z","completed_at":"2024-09-01T00:10:00Z"}}"#;
+    let read = from_text::<MemberRecord>(member).unwrap();
+    assert_eq!(
+        read.state,
+        MemberState::Completed {
+            attempt: 1,
+            started_at: at(0),
+            completed_at: at(600),
+        }
+    );
+    assert_eq!(to_text::<MemberRecord>(&read).unwrap(), member);
+    let event = r#"{"at":"2024-09-01T00:00:00Z","subject":{"type":"member","name":"m1"},"state":"Running"}"#;
+    let read = from_text::<EventRecord>(event).unwrap();
+    assert_eq!(read.state, State::Running);
+    assert_eq!(to_text::<EventRecord>(&read).unwrap(), event);
+}
+
+fn gate(state: GateState) -> GateRun {
+    GateRun {
+        name: "r.s.before".into(),
+        timing: Timing::Before,
+        config: GateConfiguration::approval(),
+        state,
+        version: 3,
+    }
+}
+
+fn phases() -> Vec<(StageState, GroupState)> {
+    vec![
+        (StageState::NotStarted, GroupState::NotStarted),
+        (
+            StageState::Running { started_at: at(1) },
+            GroupState::Running { started_at: at(1) },
+        ),
+        (
+            StageState::Completed {
+                started_at: at(1),
+                completed_at: at(2),
+            },
+            GroupState::Completed {
+                started_at: at(1),
+                completed_at: at(2),
+            },
+        ),
+        (
+            StageState::Failed {
+                started_at: at(1),
+                failed_at: at(2),
+            },
+            GroupState::Failed {
+                started_at: at(1),
+                failed_at: at(2),
+            },
+        ),
+        (
+            StageState::Skipped {
+                at: at(3),
+                started_at: None,
+            },
+            GroupState::Skipped {
+                at: at(3),
+                started_at: Some(at(1)),
+            },
+        ),
+    ]
+}
+
+fn waits() -> Vec<WaitState> {
+    vec![
+        WaitState::NotStarted,
+        WaitState::Running {
+            started_at: at(1),
+            until: at(9),
+        },
+        WaitState::Completed {
+            started_at: at(1),
+            completed_at: at(9),
+        },
+        WaitState::Skipped {
+            at: at(2),
+            started_at: Some(at(1)),
+        },
+    ]
+}
+
+fn run_states() -> Vec<RunState> {
+    vec![
+        RunState::NotStarted,
+        RunState::Running { started_at: at(1) },
+        RunState::Stopping { started_at: at(1) },
+        RunState::Stopped {
+            started_at: at(1),
+            stopped_at: at(2),
+        },
+        RunState::Failed {
+            started_at: at(1),
+            failed_at: at(2),
+            error: "a member failed".into(),
+        },
+        RunState::Completed {
+            started_at: at(1),
+            completed_at: at(2),
+        },
+    ]
+}
+
+#[test]
+fn every_run_stage_group_and_gate_state_survives_the_runs_record() {
+    let gates = vec![
+        gate(GateState::Pending {
+            reached_at: Some(at(1)),
+            completes_at: None,
+            times_out_at: Some(at(5)),
+        }),
+        gate(GateState::Completed {
+            at: at(2),
+            approval: Some(Approval {
+                by: "alice".into(),
+                at: at(2),
+                comment: Some("ok".into()),
+            }),
+        }),
+        gate(GateState::Skipped {
+            at: at(3),
+            reason: "timed out".into(),
+        }),
+    ];
+    let stages: Vec<StageRun> = phases()
+        .into_iter()
+        .zip(waits().into_iter().cycle())
+        .map(|((stage, group), wait)| StageRun {
+            name: "s".into(),
+            after_stage_wait_in_seconds: 60,
+            groups: vec![GroupRun {
+                name: "g".into(),
+                members: Vec::new(),
+                state: group,
+                limits: Limits {
+                    max_concurrency: Some(2),
+                    max_allowed_failures: None,
+                },
+                before_gates: gates.clone(),
+                after_gates: Vec::new(),
+            }],
+            state: stage,
+            wait,
+            limits: Limits::default(),
+            before_gates: Vec::new(),
+            after_gates: gates.clone(),
+        })
+        .collect();
+    let spec: RunSpec = serde_json::from_value(serde_json::json!({
+        "strategy": null,
+        "update": {"upgrade": {"type": "NodeImageOnly"}}
+    }))
+    .unwrap();
+    for state in run_states() {
+        let run = UpdateRun {
+            name: "r".into(),
+            uid: "u-1".into(),
+            update_strategy_id: Some("s".into()),
+            spec: spec.clone(),
+            state,
+            stages: stages.clone(),
+            not_in_any_stage: vec![MemberName::parse("m9").unwrap()],
+            selected_images: None,
+            max_allowed_failures: Some(3),
+        };
+        let text = to_text::<RunRecord>(&run).unwrap();
+        assert_eq!(from_text::<RunRecord>(&text).unwrap(), run, "{text}");
+    }
+}
