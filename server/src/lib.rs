@@ -181,6 +181,12 @@ pub async fn build(
     if resumed > 0 {
         tracing::info!(runs = resumed, "resumed update runs");
     }
+    if store::Backend::of(&args.database_url)? == store::Backend::Postgres {
+        let runtime = drydock.runtime().clone();
+        store::sql::notify::listen(args.database_url.clone(), move |notice| {
+            runtime.heard(notice)
+        });
+    }
     dispatcher.spawn(drydock.runtime().subscribe());
     let options = LeptosOptions::builder()
         .output_name("drydock")

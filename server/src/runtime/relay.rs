@@ -68,6 +68,23 @@ impl Runtime {
         }
     }
 
+    /// Takes in what another replica (or this one) committed, as PostgreSQL told every
+    /// replica: event streams and runs waiting for a cluster look again, drivers look for
+    /// stored commands.
+    pub fn heard(self: &Arc<Self>, notice: crate::store::sql::notify::Notice) {
+        use crate::store::sql::notify::Notice;
+        match notice {
+            Notice::RunChanged(fleet, run) => {
+                let _ = self.changes.send((fleet, run));
+                self.poke_waiting();
+            }
+            Notice::CommandStored => {
+                let rt = self.clone();
+                tokio::spawn(async move { rt.wake_for_stored_commands().await });
+            }
+        }
+    }
+
     /// Wakes the runs waiting for clusters other runs hold (those runs may be driven elsewhere,
     /// their releases unseen here).
     fn poke_waiting(&self) {

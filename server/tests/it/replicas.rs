@@ -243,3 +243,32 @@ async fn a_replica_shutting_down_gives_its_runs_back_and_another_drives_them() {
         .await;
     assert_eq!(stopped.status, StatusCode::OK, "{}", stopped.body);
 }
+
+#[tokio::test]
+async fn on_postgresql_a_replica_hears_at_once_of_a_run_another_drives() {
+    if common::on_sqlite() {
+        return;
+    }
+    let db = common::temp_db();
+    let a = replica(&db, "replica-a").await;
+    let b = replica(&db, "replica-b").await;
+    fleet_and_run(&a).await;
+    // b drives nothing: whatever it hears of run r, it heard from PostgreSQL.
+    let mut heard = b.built.drydock.runtime().subscribe();
+    let started = a
+        .call("POST", "/api/v1/fleets/f/updateRuns/r/start", None)
+        .await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    let key = (FleetName::parse("f").unwrap(), RunName::parse("r").unwrap());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = tokio::time::timeout_at(deadline, heard.recv()).await;
+        let changed = got
+            .expect("replica-b heard of the change replica-a committed")
+            .unwrap();
+        if changed == key {
+            break;
+        }
+    }
+    assert_eq!(driver_column(&db).await.as_deref(), Some("replica-a"));
+}

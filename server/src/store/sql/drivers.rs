@@ -171,6 +171,7 @@ impl SqlStore {
             super::Broke::ForeignKey => crate::store::StoreError::NotFound,
             super::Broke::Unique(_) | super::Broke::Other => error.into(),
         })?;
+        super::notify::command_stored(&mut tx, self.backend, uid).await?;
         tx.commit().await?;
         Ok(id)
     }

@@ -9,6 +9,7 @@ mod audit;
 mod drivers;
 mod journal;
 mod leases;
+pub mod notify;
 pub mod portable;
 pub mod records;
 mod run_members;

@@ -228,6 +228,7 @@ impl RunStore for SqlStore {
         leases::give_back(&mut tx, run, &landed(&previous.run, run)).await?;
         leases::take(&mut tx, fleet, run, at, change.effects).await?;
         append_events(&mut tx, self.backend, fleet, &run.name, change.events).await?;
+        super::notify::run_changed(&mut tx, self.backend, fleet, &run.name).await?;
         let stamp = super::audit::stamp(&mut tx).await?;
         if let Some((id, answer)) = change.answers {
             drivers::answer_in(&mut tx, self.backend, id, answer, stamp.id()).await?;
