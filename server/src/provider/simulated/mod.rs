@@ -60,6 +60,9 @@ impl World {
 /// How often the simulator's copy of the world is brought up to date when no call asks.
 const SYNC_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
+/// How old other servers' changes may be in this copy when a provider call reads it.
+const FRESH: std::time::Duration = std::time::Duration::from_millis(100);
+
 pub struct SimulatedProvider {
     world: RwLock<World>,
     /// Serializes writers so the store and memory change in the same order.
@@ -73,6 +76,8 @@ pub struct SimulatedProvider {
     calls: std::sync::atomic::AtomicU64,
     /// Calls per verb, as every provider counts them.
     counts: crate::provider::CallCounts,
+    /// When this copy was last brought up to date with the store.
+    last_sync: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 const FOREIGN_HINT: &str = "the simulated provider names clusters sim:{name}";
@@ -123,12 +128,14 @@ impl SimulatedProvider {
             },
             calls: std::sync::atomic::AtomicU64::new(0),
             counts: crate::provider::CallCounts::default(),
+            last_sync: std::sync::Mutex::new(None),
         })
     }
 
     /// Brings this copy of the world up to date with the store (other servers' changes, and
     /// this one's).
     pub async fn sync(&self) -> Result<(), StoreError> {
+        *self.last_sync.lock().unwrap_or_else(|p| p.into_inner()) = Some(std::time::Instant::now());
         let after = self.read().synced;
         let Some(changes) = self.store.simulator_changes(after).await? else {
             return Ok(());
@@ -160,8 +167,14 @@ impl SimulatedProvider {
         });
     }
 
-    /// `sync`, failing as a provider does when it cannot answer now.
+    /// `sync` unless this copy was brought up to date in the last `FRESH`, failing as a
+    /// provider does when it cannot answer now. (What this server changes is in its copy at
+    /// once; only other servers' changes can be that much late.)
     async fn synced(&self) -> Result<(), ProviderError> {
+        let last = *self.last_sync.lock().unwrap_or_else(|p| p.into_inner());
+        if last.is_some_and(|at| at.elapsed() < FRESH) {
+            return Ok(());
+        }
         self.sync().await.map_err(|error| {
             ProviderError::transient(format!("the simulator could not read its world: {error}"))
         })

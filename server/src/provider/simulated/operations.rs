@@ -65,9 +65,9 @@ impl SimulatedProvider {
 
     async fn begin(&self, request: &UpgradeRequest) -> Result<Operation, ProviderError> {
         let _guard = self.writes.lock().await;
-        self.sync().await.map_err(unavailable)?;
         // An id seen before is answered for as it was started, whatever this request asks:
-        // like a real provider, the simulator does not second-guess its caller.
+        // like a real provider, the simulator does not second-guess its caller. (One another
+        // server started that this copy has not seen yet is found when recording it clashes.)
         if let Some(operation) = self.operation_in(&self.read(), &request.operation_id) {
             return Ok(operation);
         }
@@ -231,7 +231,10 @@ impl SimulatedProvider {
         &self,
         operation_id: &str,
     ) -> Result<Option<Operation>, ProviderError> {
-        self.sync().await.map_err(unavailable)?;
+        if !self.read().operations.contains_key(operation_id) {
+            // Perhaps another server started it.
+            self.sync().await.map_err(unavailable)?;
+        }
         let now = self.clock.now();
         let Some(op) = self.read().operations.get(operation_id).cloned() else {
             return Ok(None);
