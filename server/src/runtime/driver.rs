@@ -117,14 +117,16 @@ pub(super) async fn drive(rt: Arc<Runtime>, key: RunKey, mut inbox: UnboundedRec
     };
     // A command for another run of this name, handed to a fresh driver once this one is gone.
     let mut handover = None;
-    if driver.hold().await {
+    let held = driver.hold().await;
+    if held {
         driver.obey_stored().await;
         handover = driver.run(&mut inbox).await;
     }
+    // Whether the run is (or may be) another replica's: then its commands go through the store.
+    let lost = !held || driver.lost;
     driver.let_go().await;
     inbox.close();
     rt.retire(&key);
-    let lost = driver.lost || !driver.holds_run();
     // Commands that slipped in while closing go to a fresh driver, or to the replica that
     // drives the run now.
     for message in handover
@@ -185,11 +187,6 @@ impl Driver {
                 return None;
             }
         }
-    }
-
-    /// Whether this replica still holds the run (known to last now).
-    fn holds_run(&self) -> bool {
-        self.rt.holds.live(&self.stored.run.uid).is_some()
     }
 
     /// Makes sure this replica holds the run, taking it (again) if no other replica does.
