@@ -128,6 +128,11 @@ pub struct ServeArgs {
     #[arg(long, env = "DRYDOCK_REPLICA_ID", value_parser = replica_id)]
     pub replica_id: Option<String>,
 
+    /// How log lines are written: `text` for people, `json` (one object a line, with the run
+    /// a line is about) for log pipelines. `RUST_LOG` chooses what is written.
+    #[arg(long, env = "DRYDOCK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
     #[command(flatten)]
     pub auth: AuthArgs,
 
@@ -336,4 +341,11 @@ mod tests {
         assert!(!args.demo);
         assert_eq!(args.limits, ConnectionLimits::default());
     }
+}
+
+/// The form of the server's log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }

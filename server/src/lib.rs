@@ -8,6 +8,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod metrics;
 pub mod portable;
 pub mod provider;
 pub mod rest;

@@ -3,14 +3,15 @@
 //! stage; fail-fast on a member failure. Also the provider's reports.
 
 use super::budgets::{self, Failure};
+use super::changes::Places;
 use super::decide::{Effect, Outcome, Reply, Work};
 use super::gates::{self, Passage};
 use super::images::ImageChoice;
 use super::targets::{MemberAction, resolve_member, with_stopped_policy};
 use crate::model::names::MemberName;
 use crate::model::run::{
-    GroupRun, GroupState, MemberRun, MemberState, ProviderTrouble, RunState, SkippedBy, StageState,
-    State, Subject, UpdateRun, WaitState, WaitingOn,
+    GroupRun, GroupState, MemberRun, MemberState, Place, ProviderTrouble, RunState, SkippedBy,
+    StageState, State, Subject, UpdateRun, WaitState, WaitingOn,
 };
 use crate::model::time::{MS_PER_SECOND, Timestamp};
 use crate::model::update::Upgrade;
@@ -18,25 +19,19 @@ use std::collections::BTreeSet;
 
 pub(super) fn report(
     run: &mut UpdateRun,
+    places: &Places,
     name: &MemberName,
     attempt: u32,
     outcome: Outcome,
     work: &mut Work<'_>,
 ) -> Reply {
-    let place = run.stages.iter().enumerate().find_map(|(s, stage)| {
-        stage.groups.iter().enumerate().find_map(|(g, group)| {
-            group
-                .members
-                .iter()
-                .position(|m| &m.name == name)
-                .map(|m| (s, g, m))
-        })
-    });
-    let Some((s, g, m)) = place else {
+    let Some((s, g, m)) = places.find(run, name) else {
         return Reply::Ignored {
             why: format!("the run has no member named {name}"),
         };
     };
+    work.touched
+        .note((s, g, m), &run.stages[s].groups[g].members[m]);
     let member = &mut run.stages[s].groups[g].members[m];
     let started_at = match &member.state {
         MemberState::Upgrading {
@@ -159,12 +154,15 @@ fn advance_running(run: &mut UpdateRun, started_at: Timestamp, work: &mut Work<'
     for s in 0..run.stages.len() {
         if run.stages[s].state.is_done() {
             // A skipped stage may still have an upgrade in flight; nothing after it starts
-            // until that finishes.
-            let in_flight = run.stages[s]
-                .groups
-                .iter()
-                .flat_map(|g| &g.members)
-                .any(|m| m.state.in_flight());
+            // until that finishes. (A completed one has none: it completed when the last
+            // ended, so its members need no look.)
+            let skipped = matches!(run.stages[s].state, StageState::Skipped { .. });
+            let in_flight = skipped
+                && run.stages[s]
+                    .groups
+                    .iter()
+                    .flat_map(|g| &g.members)
+                    .any(|m| m.state.in_flight());
             if in_flight {
                 return;
             }
@@ -319,7 +317,7 @@ fn start_members(
                 let room = ceiling.map_or(usize::MAX, |c| c.saturating_sub(in_flight));
                 let allowance = if ceiling.is_some() { room.min(1) } else { room };
                 let group = &mut run.stages[s].groups[g];
-                match advance_group(&run_uid, group, upgrade, images, allowance, work) {
+                match advance_group(&run_uid, (s, g), group, upgrade, images, allowance, work) {
                     Ok(started) => {
                         in_flight += started;
                         break;
@@ -346,6 +344,7 @@ fn start_members(
 /// also the failure, at once (the budgets decide whether the group goes on).
 fn advance_group(
     run_uid: &str,
+    (s, g): (usize, usize),
     group: &mut GroupRun,
     upgrade: Upgrade,
     images: &ImageChoice,
@@ -397,13 +396,16 @@ fn advance_group(
             }
         }
         for (i, wait) in waiting {
-            set_pending(group, i, wait, work);
+            set_pending(group, (s, g, i), wait, work);
         }
         let Some((i, action)) = chosen else {
             finish_if_idle(group, started_at, work).map_err(Halt::Gate)?;
             return Ok(started);
         };
         let member = &mut group.members[i];
+        if !matches!(action, MemberAction::Pending { .. }) {
+            work.touched.note((s, g, i), member);
+        }
         match action {
             MemberAction::Upgrade { target } => {
                 let attempt = member.attempts + 1;
@@ -442,7 +444,7 @@ fn advance_group(
             }
             MemberAction::Pending { reason } => {
                 passed.insert(i);
-                set_pending(group, i, Wait::new(reason), work);
+                set_pending(group, (s, g, i), Wait::new(reason), work);
             }
             MemberAction::Fail { reason } => {
                 member.state = MemberState::Failed {
@@ -549,7 +551,7 @@ fn next_action(
 }
 
 /// Marks a member pending; an unchanged wait changes nothing (and makes no event).
-fn set_pending(group: &mut GroupRun, i: usize, wait: Wait, work: &mut Work<'_>) {
+fn set_pending(group: &mut GroupRun, place: Place, wait: Wait, work: &mut Work<'_>) {
     let Wait {
         reason,
         until,
@@ -558,7 +560,7 @@ fn set_pending(group: &mut GroupRun, i: usize, wait: Wait, work: &mut Work<'_>) 
     if let Some(at) = until {
         work.wake(at);
     }
-    let member = &mut group.members[i];
+    let member = &mut group.members[place.2];
     let since = match &member.state {
         MemberState::Pending {
             reason: old,
@@ -573,6 +575,7 @@ fn set_pending(group: &mut GroupRun, i: usize, wait: Wait, work: &mut Work<'_>) 
         | MemberState::Failed { .. }
         | MemberState::Skipped { .. } => work.now,
     };
+    work.touched.note(place, member);
     member.state = MemberState::Pending {
         reason: reason.clone(),
         since,

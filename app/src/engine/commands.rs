@@ -68,15 +68,16 @@ fn fix_selected_images(run: &mut UpdateRun, work: &Work<'_>) {
 /// Puts failed members, groups and stages back to work for a retry; returns how many members.
 fn reset_failures(run: &mut UpdateRun, work: &mut Work<'_>) -> usize {
     let mut failed = 0;
-    for stage in &mut run.stages {
-        for group in &mut stage.groups {
+    for (s, stage) in run.stages.iter_mut().enumerate() {
+        for (g, group) in stage.groups.iter_mut().enumerate() {
             // What the operator skipped stays skipped, failed members included; a group that
             // completed with failures within its budgets is finished too.
             if let GroupState::Skipped { .. } | GroupState::Completed { .. } = group.state {
                 continue;
             }
-            for member in &mut group.members {
+            for (m, member) in group.members.iter_mut().enumerate() {
                 if let MemberState::Failed { .. } = member.state {
+                    work.touched.note((s, g, m), member);
                     member.state = MemberState::NotStarted;
                     failed += 1;
                     work.event(
@@ -315,6 +316,7 @@ fn skip_member(
     if member.state.is_done() || member.state.in_flight() {
         return;
     }
+    work.touched.note((s, g, m), member);
     member.state = MemberState::Skipped {
         reason: reason.into(),
         at: work.now,

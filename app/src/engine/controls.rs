@@ -77,15 +77,7 @@ pub fn controls(run: &UpdateRun, now: Timestamp) -> Controls {
     let world = Blind(Catalog::default());
     let cfg = EngineConfig::default();
     let dry_run = |command: fn(&mut UpdateRun, &mut Work<'_>) -> Result<Reply, Rejection>| {
-        let mut work = Work {
-            now,
-            world: &world,
-            cfg: &cfg,
-            stopped: run.spec.update.stopped_cluster_action,
-            effects: Vec::new(),
-            events: Vec::new(),
-            wake_at: None,
-        };
+        let mut work = Work::new(run, now, &world, &cfg);
         command(&mut run.clone(), &mut work)
     };
     Controls {

@@ -4,13 +4,13 @@
 //! read-only [`World`].
 
 use super::EngineConfig;
-use super::advance::advance;
+use super::advance::{advance, report};
 use super::commands::{skip, start, stop};
 use crate::model::catalog::Catalog;
 use crate::model::cluster::ClusterState;
 use crate::model::member::ClusterResourceId;
 use crate::model::names::MemberName;
-use crate::model::run::{RunEvent, State, Subject, UpdateRun};
+use crate::model::run::{Place, RunEvent, State, Subject, UpdateRun};
 use crate::model::target::UpgradeTarget;
 use crate::model::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -195,6 +195,8 @@ pub struct Decision {
     pub events: Vec<RunEvent>,
     /// The earliest time something will change by itself (a window opens, a wait ends).
     pub wake_at: Option<Timestamp>,
+    /// The members the decision changed, in place order.
+    pub changed: Vec<Place>,
 }
 
 /// What a decision accumulates while it works on the run.
@@ -207,6 +209,28 @@ pub(super) struct Work<'a> {
     pub effects: Vec<Effect>,
     pub events: Vec<RunEvent>,
     pub wake_at: Option<Timestamp>,
+    /// Members changed so far, with what they were: a member is noted before it changes.
+    pub touched: super::changes::Touched,
+}
+
+impl<'a> Work<'a> {
+    pub fn new(
+        run: &UpdateRun,
+        now: Timestamp,
+        world: &'a dyn World,
+        cfg: &'a EngineConfig,
+    ) -> Self {
+        Self {
+            now,
+            world,
+            cfg,
+            stopped: run.spec.update.stopped_cluster_action,
+            effects: Vec::new(),
+            events: Vec::new(),
+            wake_at: None,
+            touched: Default::default(),
+        }
+    }
 }
 
 impl Work<'_> {
@@ -224,7 +248,8 @@ impl Work<'_> {
     }
 }
 
-/// Applies one input to a run. See the module docs.
+/// Applies one input to a run. See the module docs. The runtime, which keeps its runs, decides
+/// on them in place instead ([`super::decide_in_place`]): the same decision, without a copy.
 pub fn decide(
     run: &UpdateRun,
     input: Input,
@@ -233,50 +258,62 @@ pub fn decide(
     cfg: &EngineConfig,
 ) -> Result<Decision, Rejection> {
     let mut run = run.clone();
-    let mut work = Work {
-        now,
-        world,
-        cfg,
-        stopped: run.spec.update.stopped_cluster_action,
-        effects: Vec::new(),
-        events: Vec::new(),
-        wake_at: None,
-    };
+    let places = super::changes::Places::of(&run);
+    let decided = super::changes::decide_in_place(&mut run, &places, input, now, world, cfg)?;
+    Ok(Decision {
+        reply: decided.reply,
+        effects: decided.effects,
+        events: decided.events,
+        wake_at: decided.wake_at,
+        changed: decided
+            .changed
+            .into_iter()
+            .map(|(place, _)| place)
+            .collect(),
+        run,
+    })
+}
+
+/// Applies the input to `run` and moves it on; what it did is in the `Work`. On a rejection
+/// the run may be half changed: the caller puts it back.
+pub(super) fn apply<'a>(
+    run: &mut UpdateRun,
+    places: &super::changes::Places,
+    input: Input,
+    now: Timestamp,
+    world: &'a dyn World,
+    cfg: &'a EngineConfig,
+) -> (Result<Reply, Rejection>, Work<'a>) {
+    let mut work = Work::new(run, now, world, cfg);
     let reply = match input {
-        Input::Tick => Reply::Applied,
-        Input::Command(Command::Start) => start(&mut run, &mut work)?,
-        Input::Command(Command::Stop) => stop(&mut run, &mut work)?,
-        Input::Command(Command::Skip(targets)) => skip(&mut run, &targets, &mut work)?,
+        Input::Tick => Ok(Reply::Applied),
+        Input::Command(Command::Start) => start(run, &mut work),
+        Input::Command(Command::Stop) => stop(run, &mut work),
+        Input::Command(Command::Skip(targets)) => skip(run, &targets, &mut work),
         Input::Command(Command::Approve(approval)) => {
-            super::gates::approve(&mut run, approval, &mut work)?
+            super::gates::approve(run, approval, &mut work)
         }
         Input::Report {
             member,
             attempt,
             outcome,
-        } => super::advance::report(&mut run, &member, attempt, outcome, &mut work),
+        } => Ok(report(run, places, &member, attempt, outcome, &mut work)),
         Input::Reports(reports) => {
             let applied = reports
                 .into_iter()
-                .map(|r| {
-                    super::advance::report(&mut run, &r.member, r.attempt, r.outcome, &mut work)
-                })
+                .map(|r| report(run, places, &r.member, r.attempt, r.outcome, &mut work))
                 .filter(|reply| *reply == Reply::Applied)
                 .count();
-            match applied {
+            Ok(match applied {
                 0 => Reply::Ignored {
                     why: "none of the reports matched an upgrade in flight".into(),
                 },
                 _ => Reply::Applied,
-            }
+            })
         }
     };
-    advance(&mut run, &mut work);
-    Ok(Decision {
-        run,
-        reply,
-        effects: work.effects,
-        events: work.events,
-        wake_at: work.wake_at,
-    })
+    if reply.is_ok() {
+        advance(run, &mut work);
+    }
+    (reply, work)
 }

@@ -276,6 +276,66 @@ fn check_invariants(run: &UpdateRun) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// Deciding in place (as the runtime does) is the same decision as on a copy; the members it
+/// says it changed are exactly those that differ (the store writes only those); undoing it, or
+/// a rejection, leaves the run exactly as it was.
+fn check_in_place(h: &Harness, input: &Input) -> Result<(), TestCaseError> {
+    let mut run = h.run.clone();
+    let places = Places::of(&run);
+    let copied = decide(&h.run, input.clone(), h.now, &h.world, &h.cfg);
+    let decided = decide_in_place(&mut run, &places, input.clone(), h.now, &h.world, &h.cfg);
+    let decided = match (decided, copied) {
+        (Ok(decided), Ok(copied)) => {
+            prop_assert_eq!(&run, &copied.run);
+            prop_assert_eq!(&decided.effects, &copied.effects);
+            prop_assert_eq!(&decided.events, &copied.events);
+            decided
+        }
+        (Err(in_place), Err(copied)) => {
+            prop_assert_eq!(in_place, copied);
+            prop_assert_eq!(&run, &h.run, "a rejection changed the run");
+            return Ok(());
+        }
+        (in_place, copied) => {
+            return Err(TestCaseError::fail(format!(
+                "in place: {in_place:?}, on a copy: {copied:?}"
+            )));
+        }
+    };
+    let differ: Vec<_> = run
+        .placed()
+        .zip(h.run.placed())
+        .filter(|((_, now), (_, was))| now != was)
+        .map(|((place, _), _)| place)
+        .collect();
+    let said: Vec<_> = decided.changed.iter().map(|(place, _)| *place).collect();
+    prop_assert_eq!(
+        said,
+        differ,
+        "the changed members are not the ones that differ"
+    );
+    prop_assert_eq!(
+        decided.changed_outside_members(&run),
+        !same_but_members(&run, &h.run)
+    );
+    decided.undo(&mut run);
+    prop_assert_eq!(&run, &h.run, "undo did not put the run back");
+    Ok(())
+}
+
+/// Whether two runs differ only in their members.
+fn same_but_members(a: &UpdateRun, b: &UpdateRun) -> bool {
+    let strip = |run: &UpdateRun| {
+        let mut run = run.clone();
+        run.stages
+            .iter_mut()
+            .flat_map(|s| s.groups.iter_mut())
+            .for_each(|g| g.members.clear());
+        run
+    };
+    strip(a) == strip(b)
+}
+
 /// Drives the run to its end as a persistent operator would: complete what runs, wake for
 /// windows and waits, skip members that cannot take the target, start again after failures.
 fn drive_to_end(h: &mut Harness) {
@@ -320,6 +380,7 @@ proptest! {
         let mut h = harness(&shapes, wait_minutes * 60, staged.as_ref());
         for op in &ops {
             if let Some(input) = apply(&mut h, op) {
+                check_in_place(&h, &input)?;
                 let first = decide(&h.run, input.clone(), h.now, &h.world, &h.cfg);
                 if let Ok(first) = first {
                     // Repeating an input changes nothing.

@@ -496,6 +496,24 @@ impl UpdateRun {
             .flat_map(|s| s.groups.iter().flat_map(|g| g.members.iter()))
     }
 
+    /// Every member with its place.
+    pub fn placed(&self) -> impl Iterator<Item = (Place, &MemberRun)> {
+        self.stages.iter().enumerate().flat_map(|(s, stage)| {
+            stage.groups.iter().enumerate().flat_map(move |(g, group)| {
+                group
+                    .members
+                    .iter()
+                    .enumerate()
+                    .map(move |(m, member)| ((s, g, m), member))
+            })
+        })
+    }
+
+    /// The member at `place`, if the run has one there.
+    pub fn member_at(&self, (s, g, m): Place) -> Option<&MemberRun> {
+        self.stages.get(s)?.groups.get(g)?.members.get(m)
+    }
+
     /// The clusters of the run's members.
     pub fn cluster_ids(&self) -> Vec<super::member::ClusterResourceId> {
         self.members()
@@ -565,6 +583,10 @@ impl UpdateRun {
 /// on the effect, the provider starts an operation id once, the runtime asks about it, the
 /// status shows it. Built from the run's uid, never its name, so no other run (a namesake in
 /// another fleet, or one created again after a delete) can ever be answered for it.
+/// Where a member sits in its run: stage, group and index in the group. Fixed at creation, so a
+/// place found once stays good for the run's life.
+pub type Place = (usize, usize, usize);
+
 pub fn operation_id(run_uid: &str, member: &MemberName, attempt: u32) -> String {
     format!("{run_uid}/{member}/{attempt}")
 }

@@ -72,6 +72,16 @@ pub struct UpgradeRequest {
     pub target: UpgradeTarget,
 }
 
+/// An operation to ask about: the cluster it changes and its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OperationRef {
+    pub cluster: ClusterResourceId,
+    pub operation_id: String,
+}
+
+/// How many calls the default batch verbs make at once (a provider bounds its own further).
+const CALLS_AT_ONCE: usize = 16;
+
 /// A provider's account of one operation: what it changes (where the provider says) and where
 /// it is. The runtime checks what is said against what it asked before it believes the status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,4 +210,32 @@ pub trait Provider: Send + Sync + 'static {
         cluster: &ClusterResourceId,
         operation_id: &str,
     ) -> Result<Option<Operation>, ProviderError>;
+
+    /// Starts many upgrades (one answer per request, in order): a pass of the runtime starts
+    /// the next member of every group at once. The default asks for each, several at a time;
+    /// a provider that can do better (the simulator: one transaction) does.
+    async fn start_upgrades(
+        &self,
+        requests: &[UpgradeRequest],
+    ) -> Vec<Result<Operation, ProviderError>> {
+        use futures_util::StreamExt;
+        futures_util::stream::iter(0..requests.len())
+            .map(|i| self.start_upgrade(&requests[i]))
+            .buffered(CALLS_AT_ONCE)
+            .collect()
+            .await
+    }
+
+    /// Asks about many operations (one answer per operation, in order), as `start_upgrades`.
+    async fn operations(
+        &self,
+        asked: &[OperationRef],
+    ) -> Vec<Result<Option<Operation>, ProviderError>> {
+        use futures_util::StreamExt;
+        futures_util::stream::iter(0..asked.len())
+            .map(|i| self.operation(&asked[i].cluster, &asked[i].operation_id))
+            .buffered(CALLS_AT_ONCE)
+            .collect()
+            .await
+    }
 }

@@ -3,7 +3,7 @@
 //! catalogs are merged (a provider that cannot answer now lends its last good catalog); each
 //! provider's health (last success, last error) is kept for `GET /api/v1/providers`.
 
-use super::{Operation, Policy, Provider, ProviderError, UpgradeRequest};
+use super::{Operation, OperationRef, Policy, Provider, ProviderError, UpgradeRequest};
 use crate::clock::Clock;
 use app::model::catalog::Catalog;
 use app::model::cluster::ClusterState;
@@ -131,8 +131,12 @@ impl Providers {
 
     /// The catalogs of every provider, merged.
     pub async fn catalog(&self) -> Result<Catalog, ProviderError> {
-        let answers =
-            futures_util::future::join_all(self.providers.iter().map(|p| p.catalog())).await;
+        let answers = futures_util::future::join_all(
+            self.providers
+                .iter()
+                .map(|p| timed(p.name(), "catalog", p.catalog())),
+        )
+        .await;
         let mut known = lock(&self.catalogs);
         for (provider, answer) in self.providers.iter().zip(answers) {
             if let Ok(catalog) = self.note(provider.name(), answer) {
@@ -153,10 +157,64 @@ impl Providers {
         &self,
         clusters: &[ClusterResourceId],
     ) -> Vec<Result<ClusterState, ProviderError>> {
-        let mut answers: Vec<Option<Result<ClusterState, ProviderError>>> =
-            vec![None; clusters.len()];
+        self.batched(
+            "observe",
+            clusters,
+            |c| c,
+            |provider, ids| async move { provider.observe(&ids).await },
+        )
+        .await
+    }
+
+    /// Starts upgrades on clusters of any providers, one batch per provider.
+    pub async fn start_upgrades(
+        &self,
+        requests: &[UpgradeRequest],
+    ) -> Vec<Result<Operation, ProviderError>> {
+        self.batched(
+            "start-upgrade",
+            requests,
+            |r| &r.cluster,
+            |provider, batch| async move { provider.start_upgrades(&batch).await },
+        )
+        .await
+    }
+
+    /// Asks about operations on clusters of any providers, one batch per provider.
+    pub async fn operations(
+        &self,
+        asked: &[OperationRef],
+    ) -> Vec<Result<Option<Operation>, ProviderError>> {
+        self.batched(
+            "operation-status",
+            asked,
+            |op| &op.cluster,
+            |provider, batch| async move { provider.operations(&batch).await },
+        )
+        .await
+    }
+
+    /// Hands each provider its share of `items` (by the cluster each is about) as one batch,
+    /// all providers at once, and puts the answers back in the order asked. A batch that
+    /// reached its provider counts as a success even if some items failed; one where every
+    /// answer is a transient error does not.
+    async fn batched<I, T, F, Fut>(
+        &self,
+        verb: &'static str,
+        items: &[I],
+        cluster_of: impl Fn(&I) -> &ClusterResourceId,
+        call: F,
+    ) -> Vec<Result<T, ProviderError>>
+    where
+        I: Clone,
+        F: Fn(Arc<dyn Provider>, Vec<I>) -> Fut,
+        Fut: std::future::Future<Output = Vec<Result<T, ProviderError>>>,
+    {
+        let mut answers: Vec<Option<Result<T, ProviderError>>> =
+            (0..items.len()).map(|_| None).collect();
         let mut batches: Vec<(usize, Vec<usize>)> = Vec::new();
-        for (i, cluster) in clusters.iter().enumerate() {
+        for (i, item) in items.iter().enumerate() {
+            let cluster = cluster_of(item);
             match self.providers.iter().position(|p| p.owns(cluster)) {
                 Some(p) => match batches.iter_mut().find(|(q, _)| *q == p) {
                     Some((_, list)) => list.push(i),
@@ -166,16 +224,22 @@ impl Providers {
             }
         }
         let calls = batches.iter().map(|(p, indexes)| {
-            let ids: Vec<ClusterResourceId> =
-                indexes.iter().map(|&i| clusters[i].clone()).collect();
+            let batch: Vec<I> = indexes.iter().map(|&i| items[i].clone()).collect();
             let provider = self.providers[*p].clone();
-            async move { provider.observe(&ids).await }
+            let call = call(provider.clone(), batch);
+            async move {
+                let started = std::time::Instant::now();
+                let answers = call.await;
+                crate::metrics::metrics().provider_call(provider.name(), verb, started.elapsed());
+                answers
+            }
         });
         let results = futures_util::future::join_all(calls).await;
         for ((p, indexes), results) in batches.iter().zip(results) {
             let name = self.providers[*p].name();
-            // A batch that reached the provider counts as a success even if some clusters were
-            // not found; one where every answer is a transient error does not.
+            for error in results.iter().filter_map(|r| r.as_ref().err()) {
+                crate::metrics::metrics().provider_error(name, verb, error.is_transient());
+            }
             let all_failed = results
                 .iter()
                 .all(|r| matches!(r, Err(e) if e.is_transient()));
@@ -218,8 +282,12 @@ impl Providers {
 
     /// Clusters any provider can see (those that cannot answer now are left out).
     pub async fn known_clusters(&self) -> Vec<ClusterResourceId> {
-        let answers =
-            futures_util::future::join_all(self.providers.iter().map(|p| p.known_clusters())).await;
+        let answers = futures_util::future::join_all(
+            self.providers
+                .iter()
+                .map(|p| timed(p.name(), "list", p.known_clusters())),
+        )
+        .await;
         let mut all = Vec::new();
         for (provider, answer) in self.providers.iter().zip(answers) {
             if let Ok(list) = self.note(provider.name(), answer) {
@@ -227,15 +295,6 @@ impl Providers {
             }
         }
         all
-    }
-
-    pub async fn start_upgrade(
-        &self,
-        request: &UpgradeRequest,
-    ) -> Result<Operation, ProviderError> {
-        let provider = self.route(&request.cluster)?;
-        let answer = provider.start_upgrade(request).await;
-        self.note(provider.name(), answer)
     }
 
     pub async fn operation(
@@ -247,6 +306,22 @@ impl Providers {
         let answer = provider.operation(cluster, operation_id).await;
         self.note(provider.name(), answer)
     }
+}
+
+/// A provider's call, measured for `/metrics`.
+async fn timed<T>(
+    provider: &str,
+    verb: &'static str,
+    call: impl std::future::Future<Output = Result<T, ProviderError>>,
+) -> Result<T, ProviderError> {
+    let started = std::time::Instant::now();
+    let answer = call.await;
+    let metrics = crate::metrics::metrics();
+    metrics.provider_call(provider, verb, started.elapsed());
+    if let Err(error) = &answer {
+        metrics.provider_error(provider, verb, error.is_transient());
+    }
+    answer
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

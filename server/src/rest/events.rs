@@ -30,6 +30,8 @@ struct Follow {
     after: i64,
     buffer: VecDeque<StoredEvent>,
     changes: Receiver<RunKey>,
+    /// Counted in `/metrics` while the stream is open.
+    _open: crate::metrics::StreamOpen,
 }
 
 fn sse_event(stored: &StoredEvent) -> Event {
@@ -109,6 +111,7 @@ pub async fn stream(
         after,
         buffer: VecDeque::new(),
         changes,
+        _open: crate::metrics::StreamOpen::new(),
     };
     Ok(Sse::new(stream::unfold(follow, Follow::next)).keep_alive(KeepAlive::default()))
 }

@@ -8,12 +8,14 @@ use super::world::ObservedWorld;
 use super::{Answer, Message, Order, RunKey, Runtime};
 use crate::service::{provider_error, store_error};
 use crate::store::{Driving, RunChange, StoreError, StoredRun};
-use app::engine::{Command, Input, Rejection, Reply, clusters_to_observe, decide};
+use app::engine::{
+    Command, Decided, Input, Places, Rejection, Reply, clusters_to_observe, decide_in_place,
+};
 use app::model::error::AppError;
 use app::model::member::ClusterResourceId;
 use app::model::names::MemberName;
-use app::model::run::{MemberState, RunState, UpdateRun, WaitingOn};
-use std::collections::HashMap;
+use app::model::run::{MemberState, Place, RunState, StageState, UpdateRun, WaitingOn};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -33,14 +35,50 @@ const OBSERVE_ROUNDS: usize = 3;
 /// Members of a group observed ahead of a decision (the engine usually starts the first).
 pub(super) const OBSERVE_PER_GROUP: usize = 4;
 
-/// The clusters of members whose upgrade ended between `before` and `after` (same layout).
-fn landed(before: &UpdateRun, after: &UpdateRun) -> Vec<ClusterResourceId> {
-    after
-        .members()
-        .zip(before.members())
-        .filter(|(now, was)| was.state.in_flight() && now.state != was.state)
-        .map(|(now, _)| now.cluster_resource_id.clone())
-        .collect()
+fn seconds(millis: i64) -> f64 {
+    millis.max(0) as f64 / 1000.0
+}
+
+/// Writes the run's own changes and members' failures to the log (inside the run's span, so
+/// every line names the run); the rest is in the run's timeline.
+fn log_events(events: &[app::model::run::RunEvent]) {
+    use app::model::run::{State, Subject};
+    for event in events {
+        let message = event.message.as_deref().unwrap_or("");
+        match (&event.subject, event.state) {
+            (Subject::Run, state) => {
+                tracing::info!(state = ?state, message, "the run is {state:?}")
+            }
+            (Subject::Member(member), State::Failed) => {
+                tracing::warn!(%member, message, "a member's upgrade failed")
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Members of the stages that have started and not finished: where members wait.
+fn started_members(run: &UpdateRun) -> impl Iterator<Item = &app::model::run::MemberRun> {
+    run.stages
+        .iter()
+        .filter(|s| !matches!(s.state, StageState::NotStarted) && !s.state.is_done())
+        .flat_map(|s| s.groups.iter().flat_map(|g| g.members.iter()))
+}
+
+/// One cluster of each provider the run's members belong to: enough to ask for the catalog of
+/// the run's providers without naming every member on every decision.
+fn one_cluster_per_provider(
+    run: &UpdateRun,
+    providers: &crate::provider::registry::Providers,
+) -> Vec<ClusterResourceId> {
+    let mut seen = std::collections::BTreeMap::new();
+    for member in run.members() {
+        let id = &member.cluster_resource_id;
+        if let Some(provider) = providers.provider_of(id) {
+            seen.entry(provider).or_insert_with(|| id.clone());
+        }
+    }
+    seen.into_values().collect()
 }
 
 fn refused(rejection: Rejection) -> AppError {
@@ -85,6 +123,14 @@ pub(super) struct Driver {
     /// carried its answer.
     answering: Option<i64>,
     answered: bool,
+    /// Where each member sits (the layout is fixed): built when the run is loaded.
+    pub(super) places: Places,
+    /// The places of the members upgrading now, kept with each decision.
+    pub(super) flying: BTreeSet<Place>,
+    /// A cluster of each provider the run's members belong to, for the catalog.
+    catalog_clusters: Vec<ClusterResourceId>,
+    /// When the driver last learned that upgrades ended, until a decision starts the next.
+    pub(super) learned_at: Option<Instant>,
 }
 
 pub(super) async fn drive(rt: Arc<Runtime>, key: RunKey, mut inbox: UnboundedReceiver<Message>) {
@@ -101,7 +147,7 @@ pub(super) async fn drive(rt: Arc<Runtime>, key: RunKey, mut inbox: UnboundedRec
     let mut driver = Driver {
         rt: rt.clone(),
         key: key.clone(),
-        stored,
+        stored: stored.clone(),
         next_look: None,
         trouble: HashMap::new(),
         known: HashMap::new(),
@@ -114,7 +160,12 @@ pub(super) async fn drive(rt: Arc<Runtime>, key: RunKey, mut inbox: UnboundedRec
         lost: false,
         answering: None,
         answered: false,
+        places: Places::default(),
+        flying: BTreeSet::new(),
+        catalog_clusters: Vec::new(),
+        learned_at: None,
     };
+    driver.load(stored);
     // A command for another run of this name, handed to a fresh driver once this one is gone.
     let mut handover = None;
     let held = driver.hold().await;
@@ -312,6 +363,19 @@ impl Driver {
         }
     }
 
+    /// Takes `stored` as the run, with what the driver keeps of it.
+    fn load(&mut self, stored: StoredRun) {
+        self.places = Places::of(&stored.run);
+        self.flying = stored
+            .run
+            .placed()
+            .filter(|(_, m)| m.state.in_flight())
+            .map(|(place, _)| place)
+            .collect();
+        self.catalog_clusters = one_cluster_per_provider(&stored.run, &self.rt.providers);
+        self.stored = stored;
+    }
+
     /// Nothing will happen without a command: not running, nothing in flight.
     fn is_idle(&self) -> bool {
         let settled = match self.stored.run.state {
@@ -321,7 +385,7 @@ impl Driver {
             | RunState::Completed { .. } => true,
             RunState::Running { .. } | RunState::Stopping { .. } => false,
         };
-        settled && self.stored.run.in_flight() == 0
+        settled && self.flying.is_empty()
     }
 
     /// Applies an operator command meant for this driver's run and answers it. A command for
@@ -406,25 +470,33 @@ impl Driver {
         ))
     }
 
-    /// Observes what the decision needs, decides (again, if it looked at a cluster it had no
-    /// observation of), and commits. `None` when the commit was refused because another run
-    /// holds a cluster the decision wanted to upgrade.
+    /// Observes what the decision needs, decides on the run in place (again, if it looked at a
+    /// cluster it had no observation of), and commits; a decision not committed is undone.
+    /// `None` when the commit was refused because another run holds a cluster the decision
+    /// wanted to upgrade.
     async fn decide_and_commit(&mut self, input: Input) -> Result<Option<Reply>, AppError> {
+        // Held before deciding: taking the run again may read it afresh.
+        let driving = self.driving_now().await?;
         let releases_seen = self.rt.waiting.releases();
-        let catalog = (self.rt.providers)
-            .catalog_for(&self.stored.run.cluster_ids())
-            .await
-            .map_err(provider_error)?;
-        let holders = self.clusters_held_by_others().await?;
+        let catalog = Arc::new(
+            (self.rt.providers)
+                .catalog_for(&self.catalog_clusters)
+                .await
+                .map_err(provider_error)?,
+        );
         let mut needed = clusters_to_observe(&self.stored.run, OBSERVE_PER_GROUP);
         let mut round = 0;
-        let decision = loop {
+        let decided = loop {
             round += 1;
+            // Read with the observations, for the same clusters: a decision may start only
+            // those it has seen.
+            let holders = Arc::new(self.clusters_held_by_others(&needed).await?);
             let observed = self.rt.observations.of(&self.rt.providers, &needed).await;
-            let world = ObservedWorld::new(catalog.clone(), observed, holders.clone());
+            let world = ObservedWorld::new(catalog.clone(), observed, holders);
             let now = self.rt.clock.now();
-            let decision = decide(
-                &self.stored.run,
+            let decided = decide_in_place(
+                &mut self.stored.run,
+                &self.places,
                 input.clone(),
                 now,
                 &world,
@@ -433,90 +505,192 @@ impl Driver {
             .map_err(refused)?;
             let misses = world.misses();
             if misses.is_empty() || round == OBSERVE_ROUNDS {
-                break decision;
+                break decided;
             }
+            decided.undo(&mut self.stored.run);
             needed.extend(misses);
         };
-        self.wait_for_held_clusters(&decision.run, releases_seen);
-        self.note_unobserved(&decision.run);
-        let unchanged = decision.events.is_empty()
-            && decision.run == self.stored.run
-            && decision.wake_at == self.stored.wake_at;
-        if unchanged {
-            return Ok(Some(decision.reply));
+        self.wait_for_held_clusters(releases_seen);
+        self.note_unobserved();
+        if decided.changed_nothing(&self.stored.run) && decided.wake_at == self.stored.wake_at {
+            return Ok(Some(decided.reply));
         }
-        let driving = self.driving_now().await?;
+        match self.commit(&decided, &driving).await {
+            Ok(()) => {}
+            Err(error) => {
+                decided.undo(&mut self.stored.run);
+                return self.not_committed(error).await;
+            }
+        }
+        let _ = self.rt.changes.send(self.key.clone());
+        log_events(&decided.events);
+        self.measure(
+            &decided,
+            matches!(input, Input::Command(Command::Approve(_))),
+        );
+        let ended: Vec<ClusterResourceId> = self
+            .ended(&decided)
+            .into_iter()
+            .map(|place| {
+                self.stored.run.stages[place.0].groups[place.1].members[place.2]
+                    .cluster_resource_id
+                    .clone()
+            })
+            .collect();
+        self.rt.observations.forget(&ended);
+        self.rt.released(&ended);
+        for (place, _) in &decided.changed {
+            match self
+                .stored
+                .run
+                .member_at(*place)
+                .is_some_and(|m| m.state.in_flight())
+            {
+                true => self.flying.insert(*place),
+                false => self.flying.remove(place),
+            };
+        }
+        if !decided.effects.is_empty() {
+            // Upgrades just started: follow them at once (this is where they are started).
+            self.look_at_instant(Instant::now());
+        }
+        Ok(Some(decided.reply))
+    }
+
+    /// What a committed decision tells `/metrics`: how long the upgrades it ended took, how
+    /// long the gates it approved waited, and the hand-over from learning that upgrades ended
+    /// to starting the next.
+    fn measure(&mut self, decided: &Decided, approving: bool) {
+        let metrics = crate::metrics::metrics();
+        for place in self.ended(decided) {
+            let Some((_, was)) = decided.changed.iter().find(|(p, _)| *p == place) else {
+                continue;
+            };
+            let MemberState::Upgrading { started_at, .. } = was.state else {
+                continue;
+            };
+            let (outcome, at) = match self.stored.run.member_at(place).map(|m| &m.state) {
+                Some(MemberState::Completed { completed_at, .. }) => {
+                    (crate::metrics::UpgradeOutcome::succeeded, *completed_at)
+                }
+                Some(MemberState::Failed { failed_at, .. }) => {
+                    (crate::metrics::UpgradeOutcome::failed, *failed_at)
+                }
+                _ => continue,
+            };
+            metrics
+                .member_upgrade_seconds
+                .get_or_create(&crate::metrics::OutcomeLabels { outcome })
+                .observe(seconds(at.millis() - started_at.millis()));
+        }
+        if approving {
+            for waited in decided.approval_waits(&self.stored.run) {
+                metrics.gate_approval_seconds.observe(seconds(waited));
+            }
+        }
+        if let Some(learned) = self.learned_at.take()
+            && !decided.effects.is_empty()
+        {
+            metrics
+                .handover_seconds
+                .observe(learned.elapsed().as_secs_f64());
+        }
+    }
+
+    /// The places of members whose upgrade the decision ended.
+    fn ended(&self, decided: &Decided) -> Vec<Place> {
+        decided
+            .changed
+            .iter()
+            .filter(|(place, was)| {
+                was.state.in_flight()
+                    && self
+                        .stored
+                        .run
+                        .member_at(*place)
+                        .is_none_or(|now| now.state != was.state)
+            })
+            .map(|(place, _)| *place)
+            .collect()
+    }
+
+    /// Writes the decision (made on `self.stored.run`) to the store.
+    async fn commit(&mut self, decided: &Decided, driving: &Driving) -> Result<(), StoreError> {
         let answer = self.answering.map(|id| {
             (
                 id,
-                serde_json::to_string(&Ok::<_, AppError>(&decision.reply)),
+                serde_json::to_string(&Ok::<_, AppError>(&decided.reply)),
             )
         });
         let answers = match &answer {
             Some((id, Ok(text))) => Some((*id, text.as_str())),
             Some((_, Err(_))) | None => None,
         };
+        let places: Vec<Place> = decided.changed.iter().map(|(place, _)| *place).collect();
+        let ended_places = self.ended(decided);
+        let ended: Vec<&MemberName> = ended_places
+            .iter()
+            .filter_map(|&place| self.stored.run.member_at(place).map(|m| &m.name))
+            .collect();
         let change = RunChange {
-            run: &decision.run,
-            events: &decision.events,
-            effects: &decision.effects,
-            wake_at: decision.wake_at,
+            run: &self.stored.run,
+            members: &places,
+            ended: &ended,
+            events: &decided.events,
+            effects: &decided.effects,
+            wake_at: decided.wake_at,
             answers,
         };
         let save = self
             .rt
             .runs
-            .save_run(&self.key.0, &self.stored, &driving, change);
+            .save_run(&self.key.0, &self.stored, driving, change);
         let saved = match self.audit.clone() {
             Some(ticket) => crate::audit_trail::serving(ticket, save).await,
             None => save.await,
-        };
-        let before = match saved {
-            Ok(stored) => {
-                self.rt
-                    .decisions
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                self.answered |= answers.is_some();
-                std::mem::replace(&mut self.stored, stored)
-            }
-            Err(StoreError::NotDriving) => {
+        }?;
+        self.rt
+            .decisions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        crate::metrics::metrics().decisions.inc();
+        self.answered |= answers.is_some();
+        self.stored.etag = saved;
+        self.stored.wake_at = decided.wake_at;
+        Ok(())
+    }
+
+    /// After a commit was refused (the decision undone): `None` to decide again, or the error.
+    async fn not_committed(&mut self, error: StoreError) -> Result<Option<Reply>, AppError> {
+        match error {
+            StoreError::NotDriving => {
                 // The hold ran out unseen, or another replica took the run: take it again if
                 // no one else holds it, and decide again on the run as it is now.
                 self.rt.holds.forget(&self.stored.run.uid);
                 if self.hold().await {
                     return Ok(None);
                 }
-                return Err(store_error(StoreError::NotDriving));
+                Err(store_error(StoreError::NotDriving))
             }
-            Err(StoreError::ClusterBusy(cluster)) => {
+            StoreError::ClusterBusy(cluster) => {
                 tracing::info!(fleet = %self.key.0, run = %self.key.1, %cluster, "another run took a cluster first; deciding again");
-                return Ok(None);
+                Ok(None)
             }
-            Err(StoreError::Concurrent) => {
+            StoreError::Concurrent => {
                 // Only this driver writes a run; someone deleted or replaced it meanwhile.
                 self.reload().await;
                 if self.gone {
                     return Err(run_gone(&self.key));
                 }
-                return Err(store_error(StoreError::Concurrent));
+                Err(store_error(StoreError::Concurrent))
             }
-            Err(error) => return Err(store_error(error)),
-        };
-        let _ = self.rt.changes.send(self.key.clone());
-        let ended = landed(&before.run, &self.stored.run);
-        self.rt.observations.forget(&ended);
-        self.rt.released(&ended);
-        if !decision.effects.is_empty() {
-            // Upgrades just started: follow them at once (this is where they are started).
-            self.look_at_instant(Instant::now());
+            error => Err(store_error(error)),
         }
-        Ok(Some(decision.reply))
     }
 
     /// Members wait for clusters the provider could not observe: observe them again later,
     /// backing off while that keeps failing.
-    fn note_unobserved(&mut self, run: &UpdateRun) {
-        let waiting = run.members().find(|m| {
+    fn note_unobserved(&mut self) {
+        let waiting = started_members(&self.stored.run).find(|m| {
             matches!(
                 m.state,
                 MemberState::Pending {
@@ -535,14 +709,17 @@ impl Driver {
         });
     }
 
-    /// The clusters other runs are upgrading now, with who.
+    /// Which of `clusters` other runs are upgrading now, with who.
     async fn clusters_held_by_others(
         &self,
+        clusters: &[ClusterResourceId],
     ) -> Result<HashMap<ClusterResourceId, String>, AppError> {
-        let leases = self.rt.runs.cluster_leases().await.map_err(store_error)?;
+        let leases = (self.rt.runs)
+            .leases_of(clusters, &self.stored.run.uid)
+            .await
+            .map_err(store_error)?;
         Ok(leases
             .into_iter()
-            .filter(|lease| lease.run_uid != self.stored.run.uid)
             .map(|lease| {
                 let holder = lease.holder();
                 (lease.cluster, holder)
@@ -552,9 +729,8 @@ impl Driver {
 
     /// Registers the run as waiting for the clusters its pending members wait for; looks again
     /// at once if one was released since the leases were read.
-    fn wait_for_held_clusters(&mut self, run: &UpdateRun, releases_seen: u64) {
-        let held: Vec<ClusterResourceId> = run
-            .members()
+    fn wait_for_held_clusters(&mut self, releases_seen: u64) {
+        let held: Vec<ClusterResourceId> = started_members(&self.stored.run)
             .filter(|m| {
                 matches!(
                     m.state,
@@ -575,7 +751,7 @@ impl Driver {
         match self.rt.runs.get_run(&self.key.0, &self.key.1).await {
             // Another run under the same name is not this driver's to act on.
             Ok(Some(stored)) if stored.run.uid != self.stored.run.uid => self.gone = true,
-            Ok(Some(stored)) => self.stored = stored,
+            Ok(Some(stored)) => self.load(stored),
             Ok(None) => self.gone = true,
             Err(error) => {
                 tracing::error!(fleet = %self.key.0, run = %self.key.1, %error, "reloading a run failed")

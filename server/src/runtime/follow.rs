@@ -6,16 +6,18 @@
 //! so; one that refuses for good fails the attempt with its words; an attempt running past its
 //! provider's timeout fails as timed out.
 
-use super::answers::{Asked, Verdict, judge};
+use super::answers::{self, Asked, Verdict, mismatch};
 use super::backoff::Backoff;
 use super::driver::Driver;
-use crate::provider::{Operation, OperationStatus, ProviderError, UpgradeRequest};
+use crate::provider::{Operation, OperationRef, OperationStatus, ProviderError, UpgradeRequest};
 use app::engine::{Input, Outcome, Report};
+use app::model::cluster::ClusterState;
 use app::model::member::ClusterResourceId;
 use app::model::names::MemberName;
 use app::model::run::MemberState;
 use app::model::target::UpgradeTarget;
 use app::model::time::Timestamp;
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// The longest a provider's "look again then" is followed before asking anyway (real time).
@@ -53,9 +55,9 @@ enum Look {
 
 impl Driver {
     pub(super) fn attempts_in_flight(&self) -> Vec<InFlight> {
-        self.stored
-            .run
-            .members()
+        self.flying
+            .iter()
+            .filter_map(|&place| self.stored.run.member_at(place))
             .filter_map(|m| match &m.state {
                 MemberState::Upgrading {
                     attempt,
@@ -91,16 +93,19 @@ impl Driver {
         if flights.is_empty() || !self.hold().await {
             return;
         }
-        let flights = self.attempts_in_flight();
-        let mut reports = Vec::new();
-        for flight in flights {
-            if let Some(backoff) = self.trouble.get(&flight.member)
-                && backoff.until > Instant::now()
-            {
-                self.look_at_instant(backoff.until);
-                continue;
+        let mut due = Vec::new();
+        for flight in self.attempts_in_flight() {
+            match self.trouble.get(&flight.member) {
+                Some(backoff) if backoff.until > Instant::now() => {
+                    self.look_at_instant(backoff.until)
+                }
+                Some(_) | None => due.push(flight),
             }
-            let outcome = match self.look_at(&flight).await {
+        }
+        let looks = self.look_at(&due).await;
+        let mut reports = Vec::new();
+        for (flight, look) in due.into_iter().zip(looks) {
+            let outcome = match look {
                 Look::Ended(outcome) => Some(outcome),
                 Look::Again(at) => {
                     self.look_at_instant(at);
@@ -121,6 +126,12 @@ impl Driver {
         }
         if reports.is_empty() {
             return;
+        }
+        let ended = reports
+            .iter()
+            .any(|r| !matches!(r.outcome, Outcome::Trouble { .. }));
+        if ended {
+            self.learned_at = Some(Instant::now());
         }
         // Everything learned in this pass, in one decision.
         if let Err(error) = self.apply(Input::Reports(reports)).await {
@@ -158,16 +169,30 @@ impl Driver {
         self.next_look = Some(self.next_look.map_or(at, |n| n.min(at)));
     }
 
-    /// Asks the provider about one attempt (starting it if it never saw it). An attempt past
-    /// its provider's timeout fails as timed out — unless the provider says it ended: what
-    /// happened to the cluster wins over the clock.
-    async fn look_at(&mut self, flight: &InFlight) -> Look {
-        let operation_id =
-            app::model::run::operation_id(&self.stored.run.uid, &flight.member, flight.attempt);
+    /// Asks the provider about the attempts (starting those it never saw), in batches. An
+    /// attempt past its provider's timeout fails as timed out — unless the provider says it
+    /// ended: what happened to the cluster wins over the clock.
+    async fn look_at(&mut self, flights: &[InFlight]) -> Vec<Look> {
+        let ids: Vec<String> = flights
+            .iter()
+            .map(|f| app::model::run::operation_id(&self.stored.run.uid, &f.member, f.attempt))
+            .collect();
+        let answers = self.ask(flights, &ids).await;
+        let verdicts = self.judge(flights, &ids, answers).await;
+        flights
+            .iter()
+            .zip(&ids)
+            .zip(verdicts)
+            .map(|((flight, id), look)| self.against_deadline(flight, id, look))
+            .collect()
+    }
+
+    /// Fails a look at an attempt past its provider's timeout that has not ended; otherwise
+    /// looks again no later than the deadline, so a timeout is noticed on time.
+    fn against_deadline(&self, flight: &InFlight, operation_id: &str, look: Look) -> Look {
         let policy = self.rt.providers.policy_for(&flight.cluster);
         let timeout_ms = i64::try_from(policy.attempt_timeout.as_millis()).unwrap_or(i64::MAX);
         let deadline = flight.started_at.plus_millis(timeout_ms);
-        let look = self.ask(flight, &operation_id, policy.poll_interval).await;
         let overdue = self.rt.clock.now() >= deadline;
         match look {
             Look::Again(_) | Look::Trouble(_) if overdue => Look::Ended(Outcome::Failed {
@@ -177,7 +202,6 @@ impl Driver {
                 ),
             }),
             Look::Again(at) => {
-                // Never past the attempt's deadline, so a timeout is noticed on time.
                 let deadline_at = Instant::now() + self.rt.clock.real_duration_until(deadline);
                 Look::Again(
                     at.min(deadline_at)
@@ -188,98 +212,153 @@ impl Driver {
         }
     }
 
-    /// What the provider says of the attempt's operation. The first look in a driver's life
-    /// starts it (one call, harmless if it was started before: an id starts one upgrade and
-    /// then reports on it); later looks ask about it, and start it again only if the provider
-    /// lost it. An operation known to have succeeded is not asked about again: only its
-    /// cluster is, until the success shows — every call saved is one less to fail in a storm.
-    async fn ask(&mut self, flight: &InFlight, operation_id: &str, poll: Duration) -> Look {
-        let known = self
-            .known
-            .get(&flight.member)
-            .filter(|(attempt, _)| *attempt == flight.attempt)
-            .map(|(_, known)| *known);
-        let answer = match known {
-            None => self.start(flight, operation_id).await,
-            Some(Known::Started) => match self
-                .rt
-                .providers
-                .operation(&flight.cluster, operation_id)
-                .await
-            {
-                Ok(Some(operation)) => Ok(operation),
-                Ok(None) => self.start(flight, operation_id).await,
-                Err(error) => Err(error),
-            },
-            Some(Known::Succeeded) => Ok(Operation {
-                cluster: None,
-                target: None,
-                status: OperationStatus::Succeeded,
-            }),
-        };
-        let operation = match answer {
-            Ok(operation) => operation,
-            Err(error) if error.is_transient() => return Look::Trouble(error),
-            Err(error) => {
-                return Look::Ended(Outcome::Failed {
-                    message: error.to_string(),
-                });
+    /// What the provider says of each attempt's operation. The first look in a driver's life
+    /// starts it (harmless if it was started before: an id starts one upgrade and then reports
+    /// on it); later looks ask about it, and start it again only if the provider lost it. An
+    /// operation known to have succeeded is not asked about again: only its cluster is, until
+    /// the success shows — every call saved is one less to fail in a storm.
+    async fn ask(
+        &mut self,
+        flights: &[InFlight],
+        ids: &[String],
+    ) -> Vec<Result<Operation, ProviderError>> {
+        let mut answers: Vec<Option<Result<Operation, ProviderError>>> =
+            flights.iter().map(|_| None).collect();
+        let mut to_start = Vec::new();
+        let mut to_ask = Vec::new();
+        for (i, flight) in flights.iter().enumerate() {
+            let known = self
+                .known
+                .get(&flight.member)
+                .filter(|(attempt, _)| *attempt == flight.attempt)
+                .map(|(_, known)| *known);
+            match known {
+                None => to_start.push(i),
+                Some(Known::Started) => to_ask.push(i),
+                Some(Known::Succeeded) => {
+                    answers[i] = Some(Ok(Operation {
+                        cluster: None,
+                        target: None,
+                        status: OperationStatus::Succeeded,
+                    }))
+                }
             }
-        };
-        let now_known = match operation.status {
-            OperationStatus::Succeeded => Known::Succeeded,
-            OperationStatus::Running { .. } | OperationStatus::Failed { .. } => Known::Started,
-        };
-        self.known
-            .insert(flight.member.clone(), (flight.attempt, now_known));
-        match self.judge(flight, operation_id, &operation).await {
-            Verdict::Finished(outcome) => Look::Ended(outcome),
-            Verdict::Running { look_again_at } => {
-                // A hint is trusted up to a bound: a provider's "in a year" is not a reason to
-                // stop looking.
-                let hinted =
-                    look_again_at.map(|at| self.rt.clock.real_duration_until(at).min(LONGEST_HINT));
-                Look::Again(Instant::now() + hinted.unwrap_or(poll))
-            }
-            Verdict::Unsure => Look::Trouble(ProviderError::transient(
-                "the cluster could not be observed to check the upgrade's result",
-            )),
         }
+        let asked: Vec<OperationRef> = to_ask
+            .iter()
+            .map(|&i| OperationRef {
+                cluster: flights[i].cluster.clone(),
+                operation_id: ids[i].clone(),
+            })
+            .collect();
+        let statuses = self.rt.providers.operations(&asked).await;
+        for (&i, status) in to_ask.iter().zip(statuses) {
+            match status {
+                Ok(Some(operation)) => answers[i] = Some(Ok(operation)),
+                Ok(None) => to_start.push(i),
+                Err(error) => answers[i] = Some(Err(error)),
+            }
+        }
+        let requests: Vec<UpgradeRequest> = to_start
+            .iter()
+            .map(|&i| UpgradeRequest {
+                operation_id: ids[i].clone(),
+                cluster: flights[i].cluster.clone(),
+                target: flights[i].target.clone(),
+            })
+            .collect();
+        let started = self.rt.providers.start_upgrades(&requests).await;
+        for (&i, answer) in to_start.iter().zip(started) {
+            answers[i] = Some(answer);
+        }
+        for (flight, answer) in flights.iter().zip(&answers) {
+            if let Some(Ok(operation)) = answer {
+                let now_known = match operation.status {
+                    OperationStatus::Succeeded => Known::Succeeded,
+                    OperationStatus::Running { .. } | OperationStatus::Failed { .. } => {
+                        Known::Started
+                    }
+                };
+                self.known
+                    .insert(flight.member.clone(), (flight.attempt, now_known));
+            }
+        }
+        answers
+            .into_iter()
+            .map(|a| a.unwrap_or_else(|| Err(ProviderError::transient("no answer"))))
+            .collect()
     }
 
-    /// Starts the attempt's operation (the provider never saw it).
-    async fn start(
+    /// Checks each operation against its attempt; successes are checked on their clusters,
+    /// observed afresh in one batch (and remembered for the next decision).
+    async fn judge(
         &self,
-        flight: &InFlight,
-        operation_id: &str,
-    ) -> Result<Operation, ProviderError> {
-        let request = UpgradeRequest {
-            operation_id: operation_id.to_owned(),
-            cluster: flight.cluster.clone(),
-            target: flight.target.clone(),
-        };
-        self.rt.providers.start_upgrade(&request).await
-    }
-
-    /// Checks an operation against the attempt; a success is checked on the cluster, observed
-    /// afresh (and remembered for the next decision).
-    async fn judge(&self, flight: &InFlight, operation_id: &str, operation: &Operation) -> Verdict {
-        let asked = Asked {
-            operation_id,
-            cluster: &flight.cluster,
-            target: &flight.target,
-        };
-        let providers = self.rt.providers.clone();
-        let observations = &self.rt.observations;
-        let observe = || async move {
-            let observed = providers
-                .observe(std::slice::from_ref(asked.cluster))
-                .await
-                .pop()
-                .unwrap_or_else(|| Err(ProviderError::transient("the provider observed nothing")));
-            observations.record(asked.cluster, observed.clone());
-            observed
-        };
-        judge(&asked, operation, observe).await
+        flights: &[InFlight],
+        ids: &[String],
+        answers: Vec<Result<Operation, ProviderError>>,
+    ) -> Vec<Look> {
+        let asked: Vec<Asked<'_>> = flights
+            .iter()
+            .zip(ids)
+            .map(|(flight, id)| Asked {
+                operation_id: id,
+                cluster: &flight.cluster,
+                target: &flight.target,
+            })
+            .collect();
+        let to_check: Vec<ClusterResourceId> = asked
+            .iter()
+            .zip(&answers)
+            .filter(|(asked, answer)| {
+                matches!(answer, Ok(op) if op.status == OperationStatus::Succeeded
+                    && mismatch(asked, op).is_none())
+            })
+            .map(|(asked, _)| asked.cluster.clone())
+            .collect();
+        let observed = self.rt.providers.observe(&to_check).await;
+        let mut seen: HashMap<ClusterResourceId, Result<ClusterState, ProviderError>> =
+            HashMap::new();
+        for (cluster, observed) in to_check.into_iter().zip(observed) {
+            let shared = observed.clone().map(std::sync::Arc::new);
+            self.rt.observations.record(&cluster, shared);
+            seen.insert(cluster, observed);
+        }
+        let mut looks = Vec::with_capacity(flights.len());
+        for ((asked, answer), flight) in asked.iter().zip(answers).zip(flights) {
+            let operation = match answer {
+                Ok(operation) => operation,
+                Err(error) if error.is_transient() => {
+                    looks.push(Look::Trouble(error));
+                    continue;
+                }
+                Err(error) => {
+                    looks.push(Look::Ended(Outcome::Failed {
+                        message: error.to_string(),
+                    }));
+                    continue;
+                }
+            };
+            let observe = || async {
+                seen.get(asked.cluster).cloned().unwrap_or_else(|| {
+                    Err(ProviderError::transient("the provider observed nothing"))
+                })
+            };
+            let look = match answers::judge(asked, &operation, observe).await {
+                Verdict::Finished(outcome) => Look::Ended(outcome),
+                Verdict::Running { look_again_at } => {
+                    // A hint is trusted up to a bound: a provider's "in a year" is not a reason
+                    // to stop looking.
+                    let hinted = look_again_at
+                        .map(|at| self.rt.clock.real_duration_until(at).min(LONGEST_HINT));
+                    let poll = self.rt.providers.policy_for(&flight.cluster).poll_interval;
+                    Look::Again(Instant::now() + hinted.unwrap_or(poll))
+                }
+                Verdict::Unsure => Look::Trouble(ProviderError::transient(
+                    "the cluster could not be observed to check the upgrade's result",
+                )),
+            };
+            looks.push(look);
+        }
+        looks
     }
 }

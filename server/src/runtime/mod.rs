@@ -232,7 +232,11 @@ impl Runtime {
             .map_err(crate::service::provider_error)?;
         let needed = app::engine::clusters_to_observe(run, driver::OBSERVE_PER_GROUP);
         let observed = self.observations.of(&self.providers, &needed).await;
-        Ok(world::ObservedWorld::new(catalog, observed, HashMap::new()))
+        Ok(world::ObservedWorld::new(
+            Arc::new(catalog),
+            observed,
+            Arc::new(HashMap::new()),
+        ))
     }
 
     /// Observes `clusters` through the shared observations (reusing those still fresh for
@@ -241,16 +245,19 @@ impl Runtime {
         &self,
         clusters: &[app::model::member::ClusterResourceId],
     ) -> Vec<(
-        observations::Observed,
+        Result<app::model::cluster::ClusterState, crate::provider::ProviderError>,
         Option<app::model::cluster::ClusterState>,
     )> {
         let mut observed = self.observations.of(&self.providers, clusters).await;
         clusters
             .iter()
             .map(|cluster| {
-                let answer = observed.remove(cluster).unwrap_or_else(|| {
-                    Err(crate::provider::ProviderError::transient("not observed"))
-                });
+                let answer = observed
+                    .remove(cluster)
+                    .unwrap_or_else(|| {
+                        Err(crate::provider::ProviderError::transient("not observed"))
+                    })
+                    .map(Arc::unwrap_or_clone);
                 let last_seen = match &answer {
                     Ok(_) => None,
                     Err(_) => self.observations.last_good(cluster),
@@ -296,7 +303,12 @@ impl Runtime {
         }
         let (sender, inbox) = mpsc::unbounded_channel();
         drivers.insert(key.clone(), sender.clone());
-        tokio::spawn(driver::drive(self.clone(), key.clone(), inbox));
+        // Every line a driver writes names its run (and, where it is about one, the member).
+        let span = tracing::info_span!("run", fleet = %key.0, run = %key.1);
+        tokio::spawn(tracing::Instrument::instrument(
+            driver::drive(self.clone(), key.clone(), inbox),
+            span,
+        ));
         sender
     }
 

@@ -7,10 +7,12 @@ use crate::provider::registry::Providers;
 use app::model::cluster::ClusterState;
 use app::model::member::ClusterResourceId;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-pub type Observed = Result<ClusterState, ProviderError>;
+/// An observation, shared: the same one goes to every decision that needs it until it is stale
+/// (a busy run's pass would otherwise copy hundreds of cluster states).
+pub type Observed = Result<Arc<ClusterState>, ProviderError>;
 
 /// How long a failed observation is kept before it is asked again (never longer than the
 /// provider's own bound): enough to spare a struggling provider a storm of repeats.
@@ -22,7 +24,7 @@ struct Entry {
     at: Instant,
     /// `None`: to be observed again before it is used.
     observed: Option<Observed>,
-    last_good: Option<ClusterState>,
+    last_good: Option<Arc<ClusterState>>,
 }
 
 #[derive(Default)]
@@ -42,7 +44,7 @@ impl Observations {
         observed: Observed,
     ) {
         let last_good = match &observed {
-            Ok(state) => Some(state.clone()),
+            Ok(state) => Some(Arc::clone(state)),
             // A cluster that is gone has nothing left worth showing.
             Err(ProviderError::ClusterNotFound(_)) => None,
             Err(_) => entries.get(cluster).and_then(|e| e.last_good.clone()),
@@ -59,7 +61,8 @@ impl Observations {
 
     /// What was last seen of `cluster` when an observation succeeded.
     pub fn last_good(&self, cluster: &ClusterResourceId) -> Option<ClusterState> {
-        self.lock().get(cluster).and_then(|e| e.last_good.clone())
+        let last = self.lock().get(cluster).and_then(|e| e.last_good.clone());
+        last.map(Arc::unwrap_or_clone)
     }
 
     /// What is known of `clusters`, observing (in one batch per provider) those whose last
@@ -96,6 +99,7 @@ impl Observations {
         let answers = providers.observe(&stale).await;
         let mut entries = self.lock();
         for (cluster, observed) in stale.into_iter().zip(answers) {
+            let observed = observed.map(Arc::new);
             Self::put(&mut entries, &cluster, observed.clone());
             known.insert(cluster, observed);
         }

@@ -10,21 +10,22 @@ use app::model::cluster::ClusterState;
 use app::model::member::ClusterResourceId;
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 pub struct ObservedWorld {
-    pub catalog: Catalog,
+    pub catalog: Arc<Catalog>,
     pub observed: HashMap<ClusterResourceId, Observed>,
     /// Clusters other runs are upgrading now, with who (read just before the decision; the
     /// store refuses to commit a decision that took one meanwhile).
-    pub holders: HashMap<ClusterResourceId, String>,
+    pub holders: Arc<HashMap<ClusterResourceId, String>>,
     misses: RefCell<BTreeSet<ClusterResourceId>>,
 }
 
 impl ObservedWorld {
     pub fn new(
-        catalog: Catalog,
+        catalog: Arc<Catalog>,
         observed: HashMap<ClusterResourceId, Observed>,
-        holders: HashMap<ClusterResourceId, String>,
+        holders: Arc<HashMap<ClusterResourceId, String>>,
     ) -> Self {
         Self {
             catalog,
@@ -47,7 +48,7 @@ impl World for ObservedWorld {
 
     fn observe(&self, cluster: &ClusterResourceId) -> Result<ClusterState, Unobservable> {
         match self.observed.get(cluster) {
-            Some(Ok(state)) => Ok(state.clone()),
+            Some(Ok(state)) => Ok(ClusterState::clone(state)),
             Some(Err(error)) if error.is_transient() => {
                 Err(Unobservable::for_now(error.to_string()))
             }

@@ -92,6 +92,15 @@ impl Expect {
 #[async_trait::async_trait]
 pub trait HealthStore: Send + Sync + 'static {
     async fn ready(&self) -> StoreResult<()>;
+    /// What `/metrics` reports of the stored state: runs by public state, members upgrading.
+    async fn tallies(&self) -> StoreResult<Tallies>;
+}
+
+/// Counts of the stored state, the same from every replica.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tallies {
+    pub runs_by_state: Vec<(String, i64)>,
+    pub members_upgrading: i64,
 }
 
 /// Every store Drydock uses; one backend usually implements them all.
@@ -344,13 +353,18 @@ pub trait SimulatorStore: Send + Sync + 'static {
     async fn save_catalog(&self, catalog: &Catalog) -> StoreResult<()>;
     async fn save_cluster(&self, name: &ClusterName, cluster: &SimCluster) -> StoreResult<()>;
     async fn delete_cluster(&self, name: &ClusterName) -> StoreResult<bool>;
-    /// Records a new operation; an operation id already recorded is left as it was (`false`).
-    async fn save_operation(&self, operation: &SimOperation) -> StoreResult<bool>;
-    /// Applies a finished operation to its cluster as stored, and marks it applied, together;
-    /// the cluster as it is now, `None` when the operation was applied already (by another
-    /// server, say) or its cluster is gone.
-    async fn complete_operation(&self, operation: &SimOperation)
-    -> StoreResult<Option<SimCluster>>;
+    /// Records new operations, in one transaction; an operation id already recorded is left as
+    /// it was (`false` for it, in order).
+    /// Also the number of the change written, so the server that wrote it need not read it
+    /// back.
+    async fn save_operations(&self, operations: &[SimOperation]) -> StoreResult<(i64, Vec<bool>)>;
+    /// Applies finished operations to their clusters as stored, and marks them applied, all in
+    /// one transaction; per operation the cluster as it is now, `None` when the operation was
+    /// applied already (by another server, say) or its cluster is gone.
+    async fn complete_operations(
+        &self,
+        operations: &[SimOperation],
+    ) -> StoreResult<(i64, Vec<Option<SimCluster>>)>;
 }
 
 /// What providers remember about the operations they started (opaque to Drydock), durably,
@@ -442,7 +456,12 @@ pub struct Driving {
 /// One decision to commit (`RunStore::save_run`).
 #[derive(Debug, Clone, Copy)]
 pub struct RunChange<'a> {
+    /// The run as it is now (its uid and name are `previous`'s).
     pub run: &'a UpdateRun,
+    /// Where the members the change touched sit: only their rows are written.
+    pub members: &'a [app::model::run::Place],
+    /// Members whose upgrades ended: their clusters' leases go back.
+    pub ended: &'a [&'a MemberName],
     pub events: &'a [RunEvent],
     pub effects: &'a [Effect],
     pub wake_at: Option<Timestamp>,
@@ -489,10 +508,12 @@ pub trait RunStore: Send + Sync + 'static {
     /// Deletes the run if it is still `previous` (same uid, same etag); `Concurrent` when it
     /// changed meanwhile, `NotFound` when it is gone.
     async fn delete_run(&self, fleet: &FleetName, previous: &StoredRun) -> StoreResult<()>;
-    /// Replaces the run if its etag is still `previous.etag`, appending `events` to its timeline,
-    /// in one transaction. Each upgrade `effects` start takes its cluster's lease (the runtime
-    /// starts the operation after the commit, and again after a crash, by following the run), each member no longer upgrading gives its lease back. `Concurrent` when another
-    /// write came first, `ClusterBusy` when another run holds a cluster an upgrade needs.
+    /// Replaces the run if its etag is still `previous.etag` (writing the members
+    /// `change.members` names, not the others), appending `events` to its timeline, in one
+    /// transaction; the new etag. Each upgrade `effects` start takes its cluster's lease (the
+    /// runtime starts the operation after the commit, and again after a crash, by following the
+    /// run); each member in `change.ended` gives its lease back. `Concurrent` when another write
+    /// came first, `ClusterBusy` when another run holds a cluster an upgrade needs,
     /// `NotDriving` when `driving` no longer holds the run.
     async fn save_run(
         &self,
@@ -500,12 +521,19 @@ pub trait RunStore: Send + Sync + 'static {
         previous: &StoredRun,
         driving: &Driving,
         change: RunChange<'_>,
-    ) -> StoreResult<StoredRun>;
+    ) -> StoreResult<i64>;
     /// Every run not completed, in every fleet, without its members (what a check of the whole
     /// installation reads: which versions runs still need, say).
     async fn unfinished_runs(&self) -> StoreResult<Vec<(FleetName, UpdateRun)>>;
     /// Every cluster lease: the clusters some run is upgrading now.
     async fn cluster_leases(&self) -> StoreResult<Vec<Lease>>;
+    /// The leases on these clusters held by runs other than `except_run` (a uid): what a
+    /// decision about them needs, however many upgrades other runs have in flight.
+    async fn leases_of(
+        &self,
+        clusters: &[ClusterResourceId],
+        except_run: &str,
+    ) -> StoreResult<Vec<Lease>>;
     /// The lease on one cluster, if a run is upgrading it.
     async fn lease_of(&self, cluster: &ClusterResourceId) -> StoreResult<Option<Lease>>;
     /// The leases held by runs of one fleet.

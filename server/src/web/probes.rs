@@ -1,6 +1,6 @@
 //! `GET /healthz` (the process answers) and `GET /readyz` (it can serve: the database answers
 //! and has every migration this build knows, and it is not shutting down), for load balancers
-//! and Kubernetes probes. They
+//! and Kubernetes probes, and `GET /metrics` for Prometheus. They
 //! sit outside every other layer: a probe names the pod's address as its host, carries no
 //! credential, and would only fill the request log.
 
@@ -55,9 +55,36 @@ async fn readyz(State(probed): State<Probed>) -> Response {
     }
 }
 
+/// The process's metrics with the stored state's counts, in the OpenMetrics text format.
+async fn metrics(State(probed): State<Probed>) -> Response {
+    let tallies = match probed.health.tallies().await {
+        Ok(tallies) => tallies,
+        Err(error) => {
+            tracing::warn!(%error, "reading the counts for /metrics failed");
+            return plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("the store could not be read: {error}\n"),
+            );
+        }
+    };
+    let text = crate::metrics::metrics().render(&tallies.runs_by_state, tallies.members_upgrading);
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        text,
+    )
+        .into_response()
+}
+
 pub fn router(health: Arc<dyn HealthStore>, draining: Arc<AtomicBool>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .with_state(Probed { health, draining })
 }

@@ -167,21 +167,51 @@ async fn every_answer_says_how_a_browser_may_use_it() {
     assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
 }
 
+/// Whether the server's store answers now, for a test that is stuck.
+async fn store_state(s: &common::TestServer) -> String {
+    let listed = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        s.built.drydock.store().list_fleets(),
+    )
+    .await;
+    match listed {
+        Ok(Ok(fleets)) => format!("the store answers ({} fleets)", fleets.len()),
+        Ok(Err(error)) => format!("the store fails: {error}"),
+        Err(_) => "the store does not answer within 5 s".into(),
+    }
+}
+
 #[tokio::test]
 async fn a_page_runs_only_the_inline_scripts_it_was_served_with() {
-    let s = common::start().await;
+    // Each step bounded, so a hang says where it is (this test hung twice in full runs).
+    let limit = std::time::Duration::from_secs(60);
+    let s = tokio::time::timeout(limit, common::start())
+        .await
+        .expect("starting the server took more than 60 s");
     let request = axum::http::Request::builder()
         .uri("/")
         .body(axum::body::Body::empty())
         .unwrap();
     use http_body_util::BodyExt;
     use tower::ServiceExt;
-    let response = s.router.clone().oneshot(request).await.unwrap();
+    let Ok(response) = tokio::time::timeout(limit, s.router.clone().oneshot(request)).await else {
+        panic!(
+            "the response's head took more than 60 s; {}",
+            store_state(&s).await
+        );
+    };
+    let response = response.unwrap();
     let policy = response.headers()["content-security-policy"]
         .to_str()
         .unwrap()
         .to_owned();
-    let html = response.into_body().collect().await.unwrap().to_bytes();
+    let Ok(html) = tokio::time::timeout(limit, response.into_body().collect()).await else {
+        panic!(
+            "the page's body took more than 60 s; {}",
+            store_state(&s).await
+        );
+    };
+    let html = html.unwrap().to_bytes();
     let html = String::from_utf8_lossy(&html);
     let nonce = policy
         .split("'nonce-")

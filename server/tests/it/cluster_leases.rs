@@ -261,7 +261,8 @@ async fn the_store_refuses_to_commit_a_second_upgrade_of_a_leased_cluster() {
         start(&a.run.uid, "aks-eastus-1", "sim:aks-eastus-1"),
         start(&a.run.uid, "aks-eastus-2", "sim:aks-eastus-2"),
     ];
-    let a = store
+    let mut a = a;
+    a.etag = store
         .save_run(&fleet, &a, &a_driving, common::change(&a.run, &a_takes))
         .await
         .unwrap();

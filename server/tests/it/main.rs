@@ -18,6 +18,8 @@ mod eks_example;
 mod exec_provider;
 mod gates;
 mod limits;
+mod logs;
+mod metrics;
 mod portable;
 mod provider_faults;
 mod replicas;

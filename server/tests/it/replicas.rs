@@ -99,7 +99,7 @@ async fn one_replica_holds_a_run_and_one_that_lost_it_cannot_write_it() {
         .save_run(&run_fleet(), &run, &b, common::change(&run.run, &[]))
         .await
         .unwrap();
-    assert_eq!(saved.etag, run.etag + 1);
+    assert_eq!(saved, run.etag + 1);
     store.release_run(uid, &a).await.unwrap();
     assert_eq!(store.driver_of(uid).await.unwrap().as_deref(), Some("b"));
     store.release_run(uid, &b).await.unwrap();

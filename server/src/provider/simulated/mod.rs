@@ -9,7 +9,7 @@ pub mod generate;
 mod operations;
 pub mod rng;
 
-use super::{Operation, Policy, Provider, ProviderError, UpgradeRequest};
+use super::{Operation, OperationRef, Policy, Provider, ProviderError, UpgradeRequest};
 use crate::clock::Clock;
 pub use crate::store::Faults;
 use crate::store::{SimChange, SimCluster, SimOperation, SimulatorStore, StoreError};
@@ -41,6 +41,14 @@ struct World {
 }
 
 impl World {
+    /// This copy wrote change `change` (and holds what it wrote): when no other change came
+    /// between, it need not be read back.
+    fn wrote(&mut self, change: i64) {
+        if change == self.synced + 1 {
+            self.synced = change;
+        }
+    }
+
     fn take(&mut self, change: SimChange) {
         match change {
             SimChange::Catalog(catalog) => self.catalog = catalog,
@@ -402,8 +410,11 @@ impl Provider for SimulatedProvider {
     }
 
     async fn start_upgrade(&self, request: &UpgradeRequest) -> Result<Operation, ProviderError> {
-        self.counts.add("start-upgrade");
-        self.start(request).await
+        let answers = self.start_upgrades(std::slice::from_ref(request)).await;
+        answers
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Err(ProviderError::transient("no answer")))
     }
 
     async fn operation(
@@ -411,8 +422,35 @@ impl Provider for SimulatedProvider {
         cluster: &ClusterResourceId,
         operation_id: &str,
     ) -> Result<Option<Operation>, ProviderError> {
-        self.counts.add("operation-status");
-        self.answers_for(cluster)?;
-        self.status(operation_id).await
+        let asked = OperationRef {
+            cluster: cluster.clone(),
+            operation_id: operation_id.to_owned(),
+        };
+        let answers = Provider::operations(self, std::slice::from_ref(&asked)).await;
+        answers
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Err(ProviderError::transient("no answer")))
+    }
+
+    /// One call per request, as counted; one transaction for all of them.
+    async fn start_upgrades(
+        &self,
+        requests: &[UpgradeRequest],
+    ) -> Vec<Result<Operation, ProviderError>> {
+        for _ in requests {
+            self.counts.add("start-upgrade");
+        }
+        self.start(requests).await
+    }
+
+    async fn operations(
+        &self,
+        asked: &[OperationRef],
+    ) -> Vec<Result<Option<Operation>, ProviderError>> {
+        for _ in asked {
+            self.counts.add("operation-status");
+        }
+        self.status(asked).await
     }
 }

@@ -4,7 +4,7 @@
 
 use super::rng::Rng;
 use super::{SimulatedProvider, World};
-use crate::provider::{Operation, OperationStatus, ProviderError, UpgradeRequest};
+use crate::provider::{Operation, OperationRef, OperationStatus, ProviderError, UpgradeRequest};
 use crate::store::{SimCluster, SimOperation};
 use app::model::cluster::{ClusterState, NodePool};
 use app::model::member::ClusterResourceId;
@@ -19,6 +19,13 @@ const FAILURES: [&str; 3] = [
 
 /// When a stuck operation would end: never, as far as anyone waiting can tell (year 9999).
 const STUCK_UNTIL: i64 = 253_402_300_799_000;
+
+/// What starting one upgrade comes to before it is recorded.
+enum Prepared {
+    Answered(Operation),
+    /// A new operation to record, and the answer once it is.
+    New(SimOperation, Operation),
+}
 
 fn unavailable(error: impl std::fmt::Display) -> ProviderError {
     ProviderError::transient(format!("the simulator could not save: {error}"))
@@ -50,26 +57,96 @@ impl SimulatedProvider {
         })
     }
 
-    /// Starts the upgrade (or answers for the one started under the same id). An answer of
-    /// success always means the cluster runs the target: a finished operation is applied first.
-    pub(super) async fn start(&self, request: &UpgradeRequest) -> Result<Operation, ProviderError> {
-        let answer = self.begin(request).await?;
-        if answer.status == OperationStatus::Succeeded {
-            let op = self.read().operations.get(&request.operation_id).cloned();
-            if let Some(op) = op.filter(|op| !op.applied) {
-                self.apply(&op).await?;
+    /// Starts upgrades (or answers for those started under the same ids), recording the new
+    /// ones in one transaction. An answer of success always means the cluster runs the target:
+    /// finished operations are applied first.
+    pub(super) async fn start(
+        &self,
+        requests: &[UpgradeRequest],
+    ) -> Vec<Result<Operation, ProviderError>> {
+        let mut answers = self.begin(requests).await;
+        let succeeded: Vec<&str> = requests
+            .iter()
+            .zip(&answers)
+            .filter(
+                |(_, answer)| matches!(answer, Ok(op) if op.status == OperationStatus::Succeeded),
+            )
+            .map(|(request, _)| request.operation_id.as_str())
+            .collect();
+        if let Err((error, failed)) = self.apply_succeeded(&succeeded).await {
+            for (request, answer) in requests.iter().zip(&mut answers) {
+                if failed.contains(&request.operation_id) {
+                    *answer = Err(error.clone());
+                }
             }
         }
-        Ok(answer)
+        answers
     }
 
-    async fn begin(&self, request: &UpgradeRequest) -> Result<Operation, ProviderError> {
+    async fn begin(&self, requests: &[UpgradeRequest]) -> Vec<Result<Operation, ProviderError>> {
         let _guard = self.writes.lock().await;
+        let mut answers = Vec::with_capacity(requests.len());
+        let mut new = Vec::new();
+        for (i, request) in requests.iter().enumerate() {
+            match self.prepare(request).await {
+                Ok(Prepared::Answered(operation)) => answers.push(Ok(operation)),
+                Ok(Prepared::New(operation, answer)) => {
+                    new.push((i, operation));
+                    answers.push(Ok(answer));
+                }
+                Err(error) => answers.push(Err(error)),
+            }
+        }
+        if new.is_empty() {
+            return answers;
+        }
+        let operations: Vec<SimOperation> = new.iter().map(|(_, op)| op.clone()).collect();
+        let (change, recorded) = match self.store.save_operations(&operations).await {
+            Ok(saved) => saved,
+            Err(error) => {
+                for (i, _) in &new {
+                    answers[*i] = Err(unavailable(&error));
+                }
+                return answers;
+            }
+        };
+        let mut clashed = Vec::new();
+        self.write(|world| {
+            for ((i, operation), recorded) in new.into_iter().zip(recorded) {
+                match recorded {
+                    true => {
+                        world
+                            .operations
+                            .insert(operation.operation_id.clone(), operation);
+                    }
+                    false => clashed.push(i),
+                }
+            }
+            world.wrote(change);
+        });
+        if !clashed.is_empty() {
+            // Another server started them just now: answer for those.
+            let synced = self.sync().await.map_err(unavailable);
+            for i in clashed {
+                answers[i] = synced.clone().and_then(|()| {
+                    self.operation_in(&self.read(), &requests[i].operation_id)
+                        .ok_or_else(|| {
+                            ProviderError::transient("the operation was started elsewhere")
+                        })
+                });
+            }
+        }
+        answers
+    }
+
+    /// What starting `request` comes to, short of recording it: an answer for an operation
+    /// already known (or one lost on purpose), or a new operation to record.
+    async fn prepare(&self, request: &UpgradeRequest) -> Result<Prepared, ProviderError> {
         // An id seen before is answered for as it was started, whatever this request asks:
         // like a real provider, the simulator does not second-guess its caller. (One another
         // server started that this copy has not seen yet is found when recording it clashes.)
         if let Some(operation) = self.operation_in(&self.read(), &request.operation_id) {
-            return Ok(operation);
+            return Ok(Prepared::Answered(operation));
         }
         let name = request
             .cluster
@@ -105,41 +182,24 @@ impl SimulatedProvider {
             applied: false,
         };
         if faults_before != cluster.faults {
+            // The faults it used up are gone whatever becomes of the operation.
             self.store
                 .save_cluster(&name, &cluster)
                 .await
                 .map_err(unavailable)?;
         }
         let answer = self.account(&operation, now, Some(&cluster.state));
-        if lost {
-            // Answered, then forgotten: nothing is recorded and nothing will change.
-            self.write(|world| {
-                world.clusters.insert(name, cluster);
-            });
-            return Ok(Operation {
-                status: OperationStatus::running(),
-                ..answer
-            });
-        }
-        let recorded = self
-            .store
-            .save_operation(&operation)
-            .await
-            .map_err(unavailable)?;
-        if !recorded {
-            // Another server started it just now: answer for that one.
-            self.sync().await.map_err(unavailable)?;
-            return self
-                .operation_in(&self.read(), &request.operation_id)
-                .ok_or_else(|| ProviderError::transient("the operation was started elsewhere"));
-        }
         self.write(|world| {
             world.clusters.insert(name, cluster);
-            world
-                .operations
-                .insert(operation.operation_id.clone(), operation);
         });
-        Ok(answer)
+        if lost {
+            // Answered, then forgotten: nothing is recorded and nothing will change.
+            return Ok(Prepared::Answered(Operation {
+                status: OperationStatus::running(),
+                ..answer
+            }));
+        }
+        Ok(Prepared::New(operation, answer))
     }
 
     /// An operation's status at `now`, without side effects; `cluster` is what it upgrades (its
@@ -226,48 +286,110 @@ impl SimulatedProvider {
         })
     }
 
-    /// An operation and its status; a finished, successful one is applied to its cluster first.
+    /// Operations and their status; finished, successful ones are applied to their clusters
+    /// first (in one transaction).
     pub(super) async fn status(
         &self,
-        operation_id: &str,
-    ) -> Result<Option<Operation>, ProviderError> {
-        if !self.read().operations.contains_key(operation_id) {
-            // Perhaps another server started it.
-            self.sync().await.map_err(unavailable)?;
-        }
-        let now = self.clock.now();
-        let Some(op) = self.read().operations.get(operation_id).cloned() else {
-            return Ok(None);
-        };
-        let answer = {
+        asked: &[OperationRef],
+    ) -> Vec<Result<Option<Operation>, ProviderError>> {
+        let unknown = {
             let world = self.read();
-            let cluster = world.clusters.get(&op.cluster).map(|c| &c.state);
-            self.account(&op, now, cluster)
+            asked
+                .iter()
+                .any(|op| !world.operations.contains_key(&op.operation_id))
         };
-        if let OperationStatus::Succeeded = answer.status
-            && !op.applied
-        {
-            self.apply(&op).await?;
+        // Perhaps another server started them.
+        let synced = match unknown {
+            true => self.sync().await.map_err(unavailable),
+            false => Ok(()),
+        };
+        let now = self.clock.now();
+        let answered: Vec<Result<(), ProviderError>> = asked
+            .iter()
+            .map(|op| synced.clone().and_then(|()| self.answers_for(&op.cluster)))
+            .collect();
+        let answers: Vec<Result<Option<Operation>, ProviderError>> = {
+            let world = self.read();
+            asked
+                .iter()
+                .zip(answered)
+                .map(|(asked, answered)| {
+                    answered?;
+                    Ok(world.operations.get(&asked.operation_id).map(|op| {
+                        let cluster = world.clusters.get(&op.cluster).map(|c| &c.state);
+                        self.account(op, now, cluster)
+                    }))
+                })
+                .collect()
+        };
+        let succeeded: Vec<&str> = asked
+            .iter()
+            .zip(&answers)
+            .filter(|(_, answer)| {
+                matches!(answer, Ok(Some(op)) if op.status == OperationStatus::Succeeded)
+            })
+            .map(|(asked, _)| asked.operation_id.as_str())
+            .collect();
+        let mut answers = answers;
+        if let Err((error, failed)) = self.apply_succeeded(&succeeded).await {
+            for (asked, answer) in asked.iter().zip(&mut answers) {
+                if failed.contains(&asked.operation_id) {
+                    *answer = Err(error.clone());
+                }
+            }
         }
-        Ok(Some(answer))
+        answers
     }
 
-    /// Applies a finished operation to its cluster, once: another server may have done it.
-    async fn apply(&self, op: &SimOperation) -> Result<(), ProviderError> {
+    /// Applies the operations among `succeeded` (ids answered as succeeded) that are not
+    /// applied yet, together. On failure, the error and the ids it was applying: their answers
+    /// must become the error (success is never said of a cluster that does not show it).
+    async fn apply_succeeded(
+        &self,
+        succeeded: &[&str],
+    ) -> Result<(), (ProviderError, std::collections::BTreeSet<String>)> {
+        let finished: Vec<SimOperation> = {
+            let world = self.read();
+            succeeded
+                .iter()
+                .filter_map(|id| world.operations.get(*id))
+                .filter(|op| !op.applied)
+                .cloned()
+                .collect()
+        };
+        if finished.is_empty() {
+            return Ok(());
+        }
+        self.apply(&finished).await.map_err(|error| {
+            let ids = finished.into_iter().map(|op| op.operation_id).collect();
+            (error, ids)
+        })
+    }
+
+    /// Applies finished operations to their clusters, once: another server may have done it.
+    async fn apply(&self, ops: &[SimOperation]) -> Result<(), ProviderError> {
         let _guard = self.writes.lock().await;
-        let applied = self
+        let (change, applied) = self
             .store
-            .complete_operation(op)
+            .complete_operations(ops)
             .await
             .map_err(unavailable)?;
-        match applied {
-            Some(cluster) => self.write(|world| {
+        let mut elsewhere = false;
+        self.write(|world| {
+            world.wrote(change);
+            for (op, cluster) in ops.iter().zip(applied) {
+                let Some(cluster) = cluster else {
+                    elsewhere = true;
+                    continue;
+                };
                 world.clusters.insert(op.cluster.clone(), cluster);
                 if let Some(stored) = world.operations.get_mut(&op.operation_id) {
                     stored.applied = true;
                 }
-            }),
-            None => self.sync().await.map_err(unavailable)?,
+            }
+        });
+        if elsewhere {
+            self.sync().await.map_err(unavailable)?;
         }
         Ok(())
     }

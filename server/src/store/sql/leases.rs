@@ -70,7 +70,7 @@ pub async fn take(
                 .bind(at.millis());
         });
         insert.push(" ON CONFLICT (cluster) DO NOTHING");
-        let taken = insert.query().execute(&mut **tx).await?;
+        let taken = insert.query_for(tx).execute(&mut **tx).await?;
         if taken.rows_affected() as usize != chunk.len() {
             check_held_by_these(tx, chunk).await?;
         }
@@ -89,7 +89,7 @@ async fn check_held_by_these(tx: &mut Transaction<'_, Any>, effects: &[Effect]) 
     }));
     select.push(")");
     let held: HashMap<String, String> = select
-        .query()
+        .query_for(tx)
         .fetch_all(&mut **tx)
         .await?
         .iter()
@@ -120,7 +120,7 @@ pub async fn give_back(
         delete.push(" AND member IN (");
         delete.list(chunk.iter().map(|member| member.as_str().to_owned()));
         delete.push(")");
-        delete.query().execute(&mut **tx).await?;
+        delete.query_for(tx).execute(&mut **tx).await?;
     }
     Ok(())
 }

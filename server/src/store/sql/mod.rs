@@ -141,6 +141,25 @@ impl super::HealthStore for SqlStore {
         }
         Ok(())
     }
+
+    async fn tallies(&self) -> StoreResult<crate::store::Tallies> {
+        let rows =
+            sqlx::query("SELECT state, COUNT(*) AS n FROM runs GROUP BY state ORDER BY state")
+                .fetch_all(&self.pool)
+                .await?;
+        let runs_by_state = rows
+            .iter()
+            .map(|row| Ok((row.try_get("state")?, row.try_get("n")?)))
+            .collect::<StoreResult<Vec<(String, i64)>>>()?;
+        // Every upgrade in flight holds its cluster's lease.
+        let members_upgrading = sqlx::query_scalar("SELECT COUNT(*) FROM cluster_leases")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(crate::store::Tallies {
+            runs_by_state,
+            members_upgrading,
+        })
+    }
 }
 
 fn postgres_connections() -> u32 {

@@ -5,7 +5,7 @@ use super::corrupt;
 use super::records::{self, MemberRecord};
 use super::statement::Statement;
 use crate::store::StoreResult;
-use app::model::names::{FleetName, MemberName};
+use app::model::names::FleetName;
 use app::model::run::{MemberRun, UpdateRun};
 use sqlx::any::Any;
 use sqlx::{AnyPool, Row, Transaction};
@@ -14,42 +14,23 @@ use sqlx::{AnyPool, Row, Transaction};
 const ROWS_PER_INSERT: usize = 1_000;
 
 /// Where a member sits in its run: stage, group, index in the group. Fixed at creation.
-type Place = (usize, usize, usize);
+type Place = app::model::run::Place;
 
 /// Every member of `run` with its place.
 pub fn placed(run: &UpdateRun) -> impl Iterator<Item = (Place, &MemberRun)> {
-    run.stages.iter().enumerate().flat_map(|(s, stage)| {
-        stage.groups.iter().enumerate().flat_map(move |(g, group)| {
-            group
-                .members
-                .iter()
-                .enumerate()
-                .map(move |(i, member)| ((s, g, i), member))
+    run.placed()
+}
+
+/// The members at `places` in `run`; a place the run does not have is a caller's mistake that
+/// must not be written.
+pub fn at<'a>(run: &'a UpdateRun, places: &[Place]) -> StoreResult<Vec<(Place, &'a MemberRun)>> {
+    places
+        .iter()
+        .map(|&place| {
+            run.member_at(place)
+                .map(|member| (place, member))
+                .ok_or_else(|| corrupt("run member", format!("the run has no member at {place:?}")))
         })
-    })
-}
-
-/// Members of `run` that differ from `before` (all of them when the layouts differ).
-pub fn changed<'a>(before: &UpdateRun, run: &'a UpdateRun) -> Vec<(Place, &'a MemberRun)> {
-    let same_layout =
-        before.stages.len() == run.stages.len() && placed(before).count() == placed(run).count();
-    if !same_layout {
-        return placed(run).collect();
-    }
-    placed(run)
-        .zip(placed(before))
-        .filter(|((_, now), (_, was))| now != was)
-        .map(|(now, _)| now)
-        .collect()
-}
-
-/// Members that were upgrading in `before` and are not (or are on another attempt) in `run`:
-/// their upgrades ended, and with them their clusters' leases.
-pub fn landed<'a>(before: &UpdateRun, run: &'a UpdateRun) -> Vec<&'a MemberName> {
-    placed(run)
-        .zip(placed(before))
-        .filter(|((_, now), (_, was))| was.state.in_flight() && now.state != was.state)
-        .map(|((_, now), _)| &now.name)
         .collect()
 }
 
@@ -79,7 +60,7 @@ pub async fn write(
         });
         insert
             .push(" ON CONFLICT (fleet, run, stage, grp, idx) DO UPDATE SET body = excluded.body");
-        insert.query().execute(&mut **tx).await?;
+        insert.query_for(tx).execute(&mut **tx).await?;
     }
     Ok(())
 }
@@ -114,6 +95,7 @@ pub async fn fill(pool: &AnyPool, fleet: &FleetName, run: &mut UpdateRun) -> Sto
 mod tests {
     use super::*;
     use app::model::member::ClusterResourceId;
+    use app::model::names::MemberName;
     use app::model::run::MemberState;
 
     fn member(name: &str) -> MemberRun {
@@ -145,13 +127,14 @@ mod tests {
     }
 
     #[test]
-    fn only_members_a_decision_changed_are_written() {
+    fn the_body_holds_no_members() {
         let before = run(vec![vec![member("a"), member("b")], vec![member("c")]]);
         let mut after = before.clone();
         after.stages[0].groups[1].members[0].attempts = 1;
-        let changed = changed(&before, &after);
-        assert_eq!(changed.len(), 1);
-        assert_eq!(changed[0].0, (0, 1, 0));
+        let written = at(&after, &[(0, 1, 0)]).unwrap();
+        assert_eq!(written.len(), 1);
+        assert_eq!(written[0].1.attempts, 1);
+        assert!(at(&after, &[(0, 2, 0)]).is_err(), "a place the run lacks");
         let body = records::to_text::<records::RunRecord>(&after).unwrap();
         let stored = records::from_text::<records::RunRecord>(&body).unwrap();
         assert!(

@@ -1,5 +1,6 @@
 use super::records::{self, EventRecord, RunRecord};
-use super::run_members::{self, changed, landed, placed};
+use super::run_members::{self, placed};
+use super::statement::Statement;
 use super::{SqlStore, corrupt};
 use super::{drivers, leases};
 use crate::store::{
@@ -33,6 +34,9 @@ fn state_word(run: &UpdateRun) -> String {
     format!("{:?}", run.state.public())
 }
 
+/// Events a statement inserts: four values a row, well under SQLite's 32,766.
+const EVENTS_PER_INSERT: usize = 1_000;
+
 /// The transaction-level lock event writers take on PostgreSQL ("EVENTS" in ASCII).
 const EVENTS_LOCK: i64 = 0x4556_454e_5453;
 
@@ -53,20 +57,75 @@ async fn append_events(
             .execute(&mut **tx)
             .await?;
     }
-    for event in events {
-        let text = records::to_text::<EventRecord>(event).map_err(|e| corrupt("event", e))?;
-        sqlx::query("INSERT INTO run_events (fleet, run, at, event) VALUES ($1, $2, $3, $4)")
-            .bind(fleet.as_str())
-            .bind(run)
-            .bind(event.at.millis())
-            .bind(text)
-            .execute(&mut **tx)
-            .await?;
+    // Rows are inserted in the order given, so ids follow the events' order.
+    for chunk in events.chunks(EVENTS_PER_INSERT) {
+        let mut rows = Vec::with_capacity(chunk.len());
+        for event in chunk {
+            let text = records::to_text::<EventRecord>(event).map_err(|e| corrupt("event", e))?;
+            rows.push((event.at.millis(), text));
+        }
+        let mut insert = Statement::new("INSERT INTO run_events (fleet, run, at, event) VALUES ");
+        insert.values(rows, |row, (at, text)| {
+            row.bind(fleet.as_str().to_owned())
+                .bind(run.to_owned())
+                .bind(at)
+                .bind(text);
+        });
+        insert.query_for(tx).execute(&mut **tx).await?;
     }
     Ok(())
 }
 
 impl SqlStore {
+    /// `RunStore::save_run`'s transaction.
+    async fn save_run_sql(
+        &self,
+        fleet: &FleetName,
+        previous: &StoredRun,
+        driving: &Driving,
+        change: RunChange<'_>,
+    ) -> StoreResult<i64> {
+        let run = change.run;
+        let body = records::to_text::<RunRecord>(run).map_err(|e| corrupt("run", e))?;
+        let sql = format!(
+            "UPDATE runs SET body = $1, state = $2, version = version + 1, wake_at = $3 WHERE fleet = $4 AND name = $5 AND uid = $6 AND version = $7 AND {}",
+            drivers::held(self.backend, "$8", "$9")
+        );
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(AssertSqlSafe(sql))
+            .bind(body)
+            .bind(state_word(run))
+            .bind(change.wake_at.map(Timestamp::millis))
+            .bind(fleet.as_str())
+            .bind(&run.name)
+            // A run deleted and created again under the same name starts at version 1 too: only
+            // the uid tells a stale writer from the run it loaded.
+            .bind(&previous.run.uid)
+            .bind(previous.etag)
+            .bind(&driving.replica)
+            .bind(driving.fence)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            drop(tx);
+            return Err(self.why_not_saved(fleet, previous).await);
+        }
+        let members = run_members::at(run, change.members)?;
+        run_members::write(&mut tx, fleet, &run.name, &members).await?;
+        let at = change.events.first().map_or(previous.created_at, |e| e.at);
+        leases::give_back(&mut tx, run, change.ended).await?;
+        leases::take(&mut tx, fleet, run, at, change.effects).await?;
+        append_events(&mut tx, self.backend, fleet, &run.name, change.events).await?;
+        super::notify::run_changed(&mut tx, self.backend, fleet, &run.name).await?;
+        let stamp = super::audit::stamp(&mut tx).await?;
+        if let Some((id, answer)) = change.answers {
+            drivers::answer_in(&mut tx, self.backend, id, answer, stamp.id()).await?;
+        }
+        tx.commit().await?;
+        stamp.confirm();
+        Ok(previous.etag + 1)
+    }
+
     /// Why a run's save changed nothing: another write came first (or the run is gone), or
     /// this replica no longer holds the run.
     async fn why_not_saved(&self, fleet: &FleetName, previous: &StoredRun) -> StoreError {
@@ -197,50 +256,11 @@ impl RunStore for SqlStore {
         previous: &StoredRun,
         driving: &Driving,
         change: RunChange<'_>,
-    ) -> StoreResult<StoredRun> {
-        let run = change.run;
-        let body = records::to_text::<RunRecord>(run).map_err(|e| corrupt("run", e))?;
-        let sql = format!(
-            "UPDATE runs SET body = $1, state = $2, version = version + 1, wake_at = $3 WHERE fleet = $4 AND name = $5 AND uid = $6 AND version = $7 AND {}",
-            drivers::held(self.backend, "$8", "$9")
-        );
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query(AssertSqlSafe(sql))
-            .bind(body)
-            .bind(state_word(run))
-            .bind(change.wake_at.map(Timestamp::millis))
-            .bind(fleet.as_str())
-            .bind(&run.name)
-            // A run deleted and created again under the same name starts at version 1 too: only
-            // the uid tells a stale writer from the run it loaded.
-            .bind(&previous.run.uid)
-            .bind(previous.etag)
-            .bind(&driving.replica)
-            .bind(driving.fence)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() != 1 {
-            drop(tx);
-            return Err(self.why_not_saved(fleet, previous).await);
-        }
-        run_members::write(&mut tx, fleet, &run.name, &changed(&previous.run, run)).await?;
-        let at = change.events.first().map_or(previous.created_at, |e| e.at);
-        leases::give_back(&mut tx, run, &landed(&previous.run, run)).await?;
-        leases::take(&mut tx, fleet, run, at, change.effects).await?;
-        append_events(&mut tx, self.backend, fleet, &run.name, change.events).await?;
-        super::notify::run_changed(&mut tx, self.backend, fleet, &run.name).await?;
-        let stamp = super::audit::stamp(&mut tx).await?;
-        if let Some((id, answer)) = change.answers {
-            drivers::answer_in(&mut tx, self.backend, id, answer, stamp.id()).await?;
-        }
-        tx.commit().await?;
-        stamp.confirm();
-        Ok(StoredRun {
-            run: run.clone(),
-            etag: previous.etag + 1,
-            wake_at: change.wake_at,
-            created_at: previous.created_at,
-        })
+    ) -> StoreResult<i64> {
+        let started = std::time::Instant::now();
+        let saved = self.save_run_sql(fleet, previous, driving, change).await;
+        crate::metrics::metrics().transaction("run", started.elapsed());
+        saved
     }
 
     async fn unfinished_runs(&self) -> StoreResult<Vec<(FleetName, UpdateRun)>> {
@@ -261,6 +281,25 @@ impl RunStore for SqlStore {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(leases::lease_from_row).collect()
+    }
+
+    async fn leases_of(
+        &self,
+        clusters: &[ClusterResourceId],
+        except_run: &str,
+    ) -> StoreResult<Vec<Lease>> {
+        let mut leases = Vec::new();
+        for chunk in clusters.chunks(1_000) {
+            let mut select = Statement::new(leases::select!("WHERE run_uid <> "));
+            select.bind(except_run.to_owned());
+            select.push(" AND cluster IN (");
+            select.list(chunk.iter().map(|c| c.as_str().to_owned()));
+            select.push(")");
+            for row in select.query_in(self.backend).fetch_all(&self.pool).await? {
+                leases.push(leases::lease_from_row(&row)?);
+            }
+        }
+        Ok(leases)
     }
 
     async fn lease_of(&self, cluster: &ClusterResourceId) -> StoreResult<Option<Lease>> {

@@ -1,4 +1,5 @@
 use super::records::TargetRecord;
+use super::statement::Statement;
 use super::{SqlStore, corrupt};
 use crate::store::{
     Faults, SimChange, SimChanges, SimCluster, SimOperation, SimulatorSnapshot, SimulatorStore,
@@ -212,58 +213,132 @@ impl SimulatorStore for SqlStore {
         Ok(deleted)
     }
 
-    async fn save_operation(&self, op: &SimOperation) -> StoreResult<bool> {
-        let target = super::records::to_text::<TargetRecord>(&op.target)
-            .map_err(|e| corrupt("operation", e))?;
+    async fn save_operations(&self, ops: &[SimOperation]) -> StoreResult<(i64, Vec<bool>)> {
+        let started = std::time::Instant::now();
         let mut tx = self.begin_write().await?;
         let change = next_change(&mut tx).await?;
-        let done = sqlx::query(
-            "INSERT INTO sim_operations (operation_id, cluster, kind, target, started_at, ends_at, failure, applied, changed) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (operation_id) DO NOTHING",
-        )
-        .bind(&op.operation_id)
-        .bind(op.cluster.as_str())
-        .bind(&op.kind)
-        .bind(target)
-        .bind(op.started_at.millis())
-        .bind(op.ends_at.millis())
-        .bind(&op.failure)
-        .bind(i64::from(op.applied))
-        .bind(change)
-        .execute(&mut *tx)
-        .await?;
+        let mut recorded = std::collections::HashSet::new();
+        for chunk in ops.chunks(ROWS_PER_STATEMENT) {
+            recorded.extend(insert_operations(&mut tx, chunk, change).await?);
+        }
         tx.commit().await?;
-        Ok(done.rows_affected() == 1)
+        crate::metrics::metrics().transaction("simulator", started.elapsed());
+        let recorded = ops
+            .iter()
+            .map(|op| recorded.contains(&op.operation_id))
+            .collect();
+        Ok((change, recorded))
     }
 
-    async fn complete_operation(&self, op: &SimOperation) -> StoreResult<Option<SimCluster>> {
+    async fn complete_operations(
+        &self,
+        ops: &[SimOperation],
+    ) -> StoreResult<(i64, Vec<Option<SimCluster>>)> {
+        let started = std::time::Instant::now();
         let mut tx = self.begin_write().await?;
         let change = next_change(&mut tx).await?;
-        let marked = sqlx::query(
-            "UPDATE sim_operations SET applied = 1, changed = $1 WHERE operation_id = $2 AND applied = 0",
-        )
-        .bind(change)
-        .bind(&op.operation_id)
-        .execute(&mut *tx)
-        .await?;
-        if marked.rows_affected() != 1 {
-            return Ok(None);
+        let mut marked = std::collections::HashSet::new();
+        for chunk in ops.chunks(ROWS_PER_STATEMENT) {
+            marked.extend(mark_applied(&mut tx, chunk, change).await?);
         }
-        let sql = format!("SELECT {CLUSTER_COLUMNS} FROM sim_clusters WHERE name = $1");
-        let row = sqlx::query(AssertSqlSafe(sql))
-            .bind(op.cluster.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some((name, mut cluster)) = row.as_ref().map(cluster_from_row).transpose()? else {
-            // The cluster was deleted meanwhile: the operation is done, nothing left to change.
-            tx.commit().await?;
-            return Ok(None);
-        };
-        op.target.apply_to(&mut cluster.state);
-        write_cluster_numbered(&mut tx, &name, &cluster, change).await?;
+        let names: Vec<&str> = ops
+            .iter()
+            .filter(|op| marked.contains(&op.operation_id))
+            .map(|op| op.cluster.as_str())
+            .collect();
+        let mut clusters = read_clusters(&mut tx, &names).await?;
+        let mut applied = Vec::with_capacity(ops.len());
+        for op in ops {
+            // A cluster deleted meanwhile: the operation is done, nothing left to change.
+            let cluster = clusters
+                .get_mut(&op.cluster)
+                .filter(|_| marked.contains(&op.operation_id));
+            applied.push(cluster.map(|cluster| {
+                op.target.apply_to(&mut cluster.state);
+                cluster.clone()
+            }));
+        }
+        let changed: Vec<(&ClusterName, &SimCluster)> = clusters.iter().collect();
+        for chunk in changed.chunks(ROWS_PER_STATEMENT) {
+            write_clusters(&mut tx, chunk, change).await?;
+        }
         tx.commit().await?;
-        Ok(Some(cluster))
+        crate::metrics::metrics().transaction("simulator", started.elapsed());
+        Ok((change, applied))
     }
+}
+
+/// Rows a data-shaped statement writes: at most nine values a row, well under SQLite's 32,766.
+const ROWS_PER_STATEMENT: usize = 1_000;
+
+/// Records operations unless their ids are recorded already: the ids it recorded.
+async fn insert_operations(
+    tx: &mut Transaction<'_, Any>,
+    ops: &[SimOperation],
+    change: i64,
+) -> StoreResult<Vec<String>> {
+    let mut rows = Vec::with_capacity(ops.len());
+    for op in ops {
+        let target = super::records::to_text::<TargetRecord>(&op.target)
+            .map_err(|e| corrupt("operation", e))?;
+        rows.push((op, target));
+    }
+    let mut insert = Statement::new(
+        "INSERT INTO sim_operations (operation_id, cluster, kind, target, started_at, ends_at, failure, applied, changed) VALUES ",
+    );
+    insert.values(rows, |row, (op, target)| {
+        row.bind(op.operation_id.clone())
+            .bind(op.cluster.as_str().to_owned())
+            .bind(op.kind.clone())
+            .bind(target)
+            .bind(op.started_at.millis())
+            .bind(op.ends_at.millis())
+            .bind(op.failure.clone())
+            .bind(i64::from(op.applied))
+            .bind(change);
+    });
+    insert.push(" ON CONFLICT (operation_id) DO NOTHING RETURNING operation_id");
+    let rows = insert.query_for(tx).fetch_all(&mut **tx).await?;
+    rows.iter()
+        .map(|row| Ok(row.try_get("operation_id")?))
+        .collect()
+}
+
+/// Marks operations applied unless they are already: the ids it marked.
+async fn mark_applied(
+    tx: &mut Transaction<'_, Any>,
+    ops: &[SimOperation],
+    change: i64,
+) -> StoreResult<Vec<String>> {
+    let mut update = Statement::new("UPDATE sim_operations SET applied = 1, changed = ");
+    update.bind(change);
+    update.push(" WHERE applied = 0 AND operation_id IN (");
+    update.list(ops.iter().map(|op| op.operation_id.clone()));
+    update.push(") RETURNING operation_id");
+    let rows = update.query_for(tx).fetch_all(&mut **tx).await?;
+    rows.iter()
+        .map(|row| Ok(row.try_get("operation_id")?))
+        .collect()
+}
+
+/// The stored clusters of these names (those that exist).
+async fn read_clusters(
+    tx: &mut Transaction<'_, Any>,
+    names: &[&str],
+) -> StoreResult<std::collections::BTreeMap<ClusterName, SimCluster>> {
+    let mut clusters = std::collections::BTreeMap::new();
+    for chunk in names.chunks(ROWS_PER_STATEMENT) {
+        let mut select = Statement::new(&format!(
+            "SELECT {CLUSTER_COLUMNS} FROM sim_clusters WHERE name IN ("
+        ));
+        select.list(chunk.iter().map(|name| (*name).to_owned()));
+        select.push(")");
+        for row in select.query_for(tx).fetch_all(&mut **tx).await? {
+            let (name, cluster) = cluster_from_row(&row)?;
+            clusters.insert(name, cluster);
+        }
+    }
+    Ok(clusters)
 }
 
 /// Creates or replaces a cluster, as a change of its own.
@@ -282,26 +357,41 @@ async fn write_cluster_numbered(
     cluster: &SimCluster,
     change: i64,
 ) -> StoreResult<()> {
-    let text = serde_json::to_string(&cluster.state).map_err(|e| corrupt("cluster", e))?;
-    let faults = &cluster.faults;
-    sqlx::query(
-        "INSERT INTO sim_clusters (name, state, version, fail_next, failure_rate, transient_rate, unreachable, lose_next, stuck_next, changed) \
-         VALUES ($1, $2, 1, $3, $4, $5, $6, $7, $8, $9) \
-         ON CONFLICT (name) DO UPDATE SET state = excluded.state, version = sim_clusters.version + 1, \
+    write_clusters(tx, &[(name, cluster)], change).await
+}
+
+/// Creates or replaces clusters, numbered `change`, in one statement.
+async fn write_clusters(
+    tx: &mut Transaction<'_, Any>,
+    clusters: &[(&ClusterName, &SimCluster)],
+    change: i64,
+) -> StoreResult<()> {
+    let mut rows = Vec::with_capacity(clusters.len());
+    for (name, cluster) in clusters {
+        let text = serde_json::to_string(&cluster.state).map_err(|e| corrupt("cluster", e))?;
+        rows.push((name.as_str().to_owned(), text, cluster.faults));
+    }
+    let mut insert = Statement::new(
+        "INSERT INTO sim_clusters (name, state, version, fail_next, failure_rate, transient_rate, unreachable, lose_next, stuck_next, changed) VALUES ",
+    );
+    insert.values(rows, |row, (name, text, faults)| {
+        row.bind(name)
+            .bind(text)
+            .bind(1_i64)
+            .bind(i64::from(faults.fail_next))
+            .bind(faults.failure_rate)
+            .bind(faults.transient_rate)
+            .bind(i64::from(faults.unreachable))
+            .bind(i64::from(faults.lose_next))
+            .bind(i64::from(faults.stuck_next))
+            .bind(change);
+    });
+    insert.push(
+        " ON CONFLICT (name) DO UPDATE SET state = excluded.state, version = sim_clusters.version + 1, \
          fail_next = excluded.fail_next, failure_rate = excluded.failure_rate, \
          transient_rate = excluded.transient_rate, unreachable = excluded.unreachable, \
          lose_next = excluded.lose_next, stuck_next = excluded.stuck_next, changed = excluded.changed",
-    )
-    .bind(name.as_str())
-    .bind(text)
-    .bind(i64::from(faults.fail_next))
-    .bind(faults.failure_rate)
-    .bind(faults.transient_rate)
-    .bind(i64::from(faults.unreachable))
-    .bind(i64::from(faults.lose_next))
-    .bind(i64::from(faults.stuck_next))
-    .bind(change)
-    .execute(&mut **tx)
-    .await?;
+    );
+    insert.query_for(tx).execute(&mut **tx).await?;
     Ok(())
 }

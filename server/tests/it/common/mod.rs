@@ -46,6 +46,7 @@ pub fn args(database_url: &str, demo: bool) -> ServeArgs {
         site_root: "target/site".into(),
         shutdown_delay_seconds: 0,
         replica_id: None,
+        log_format: server::config::LogFormat::Text,
         limits: Default::default(),
         webhooks: Default::default(),
     }
@@ -225,6 +226,8 @@ pub fn change<'a>(
 ) -> server::store::RunChange<'a> {
     server::store::RunChange {
         run,
+        members: &[],
+        ended: &[],
         events: &[],
         effects,
         wake_at: None,
@@ -261,6 +264,11 @@ pub fn free_port() -> u16 {
 /// Starts the real `drydock serve` on `port` with `args` (its output discarded) and returns once
 /// it answers HTTP.
 pub fn spawn_serve(port: u16, args: &[&str]) -> KillOnDrop {
+    spawn_serve_writing(port, args, std::process::Stdio::null())
+}
+
+/// `spawn_serve`, its log (standard output) going to `log`.
+pub fn spawn_serve_writing(port: u16, args: &[&str], log: std::process::Stdio) -> KillOnDrop {
     let server = std::process::Command::new(env!("CARGO_BIN_EXE_drydock"))
         .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
         .args(if args.contains(&"--auth") {
@@ -269,7 +277,7 @@ pub fn spawn_serve(port: u16, args: &[&str]) -> KillOnDrop {
             &["--auth", "none"][..]
         })
         .args(args)
-        .stdout(std::process::Stdio::null())
+        .stdout(log)
         .stderr(std::process::Stdio::null())
         .spawn()
         .map(KillOnDrop)
@@ -492,6 +500,37 @@ impl TestServer {
 }
 
 /// A minimal HTTP/1.1 client (one request per connection), so the test needs no client crate.
+/// Waits (a minute at most) for the run at `path` (a real server's) to complete.
+pub fn wait_until_completed(port: u16, path: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, run) = http(port, "GET", path, None).unwrap();
+        if run["properties"]["status"]["status"]["state"] == "Completed" {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run did not complete: {run}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A GET of `path` answered in text: the status, the head (status line and headers) and the body.
+pub fn http_text(port: u16, path: &str) -> (u16, String, String) {
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, head.to_owned(), body.to_owned())
+}
+
 pub fn http(
     port: u16,
     method: &str,
