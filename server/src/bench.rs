@@ -22,8 +22,12 @@ use std::time::Instant;
 
 #[derive(Args, Debug, Clone)]
 pub struct BenchArgs {
+    /// Members of each run (each run has a fleet of its own).
     #[arg(long, default_value_t = 10_000)]
     pub members: usize,
+    /// Runs started at once, on one server.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub runs: u16,
     #[arg(long, default_value_t = 5)]
     pub stages: usize,
     #[arg(long, default_value_t = 20)]
@@ -117,12 +121,6 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         .resume_all()
         .await
         .map_err(|e| anyhow::anyhow!(e.message))?;
-    let fleet = name(FleetName::parse("bench"))?;
-    drydock
-        .put_fleet(&Caller::system(), &fleet)
-        .await
-        .map_err(|e| anyhow::anyhow!(e.message))?;
-
     let catalog = simulator.current_catalog();
     let region = catalog
         .regions()
@@ -136,18 +134,132 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         .rev()
         .find(|v| v.minor == from.minor + 1)
         .ok_or_else(|| anyhow::anyhow!("no next minor"))?;
-    let mut rng = crate::provider::simulated::rng::Rng::new(1);
-    let groups = args.stages * args.groups_per_stage;
     let setup = Instant::now();
+    let mut fleets = Vec::new();
+    for r in 0..args.runs {
+        let fleet = match args.runs {
+            1 => name(FleetName::parse("bench"))?,
+            _ => name(FleetName::parse(&format!("bench-{r:03}")))?,
+        };
+        let world = World {
+            drydock: &drydock,
+            simulator: &simulator,
+            clock: &*clock,
+        };
+        set_up_fleet(&world, &args, &fleet, r, (&catalog, &region, from, to)).await?;
+        fleets.push(fleet);
+    }
+    let groups = args.stages * args.groups_per_stage;
+    println!(
+        "set up {} run(s) of {} members in {} groups over {} stages (group maxConcurrency {}) in {:.1} s, peak memory so far {:.0} MiB",
+        args.runs,
+        args.members,
+        groups,
+        args.stages,
+        args.max_concurrency
+            .map_or_else(|| "1".to_string(), |c| c.to_string()),
+        setup.elapsed().as_secs_f64(),
+        peak_memory_mib()
+    );
+
+    let run = name(RunName::parse("bench"))?;
+    let started = Instant::now();
+    let decisions_before = drydock.runtime().decisions();
+    let calls_before = crate::provider::Provider::calls(&*simulator);
+    for fleet in &fleets {
+        drydock
+            .run_command(&Caller::system(), fleet, &run, Command::Start)
+            .await
+            .map_err(|e| anyhow::anyhow!(e.message))?;
+    }
+    wait_for_all(&*runs).await?;
+    let wall = started.elapsed().as_secs_f64();
+    let mut finished = Vec::new();
+    for fleet in &fleets {
+        let stored = drydock
+            .get_run(&Caller::system(), fleet, &run)
+            .await
+            .map_err(|e| anyhow::anyhow!(e.message))?;
+        finished.push(stored.run);
+    }
+    let decisions = drydock.runtime().decisions() - decisions_before;
+    let (mut gaps, sequential_steps) = hand_overs(&simulator, &finished);
+    gaps.sort_by(f64::total_cmp);
+    let members = args.members * usize::from(args.runs);
+    println!(
+        "completed: {} run(s), {members} members, {decisions} decisions in {wall:.1} s: {:.0} decisions/s",
+        args.runs,
+        decisions as f64 / wall
+    );
+    println!(
+        "{:.0} member upgrades orchestrated per second ({:.1} reports per decision)",
+        members as f64 / wall,
+        members as f64 / decisions.max(1) as f64
+    );
+    println!(
+        "completion → next start in a group: p50 {:.2} ms, p99 {:.2} ms (over {} hand-overs)",
+        percentile(&gaps, 0.5),
+        percentile(&gaps, 0.99),
+        gaps.len()
+    );
+    println!(
+        "critical path: {sequential_steps} sequential upgrades of zero duration and no waits = 0 s of fleet work; \
+         wall {wall:.1} s = {:.2} ms of orchestration per sequential step",
+        wall * 1000.0 / sequential_steps as f64
+    );
+    let calls = crate::provider::Provider::calls(&*simulator);
+    let per_member: Vec<String> = calls
+        .iter()
+        .map(|(verb, n)| {
+            let during = n - calls_before.get(verb).copied().unwrap_or(0);
+            format!("{verb} {:.2}", during as f64 / members as f64)
+        })
+        .collect();
+    println!(
+        "provider calls per member upgrade: {}",
+        per_member.join(", ")
+    );
+    println!("peak memory (VmHWM): {:.0} MiB", peak_memory_mib());
+    Ok(())
+}
+
+/// What setting up a fleet needs of the benchmark's server.
+struct World<'a> {
+    drydock: &'a Drydock,
+    simulator: &'a Arc<SimulatedProvider>,
+    clock: &'a dyn Clock,
+}
+
+/// Fleet `fleet` (the `r`-th) with its simulated members, one minor behind `to`, and its run
+/// `bench` created (not started).
+async fn set_up_fleet(
+    world: &World<'_>,
+    args: &BenchArgs,
+    fleet: &FleetName,
+    r: u16,
+    (catalog, region, from, to): (
+        &app::model::catalog::Catalog,
+        &app::model::cluster::Region,
+        app::model::version::KubernetesVersion,
+        app::model::version::KubernetesVersion,
+    ),
+) -> anyhow::Result<()> {
+    let drydock = world.drydock;
+    drydock
+        .put_fleet(&Caller::system(), fleet)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message))?;
+    let mut rng = crate::provider::simulated::rng::Rng::new(1 + u64::from(r));
+    let groups = args.stages * args.groups_per_stage;
     for i in 0..args.members {
-        let mut state =
-            crate::provider::simulated::generate::cluster(&mut rng, &catalog, &region, 3);
+        let mut state = crate::provider::simulated::generate::cluster(&mut rng, catalog, region, 3);
         state.kubernetes_version = from;
         for pool in &mut state.node_pools {
             pool.kubernetes_version = from;
         }
-        let cluster = name(ClusterName::parse(&format!("c{i:06}")))?;
-        simulator
+        let cluster = name(ClusterName::parse(&format!("c{r:03}-{i:06}")))?;
+        world
+            .simulator
             .put_cluster(&cluster, state, Faults::default())
             .await?;
         let spec = MemberSpec {
@@ -158,10 +270,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         drydock
             .store()
             .create_member(
-                &fleet,
+                fleet,
                 &name(MemberName::parse(cluster.as_str()))?,
                 &spec,
-                clock.now(),
+                world.clock.now(),
             )
             .await?;
     }
@@ -182,7 +294,6 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             ))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let run = name(RunName::parse("bench"))?;
     let update = ManagedClusterUpdate {
         upgrade: UpgradeSpec {
             kind: UpgradeType::Full,
@@ -198,119 +309,77 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     drydock
         .create_run(
             &Caller::system(),
-            &fleet,
-            &run,
+            fleet,
+            &name(RunName::parse("bench"))?,
             request,
             &app::model::precondition::Precondition::Unconditional,
         )
         .await
         .map_err(|e| anyhow::anyhow!(e.message))?;
-    println!(
-        "set up {} members in {} groups over {} stages (group maxConcurrency {}) in {:.1} s, peak memory so far {:.0} MiB",
-        args.members,
-        groups,
-        args.stages,
-        args.max_concurrency
-            .map_or_else(|| "1".to_string(), |c| c.to_string()),
-        setup.elapsed().as_secs_f64(),
-        peak_memory_mib()
-    );
+    Ok(())
+}
 
-    let started = Instant::now();
-    let decisions_before = drydock.runtime().decisions();
-    let calls_before = crate::provider::Provider::calls(&*simulator);
-    drydock
-        .run_command(&Caller::system(), &fleet, &run, Command::Start)
-        .await
-        .map_err(|e| anyhow::anyhow!(e.message))?;
-    // Watched through the runs' stored states, without their members: reading a 100,000-member
-    // run five times a second would weigh on what is measured.
+/// Waits until no run is unfinished, watched through the runs' stored states without their
+/// members: reading 100,000 members five times a second would weigh on what is measured.
+async fn wait_for_all(runs: &dyn crate::store::RunStore) -> anyhow::Result<()> {
     loop {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         let unfinished = runs.unfinished_runs().await?;
-        let Some((_, now)) = unfinished.iter().find(|(_, r)| r.name == run.as_str()) else {
-            break;
-        };
-        if now.state.public() == app::model::run::State::Failed {
-            anyhow::bail!("the run failed: {:?}", now.state)
+        if let Some((fleet, failed)) = unfinished
+            .iter()
+            .find(|(_, r)| r.state.public() == app::model::run::State::Failed)
+        {
+            anyhow::bail!("the run of fleet {fleet} failed: {:?}", failed.state)
+        }
+        if unfinished.is_empty() {
+            return Ok(());
         }
     }
-    let wall = started.elapsed().as_secs_f64();
-    let finished = drydock
-        .get_run(&Caller::system(), &fleet, &run)
-        .await
-        .map_err(|e| anyhow::anyhow!(e.message))?
-        .run;
-    let decisions = drydock.runtime().decisions() - decisions_before;
-    // Hand-overs as the provider saw them, in real milliseconds (fleet milliseconds / SCALE):
-    // with a group's concurrency C, its k-th start waits for its (k-C)-th completion.
+}
+
+/// Hand-overs as the provider saw them, in real milliseconds (fleet milliseconds / SCALE): with
+/// a group's concurrency C, its k-th start waits for its (k-C)-th completion. And the critical
+/// path in sequential steps (runs go side by side: the longest run's).
+fn hand_overs(
+    simulator: &SimulatedProvider,
+    finished: &[app::model::run::UpdateRun],
+) -> (Vec<f64>, usize) {
     let operations: std::collections::HashMap<ClusterName, (i64, i64)> = simulator
         .operations()
         .into_iter()
         .map(|(op, _)| (op.cluster, (op.started_at.millis(), op.ends_at.millis())))
         .collect();
     let mut gaps = Vec::new();
-    let mut sequential_steps = 0;
-    for stage in &finished.stages {
-        let mut longest = 0;
-        for group in &stage.groups {
-            let (mut starts, mut ends): (Vec<i64>, Vec<i64>) = group
-                .members
-                .iter()
-                .filter_map(|m| {
-                    operations
-                        .get(&m.cluster_resource_id.as_simulated()?)
-                        .copied()
-                })
-                .unzip();
-            starts.sort_unstable();
-            ends.sort_unstable();
-            let at_once = group.concurrency();
-            gaps.extend(
-                starts
+    let mut longest_run = 0;
+    for run in finished {
+        let mut sequential_steps = 0;
+        for stage in &run.stages {
+            let mut longest = 0;
+            for group in &stage.groups {
+                let (mut starts, mut ends): (Vec<i64>, Vec<i64>) = group
+                    .members
                     .iter()
-                    .skip(at_once)
-                    .zip(&ends)
-                    .map(|(start, end)| (start - end) as f64 / SCALE),
-            );
-            longest = longest.max(starts.len().div_ceil(at_once));
+                    .filter_map(|m| {
+                        operations
+                            .get(&m.cluster_resource_id.as_simulated()?)
+                            .copied()
+                    })
+                    .unzip();
+                starts.sort_unstable();
+                ends.sort_unstable();
+                let at_once = group.concurrency();
+                gaps.extend(
+                    starts
+                        .iter()
+                        .skip(at_once)
+                        .zip(&ends)
+                        .map(|(start, end)| (start - end) as f64 / SCALE),
+                );
+                longest = longest.max(starts.len().div_ceil(at_once));
+            }
+            sequential_steps += longest;
         }
-        sequential_steps += longest;
+        longest_run = longest_run.max(sequential_steps);
     }
-    gaps.sort_by(f64::total_cmp);
-    println!(
-        "completed: {} members, {decisions} decisions in {wall:.1} s: {:.0} decisions/s",
-        args.members,
-        decisions as f64 / wall
-    );
-    println!(
-        "{:.0} member upgrades orchestrated per second ({:.1} reports per decision)",
-        args.members as f64 / wall,
-        args.members as f64 / decisions.max(1) as f64
-    );
-    println!(
-        "completion → next start in a group: p50 {:.2} ms, p99 {:.2} ms (over {} hand-overs)",
-        percentile(&gaps, 0.5),
-        percentile(&gaps, 0.99),
-        gaps.len()
-    );
-    println!(
-        "critical path: {sequential_steps} sequential upgrades of zero duration and no waits = 0 s of fleet work; \
-         wall {wall:.1} s = {:.2} ms of orchestration per sequential step",
-        wall * 1000.0 / sequential_steps as f64
-    );
-    let calls = crate::provider::Provider::calls(&*simulator);
-    let per_member: Vec<String> = calls
-        .iter()
-        .map(|(verb, n)| {
-            let during = n - calls_before.get(verb).copied().unwrap_or(0);
-            format!("{verb} {:.2}", during as f64 / args.members as f64)
-        })
-        .collect();
-    println!(
-        "provider calls per member upgrade: {}",
-        per_member.join(", ")
-    );
-    println!("peak memory (VmHWM): {:.0} MiB", peak_memory_mib());
-    Ok(())
+    (gaps, longest_run)
 }

@@ -9,6 +9,7 @@ mod access_matrix;
 mod aks_provider;
 mod audit;
 mod bad_input;
+mod bench;
 mod browser_guard;
 mod cli_walkthrough;
 mod cluster_leases;
