@@ -95,7 +95,7 @@ pub async fn stream(
     let run = parse_name("InvalidUpdateRunName", RunName::parse(&run))?;
     let mut after = 0;
     numbers_of(query.as_deref(), &mut [("after", i64::MAX, &mut after)])?;
-    drydock.get_run(&caller, &fleet, &run).await?;
+    drydock.check_run(&caller, &fleet, &run).await?;
     // A browser reconnecting sends the last id it saw with the URL it started from: the newer wins.
     let resumed = headers
         .get("last-event-id")

@@ -161,6 +161,27 @@ impl Drydock {
         stored.ok_or_else(|| run_not_found(fleet, name))
     }
 
+    /// That the caller may see the run and it exists, without reading it: an event stream
+    /// checks this on every read, and a run may have 100,000 members.
+    pub async fn check_run(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        name: &RunName,
+    ) -> Result<(), AppError> {
+        caller.require(Role::Viewer, Some(fleet))?;
+        self.require_fleet(fleet).await?;
+        match self
+            .runs
+            .run_exists(fleet, name)
+            .await
+            .map_err(store_error)?
+        {
+            true => Ok(()),
+            false => Err(run_not_found(fleet, name)),
+        }
+    }
+
     pub async fn list_runs(
         &self,
         caller: &Caller,
@@ -244,8 +265,7 @@ impl Drydock {
         after: i64,
         limit: i64,
     ) -> Result<Vec<StoredEvent>, AppError> {
-        caller.require(Role::Viewer, Some(fleet))?;
-        self.get_run(caller, fleet, name).await?;
+        self.check_run(caller, fleet, name).await?;
         self.runs
             .run_events(fleet, name, after, limit)
             .await

@@ -504,6 +504,8 @@ pub trait RunStore: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<StoredRun>;
     async fn get_run(&self, fleet: &FleetName, name: &RunName) -> StoreResult<Option<StoredRun>>;
+    /// Whether the fleet has a run of this name (without reading it).
+    async fn run_exists(&self, fleet: &FleetName, name: &RunName) -> StoreResult<bool>;
     async fn list_runs(&self, fleet: &FleetName) -> StoreResult<Vec<StoredRun>>;
     /// Deletes the run if it is still `previous` (same uid, same etag); `Concurrent` when it
     /// changed meanwhile, `NotFound` when it is gone.

@@ -213,6 +213,17 @@ impl RunStore for SqlStore {
         Ok(Some(stored))
     }
 
+    async fn run_exists(&self, fleet: &FleetName, name: &RunName) -> StoreResult<bool> {
+        // COUNT is a BIGINT on both back ends (a bare 1 is an INTEGER on PostgreSQL).
+        let found: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM runs WHERE fleet = $1 AND name = $2")
+                .bind(fleet.as_str())
+                .bind(name.as_str())
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(found > 0)
+    }
+
     async fn list_runs(&self, fleet: &FleetName) -> StoreResult<Vec<StoredRun>> {
         let rows = sqlx::query("SELECT uid, body, version, wake_at, created_at FROM runs WHERE fleet = $1 ORDER BY created_at, name")
             .bind(fleet.as_str())
