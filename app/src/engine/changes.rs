@@ -83,25 +83,7 @@ impl Decided {
     /// How long each gate the decision approved had waited (fleet milliseconds, from the run
     /// reaching it): for the runtime's metrics.
     pub fn approval_waits(&self, run: &UpdateRun) -> Vec<i64> {
-        let gates = |run: &UpdateRun| -> Vec<GateRun> {
-            run.stages
-                .iter()
-                .flat_map(|stage| {
-                    let groups = stage
-                        .groups
-                        .iter()
-                        .flat_map(|g| g.before_gates.iter().chain(&g.after_gates));
-                    stage
-                        .before_gates
-                        .iter()
-                        .chain(&stage.after_gates)
-                        .chain(groups)
-                })
-                .cloned()
-                .collect()
-        };
         gates(&self.before)
-            .iter()
             .zip(gates(run))
             .filter_map(|(was, now)| match (&was.state, &now.state) {
                 (
@@ -116,6 +98,21 @@ impl Decided {
                 ) => Some(at.millis() - reached.millis()),
                 _ => None,
             })
+            .collect()
+    }
+
+    /// The places of the members whose upgrade the decision ended (they were upgrading and are
+    /// not, or are on another attempt): their clusters' leases go back.
+    pub fn ended(&self, run: &UpdateRun) -> Vec<Place> {
+        self.changed
+            .iter()
+            .filter(|(place, was)| {
+                was.state.in_flight()
+                    && run
+                        .member_at(*place)
+                        .is_none_or(|now| now.state != was.state)
+            })
+            .map(|(place, _)| *place)
             .collect()
     }
 
@@ -155,6 +152,21 @@ pub fn decide_in_place(
             Err(rejection)
         }
     }
+}
+
+/// Every gate of the run, in a fixed order (stages' then their groups').
+fn gates(run: &UpdateRun) -> impl Iterator<Item = &GateRun> {
+    run.stages.iter().flat_map(|stage| {
+        let groups = stage
+            .groups
+            .iter()
+            .flat_map(|g| g.before_gates.iter().chain(&g.after_gates));
+        stage
+            .before_gates
+            .iter()
+            .chain(&stage.after_gates)
+            .chain(groups)
+    })
 }
 
 /// A copy of the run without its members (each group's list empty): as much as the run is

@@ -147,7 +147,7 @@ pub(super) async fn drive(rt: Arc<Runtime>, key: RunKey, mut inbox: UnboundedRec
     let mut driver = Driver {
         rt: rt.clone(),
         key: key.clone(),
-        stored: stored.clone(),
+        stored,
         next_look: None,
         trouble: HashMap::new(),
         known: HashMap::new(),
@@ -165,7 +165,7 @@ pub(super) async fn drive(rt: Arc<Runtime>, key: RunKey, mut inbox: UnboundedRec
         catalog_clusters: Vec::new(),
         learned_at: None,
     };
-    driver.load(stored);
+    driver.index();
     // A command for another run of this name, handed to a fresh driver once this one is gone.
     let mut handover = None;
     let held = driver.hold().await;
@@ -363,17 +363,16 @@ impl Driver {
         }
     }
 
-    /// Takes `stored` as the run, with what the driver keeps of it.
-    fn load(&mut self, stored: StoredRun) {
-        self.places = Places::of(&stored.run);
-        self.flying = stored
-            .run
+    /// Makes what the driver keeps beside the run it holds: after loading it.
+    fn index(&mut self) {
+        let run = &self.stored.run;
+        self.places = Places::of(run);
+        self.flying = run
             .placed()
             .filter(|(_, m)| m.state.in_flight())
             .map(|(place, _)| place)
             .collect();
-        self.catalog_clusters = one_cluster_per_provider(&stored.run, &self.rt.providers);
-        self.stored = stored;
+        self.catalog_clusters = one_cluster_per_provider(run, &self.rt.providers);
     }
 
     /// Nothing will happen without a command: not running, nothing in flight.
@@ -515,30 +514,22 @@ impl Driver {
         if decided.changed_nothing(&self.stored.run) && decided.wake_at == self.stored.wake_at {
             return Ok(Some(decided.reply));
         }
-        match self.commit(&decided, &driving).await {
-            Ok(()) => {}
-            Err(error) => {
-                decided.undo(&mut self.stored.run);
-                return self.not_committed(error).await;
-            }
+        let ended = decided.ended(&self.stored.run);
+        if let Err(error) = self.commit(&decided, &ended, &driving).await {
+            decided.undo(&mut self.stored.run);
+            return self.not_committed(error).await;
         }
         let _ = self.rt.changes.send(self.key.clone());
         log_events(&decided.events);
-        self.measure(
-            &decided,
-            matches!(input, Input::Command(Command::Approve(_))),
-        );
-        let ended: Vec<ClusterResourceId> = self
-            .ended(&decided)
-            .into_iter()
-            .map(|place| {
-                self.stored.run.stages[place.0].groups[place.1].members[place.2]
-                    .cluster_resource_id
-                    .clone()
-            })
+        let approving = matches!(input, Input::Command(Command::Approve(_)));
+        self.measure(&decided, &ended, approving);
+        let released: Vec<ClusterResourceId> = ended
+            .iter()
+            .filter_map(|&place| self.stored.run.member_at(place))
+            .map(|m| m.cluster_resource_id.clone())
             .collect();
-        self.rt.observations.forget(&ended);
-        self.rt.released(&ended);
+        self.rt.observations.forget(&released);
+        self.rt.released(&released);
         for (place, _) in &decided.changed {
             match self
                 .stored
@@ -560,9 +551,9 @@ impl Driver {
     /// What a committed decision tells `/metrics`: how long the upgrades it ended took, how
     /// long the gates it approved waited, and the hand-over from learning that upgrades ended
     /// to starting the next.
-    fn measure(&mut self, decided: &Decided, approving: bool) {
+    fn measure(&mut self, decided: &Decided, ended: &[Place], approving: bool) {
         let metrics = crate::metrics::metrics();
-        for place in self.ended(decided) {
+        for &place in ended {
             let Some((_, was)) = decided.changed.iter().find(|(p, _)| *p == place) else {
                 continue;
             };
@@ -597,25 +588,14 @@ impl Driver {
         }
     }
 
-    /// The places of members whose upgrade the decision ended.
-    fn ended(&self, decided: &Decided) -> Vec<Place> {
-        decided
-            .changed
-            .iter()
-            .filter(|(place, was)| {
-                was.state.in_flight()
-                    && self
-                        .stored
-                        .run
-                        .member_at(*place)
-                        .is_none_or(|now| now.state != was.state)
-            })
-            .map(|(place, _)| *place)
-            .collect()
-    }
-
-    /// Writes the decision (made on `self.stored.run`) to the store.
-    async fn commit(&mut self, decided: &Decided, driving: &Driving) -> Result<(), StoreError> {
+    /// Writes the decision (made on `self.stored.run`, ending the upgrades at `ended`) to the
+    /// store.
+    async fn commit(
+        &mut self,
+        decided: &Decided,
+        ended: &[Place],
+        driving: &Driving,
+    ) -> Result<(), StoreError> {
         let answer = self.answering.map(|id| {
             (
                 id,
@@ -627,8 +607,7 @@ impl Driver {
             Some((_, Err(_))) | None => None,
         };
         let places: Vec<Place> = decided.changed.iter().map(|(place, _)| *place).collect();
-        let ended_places = self.ended(decided);
-        let ended: Vec<&MemberName> = ended_places
+        let ended: Vec<&MemberName> = ended
             .iter()
             .filter_map(|&place| self.stored.run.member_at(place).map(|m| &m.name))
             .collect();
@@ -751,7 +730,10 @@ impl Driver {
         match self.rt.runs.get_run(&self.key.0, &self.key.1).await {
             // Another run under the same name is not this driver's to act on.
             Ok(Some(stored)) if stored.run.uid != self.stored.run.uid => self.gone = true,
-            Ok(Some(stored)) => self.load(stored),
+            Ok(Some(stored)) => {
+                self.stored = stored;
+                self.index();
+            }
             Ok(None) => self.gone = true,
             Err(error) => {
                 tracing::error!(fleet = %self.key.0, run = %self.key.1, %error, "reloading a run failed")

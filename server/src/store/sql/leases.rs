@@ -2,7 +2,7 @@
 //! starts a second upgrade there. Taken and given back inside `save_run`'s transaction.
 
 use super::corrupt;
-use super::statement::Statement;
+use super::statement::{ROWS_PER_STATEMENT, Statement};
 use crate::store::{Lease, StoreError, StoreResult};
 use app::engine::Effect;
 use app::model::member::ClusterResourceId;
@@ -36,9 +36,6 @@ pub fn lease_from_row(row: &AnyRow) -> StoreResult<Lease> {
         operation_id: text("operation_id")?,
     })
 }
-
-/// Leases written per statement (seven bound values each; SQLite allows 32,766 a statement).
-const ROWS_PER_STATEMENT: usize = 1_000;
 
 /// Takes the lease of every cluster an effect starts an upgrade on, a statement per thousand
 /// (each statement is a round trip to the database); `ClusterBusy` when another run holds one

@@ -3,23 +3,15 @@
 
 use super::corrupt;
 use super::records::{self, MemberRecord};
-use super::statement::Statement;
+use super::statement::{ROWS_PER_STATEMENT, Statement};
 use crate::store::StoreResult;
 use app::model::names::FleetName;
 use app::model::run::{MemberRun, UpdateRun};
 use sqlx::any::Any;
 use sqlx::{AnyPool, Row, Transaction};
 
-/// SQLite allows 32,766 bound values a statement; six a row keeps well under it.
-const ROWS_PER_INSERT: usize = 1_000;
-
 /// Where a member sits in its run: stage, group, index in the group. Fixed at creation.
 type Place = app::model::run::Place;
-
-/// Every member of `run` with its place.
-pub fn placed(run: &UpdateRun) -> impl Iterator<Item = (Place, &MemberRun)> {
-    run.placed()
-}
 
 /// The members at `places` in `run`; a place the run does not have is a caller's mistake that
 /// must not be written.
@@ -41,7 +33,7 @@ pub async fn write(
     run: &str,
     members: &[(Place, &MemberRun)],
 ) -> StoreResult<()> {
-    for chunk in members.chunks(ROWS_PER_INSERT) {
+    for chunk in members.chunks(ROWS_PER_STATEMENT) {
         let mut rows = Vec::with_capacity(chunk.len());
         for ((s, g, i), member) in chunk {
             let body =

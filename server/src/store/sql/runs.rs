@@ -1,6 +1,6 @@
 use super::records::{self, EventRecord, RunRecord};
-use super::run_members::{self, placed};
-use super::statement::Statement;
+use super::run_members;
+use super::statement::{ROWS_PER_STATEMENT, Statement};
 use super::{SqlStore, corrupt};
 use super::{drivers, leases};
 use crate::store::{
@@ -34,9 +34,6 @@ fn state_word(run: &UpdateRun) -> String {
     format!("{:?}", run.state.public())
 }
 
-/// Events a statement inserts: four values a row, well under SQLite's 32,766.
-const EVENTS_PER_INSERT: usize = 1_000;
-
 /// The transaction-level lock event writers take on PostgreSQL ("EVENTS" in ASCII).
 const EVENTS_LOCK: i64 = 0x4556_454e_5453;
 
@@ -58,7 +55,7 @@ async fn append_events(
             .await?;
     }
     // Rows are inserted in the order given, so ids follow the events' order.
-    for chunk in events.chunks(EVENTS_PER_INSERT) {
+    for chunk in events.chunks(ROWS_PER_STATEMENT) {
         let mut rows = Vec::with_capacity(chunk.len());
         for event in chunk {
             let text = records::to_text::<EventRecord>(event).map_err(|e| corrupt("event", e))?;
@@ -187,7 +184,7 @@ impl RunStore for SqlStore {
                 super::Broke::Other => StoreError::Database(error),
             });
         }
-        let everyone: Vec<_> = placed(run).collect();
+        let everyone: Vec<_> = run.placed().collect();
         run_members::write(&mut tx, fleet, &run.name, &everyone).await?;
         super::commit_audited(tx).await?;
         Ok(StoredRun {
@@ -300,7 +297,7 @@ impl RunStore for SqlStore {
         except_run: &str,
     ) -> StoreResult<Vec<Lease>> {
         let mut leases = Vec::new();
-        for chunk in clusters.chunks(1_000) {
+        for chunk in clusters.chunks(ROWS_PER_STATEMENT) {
             let mut select = Statement::new(leases::select!("WHERE run_uid <> "));
             select.bind(except_run.to_owned());
             select.push(" AND cluster IN (");

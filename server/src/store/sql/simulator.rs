@@ -1,5 +1,5 @@
 use super::records::TargetRecord;
-use super::statement::Statement;
+use super::statement::{ROWS_PER_STATEMENT, Statement};
 use super::{SqlStore, corrupt};
 use crate::store::{
     Faults, SimChange, SimChanges, SimCluster, SimOperation, SimulatorSnapshot, SimulatorStore,
@@ -267,9 +267,6 @@ impl SimulatorStore for SqlStore {
         Ok((change, applied))
     }
 }
-
-/// Rows a data-shaped statement writes: at most nine values a row, well under SQLite's 32,766.
-const ROWS_PER_STATEMENT: usize = 1_000;
 
 /// Records operations unless their ids are recorded already: the ids it recorded.
 async fn insert_operations(

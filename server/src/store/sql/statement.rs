@@ -8,6 +8,10 @@ use sqlx::query::Query;
 use sqlx::{Arguments, AssertSqlSafe, Encode, Type};
 use std::fmt::Write;
 
+/// Rows a data-shaped statement writes at most: with ten values a row at most, well under the
+/// 32,766 values SQLite allows a statement.
+pub const ROWS_PER_STATEMENT: usize = 1_000;
+
 pub struct Statement {
     sql: String,
     arguments: AnyArguments,
