@@ -110,3 +110,17 @@ test("each member names its provider; one the provider cannot reach shows a warn
   await expect(page.locator(`tr[data-member="${fleet}-b"] .warn-badge`)).toHaveCount(0);
   expect(problems).toEqual([]);
 });
+
+test("the API link in the header opens the REST API's description, every operation with its schemas", async ({ page }) => {
+  await page.goto("/");
+  await waitForHydration(page);
+  await page.getByRole("link", { name: "API", exact: true }).click();
+  await expect(page).toHaveURL(/\/api\/docs$/);
+  await expect(page.getByRole("heading", { level: 1 })).toContainText("Drydock REST API");
+  const create = page.locator("tr#createUpdateRun");
+  await expect(create).toContainText("/fleets/{fleet}/updateRuns/{run}");
+  await create.getByRole("link", { name: "PutRunPropertiesBody" }).click();
+  await expect(page.locator("details#schema-PutRunPropertiesBody")).toBeVisible();
+  const document = await (await page.request.get("/api/v1/openapi.json")).json();
+  expect(document.openapi).toBe("3.1.0");
+});

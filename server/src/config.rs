@@ -38,6 +38,9 @@ pub enum Command {
     Token(crate::cli::TokenCommand),
     /// Measure the orchestration itself on a large simulated fleet (see the README).
     Bench(crate::bench::BenchArgs),
+    /// Print the REST API's OpenAPI 3.1 document (what `/api/v1/openapi.json` serves), to
+    /// generate clients or check scripts without a running server.
+    Openapi,
     /// Write the whole store (fleets, members, strategies, runs, events, users, …) to a
     /// portable file: the same from SQLite and PostgreSQL (see the README).
     Export(PortableArgs),

@@ -18,6 +18,7 @@ fn main() -> anyhow::Result<()> {
                 .block_on(server::bench::run(args))?;
             return Ok(());
         }
+        Command::Openapi => server::rest::openapi::document().clone(),
         Command::Export(args) => return server::portable::export(args),
         Command::Import(args) => return server::portable::import(args),
     };

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 /// The engine's answers to Start and Stop for a run as it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Controls {
     pub start: Result<Reply, Rejection>,
     pub stop: Result<Reply, Rejection>,

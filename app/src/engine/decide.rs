@@ -31,6 +31,7 @@ pub trait World {
 /// looked yet: the member waits) or for good (the cluster is gone, access is refused: the
 /// member fails, like any member that cannot take its upgrade).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Unobservable {
     pub message: String,
     pub permanent: bool,
@@ -53,6 +54,7 @@ impl Unobservable {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub enum Input {
     /// Time passed or something may have changed: move on if anything can.
     Tick,
@@ -69,6 +71,7 @@ pub enum Input {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Report {
     pub member: MemberName,
     pub attempt: u32,
@@ -76,6 +79,7 @@ pub struct Report {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub enum Command {
     Start,
     Stop,
@@ -84,6 +88,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub enum SkipKind {
     Member,
     Group,
@@ -92,6 +97,7 @@ pub enum SkipKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SkipTarget {
     #[serde(rename = "type")]
@@ -101,6 +107,7 @@ pub struct SkipTarget {
 
 /// What the runtime learned about an upgrade attempt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub enum Outcome {
     Succeeded,
     Failed {
@@ -115,6 +122,7 @@ pub enum Outcome {
 
 /// Work for the runtime to carry out after the decision is committed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum Effect {
     StartUpgrade {
@@ -129,6 +137,7 @@ pub enum Effect {
 
 /// The typed answer to an input; repeats of allowed actions are answered, not refused.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub enum Reply {
     Started,
     Resumed,
@@ -154,6 +163,7 @@ pub enum Reply {
 
 /// An input the run's current state does not allow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub enum Rejection {
     NotAllowed {
         why: String,

@@ -7,6 +7,7 @@ use crate::model::time::{MS_PER_MINUTE, MS_PER_SECOND};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DurationModel {
     /// One control-plane upgrade.

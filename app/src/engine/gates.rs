@@ -141,6 +141,7 @@ pub(super) fn unreach(gates: &mut [GateRun]) {
 
 /// An operator's approval of a gate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ApproveGate {
     pub gate: String,

@@ -51,6 +51,7 @@ use serde::{Deserialize, Serialize};
 
 /// Tunables of the engine's rules.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct EngineConfig {
     /// After an upgrade, a node pool may lag its control plane by at most this many minor
     /// versions. Kubernetes allows 3; AKS, and so the default, 2.

@@ -22,6 +22,7 @@ use std::fmt;
 
 /// A member as the plan sees it: its group and what its provider observes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PlanMember {
     pub name: MemberName,
@@ -34,6 +35,7 @@ pub struct PlanMember {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct FleetSnapshot {
     pub members: Vec<PlanMember>,
     pub catalog: Catalog,
@@ -63,6 +65,7 @@ impl fmt::Display for PlanRejection {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MemberPlan {
     pub name: MemberName,
@@ -79,6 +82,7 @@ pub struct MemberPlan {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct GroupPlan {
     pub name: String,
@@ -94,6 +98,7 @@ pub struct GroupPlan {
 
 /// A stage's or group's gates as the plan times them, approvals granted as soon as reached.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct GatesPlan {
     pub before: Vec<GatePlan>,
@@ -101,6 +106,7 @@ pub struct GatesPlan {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct GatePlan {
     pub config: GateConfiguration,
@@ -147,6 +153,7 @@ impl GatesPlan {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct StagePlan {
     pub name: String,
@@ -163,6 +170,7 @@ pub struct StagePlan {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Plan {
     pub stages: Vec<StagePlan>,

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 /// What a run will do with a member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", tag = "action")]
 pub enum MemberAction {
     Upgrade {

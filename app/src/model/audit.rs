@@ -6,6 +6,7 @@ use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntry {
     pub id: i64,
@@ -32,6 +33,7 @@ pub struct AuditEntry {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub enum AuditOutcome {
     /// Being carried out (written ahead of the change by earlier versions of Drydock).
     Pending,
@@ -57,6 +59,7 @@ impl AuditOutcome {
 
 /// Which entries a query asks for: newest first, older than `before` (an id) when given.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AuditQuery {
     #[serde(default)]
@@ -84,6 +87,7 @@ impl AuditQuery {
 
 /// A page of entries and where the next (older) one starts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AuditPage {
     pub value: Vec<AuditEntry>,

@@ -9,6 +9,7 @@ use std::fmt;
 
 /// An Azure-style region name, e.g. `eastus`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct Region(String);
 
@@ -53,6 +54,7 @@ impl<'de> Deserialize<'de> for Region {
 pub const MAX_POOL_SKEW_MINORS: i64 = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodePool {
     pub name: String,
@@ -130,6 +132,7 @@ impl NodePool {
 
 /// A cluster as its provider sees it now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClusterState {
     pub location: Region,
@@ -153,6 +156,7 @@ pub struct ClusterState {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub enum PowerState {
     #[default]
     Running,
@@ -167,6 +171,7 @@ impl PowerState {
 
 /// Limits of a provider's API on one cluster (AKS's public API, for instance).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProviderLimits {
     /// A node pool can only be moved to the newest image of its region, never to a chosen one

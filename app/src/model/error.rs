@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub enum ErrorKind {
     /// The input is wrong; sending it again will fail again.
     Invalid,
@@ -47,6 +48,7 @@ impl ErrorKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct AppError {
     pub kind: ErrorKind,
     /// A stable, machine-readable code such as `FleetNotFound`.

@@ -14,6 +14,7 @@ pub const MAX_GATE_TIMEOUT_SECONDS: i64 = 30 * 24 * 3600;
 pub const MAX_COMMENT_LEN: usize = 1_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub enum GateType {
     Approval,
     ScheduledStart,
@@ -21,6 +22,7 @@ pub enum GateType {
 
 /// Whether a gate holds the start of its stage or group, or its completion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub enum Timing {
     Before,
     After,
@@ -29,6 +31,7 @@ pub enum Timing {
 /// What an unapproved gate does when its `timeoutInSeconds` runs out (beyond Azure, whose
 /// approvals never expire).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub enum OnTimeout {
     /// The stage or group, and so the run, fails.
     Fail,
@@ -37,6 +40,7 @@ pub enum OnTimeout {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ScheduledStartConfiguration {
     pub start_day: DayOfWeek,
@@ -91,6 +95,7 @@ impl ScheduledStartConfiguration {
 
 /// A gate as a strategy configures it (Azure's `GateConfiguration`, plus a timeout).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GateConfiguration {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -176,6 +181,7 @@ impl GateConfiguration {
 
 /// Who approved a gate, when, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Approval {
     pub by: String,
@@ -185,6 +191,7 @@ pub struct Approval {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", tag = "state")]
 pub enum GateState {
     /// Waiting; `reached_at` once the run has got to it (only then may it be approved).
@@ -212,6 +219,7 @@ pub enum GateState {
 
 /// A gate of a run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct GateRun {
     /// Unique in the fleet while the run exists: `{run}.{stage}[.{group}].{before|after}[.{n}]`.
@@ -434,6 +442,7 @@ mod tests {
 
 /// Where a gate is in its run, as the gate resource names it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateRunProperties {
     pub name: String,
@@ -444,6 +453,7 @@ pub struct UpdateRunProperties {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct GateTarget {
     /// The run's id, `/fleets/{fleet}/updateRuns/{run}`.
@@ -452,6 +462,7 @@ pub struct GateTarget {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ScheduledStartProperties {
     pub absolute_start_time: Timestamp,
@@ -460,6 +471,7 @@ pub struct ScheduledStartProperties {
 /// A gate as `/fleets/{fleet}/gates/{name}` shows it: Azure's gate resource, plus when it was
 /// reached, who approved it and its timeout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct GateProperties {
     pub display_name: String,
@@ -487,6 +499,7 @@ pub struct GateProperties {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct GateResource {
     pub id: String,

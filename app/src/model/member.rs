@@ -9,6 +9,7 @@ use std::fmt;
 /// Where a member's cluster lives, as its provider names it. The simulated provider's clusters
 /// are `sim:{name}`; real providers will bring their own forms (an ARM resource id, …).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct ClusterResourceId(String);
 
@@ -88,6 +89,7 @@ pub fn validate_labels(labels: &Labels) -> Result<(), String> {
 
 /// What the operator declares about a member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MemberSpec {
     pub cluster_resource_id: ClusterResourceId,
@@ -99,6 +101,7 @@ pub struct MemberSpec {
 
 /// A stored member. `etag` changes on every write, for compare-and-set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Member {
     pub fleet: FleetName,
     pub name: MemberName,
@@ -108,6 +111,7 @@ pub struct Member {
 
 /// A fleet and how many members it has.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct FleetSummary {
     pub name: FleetName,
     pub member_count: u64,

@@ -13,6 +13,8 @@ pub mod names;
 pub mod overview;
 pub mod precondition;
 pub mod run;
+#[cfg(feature = "ssr")]
+mod schema;
 pub mod selector;
 pub mod status;
 pub mod strategy;

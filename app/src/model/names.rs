@@ -35,6 +35,7 @@ macro_rules! name_type {
     ($(#[$doc:meta])* $ty:ident, $kind:literal, $max:literal) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        #[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
         #[serde(transparent)]
         pub struct $ty(String);
 

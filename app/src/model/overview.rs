@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct FleetOverview {
     pub fleet: FleetName,
     /// Fleet time when the overview was computed.
@@ -30,12 +31,14 @@ pub struct FleetOverview {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct GroupSummary {
     pub name: GroupName,
     pub members: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct VersionCount {
     pub version: String,
     pub count: usize,
@@ -44,6 +47,7 @@ pub struct VersionCount {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct MemberRow {
     pub name: MemberName,
     pub cluster_resource_id: ClusterResourceId,
@@ -64,6 +68,7 @@ pub struct MemberRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct ObservedCluster {
     pub location: Region,
     pub kubernetes_version: KubernetesVersion,
@@ -82,6 +87,7 @@ pub struct ObservedCluster {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct PoolRow {
     pub name: String,
     pub count: u32,
@@ -94,6 +100,7 @@ pub struct PoolRow {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct WindowStatus {
     pub description: String,
     pub open: bool,

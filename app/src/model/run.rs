@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 
 /// The one state vocabulary users see, for run, stage, group, member and wait alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub enum State {
     NotStarted,
     Running,
@@ -26,6 +27,7 @@ pub enum State {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", tag = "state")]
 pub enum RunState {
     NotStarted,
@@ -52,6 +54,7 @@ pub enum RunState {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", tag = "state")]
 pub enum StageState {
     NotStarted,
@@ -75,6 +78,7 @@ pub enum StageState {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", tag = "state")]
 pub enum WaitState {
     NotStarted,
@@ -95,6 +99,7 @@ pub enum WaitState {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", tag = "state")]
 pub enum GroupState {
     NotStarted,
@@ -118,6 +123,7 @@ pub enum GroupState {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub enum SkippedBy {
     /// The engine found nothing to do (already at target).
     System,
@@ -125,6 +131,7 @@ pub enum SkippedBy {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", tag = "state")]
 pub enum MemberState {
     NotStarted,
@@ -169,6 +176,7 @@ pub enum MemberState {
 
 /// What a pending member waits for that will end by itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", tag = "kind")]
 pub enum WaitingOn {
     /// Another run is upgrading the cluster (`holder` names it).
@@ -179,6 +187,7 @@ pub enum WaitingOn {
 
 /// A provider that has not answered about an upgrade in flight since `since`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ProviderTrouble {
     pub since: Timestamp,
@@ -186,6 +195,7 @@ pub struct ProviderTrouble {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct MemberRun {
     pub name: MemberName,
@@ -200,6 +210,7 @@ pub struct MemberRun {
 /// one member at a time for a group and no ceiling for a stage; for budgets see
 /// [`crate::model::strategy::UpdateStage::max_allowed_failures`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Limits {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -209,6 +220,7 @@ pub struct Limits {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct GroupRun {
     pub name: String,
@@ -223,6 +235,7 @@ pub struct GroupRun {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct StageRun {
     pub name: String,
@@ -283,6 +296,7 @@ impl StageRun {
 /// run already reflects, after which the page follows the run's event stream (so it is not sent
 /// the whole history again; newer events it might also see only cost a refetch).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RunView {
     pub run: UpdateRun,
@@ -297,6 +311,7 @@ pub struct RunView {
 /// How far the upgrades in flight have come, as their provider reports them: what a run page
 /// polls between the run's events.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RunProgress {
     pub time: FleetTime,
@@ -305,6 +320,7 @@ pub struct RunProgress {
 
 /// An update run: what was asked (frozen at creation) and where it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateRun {
     pub name: String,
@@ -330,6 +346,7 @@ pub struct UpdateRun {
 
 /// What changed, for the run's timeline and the event stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", tag = "type", content = "name")]
 pub enum Subject {
     Run,
@@ -342,6 +359,7 @@ pub enum Subject {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RunEvent {
     pub at: Timestamp,

@@ -132,6 +132,7 @@ impl<'de> Deserialize<'de> for LabelSelector {
 
 /// Azure's `memberSelector`: `{"byLabel": "<selector>"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MemberSelector {
     pub by_label: LabelSelector,

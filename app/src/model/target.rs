@@ -6,12 +6,15 @@ use serde::{Deserialize, Serialize};
 
 /// A change of one thing from one version to another.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "ssr", schemars(rename = "{T}Step"))]
 pub struct Step<T> {
     pub from: T,
     pub to: T,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PoolTarget {
     pub name: String,
@@ -23,6 +26,7 @@ pub struct PoolTarget {
 
 /// Everything an upgrade of one member changes. Only parts that change are listed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UpgradeTarget {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -121,6 +125,7 @@ impl UpgradeTarget {
 /// How far an upgrade in flight has come, as its provider reports it: nodes replaced of those
 /// it will replace, and the step it is on (`control plane`, `node pool system`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UpgradeProgress {
     pub nodes_done: u32,

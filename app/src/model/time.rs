@@ -189,6 +189,7 @@ pub fn parse_offset(text: &str) -> Option<i64> {
 /// The fleet's clock as the server reads it, for a browser to count on from: fleet time runs
 /// `scale` times faster than real time (`--time-scale`; 0 means it moves only when told).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct FleetTime {
     pub now: Timestamp,
     pub scale: f64,

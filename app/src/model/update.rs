@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub enum UpgradeType {
     /// Control plane, then every node pool, to the version, plus node images.
     Full,
@@ -15,6 +16,7 @@ pub enum UpgradeType {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpgradeSpec {
     #[serde(rename = "type")]
@@ -24,6 +26,7 @@ pub struct UpgradeSpec {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub enum NodeImageSelectionType {
     /// The newest image of the family in the member's region when the member starts.
     #[default]
@@ -38,12 +41,14 @@ pub enum NodeImageSelectionType {
 
 /// One image of a `Custom` selection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CustomNodeImageVersion {
     pub version: NodeImageVersion,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodeImageSelection {
     #[serde(rename = "type")]
@@ -92,6 +97,7 @@ impl NodeImageSelection {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ManagedClusterUpdate {
     pub upgrade: UpgradeSpec,
@@ -105,6 +111,7 @@ pub struct ManagedClusterUpdate {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub enum StoppedClusterAction {
     #[default]
     Skip,
@@ -119,6 +126,7 @@ impl StoppedClusterAction {
 
 /// What a run is asked to do: the stages (none = one by one) and the update.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RunSpec {
     pub strategy: Option<UpdateStrategy>,
@@ -221,6 +229,7 @@ mod tests {
 
 /// Where a new run's stages come from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(
     rename_all = "camelCase",
     tag = "kind",
@@ -236,6 +245,7 @@ pub enum StrategySource {
 
 /// A request to create an update run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateRun {
     pub strategy: StrategySource,

@@ -82,6 +82,8 @@ pub fn App() -> impl IntoView {
                 <A href="/" attr:class="brand">"Drydock"</A>
                 <span class="tagline">"Staged upgrades for Kubernetes fleets"</span>
                 <span class="spacer"></span>
+                // A server page, not one of the app's: the browser loads it whole.
+                <a href="/api/docs" class="audit-link" rel="external">"API"</a>
                 <access::UserMenu/>
             </header>
             <main>

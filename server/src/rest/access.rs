@@ -1,21 +1,23 @@
 //! `/tokens` (API tokens: created, listed, revoked), `/users` (global admins manage who may
 //! sign in and their roles) and `/me` (who the credential in use belongs to).
 
+use super::shapes::{List, Resource};
 use super::{
-    ApiResult, ApiState, ArmBody, ArmJson, AsCaller, IfMatch, delete_response, list, ok,
-    parse_name, put_response,
+    ApiResult, ApiState, ArmBody, ArmJson, AsCaller, IfMatch, delete_response, parse_name,
+    put_response, typed,
 };
 use crate::auth::{NewToken, UserUpdate};
 use crate::store::access::{StoredToken, StoredUser};
 use app::model::access::{Grant, Role};
 use app::model::names::{FleetName, UserName};
+use app::model::time::Timestamp;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TokenProperties {
     role: Role,
@@ -27,7 +29,7 @@ pub struct TokenProperties {
     description: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UserProperties {
     #[serde(default)]
@@ -36,42 +38,83 @@ pub struct UserProperties {
 }
 
 /// A token as listed: never its secret (which is not kept).
-fn token_json(token: &StoredToken) -> Value {
-    let time = |t: Option<app::model::time::Timestamp>| t.map(|t| t.to_string());
-    json!({
-        "id": format!("/tokens/{}", token.id),
-        "name": token.id,
-        "type": "Drydock/tokens",
-        "properties": {
-            "role": token.role,
-            "fleet": token.fleet,
-            "owner": token.owner,
-            "description": token.description,
-            "state": crate::auth::token_state(token),
-            "createdTime": token.created_at.to_string(),
-            "expiresTime": time(token.expires_at),
-            "revokedTime": time(token.revoked_at),
-            "lastUsedTime": time(token.last_used_at),
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenView<'a> {
+    role: Role,
+    /// The one fleet it is for; null: every fleet its role reaches.
+    fleet: Option<&'a FleetName>,
+    owner: &'a UserName,
+    description: &'a str,
+    /// `Active`, `Expired` or `Revoked`.
+    state: &'static str,
+    created_time: Timestamp,
+    expires_time: Option<Timestamp>,
+    revoked_time: Option<Timestamp>,
+    last_used_time: Option<Timestamp>,
+    /// The secret: only in the answer to its creation (only its hash is kept).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<String>,
+}
+
+pub type Token<'a> = Resource<TokenView<'a>>;
+
+fn token(token: &StoredToken) -> Token<'_> {
+    Resource::new(
+        format!("/tokens/{}", token.id),
+        token.id.as_str(),
+        "Drydock/tokens",
+        TokenView {
+            role: token.role,
+            fleet: token.fleet.as_ref(),
+            owner: &token.owner,
+            description: &token.description,
+            state: crate::auth::token_state(token),
+            created_time: token.created_at,
+            expires_time: token.expires_at,
+            revoked_time: token.revoked_at,
+            last_used_time: token.last_used_at,
+            token: None,
         },
-    })
+    )
 }
 
 /// A user as listed: never the password hash.
-fn user_json(user: &StoredUser) -> Value {
-    json!({
-        "id": format!("/users/{}", user.name),
-        "name": user.name,
-        "type": "Drydock/users",
-        "etag": user.etag.to_string(),
-        "properties": {
-            "roles": user.grants,
-            "passwordSet": user.password_hash.is_some(),
-            // The issuer of a user who signs in through single sign-on.
-            "identityProvider": user.issuer,
-            "createdTime": user.created_at.to_string(),
-            "passwordChangedTime": user.password_changed_at.to_string(),
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView<'a> {
+    roles: &'a [Grant],
+    password_set: bool,
+    /// The issuer of a user who signs in through single sign-on; null for a built-in user.
+    identity_provider: Option<&'a str>,
+    created_time: Timestamp,
+    password_changed_time: Timestamp,
+}
+
+pub type User<'a> = Resource<UserView<'a>>;
+
+fn user(user: &StoredUser) -> User<'_> {
+    Resource::new(
+        format!("/users/{}", user.name),
+        user.name.as_str(),
+        "Drydock/users",
+        UserView {
+            roles: &user.grants,
+            password_set: user.password_hash.is_some(),
+            identity_provider: user.issuer.as_deref(),
+            created_time: user.created_at,
+            password_changed_time: user.password_changed_at,
         },
-    })
+    )
+    .etag(user.etag)
+}
+
+/// Who a credential belongs to, with the roles it carries.
+#[derive(Serialize, JsonSchema)]
+pub struct Me {
+    name: String,
+    credential: app::model::access::Credential,
+    roles: Vec<Grant>,
 }
 
 fn user_name(name: &str) -> Result<UserName, super::ApiError> {
@@ -92,14 +135,16 @@ pub async fn create_token(
         description: p.description,
     };
     let (token, secret) = drydock.access().create_token(&caller, request).await?;
-    let mut value = token_json(&token);
-    value["properties"]["token"] = json!(secret);
-    Ok((StatusCode::CREATED, axum::Json(value)).into_response())
+    let mut created = self::token(&token);
+    created.properties.token = Some(secret);
+    Ok((StatusCode::CREATED, axum::Json(created)).into_response())
 }
 
 pub async fn list_tokens(State(drydock): State<ApiState>, AsCaller(caller): AsCaller) -> ApiResult {
     let tokens = drydock.access().list_tokens(&caller).await?;
-    Ok(list(tokens.iter().map(token_json).collect()))
+    Ok(typed(&List {
+        value: tokens.iter().map(token).collect(),
+    }))
 }
 
 /// Revokes: 200, or 204 when it was revoked already.
@@ -115,7 +160,9 @@ pub async fn revoke_token(
 
 pub async fn list_users(State(drydock): State<ApiState>, AsCaller(caller): AsCaller) -> ApiResult {
     let users = drydock.access().list_users(&caller).await?;
-    Ok(list(users.iter().map(user_json).collect()))
+    Ok(typed(&List {
+        value: users.iter().map(user).collect(),
+    }))
 }
 
 pub async fn get_user(
@@ -124,9 +171,8 @@ pub async fn get_user(
     Path(name): Path<String>,
 ) -> ApiResult {
     let name = user_name(&name)?;
-    Ok(ok(user_json(
-        &drydock.access().get_user(&caller, &name).await?,
-    )))
+    let stored = drydock.access().get_user(&caller, &name).await?;
+    Ok(typed(&user(&stored)))
 }
 
 pub async fn put_user(
@@ -145,7 +191,7 @@ pub async fn put_user(
         .access()
         .put_user(&caller, &name, update, &precondition)
         .await?;
-    Ok(put_response(created, user_json(&user)))
+    Ok(put_response(created, &self::user(&user)))
 }
 
 pub async fn delete_user(
@@ -165,11 +211,11 @@ pub async fn delete_user(
 
 /// Who the request's credential belongs to, with the roles it carries.
 pub async fn me(AsCaller(caller): AsCaller) -> ApiResult {
-    Ok(ok(json!({
-        "name": caller.name,
-        "credential": caller.credential,
-        "roles": caller.grants,
-    })))
+    Ok(typed(&Me {
+        name: caller.name,
+        credential: caller.credential,
+        roles: caller.grants,
+    }))
 }
 
 /// `GET /api/v1/audit?actor=&fleet=&run=&before=&limit=`: newest first; `nextBefore` pages on.
@@ -200,5 +246,5 @@ pub async fn audit(
         }
     }
     let page = drydock.audit_log(&caller, &wanted).await?;
-    Ok(ok(serde_json::to_value(page).unwrap_or_default()))
+    Ok(typed(&page))
 }

@@ -83,7 +83,7 @@ fn in_arm_shape(status: StatusCode, text: &str) -> AppError {
 
 /// An empty request body, or `{}`: what commands that take no input accept, so a body sent by
 /// mistake is refused instead of ignored.
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NoInput {}
 

@@ -3,18 +3,20 @@
 //! store, where they were committed with the state they describe, so a client misses none; the
 //! runtime's change notifications only say when to look.
 
-use super::{ApiError, ApiState, AsCaller, ok, parse_name};
+use super::{ApiError, ApiState, AsCaller, parse_name, typed};
 use crate::runtime::RunKey;
 use crate::store::StoredEvent;
 use app::model::access::Caller;
 use app::model::error::AppError;
 use app::model::names::{FleetName, RunName};
+use app::model::run::RunEvent;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::{self, Stream};
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::Serialize;
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use tokio::sync::broadcast::{Receiver, error::RecvError};
@@ -161,15 +163,29 @@ pub async fn timeline(
         .run_events(&caller, &fleet, &run, after, limit)
         .await?;
     let next_after = events.last().map_or(after, |e| e.id);
-    let value: Vec<Value> = events
-        .into_iter()
-        .map(|stored| {
-            let mut event = serde_json::to_value(&stored.event).unwrap_or(Value::Null);
-            if let Value::Object(fields) = &mut event {
-                fields.insert("id".into(), json!(stored.id));
-            }
-            event
+    let value = events
+        .iter()
+        .map(|stored| TimelineEntry {
+            id: stored.id,
+            event: &stored.event,
         })
         .collect();
-    Ok(ok(json!({ "value": value, "nextAfter": next_after })))
+    Ok(typed(&Timeline { value, next_after }))
+}
+
+/// A page of a run's timeline.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Timeline<'a> {
+    value: Vec<TimelineEntry<'a>>,
+    /// Pass as `after` for the next page.
+    next_after: i64,
+}
+
+/// One event of a run's timeline, with its id (what `after` and `Last-Event-ID` count from).
+#[derive(Serialize, JsonSchema)]
+pub struct TimelineEntry<'a> {
+    id: i64,
+    #[serde(flatten)]
+    event: &'a RunEvent,
 }

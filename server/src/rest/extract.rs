@@ -91,8 +91,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ArmJson<T> {
 /// returns are accepted and ignored, so a GET can be sent back as is, but only in their own
 /// shape (`etag` a string, not `5`); anything else is refused (a typo must not silently do
 /// nothing).
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "{P}Body")]
 #[allow(dead_code)]
 pub struct ArmBody<P> {
     pub properties: P,
@@ -108,7 +109,7 @@ pub struct ArmBody<P> {
 
 /// A read-only object a GET returns (a `status`), accepted back in a PUT and ignored, as long as
 /// it is an object.
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, schemars::JsonSchema)]
 #[allow(dead_code)]
 pub struct ReadOnlyObject(serde_json::Map<String, serde_json::Value>);
 

@@ -1,16 +1,17 @@
+use super::shapes::{List, Resource};
 use super::{
-    ApiResult, ApiState, ArmJson, AsCaller, delete_response, list, ok, parse_name, put_response,
+    ApiResult, ApiState, ArmJson, AsCaller, delete_response, parse_name, put_response, typed,
 };
 use app::model::member::FleetSummary;
 use app::model::names::FleetName;
 use axum::extract::{Path, State};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// `PUT /fleets/{fleet}` body: `{}`, or `{"properties": {}}`. A fleet has no settable
 /// properties yet; what a GET returns (`id`, `name`, `type`, `properties.memberCount`) is
 /// accepted so a GET can be sent back as is. Anything else is refused.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct PutFleet {
@@ -24,27 +25,32 @@ pub struct PutFleet {
     kind: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[allow(dead_code)]
 pub struct FleetProperties {
-    /// Read-only.
+    /// Read-only: how many members the fleet has.
     #[serde(default)]
     member_count: Option<u64>,
 }
 
-pub fn fleet_json(fleet: &FleetSummary) -> Value {
-    json!({
-        "id": format!("/fleets/{}", fleet.name),
-        "name": fleet.name,
-        "type": "Drydock/fleets",
-        "properties": { "memberCount": fleet.member_count },
-    })
+pub type Fleet = Resource<FleetProperties>;
+
+pub fn fleet(fleet: &FleetSummary) -> Fleet {
+    Resource::new(
+        format!("/fleets/{}", fleet.name),
+        fleet.name.as_str(),
+        "Drydock/fleets",
+        FleetProperties {
+            member_count: Some(fleet.member_count),
+        },
+    )
 }
 
 pub async fn index(State(drydock): State<ApiState>, AsCaller(caller): AsCaller) -> ApiResult {
     let fleets = drydock.list_fleets(&caller).await?;
-    Ok(list(fleets.iter().map(fleet_json).collect()))
+    Ok(typed(&List {
+        value: fleets.iter().map(fleet).collect(),
+    }))
 }
 
 pub async fn put(
@@ -55,7 +61,7 @@ pub async fn put(
 ) -> ApiResult {
     let fleet = parse_name("InvalidFleetName", FleetName::parse(&fleet))?;
     let (summary, created) = drydock.put_fleet(&caller, &fleet).await?;
-    Ok(put_response(created, fleet_json(&summary)))
+    Ok(put_response(created, &self::fleet(&summary)))
 }
 
 pub async fn get(
@@ -64,7 +70,9 @@ pub async fn get(
     Path(fleet): Path<String>,
 ) -> ApiResult {
     let fleet = parse_name("InvalidFleetName", FleetName::parse(&fleet))?;
-    Ok(ok(fleet_json(&drydock.get_fleet(&caller, &fleet).await?)))
+    Ok(typed(&self::fleet(
+        &drydock.get_fleet(&caller, &fleet).await?,
+    )))
 }
 
 pub async fn delete(

@@ -3,8 +3,9 @@
 //! (`If-Match` honoured).
 
 use super::runs::with_reply;
+use super::shapes::List;
 use super::{
-    ApiResult, ApiState, ArmBody, ArmJson, AsCaller, IfMatch, list, ok, parse_name, query_pairs,
+    ApiResult, ApiState, ArmBody, ArmJson, AsCaller, IfMatch, parse_name, query_pairs, typed,
 };
 use crate::service::{GateApproval, GateFilter};
 use app::model::error::AppError;
@@ -58,12 +59,7 @@ pub async fn index(
     let fleet = fleet_name(&fleet)?;
     let filter = filter_of(query.as_deref())?;
     let gates = drydock.list_gates(&caller, &fleet, &filter).await?;
-    Ok(list(
-        gates
-            .iter()
-            .map(|g| serde_json::to_value(g).unwrap_or_default())
-            .collect(),
-    ))
+    Ok(typed(&List { value: gates }))
 }
 
 pub async fn get(
@@ -73,12 +69,12 @@ pub async fn get(
 ) -> ApiResult {
     let fleet = fleet_name(&fleet)?;
     let gate = drydock.get_gate(&caller, &fleet, &gate).await?;
-    Ok(ok(serde_json::to_value(gate).unwrap_or_default()))
+    Ok(typed(&gate))
 }
 
 /// What a `PATCH` sets: the state (only `Completed`: approve), and beyond Azure a comment and
 /// the confirmation some approvals need.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PatchGateProperties {
     state: State,
@@ -114,8 +110,5 @@ pub async fn patch(
     let (reply, gate) = drydock
         .approve_gate(&caller, &fleet, &gate, approval, &precondition)
         .await?;
-    Ok(with_reply(
-        ok(serde_json::to_value(gate).unwrap_or_default()),
-        &reply,
-    ))
+    Ok(with_reply(typed(&gate), &reply))
 }

@@ -1,16 +1,19 @@
+use super::shapes::{ErrorBody, List, Resource};
 use super::{
     ApiResult, ApiState, ArmBody, ArmJson, AsCaller, IfMatch, ReadOnlyObject, delete_response,
-    list, ok, parse_name, put_response,
+    parse_name, put_response, typed,
 };
 use crate::service::MemberView;
+use app::model::cluster::ClusterState;
 use app::model::member::{ClusterResourceId, Labels, MemberSpec};
 use app::model::names::{FleetName, GroupName, MemberName};
 use axum::extract::{Path, RawQuery, State};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// What a member PUT may set; `status` and `provider` (read-only) are accepted and ignored.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct PutMemberProperties {
@@ -34,38 +37,57 @@ fn names(fleet: &str, member: &str) -> Result<(FleetName, MemberName), super::Ap
 }
 
 /// What the provider observes; when it cannot, why, and what was last seen.
-fn status_json(view: &MemberView) -> Value {
-    match &view.observed {
-        Ok(state) => serde_json::to_value(state).unwrap_or(Value::Null),
-        Err(error) => {
-            let mut status =
-                json!({ "error": { "code": "ClusterUnobservable", "message": error.to_string() } });
-            if let Some(seen) = &view.last_seen {
-                status["lastSeen"] = serde_json::to_value(seen).unwrap_or(Value::Null);
-            }
-            status
-        }
-    }
+#[derive(Serialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ClusterStatus {
+    Observed(ClusterState),
+    Unobservable {
+        /// `ClusterUnobservable`, with the provider's reason.
+        error: ErrorBody,
+        #[serde(rename = "lastSeen", skip_serializing_if = "Option::is_none")]
+        last_seen: Option<ClusterState>,
+    },
 }
 
-pub fn member_json(view: &MemberView) -> Value {
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberProperties {
+    cluster_resource_id: ClusterResourceId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group: Option<GroupName>,
+    labels: Labels,
+    /// The provider answering for the cluster; null when none understands its id.
+    provider: Option<String>,
+    status: ClusterStatus,
+}
+
+pub type Member = Resource<MemberProperties>;
+
+pub fn member(view: &MemberView) -> Member {
     let member = &view.member;
-    let mut properties = json!({
-        "clusterResourceId": member.spec.cluster_resource_id,
-        "labels": member.spec.labels,
-        "provider": view.provider,
-        "status": status_json(view),
-    });
-    if let Some(group) = &member.spec.group {
-        properties["group"] = json!(group);
-    }
-    json!({
-        "id": format!("/fleets/{}/members/{}", member.fleet, member.name),
-        "name": member.name,
-        "type": "Drydock/fleets/members",
-        "etag": member.etag.to_string(),
-        "properties": properties,
-    })
+    let status = match &view.observed {
+        Ok(state) => ClusterStatus::Observed(state.clone()),
+        Err(error) => ClusterStatus::Unobservable {
+            error: ErrorBody {
+                code: "ClusterUnobservable".into(),
+                message: error.to_string(),
+            },
+            last_seen: view.last_seen.clone(),
+        },
+    };
+    Resource::new(
+        format!("/fleets/{}/members/{}", member.fleet, member.name),
+        member.name.as_str(),
+        "Drydock/fleets/members",
+        MemberProperties {
+            cluster_resource_id: member.spec.cluster_resource_id.clone(),
+            group: member.spec.group.clone(),
+            labels: member.spec.labels.clone(),
+            provider: view.provider.clone(),
+            status,
+        },
+    )
+    .etag(member.etag)
 }
 
 pub async fn index(
@@ -75,7 +97,9 @@ pub async fn index(
 ) -> ApiResult {
     let fleet = parse_name("InvalidFleetName", FleetName::parse(&fleet))?;
     let views = drydock.list_members(&caller, &fleet).await?;
-    Ok(list(views.iter().map(member_json).collect()))
+    Ok(typed(&List {
+        value: views.iter().map(member).collect(),
+    }))
 }
 
 pub async fn put(
@@ -95,7 +119,7 @@ pub async fn put(
     let (view, created) = drydock
         .put_member(&caller, &fleet, &member, spec, &precondition)
         .await?;
-    Ok(put_response(created, member_json(&view)))
+    Ok(put_response(created, &self::member(&view)))
 }
 
 pub async fn get(
@@ -104,7 +128,7 @@ pub async fn get(
     Path((fleet, member)): Path<(String, String)>,
 ) -> ApiResult {
     let (fleet, member) = names(&fleet, &member)?;
-    Ok(ok(member_json(
+    Ok(typed(&self::member(
         &drydock.get_member(&caller, &fleet, &member).await?,
     )))
 }

@@ -9,8 +9,10 @@ mod extract;
 mod fleets;
 mod gates;
 mod members;
+pub mod openapi;
 mod providers;
 mod runs;
+mod shapes;
 mod simulator;
 mod strategies;
 mod webhooks;
@@ -24,8 +26,9 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post, put};
+use openapi::{Op, Route};
 use serde_json::{Value, json};
+use shapes::List;
 use std::sync::Arc;
 
 pub type ApiState = Arc<Drydock>;
@@ -34,87 +37,388 @@ pub type ApiResult = Result<Response, ApiError>;
 /// Request bodies larger than this are refused with 413 before they are read.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// Every API route: its path and what each method does. The router is built from this list,
-/// and the access matrix test walks it, so a new route cannot miss the test.
-pub fn routes() -> Vec<(&'static str, MethodRouter<ApiState>)> {
+/// Every API route: its path, each method's handler and what it does. The router and the
+/// OpenAPI document are built from this list, and the access matrix test walks it, so a new
+/// route cannot miss the document or the test.
+pub fn routes() -> Vec<Route> {
+    let mut all = fleet_routes();
+    all.extend(run_routes());
+    all.extend(access_routes());
+    all.extend(provider_routes());
+    all
+}
+
+fn fleet_routes() -> Vec<Route> {
     vec![
-        ("/fleets", get(fleets::index)),
-        (
-            "/fleets/{fleet}",
-            put(fleets::put).get(fleets::get).delete(fleets::delete),
+        Route::at("/fleets").get(
+            fleets::index,
+            Op::new("listFleets", "Lists the fleets the caller may see.")
+                .ok::<List<fleets::Fleet>>(),
         ),
-        ("/fleets/{fleet}/members", get(members::index)),
-        (
-            "/fleets/{fleet}/members/{member}",
-            put(members::put).get(members::get).delete(members::delete),
+        Route::at("/fleets/{fleet}")
+            .put(
+                fleets::put,
+                Op::new("putFleet", "Creates a fleet (or leaves one as it is).")
+                    .body::<fleets::PutFleet>()
+                    .put::<fleets::Fleet>(),
+            )
+            .get(
+                fleets::get,
+                Op::new("getFleet", "Reads a fleet.").ok::<fleets::Fleet>(),
+            )
+            .delete(
+                fleets::delete,
+                Op::new(
+                    "deleteFleet",
+                    "Deletes a fleet with its members, runs and strategies (refused while a run upgrades).",
+                )
+                .deletes(),
+            ),
+        Route::at("/fleets/{fleet}/members").get(
+            members::index,
+            Op::new(
+                "listMembers",
+                "Lists a fleet's members with what their clusters run.",
+            )
+            .ok::<List<members::Member>>(),
         ),
-        ("/fleets/{fleet}/updateRuns", get(runs::index)),
-        (
-            "/fleets/{fleet}/updateRuns/{run}",
-            put(runs::put).get(runs::get).delete(runs::delete),
+        Route::at("/fleets/{fleet}/members/{member}")
+            .put(
+                members::put,
+                Op::new(
+                    "putMember",
+                    "Joins a cluster to the fleet, or changes a member's group and labels.",
+                )
+                .body::<ArmBody<members::PutMemberProperties>>()
+                .put::<members::Member>(),
+            )
+            .get(
+                members::get,
+                Op::new("getMember", "Reads a member and what its cluster runs.")
+                    .ok::<members::Member>(),
+            )
+            .delete(
+                members::delete,
+                Op::new(
+                    "deleteMember",
+                    "Removes a member (a member being upgraded only with force=true).",
+                )
+                .query("force", "true: remove it even while a run upgrades it.")
+                .preconditions()
+                .deletes(),
+            ),
+        Route::at("/fleets/{fleet}/updateStrategies").get(
+            strategies::index,
+            Op::new("listUpdateStrategies", "Lists a fleet's stored strategies.")
+                .ok::<List<strategies::Strategy>>(),
         ),
-        (
-            "/fleets/{fleet}/updateRuns/{run}/plan",
-            get(runs::plan).post(runs::plan),
+        Route::at("/fleets/{fleet}/updateStrategies/{name}")
+            .put(
+                strategies::put,
+                Op::new("putUpdateStrategy", "Stores a strategy: stages, groups, waits, gates.")
+                    .body::<ArmBody<strategies::PutStrategyProperties>>()
+                    .put::<strategies::Strategy>(),
+            )
+            .get(
+                strategies::get,
+                Op::new("getUpdateStrategy", "Reads a stored strategy.")
+                    .ok::<strategies::Strategy>(),
+            )
+            .delete(
+                strategies::delete,
+                Op::new(
+                    "deleteUpdateStrategy",
+                    "Deletes a stored strategy (runs keep their copies).",
+                )
+                .preconditions()
+                .deletes(),
+            ),
+    ]
+}
+
+fn run_routes() -> Vec<Route> {
+    let command = |id, summary| Op::new(id, summary).body::<NoInput>().ok::<runs::Run>();
+    vec![
+        Route::at("/fleets/{fleet}/updateRuns").get(
+            runs::index,
+            Op::new("listUpdateRuns", "Lists a fleet's update runs.").ok::<List<runs::Run>>(),
         ),
-        (
-            "/fleets/{fleet}/updateRuns/{run}/events",
-            get(events::stream),
+        Route::at("/fleets/{fleet}/updateRuns/{run}")
+            .put(
+                runs::put,
+                Op::new(
+                    "createUpdateRun",
+                    "Creates an update run (not started): its stages are frozen from the strategy given, stored or inline, or one member after another.",
+                )
+                .body::<ArmBody<runs::PutRunProperties>>()
+                .answers::<runs::Run>(201, "Created")
+                .preconditions(),
+            )
+            .get(
+                runs::get,
+                Op::new(
+                    "getUpdateRun",
+                    "Reads a run: what was asked and where every stage, group and member is.",
+                )
+                .ok::<runs::Run>(),
+            )
+            .delete(
+                runs::delete,
+                Op::new("deleteUpdateRun", "Deletes a run that is not running.")
+                    .preconditions()
+                    .deletes(),
+            ),
+        Route::at("/fleets/{fleet}/updateRuns/{run}/plan")
+            .get(
+                runs::plan,
+                Op::new(
+                    "getUpdateRunPlan",
+                    "What the run would do from here: order, targets, reasons and an ETA.",
+                )
+                .ok::<app::engine::Plan>(),
+            )
+            .post(
+                runs::plan,
+                Op::new("planUpdateRun", "The same plan, for clients that POST.")
+                    .body::<NoInput>()
+                    .ok::<app::engine::Plan>(),
+            ),
+        Route::at("/fleets/{fleet}/updateRuns/{run}/events").get(
+            events::stream,
+            Op::new(
+                "followUpdateRunEvents",
+                "The run's timeline as Server-Sent Events (event `state`), from the start or after an id, then live.",
+            )
+            .query("after", "Only events after this id (Last-Event-ID is honoured too).")
+            .events(),
         ),
-        (
-            "/fleets/{fleet}/updateRuns/{run}/timeline",
-            get(events::timeline),
+        Route::at("/fleets/{fleet}/updateRuns/{run}/timeline").get(
+            events::timeline,
+            Op::new("getUpdateRunTimeline", "One page of the run's timeline.")
+                .query("after", "Only events after this id (a page's nextAfter).")
+                .query("limit", "At most this many events (1–10000, 1000 by default).")
+                .ok::<events::Timeline>(),
         ),
-        ("/fleets/{fleet}/updateRuns/{run}/start", post(runs::start)),
-        ("/fleets/{fleet}/updateRuns/{run}/stop", post(runs::stop)),
-        ("/fleets/{fleet}/updateRuns/{run}/skip", post(runs::skip)),
-        ("/fleets/{fleet}/gates", get(gates::index)),
-        (
-            "/fleets/{fleet}/gates/{gate}",
-            get(gates::get).patch(gates::patch),
+        Route::at("/fleets/{fleet}/updateRuns/{run}/start").post(
+            runs::start,
+            command("startUpdateRun", "Starts a run, or resumes a stopped one (retrying failed members)."),
         ),
-        ("/fleets/{fleet}/updateStrategies", get(strategies::index)),
-        (
-            "/fleets/{fleet}/updateStrategies/{name}",
-            put(strategies::put)
-                .get(strategies::get)
-                .delete(strategies::delete),
+        Route::at("/fleets/{fleet}/updateRuns/{run}/stop").post(
+            runs::stop,
+            command("stopUpdateRun", "Stops a run: nothing more starts; upgrades in flight finish."),
         ),
-        ("/webhooks", get(webhooks::index)),
-        (
-            "/webhooks/{name}",
-            put(webhooks::put)
-                .get(webhooks::get)
-                .delete(webhooks::delete),
+        Route::at("/fleets/{fleet}/updateRuns/{run}/skip").post(
+            runs::skip,
+            Op::new("skipInUpdateRun", "Skips stages, groups, members or gates of a run.")
+                .body::<runs::SkipBody>()
+                .ok::<runs::Run>(),
         ),
-        ("/webhooks/{name}/deliveries", get(webhooks::deliveries)),
-        (
-            "/tokens",
-            get(access::list_tokens).post(access::create_token),
+        Route::at("/fleets/{fleet}/gates").get(
+            gates::index,
+            Op::new("listGates", "Lists the gates of a fleet's runs.")
+                .query("state", "Pending, Completed or Skipped.")
+                .query("gateType", "Approval or ScheduledStart.")
+                .query("updateRun", "Only this run's gates.")
+                .ok::<List<app::model::gate::GateResource>>(),
         ),
-        ("/tokens/{id}", axum::routing::delete(access::revoke_token)),
-        ("/users", get(access::list_users)),
-        (
-            "/users/{name}",
-            put(access::put_user)
-                .get(access::get_user)
-                .delete(access::delete_user),
+        Route::at("/fleets/{fleet}/gates/{gate}")
+            .get(
+                gates::get,
+                Op::new("getGate", "Reads a gate.").ok::<app::model::gate::GateResource>(),
+            )
+            .patch(
+                gates::patch,
+                Op::new("approveGate", "Approves a gate: state Completed.")
+                    .body::<ArmBody<gates::PatchGateProperties>>()
+                    .preconditions()
+                    .ok::<app::model::gate::GateResource>(),
+            ),
+    ]
+}
+
+fn access_routes() -> Vec<Route> {
+    vec![
+        Route::at("/webhooks").get(
+            webhooks::index,
+            Op::new("listWebhooks", "Lists the webhooks.").ok::<List<webhooks::Webhook>>(),
         ),
-        ("/me", get(access::me)),
-        ("/audit", get(access::audit)),
-        ("/providers", get(providers::index)),
-        ("/providers/{name}", get(providers::get)),
-        (
-            "/simulator/catalog",
-            get(simulator::get_catalog).put(simulator::put_catalog),
+        Route::at("/webhooks/{name}")
+            .put(
+                webhooks::put,
+                Op::new(
+                    "putWebhook",
+                    "Sends run, stage, group, member and gate transitions to a URL as CloudEvents.",
+                )
+                .body::<ArmBody<webhooks::PutWebhookProperties>>()
+                .put::<webhooks::Webhook>(),
+            )
+            .get(
+                webhooks::get,
+                Op::new("getWebhook", "Reads a webhook (never its secret).")
+                    .ok::<webhooks::Webhook>(),
+            )
+            .delete(
+                webhooks::delete,
+                Op::new("deleteWebhook", "Deletes a webhook.")
+                    .preconditions()
+                    .deletes(),
+            ),
+        Route::at("/webhooks/{name}/deliveries").get(
+            webhooks::deliveries,
+            Op::new(
+                "listWebhookDeliveries",
+                "What was sent to a webhook and how it went, newest first.",
+            )
+            .query("limit", "At most this many (1–1000, 100 by default).")
+            .ok::<List<webhooks::DeliveryView>>(),
         ),
-        ("/simulator/clusters", get(simulator::list_clusters)),
-        ("/simulator/operations", get(simulator::list_operations)),
-        (
-            "/simulator/clusters/{name}",
-            put(simulator::put_cluster)
-                .get(simulator::get_cluster)
-                .delete(simulator::delete_cluster),
+        Route::at("/tokens")
+            .get(
+                access::list_tokens,
+                Op::new(
+                    "listTokens",
+                    "Lists the caller's API tokens (all of them for a global admin).",
+                )
+                .ok::<List<access::Token>>(),
+            )
+            .post(
+                access::create_token,
+                Op::new(
+                    "createToken",
+                    "Creates an API token; its secret is in this answer only.",
+                )
+                .body::<ArmBody<access::TokenProperties>>()
+                .answers::<access::Token>(201, "Created"),
+            ),
+        Route::at("/tokens/{id}").delete(
+            access::revoke_token,
+            Op::new(
+                "revokeToken",
+                "Revokes an API token (204: it was revoked already).",
+            )
+            .deletes(),
+        ),
+        Route::at("/users").get(
+            access::list_users,
+            Op::new("listUsers", "Lists the users and their roles.").ok::<List<access::User>>(),
+        ),
+        Route::at("/users/{name}")
+            .put(
+                access::put_user,
+                Op::new(
+                    "putUser",
+                    "Creates a user or changes their password and roles.",
+                )
+                .body::<ArmBody<access::UserProperties>>()
+                .put::<access::User>(),
+            )
+            .get(
+                access::get_user,
+                Op::new("getUser", "Reads a user.").ok::<access::User>(),
+            )
+            .delete(
+                access::delete_user,
+                Op::new("deleteUser", "Deletes a user and revokes their tokens.")
+                    .preconditions()
+                    .deletes(),
+            ),
+        Route::at("/me").get(
+            access::me,
+            Op::new(
+                "getMe",
+                "Who the request's credential belongs to, with its roles.",
+            )
+            .ok::<access::Me>(),
+        ),
+        Route::at("/audit").get(
+            access::audit,
+            Op::new("listAuditEntries", "Who changed what, newest first.")
+                .query("actor", "Only this user's changes.")
+                .query("fleet", "Only changes to this fleet.")
+                .query("run", "Only changes to runs of this name.")
+                .query(
+                    "before",
+                    "Only entries before this id (a page's nextBefore).",
+                )
+                .query("limit", "At most this many entries.")
+                .ok::<app::model::audit::AuditPage>(),
+        ),
+    ]
+}
+
+fn provider_routes() -> Vec<Route> {
+    vec![
+        Route::at("/providers").get(
+            providers::index,
+            Op::new(
+                "listProviders",
+                "The providers that change clusters, with their health.",
+            )
+            .ok::<List<providers::ProviderResource>>(),
+        ),
+        Route::at("/providers/{name}").get(
+            providers::get,
+            Op::new("getProvider", "Reads a provider.").ok::<providers::ProviderResource>(),
+        ),
+        Route::at("/simulator/catalog")
+            .get(
+                simulator::get_catalog,
+                Op::new(
+                    "getSimulatorCatalog",
+                    "The simulated releases: Kubernetes versions and node images per region.",
+                )
+                .ok::<app::model::catalog::Catalog>(),
+            )
+            .put(
+                simulator::put_catalog,
+                Op::new(
+                    "putSimulatorCatalog",
+                    "Replaces the simulated releases (refused if a run's target would go).",
+                )
+                .body::<app::model::catalog::Catalog>()
+                .ok::<app::model::catalog::Catalog>(),
+            ),
+        Route::at("/simulator/clusters").get(
+            simulator::list_clusters,
+            Op::new("listSimulatorClusters", "The simulated clusters.")
+                .ok::<List<simulator::SimClusterView>>(),
+        ),
+        Route::at("/simulator/operations").get(
+            simulator::list_operations,
+            Op::new(
+                "listSimulatorOperations",
+                "Every upgrade the simulator was asked to start, oldest first.",
+            )
+            .ok::<List<simulator::SimOperationView>>(),
+        ),
+        Route::at("/simulator/clusters/{name}")
+            .put(
+                simulator::put_cluster,
+                Op::new(
+                    "putSimulatorCluster",
+                    "Creates or replaces a simulated cluster, with injected faults.",
+                )
+                .body::<simulator::PutCluster>()
+                .answers::<simulator::SimClusterView>(201, "Created")
+                .answers::<simulator::SimClusterView>(200, "Replaced"),
+            )
+            .get(
+                simulator::get_cluster,
+                Op::new("getSimulatorCluster", "Reads a simulated cluster.")
+                    .ok::<simulator::SimClusterView>(),
+            )
+            .delete(
+                simulator::delete_cluster,
+                Op::new(
+                    "deleteSimulatorCluster",
+                    "Deletes a simulated cluster (one a member points at only with force=true).",
+                )
+                .query("force", "true: delete it even while a member points at it.")
+                .deletes(),
+            ),
+        Route::at("/openapi.json").get(
+            openapi::json,
+            Op::new("getOpenApiDocument", "This document.").ok::<serde_json::Value>(),
         ),
     ]
 }
@@ -123,8 +427,8 @@ pub fn routes() -> Vec<(&'static str, MethodRouter<ApiState>)> {
 pub fn router<S: Clone + Send + Sync + 'static>(drydock: Arc<Drydock>) -> Router<S> {
     routes()
         .into_iter()
-        .fold(Router::new(), |router, (path, methods)| {
-            router.route(path, methods)
+        .fold(Router::new(), |router, route| {
+            router.route(route.path, route.methods)
         })
         .fallback(no_route)
         .method_not_allowed_fallback(method_not_allowed)
@@ -147,13 +451,18 @@ async fn method_not_allowed() -> ApiError {
 }
 
 /// 201 for a created resource, 200 for a replaced one.
-pub fn put_response(created: bool, body: Value) -> Response {
+pub fn put_response(created: bool, body: &impl serde::Serialize) -> Response {
     let status = if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
     (status, axum::Json(body)).into_response()
+}
+
+/// 200 with `body`, one of the types the OpenAPI document names.
+pub fn typed(body: &impl serde::Serialize) -> Response {
+    axum::Json(body).into_response()
 }
 
 /// 200 when something was deleted, 204 when there was nothing to delete (ARM semantics).

@@ -2,23 +2,25 @@
 //! with the ARM-shaped status tree, list, delete, and the plan. Start, stop and skip come with
 //! the runtime that carries them out.
 
+use super::shapes::{List, Resource};
 use super::{
     ApiError, ApiResult, ApiState, ArmBody, ArmJson, AsCaller, IfMatch, NoInput, ReadOnlyObject,
-    delete_response, list, ok, parse_name, put_response,
+    delete_response, parse_name, put_response, typed,
 };
 use crate::store::StoredRun;
 use app::engine::{Command, SkipTarget};
 use app::model::access::Caller;
 use app::model::error::AppError;
 use app::model::names::{FleetName, RunName};
+use app::model::status::RunStatus;
 use app::model::strategy::UpdateStrategy;
 use app::model::update::ManagedClusterUpdate;
 use app::model::update::{CreateRun, StrategySource};
 use axum::extract::{Path, State};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 /// What a run PUT sets: the strategy (by id, inline, or neither) and the update;
@@ -42,24 +44,38 @@ fn names(fleet: &str, run: &str) -> Result<(FleetName, RunName), ApiError> {
     ))
 }
 
-pub fn run_json(fleet: &FleetName, stored: &StoredRun) -> Value {
+/// A run as the API shows it: what was asked (frozen at creation) and where it is.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RunProperties<'a> {
+    /// Unique for all time: a run created again under the same name has another.
+    uid: &'a str,
+    /// The stored strategy the stages were copied from, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    update_strategy_id: Option<&'a str>,
+    /// The stages the run goes through (null: one member after another).
+    strategy: Option<&'a UpdateStrategy>,
+    managed_cluster_update: &'a ManagedClusterUpdate,
+    status: RunStatus,
+}
+
+pub type Run<'a> = Resource<RunProperties<'a>>;
+
+pub fn run<'a>(fleet: &FleetName, stored: &'a StoredRun) -> Run<'a> {
     let run = &stored.run;
-    let mut properties = json!({
-        "uid": run.uid,
-        "strategy": run.spec.strategy,
-        "managedClusterUpdate": run.spec.update,
-        "status": run.status(),
-    });
-    if let Some(id) = &run.update_strategy_id {
-        properties["updateStrategyId"] = json!(id);
-    }
-    json!({
-        "id": format!("/fleets/{fleet}/updateRuns/{}", run.name),
-        "name": run.name,
-        "type": "Drydock/fleets/updateRuns",
-        "etag": stored.etag.to_string(),
-        "properties": properties,
-    })
+    Resource::new(
+        format!("/fleets/{fleet}/updateRuns/{}", run.name),
+        run.name.as_str(),
+        "Drydock/fleets/updateRuns",
+        RunProperties {
+            uid: &run.uid,
+            update_strategy_id: run.update_strategy_id.as_deref(),
+            strategy: run.spec.strategy.as_ref(),
+            managed_cluster_update: &run.spec.update,
+            status: run.status(),
+        },
+    )
+    .etag(stored.etag)
 }
 
 pub async fn index(
@@ -69,7 +85,9 @@ pub async fn index(
 ) -> ApiResult {
     let fleet = parse_name("InvalidFleetName", FleetName::parse(&fleet))?;
     let runs = drydock.list_runs(&caller, &fleet).await?;
-    Ok(list(runs.iter().map(|r| run_json(&fleet, r)).collect()))
+    Ok(typed(&List {
+        value: runs.iter().map(|r| run(&fleet, r)).collect(),
+    }))
 }
 
 pub async fn put(
@@ -100,7 +118,7 @@ pub async fn put(
     let stored = drydock
         .create_run(&caller, &fleet, &run, request, &precondition)
         .await?;
-    Ok(put_response(true, run_json(&fleet, &stored)))
+    Ok(put_response(true, &self::run(&fleet, &stored)))
 }
 
 pub async fn get(
@@ -109,10 +127,8 @@ pub async fn get(
     Path((fleet, run)): Path<(String, String)>,
 ) -> ApiResult {
     let (fleet, run) = names(&fleet, &run)?;
-    Ok(ok(run_json(
-        &fleet,
-        &drydock.get_run(&caller, &fleet, &run).await?,
-    )))
+    let stored = drydock.get_run(&caller, &fleet, &run).await?;
+    Ok(typed(&self::run(&fleet, &stored)))
 }
 
 pub async fn delete(
@@ -137,10 +153,10 @@ pub async fn plan(
 ) -> ApiResult {
     let (fleet, run) = names(&fleet, &run)?;
     let plan = drydock.run_plan(&caller, &fleet, &run).await?;
-    Ok(ok(serde_json::to_value(plan).unwrap_or_default()))
+    Ok(typed(&plan))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SkipBody {
     targets: Vec<SkipTarget>,
@@ -156,7 +172,7 @@ async fn command(
 ) -> ApiResult {
     let (fleet, run) = names(fleet, run)?;
     let (reply, stored) = drydock.run_command(caller, &fleet, &run, command).await?;
-    Ok(with_reply(ok(run_json(&fleet, &stored)), &reply))
+    Ok(with_reply(typed(&self::run(&fleet, &stored)), &reply))
 }
 
 /// The engine's reply as one word in the `x-drydock-reply` header.

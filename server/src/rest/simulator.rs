@@ -1,8 +1,9 @@
 //! The simulator's controls: its release catalog and its clusters. Only mounted in effect when
 //! the provider is the simulated one (otherwise every route answers 404 `SimulatorDisabled`).
 
+use super::shapes::List;
 use super::{
-    ApiResult, ApiState, ArmJson, AsCaller, delete_response, list, ok, parse_name, put_response,
+    ApiResult, ApiState, ArmJson, AsCaller, delete_response, parse_name, put_response, typed,
 };
 use crate::provider::OperationStatus;
 use crate::provider::simulated::{Faults, SimulatorError};
@@ -13,15 +14,17 @@ use app::model::cluster::{ClusterState, NodePool, PowerState, Region};
 use app::model::error::AppError;
 use app::model::member::ClusterResourceId;
 use app::model::names::ClusterName;
+use app::model::target::{UpgradeProgress, UpgradeTarget};
+use app::model::time::Timestamp;
 use app::model::version::KubernetesVersion;
 use app::model::window::MaintenanceWindow;
 use axum::extract::{Path, RawQuery, State};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// `PUT /simulator/clusters/{name}` body: the cluster's state, flat. `name` and
 /// `clusterResourceId` (as a GET returns them) are accepted and ignored.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct PutCluster {
@@ -67,18 +70,35 @@ fn simulator_error(error: SimulatorError) -> AppError {
     }
 }
 
-fn cluster_json(name: &ClusterName, cluster: &SimCluster) -> Value {
-    let mut body = serde_json::to_value(&cluster.state).unwrap_or_else(|_| json!({}));
-    body["name"] = json!(name);
-    body["clusterResourceId"] = json!(ClusterResourceId::simulated(name));
+/// A simulated cluster: its state as a provider reports it, and the faults injected into it.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SimClusterView<'a> {
+    name: &'a ClusterName,
+    cluster_resource_id: ClusterResourceId,
+    #[serde(flatten)]
+    state: &'a ClusterState,
+    fail_next: bool,
+    failure_rate: f64,
+    transient_error_rate: f64,
+    unreachable: bool,
+    lose_next_operation: bool,
+    stuck_next_operation: bool,
+}
+
+fn cluster<'a>(name: &'a ClusterName, cluster: &'a SimCluster) -> SimClusterView<'a> {
     let faults = &cluster.faults;
-    body["failNext"] = json!(faults.fail_next);
-    body["failureRate"] = json!(faults.failure_rate);
-    body["transientErrorRate"] = json!(faults.transient_rate);
-    body["unreachable"] = json!(faults.unreachable);
-    body["loseNextOperation"] = json!(faults.lose_next);
-    body["stuckNextOperation"] = json!(faults.stuck_next);
-    body
+    SimClusterView {
+        name,
+        cluster_resource_id: ClusterResourceId::simulated(name),
+        state: &cluster.state,
+        fail_next: faults.fail_next,
+        failure_rate: faults.failure_rate,
+        transient_error_rate: faults.transient_rate,
+        unreachable: faults.unreachable,
+        lose_next_operation: faults.lose_next,
+        stuck_next_operation: faults.stuck_next,
+    }
 }
 
 fn cluster_name(text: &str) -> Result<ClusterName, super::ApiError> {
@@ -87,7 +107,7 @@ fn cluster_name(text: &str) -> Result<ClusterName, super::ApiError> {
 
 pub async fn get_catalog(State(drydock): State<ApiState>, AsCaller(caller): AsCaller) -> ApiResult {
     let catalog = drydock.simulator(&caller, false)?.current_catalog();
-    Ok(ok(serde_json::to_value(catalog).unwrap_or_default()))
+    Ok(typed(&catalog))
 }
 
 pub async fn put_catalog(
@@ -104,7 +124,7 @@ pub async fn put_catalog(
             SimulatorError::Invalid(message) => AppError::invalid("InvalidCatalog", message),
             other => simulator_error(other),
         })?;
-    Ok(ok(serde_json::to_value(saved).unwrap_or_default()))
+    Ok(typed(&saved))
 }
 
 pub async fn list_clusters(
@@ -112,9 +132,9 @@ pub async fn list_clusters(
     AsCaller(caller): AsCaller,
 ) -> ApiResult {
     let clusters = drydock.simulator(&caller, false)?.clusters();
-    Ok(list(
-        clusters.iter().map(|(n, s)| cluster_json(n, s)).collect(),
-    ))
+    Ok(typed(&List {
+        value: clusters.iter().map(|(n, s)| cluster(n, s)).collect(),
+    }))
 }
 
 pub async fn get_cluster(
@@ -132,7 +152,7 @@ pub async fn get_cluster(
                 format!("The simulator has no cluster named {name}."),
             )
         })?;
-    Ok(ok(cluster_json(&name, &state)))
+    Ok(typed(&cluster(&name, &state)))
 }
 
 pub async fn put_cluster(
@@ -165,26 +185,42 @@ pub async fn put_cluster(
         .await
         .map_err(simulator_error)?;
     let cluster = SimCluster { state, faults };
-    Ok(put_response(created, cluster_json(&name, &cluster)))
+    Ok(put_response(created, &self::cluster(&name, &cluster)))
 }
 
-fn operation_json(op: &SimOperation, status: &OperationStatus) -> Value {
+/// An upgrade the simulator was asked to start, and how it went.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SimOperationView<'a> {
+    operation_id: &'a str,
+    cluster: ClusterResourceId,
+    kind: &'a str,
+    target: &'a UpgradeTarget,
+    start_time: Timestamp,
+    end_time: Timestamp,
+    /// `Running`, `Succeeded` or `Failed`.
+    state: &'static str,
+    error: Option<&'a str>,
+    progress: Option<&'a UpgradeProgress>,
+}
+
+fn operation<'a>(op: &'a SimOperation, status: &'a OperationStatus) -> SimOperationView<'a> {
     let (state, error, progress) = match status {
         OperationStatus::Running { progress, .. } => ("Running", None, progress.as_ref()),
         OperationStatus::Succeeded => ("Succeeded", None, None),
-        OperationStatus::Failed { message, .. } => ("Failed", Some(message), None),
+        OperationStatus::Failed { message, .. } => ("Failed", Some(message.as_str()), None),
     };
-    json!({
-        "operationId": op.operation_id,
-        "cluster": ClusterResourceId::simulated(&op.cluster),
-        "kind": op.kind,
-        "target": op.target,
-        "startTime": op.started_at,
-        "endTime": op.ends_at,
-        "state": state,
-        "error": error,
-        "progress": progress,
-    })
+    SimOperationView {
+        operation_id: &op.operation_id,
+        cluster: ClusterResourceId::simulated(&op.cluster),
+        kind: &op.kind,
+        target: &op.target,
+        start_time: op.started_at,
+        end_time: op.ends_at,
+        state,
+        error,
+        progress,
+    }
 }
 
 /// Every upgrade operation the simulator was asked to start, oldest first.
@@ -193,12 +229,12 @@ pub async fn list_operations(
     AsCaller(caller): AsCaller,
 ) -> ApiResult {
     let operations = drydock.simulator(&caller, false)?.operations();
-    Ok(list(
-        operations
+    Ok(typed(&List {
+        value: operations
             .iter()
-            .map(|(op, status)| operation_json(op, status))
+            .map(|(op, status)| operation(op, status))
             .collect(),
-    ))
+    }))
 }
 
 /// `DELETE /simulator/clusters/{name}[?force=true]`: refused while a fleet member points at

@@ -1,18 +1,19 @@
 //! `/fleets/{fleet}/updateStrategies`: stored stage layouts in the seeds' `example-stages.json`
 //! shape, under `properties.strategy`.
 
+use super::shapes::{List, Resource};
 use super::{
-    ApiResult, ApiState, ArmBody, ArmJson, AsCaller, IfMatch, delete_response, list, ok,
-    parse_name, put_response,
+    ApiResult, ApiState, ArmBody, ArmJson, AsCaller, IfMatch, delete_response, parse_name,
+    put_response, typed,
 };
 use crate::store::StoredStrategy;
 use app::model::names::{FleetName, StrategyName};
 use app::model::strategy::UpdateStrategy;
 use axum::extract::{Path, State};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PutStrategyProperties {
     strategy: UpdateStrategy,
@@ -25,14 +26,23 @@ fn names(fleet: &str, name: &str) -> Result<(FleetName, StrategyName), super::Ap
     ))
 }
 
-pub fn strategy_json(fleet: &FleetName, stored: &StoredStrategy) -> Value {
-    json!({
-        "id": format!("/fleets/{fleet}/updateStrategies/{}", stored.name),
-        "name": stored.name,
-        "type": "Drydock/fleets/updateStrategies",
-        "etag": stored.etag.to_string(),
-        "properties": { "strategy": stored.strategy },
-    })
+#[derive(Serialize, JsonSchema)]
+pub struct StrategyProperties<'a> {
+    strategy: &'a UpdateStrategy,
+}
+
+pub type Strategy<'a> = Resource<StrategyProperties<'a>>;
+
+pub fn strategy<'a>(fleet: &FleetName, stored: &'a StoredStrategy) -> Strategy<'a> {
+    Resource::new(
+        format!("/fleets/{fleet}/updateStrategies/{}", stored.name),
+        stored.name.as_str(),
+        "Drydock/fleets/updateStrategies",
+        StrategyProperties {
+            strategy: &stored.strategy,
+        },
+    )
+    .etag(stored.etag)
 }
 
 pub async fn index(
@@ -42,12 +52,9 @@ pub async fn index(
 ) -> ApiResult {
     let fleet = parse_name("InvalidFleetName", FleetName::parse(&fleet))?;
     let strategies = drydock.list_strategies(&caller, &fleet).await?;
-    Ok(list(
-        strategies
-            .iter()
-            .map(|s| strategy_json(&fleet, s))
-            .collect(),
-    ))
+    Ok(typed(&List {
+        value: strategies.iter().map(|s| strategy(&fleet, s)).collect(),
+    }))
 }
 
 pub async fn put(
@@ -67,7 +74,7 @@ pub async fn put(
             &precondition,
         )
         .await?;
-    Ok(put_response(created, strategy_json(&fleet, &stored)))
+    Ok(put_response(created, &strategy(&fleet, &stored)))
 }
 
 pub async fn get(
@@ -76,10 +83,8 @@ pub async fn get(
     Path((fleet, name)): Path<(String, String)>,
 ) -> ApiResult {
     let (fleet, name) = names(&fleet, &name)?;
-    Ok(ok(strategy_json(
-        &fleet,
-        &drydock.get_strategy(&caller, &fleet, &name).await?,
-    )))
+    let stored = drydock.get_strategy(&caller, &fleet, &name).await?;
+    Ok(typed(&strategy(&fleet, &stored)))
 }
 
 pub async fn delete(

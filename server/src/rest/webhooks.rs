@@ -1,20 +1,23 @@
 //! `/webhooks`: where run, stage, group, member and gate transitions are sent as CloudEvents,
 //! and `/webhooks/{name}/deliveries`, what was sent and how it went.
 
+use super::shapes::{List, Resource};
 use super::{
-    ApiResult, ApiState, ArmBody, ArmJson, AsCaller, IfMatch, delete_response, list, ok,
-    parse_name, put_response, query_pairs,
+    ApiResult, ApiState, ArmBody, ArmJson, AsCaller, IfMatch, delete_response, parse_name,
+    put_response, query_pairs, typed,
 };
 use crate::store::{Delivery, DeliveryState, StoredWebhook};
 use crate::webhooks::WebhookSpec;
 use app::model::error::AppError;
 use app::model::names::{FleetName, WebhookName};
+use app::model::time::Timestamp;
 use axum::extract::{Path, RawQuery, State};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// A PUT's properties: the spec, plus what a GET returns read-only (accepted and ignored).
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PutWebhookProperties {
     url: String,
@@ -37,52 +40,82 @@ fn webhook_name(name: &str) -> Result<WebhookName, super::ApiError> {
 }
 
 /// Never the secret itself: only whether there is one.
-fn webhook_json(stored: &StoredWebhook) -> Value {
-    let spec = &stored.spec;
-    json!({
-        "id": format!("/webhooks/{}", stored.name),
-        "name": stored.name,
-        "type": "Drydock/webhooks",
-        "etag": stored.etag.to_string(),
-        "properties": {
-            "url": spec.url,
-            "eventTypes": spec.event_types,
-            "fleets": spec.fleets,
-            "disabled": spec.disabled,
-            "secretSet": spec.secret.is_some(),
-            "createdTime": stored.created_at.to_string(),
-        },
-    })
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookProperties<'a> {
+    url: &'a str,
+    event_types: &'a [String],
+    fleets: &'a [FleetName],
+    disabled: bool,
+    secret_set: bool,
+    created_time: Timestamp,
 }
 
-fn delivery_json(d: &Delivery) -> Value {
-    let mut value = json!({
-        "id": d.id,
-        "eventId": d.event_id,
-        "eventType": d.event_type,
-        "state": d.state,
-        "attempts": d.attempts,
-        "createdTime": d.created_at.to_string(),
-        "event": serde_json::from_str::<Value>(&d.payload).unwrap_or(Value::Null),
-    });
-    if let Some(at) = d.last_attempt_at {
-        value["lastAttemptTime"] = json!(at.to_string());
+pub type Webhook<'a> = Resource<WebhookProperties<'a>>;
+
+fn webhook(stored: &StoredWebhook) -> Webhook<'_> {
+    let spec = &stored.spec;
+    Resource::new(
+        format!("/webhooks/{}", stored.name),
+        stored.name.as_str(),
+        "Drydock/webhooks",
+        WebhookProperties {
+            url: &spec.url,
+            event_types: &spec.event_types,
+            fleets: &spec.fleets,
+            disabled: spec.disabled,
+            secret_set: spec.secret.is_some(),
+            created_time: stored.created_at,
+        },
+    )
+    .etag(stored.etag)
+}
+
+/// One event sent (or being sent) to a webhook, and how it went.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryView<'a> {
+    id: i64,
+    event_id: i64,
+    event_type: &'a str,
+    state: DeliveryState,
+    attempts: u32,
+    created_time: Timestamp,
+    /// The CloudEvent as sent.
+    event: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_attempt_time: Option<Timestamp>,
+    /// The HTTP status the webhook answered the last attempt with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    /// While pending: when it is tried again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_attempt_time: Option<Timestamp>,
+}
+
+fn delivery(d: &Delivery) -> DeliveryView<'_> {
+    DeliveryView {
+        id: d.id,
+        event_id: d.event_id,
+        event_type: &d.event_type,
+        state: d.state,
+        attempts: d.attempts,
+        created_time: d.created_at,
+        event: serde_json::from_str::<Value>(&d.payload).unwrap_or(Value::Null),
+        last_attempt_time: d.last_attempt_at,
+        response_status: d.last_status,
+        error: d.last_error.as_deref(),
+        next_attempt_time: (d.state == DeliveryState::Pending).then_some(d.next_attempt_at),
     }
-    if let Some(status) = d.last_status {
-        value["responseStatus"] = json!(status);
-    }
-    if let Some(error) = &d.last_error {
-        value["error"] = json!(error);
-    }
-    if d.state == DeliveryState::Pending {
-        value["nextAttemptTime"] = json!(d.next_attempt_at.to_string());
-    }
-    value
 }
 
 pub async fn index(State(drydock): State<ApiState>, AsCaller(caller): AsCaller) -> ApiResult {
     let webhooks = drydock.list_webhooks(&caller).await?;
-    Ok(list(webhooks.iter().map(webhook_json).collect()))
+    Ok(typed(&List {
+        value: webhooks.iter().map(webhook).collect(),
+    }))
 }
 
 pub async fn put(
@@ -104,7 +137,7 @@ pub async fn put(
     let (stored, created) = drydock
         .put_webhook(&caller, &name, spec, &precondition)
         .await?;
-    Ok(put_response(created, webhook_json(&stored)))
+    Ok(put_response(created, &webhook(&stored)))
 }
 
 pub async fn get(
@@ -113,9 +146,8 @@ pub async fn get(
     Path(name): Path<String>,
 ) -> ApiResult {
     let name = webhook_name(&name)?;
-    Ok(ok(webhook_json(
-        &drydock.get_webhook(&caller, &name).await?,
-    )))
+    let stored = drydock.get_webhook(&caller, &name).await?;
+    Ok(typed(&webhook(&stored)))
 }
 
 pub async fn delete(
@@ -159,5 +191,7 @@ pub async fn deliveries(
             })?;
     }
     let deliveries = drydock.webhook_deliveries(&caller, &name, limit).await?;
-    Ok(list(deliveries.iter().map(delivery_json).collect()))
+    Ok(typed(&List {
+        value: deliveries.iter().map(delivery).collect(),
+    }))
 }

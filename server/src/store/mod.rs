@@ -148,7 +148,7 @@ pub struct NewDelivery {
     pub payload: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub enum DeliveryState {
     Pending,
     Delivered,

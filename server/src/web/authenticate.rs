@@ -96,11 +96,14 @@ fn is_static_file(path: &str) -> bool {
 }
 
 /// Routes that need no caller: signing in (with a password or through the identity provider)
-/// and out, who am I, how one may sign in.
+/// and out, who am I, how one may sign in, and the API's description (its shape is no secret:
+/// tools that generate clients read it before they have a credential).
 fn open_to_anyone(path: &str) -> bool {
     matches!(
         path,
         "/login"
+            | "/api/v1/openapi.json"
+            | "/api/docs"
             | "/fn/whoami"
             | "/fn/sign_in_options"
             | "/auth/login"

@@ -43,6 +43,7 @@ pub fn router(
         .merge(sign_in::router(access.clone()))
         .merge(single_sign_on::router(access.clone()))
         .nest("/api/v1", rest::router(drydock))
+        .route("/api/docs", axum::routing::get(rest::openapi::html))
         .leptos_routes_with_context(&options, routes, context, move || {
             shell(shell_options.clone())
         })

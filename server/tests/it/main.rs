@@ -21,6 +21,7 @@ mod gates;
 mod limits;
 mod logs;
 mod metrics;
+mod openapi;
 mod portable;
 mod provider_faults;
 mod replicas;

@@ -19,6 +19,7 @@ use super::time::{
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub enum DayOfWeek {
     Monday,
     Tuesday,
@@ -58,6 +59,7 @@ impl DayOfWeek {
 
 /// A recurring window in which a member may be upgraded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MaintenanceWindow {
     pub schedule: Schedule,
@@ -78,6 +80,7 @@ pub struct MaintenanceWindow {
 /// `{"start": "2024-12-23", "end": "2025-01-03"}`: blocked from the start of `start` to the end
 /// of `end`, local time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DateSpan {
     pub start: String,

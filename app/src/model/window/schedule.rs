@@ -7,12 +7,14 @@ use crate::model::time::{civil_from_days, days_from_civil};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DailySchedule {
     pub interval_days: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WeeklySchedule {
     pub day_of_week: DayOfWeek,
@@ -24,6 +26,7 @@ pub struct WeeklySchedule {
 /// a "31st" schedule still opens once a month (AKS's documentation is silent; missing a whole
 /// month of maintenance would surprise more than moving a day).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AbsoluteMonthlySchedule {
     pub interval_months: u32,
@@ -31,6 +34,7 @@ pub struct AbsoluteMonthlySchedule {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub enum WeekIndex {
     First,
     Second,
@@ -41,6 +45,7 @@ pub enum WeekIndex {
 
 /// "Every N months on the first Monday" (or the last Friday…).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RelativeMonthlySchedule {
     pub interval_months: u32,
@@ -54,6 +59,7 @@ fn one() -> u32 {
 
 /// Exactly one recurrence, as AKS's `schedule` object holds exactly one of its four keys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum Schedule {
     Daily(DailySchedule),

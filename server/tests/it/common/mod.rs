@@ -3,6 +3,7 @@
 
 pub mod fake_arm;
 pub mod fake_idp;
+pub mod json_schema;
 pub mod lab;
 pub mod runs;
 
