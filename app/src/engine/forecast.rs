@@ -246,18 +246,65 @@ pub fn clusters_to_observe(run: &UpdateRun, per_group: usize) -> Vec<ClusterReso
         .filter(|s| !s.state.is_done())
         .take(2)
         .flat_map(|s| s.groups.iter())
-        .flat_map(|g| {
-            g.members
-                .iter()
-                .filter(|m| match m.state {
-                    MemberState::NotStarted | MemberState::Pending { .. } => true,
-                    MemberState::Failed { .. } => retrying,
-                    MemberState::Upgrading { .. }
-                    | MemberState::Completed { .. }
-                    | MemberState::Skipped { .. } => false,
-                })
-                .take(per_group)
-                .map(|m| m.cluster_resource_id.clone())
-        })
+        .flat_map(|g| next_of(g, retrying).take(per_group))
+        .map(|m| m.cluster_resource_id.clone())
         .collect()
+}
+
+/// The clusters the decision of `input` over `run` can start: up to `per_group` next members of
+/// each group with a place free once the attempts `input` reports on have ended (a group whose
+/// places stay taken starts nothing, so the engine looks at none of its members), in the first
+/// stage not done, and in the one after only when the first has nothing left to start (it may
+/// then finish and the next begin in the same decision). What the driver observes before
+/// deciding: proportional to the groups that can move, not to the run; a decision that looks
+/// further is made again with what it missed.
+pub fn clusters_to_start(
+    run: &UpdateRun,
+    input: &super::Input,
+    per_group: usize,
+) -> Vec<ClusterResourceId> {
+    let retrying = matches!(run.state, RunState::Failed { .. });
+    let ends = |outcome: &super::Outcome| !matches!(outcome, super::Outcome::Trouble { .. });
+    let ending: Vec<&crate::model::names::MemberName> = match input {
+        super::Input::Report {
+            member, outcome, ..
+        } if ends(outcome) => vec![member],
+        super::Input::Reports(reports) => reports
+            .iter()
+            .filter(|r| ends(&r.outcome))
+            .map(|r| &r.member)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut clusters = Vec::new();
+    for stage in run.stages.iter().filter(|s| !s.state.is_done()).take(2) {
+        let mut anything_left = false;
+        for group in &stage.groups {
+            let mut next = next_of(group, retrying).peekable();
+            anything_left |= next.peek().is_some();
+            let taken = group
+                .members
+                .iter()
+                .filter(|m| m.state.in_flight() && !ending.contains(&&m.name))
+                .count();
+            if taken < group.concurrency() {
+                clusters.extend(next.take(per_group).map(|m| m.cluster_resource_id.clone()));
+            }
+        }
+        if anything_left {
+            break;
+        }
+    }
+    clusters
+}
+
+/// The group's members that may still start, in order.
+fn next_of(group: &GroupRun, retrying: bool) -> impl Iterator<Item = &MemberRun> {
+    group.members.iter().filter(move |m| match m.state {
+        MemberState::NotStarted | MemberState::Pending { .. } => true,
+        MemberState::Failed { .. } => retrying,
+        MemberState::Upgrading { .. }
+        | MemberState::Completed { .. }
+        | MemberState::Skipped { .. } => false,
+    })
 }

@@ -121,3 +121,39 @@ fn a_member_waiting_for_its_window_is_expected_when_it_opens() {
     assert_eq!(a.starts, tuesday);
     assert_eq!(a.waits_for_window_until, Some(tuesday));
 }
+
+#[test]
+fn what_the_driver_observes_is_what_can_start_now() {
+    let mut h = staged();
+    let next = |h: &harness::Harness| -> Vec<String> {
+        let ids = clusters_to_start(&h.run, &Input::Tick, 4);
+        let mut names: Vec<String> = h
+            .run
+            .members()
+            .filter(|m| ids.contains(&m.cluster_resource_id))
+            .map(|m| m.name.to_string())
+            .collect();
+        names.sort();
+        names
+    };
+    // Before the start: the first stage's groups, up to four members each; not the second stage.
+    assert_eq!(next(&h), ["a1", "a2", "b1"]);
+    h.start();
+    assert_eq!(h.in_flight(), ["a1", "b1"]);
+    // Every group's place is taken: nothing can start, so nothing needs looking at...
+    assert!(next(&h).is_empty(), "{:?}", next(&h));
+    // ...unless the decision is about an attempt ending, which frees its group's place.
+    let report = Input::Report {
+        member: crate::model::names::MemberName::parse("a1").unwrap(),
+        attempt: 1,
+        outcome: Outcome::Succeeded,
+    };
+    let ids = clusters_to_start(&h.run, &report, 4);
+    assert_eq!(ids.len(), 1, "a2 (g1), not g2's nobody: {ids:?}");
+    h.complete("b1");
+    assert!(next(&h).is_empty(), "g2 has nobody left, g1 is full");
+    h.complete("a1");
+    assert_eq!(h.in_flight(), ["a2"]);
+    // The first stage has nothing left to start: the second may begin in the same decision.
+    assert_eq!(next(&h), ["c1", "c2"]);
+}

@@ -36,7 +36,8 @@ pub use decide::{
 };
 pub use eta::DurationModel;
 pub use forecast::{
-    Forecast, GroupForecast, MemberForecast, StageForecast, clusters_to_observe, forecast,
+    Forecast, GroupForecast, MemberForecast, StageForecast, clusters_to_observe, clusters_to_start,
+    forecast,
 };
 pub use gates::ApproveGate;
 pub use images::{ImageChoice, consistent_images};

@@ -9,7 +9,7 @@ use super::{Answer, Message, Order, RunKey, Runtime};
 use crate::service::{provider_error, store_error};
 use crate::store::{Driving, RunChange, StoreError, StoredRun};
 use app::engine::{
-    Command, Decided, Input, Places, Rejection, Reply, clusters_to_observe, decide_in_place,
+    Command, Decided, Input, Places, Rejection, Reply, clusters_to_start, decide_in_place,
 };
 use app::model::error::AppError;
 use app::model::member::ClusterResourceId;
@@ -67,7 +67,7 @@ fn started_members(run: &UpdateRun) -> impl Iterator<Item = &app::model::run::Me
 
 /// One cluster of each provider the run's members belong to: enough to ask for the catalog of
 /// the run's providers without naming every member on every decision.
-fn one_cluster_per_provider(
+pub(super) fn one_cluster_per_provider(
     run: &UpdateRun,
     providers: &crate::provider::registry::Providers,
 ) -> Vec<ClusterResourceId> {
@@ -483,7 +483,7 @@ impl Driver {
                 .await
                 .map_err(provider_error)?,
         );
-        let mut needed = clusters_to_observe(&self.stored.run, OBSERVE_PER_GROUP);
+        let mut needed = clusters_to_start(&self.stored.run, &input, OBSERVE_PER_GROUP);
         let mut round = 0;
         let decided = loop {
             round += 1;

@@ -227,7 +227,7 @@ impl Runtime {
     ) -> Result<world::ObservedWorld, AppError> {
         let catalog = self
             .providers
-            .catalog_for(&run.cluster_ids())
+            .catalog_for(&driver::one_cluster_per_provider(run, &self.providers))
             .await
             .map_err(crate::service::provider_error)?;
         let needed = app::engine::clusters_to_observe(run, driver::OBSERVE_PER_GROUP);
