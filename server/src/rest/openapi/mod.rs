@@ -19,6 +19,12 @@ pub fn document() -> &'static Value {
     DOCUMENT.get_or_init(|| document::build(&super::routes()))
 }
 
+/// The page, rendered once from the document.
+fn page() -> &'static str {
+    static PAGE: OnceLock<String> = OnceLock::new();
+    PAGE.get_or_init(|| page::render(document()))
+}
+
 /// The document as JSON. Open to anyone, like the API's shape on any public repository: it says
 /// what the API takes, nothing about any fleet.
 pub async fn json() -> Response {
@@ -36,7 +42,7 @@ pub async fn html() -> Response {
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        page::render(document()),
+        page(),
     )
         .into_response()
 }

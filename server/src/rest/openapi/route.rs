@@ -4,7 +4,7 @@
 use super::super::ApiState;
 use axum::handler::Handler;
 use axum::http::Method;
-use axum::routing::MethodRouter;
+use axum::routing::{MethodFilter, MethodRouter};
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 
 /// Writes the schema of a type into the document's components and refers to it.
@@ -110,32 +110,34 @@ impl Route {
         }
     }
 
-    pub fn get<H: Handler<T, ApiState>, T: 'static>(mut self, handler: H, op: Op) -> Self {
-        self.methods = self.methods.get(handler);
-        self.with(Method::GET, op)
+    pub fn get<H: Handler<T, ApiState>, T: 'static>(self, handler: H, op: Op) -> Self {
+        self.on(Method::GET, handler, op)
     }
 
-    pub fn put<H: Handler<T, ApiState>, T: 'static>(mut self, handler: H, op: Op) -> Self {
-        self.methods = self.methods.put(handler);
-        self.with(Method::PUT, op)
+    pub fn put<H: Handler<T, ApiState>, T: 'static>(self, handler: H, op: Op) -> Self {
+        self.on(Method::PUT, handler, op)
     }
 
-    pub fn post<H: Handler<T, ApiState>, T: 'static>(mut self, handler: H, op: Op) -> Self {
-        self.methods = self.methods.post(handler);
-        self.with(Method::POST, op)
+    pub fn post<H: Handler<T, ApiState>, T: 'static>(self, handler: H, op: Op) -> Self {
+        self.on(Method::POST, handler, op)
     }
 
-    pub fn patch<H: Handler<T, ApiState>, T: 'static>(mut self, handler: H, op: Op) -> Self {
-        self.methods = self.methods.patch(handler);
-        self.with(Method::PATCH, op)
+    pub fn patch<H: Handler<T, ApiState>, T: 'static>(self, handler: H, op: Op) -> Self {
+        self.on(Method::PATCH, handler, op)
     }
 
-    pub fn delete<H: Handler<T, ApiState>, T: 'static>(mut self, handler: H, op: Op) -> Self {
-        self.methods = self.methods.delete(handler);
-        self.with(Method::DELETE, op)
+    pub fn delete<H: Handler<T, ApiState>, T: 'static>(self, handler: H, op: Op) -> Self {
+        self.on(Method::DELETE, handler, op)
     }
 
-    fn with(mut self, method: Method, op: Op) -> Self {
+    fn on<H: Handler<T, ApiState>, T: 'static>(
+        mut self,
+        method: Method,
+        handler: H,
+        op: Op,
+    ) -> Self {
+        let filter = MethodFilter::try_from(method.clone()).expect("one of the five methods");
+        self.methods = self.methods.on(filter, handler);
         self.operations.push((method, op));
         self
     }
