@@ -8,3 +8,4 @@ pub mod api;
 pub mod engine;
 pub mod model;
 pub mod ui;
+pub mod view;

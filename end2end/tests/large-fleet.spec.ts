@@ -88,3 +88,54 @@ test("a 1,000-member fleet renders a page at a time and stays usable", async ({ 
   console.log(`1,000 members, 20 groups: builder load+hydrate ${builderMs} ms, 10 groups picked and re-planned ${planMs} ms, run page ${runMs} ms`);
   expect(problems).toEqual([]);
 });
+
+// A group larger than a page of members: the run page fetches its members a page at a time.
+test("an opened group of 130 members pages through them", async ({ page, request }) => {
+  test.setTimeout(120_000);
+  const fleet = "wide";
+  await request.put(`/api/v1/fleets/${fleet}`, { data: {} });
+  const catalog = await (await request.get("/api/v1/simulator/catalog")).json();
+  const version = catalog.kubernetesVersions[0];
+  const region = Object.keys(catalog.nodeImages)[0];
+  const oldest = catalog.nodeImages[region]["AKSUbuntu-2204gen2containerd"][0];
+  const put = async (i: number) => {
+    const name = `wide-${String(i).padStart(3, "0")}`;
+    const cluster = await request.put(`/api/v1/simulator/clusters/${name}`, {
+      data: { location: region, kubernetesVersion: version,
+              nodePools: [{ name: "system", count: 1, kubernetesVersion: version, osSku: "AKSUbuntu-2204gen2containerd",
+                            nodeImageVersion: `AKSUbuntu-2204gen2containerd-${oldest}` }] },
+    });
+    expect(cluster.ok()).toBeTruthy();
+    const member = await request.put(`/api/v1/fleets/${fleet}/members/${name}`, {
+      data: { properties: { clusterResourceId: `sim:${name}`, group: "wave" } },
+    });
+    expect(member.ok()).toBeTruthy();
+  };
+  for (let start = 0; start < 130; start += 26) {
+    await Promise.all(Array.from({ length: 26 }, (_, k) => put(start + k)));
+  }
+  const created = await request.put(`/api/v1/fleets/${fleet}/updateRuns/paged`, {
+    data: { properties: { strategy: { stages: [{ name: "all", groups: [{ name: "wave" }] }] },
+                          managedClusterUpdate: { upgrade: { type: "NodeImageOnly" } } } },
+  });
+  expect(created.ok()).toBeTruthy();
+
+  const problems = watchConsole(page);
+  await page.goto(`/fleets/${fleet}/updates/runs/paged`);
+  await waitForHydration(page);
+  const group = page.locator('li[data-group="wave"]');
+  await expect(group.getByTestId("group-count")).toHaveText("0 of 130 members done");
+  await group.locator("summary").click();
+  await expect(group.locator("tbody tr")).toHaveCount(100);
+  const pager = group.getByTestId("member-pager");
+  await expect(pager).toContainText("Members 1–100 of 130");
+  await expect(group.locator("tbody tr").first()).toContainText("wide-000");
+  await pager.getByRole("button", { name: "Next" }).click();
+  await expect(pager).toContainText("Members 101–130 of 130");
+  await expect(group.locator("tbody tr")).toHaveCount(30);
+  await expect(group.locator("tbody tr").first()).toContainText("wide-100");
+  await expect(pager.getByRole("button", { name: "Next" })).toBeDisabled();
+  await pager.getByRole("button", { name: "Previous" }).click();
+  await expect(pager).toContainText("Members 1–100 of 130");
+  expect(problems).toEqual([]);
+});

@@ -163,6 +163,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     );
 
     let run = name(RunName::parse("bench"))?;
+    page_reads(&drydock, &fleets[0], &run).await?;
     let started = Instant::now();
     let decisions_before = drydock.runtime().decisions();
     let calls_before = crate::provider::Provider::calls(&*simulator);
@@ -220,6 +221,34 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         per_member.join(", ")
     );
     println!("peak memory (VmHWM): {:.0} MiB", peak_memory_mib());
+    Ok(())
+}
+
+/// What the run page reads of a run before its start (every member ahead: the largest forecast)
+/// against the whole run `run_view` sends, in bytes of JSON and time to answer.
+async fn page_reads(drydock: &Drydock, fleet: &FleetName, run: &RunName) -> anyhow::Result<()> {
+    use app::api::service::FleetService;
+    let caller = Caller::system();
+    let asked = Instant::now();
+    let outline = drydock.run_outline(&caller, fleet, run).await;
+    let outline = serde_json::to_vec(&outline.map_err(|e| anyhow::anyhow!(e.message))?)?;
+    let outline_ms = asked.elapsed().as_secs_f64() * 1000.0;
+    let asked = Instant::now();
+    let whole = drydock.run_view(&caller, fleet, run).await;
+    let whole = serde_json::to_vec(&whole.map_err(|e| anyhow::anyhow!(e.message))?)?;
+    let whole_ms = asked.elapsed().as_secs_f64() * 1000.0;
+    let asked = Instant::now();
+    drydock
+        .get_run(&caller, fleet, run)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.message))?;
+    let read_ms = asked.elapsed().as_secs_f64() * 1000.0;
+    println!(
+        "run page read: outline {:.0} KB in {outline_ms:.0} ms; the whole run (run_view) {:.0} KB in {whole_ms:.0} ms; \
+         reading the run from the store alone {read_ms:.0} ms",
+        outline.len() as f64 / 1024.0,
+        whole.len() as f64 / 1024.0,
+    );
     Ok(())
 }
 

@@ -10,6 +10,7 @@ use crate::model::status::RunSummary;
 use crate::model::strategy::UpdateStrategy;
 use crate::model::time::FleetTime;
 use crate::model::update::CreateRun;
+use crate::view::outline::{MemberPage, RunOutlineView};
 #[cfg(feature = "ssr")]
 use crate::{
     engine::Command,
@@ -92,6 +93,38 @@ pub async fn get_run_view(fleet: String, run: String) -> Result<RunView, AppErro
         async {
             let (fleet, run) = names(&fleet, &run)?;
             super::service()?.run_view(&caller(), &fleet, &run).await
+        }
+        .await,
+    )
+}
+
+/// The run page's one read: the run folded to its stages, groups and counts (members listed
+/// only for a small run), the fleet clock, and where to follow its event stream from.
+#[server(prefix = "/fn", endpoint = "run_outline", input = leptos::server_fn::codec::GetUrl)]
+pub async fn get_run_outline(fleet: String, run: String) -> Result<RunOutlineView, AppError> {
+    with_status(
+        async {
+            let (fleet, run) = names(&fleet, &run)?;
+            super::service()?.run_outline(&caller(), &fleet, &run).await
+        }
+        .await,
+    )
+}
+
+/// A page of a group's members (at most 100) from `offset`: what an opened group shows.
+#[server(prefix = "/fn", endpoint = "run_members", input = leptos::server_fn::codec::GetUrl)]
+pub async fn get_run_members(
+    fleet: String,
+    run: String,
+    group: String,
+    #[server(default)] offset: usize,
+) -> Result<MemberPage, AppError> {
+    with_status(
+        async {
+            let (fleet, run) = names(&fleet, &run)?;
+            super::service()?
+                .run_members(&caller(), &fleet, &run, &group, offset)
+                .await
         }
         .await,
     )

@@ -134,6 +134,25 @@ pub trait FleetService: Send + Sync + 'static {
         name: &RunName,
     ) -> Result<RunView, AppError>;
 
+    /// The run folded for its page (stages, groups, counts, the engine's answers), the fleet
+    /// clock and the newest event it reflects: what a run page reads and follows.
+    async fn run_outline(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        name: &RunName,
+    ) -> Result<crate::view::outline::RunOutlineView, AppError>;
+
+    /// Up to a page of a group's members from `offset`: what a run page shows of an open group.
+    async fn run_members(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        name: &RunName,
+        group: &str,
+        offset: usize,
+    ) -> Result<crate::view::outline::MemberPage, AppError>;
+
     /// How far the run's upgrades in flight have come: what a run page polls between events.
     async fn run_progress(
         &self,

@@ -20,7 +20,7 @@ pub(super) fn one_by_one(names: &[&str]) -> Harness {
 }
 
 /// Stage canary (g1: a1, a2; g2: b1) waits an hour; stage prod (g3: c1, c2).
-pub(super) fn staged() -> Harness {
+pub(crate) fn staged() -> Harness {
     let members = vec![
         member("a1", Some("g1"), "eastus", "1.29.9"),
         member("a2", Some("g1"), "eastus", "1.29.9"),

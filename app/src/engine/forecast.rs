@@ -148,6 +148,7 @@ impl Planner<'_> {
                     name: group.name.clone(),
                     ends: self.now.plus_millis(plan.ends_after_ms.max(offset)),
                     members,
+                    more: 0,
                 }
             })
             .filter(|g| !g.members.is_empty())

@@ -76,15 +76,15 @@ pub const IMPLICIT_NAME: &str = "all-members";
 #[cfg(test)]
 mod controls_tests;
 #[cfg(test)]
-mod decide_tests;
+pub(crate) mod decide_tests;
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 #[cfg(test)]
 mod forecast_tests;
 #[cfg(test)]
 mod gates_tests;
 #[cfg(test)]
-mod harness;
+pub(crate) mod harness;
 #[cfg(test)]
 mod images_tests;
 #[cfg(test)]

@@ -6,7 +6,8 @@ use super::gate::{GateRun, GateState, GateType};
 use super::member::ClusterResourceId;
 use super::names::MemberName;
 use super::run::{
-    GroupState, MemberRun, MemberState, RunState, StageRun, StageState, State, UpdateRun, WaitState,
+    GroupRun, GroupState, MemberRun, MemberState, RunState, StageRun, StageState, State, UpdateRun,
+    WaitState,
 };
 use super::time::Timestamp;
 use super::version::NodeImageVersion;
@@ -170,7 +171,7 @@ fn as_run_sees_it(state: State, run: &RunState) -> State {
     }
 }
 
-fn run_status(state: &RunState) -> Status {
+pub fn run_status(state: &RunState) -> Status {
     let mut status = Status::new(state.public(), state.started_at(), None);
     match state {
         RunState::Stopped { stopped_at, .. } => status.completed_time = Some(*stopped_at),
@@ -189,7 +190,8 @@ fn run_status(state: &RunState) -> Status {
     status
 }
 
-fn member_status(run: &UpdateRun, member: &MemberRun) -> MemberStatus {
+/// A member of `run` as its status shows it.
+pub fn member_status(run: &UpdateRun, member: &MemberRun) -> MemberStatus {
     let (start, end) = match &member.state {
         MemberState::NotStarted => (None, None),
         MemberState::Pending { since, .. } => (Some(*since), None),
@@ -277,12 +279,39 @@ fn wait_times(state: &WaitState) -> (Option<Timestamp>, Option<Timestamp>) {
     }
 }
 
-fn stage_status(run: &UpdateRun, stage: &StageRun) -> StageStatus {
+/// A group of `stage` as its status shows it, with `members` (all of them, or none for a page
+/// that lists them apart).
+pub fn group_status(
+    run: &UpdateRun,
+    stage: &StageRun,
+    group: &GroupRun,
+    members: Vec<MemberStatus>,
+) -> GroupStatus {
+    let (start, end) = group_times(&group.state);
+    GroupStatus {
+        name: group.name.clone(),
+        status: Status::new(as_run_sees_it(group.state.public(), &run.state), start, end),
+        members,
+        max_concurrency: Some(group.concurrency() as u32),
+        max_allowed_failures: group.failure_budget(&stage.limits).map(|b| b as u32),
+        failure_count: group.failure_count(),
+        before_gates: gate_statuses(&group.before_gates),
+        after_gates: gate_statuses(&group.after_gates),
+    }
+}
+
+/// The state and times of a stage of `run`, without its groups.
+pub fn stage_own_status(run: &UpdateRun, stage: &StageRun) -> Status {
     let (start, end) = stage_times(&stage.state);
+    Status::new(as_run_sees_it(stage.state.public(), &run.state), start, end)
+}
+
+/// A stage of `run` as its status shows it.
+fn stage_status(run: &UpdateRun, stage: &StageRun) -> StageStatus {
     let (wait_start, wait_end) = wait_times(&stage.wait);
     StageStatus {
         name: stage.name.clone(),
-        status: Status::new(as_run_sees_it(stage.state.public(), &run.state), start, end),
+        status: stage_own_status(run, stage),
         after_stage_wait_status: WaitStatus {
             status: Status::new(
                 as_run_sees_it(stage.wait.public(), &run.state),
@@ -295,25 +324,8 @@ fn stage_status(run: &UpdateRun, stage: &StageRun) -> StageStatus {
             .groups
             .iter()
             .map(|group| {
-                let (start, end) = group_times(&group.state);
-                GroupStatus {
-                    name: group.name.clone(),
-                    status: Status::new(
-                        as_run_sees_it(group.state.public(), &run.state),
-                        start,
-                        end,
-                    ),
-                    members: group
-                        .members
-                        .iter()
-                        .map(|m| member_status(run, m))
-                        .collect(),
-                    max_concurrency: Some(group.concurrency() as u32),
-                    max_allowed_failures: group.failure_budget(&stage.limits).map(|b| b as u32),
-                    failure_count: group.failure_count(),
-                    before_gates: gate_statuses(&group.before_gates),
-                    after_gates: gate_statuses(&group.after_gates),
-                }
+                let members = group.members.iter().map(|m| member_status(run, m));
+                group_status(run, stage, group, members.collect())
             })
             .collect(),
         max_concurrency: stage.limits.max_concurrency,
@@ -325,14 +337,18 @@ fn stage_status(run: &UpdateRun, stage: &StageRun) -> StageStatus {
 }
 
 impl UpdateRun {
-    /// The ARM-shaped status tree of this run.
-    pub fn status(&self) -> RunStatus {
-        let selected = self
-            .selected_images
+    /// `Consistent` selection: the node image versions fixed at the start (none before).
+    pub fn selected_image_versions(&self) -> Vec<NodeImageVersion> {
+        self.selected_images
             .iter()
             .flatten()
             .map(|(family, release)| NodeImageVersion::new(family.clone(), release.clone()))
-            .collect();
+            .collect()
+    }
+
+    /// The ARM-shaped status tree of this run.
+    pub fn status(&self) -> RunStatus {
+        let selected = self.selected_image_versions();
         RunStatus {
             status: run_status(&self.state),
             stages: self.stages.iter().map(|s| stage_status(self, s)).collect(),

@@ -5,11 +5,10 @@
 use super::badge::StateBadge;
 use super::error::ErrorMessage;
 use crate::api::{Approve, waiting_gates};
-use crate::engine::can_approve;
-use crate::model::gate::{GateResource, GateRun, GateState, GateType};
-use crate::model::run::UpdateRun;
+use crate::model::gate::{GateResource, GateRun, GateState};
 use crate::model::time::Timestamp;
 use crate::ui::time::When;
+use crate::view::outline::GateLine;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
@@ -46,16 +45,13 @@ fn gate_words(gate: &GateRun) -> String {
     }
 }
 
-/// A gate in a run's tree.
+/// A gate in a run's tree, with an approval form when the engine would take an approval now.
 pub fn gate_row(
-    run: &UpdateRun,
-    gate: &GateRun,
+    line: &GateLine,
     fleet: Signal<String>,
     done: RwSignal<u64>,
 ) -> impl IntoView + use<> {
-    let approvable = gate.config.kind == GateType::Approval
-        && can_approve(run, &gate.name).is_ok()
-        && gate.reached();
+    let (gate, approvable) = (&line.gate, line.approvable);
     let when = match gate.timing {
         crate::model::gate::Timing::Before => "before",
         crate::model::gate::Timing::After => "after",

@@ -7,7 +7,7 @@
 //! trait calling itself by mistake would compile, boxed by `async_trait`, and never return.)
 
 use super::gates::{GateApproval, GateFilter};
-use super::{Drydock, members, runs, store_error, strategies};
+use super::{Drydock, members, runs, strategies};
 use app::api::service::FleetService;
 use app::model::access::{Caller, Grant, Role, UserView};
 use app::model::error::{AppError, ErrorKind};
@@ -25,10 +25,7 @@ impl FleetService for Drydock {
     }
 
     fn fleet_time(&self) -> app::model::time::FleetTime {
-        app::model::time::FleetTime {
-            now: self.clock.now(),
-            scale: self.clock.scale(),
-        }
+        Drydock::fleet_time(self)
     }
 
     async fn audit_log(
@@ -187,21 +184,43 @@ impl FleetService for Drydock {
         fleet: &FleetName,
         name: &RunName,
     ) -> Result<app::model::run::RunView, AppError> {
-        // The event id is read before the run: an event after it is either in the run read
-        // next or arrives on the stream; none can fall between the two.
-        let events_through = self
-            .runs
-            .last_event_id(fleet, name)
-            .await
-            .map_err(store_error)?;
-        let run = Drydock::get_run(self, caller, fleet, name).await?.run;
-        let time = self.fleet_time();
-        let forecast = self.forecast(&run, time.now).await?;
+        let page = self.run_for_page(caller, fleet, name).await?;
         Ok(app::model::run::RunView {
-            run,
-            time,
-            events_through,
-            forecast,
+            run: page.run,
+            time: page.time,
+            events_through: page.events_through,
+            forecast: page.forecast,
+        })
+    }
+
+    async fn run_outline(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        name: &RunName,
+    ) -> Result<app::view::outline::RunOutlineView, AppError> {
+        let page = self.run_for_page(caller, fleet, name).await?;
+        Ok(app::view::outline::RunOutlineView {
+            outline: app::view::outline::outline(&page.run, page.forecast, page.time.now),
+            time: page.time,
+            events_through: page.events_through,
+        })
+    }
+
+    async fn run_members(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        name: &RunName,
+        group: &str,
+        offset: usize,
+    ) -> Result<app::view::outline::MemberPage, AppError> {
+        let run = Drydock::get_run(self, caller, fleet, name).await?.run;
+        app::view::outline::member_page(&run, group, offset).ok_or_else(|| {
+            AppError::not_found(
+                "UpdateGroupNotFound",
+                format!("update run {name} has no group named {group}"),
+            )
         })
     }
 

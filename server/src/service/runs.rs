@@ -273,6 +273,15 @@ impl Drydock {
     }
 }
 
+/// What a run's page is made from.
+pub struct RunForPage {
+    /// The newest event the run reflects: the page's event stream starts after it.
+    pub events_through: i64,
+    pub run: UpdateRun,
+    pub time: app::model::time::FleetTime,
+    pub forecast: app::model::forecast::Forecast,
+}
+
 impl Drydock {
     /// What the run has left from `now` (see `engine::forecast`), on what its clusters run now.
     pub async fn forecast(
@@ -282,6 +291,39 @@ impl Drydock {
     ) -> Result<app::model::forecast::Forecast, AppError> {
         let world = self.runtime.world_for(run).await?;
         Ok(app::engine::forecast(run, &world, now, &self.engine))
+    }
+
+    /// The fleet clock as a page reads it: now, and how fast fleet time runs.
+    pub fn fleet_time(&self) -> app::model::time::FleetTime {
+        app::model::time::FleetTime {
+            now: self.clock.now(),
+            scale: self.clock.scale(),
+        }
+    }
+
+    /// What a run's page reads: the id of its newest event, the run, the fleet clock and the
+    /// forecast. The event id is read before the run: an event after it is either in the run
+    /// read next or arrives on the stream; none can fall between the two.
+    pub async fn run_for_page(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        name: &RunName,
+    ) -> Result<RunForPage, AppError> {
+        let events_through = self
+            .runs
+            .last_event_id(fleet, name)
+            .await
+            .map_err(store_error)?;
+        let run = self.get_run(caller, fleet, name).await?.run;
+        let time = self.fleet_time();
+        let forecast = self.forecast(&run, time.now).await?;
+        Ok(RunForPage {
+            events_through,
+            run,
+            time,
+            forecast,
+        })
     }
 
     /// How far each upgrade in flight has come, where the provider can tell.

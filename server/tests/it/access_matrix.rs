@@ -69,6 +69,8 @@ fn rule(method: &str, path: &str) -> Option<Needs> {
             | "/fn/list_runs"
             | "/fn/get_run"
             | "/fn/run_view"
+            | "/fn/run_outline"
+            | "/fn/run_members"
             | "/fn/run_progress"
             | "/fn/run_plan"
             | "/fn/list_strategies"
@@ -175,7 +177,7 @@ pub fn concrete(method: &str, path: &str) -> (String, Option<String>, &'static s
         _ => (None, json),
     };
     let uri = match (method, path.starts_with("/fn/")) {
-        ("GET", true) => format!("{uri}?fleet=demo&run=r"),
+        ("GET", true) => format!("{uri}?fleet=demo&run=r&group=g"),
         _ => uri,
     };
     (uri, body, content_type)

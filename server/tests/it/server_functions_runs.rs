@@ -180,3 +180,88 @@ async fn the_run_view_forecasts_what_remains_and_progress_says_how_far_upgrades_
     let in_flight = &view["forecast"]["stages"][0]["groups"][0]["members"][0];
     assert_eq!(in_flight["inFlight"], true, "{view}");
 }
+
+/// The run page reads an outline (stages, groups, counts) and pages of a group's members; both
+/// say what the run's REST status says.
+#[tokio::test]
+async fn the_run_outline_and_member_pages_say_what_the_run_status_says() {
+    let s = common::start_fast("sqlite::memory:", true, 100_000.0).await;
+    let target = common::newest_of(&s, 30).await;
+    s.put(
+        "/api/v1/fleets/demo/updateRuns/paged",
+        json!({"properties": {"managedClusterUpdate": {"upgrade": {"type": "ControlPlaneOnly", "kubernetesVersion": target}}}}),
+    )
+    .await;
+    s.call("POST", "/api/v1/fleets/demo/updateRuns/paged/start", None)
+        .await;
+    s.wait_for_run("demo", "paged", &["Completed"]).await;
+
+    let view = s.get("/fn/run_outline?fleet=demo&run=paged").await;
+    assert_eq!(view.status, StatusCode::OK, "{}", view.body);
+    let (view, outline) = (&view.body, &view.body["outline"]);
+    let timeline = s
+        .get("/api/v1/fleets/demo/updateRuns/paged/timeline?limit=10000")
+        .await
+        .body;
+    assert_eq!(view["eventsThrough"], timeline["nextAfter"]);
+    assert_eq!(outline["membersListed"], true, "12 members are listed");
+    assert_eq!(outline["summary"]["total"], 12);
+    let rest = s.get("/api/v1/fleets/demo/updateRuns/paged").await.body;
+    let stages = rest["properties"]["status"]["stages"].as_array().unwrap();
+    assert_eq!(outline["stages"].as_array().unwrap().len(), stages.len());
+    for (stage, rest_stage) in outline["stages"].as_array().unwrap().iter().zip(stages) {
+        assert_eq!(stage["name"], rest_stage["name"]);
+        assert_eq!(stage["status"], rest_stage["status"]);
+        for (group, rest_group) in stage["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(rest_stage["groups"].as_array().unwrap())
+        {
+            let name = group["status"]["name"].as_str().unwrap();
+            let rest_members = rest_group["members"].as_array().unwrap();
+            assert_eq!(group["counts"]["total"], rest_members.len());
+            for (count, state) in [
+                ("completed", "Completed"),
+                ("failed", "Failed"),
+                ("skipped", "Skipped"),
+            ] {
+                let in_rest = rest_members
+                    .iter()
+                    .filter(|m| m["status"]["state"] == state)
+                    .count();
+                assert_eq!(group["counts"][count], in_rest, "{count} in group {name}");
+            }
+            let listed: Vec<_> = group["listed"]["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["status"].clone())
+                .collect();
+            assert_eq!(&listed, rest_members, "group {name} lists what REST says");
+            let page = s
+                .get(&format!(
+                    "/fn/run_members?fleet=demo&run=paged&group={name}&offset=1"
+                ))
+                .await;
+            assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+            assert_eq!(page.body["offset"], 1);
+            assert_eq!(page.body["total"], rest_members.len());
+            let paged: Vec<_> = page.body["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["status"].clone())
+                .collect();
+            assert_eq!(paged, rest_members[1..], "a page from offset 1");
+        }
+    }
+
+    let missing = s.get("/fn/run_outline?fleet=demo&run=nope").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    let no_group = s
+        .get("/fn/run_members?fleet=demo&run=paged&group=nope")
+        .await;
+    assert_eq!(no_group.status, StatusCode::NOT_FOUND);
+    assert_eq!(no_group.body["code"], "UpdateGroupNotFound");
+}

@@ -1,9 +1,10 @@
 //! What a run has ahead, from the engine's forecast: its ETA in the header (before the start,
-//! while it runs, as a stop drains) and, one click away, the schedule of what remains.
+//! while it runs, as a stop drains) and, one click away, the schedule of what remains (the
+//! first upgrades of each group; a large run's forecast comes folded, the rest counted).
 
 use super::PageClock;
 use crate::model::forecast::{Forecast, GroupForecast, StageForecast};
-use crate::model::run::{RunState, UpdateRun};
+use crate::model::run::RunState;
 use crate::model::time::Timestamp;
 use crate::ui::format::{count, precise_span, span};
 use crate::ui::time::local;
@@ -15,26 +16,21 @@ fn local_short(t: Timestamp) -> String {
 }
 
 /// A group lists at most this many upgrades ahead; the rest are counted.
-const MEMBER_ROWS: usize = 50;
+use crate::view::outline::AHEAD_ROWS as MEMBER_ROWS;
 
 /// The sentence about when the run should end, for its state.
-pub fn eta_sentence(run: &UpdateRun, forecast: &Forecast, now: Timestamp) -> Option<String> {
+pub fn eta_sentence(state: &RunState, forecast: &Forecast, now: Timestamp) -> Option<String> {
     let eta = forecast.eta?;
     let length = span(eta.millis() - now.millis());
     let at = local_short(eta);
-    Some(match run.state {
+    Some(match state {
         RunState::Completed { .. } => return None,
         RunState::NotStarted => format!("If started now: about {length}, until around {at}."),
         RunState::Running { .. } => {
             format!("Expected to finish around {at} (in {length}) if nothing fails.")
         }
         RunState::Stopping { .. } => {
-            let drained = forecast
-                .members()
-                .filter(|m| m.in_flight)
-                .map(|m| m.ends)
-                .max()
-                .unwrap_or(now);
+            let drained = forecast.in_flight_ends().unwrap_or(now);
             format!(
                 "Stopping: the upgrades in flight should finish around {} (in {}); nothing new starts.",
                 local_short(drained),
@@ -57,22 +53,19 @@ pub fn elapsed(since: Timestamp, now: Timestamp) -> String {
 }
 
 #[component]
-pub fn Eta(run: UpdateRun, forecast: Forecast, clock: PageClock) -> impl IntoView {
-    let moving = matches!(
-        run.state,
-        RunState::Running { .. } | RunState::Stopping { .. }
-    );
-    let running_since = match run.state {
+pub fn Eta(state: RunState, forecast: Forecast, clock: PageClock) -> impl IntoView {
+    let moving = matches!(state, RunState::Running { .. } | RunState::Stopping { .. });
+    let running_since = match state {
         RunState::Running { started_at } | RunState::Stopping { started_at } => Some(started_at),
         RunState::NotStarted
         | RunState::Stopped { .. }
         | RunState::Failed { .. }
         | RunState::Completed { .. } => None,
     };
-    let has_ahead = forecast.members().next().is_some();
+    let has_ahead = forecast.upgrades() > 0;
     let sentence = {
         let forecast = forecast.clone();
-        move || eta_sentence(&run, &forecast, clock.now())
+        move || eta_sentence(&state, &forecast, clock.now())
     };
     view! {
         <p class="eta" data-testid="eta" class:moving=moving>
@@ -85,7 +78,7 @@ pub fn Eta(run: UpdateRun, forecast: Forecast, clock: PageClock) -> impl IntoVie
 
 #[component]
 fn Remaining(forecast: Forecast) -> impl IntoView {
-    let upgrades = forecast.members().count();
+    let upgrades = forecast.upgrades();
     let summary = format!(
         "What remains: {} ahead, in {}",
         count(upgrades, "upgrade", "upgrades"),
@@ -122,7 +115,12 @@ fn stage_item(stage: StageForecast) -> impl IntoView {
 
 fn group_item(group: GroupForecast) -> impl IntoView {
     let ends = group.ends;
-    let hidden = group.members.len().saturating_sub(MEMBER_ROWS);
+    let hidden = group.members.len().saturating_sub(MEMBER_ROWS) + group.more;
+    let unlisted = match (hidden, group.members.is_empty()) {
+        (0, _) => None,
+        (_, true) => Some(count(hidden, "upgrade", "upgrades")),
+        (_, false) => Some(format!("and {hidden} more")),
+    };
     let members = group
         .members
         .into_iter()
@@ -147,7 +145,7 @@ fn group_item(group: GroupForecast) -> impl IntoView {
             "Group " {group.name.clone()}
             <span class="muted small">{move || format!(" until {}", local_short(ends))}</span>
             <ol class="remaining-members">{members}</ol>
-            {(hidden > 0).then(|| view! { <p class="muted small">{format!("and {hidden} more")}</p> })}
+            {unlisted.map(|text| view! { <p class="muted small">{text}</p> })}
         </li>
     }
 }

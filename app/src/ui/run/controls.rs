@@ -1,14 +1,15 @@
 //! Start / Stop for the run, and the Skip button used throughout the tree. Whether each is
-//! enabled, and what Start means now (start, resume, retry), is the engine's answer.
+//! enabled, and what Start means now (start, resume, retry), is the engine's answer, computed
+//! with the run by the server ([`crate::view::outline`]).
 
-use super::{PageClock, RunActions};
+use super::RunActions;
 use crate::api::{DeleteRun, SkipInRun, StartRun, StopRun};
-use crate::engine::{Controls, Rejection, Reply, SkipKind, SkipTarget, can_skip, controls};
+use crate::engine::{Rejection, Reply, SkipKind, SkipTarget};
 use crate::model::access::Role;
 use crate::model::error::sentence;
-use crate::model::run::UpdateRun;
 use crate::ui::confirmed;
 use crate::ui::error::action_error;
+use crate::view::outline::RunOutline;
 use leptos::prelude::*;
 
 /// What the Start button says for the engine's answer.
@@ -31,23 +32,20 @@ fn why_not(answer: &Result<Reply, Rejection>) -> String {
     sentence(&why)
 }
 
-/// Why nothing in the run can be skipped now, if that is so (the run's state, not an item's).
-fn why_no_skips(run: &UpdateRun) -> Option<String> {
-    let stage = run.stages.first()?;
-    match can_skip(run, SkipKind::Stage, &stage.name) {
-        Err(Rejection::NotAllowed { why }) => Some(sentence(&why)),
-        Ok(()) | Err(_) => None,
-    }
-}
-
 #[component]
-pub fn RunControls(run: UpdateRun, clock: PageClock, actions: RunActions) -> impl IntoView {
-    let answers: Controls = controls(&run, clock.now());
+pub fn RunControls(run: RunOutline, actions: RunActions) -> impl IntoView {
+    let answers = &run.controls;
     let (can_start, can_stop) = (answers.can_start(), answers.can_stop());
     let start_title = why_not(&answers.start);
     let stop_title = why_not(&answers.stop);
     let label = start_label(&answers.start);
-    let deletable = run.deletable().map_err(|why| sentence(&why));
+    let deletable = run.deletable.clone().map_err(|why| sentence(&why));
+    // Nothing can be skipped: the run's state says why, once, here.
+    let why_no_skips = run
+        .skippable
+        .clone()
+        .err()
+        .map(|why| sentence(why.message()));
     // Reasons in words beside the controls, not only in tooltips (keyboard and touch users see
     // them too).
     let reasons: Vec<(&str, &str, String)> = [
@@ -57,7 +55,7 @@ pub fn RunControls(run: UpdateRun, clock: PageClock, actions: RunActions) -> imp
             (!can_start).then(|| start_title.clone()),
         ),
         ("why-stop", "Stop", (!can_stop).then(|| stop_title.clone())),
-        ("why-skip", "Skip", why_no_skips(&run)),
+        ("why-skip", "Skip", why_no_skips),
         ("why-delete", "Delete", deletable.clone().err()),
     ]
     .into_iter()
@@ -66,7 +64,7 @@ pub fn RunControls(run: UpdateRun, clock: PageClock, actions: RunActions) -> imp
     // Operators (and admins) change runs; a viewer sees why the buttons are off.
     let role = crate::ui::access::refusal(Role::Operator, &actions.fleet.get_untracked());
     let may = move || role.get().is_none();
-    let name = run.name.clone();
+    let name = run.summary.name.clone();
     let start = move |_| {
         actions.start.dispatch(StartRun {
             fleet: actions.fleet.get_untracked(),
@@ -86,7 +84,7 @@ pub fn RunControls(run: UpdateRun, clock: PageClock, actions: RunActions) -> imp
     };
     let busy = move || actions.start.pending().get() || actions.stop.pending().get();
     let delete = {
-        let name = run.name.clone();
+        let name = run.summary.name.clone();
         move |_| {
             let question = format!(
                 "Delete run {name}? Its record and timeline go; the clusters keep what it did."

@@ -1,6 +1,8 @@
 //! The run detail page: what a run is doing and has done (tree, timeline), live from the
 //! server's event stream, with Start, Stop and Skip enabled exactly when the engine would accept
-//! them ([`crate::engine::controls`], [`crate::engine::can_skip`]).
+//! them ([`crate::engine::controls`], [`crate::engine::can_skip`]). It reads the run's outline
+//! ([`crate::view::outline`]), whose size follows the run's groups, not its members: an opened
+//! group of a large run fetches its members a page at a time.
 
 mod ahead;
 mod controls;
@@ -11,14 +13,14 @@ mod tree;
 use super::badge::StateBadge;
 use super::error::ErrorMessage;
 use super::updates::{selection_label, upgrade_label};
-use crate::api::{DeleteRun, SkipInRun, StartRun, StopRun, get_run_view};
+use crate::api::{DeleteRun, SkipInRun, StartRun, StopRun, get_run_members, get_run_outline};
 use crate::engine::SkipTarget;
-use crate::model::forecast::Forecast;
+use crate::model::error::AppError;
 use crate::model::names::MemberName;
-use crate::model::run::UpdateRun;
 use crate::model::target::UpgradeProgress;
 use crate::ui::format::progress_words;
 use crate::ui::time::When;
+use crate::view::outline::{MemberPage, RunOutline, RunOutlineView};
 use ahead::Eta;
 use controls::RunControls;
 use leptos::prelude::*;
@@ -46,6 +48,11 @@ pub struct RunActions {
     pub progress: RwSignal<BTreeMap<MemberName, UpgradeProgress>>,
     /// Counts approvals made on the page, so the run is fetched again at once.
     pub approved: RwSignal<u64>,
+    /// The page of members each opened group of a large run shows, and where it starts.
+    pub pages: RwSignal<BTreeMap<String, Result<MemberPage, AppError>>>,
+    pub offsets: RwSignal<BTreeMap<String, usize>>,
+    /// Counts member page requests, so an answer to an older one is not shown over a newer.
+    asked: RwSignal<BTreeMap<String, u64>>,
 }
 
 impl RunActions {
@@ -61,6 +68,43 @@ impl RunActions {
             toggled: RwSignal::new(BTreeSet::new()),
             progress: RwSignal::new(BTreeMap::new()),
             approved: RwSignal::new(0),
+            pages: RwSignal::new(BTreeMap::new()),
+            offsets: RwSignal::new(BTreeMap::new()),
+            asked: RwSignal::new(BTreeMap::new()),
+        }
+    }
+
+    /// Fetches the page of `group`'s members from `offset` (the page it shows, when `None`).
+    pub fn load_members(self, group: String, offset: Option<usize>) {
+        let offset = offset.unwrap_or_else(|| {
+            let offsets = self.offsets.read_untracked();
+            offsets.get(&group).copied().unwrap_or(0)
+        });
+        self.offsets.update(|o| {
+            o.insert(group.clone(), offset);
+        });
+        let mut ticket = 0;
+        self.asked.update(|asked| {
+            let n = asked.entry(group.clone()).or_default();
+            *n += 1;
+            ticket = *n;
+        });
+        let (fleet, run) = (self.fleet.get_untracked(), self.run.get_untracked());
+        leptos::task::spawn_local(async move {
+            let page = get_run_members(fleet, run, group.clone(), offset).await;
+            if self.asked.read_untracked().get(&group) == Some(&ticket) {
+                self.pages.update(|pages| {
+                    pages.insert(group, page);
+                });
+            }
+        });
+    }
+
+    /// Fetches again the members the opened groups of a large run show (after the run changed).
+    fn reload_open_groups(self) {
+        let open: Vec<String> = self.toggled.get_untracked().into_iter().collect();
+        for group in open {
+            self.load_members(group, None);
         }
     }
 
@@ -85,7 +129,7 @@ pub fn RunPage() -> impl IntoView {
     let tick = RwSignal::new(0_u64);
     let run = Resource::new(
         move || (fleet.get(), name.get(), refresh.get(), actions.versions()),
-        |(fleet, run, ..)| get_run_view(fleet, run),
+        |(fleet, run, ..)| get_run_outline(fleet, run),
     );
     // Where the event stream starts: after the newest event the first view of this run reflected.
     // Later fetches don't move it, so the stream is opened once per run the page shows.
@@ -97,7 +141,15 @@ pub fn RunPage() -> impl IntoView {
             return Some(known.clone());
         }
         let view = run.get()?.ok()?;
-        (view.run.name == name).then_some((fleet, name, view.events_through))
+        (view.outline.summary.name == name).then_some((fleet, name, view.events_through))
+    });
+    // What an opened group of a large run shows is fetched again with the run.
+    Effect::new(move |_| {
+        if let Some(Ok(view)) = run.get()
+            && !view.outline.members_listed
+        {
+            actions.reload_open_groups();
+        }
     });
     Effect::new(move |_| {
         let Some((fleet, name, after)) = stream_from.get() else {
@@ -119,9 +171,8 @@ pub fn RunPage() -> impl IntoView {
                 match run.await {
                     Err(error) => view! { <h1 class="page-title">"Update run"</h1><ErrorMessage error/> }.into_any(),
                     Ok(view) => {
-                        let (run, clock) = (view.run, PageClock::new(view.time, tick));
-                        let forecast = view.forecast;
-                        view! { <RunDetail run forecast clock actions/> }.into_any()
+                        let (run, clock) = (view.outline, PageClock::new(view.time, tick));
+                        view! { <RunDetail run clock actions/> }.into_any()
                     }
                 }
             })}
@@ -135,14 +186,11 @@ pub fn RunPage() -> impl IntoView {
 
 /// While upgrades are in flight, asks how far they have come: when the run is read again and
 /// every few seconds between its events (progress makes no event of its own).
-fn follow_progress(
-    run: Resource<Result<crate::model::run::RunView, crate::model::error::AppError>>,
-    actions: RunActions,
-) {
+fn follow_progress(run: Resource<Result<RunOutlineView, AppError>>, actions: RunActions) {
     let in_flight = Memo::new(move |_| {
         run.get()
             .and_then(Result::ok)
-            .is_some_and(|view| view.run.in_flight() > 0)
+            .is_some_and(|view| view.outline.in_flight > 0)
     });
     let fetch = move || {
         if !in_flight.get_untracked() {
@@ -163,13 +211,8 @@ fn follow_progress(
 }
 
 #[component]
-fn RunDetail(
-    run: UpdateRun,
-    forecast: Forecast,
-    clock: PageClock,
-    actions: RunActions,
-) -> impl IntoView {
-    let summary = run.summary();
+fn RunDetail(run: RunOutline, clock: PageClock, actions: RunActions) -> impl IntoView {
+    let summary = run.summary.clone();
     let target = summary.update.upgrade.kubernetes_version.map_or_else(
         || "latest node images".to_owned(),
         |v| format!("Kubernetes {v}"),
@@ -184,10 +227,8 @@ fn RunDetail(
         view! { <span>" · from strategy " <a href=href title=id>{name}</a></span> }
     });
     let status = summary.status.clone();
-    let images = run
-        .status()
-        .node_image_selection
-        .selected_node_image_versions;
+    let images = run.selected_images.clone();
+    let eta = run.ahead.eta;
     view! {
         <h1 class="page-title">"Update run " <span class="fleet-name">{summary.name.clone()}</span>
             " " <StateBadge state=status.state/></h1>
@@ -200,7 +241,7 @@ fn RunDetail(
             {status.start_time.map(|t| view! { "Started " <When t/> })}
             {status.completed_time.map(|t| view! { " · ended " <When t/> })}
         </p>
-        <Eta run=run.clone() forecast=forecast.clone() clock/>
+        <Eta state=run.state.clone() forecast=run.ahead.clone() clock/>
         {status.error.map(|e| view! { <p class="error" role="status"><strong>{e.message}</strong></p> })}
         {(!images.is_empty()).then(|| view! {
             <p class="small">"Consistent node images: "
@@ -211,11 +252,11 @@ fn RunDetail(
                 <progress max=summary.total.max(1) value=summary.done aria-label="members done"></progress>
                 <span data-testid="progress">{progress_words(&summary)}</span>
             </div>
-            <RunControls run=run.clone() clock actions/>
+            <RunControls run=run.clone() actions/>
         </section>
         <section class="panel">
             <h2>"Timeline"</h2>
-            <Timeline run=run.clone() forecast clock/>
+            <Timeline gantt=run.timeline.clone() eta clock/>
         </section>
         <section class="panel">
             <h2>"Stages"</h2>

@@ -1,23 +1,24 @@
 //! The run as a tree: stages, their groups and members, and each stage's wait, with states in
-//! words, messages, times and Skip buttons. Groups fold; a small run shows every member.
+//! words, messages, times and Skip buttons, from the run's outline ([`crate::view::outline`]).
+//! Groups fold; a small run lists every member, a large one fetches an opened group's members a
+//! page at a time.
 
 use super::ahead::elapsed;
 use super::controls::skip_button;
 use super::{PageClock, RunActions};
-use crate::engine::{Rejection, SkipKind, can_skip, can_skip_member};
-use crate::model::run::{GroupRun, RunState, StageRun, State, UpdateRun, WaitState};
-use crate::model::status::{GroupStatus, MemberStatus, StageStatus, Status};
+use crate::engine::SkipKind;
+use crate::model::run::State;
+use crate::model::run::WaitState;
+use crate::model::status::Status;
 use crate::ui::badge::StateBadge;
+use crate::ui::error::ErrorMessage;
 use crate::ui::format::{count, precise_span};
 use crate::ui::gates::gate_row;
 use crate::ui::time::local;
+use crate::view::outline::{
+    GateLine, GroupOutline, MemberLine, MemberPage, RunOutline, StageOutline, WaitOutline,
+};
 use leptos::prelude::*;
-use std::sync::Arc;
-
-/// Runs up to this size show every group's members without a click.
-const OPEN_ALL_UP_TO: usize = 60;
-/// A group shows at most this many member rows; the rest are counted.
-const MEMBER_ROWS: usize = 200;
 
 /// `running for 12 min` while a stage, group or member runs (its start, and fleet time now).
 fn running_for(status: &Status, clock: PageClock) -> Option<impl Fn() -> String + use<>> {
@@ -40,32 +41,46 @@ fn times(status: &Status) -> String {
 }
 
 #[component]
-pub fn StageTree(run: UpdateRun, clock: PageClock, actions: RunActions) -> impl IntoView {
-    let status = run.status();
-    let open_all = run.members().count() <= OPEN_ALL_UP_TO;
-    let stages = status
+pub fn StageTree(run: RunOutline, clock: PageClock, actions: RunActions) -> impl IntoView {
+    let listed = run.members_listed;
+    let stages = run
         .stages
         .into_iter()
-        .zip(run.stages.iter())
-        .map(|(stage, raw)| stage_item(&run, stage, raw, open_all, clock, actions))
+        .map(|stage| stage_item(stage, listed, clock, actions))
         .collect_view();
     view! { <ol class="stage-tree">{stages}</ol> }
 }
 
+fn gate_rows(gates: &[GateLine], actions: RunActions) -> impl IntoView + use<> {
+    gates
+        .iter()
+        .map(|g| gate_row(g, actions.fleet.into(), actions.approved))
+        .collect_view()
+}
+
 fn stage_item(
-    run: &UpdateRun,
-    stage: StageStatus,
-    raw: &StageRun,
+    stage: StageOutline,
     open_all: bool,
     clock: PageClock,
     actions: RunActions,
 ) -> impl IntoView + use<> {
     let name = stage.name.clone();
+    let skip = (!stage.status.state.is_done())
+        .then(|| skip_button(stage.skip.clone(), SkipKind::Stage, name.clone(), actions));
+    let limits = limits_note(
+        stage.max_concurrency,
+        stage.failure_count,
+        stage.max_allowed_failures,
+    );
+    let wait = wait_row(&name, &stage.wait, clock, actions);
+    let (before, after) = (
+        gate_rows(&stage.before_gates, actions),
+        gate_rows(&stage.after_gates, actions),
+    );
     let groups = stage
         .groups
         .into_iter()
-        .zip(raw.groups.iter())
-        .map(|(g, raw)| group_item(run, g, raw, open_all, clock, actions))
+        .map(|g| group_item(g, open_all, clock, actions))
         .collect_view();
     view! {
         <li class="stage" data-stage=name.clone()>
@@ -74,13 +89,13 @@ fn stage_item(
                 <StateBadge state=stage.status.state/>
                 <span class="muted small">{{ let status = stage.status.clone(); move || times(&status) }}</span>
                 {running_for(&stage.status, clock).map(|f| view! { <span class="elapsed small">{f}</span> })}
-                {limits_note(stage.max_concurrency, stage.failure_count, stage.max_allowed_failures).map(|n| view! { <span class="limits-note small">{n}</span> })}
-                {(!stage.status.state.is_done()).then(|| skip_button(can_skip(run, SkipKind::Stage, &name), SkipKind::Stage, name.clone(), actions))}
+                {limits.map(|n| view! { <span class="limits-note small">{n}</span> })}
+                {skip}
             </div>
-            {raw.before_gates.iter().map(|g| gate_row(run, g, actions.fleet.into(), actions.approved)).collect_view()}
+            {before}
             <ul class="groups">{groups}</ul>
-            {wait_row(run, raw, clock, actions)}
-            {raw.after_gates.iter().map(|g| gate_row(run, g, actions.fleet.into(), actions.approved)).collect_view()}
+            {wait}
+            {after}
         </li>
     }
 }
@@ -100,16 +115,16 @@ fn limits_note(concurrency: Option<u32>, failures: usize, budget: Option<u32>) -
 
 /// The after-stage wait, with a countdown while it runs; nothing for a stage without one.
 fn wait_row(
-    run: &UpdateRun,
-    stage: &StageRun,
+    stage: &str,
+    wait: &WaitOutline,
     clock: PageClock,
     actions: RunActions,
 ) -> Option<impl IntoView + use<>> {
-    if stage.after_stage_wait_in_seconds == 0 {
+    if wait.seconds == 0 {
         return None;
     }
-    let length = precise_span(stage.after_stage_wait_in_seconds * 1000);
-    let countdown = match stage.wait {
+    let length = precise_span(wait.seconds * 1000);
+    let countdown = match wait.state {
         WaitState::Running { until, .. } => Some(move || {
             format!(
                 "{} left",
@@ -118,35 +133,62 @@ fn wait_row(
         }),
         WaitState::NotStarted | WaitState::Completed { .. } | WaitState::Skipped { .. } => None,
     };
+    let skip = (!wait.state.is_done()).then(|| {
+        skip_button(
+            wait.skip.clone(),
+            SkipKind::AfterStageWait,
+            stage.to_owned(),
+            actions,
+        )
+    });
     Some(view! {
-        <div class="tree-row wait" data-wait=stage.name.clone()>
+        <div class="tree-row wait" data-wait=stage.to_owned()>
             <span class="tree-name">"Wait " {length} " after the stage"</span>
-            <StateBadge state=stage.wait.public()/>
+            <StateBadge state=wait.state.public()/>
             {countdown.map(|c| view! { <span class="countdown" role="timer">{c}</span> })}
-            {(!stage.wait.is_done()).then(|| skip_button(can_skip(run, SkipKind::AfterStageWait, &stage.name), SkipKind::AfterStageWait, stage.name.clone(), actions))}
+            {skip}
         </div>
     })
 }
 
+/// "upgrading a, b · failed c": who is busy in a folded group of a large run.
+fn activity(group: &GroupOutline) -> Option<String> {
+    let named = |names: &[String], total: usize, what: &str| {
+        (total > 0).then(|| {
+            let more = total.saturating_sub(names.len());
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            format!("{what} {}{more}", names.join(", "))
+        })
+    };
+    let parts: Vec<String> = [
+        named(&group.upgrading, group.counts.running, "upgrading"),
+        named(&group.failed, group.counts.failed, "failed"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!parts.is_empty()).then(|| parts.join(" · "))
+}
+
 fn group_item(
-    run: &UpdateRun,
-    group: GroupStatus,
-    raw: &GroupRun,
+    group: GroupOutline,
     open_all: bool,
     clock: PageClock,
     actions: RunActions,
 ) -> impl IntoView + use<> {
-    let name = group.name.clone();
-    let done = group
-        .members
-        .iter()
-        .filter(|m| m.status.state.is_done())
-        .count();
-    let total = group.members.len();
+    let status = group.status.clone();
+    let name = status.name.clone();
+    let (done, total) = (group.counts.done(), group.counts.total);
     // Whether a group is open survives the re-render that every change of the run causes.
     let key = name.clone();
+    let listed = group.listed.clone();
     let on_toggle = {
         let name = name.clone();
+        let fetches = listed.is_none();
         move |ev: leptos::ev::Event| {
             let open = event_target::<leptos::web_sys::HtmlDetailsElement>(&ev).open();
             actions.toggled.update(|set| {
@@ -156,91 +198,121 @@ fn group_item(
                     set.insert(name.clone());
                 }
             });
+            if open && fetches {
+                actions.load_members(name.clone(), None);
+            }
         }
     };
-    let hidden = total.saturating_sub(MEMBER_ROWS);
-    let stopping = matches!(run.state, RunState::Stopping { .. });
-    let members: Arc<[_]> = group
-        .members
-        .into_iter()
-        .take(MEMBER_ROWS)
-        .zip(raw.members.iter())
-        .map(|(m, raw)| {
-            let finishing = stopping && raw.state.in_flight();
-            (can_skip_member(run, raw), m, finishing)
-        })
-        .collect();
-    let group_running = running_for(&group.status, clock);
-    let before_gates = raw
-        .before_gates
-        .iter()
-        .map(|g| gate_row(run, g, actions.fleet.into(), actions.approved))
-        .collect_view();
-    let after_gates = raw
-        .after_gates
-        .iter()
-        .map(|g| gate_row(run, g, actions.fleet.into(), actions.approved))
-        .collect_view();
+    let group_running = running_for(&status.status, clock);
     // One at a time and fail-fast are the defaults: only what differs is said.
     let group_limits = limits_note(
-        group.max_concurrency.filter(|c| *c > 1),
-        group.failure_count,
-        group
+        status.max_concurrency.filter(|c| *c > 1),
+        status.failure_count,
+        status
             .max_allowed_failures
-            .filter(|b| *b > 0 || group.failure_count > 0),
+            .filter(|b| *b > 0 || status.failure_count > 0),
     );
+    let skip = (!status.status.state.is_done())
+        .then(|| skip_button(group.skip.clone(), SkipKind::Group, name.clone(), actions));
+    let busy = listed.is_none().then(|| activity(&group)).flatten();
     // A folded group renders no member rows (a 10,000-member run would otherwise put 10,000 rows
-    // and buttons into the page); they are made when it is opened.
+    // and buttons into the page); they are made, or fetched, when it is opened.
     let open = Signal::derive(move || open_all != actions.toggled.read().contains(&key));
-    let rows = move || {
-        members
-            .iter()
-            .map(|(allowed, m, finishing)| {
-                member_row(allowed.clone(), m.clone(), *finishing, clock, actions)
-            })
-            .collect_view()
+    let members = {
+        let name = name.clone();
+        move || match &listed {
+            Some(page) => member_table(page.members.clone(), clock, actions).into_any(),
+            None => fetched_members(name.clone(), clock, actions).into_any(),
+        }
     };
+    let (before, after) = (
+        gate_rows(&group.before_gates, actions),
+        gate_rows(&group.after_gates, actions),
+    );
     view! {
         <li class="group" data-group=name.clone()>
             <details open=open on:toggle=on_toggle>
                 <summary class="tree-row">
                     <span class="tree-name">"Group " <strong>{name.clone()}</strong></span>
-                    <StateBadge state=group.status.state/>
-                    <span class="muted small">{format!("{done} of {} done", count(total, "member", "members"))}</span>
-                    <span class="muted small">{{ let status = group.status.clone(); move || times(&status) }}</span>
+                    <StateBadge state=status.status.state/>
+                    <span class="muted small" data-testid="group-count">{format!("{done} of {} done", count(total, "member", "members"))}</span>
+                    <span class="muted small">{{ let status = status.status.clone(); move || times(&status) }}</span>
                     {group_running.map(|f| view! { <span class="elapsed small">{f}</span> })}
                     {group_limits.map(|n| view! { <span class="limits-note small">{n}</span> })}
-                    {(!group.status.state.is_done()).then(|| skip_button(can_skip(run, SkipKind::Group, &name), SkipKind::Group, name.clone(), actions))}
+                    {busy.map(|b| view! { <span class="small group-activity">{b}</span> })}
+                    {skip}
                 </summary>
-                <Show when=move || open.get()>
-                    <table class="tree-members">
-                        <thead><tr>
-                            <th scope="col">"Member"</th><th scope="col">"State"</th><th scope="col">"Message"</th>
-                            <th scope="col">"Times"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                        </tr></thead>
-                        <tbody>{rows.clone()}</tbody>
-                    </table>
-                    {(hidden > 0).then(|| view! { <p class="muted small">{format!("and {hidden} more members")}</p> })}
-                </Show>
+                <Show when=move || open.get()>{members.clone()}</Show>
             </details>
-            {before_gates}
-            {after_gates}
+            {before}
+            {after}
         </li>
     }
 }
 
-fn member_row(
-    allowed: Result<(), Rejection>,
-    member: MemberStatus,
-    finishing: bool,
-    clock: PageClock,
-    actions: RunActions,
-) -> impl IntoView + use<> {
+/// An opened group of a large run: the page of members fetched for it, with Previous/Next.
+fn fetched_members(group: String, clock: PageClock, actions: RunActions) -> impl IntoView {
+    move || match actions.pages.read().get(&group) {
+        None => view! { <p class="loading small">"Loading members…"</p> }.into_any(),
+        Some(Err(error)) => {
+            let error = error.clone();
+            view! { <ErrorMessage error/> }.into_any()
+        }
+        Some(Ok(page)) => {
+            let pager = pager(page, actions);
+            view! { {member_table(page.members.clone(), clock, actions)} {pager} }.into_any()
+        }
+    }
+}
+
+/// "Members 101–200 of 250" with the buttons to the pages before and after.
+fn pager(page: &MemberPage, actions: RunActions) -> Option<impl IntoView + use<>> {
+    let shown = page.members.len();
+    if page.offset == 0 && shown >= page.total {
+        return None;
+    }
+    let first = (page.offset + 1).min(page.total);
+    let last = page.offset + shown;
+    let words = format!("Members {first}–{last} of {}", page.total);
+    let step = crate::view::outline::MEMBER_PAGE;
+    let go = move |group: String, to: usize| move |_| actions.load_members(group.clone(), Some(to));
+    let back = (page.offset > 0).then(|| page.offset.saturating_sub(step));
+    let next = (last < page.total).then_some(last);
+    let group = page.group.clone();
+    Some(view! {
+        <div class="pager small" data-testid="member-pager">
+            <span>{words}</span>
+            <button type="button" class="secondary" disabled=back.is_none()
+                on:click=go(group.clone(), back.unwrap_or(0))>"Previous"</button>
+            <button type="button" class="secondary" disabled=next.is_none()
+                on:click=go(group, next.unwrap_or(0))>"Next"</button>
+        </div>
+    })
+}
+
+fn member_table(members: Vec<MemberLine>, clock: PageClock, actions: RunActions) -> impl IntoView {
+    let rows = members
+        .into_iter()
+        .map(|line| member_row(line, clock, actions))
+        .collect_view();
+    view! {
+        <table class="tree-members">
+            <thead><tr>
+                <th scope="col">"Member"</th><th scope="col">"State"</th><th scope="col">"Message"</th>
+                <th scope="col">"Times"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th>
+            </tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+}
+
+fn member_row(line: MemberLine, clock: PageClock, actions: RunActions) -> impl IntoView + use<> {
+    let member = line.status;
     let name = member.name.to_string();
     let skip = (!member.status.state.is_done())
-        .then(|| skip_button(allowed, SkipKind::Member, name.clone(), actions));
+        .then(|| skip_button(line.skip, SkipKind::Member, name.clone(), actions));
     // Still upgrading while the run stops: say so, rather than the run's "Stopping".
-    let badge = if finishing {
+    let badge = if line.finishing {
         view! { <span class="state state-running" data-state="Running">"Upgrading (finishing before the stop)"</span> }.into_any()
     } else {
         view! { <StateBadge state=member.status.state/> }.into_any()
