@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { waitForHydration, watchConsole } from "./helpers";
+import { uniqueName, waitForHydration, watchConsole } from "./helpers";
 
 // A 1,000-member fleet must load, hydrate and stay responsive. The timings are printed for the
 // README, never asserted (the machines are shared and noisy).
@@ -89,20 +89,23 @@ test("a 1,000-member fleet renders a page at a time and stays usable", async ({ 
   expect(problems).toEqual([]);
 });
 
-// A group larger than a page of members: the run page fetches its members a page at a time.
-test("an opened group of 130 members pages through them", async ({ page, request }) => {
+// A group larger than a page of members: the run page fetches its members a page at a time,
+// and once the run works, shows each member's change from the event stream without reading
+// the run or the page of members again.
+test("an opened group of 130 members pages through them and follows the run live", async ({ page, request }) => {
   test.setTimeout(120_000);
-  const fleet = "wide";
+  const fleet = uniqueName("wide");
   await request.put(`/api/v1/fleets/${fleet}`, { data: {} });
   const catalog = await (await request.get("/api/v1/simulator/catalog")).json();
   const version = catalog.kubernetesVersions[0];
   const region = Object.keys(catalog.nodeImages)[0];
   const oldest = catalog.nodeImages[region]["AKSUbuntu-2204gen2containerd"][0];
   const put = async (i: number) => {
-    const name = `wide-${String(i).padStart(3, "0")}`;
+    const name = `${fleet}-${String(i).padStart(3, "0")}`;
     const cluster = await request.put(`/api/v1/simulator/clusters/${name}`, {
       data: { location: region, kubernetesVersion: version,
-              nodePools: [{ name: "system", count: 1, kubernetesVersion: version, osSku: "AKSUbuntu-2204gen2containerd",
+              // 20 nodes: an upgrade takes about a second at 600×.
+              nodePools: [{ name: "system", count: 20, kubernetesVersion: version, osSku: "AKSUbuntu-2204gen2containerd",
                             nodeImageVersion: `AKSUbuntu-2204gen2containerd-${oldest}` }] },
     });
     expect(cluster.ok()).toBeTruthy();
@@ -129,13 +132,39 @@ test("an opened group of 130 members pages through them", async ({ page, request
   await expect(group.locator("tbody tr")).toHaveCount(100);
   const pager = group.getByTestId("member-pager");
   await expect(pager).toContainText("Members 1–100 of 130");
-  await expect(group.locator("tbody tr").first()).toContainText("wide-000");
+  await expect(group.locator("tbody tr").first()).toContainText(`${fleet}-000`);
   await pager.getByRole("button", { name: "Next" }).click();
   await expect(pager).toContainText("Members 101–130 of 130");
   await expect(group.locator("tbody tr")).toHaveCount(30);
-  await expect(group.locator("tbody tr").first()).toContainText("wide-100");
+  await expect(group.locator("tbody tr").first()).toContainText(`${fleet}-100`);
   await expect(pager.getByRole("button", { name: "Next" })).toBeDisabled();
   await pager.getByRole("button", { name: "Previous" }).click();
   await expect(pager).toContainText("Members 1–100 of 130");
+
+  const reads: string[] = [];
+  page.on("request", (r) => {
+    if (/\/fn\/run_(outline|members)/.test(r.url())) reads.push(r.url());
+  });
+  const started = await request.post(`/api/v1/fleets/${fleet}/updateRuns/paged/start`);
+  expect(started.ok()).toBeTruthy();
+  const row = (name: string) => group.locator(`tr[data-member="${name}"] .state`);
+  await expect(row(`${fleet}-000`)).not.toHaveText("Not started");
+  // The reads the run's start asks for (its state, the stage's) come and go; then only members
+  // change, one after another.
+  await expect.poll(async () => {
+    const before = reads.length;
+    await page.waitForTimeout(1000);
+    return reads.length === before;
+  }, { timeout: 15_000 }).toBe(true);
+  const readsBefore = reads.length;
+  const next = (await group.locator("tr[data-member] .state").allInnerTexts()).indexOf("Not started");
+  expect(next, "a member still to go").toBeGreaterThan(0);
+  const waiting = Date.now();
+  await expect(row(`${fleet}-${String(next).padStart(3, "0")}`)).toHaveText("Running", { timeout: 10_000 });
+  const done = Number((await group.getByTestId("group-count").innerText()).match(/^(\d+) of 130/)![1]);
+  expect(done, "the members before it are counted done").toBeGreaterThanOrEqual(next);
+  console.log(`130 members in one group: member ${next} shown starting ${Date.now() - waiting} ms after the wait began, from the event stream`);
+  expect(reads.slice(readsBefore), "members' changes are patched in, not read again").toEqual([]);
+  await request.post(`/api/v1/fleets/${fleet}/updateRuns/paged/stop`);
   expect(problems).toEqual([]);
 });

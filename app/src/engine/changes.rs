@@ -9,7 +9,9 @@ use super::EngineConfig;
 use super::decide::{Effect, Input, Rejection, Reply, World, apply};
 use crate::model::gate::{GateRun, GateState};
 use crate::model::names::MemberName;
-use crate::model::run::{GroupRun, MemberRun, Place, RunEvent, StageRun, UpdateRun};
+use crate::model::run::{
+    GroupRun, MemberRun, Place, RunEvent, StageRun, State, Subject, UpdateRun,
+};
 use crate::model::time::Timestamp;
 use std::collections::{BTreeMap, HashMap};
 
@@ -138,11 +140,13 @@ pub fn decide_in_place(
         touched.retain(|&place, was| run.member_at(place) != Some(was));
         touched.into_iter().collect()
     };
+    let mut events = work.events;
+    name_places_of_member_events(run, places, &changed, &mut events);
     match result {
         Ok(reply) => Ok(Decided {
             reply,
             effects: work.effects,
-            events: work.events,
+            events,
             wake_at: work.wake_at,
             changed,
             before,
@@ -151,6 +155,36 @@ pub fn decide_in_place(
             restore(run, before, changed);
             Err(rejection)
         }
+    }
+}
+
+/// Says on each member event the member's group and the state it left, so whoever follows the
+/// events (a run page, a webhook) can keep per-group counts without reading the run: the state
+/// before the decision for a member's first event, the one its event before said for the next.
+fn name_places_of_member_events(
+    run: &UpdateRun,
+    places: &Places,
+    changed: &[(Place, MemberRun)],
+    events: &mut [RunEvent],
+) {
+    let mut states: HashMap<&MemberName, State> = changed
+        .iter()
+        .map(|(_, was)| (&was.name, was.state.public()))
+        .collect();
+    for event in events {
+        let Subject::Member(name) = &event.subject else {
+            continue;
+        };
+        let Some(place) = places.find(run, name) else {
+            continue;
+        };
+        let Some(member) = run.member_at(place) else {
+            continue;
+        };
+        let previous = states.get(&member.name).copied();
+        event.previous = Some(previous.unwrap_or_else(|| member.state.public()));
+        event.group = Some(run.stages[place.0].groups[place.1].name.clone());
+        states.insert(&member.name, event.state);
     }
 }
 

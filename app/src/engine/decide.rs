@@ -250,6 +250,8 @@ impl Work<'_> {
             subject,
             state,
             message,
+            group: None,
+            previous: None,
         });
     }
 

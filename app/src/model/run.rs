@@ -367,6 +367,13 @@ pub struct RunEvent {
     pub state: State,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// A member event's update group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// A member event's state before it (the same as `state` when only the message changed):
+    /// with `group`, what lets a page keep its counts from the event stream alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<State>,
 }
 
 impl State {

@@ -3,4 +3,5 @@
 //! gets its stages, groups and counts, not its members).
 
 pub mod outline;
+pub mod patch;
 pub mod timeline;

@@ -131,7 +131,7 @@ pub struct MemberCounts {
 }
 
 impl MemberCounts {
-    fn add(&mut self, state: State) {
+    pub(super) fn add(&mut self, state: State) {
         self.total += 1;
         match state {
             State::NotStarted => self.not_started += 1,
@@ -301,4 +301,4 @@ fn page_of(run: &UpdateRun, group: &GroupRun, offset: usize, limit: usize) -> Me
 
 #[cfg(test)]
 #[path = "outline_tests.rs"]
-mod tests;
+pub(super) mod tests;

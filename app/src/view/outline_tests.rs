@@ -12,12 +12,17 @@ fn forecast_of(h: &Harness) -> Forecast {
     forecast(&h.run, &h.world, h.now, &h.cfg)
 }
 
-fn outline_of(h: &Harness) -> RunOutline {
+pub(crate) fn outline_of(h: &Harness) -> RunOutline {
     outline(&h.run, forecast_of(h), h.now)
 }
 
 /// `n` members in `groups` groups of one stage, one by one per group.
-fn large(n: usize, groups: usize) -> Harness {
+pub(crate) fn large(n: usize, groups: usize) -> Harness {
+    with_groups(n, groups, serde_json::json!({}))
+}
+
+/// [`large`], each group also given the fields of `extra` (a `maxConcurrency`, a budget).
+pub(crate) fn with_groups(n: usize, groups: usize, extra: serde_json::Value) -> Harness {
     let members = (0..n)
         .map(|i| {
             let group = format!("g{}", i % groups);
@@ -25,7 +30,11 @@ fn large(n: usize, groups: usize) -> Harness {
         })
         .collect();
     let names: Vec<_> = (0..groups)
-        .map(|g| serde_json::json!({"name": format!("g{g}")}))
+        .map(|g| {
+            let mut group = extra.clone();
+            group["name"] = serde_json::json!(format!("g{g}"));
+            group
+        })
         .collect();
     let strategy: UpdateStrategy =
         strategy(serde_json::json!({"stages": [{"name": "all", "groups": names}]}));

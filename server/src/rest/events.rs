@@ -141,8 +141,9 @@ fn numbers_of(query: Option<&str>, known: &mut [(&str, i64, &mut i64)]) -> Resul
 }
 
 /// `GET …/updateRuns/{run}/timeline`: the same events as the stream, as one JSON page for
-/// scripts: `{"value": [{"id", "at", "subject", "state", "message"}], "nextAfter"}`; pass
-/// `nextAfter` as `after` for the next page (an empty `value` means nothing newer yet).
+/// scripts: `{"value": [{"id", "at", "subject", "state", "message", "group", "previous"}],
+/// "nextAfter"}`; pass `nextAfter` as `after` for the next page (an empty `value` means nothing
+/// newer yet).
 pub async fn timeline(
     State(drydock): State<ApiState>,
     AsCaller(caller): AsCaller,

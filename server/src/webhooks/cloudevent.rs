@@ -58,6 +58,13 @@ pub fn cloud_event(e: &FleetEvent) -> Value {
     if let Some(subject) = subject_path(&e.event.subject) {
         event["subject"] = json!(subject);
     }
+    // A member's group and the state it left, when the event says them.
+    if let Some(group) = &e.event.group {
+        event["data"]["group"] = json!(group);
+    }
+    if let Some(previous) = e.event.previous {
+        event["data"]["previous"] = json!(previous);
+    }
     event
 }
 
@@ -86,6 +93,8 @@ mod tests {
                 subject: Subject::Member(MemberName::parse("aks-1").unwrap()),
                 state: State::Failed,
                 message: Some("node pool drain timed out".into()),
+                group: Some("canary".into()),
+                previous: Some(State::Running),
             },
         };
         let event = cloud_event(&e);
@@ -95,6 +104,8 @@ mod tests {
         assert_eq!(event["time"], "2024-09-01T00:00:00Z");
         assert_eq!(event["id"], "42");
         assert_eq!(event["data"]["message"], "node pool drain timed out");
+        assert_eq!(event["data"]["group"], "canary");
+        assert_eq!(event["data"]["previous"], "Running");
     }
 
     #[test]

@@ -297,6 +297,34 @@ async fn the_timeline_pages_a_runs_events_as_json() {
     );
     assert_eq!(events[0]["subject"], json!({"type": "run"}));
     assert_eq!(events[0]["state"], "Running");
+    assert!(
+        events[0].get("group").is_none(),
+        "only member events name a group"
+    );
+    // A member's event names its group and the state it left: a page keeps counts from that.
+    let began = events
+        .iter()
+        .find(|e| e["subject"]["type"] == "member")
+        .expect("a member began");
+    assert_eq!(
+        (&began["state"], &began["previous"]),
+        (&json!("Running"), &json!("NotStarted"))
+    );
+    let run = s.get("/api/v1/fleets/demo/updateRuns/run-t").await.body;
+    let group = run["properties"]["status"]["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|stage| stage["groups"].as_array().unwrap())
+        .find(|g| {
+            g["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["name"] == began["subject"]["name"])
+        })
+        .unwrap();
+    assert_eq!(began["group"], group["name"]);
     let ids: Vec<i64> = events.iter().map(|e| e["id"].as_i64().unwrap()).collect();
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "oldest first: {ids:?}");
     assert_eq!(all["nextAfter"], *ids.last().unwrap());

@@ -1,7 +1,9 @@
-//! Keeping a run page current without reloads: the server's event stream for the run says when
-//! something changed (the page then fetches the run again, at most one fetch at a time), and a
-//! one-second tick moves countdowns along fleet time between fetches.
+//! Keeping a run page current without reloads: the server's event stream for the run carries
+//! each change (the page patches what it shows with it, or reads the run again when only a
+//! read can say what changed: see [`crate::view::patch`]), and a tick twice a second moves
+//! countdowns and running bars along fleet time between reads.
 
+use crate::model::run::RunEvent;
 use crate::model::time::{FleetTime, Timestamp};
 use leptos::prelude::*;
 
@@ -45,14 +47,23 @@ impl PageClock {
     }
 }
 
-/// Follows `url` (a run's `/events` stream) and calls `changed` after events, at most twice a
-/// second; also bumps `tick`, which moves every [`PageClock`] of the page along. Browser only;
-/// stops when the page goes.
-pub fn follow(url: String, tick: RwSignal<u64>, changed: impl Fn() + 'static) {
+/// What the page heard on a run's event stream since the last tick.
+#[derive(Debug, Default)]
+pub struct Heard {
+    /// Each event with its id, in order.
+    pub events: Vec<(i64, RunEvent)>,
+    /// An event came that this page could not read (the page then reads the run again).
+    pub unreadable: bool,
+}
+
+/// Follows `url` (a run's `/events` stream) and hands what it heard to `heard` twice a second
+/// (a burst of events, a stage finishing, is one batch); also bumps `tick`, which moves every
+/// [`PageClock`] of the page along. Browser only; stops when the page goes.
+pub fn follow(url: String, tick: RwSignal<u64>, heard: impl Fn(Heard) + 'static) {
     #[cfg(feature = "hydrate")]
-    browser::follow(url, tick, changed);
+    browser::follow(url, tick, heard);
     #[cfg(not(feature = "hydrate"))]
-    let _ = (url, tick, changed);
+    let _ = (url, tick, heard);
 }
 
 /// Calls `f` every `period` while the page lives (browser only).
@@ -72,18 +83,27 @@ pub fn every(period: std::time::Duration, f: impl Fn() + 'static) {
 
 #[cfg(feature = "hydrate")]
 mod browser {
+    use super::Heard;
+    use crate::model::run::RunEvent;
     use futures::StreamExt;
     use futures::future::{AbortHandle, abortable};
     use gloo_net::eventsource::futures::EventSource;
     use leptos::prelude::*;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicBool, Ordering};
+    use leptos::web_sys::MessageEvent;
+    use std::cell::RefCell;
+    use std::rc::Rc;
     use std::time::Duration;
 
-    pub fn follow(url: String, tick: RwSignal<u64>, changed: impl Fn() + 'static) {
-        let dirty = Arc::new(AtomicBool::new(false));
+    fn read(message: &MessageEvent) -> Option<(i64, RunEvent)> {
+        let id = message.last_event_id().parse().ok()?;
+        let event = serde_json::from_str(&message.data().as_string()?).ok()?;
+        Some((id, event))
+    }
+
+    pub fn follow(url: String, tick: RwSignal<u64>, heard: impl Fn(Heard) + 'static) {
+        let pending = Rc::new(RefCell::new(Heard::default()));
         let listen = {
-            let dirty = dirty.clone();
+            let pending = pending.clone();
             async move {
                 let Ok(mut source) = EventSource::new(&url) else {
                     return;
@@ -91,8 +111,13 @@ mod browser {
                 let Ok(mut events) = source.subscribe("state") else {
                     return;
                 };
-                while events.next().await.is_some() {
-                    dirty.store(true, Ordering::Relaxed);
+                while let Some(next) = events.next().await {
+                    let Ok((_, message)) = next else { continue };
+                    let mut pending = pending.borrow_mut();
+                    match read(&message) {
+                        Some(event) => pending.events.push(event),
+                        None => pending.unreadable = true,
+                    }
                 }
                 source.close();
             }
@@ -101,13 +126,10 @@ mod browser {
         leptos::task::spawn_local(async move {
             let _ = listen.await;
         });
-        // A burst of events (a stage finishing, a replay from the start) becomes one fetch.
         let interval = set_interval_with_handle(
             move || {
                 tick.update(|t| *t += 1);
-                if dirty.swap(false, Ordering::Relaxed) {
-                    changed();
-                }
+                heard(std::mem::take(&mut *pending.borrow_mut()));
             },
             Duration::from_millis(500),
         );

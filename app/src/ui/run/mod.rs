@@ -17,10 +17,12 @@ use crate::api::{DeleteRun, SkipInRun, StartRun, StopRun, get_run_members, get_r
 use crate::engine::SkipTarget;
 use crate::model::error::AppError;
 use crate::model::names::MemberName;
+use crate::model::run::RunEvent;
 use crate::model::target::UpgradeProgress;
 use crate::ui::format::progress_words;
 use crate::ui::time::When;
 use crate::view::outline::{MemberPage, RunOutline, RunOutlineView};
+use crate::view::patch::needs_read;
 use ahead::Eta;
 use controls::RunControls;
 use leptos::prelude::*;
@@ -100,6 +102,18 @@ impl RunActions {
         });
     }
 
+    /// Shows member events on the member pages the page holds.
+    fn patch_pages(self, events: &[(i64, RunEvent)]) {
+        if events.is_empty() {
+            return;
+        }
+        self.pages.update(|pages| {
+            for page in pages.values_mut().filter_map(|p| p.as_mut().ok()) {
+                events.iter().for_each(|(_, event)| page.patch(event));
+            }
+        });
+    }
+
     /// Fetches again the members the opened groups of a large run show (after the run changed).
     fn reload_open_groups(self) {
         let open: Vec<String> = self.toggled.get_untracked().into_iter().collect();
@@ -143,12 +157,21 @@ pub fn RunPage() -> impl IntoView {
         let view = run.get()?.ok()?;
         (view.outline.summary.name == name).then_some((fleet, name, view.events_through))
     });
-    // What an opened group of a large run shows is fetched again with the run.
+    let heard = RwSignal::new(Vec::<(i64, RunEvent)>::new());
+    let reads = Reads {
+        refresh,
+        last: StoredValue::new(None),
+        unread: StoredValue::new(false),
+    };
+    // Each read replaces the events it reflects; what an opened group of a large run shows is
+    // fetched again with it.
     Effect::new(move |_| {
-        if let Some(Ok(view)) = run.get()
-            && !view.outline.members_listed
-        {
-            actions.reload_open_groups();
+        if let Some(Ok(view)) = run.get() {
+            reads.done(&view);
+            heard.update(|h| h.retain(|(id, _)| *id > view.events_through));
+            if !view.outline.members_listed {
+                actions.reload_open_groups();
+            }
         }
     });
     Effect::new(move |_| {
@@ -156,7 +179,13 @@ pub fn RunPage() -> impl IntoView {
             return;
         };
         let url = format!("/api/v1/fleets/{fleet}/updateRuns/{name}/events?after={after}");
-        live::follow(url, tick, move || refresh.update(|n| *n += 1));
+        live::follow(url, tick, move |batch| {
+            reads.heard(&batch);
+            actions.patch_pages(&batch.events);
+            if !batch.events.is_empty() {
+                heard.update(|h| h.extend(batch.events));
+            }
+        });
     });
     follow_progress(run, actions);
     view! {
@@ -171,8 +200,15 @@ pub fn RunPage() -> impl IntoView {
                 match run.await {
                     Err(error) => view! { <h1 class="page-title">"Update run"</h1><ErrorMessage error/> }.into_any(),
                     Ok(view) => {
-                        let (run, clock) = (view.outline, PageClock::new(view.time, tick));
-                        view! { <RunDetail run clock actions/> }.into_any()
+                        let clock = PageClock::new(view.time, tick);
+                        // The outline read, with what was heard since patched in.
+                        (move || {
+                            let mut run = view.outline.clone();
+                            for (_, event) in heard.read().iter().filter(|(id, _)| *id > view.events_through) {
+                                run.patch(event);
+                            }
+                            view! { <RunDetail run clock actions/> }
+                        }).into_any()
                     }
                 }
             })}
@@ -181,6 +217,49 @@ pub fn RunPage() -> impl IntoView {
             let (a, b, c, d) = actions.versions();
             (a + b + c) as u64 + d
         })/>
+    }
+}
+
+/// When the page reads the run again: at once after an event only a read can show (see
+/// [`crate::view::patch::needs_read`]), and, while member events are patched in, again after a
+/// while (for the timeline's and the forecast's shapes and the skip answers, which patches do
+/// not keep): soon for a small run, whose read is cheap, seldom for a large one.
+#[derive(Clone, Copy)]
+struct Reads {
+    refresh: RwSignal<u64>,
+    /// When the last read arrived (real ms) and whether its run lists its members.
+    last: StoredValue<Option<(f64, bool)>>,
+    /// Whether events were patched in since.
+    unread: StoredValue<bool>,
+}
+
+impl Reads {
+    const SMALL_RUN_AFTER_MS: f64 = 2_000.0;
+    const LARGE_RUN_AFTER_MS: f64 = 15_000.0;
+
+    fn done(self, view: &RunOutlineView) {
+        self.last
+            .set_value(Some((live::real_now_ms(), view.outline.members_listed)));
+        self.unread.set_value(false);
+    }
+
+    fn heard(self, batch: &live::Heard) {
+        let now_needed = batch.unreadable || batch.events.iter().any(|(_, e)| needs_read(e));
+        if !batch.events.is_empty() {
+            self.unread.set_value(true);
+        }
+        let stale = self.unread.get_value()
+            && self.last.get_value().is_some_and(|(at, small)| {
+                let after = match small {
+                    true => Self::SMALL_RUN_AFTER_MS,
+                    false => Self::LARGE_RUN_AFTER_MS,
+                };
+                live::real_now_ms() - at > after
+            });
+        if now_needed || stale {
+            self.unread.set_value(false);
+            self.refresh.update(|n| *n += 1);
+        }
     }
 }
 

@@ -191,6 +191,12 @@ fn group_item(
         let fetches = listed.is_none();
         move |ev: leptos::ev::Event| {
             let open = event_target::<leptos::web_sys::HtmlDetailsElement>(&ev).open();
+            // A group drawn open again (the page redraws with each change) fires `toggle` too:
+            // only a change of what the reader chose counts.
+            let was_open = actions.toggled.with_untracked(|set| set.contains(&name)) != open_all;
+            if open == was_open {
+                return;
+            }
             actions.toggled.update(|set| {
                 if open == open_all {
                     set.remove(&name);

@@ -14,6 +14,11 @@ pub struct EventRecord {
     state: StateRecord,
     #[serde(skip_serializing_if = "Option::is_none")]
     message: Option<String>,
+    /// Since member events carry their group and former state; absent in older rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    previous: Option<StateRecord>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,6 +91,8 @@ impl Stored for EventRecord {
             },
             state: StateRecord::of(&event.state),
             message: event.message.clone(),
+            group: event.group.clone(),
+            previous: event.previous.as_ref().map(StateRecord::of),
         }
     }
 
@@ -102,6 +109,8 @@ impl Stored for EventRecord {
             },
             state: self.state.into_model(),
             message: self.message,
+            group: self.group,
+            previous: self.previous.map(StateRecord::into_model),
         }
     }
 }

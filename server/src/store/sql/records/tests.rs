@@ -118,6 +118,8 @@ fn every_event_survives_its_record() {
                 subject: subject.clone(),
                 state: *state,
                 message: (i % 2 == 0).then(|| "why".to_owned()),
+                group: (i % 3 == 0).then(|| "wave".to_owned()),
+                previous: (i % 3 == 0).then_some(states[(i + 1) % states.len()]),
             };
             let text = to_text::<EventRecord>(&event).unwrap();
             assert_eq!(from_text::<EventRecord>(&text).unwrap(), event, "{text}");
