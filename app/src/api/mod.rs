@@ -109,12 +109,19 @@ pub async fn list_fleets() -> Result<Vec<FleetSummary>, AppError> {
     with_status(service()?.list_fleets(&caller()).await)
 }
 
+/// The fleet's overview: every member, or with `limit` the first that match `filter` (the
+/// page's table), the charts and groups always of the whole fleet.
 #[server(prefix = "/fn", endpoint = "fleet_overview", input = leptos::server_fn::codec::GetUrl)]
-pub async fn get_fleet_overview(fleet: String) -> Result<FleetOverview, AppError> {
+pub async fn get_fleet_overview(
+    fleet: String,
+    #[server(default)] filter: String,
+    #[server(default)] limit: Option<usize>,
+) -> Result<FleetOverview, AppError> {
     with_status(
         async {
             let fleet = parse("InvalidFleetName", FleetName::parse(&fleet))?;
-            service()?.overview(&caller(), &fleet).await
+            let overview = service()?.overview(&caller(), &fleet).await?;
+            Ok(overview.page(&filter, limit))
         }
         .await,
     )

@@ -20,7 +20,15 @@ pub struct FleetOverview {
     /// Fleet seconds per real second, so the page moves its clock and countdowns on its own.
     #[serde(default)]
     pub scale: f64,
+    /// The members, or when the overview was asked for a page ([`FleetOverview::page`]) the
+    /// first of those that match its filter.
     pub members: Vec<MemberRow>,
+    /// Members in the fleet, and of them those that match the filter asked for (all when
+    /// none was): a page's `members` is at most as long.
+    #[serde(default)]
+    pub total_members: usize,
+    #[serde(default)]
+    pub matching: usize,
     pub groups: Vec<GroupSummary>,
     /// Control-plane versions, counted in members.
     pub kubernetes_versions: Vec<VersionCount>,
@@ -181,6 +189,51 @@ impl MemberRow {
     }
 }
 
+impl MemberRow {
+    /// Whether the row matches a filter text (any case): its name, cluster, group (`none` for
+    /// none), region, any version, or the run upgrading it (`upgrading <run>`).
+    pub fn matches(&self, filter: &str) -> bool {
+        let filter = filter.trim().to_lowercase();
+        if filter.is_empty() {
+            return true;
+        }
+        let mut haystack = vec![self.name.to_string(), self.cluster_resource_id.to_string()];
+        haystack.push(
+            self.group
+                .as_ref()
+                .map_or("none".into(), ToString::to_string),
+        );
+        haystack.extend(
+            self.upgraded_by
+                .iter()
+                .map(|run| format!("upgrading {run}")),
+        );
+        if let Ok(cluster) = &self.observed {
+            haystack.push(cluster.location.to_string());
+            haystack.push(cluster.kubernetes_version.to_string());
+            haystack.extend(
+                cluster
+                    .node_pools
+                    .iter()
+                    .map(|p| p.node_image_version.to_string()),
+            );
+        }
+        haystack.iter().any(|h| h.to_lowercase().contains(&filter))
+    }
+}
+
+impl FleetOverview {
+    /// The overview with only the first `limit` members that match `filter` (charts and
+    /// groups still count the whole fleet): what a page of a 100,000-member fleet draws.
+    pub fn page(mut self, filter: &str, limit: Option<usize>) -> Self {
+        self.total_members = self.members.len();
+        self.members.retain(|m| m.matches(filter));
+        self.matching = self.members.len();
+        self.members.truncate(limit.unwrap_or(usize::MAX));
+        self
+    }
+}
+
 /// Counts of each group's members, sorted by group name.
 pub fn group_summaries(rows: &[MemberRow]) -> Vec<GroupSummary> {
     let mut counts: BTreeMap<&GroupName, usize> = BTreeMap::new();
@@ -260,6 +313,69 @@ mod tests {
 
     fn v(text: &str) -> KubernetesVersion {
         KubernetesVersion::parse(text).unwrap()
+    }
+
+    fn row(name: &str, group: Option<&str>, control_plane: &str) -> MemberRow {
+        let member: Member = serde_json::from_value(serde_json::json!({
+            "fleet": "f", "name": name, "etag": 1,
+            "spec": {"clusterResourceId": format!("sim:{name}"), "group": group}
+        }))
+        .unwrap();
+        let observed = ObservedCluster::new(
+            &cluster(control_plane, control_plane),
+            &catalog(),
+            Timestamp(0),
+        );
+        MemberRow::new(&member, Ok(observed))
+    }
+
+    #[test]
+    fn a_page_holds_the_first_matching_members_and_counts_the_rest() {
+        let rows: Vec<MemberRow> = (0..30)
+            .map(|i| {
+                row(
+                    &format!("m{i:02}"),
+                    (i % 3 == 0).then_some("canary"),
+                    if i < 10 { "1.29.9" } else { "1.30.5" },
+                )
+            })
+            .collect();
+        let overview = FleetOverview {
+            fleet: FleetName::parse("f").unwrap(),
+            now: Timestamp(0),
+            scale: 1.0,
+            groups: group_summaries(&rows),
+            kubernetes_versions: kubernetes_distribution(&rows, &catalog()),
+            node_images: Vec::new(),
+            joinable_clusters: Vec::new(),
+            members: rows,
+            total_members: 0,
+            matching: 0,
+        };
+        let page = overview.clone().page("1.29", Some(4));
+        let names: Vec<_> = page.members.iter().map(|m| m.name.to_string()).collect();
+        assert_eq!(names, ["m00", "m01", "m02", "m03"]);
+        assert_eq!((page.total_members, page.matching), (30, 10));
+        assert_eq!(
+            page.kubernetes_versions, overview.kubernetes_versions,
+            "charts count the fleet"
+        );
+        let canary = overview.clone().page(" CANARY ", None);
+        assert_eq!(
+            (canary.matching, canary.members.len()),
+            (10, 10),
+            "any case, trimmed"
+        );
+        assert_eq!(
+            overview.clone().page("none", None).matching,
+            20,
+            "no group reads as none"
+        );
+        let all = overview.page("", None);
+        assert_eq!(
+            (all.total_members, all.matching, all.members.len()),
+            (30, 30, 30)
+        );
     }
 
     #[test]

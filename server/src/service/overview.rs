@@ -70,6 +70,8 @@ impl Drydock {
             groups: group_summaries(&rows),
             kubernetes_versions: kubernetes_distribution(&rows, &catalog),
             node_images: node_image_distribution(&rows, &catalog),
+            total_members: rows.len(),
+            matching: rows.len(),
             members: rows,
             joinable_clusters,
         })

@@ -37,6 +37,39 @@ async fn list_fleets_and_the_overview() {
         .map(|v| v["count"].as_u64().unwrap())
         .sum();
     assert_eq!(k8s_total, 12);
+    assert_eq!(
+        (&overview.body["total_members"], &overview.body["matching"]),
+        (&json!(12), &json!(12))
+    );
+
+    // A page: the first members that match the filter; the charts still count the fleet.
+    let eastus = overview.body["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["observed"]["Ok"]["location"] == "eastus")
+        .count();
+    assert!(eastus > 2, "the demo has a few members in eastus");
+    let page = s
+        .get("/fn/fleet_overview?fleet=demo&filter=EastUS&limit=2")
+        .await
+        .body;
+    assert_eq!(page["members"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        (&page["total_members"], &page["matching"]),
+        (&json!(12), &json!(eastus))
+    );
+    assert!(
+        page["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["observed"]["Ok"]["location"] == "eastus")
+    );
+    assert_eq!(
+        page["kubernetes_versions"],
+        overview.body["kubernetes_versions"]
+    );
 }
 
 #[tokio::test]

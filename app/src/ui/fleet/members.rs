@@ -1,5 +1,5 @@
-//! The members table. Large fleets are rendered a page at a time (filter, then "Show more"), so
-//! a 1,000-member fleet hydrates as fast as a small one.
+//! The members table. The server sends a page of the members that match the filter (then
+//! "Show more" asks for 100 more), so a 100,000-member fleet's page is as light as a small one's.
 
 use super::super::format::until;
 use super::Actions;
@@ -7,7 +7,6 @@ use crate::model::overview::{MemberRow, ObservedCluster, PoolRow, WindowStatus};
 use crate::ui::run::PageClock;
 use leptos::prelude::*;
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 pub const PAGE: usize = 100;
 
@@ -29,32 +28,6 @@ impl TableState {
     }
 }
 
-/// Whether a row matches a (lower-case) filter text: name, group, region or any version.
-pub fn matches(row: &MemberRow, filter: &str) -> bool {
-    if filter.is_empty() {
-        return true;
-    }
-    let mut haystack = vec![row.name.to_string(), row.cluster_resource_id.to_string()];
-    // What the table shows for no group is findable too.
-    haystack.push(
-        row.group
-            .as_ref()
-            .map_or("none".into(), ToString::to_string),
-    );
-    haystack.extend(row.upgraded_by.iter().map(|run| format!("upgrading {run}")));
-    if let Ok(cluster) = &row.observed {
-        haystack.push(cluster.location.to_string());
-        haystack.push(cluster.kubernetes_version.to_string());
-        haystack.extend(
-            cluster
-                .node_pools
-                .iter()
-                .map(|p| p.node_image_version.to_string()),
-        );
-    }
-    haystack.iter().any(|h| h.to_lowercase().contains(filter))
-}
-
 /// `Showing 100 of 1000 members`, or with a filter `Showing 4 of 4 matching members (12 in the fleet)`.
 pub fn shown_summary(matching: usize, limit: usize, total: usize, filtered: bool) -> String {
     let shown = matching.min(limit);
@@ -65,77 +38,57 @@ pub fn shown_summary(matching: usize, limit: usize, total: usize, filtered: bool
     }
 }
 
+/// The filter, outside the part redrawn when the overview is read again (each keystroke asks
+/// the server for the members that match), so typing keeps its focus.
+#[component]
+pub fn MemberFilter(state: TableState) -> impl IntoView {
+    view! {
+        <label for="member-filter" class="visually-hidden">"Filter members"</label>
+        <input id="member-filter" type="search" placeholder="Filter by name, region, group or version"
+            prop:value=move || state.filter.get()
+            on:input=move |ev| { state.filter.set(event_target_value(&ev)); state.limit.set(PAGE); }/>
+    }
+}
+
+/// The members the server sent: the first `limit` of the `matching` members (of `total`).
 #[component]
 pub fn MemberTable(
-    members: Arc<Vec<MemberRow>>,
+    members: Vec<MemberRow>,
+    matching: usize,
+    total: usize,
     clock: PageClock,
     fleet: String,
     actions: Actions,
     state: TableState,
 ) -> impl IntoView {
-    let total = members.len();
-    let filtered = {
-        let members = members.clone();
-        Memo::new(move |_| {
-            let filter = state.filter.read().trim().to_lowercase();
-            members
-                .iter()
-                .enumerate()
-                .filter(|(_, m)| matches(m, &filter))
-                .map(|(i, _)| i)
-                .collect::<Vec<_>>()
-        })
-    };
-    let shown = {
-        let members = members.clone();
-        move || {
-            filtered
-                .read()
-                .iter()
-                .take(state.limit.get())
-                .map(|&i| members[i].clone())
-                .collect::<Vec<_>>()
-        }
-    };
-    let shown_names = move || {
-        filtered
-            .read()
-            .iter()
-            .take(state.limit.get())
-            .map(|&i| members[i].name.to_string())
-            .collect::<Vec<_>>()
-    };
+    let shown = members.len();
+    let names: Vec<String> = members.iter().map(|m| m.name.to_string()).collect();
     let all_checked = {
-        let shown_names = shown_names.clone();
+        let names = names.clone();
         move || {
-            let names = shown_names();
             let selected = state.selected.read();
             !names.is_empty() && names.iter().all(|n| selected.contains(n))
         }
     };
     let toggle_all = move |ev| {
         let on = event_target_checked(&ev);
-        let names = shown_names();
         state.selected.update(|s| {
-            for name in names {
+            for name in &names {
                 if on {
-                    s.insert(name);
+                    s.insert(name.clone());
                 } else {
-                    s.remove(&name);
+                    s.remove(name);
                 }
             }
         });
     };
+    let filtered = !state.filter.read_untracked().trim().is_empty();
+    let rows = members
+        .into_iter()
+        .map(|row| view! { <MemberRowView row clock fleet=fleet.clone() actions selected=state.selected/> })
+        .collect_view();
     view! {
-        <div class="table-tools">
-            <label for="member-filter" class="visually-hidden">"Filter members"</label>
-            <input id="member-filter" type="search" placeholder="Filter by name, region, group or version"
-                prop:value=move || state.filter.get()
-                on:input=move |ev| { state.filter.set(event_target_value(&ev)); state.limit.set(PAGE); }/>
-            <span class="muted" aria-live="polite">
-                {move || shown_summary(filtered.read().len(), state.limit.get(), total, !state.filter.read().trim().is_empty())}
-            </span>
-        </div>
+        <p class="muted table-count" aria-live="polite">{shown_summary(matching, shown, total, filtered)}</p>
         <div class="table-scroll">
             <table class="members">
                 <thead>
@@ -151,14 +104,10 @@ pub fn MemberTable(
                         <th scope="col"><span class="visually-hidden">"Actions"</span></th>
                     </tr>
                 </thead>
-                <tbody>
-                    <For each=shown key=|row| row.name.clone() children=move |row| {
-                        view! { <MemberRowView row clock fleet=fleet.clone() actions selected=state.selected/> }
-                    }/>
-                </tbody>
+                <tbody>{rows}</tbody>
             </table>
         </div>
-        {move || (filtered.read().len() > state.limit.get()).then(|| view! {
+        {(matching > shown).then(|| view! {
             <button class="secondary" on:click=move |_| state.limit.update(|l| *l += PAGE)>
                 {format!("Show {PAGE} more")}
             </button>

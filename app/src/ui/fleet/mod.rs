@@ -1,6 +1,8 @@
 //! The fleet overview: version distributions, the members table, and the member actions (join,
 //! assign an update group, remove). Drafts, selection and filter live at page level, outside the
-//! part that re-renders when the overview is fetched again after an action.
+//! parts that re-render when the overview is read again (after an action, as the filter changes).
+//! The server sends the table a page of the members that match the filter; charts and groups
+//! count the whole fleet.
 
 mod charts;
 mod forms;
@@ -19,9 +21,8 @@ use forms::{AssignGroupBar, JoinDraft, JoinMemberForm, Suggestions};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
-use members::{MemberTable, TableState};
+use members::{MemberFilter, MemberTable, TableState};
 use notice::Notices;
-use std::sync::Arc;
 
 #[component]
 pub fn FleetPage() -> impl IntoView {
@@ -30,18 +31,22 @@ pub fn FleetPage() -> impl IntoView {
     let join = ServerAction::<JoinMember>::new();
     let assign = ServerAction::<AssignGroup>::new();
     let remove = ServerAction::<RemoveMember>::new();
+    let table = TableState::new();
+    // The table's filter and length go to the server: it sends the matching members' first
+    // page, never the whole fleet.
     let overview = Resource::new(
         move || {
             (
                 fleet.get(),
+                table.filter.get(),
+                table.limit.get(),
                 join.version().get(),
                 assign.version().get(),
                 remove.version().get(),
             )
         },
-        |(fleet, ..)| get_fleet_overview(fleet),
+        |(fleet, filter, limit, ..)| get_fleet_overview(fleet, filter, Some(limit)),
     );
-    let table = TableState::new();
     let draft = JoinDraft::new();
     let assign_group = RwSignal::new(String::new());
     let notice = Notices::follow(join, assign, remove);
@@ -78,9 +83,8 @@ pub fn FleetPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match overview.await {
                     Ok(overview) => {
-                        let reading = crate::model::time::FleetTime { now: overview.now, scale: overview.scale };
-                        let clock = PageClock::new(reading, tick);
-                        view! { <Overview overview table clock actions/> }.into_any()
+                        let clock = clock_of(&overview, tick);
+                        view! { <Overview overview clock/> }.into_any()
                     }
                     Err(error) => {
                         if error.kind == crate::model::error::ErrorKind::NotFound {
@@ -91,8 +95,33 @@ pub fn FleetPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        <section class="panel">
+            <h2>"Members"</h2>
+            <SelectionBar actions selected=table.selected/>
+            {move || actions.notice.view(actions)}
+            <div class="table-tools"><MemberFilter state=table/></div>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    overview.await.ok().map(|overview| {
+                        let clock = clock_of(&overview, tick);
+                        view! {
+                            <MemberTable members=overview.members matching=overview.matching
+                                total=overview.total_members clock fleet=overview.fleet.to_string() actions state=table/>
+                        }
+                    })
+                })}
+            </Transition>
+        </section>
         <JoinMemberForm fleet=fleet_name draft action=join/>
     }
+}
+
+fn clock_of(overview: &FleetOverview, tick: RwSignal<u64>) -> PageClock {
+    let reading = crate::model::time::FleetTime {
+        now: overview.now,
+        scale: overview.scale,
+    };
+    PageClock::new(reading, tick)
 }
 
 /// What the overview's controls act with.
@@ -105,16 +134,12 @@ pub struct Actions {
     pub assign_group: RwSignal<String>,
 }
 
+/// What the fleet is: its size, its groups, what it runs.
 #[component]
-fn Overview(
-    overview: FleetOverview,
-    table: TableState,
-    clock: PageClock,
-    actions: Actions,
-) -> impl IntoView {
+fn Overview(overview: FleetOverview, clock: PageClock) -> impl IntoView {
     let summary = format!(
         "{} · {}",
-        count(overview.members.len(), "member", "members"),
+        count(overview.total_members, "member", "members"),
         count(overview.groups.len(), "update group", "update groups"),
     );
     let groups = overview.groups.iter().map(|g| g.name.to_string()).collect();
@@ -133,12 +158,6 @@ fn Overview(
             <VersionChart title="Node image versions" unit="node pools" counts=overview.node_images
                 legend="Green: the newest release of its image family in any region; grey-blue: older (a region may not have the newest yet)."/>
         </div>
-        <section class="panel">
-            <h2>"Members"</h2>
-            <SelectionBar actions selected=table.selected/>
-            {move || actions.notice.view(actions)}
-            <MemberTable members=Arc::new(overview.members) clock fleet=overview.fleet.to_string() actions state=table/>
-        </section>
     }
 }
 
