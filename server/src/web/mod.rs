@@ -61,6 +61,10 @@ pub fn router(
             browser_guard::browser_guard,
         ))
         .layer(middleware::from_fn(log_request))
+        // gzip when the client takes it: a 100,000-member run's page is 774 KB of HTML, the
+        // WASM bundle 2.5 MB (860 KB gzipped). The default predicate leaves event streams,
+        // images and answers under 32 bytes alone.
+        .layer(tower_http::compression::CompressionLayer::new())
         .merge(probes::router(health, draining))
 }
 

@@ -13,6 +13,7 @@ mod bench;
 mod browser_guard;
 mod cli_walkthrough;
 mod cluster_leases;
+mod compression;
 mod crash;
 mod demo_and_restart;
 mod eks_example;
