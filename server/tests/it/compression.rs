@@ -71,3 +71,35 @@ async fn answers_are_gzipped_for_clients_that_take_it_and_event_streams_never() 
         "an event stream is sent as it comes"
     );
 }
+
+/// The bundle's files are sent as gzipped at build time (not compressed again per download),
+/// and as they are to a client that does not take gzip.
+#[tokio::test]
+async fn the_bundle_goes_out_as_gzipped_at_build_time() {
+    use std::io::Write;
+    let site = common::temp_dir("site");
+    let pkg = site.join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    let wasm: Vec<u8> = (0..200_000u32)
+        .flat_map(|i| (i % 251).to_le_bytes())
+        .collect();
+    std::fs::write(pkg.join("drydock.wasm"), &wasm).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&wasm).unwrap();
+    let gz = gz.finish().unwrap();
+    std::fs::write(pkg.join("drydock.wasm.gz"), &gz).unwrap();
+    let mut args = common::args("sqlite::memory:", false);
+    args.site_root = site.to_string_lossy().into_owned();
+    let s = common::start_built(&args).await;
+
+    let zipped = get(&s, "/pkg/drydock.wasm", true).await;
+    assert_eq!(encoding(&zipped), Some("gzip"));
+    assert_eq!(zipped.headers()[header::CONTENT_TYPE], "application/wasm");
+    let body = zipped.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body, gz, "the file gzipped at build time, byte for byte");
+    let plain = get(&s, "/pkg/drydock.wasm", false).await;
+    assert_eq!(encoding(&plain), None);
+    let body = plain.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body, wasm);
+    std::fs::remove_dir_all(site).ok();
+}
