@@ -21,6 +21,16 @@ pub struct StatusError {
     pub message: String,
 }
 
+impl StatusError {
+    /// A member's failed upgrade, as its status says it.
+    pub fn upgrade_failed(message: String) -> Self {
+        Self {
+            code: "UpgradeFailed".into(),
+            message,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
@@ -221,10 +231,7 @@ pub fn member_status(run: &UpdateRun, member: &MemberRun) -> MemberStatus {
         end,
     );
     if let MemberState::Failed { message, .. } = &member.state {
-        status.error = Some(StatusError {
-            code: "UpgradeFailed".into(),
-            message: message.clone(),
-        });
+        status.error = Some(StatusError::upgrade_failed(message.clone()));
     }
     MemberStatus {
         name: member.name.clone(),

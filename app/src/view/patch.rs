@@ -74,18 +74,17 @@ impl RunOutline {
         let (Some(group), Some(previous)) = (&event.group, event.previous) else {
             return Patched::ReadAgain; // `needs_read` said so already
         };
-        let Some(stage) = self
-            .stages
-            .iter_mut()
-            .find(|s| s.groups.iter().any(|g| &g.status.name == group))
-        else {
+        let place = self.stages.iter().enumerate().find_map(|(s, stage)| {
+            let g = stage.groups.iter().position(|g| &g.status.name == group)?;
+            Some((s, g))
+        });
+        let Some((s, g)) = place else {
             return Patched::ReadAgain;
         };
         let failed = i64::from(event.state == State::Failed) - i64::from(previous == State::Failed);
+        let stage = &mut self.stages[s];
         stage.failure_count = shifted(stage.failure_count, failed);
-        let Some(outline) = stage.groups.iter_mut().find(|g| &g.status.name == group) else {
-            return Patched::ReadAgain;
-        };
+        let outline = &mut stage.groups[g];
         outline.counts.remove(previous);
         outline.counts.add(event.state);
         outline.status.failure_count = shifted(outline.status.failure_count, failed);
@@ -169,10 +168,8 @@ impl MemberPage {
             State::Pending | State::Running | State::Stopping | State::Stopped => {}
         }
         times.state = event.state;
-        times.error = (event.state == State::Failed).then(|| StatusError {
-            code: "UpgradeFailed".into(),
-            message: event.message.clone().unwrap_or_default(),
-        });
+        times.error = (event.state == State::Failed)
+            .then(|| StatusError::upgrade_failed(event.message.clone().unwrap_or_default()));
         if matches!(
             event.state,
             State::NotStarted | State::Pending | State::Skipped
