@@ -8,13 +8,13 @@ use crate::model::error::AppError;
 use crate::model::names::UserName;
 use leptos::prelude::*;
 
-#[server(prefix = "/fn", endpoint = "list_tokens", input = leptos::server_fn::codec::GetUrl)]
+#[server(prefix = "/fn", endpoint = "list_tokens", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::Json)]
 pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
     with_status(service()?.list_tokens(&caller()).await)
 }
 
 /// `fleet` empty: every fleet; `expires_in_days` empty: 90 days.
-#[server(prefix = "/fn", endpoint = "create_token")]
+#[server(prefix = "/fn", endpoint = "create_token", output = crate::api::codec::Json)]
 pub async fn create_token(
     role: String,
     fleet: String,
@@ -41,19 +41,19 @@ pub async fn create_token(
     )
 }
 
-#[server(prefix = "/fn", endpoint = "revoke_token")]
+#[server(prefix = "/fn", endpoint = "revoke_token", output = crate::api::codec::Json)]
 pub async fn revoke_token(id: String) -> Result<(), AppError> {
     with_status(service()?.revoke_token(&caller(), &id).await)
 }
 
 /// Every user, for the Users page (admins of every fleet only).
-#[server(prefix = "/fn", endpoint = "list_users", input = leptos::server_fn::codec::GetUrl)]
+#[server(prefix = "/fn", endpoint = "list_users", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::Json)]
 pub async fn list_users() -> Result<Vec<UserView>, AppError> {
     with_status(service()?.list_users(&caller()).await)
 }
 
 /// A new user with a password and one role (`fleet` empty: every fleet).
-#[server(prefix = "/fn", endpoint = "add_user")]
+#[server(prefix = "/fn", endpoint = "add_user", output = crate::api::codec::Json)]
 pub async fn add_user(
     name: String,
     password: String,
@@ -73,7 +73,7 @@ pub async fn add_user(
 }
 
 /// Gives a user exactly these roles (their password stays).
-#[server(prefix = "/fn", endpoint = "set_user_roles", input = leptos::server_fn::codec::Json)]
+#[server(prefix = "/fn", endpoint = "set_user_roles", input = leptos::server_fn::codec::Json, output = crate::api::codec::Json)]
 pub async fn set_user_roles(name: String, roles: Vec<Grant>) -> Result<UserView, AppError> {
     with_status(
         async {
@@ -86,7 +86,7 @@ pub async fn set_user_roles(name: String, roles: Vec<Grant>) -> Result<UserView,
     )
 }
 
-#[server(prefix = "/fn", endpoint = "delete_user")]
+#[server(prefix = "/fn", endpoint = "delete_user", output = crate::api::codec::Json)]
 pub async fn delete_user(name: String) -> Result<(), AppError> {
     with_status(
         async {

@@ -4,12 +4,12 @@
 //! says what was wrong, never a 500. (The server's middleware sets the HTTP status from
 //! `kind`, see `server::web`.)
 
+use super::codec::TextJsonEncoding;
 use crate::model::error::{AppError, ErrorKind, plain_parse_error};
-use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
 impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
+    type Encoder = TextJsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {

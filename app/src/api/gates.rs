@@ -10,7 +10,7 @@ use crate::model::names::FleetName;
 use leptos::prelude::*;
 
 /// Approval gates the fleet's runs wait at now, oldest first.
-#[server(prefix = "/fn", endpoint = "waiting_gates", input = leptos::server_fn::codec::GetUrl)]
+#[server(prefix = "/fn", endpoint = "waiting_gates", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::Json)]
 pub async fn waiting_gates(fleet: String) -> Result<Vec<GateResource>, AppError> {
     with_status(
         async {
@@ -23,7 +23,7 @@ pub async fn waiting_gates(fleet: String) -> Result<Vec<GateResource>, AppError>
 
 /// Approves a gate the run waits at; `confirm` goes on although some members behind it cannot
 /// start yet (without it that case is refused with 409 `ConfirmationRequired`, saying who).
-#[server(prefix = "/fn", endpoint = "approve_gate", input = leptos::server_fn::codec::Json)]
+#[server(prefix = "/fn", endpoint = "approve_gate", input = leptos::server_fn::codec::Json, output = crate::api::codec::Json)]
 pub async fn approve(
     fleet: String,
     gate: String,

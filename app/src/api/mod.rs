@@ -1,10 +1,11 @@
 //! Server functions: the browser's API. Each one parses its arguments into model types, calls
 //! the [`service::FleetService`] from context and maps the error; nothing else. Endpoints are
-//! explicit and stable (`/fn/<name>`), so scripts can call them too. Outputs are JSON; inputs
-//! are form-encoded where a plain HTML form posts them (they work before the WASM loads) and
-//! JSON where a list is sent.
+//! explicit and stable (`/fn/<name>`), so scripts can call them too. Outputs are JSON (read in
+//! the browser as [`codec`] says); inputs are form-encoded where a plain HTML form posts them
+//! (they work before the WASM loads) and JSON where a list is sent.
 
 mod access;
+pub mod codec;
 mod error;
 mod gates;
 mod runs;
@@ -72,7 +73,7 @@ fn parse_group(text: &str) -> Result<Option<GroupName>, AppError> {
 /// Who the page's user is and what they were granted (`None`: nobody has signed in), so the
 /// page can hide or disable what the server would refuse (the server still decides). Open to
 /// anyone: the sign-in page asks too.
-#[server(prefix = "/fn", endpoint = "whoami", input = leptos::server_fn::codec::GetUrl)]
+#[server(prefix = "/fn", endpoint = "whoami", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::Json)]
 pub async fn whoami() -> Result<Option<crate::model::access::Caller>, AppError> {
     let caller = caller();
     Ok((!caller.is_anonymous()).then_some(caller))
@@ -80,14 +81,14 @@ pub async fn whoami() -> Result<Option<crate::model::access::Caller>, AppError> 
 
 /// How one may sign in besides a password: the name of the identity provider to sign in with
 /// (`None`: passwords only). Open to anyone: the sign-in page asks.
-#[server(prefix = "/fn", endpoint = "sign_in_options", input = leptos::server_fn::codec::GetUrl)]
+#[server(prefix = "/fn", endpoint = "sign_in_options", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::Json)]
 pub async fn sign_in_options() -> Result<Option<String>, AppError> {
     Ok(service()?.single_sign_on())
 }
 
 /// The audit trail, newest first, as far as the caller may read it (`before`: an entry id, for
 /// the next page).
-#[server(prefix = "/fn", endpoint = "audit_log", input = leptos::server_fn::codec::GetUrl)]
+#[server(prefix = "/fn", endpoint = "audit_log", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::Json)]
 pub async fn audit_log(
     actor: Option<String>,
     fleet: Option<String>,
@@ -104,14 +105,14 @@ pub async fn audit_log(
     with_status(service()?.audit_log(&caller(), query).await)
 }
 
-#[server(prefix = "/fn", endpoint = "list_fleets", input = leptos::server_fn::codec::GetUrl)]
+#[server(prefix = "/fn", endpoint = "list_fleets", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::Json)]
 pub async fn list_fleets() -> Result<Vec<FleetSummary>, AppError> {
     with_status(service()?.list_fleets(&caller()).await)
 }
 
 /// The fleet's overview: every member, or with `limit` the first that match `filter` (the
 /// page's table), the charts and groups always of the whole fleet.
-#[server(prefix = "/fn", endpoint = "fleet_overview", input = leptos::server_fn::codec::GetUrl)]
+#[server(prefix = "/fn", endpoint = "fleet_overview", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::Json)]
 pub async fn get_fleet_overview(
     fleet: String,
     #[server(default)] filter: String,
@@ -127,7 +128,7 @@ pub async fn get_fleet_overview(
     )
 }
 
-#[server(prefix = "/fn", endpoint = "join_member")]
+#[server(prefix = "/fn", endpoint = "join_member", output = crate::api::codec::Json)]
 pub async fn join_member(
     fleet: String,
     name: String,
@@ -155,7 +156,7 @@ pub async fn join_member(
     )
 }
 
-#[server(prefix = "/fn", endpoint = "assign_group", input = leptos::server_fn::codec::Json)]
+#[server(prefix = "/fn", endpoint = "assign_group", input = leptos::server_fn::codec::Json, output = crate::api::codec::Json)]
 pub async fn assign_group(
     fleet: String,
     members: Vec<String>,
@@ -184,7 +185,7 @@ pub async fn assign_group(
 
 /// Removes a member; `force=true` also removes one a run is upgrading (refused otherwise, with
 /// the run named, so the page can ask first).
-#[server(prefix = "/fn", endpoint = "remove_member")]
+#[server(prefix = "/fn", endpoint = "remove_member", output = crate::api::codec::Json)]
 pub async fn remove_member(
     fleet: String,
     name: String,

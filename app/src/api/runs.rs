@@ -39,7 +39,7 @@ async fn command(fleet: String, run: String, command: Command) -> Result<Reply, 
     )
 }
 
-#[server(prefix = "/fn", endpoint = "fleet_snapshot", input = leptos::server_fn::codec::GetUrl)]
+#[server(prefix = "/fn", endpoint = "fleet_snapshot", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::Json)]
 pub async fn get_fleet_snapshot(fleet: String) -> Result<FleetSnapshot, AppError> {
     with_status(
         async {
@@ -55,12 +55,12 @@ pub async fn get_fleet_snapshot(fleet: String) -> Result<FleetSnapshot, AppError
 }
 
 /// The fleet clock, so a page can count waits down and preview plans at fleet time.
-#[server(prefix = "/fn", endpoint = "fleet_time", input = leptos::server_fn::codec::GetUrl)]
+#[server(prefix = "/fn", endpoint = "fleet_time", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::Json)]
 pub async fn get_fleet_time() -> Result<FleetTime, AppError> {
     Ok(super::service()?.fleet_time())
 }
 
-#[server(prefix = "/fn", endpoint = "list_runs", input = leptos::server_fn::codec::GetUrl)]
+#[server(prefix = "/fn", endpoint = "list_runs", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::Json)]
 pub async fn list_runs(fleet: String) -> Result<Vec<RunSummary>, AppError> {
     with_status(
         async {
@@ -75,7 +75,7 @@ pub async fn list_runs(fleet: String) -> Result<Vec<RunSummary>, AppError> {
     )
 }
 
-#[server(prefix = "/fn", endpoint = "get_run", input = leptos::server_fn::codec::GetUrl)]
+#[server(prefix = "/fn", endpoint = "get_run", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::Json)]
 pub async fn get_run(fleet: String, run: String) -> Result<UpdateRun, AppError> {
     with_status(
         async {
@@ -87,7 +87,7 @@ pub async fn get_run(fleet: String, run: String) -> Result<UpdateRun, AppError> 
 }
 
 /// The run page's one read: the run, the fleet clock, and where to follow its event stream from.
-#[server(prefix = "/fn", endpoint = "run_view", input = leptos::server_fn::codec::GetUrl)]
+#[server(prefix = "/fn", endpoint = "run_view", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::Json)]
 pub async fn get_run_view(fleet: String, run: String) -> Result<RunView, AppError> {
     with_status(
         async {
@@ -100,7 +100,7 @@ pub async fn get_run_view(fleet: String, run: String) -> Result<RunView, AppErro
 
 /// The run page's one read: the run folded to its stages, groups and counts (members listed
 /// only for a small run), the fleet clock, and where to follow its event stream from.
-#[server(prefix = "/fn", endpoint = "run_outline", input = leptos::server_fn::codec::GetUrl)]
+#[server(prefix = "/fn", endpoint = "run_outline", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::Json)]
 pub async fn get_run_outline(fleet: String, run: String) -> Result<RunOutlineView, AppError> {
     with_status(
         async {
@@ -112,7 +112,7 @@ pub async fn get_run_outline(fleet: String, run: String) -> Result<RunOutlineVie
 }
 
 /// A page of a group's members (at most 100) from `offset`: what an opened group shows.
-#[server(prefix = "/fn", endpoint = "run_members", input = leptos::server_fn::codec::GetUrl)]
+#[server(prefix = "/fn", endpoint = "run_members", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::Json)]
 pub async fn get_run_members(
     fleet: String,
     run: String,
@@ -132,7 +132,7 @@ pub async fn get_run_members(
 
 /// How far the run's upgrades in flight have come (nodes upgraded of all), per member: what the
 /// run page polls while upgrades are in flight.
-#[server(prefix = "/fn", endpoint = "run_progress", input = leptos::server_fn::codec::GetUrl)]
+#[server(prefix = "/fn", endpoint = "run_progress", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::Json)]
 pub async fn get_run_progress(fleet: String, run: String) -> Result<RunProgress, AppError> {
     with_status(
         async {
@@ -145,7 +145,7 @@ pub async fn get_run_progress(fleet: String, run: String) -> Result<RunProgress,
     )
 }
 
-#[server(prefix = "/fn", endpoint = "create_run", input = leptos::server_fn::codec::Json)]
+#[server(prefix = "/fn", endpoint = "create_run", input = leptos::server_fn::codec::Json, output = crate::api::codec::Json)]
 pub async fn create_update_run(
     fleet: String,
     run: String,
@@ -162,17 +162,17 @@ pub async fn create_update_run(
     )
 }
 
-#[server(prefix = "/fn", endpoint = "start_run")]
+#[server(prefix = "/fn", endpoint = "start_run", output = crate::api::codec::Json)]
 pub async fn start_run(fleet: String, run: String) -> Result<Reply, AppError> {
     command(fleet, run, Command::Start).await
 }
 
-#[server(prefix = "/fn", endpoint = "stop_run")]
+#[server(prefix = "/fn", endpoint = "stop_run", output = crate::api::codec::Json)]
 pub async fn stop_run(fleet: String, run: String) -> Result<Reply, AppError> {
     command(fleet, run, Command::Stop).await
 }
 
-#[server(prefix = "/fn", endpoint = "skip", input = leptos::server_fn::codec::Json)]
+#[server(prefix = "/fn", endpoint = "skip", input = leptos::server_fn::codec::Json, output = crate::api::codec::Json)]
 pub async fn skip_in_run(
     fleet: String,
     run: String,
@@ -182,7 +182,7 @@ pub async fn skip_in_run(
 }
 
 /// Deletes a run that is not running, stopping or upgrading (409 `UpdateRunActive` says why).
-#[server(prefix = "/fn", endpoint = "delete_run")]
+#[server(prefix = "/fn", endpoint = "delete_run", output = crate::api::codec::Json)]
 pub async fn delete_run(fleet: String, run: String) -> Result<(), AppError> {
     with_status(
         async {
@@ -193,7 +193,7 @@ pub async fn delete_run(fleet: String, run: String) -> Result<(), AppError> {
     )
 }
 
-#[server(prefix = "/fn", endpoint = "run_plan", input = leptos::server_fn::codec::GetUrl)]
+#[server(prefix = "/fn", endpoint = "run_plan", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::Json)]
 pub async fn run_plan(fleet: String, run: String) -> Result<Plan, AppError> {
     with_status(
         async {
@@ -204,7 +204,7 @@ pub async fn run_plan(fleet: String, run: String) -> Result<Plan, AppError> {
     )
 }
 
-#[server(prefix = "/fn", endpoint = "list_strategies", input = leptos::server_fn::codec::GetUrl)]
+#[server(prefix = "/fn", endpoint = "list_strategies", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::Json)]
 pub async fn list_strategies(fleet: String) -> Result<Vec<(String, UpdateStrategy)>, AppError> {
     with_status(
         async {
@@ -221,7 +221,7 @@ pub async fn list_strategies(fleet: String) -> Result<Vec<(String, UpdateStrateg
 
 /// Saves a strategy; one of that name already stored is replaced only with `"replace": true`
 /// (409 `StrategyAlreadyExists` otherwise, so the page can ask first).
-#[server(prefix = "/fn", endpoint = "save_strategy", input = leptos::server_fn::codec::Json)]
+#[server(prefix = "/fn", endpoint = "save_strategy", input = leptos::server_fn::codec::Json, output = crate::api::codec::Json)]
 pub async fn save_strategy(
     fleet: String,
     name: String,
@@ -240,7 +240,7 @@ pub async fn save_strategy(
     )
 }
 
-#[server(prefix = "/fn", endpoint = "delete_strategy")]
+#[server(prefix = "/fn", endpoint = "delete_strategy", output = crate::api::codec::Json)]
 pub async fn delete_strategy(fleet: String, name: String) -> Result<(), AppError> {
     with_status(
         async {
