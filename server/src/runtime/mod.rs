@@ -248,16 +248,34 @@ impl Runtime {
         Result<app::model::cluster::ClusterState, crate::provider::ProviderError>,
         Option<app::model::cluster::ClusterState>,
     )> {
+        let shared = self.observe_shared(clusters).await;
+        shared
+            .into_iter()
+            .map(|(answer, last_seen)| {
+                (
+                    answer.map(Arc::unwrap_or_clone),
+                    last_seen.map(Arc::unwrap_or_clone),
+                )
+            })
+            .collect()
+    }
+
+    /// [`observe`](Self::observe) without a copy of each cluster's state: what a page of the
+    /// whole fleet reads.
+    pub async fn observe_shared(
+        &self,
+        clusters: &[app::model::member::ClusterResourceId],
+    ) -> Vec<(
+        observations::Observed,
+        Option<Arc<app::model::cluster::ClusterState>>,
+    )> {
         let mut observed = self.observations.of(&self.providers, clusters).await;
         clusters
             .iter()
             .map(|cluster| {
-                let answer = observed
-                    .remove(cluster)
-                    .unwrap_or_else(|| {
-                        Err(crate::provider::ProviderError::transient("not observed"))
-                    })
-                    .map(Arc::unwrap_or_clone);
+                let answer = observed.remove(cluster).unwrap_or_else(|| {
+                    Err(crate::provider::ProviderError::transient("not observed"))
+                });
                 let last_seen = match &answer {
                     Ok(_) => None,
                     Err(_) => self.observations.last_good(cluster),

@@ -60,9 +60,8 @@ impl Observations {
     }
 
     /// What was last seen of `cluster` when an observation succeeded.
-    pub fn last_good(&self, cluster: &ClusterResourceId) -> Option<ClusterState> {
-        let last = self.lock().get(cluster).and_then(|e| e.last_good.clone());
-        last.map(Arc::unwrap_or_clone)
+    pub fn last_good(&self, cluster: &ClusterResourceId) -> Option<Arc<ClusterState>> {
+        self.lock().get(cluster).and_then(|e| e.last_good.clone())
     }
 
     /// What is known of `clusters`, observing (in one batch per provider) those whose last

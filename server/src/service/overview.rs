@@ -1,4 +1,5 @@
-//! The fleet overview the browser shows: one store read, one batched provider observation.
+//! The fleet overview the browser shows: the fleet's members (kept while no member changes),
+//! one batched provider observation, shared rather than copied.
 
 use super::{Drydock, provider_error, store_error};
 use app::model::access::{Caller, Role};
@@ -18,18 +19,14 @@ impl Drydock {
     ) -> Result<FleetOverview, AppError> {
         caller.require(Role::Viewer, Some(fleet))?;
         self.require_fleet(fleet).await?;
-        let members = self.store.list_members(fleet).await.map_err(store_error)?;
+        let members = self.store.members(fleet).await.map_err(store_error)?;
         let clusters: Vec<_> = members
             .iter()
             .map(|m| m.spec.cluster_resource_id.clone())
             .collect();
         let catalog = (self.providers.catalog_for(&clusters).await).map_err(provider_error)?;
         let now = self.clock.now();
-        let views = self.views(members).await;
-        let joined: BTreeSet<_> = views
-            .iter()
-            .map(|v| v.member.spec.cluster_resource_id.clone())
-            .collect();
+        let observed = self.runtime.observe_shared(&clusters).await;
         let upgrading: BTreeMap<_, _> = self
             .runs
             .fleet_leases(fleet)
@@ -38,10 +35,11 @@ impl Drydock {
             .into_iter()
             .map(|lease| (lease.cluster, lease.run.to_string()))
             .collect();
-        let rows: Vec<MemberRow> = views
+        let rows: Vec<MemberRow> = members
             .iter()
-            .map(|v| {
-                let (observed, error) = match (&v.observed, &v.last_seen) {
+            .zip(&observed)
+            .map(|(member, (observed, last_seen))| {
+                let (observed, error) = match (observed, last_seen) {
                     (Ok(state), _) => (Ok(ObservedCluster::new(state, &catalog, now)), None),
                     (Err(error), Some(seen)) => (
                         Ok(ObservedCluster::new(seen, &catalog, now)),
@@ -49,13 +47,15 @@ impl Drydock {
                     ),
                     (Err(error), None) => (Err(error.to_string()), None),
                 };
-                let mut row = MemberRow::new(&v.member, observed);
+                let cluster = &member.spec.cluster_resource_id;
+                let mut row = MemberRow::new(member, observed);
                 row.observation_error = error;
-                row.provider = v.provider.clone();
-                row.upgraded_by = upgrading.get(&v.member.spec.cluster_resource_id).cloned();
+                row.provider = self.providers.provider_of(cluster);
+                row.upgraded_by = upgrading.get(cluster).cloned();
                 row
             })
             .collect();
+        let joined: BTreeSet<_> = clusters.into_iter().collect();
         let joinable_clusters = self
             .providers
             .known_clusters()

@@ -251,7 +251,13 @@ pub trait FleetStore: Send + Sync + 'static {
 
     async fn get_member(&self, fleet: &FleetName, name: &MemberName)
     -> StoreResult<Option<Member>>;
-    async fn list_members(&self, fleet: &FleetName) -> StoreResult<Vec<Member>>;
+    /// The fleet's members by name, shared (no copy of a large fleet per read); none when the
+    /// fleet is gone.
+    async fn members(&self, fleet: &FleetName) -> StoreResult<sql::SharedMembers>;
+    /// [`members`](Self::members), as a list of its own to change.
+    async fn list_members(&self, fleet: &FleetName) -> StoreResult<Vec<Member>> {
+        Ok(Vec::clone(&*self.members(fleet).await?))
+    }
     /// Fails with `NotFound` when the fleet is gone, `MemberExists` or `ClusterAlreadyJoined`.
     async fn create_member(
         &self,

@@ -21,6 +21,7 @@ mod exec_provider;
 mod gates;
 mod limits;
 mod logs;
+mod members_kept;
 mod metrics;
 mod openapi;
 mod portable;

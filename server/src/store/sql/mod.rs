@@ -9,6 +9,7 @@ mod audit;
 mod drivers;
 mod journal;
 mod leases;
+mod members_cache;
 pub mod notify;
 pub mod portable;
 pub mod records;
@@ -26,7 +27,10 @@ use app::model::names::{FleetName, GroupName, MemberName};
 use app::model::time::Timestamp;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
+use std::sync::Arc;
 use std::time::Duration;
+
+pub use members_cache::SharedMembers;
 
 /// Which database a store is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +58,7 @@ impl Backend {
 pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
+    members: Arc<members_cache::MembersCache>,
 }
 
 /// How many connections a PostgreSQL store keeps at most (`DRYDOCK_DATABASE_MAX_CONNECTIONS`).
@@ -69,16 +74,24 @@ impl SqlStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Setup(format!("migrating the database failed: {e}")))?;
-        Ok(Self { pool, backend })
+        Ok(Self::on(pool, backend))
     }
 
     /// Opens a database a server may be using, to read it (`drydock export`): not migrated,
     /// but it must be at this build's schema.
     pub async fn open_to_read(url: &str) -> StoreResult<Self> {
         let (pool, backend) = pool(url, false).await?;
-        let store = Self { pool, backend };
+        let store = Self::on(pool, backend);
         super::HealthStore::ready(&store).await?;
         Ok(store)
+    }
+
+    fn on(pool: AnyPool, backend: Backend) -> Self {
+        Self {
+            pool,
+            backend,
+            members: Default::default(),
+        }
     }
 
     /// A transaction that writes. On SQLite it takes the write lock at once (`BEGIN
@@ -402,12 +415,30 @@ impl FleetStore for SqlStore {
         row.as_ref().map(member_from_row).transpose()
     }
 
-    async fn list_members(&self, fleet: &FleetName) -> StoreResult<Vec<Member>> {
+    async fn members(&self, fleet: &FleetName) -> StoreResult<SharedMembers> {
+        let stamp: Option<String> =
+            sqlx::query_scalar("SELECT members_stamp FROM fleets WHERE name = $1")
+                .bind(fleet.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some(stamp) = stamp else {
+            self.members.forget(fleet);
+            return Ok(SharedMembers::default());
+        };
+        if let Some(kept) = self.members.get(fleet, &stamp) {
+            return Ok(kept);
+        }
         let rows = sqlx::query(member_select!("WHERE fleet = $1 ORDER BY name"))
             .bind(fleet.as_str())
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(member_from_row).collect()
+        let members: SharedMembers = Arc::new(
+            rows.iter()
+                .map(member_from_row)
+                .collect::<StoreResult<_>>()?,
+        );
+        self.members.put(fleet, stamp, Arc::clone(&members));
+        Ok(members)
     }
 
     async fn create_member(
