@@ -41,6 +41,10 @@ pub struct BenchArgs {
     /// Run on PostgreSQL instead: a scratch database whose every table is dropped first.
     #[arg(long)]
     pub postgres: Option<String>,
+    /// Set the fleets and their runs up, then stop before starting them: a database for
+    /// `drydock serve` to show (the browser tests' 100,000-member pages).
+    #[arg(long)]
+    pub set_up_only: bool,
 }
 
 /// Fleet time runs this much faster than real time, so timestamps (whole fleet milliseconds)
@@ -162,6 +166,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         peak_memory_mib()
     );
 
+    if args.set_up_only {
+        return Ok(());
+    }
     let run = name(RunName::parse("bench"))?;
     page_reads(&drydock, &fleets[0], &run).await?;
     let started = Instant::now();
