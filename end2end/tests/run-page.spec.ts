@@ -86,3 +86,43 @@ test("progress tells upgraded, skipped and failed members apart, on the run page
   await expect(page.locator('tr[data-run="tally"] .progress')).toContainText("1 upgraded · 1 skipped · 1 failed of 3");
   expect(problems).toEqual([]);
 });
+
+// The bundle is split at its heavier pages (app/src/ui/pages.rs): a fleet's page needs only the
+// main module; the run page's own module comes beside it, named by the server in the page's
+// head, and a page reached by a link loads its module then, and works.
+test("each page loads only the code it needs, and a page reached by a link loads its own", async ({ page, request }) => {
+  const problems = watchConsole(page);
+  const fleet = uniqueName("split");
+  await makeFleet(request, fleet, [{ name: `${fleet}-a` }]);
+  const created = await request.put(`/api/v1/fleets/${fleet}/updateRuns/lazy`, {
+    data: { properties: { managedClusterUpdate: { upgrade: { type: "NodeImageOnly" } } } },
+  });
+  expect(created.ok(), await created.text()).toBeTruthy();
+  const modules: string[] = [];
+  page.on("request", (r) => {
+    const path = new URL(r.url()).pathname;
+    if (path.endsWith(".wasm")) modules.push(path.replace("/pkg/", ""));
+  });
+
+  await page.goto(`/fleets/${fleet}`);
+  await waitForHydration(page);
+  expect(modules, "the fleet's page is in the main module").toEqual(["drydock.wasm"]);
+
+  modules.length = 0;
+  await page.goto(`/fleets/${fleet}/updates/runs/lazy`);
+  await waitForHydration(page);
+  expect(modules).toContain("drydock.wasm");
+  expect(modules.some((m) => m.startsWith("split___run_route_view")), modules.join(", ")).toBe(true);
+  expect(modules.some((m) => m.startsWith("split___new_run_route_view")), "not the builder's").toBe(false);
+  await expect(page.getByRole("button", { name: "Start" })).toBeEnabled();
+
+  // Client-side navigation to the builder: its module is fetched when the link is followed.
+  modules.length = 0;
+  await page.goto(`/fleets/${fleet}/updates`);
+  await waitForHydration(page);
+  await page.getByRole("link", { name: "Create run" }).first().click();
+  await expect(page).toHaveURL(/\/updates\/new$/);
+  await expect(page.getByLabel("Run name")).toBeVisible();
+  expect(modules.some((m) => m.startsWith("split___new_run_route_view")), modules.join(", ")).toBe(true);
+  expect(problems).toEqual([]);
+});

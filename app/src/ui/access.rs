@@ -16,7 +16,7 @@ pub struct Me(Resource<Result<Option<Caller>, AppError>>);
 
 /// The same user, once known in the browser: what controls read to disable themselves. (A
 /// plain signal filled by an effect, so controls outside a `<Suspense/>` can read it; the
-/// server renders them enabled and the browser disables them as it hydrates.)
+/// server renders them enabled and the browser disables them once the page is hydrated.)
 #[derive(Clone, Copy)]
 struct Known(RwSignal<Option<Caller>>);
 
@@ -24,7 +24,9 @@ pub fn provide_me() {
     let me = Resource::new(|| (), |_| whoami());
     let known = RwSignal::new(None);
     Effect::new(move |_| {
-        if let Some(Ok(caller)) = me.get() {
+        if let Some(Ok(caller)) = me.get()
+            && super::hydration::hydrated()
+        {
             known.set(caller);
         }
     });

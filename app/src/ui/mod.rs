@@ -10,20 +10,18 @@ mod fleet;
 mod fleets;
 pub mod format;
 mod gates;
+pub mod hydration;
+mod pages;
 mod run;
 mod time;
 mod updates;
 mod users;
 
-use builder::{NewRunPage, StrategyPage};
-use fleet::FleetPage;
-use fleets::FleetsPage;
 use leptos::prelude::*;
 use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{A, Route, Router, Routes};
-use leptos_router::{SsrMode, path};
-use run::RunPage;
-use updates::UpdatesPage;
+use leptos_router::{Lazy, SsrMode, path};
+use pages::*;
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -88,19 +86,19 @@ pub fn App() -> impl IntoView {
             </header>
             <main>
                 <Routes fallback=|| view! { <NotFound/> }>
-                    <Route path=path!("/") view=FleetsPage/>
+                    <Route path=path!("/") view=fleets::FleetsPage/>
                     <Route path=path!("/login") view=access::SignInPage/>
-                    <Route path=path!("/audit") view=audit::AuditPage/>
-                    <Route path=path!("/account") view=access::AccountPage/>
-                    <Route path=path!("/users") view=users::UsersPage/>
-                    <Route path=path!("/fleets/:fleet") view=FleetPage ssr=SsrMode::Async/>
-                    <Route path=path!("/fleets/:fleet/updates") view=UpdatesPage/>
+                    <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()}/>
+                    <Route path=path!("/account") view={Lazy::<AccountRoute>::new()}/>
+                    <Route path=path!("/users") view={Lazy::<UsersRoute>::new()}/>
+                    <Route path=path!("/fleets/:fleet") view=fleet::FleetPage ssr=SsrMode::Async/>
+                    <Route path=path!("/fleets/:fleet/updates") view={Lazy::<UpdatesRoute>::new()}/>
                     // Pages that answer 404 for what is not there wait for their data before
                     // the response starts (a streamed response's status is already sent).
-                    <Route path=path!("/fleets/:fleet/updates/new") view=NewRunPage ssr=SsrMode::Async/>
-                    <Route path=path!("/fleets/:fleet/updates/strategies/new") view=StrategyPage ssr=SsrMode::Async/>
-                    <Route path=path!("/fleets/:fleet/updates/strategies/:name/edit") view=StrategyPage ssr=SsrMode::Async/>
-                    <Route path=path!("/fleets/:fleet/updates/runs/:run") view=RunPage/>
+                    <Route path=path!("/fleets/:fleet/updates/new") view={Lazy::<NewRunRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/fleets/:fleet/updates/strategies/new") view={Lazy::<StrategyRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/fleets/:fleet/updates/strategies/:name/edit") view={Lazy::<StrategyRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/fleets/:fleet/updates/runs/:run") view={Lazy::<RunRoute>::new()}/>
                 </Routes>
             </main>
         </Router>

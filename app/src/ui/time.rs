@@ -15,6 +15,9 @@ pub fn provide_zone() {
     provide_context(zone);
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
+        if !super::hydration::hydrated() {
+            return;
+        }
         // `getTimezoneOffset` is minutes *behind* UTC.
         let offset = -(leptos::web_sys::js_sys::Date::new_0().get_timezone_offset() as i64);
         zone.0.set(Some(offset));

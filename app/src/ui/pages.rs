@@ -1,0 +1,37 @@
+//! Every page is loaded when it is first shown: the bundle's main module holds the shell, the
+//! router and what pages share, and each page's own code (the builder and its engine, the run
+//! page, …) is a chunk of its own (`scripts/dev` splits the bundle at these points with
+//! `drydock-wasm-split`). The server renders each page whole, and names the chunks the page
+//! needs in its `<head>`, so the browser fetches them beside the main module, not after it.
+
+use leptos::prelude::*;
+use leptos_router::{LazyRoute, lazy_route};
+
+/// `pub struct $route`: the lazily loaded route that shows `<$page/>`. A page reads its data
+/// itself (its resources), so the route has none of its own.
+macro_rules! lazy_page {
+    ($route:ident, $page:path) => {
+        pub struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(this: Self) -> AnyView {
+                let $route = this;
+                let _ = $route;
+                view! { <$page/> }.into_any()
+            }
+        }
+    };
+}
+
+lazy_page!(UpdatesRoute, super::updates::UpdatesPage);
+lazy_page!(NewRunRoute, super::builder::NewRunPage);
+lazy_page!(StrategyRoute, super::builder::StrategyPage);
+lazy_page!(RunRoute, super::run::RunPage);
+lazy_page!(UsersRoute, super::users::UsersPage);
+lazy_page!(AuditRoute, super::audit::AuditPage);
+lazy_page!(AccountRoute, super::access::AccountPage);
