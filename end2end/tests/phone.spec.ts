@@ -42,10 +42,17 @@ test("a run is created, started and watched on a phone; badges do not overlap na
   await fitsTheWidth(page);
   for (const m of ["a", "b"]) {
     const row = page.locator(`tr[data-member="${fleet}-${m}"]`);
-    const name = await row.locator("th").boundingBox();
-    const badge = await row.locator(".state").boundingBox();
-    const overlap = name!.x < badge!.x + badge!.width && badge!.x < name!.x + name!.width
-      && name!.y < badge!.y + badge!.height && badge!.y < name!.y + name!.height;
+    // The page reads the finished run again and redraws its rows: measure a row that is there.
+    const boxes = async () => {
+      const name = await row.locator("th").boundingBox();
+      const badge = await row.locator(".state").boundingBox();
+      return name && badge ? { name, badge } : null;
+    };
+    let measured: Awaited<ReturnType<typeof boxes>> = null;
+    await expect.poll(async () => (measured = await boxes()) !== null, { message: `the ${m} row is shown` }).toBe(true);
+    const { name, badge } = measured!;
+    const overlap = name.x < badge.x + badge.width && badge.x < name.x + name.width
+      && name.y < badge.y + badge.height && badge.y < name.y + name.height;
     expect(overlap, `the ${m} badge overlaps its name`).toBe(false);
   }
   expect(problems).toEqual([]);
