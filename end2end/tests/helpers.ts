@@ -76,3 +76,13 @@ export async function makeFleet(request: APIRequestContext, fleet: string, membe
   }
   return { versions, minors, newestOf };
 }
+
+/** Waits until a second passes with no new entry in `reads` (the run page's reads of the run,
+ * collected by the caller): the reads an event asked for have come and gone. */
+export async function readsSettle(page: Page, reads: string[], timeout: number) {
+  await expect.poll(async () => {
+    const before = reads.length;
+    await page.waitForTimeout(1000);
+    return reads.length === before;
+  }, { timeout }).toBe(true);
+}

@@ -1,7 +1,7 @@
 import { expect, test, type Page } from "@playwright/test";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { rmSync, mkdirSync } from "node:fs";
-import { waitForHydration, watchConsole } from "./helpers";
+import { readsSettle, waitForHydration, watchConsole } from "./helpers";
 
 // A 100,000-member fleet (5 stages × 100 groups) and its run, set up by `drydock bench
 // --set-up-only` and served by the build users run (`scripts/dev` passes the release binary as
@@ -52,11 +52,7 @@ async function loadToHydrated(page: Page, path: string): Promise<string> {
 async function nextStartArrivesLive(page: Page, group: string, reads: string[]): Promise<boolean> {
   const rows = page.locator(`li[data-group="${group}"] tr[data-member]`);
   // Reads the start asked for (or a periodic one) come and go first.
-  await expect.poll(async () => {
-    const before = reads.length;
-    await page.waitForTimeout(1000);
-    return reads.length === before;
-  }, { timeout: 30_000 }).toBe(true);
+  await readsSettle(page, reads, 30_000);
   const readsBefore = reads.length;
   const next = (await rows.locator(".state").allInnerTexts()).indexOf("Not started");
   expect(next, "a member still to go on the first page").toBeGreaterThan(0);

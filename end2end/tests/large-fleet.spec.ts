@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { uniqueName, waitForHydration, watchConsole } from "./helpers";
+import { readsSettle, uniqueName, waitForHydration, watchConsole } from "./helpers";
 
 // A 1,000-member fleet must load, hydrate and stay responsive. The timings are printed for the
 // README, never asserted (the machines are shared and noisy).
@@ -151,11 +151,7 @@ test("an opened group of 130 members pages through them and follows the run live
   await expect(row(`${fleet}-000`)).not.toHaveText("Not started");
   // The reads the run's start asks for (its state, the stage's) come and go; then only members
   // change, one after another.
-  await expect.poll(async () => {
-    const before = reads.length;
-    await page.waitForTimeout(1000);
-    return reads.length === before;
-  }, { timeout: 15_000 }).toBe(true);
+  await readsSettle(page, reads, 15_000);
   const readsBefore = reads.length;
   const next = (await group.locator("tr[data-member] .state").allInnerTexts()).indexOf("Not started");
   expect(next, "a member still to go").toBeGreaterThan(0);

@@ -1,8 +1,9 @@
-//! Every page is loaded when it is first shown: the bundle's main module holds the shell, the
-//! router and what pages share, and each page's own code (the builder and its engine, the run
-//! page, …) is a chunk of its own (`scripts/dev` splits the bundle at these points with
-//! `drydock-wasm-split`). The server renders each page whole, and names the chunks the page
-//! needs in its `<head>`, so the browser fetches them beside the main module, not after it.
+//! The heavier pages, and those most visits never open, are loaded when first shown: the
+//! bundle's main module holds the shell, the router, the fleet pages and sign-in, and each of
+//! these pages' own code (the builder and its engine, the run page, …) is a module of its own
+//! (`scripts/dev` splits the bundle at these points with `drydock-wasm-split`). The server
+//! renders each page whole, and names the modules the page needs in its `<head>`, so the
+//! browser fetches them beside the main module, not after it.
 
 use leptos::prelude::*;
 use leptos_router::{LazyRoute, lazy_route};
@@ -20,8 +21,7 @@ macro_rules! lazy_page {
             }
 
             fn view(this: Self) -> AnyView {
-                let $route = this;
-                let _ = $route;
+                let _ = this;
                 view! { <$page/> }.into_any()
             }
         }
