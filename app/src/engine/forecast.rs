@@ -252,8 +252,9 @@ pub fn clusters_to_observe(run: &UpdateRun, per_group: usize) -> Vec<ClusterReso
         .collect()
 }
 
-/// The clusters the decision of `input` over `run` can start: up to `per_group` next members of
-/// each group with a place free once the attempts `input` reports on have ended (a group whose
+/// The clusters the decision of `input` over `run` can start: the next members of each group
+/// with a place free once the attempts `input` reports on have ended, as many as its free
+/// places and `ahead` more (in case one of them cannot start; a group whose
 /// places stay taken starts nothing, so the engine looks at none of its members), in the first
 /// stage not done, and in the one after only when the first has nothing left to start (it may
 /// then finish and the next begin in the same decision). What the driver observes before
@@ -262,20 +263,21 @@ pub fn clusters_to_observe(run: &UpdateRun, per_group: usize) -> Vec<ClusterReso
 pub fn clusters_to_start(
     run: &UpdateRun,
     input: &super::Input,
-    per_group: usize,
+    ahead: usize,
 ) -> Vec<ClusterResourceId> {
     let retrying = matches!(run.state, RunState::Failed { .. });
     let ends = |outcome: &super::Outcome| !matches!(outcome, super::Outcome::Trouble { .. });
-    let ending: Vec<&crate::model::names::MemberName> = match input {
+    // A set: a step of a wide run reports on a member of every group at once.
+    let ending: std::collections::HashSet<&crate::model::names::MemberName> = match input {
         super::Input::Report {
             member, outcome, ..
-        } if ends(outcome) => vec![member],
+        } if ends(outcome) => std::iter::once(member).collect(),
         super::Input::Reports(reports) => reports
             .iter()
             .filter(|r| ends(&r.outcome))
             .map(|r| &r.member)
             .collect(),
-        _ => Vec::new(),
+        _ => std::collections::HashSet::new(),
     };
     let mut clusters = Vec::new();
     for stage in run.stages.iter().filter(|s| !s.state.is_done()).take(2) {
@@ -286,10 +288,14 @@ pub fn clusters_to_start(
             let taken = group
                 .members
                 .iter()
-                .filter(|m| m.state.in_flight() && !ending.contains(&&m.name))
+                .filter(|m| m.state.in_flight() && !ending.contains(&m.name))
                 .count();
-            if taken < group.concurrency() {
-                clusters.extend(next.take(per_group).map(|m| m.cluster_resource_id.clone()));
+            let free = group.concurrency().saturating_sub(taken);
+            if free > 0 {
+                clusters.extend(
+                    next.take(free + ahead)
+                        .map(|m| m.cluster_resource_id.clone()),
+                );
             }
         }
         if anything_left {

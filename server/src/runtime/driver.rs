@@ -35,6 +35,11 @@ const OBSERVE_ROUNDS: usize = 3;
 /// Members of a group observed ahead of a decision (the engine usually starts the first).
 pub(super) const OBSERVE_PER_GROUP: usize = 4;
 
+/// Members of a group with a place free observed before a decision beyond its free places,
+/// in case one of those cannot start (a decision that looks further observes and decides
+/// again).
+const OBSERVE_AHEAD: usize = 1;
+
 fn seconds(millis: i64) -> f64 {
     millis.max(0) as f64 / 1000.0
 }
@@ -215,8 +220,10 @@ impl Driver {
     /// command for another run of this name is returned, for a fresh driver.
     async fn run(&mut self, inbox: &mut UnboundedReceiver<Message>) -> Option<Message> {
         loop {
-            self.follow().await;
-            if let Err(error) = self.apply(Input::Tick).await {
+            // A decision on what the follow learned moved the run on already (every decision
+            // does): a tick on top of it would decide the same again.
+            let decided = self.follow().await;
+            if !decided && let Err(error) = self.apply(Input::Tick).await {
                 tracing::warn!(fleet = %self.key.0, run = %self.key.1, code = %error.code, "a tick failed");
                 self.retry_soon = true;
             }
@@ -446,6 +453,11 @@ impl Driver {
         let Some(wake) = wake else {
             return inbox.recv().await;
         };
+        if wake <= Instant::now() {
+            // Due already (upgrades just started, to follow): no timer, whose resolution is a
+            // millisecond. A message waiting goes first; the look comes on the next turn anyway.
+            return Some(inbox.try_recv().unwrap_or(Message::Poke));
+        }
         tokio::select! {
             // `None`: every sender is gone (the driver was forgotten): exit.
             message = inbox.recv() => message,
@@ -483,7 +495,7 @@ impl Driver {
                 .await
                 .map_err(provider_error)?,
         );
-        let mut needed = clusters_to_start(&self.stored.run, &input, OBSERVE_PER_GROUP);
+        let mut needed = clusters_to_start(&self.stored.run, &input, OBSERVE_AHEAD);
         let mut round = 0;
         let decided = loop {
             round += 1;
@@ -613,6 +625,7 @@ impl Driver {
             .collect();
         let change = RunChange {
             run: &self.stored.run,
+            outside_members: decided.changed_outside_members(&self.stored.run),
             members: &places,
             ended: &ended,
             events: &decided.events,

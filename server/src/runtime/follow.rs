@@ -17,7 +17,7 @@ use app::model::names::MemberName;
 use app::model::run::MemberState;
 use app::model::target::UpgradeTarget;
 use app::model::time::Timestamp;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 /// The longest a provider's "look again then" is followed before asking anyway (real time).
@@ -82,19 +82,24 @@ impl Driver {
     }
 
     /// Looks at every upgrade in flight that is due, and tells the engine what changed, all in
-    /// one decision.
-    pub(super) async fn follow(&mut self) {
+    /// one decision; `true` when that decision was committed.
+    pub(super) async fn follow(&mut self) -> bool {
         self.next_look = None;
-        let flights = self.attempts_in_flight();
-        self.trouble
-            .retain(|member, _| flights.iter().any(|f| f.member == *member));
-        // Only the replica holding the run acts on its clusters (one paused past its hold does
-        // nothing on waking but notice).
-        if flights.is_empty() || !self.hold().await {
-            return;
+        if self.flying.is_empty() {
+            self.trouble.clear();
+            return false;
         }
+        // Only the replica holding the run acts on its clusters (one paused past its hold does
+        // nothing on waking but notice). Holding it may read the run afresh: the attempts come
+        // after.
+        if !self.hold().await {
+            return false;
+        }
+        let flights = self.attempts_in_flight();
+        let flying: HashSet<&MemberName> = flights.iter().map(|f| &f.member).collect();
+        self.trouble.retain(|member, _| flying.contains(member));
         let mut due = Vec::new();
-        for flight in self.attempts_in_flight() {
+        for flight in flights {
             match self.trouble.get(&flight.member) {
                 Some(backoff) if backoff.until > Instant::now() => {
                     self.look_at_instant(backoff.until)
@@ -125,7 +130,7 @@ impl Driver {
             }
         }
         if reports.is_empty() {
-            return;
+            return false;
         }
         let ended = reports
             .iter()
@@ -137,7 +142,9 @@ impl Driver {
         if let Err(error) = self.apply(Input::Reports(reports)).await {
             tracing::warn!(fleet = %self.key.0, run = %self.key.1, code = %error.code, "applying reports failed; retrying");
             self.retry_soon = true;
+            return false;
         }
+        true
     }
 
     /// Records a provider that could not answer about `flight`; the member says so.

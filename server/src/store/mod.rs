@@ -324,6 +324,17 @@ pub struct SimOperation {
     pub applied: bool,
 }
 
+/// What became of an operation the simulator asked to record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Recorded {
+    /// Another server recorded this id first: nothing was written for it.
+    Clashed,
+    /// Recorded, to run.
+    Started,
+    /// Recorded as applied; the cluster as it is now (`None`: it is gone).
+    Applied(Option<Box<SimCluster>>),
+}
+
 /// What the simulated provider persists, so a simulated fleet survives restarts like a real one.
 #[derive(Debug, Clone, Default)]
 pub struct SimulatorSnapshot {
@@ -360,10 +371,15 @@ pub trait SimulatorStore: Send + Sync + 'static {
     async fn save_cluster(&self, name: &ClusterName, cluster: &SimCluster) -> StoreResult<()>;
     async fn delete_cluster(&self, name: &ClusterName) -> StoreResult<bool>;
     /// Records new operations, in one transaction; an operation id already recorded is left as
-    /// it was (`false` for it, in order).
+    /// it was. Those recorded as `applied` (they ended, successfully, as they started: upgrades
+    /// that take no time) are applied to their clusters in the same transaction, so no one
+    /// sees an operation that succeeded on a cluster that does not show it.
     /// Also the number of the change written, so the server that wrote it need not read it
     /// back.
-    async fn save_operations(&self, operations: &[SimOperation]) -> StoreResult<(i64, Vec<bool>)>;
+    async fn save_operations(
+        &self,
+        operations: &[SimOperation],
+    ) -> StoreResult<(i64, Vec<Recorded>)>;
     /// Applies finished operations to their clusters as stored, and marks them applied, all in
     /// one transaction; per operation the cluster as it is now, `None` when the operation was
     /// applied already (by another server, say) or its cluster is gone.
@@ -464,6 +480,10 @@ pub struct Driving {
 pub struct RunChange<'a> {
     /// The run as it is now (its uid and name are `previous`'s).
     pub run: &'a UpdateRun,
+    /// Whether anything but members changed (the run's, a stage's or a group's state, a gate,
+    /// a wait): the run's body is written only then; most steps of a wide run change members
+    /// alone.
+    pub outside_members: bool,
     /// Where the members the change touched sit: only their rows are written.
     pub members: &'a [app::model::run::Place],
     /// Members whose upgrades ended: their clusters' leases go back.

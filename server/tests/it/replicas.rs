@@ -272,3 +272,53 @@ async fn on_postgresql_a_replica_hears_at_once_of_a_run_another_drives() {
     }
     assert_eq!(driver_column(&db).await.as_deref(), Some("replica-a"));
 }
+
+/// A decision that changes members alone (most steps of a wide run) writes their rows and leaves
+/// the run's body as it was; one that changes a stage writes the body too.
+#[tokio::test]
+async fn a_save_writes_the_run_body_only_when_more_than_members_changed() {
+    let db = common::temp_db();
+    let s = common::start_with(&db, false).await;
+    fleet_and_run(&s).await;
+    let store = SqlStore::connect(&db).await.unwrap();
+    let mut run = stored_run(&store).await;
+    let (fence, _) = store
+        .take_run(&run.run.uid, "a", SECOND * 30)
+        .await
+        .unwrap()
+        .unwrap();
+    let a = server::store::Driving {
+        replica: "a".into(),
+        fence,
+    };
+    let started = app::model::run::StageState::Running {
+        started_at: common::START,
+    };
+    let mut changed = run.run.clone();
+    changed.stages[0].groups[0].members[0].attempts = 7;
+    changed.stages[0].state = started.clone();
+    let members_alone = server::store::RunChange {
+        outside_members: false,
+        members: &[(0, 0, 0)],
+        ..common::change(&changed, &[])
+    };
+    run.etag = store
+        .save_run(&run_fleet(), &run, &a, members_alone)
+        .await
+        .unwrap();
+    let read = stored_run(&store).await;
+    assert_eq!(read.etag, run.etag);
+    assert_eq!(read.run.stages[0].groups[0].members[0].attempts, 7);
+    assert_ne!(read.run.stages[0].state, started, "the body was left alone");
+
+    let with_the_stage = server::store::RunChange {
+        members: &[(0, 0, 0)],
+        ..common::change(&changed, &[])
+    };
+    store
+        .save_run(&run_fleet(), &run, &a, with_the_stage)
+        .await
+        .unwrap();
+    let read = stored_run(&store).await;
+    assert_eq!(read.run, changed);
+}

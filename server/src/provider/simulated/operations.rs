@@ -5,7 +5,7 @@
 use super::rng::Rng;
 use super::{SimulatedProvider, World};
 use crate::provider::{Operation, OperationRef, OperationStatus, ProviderError, UpgradeRequest};
-use crate::store::{SimCluster, SimOperation};
+use crate::store::{Recorded, SimCluster, SimOperation};
 use app::model::cluster::{ClusterState, NodePool};
 use app::model::member::ClusterResourceId;
 use app::model::target::UpgradeProgress;
@@ -114,12 +114,18 @@ impl SimulatedProvider {
         self.write(|world| {
             for ((i, operation), recorded) in new.into_iter().zip(recorded) {
                 match recorded {
-                    true => {
-                        world
-                            .operations
-                            .insert(operation.operation_id.clone(), operation);
+                    Recorded::Clashed => clashed.push(i),
+                    Recorded::Started => {}
+                    Recorded::Applied(cluster) => {
+                        if let Some(cluster) = cluster {
+                            world.clusters.insert(operation.cluster.clone(), *cluster);
+                        }
                     }
-                    false => clashed.push(i),
+                }
+                if !clashed.contains(&i) {
+                    world
+                        .operations
+                        .insert(operation.operation_id.clone(), operation);
                 }
             }
             world.wrote(change);
@@ -178,8 +184,10 @@ impl SimulatedProvider {
             target: request.target.clone(),
             started_at: now,
             ends_at,
+            // An upgrade that takes no time has succeeded as it starts: it is recorded applied,
+            // in the same transaction, instead of recorded and then applied in a second one.
+            applied: failure.is_none() && ends_at <= now,
             failure,
-            applied: false,
         };
         if faults_before != cluster.faults {
             // The faults it used up are gone whatever becomes of the operation.

@@ -60,7 +60,7 @@ pub async fn write(
 /// Puts the stored members back into `run`'s groups (replacing whatever lists the body had).
 pub async fn fill(pool: &AnyPool, fleet: &FleetName, run: &mut UpdateRun) -> StoreResult<()> {
     let rows = sqlx::query(
-        "SELECT stage, grp, body FROM run_members WHERE fleet = $1 AND run = $2 ORDER BY stage, grp, idx",
+        "SELECT stage, grp, idx, body FROM run_members WHERE fleet = $1 AND run = $2 ORDER BY stage, idx, grp",
     )
     .bind(fleet.as_str())
     .bind(&run.name)
@@ -70,7 +70,11 @@ pub async fn fill(pool: &AnyPool, fleet: &FleetName, run: &mut UpdateRun) -> Sto
         group.members.clear();
     }
     for row in rows {
-        let (s, g): (i64, i64) = (row.try_get("stage")?, row.try_get("grp")?);
+        let (s, g, i): (i64, i64, i64) = (
+            row.try_get("stage")?,
+            row.try_get("grp")?,
+            row.try_get("idx")?,
+        );
         let member = records::from_text::<MemberRecord>(&row.try_get::<String, _>("body")?)
             .map_err(|e| corrupt("run member", e))?;
         let group = run
@@ -78,6 +82,13 @@ pub async fn fill(pool: &AnyPool, fleet: &FleetName, run: &mut UpdateRun) -> Sto
             .get_mut(s as usize)
             .and_then(|stage| stage.groups.get_mut(g as usize))
             .ok_or_else(|| corrupt("run member", format!("no group {g} in stage {s}")))?;
+        // In key order, each group's members come in their order.
+        if usize::try_from(i).ok() != Some(group.members.len()) {
+            return Err(corrupt(
+                "run member",
+                format!("member {i} of group {g} in stage {s} is out of place"),
+            ));
+        }
         group.members.push(member);
     }
     Ok(())

@@ -83,9 +83,14 @@ impl SqlStore {
         change: RunChange<'_>,
     ) -> StoreResult<i64> {
         let run = change.run;
-        let body = records::to_text::<RunRecord>(run).map_err(|e| corrupt("run", e))?;
+        let body = match change.outside_members {
+            true => Some(records::to_text::<RunRecord>(run).map_err(|e| corrupt("run", e))?),
+            false => None,
+        };
+        // COALESCE: a body unchanged is not written again (a wide run's body is its stages and
+        // groups: tens of kilobytes a step for nothing).
         let sql = format!(
-            "UPDATE runs SET body = $1, state = $2, version = version + 1, wake_at = $3 WHERE fleet = $4 AND name = $5 AND uid = $6 AND version = $7 AND {}",
+            "UPDATE runs SET body = COALESCE($1, body), state = $2, version = version + 1, wake_at = $3 WHERE fleet = $4 AND name = $5 AND uid = $6 AND version = $7 AND {}",
             drivers::held(self.backend, "$8", "$9")
         );
         let mut tx = self.begin_write().await?;

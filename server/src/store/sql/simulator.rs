@@ -2,8 +2,8 @@ use super::records::TargetRecord;
 use super::statement::{ROWS_PER_STATEMENT, Statement};
 use super::{SqlStore, corrupt};
 use crate::store::{
-    Faults, SimChange, SimChanges, SimCluster, SimOperation, SimulatorSnapshot, SimulatorStore,
-    StoreResult,
+    Faults, Recorded, SimChange, SimChanges, SimCluster, SimOperation, SimulatorSnapshot,
+    SimulatorStore, StoreResult,
 };
 use app::model::catalog::Catalog;
 use app::model::cluster::ClusterState;
@@ -213,7 +213,7 @@ impl SimulatorStore for SqlStore {
         Ok(deleted)
     }
 
-    async fn save_operations(&self, ops: &[SimOperation]) -> StoreResult<(i64, Vec<bool>)> {
+    async fn save_operations(&self, ops: &[SimOperation]) -> StoreResult<(i64, Vec<Recorded>)> {
         let started = std::time::Instant::now();
         let mut tx = self.begin_write().await?;
         let change = next_change(&mut tx).await?;
@@ -221,13 +221,24 @@ impl SimulatorStore for SqlStore {
         for chunk in ops.chunks(ROWS_PER_STATEMENT) {
             recorded.extend(insert_operations(&mut tx, chunk, change).await?);
         }
+        let ended: Vec<&SimOperation> = ops
+            .iter()
+            .filter(|op| op.applied && recorded.contains(&op.operation_id))
+            .collect();
+        let mut applied = apply_to_clusters(&mut tx, &ended, change)
+            .await?
+            .into_iter();
         tx.commit().await?;
         crate::metrics::metrics().transaction("simulator", started.elapsed());
-        let recorded = ops
+        let answers = ops
             .iter()
-            .map(|op| recorded.contains(&op.operation_id))
+            .map(|op| match recorded.contains(&op.operation_id) {
+                false => Recorded::Clashed,
+                true if op.applied => Recorded::Applied(applied.next().flatten().map(Box::new)),
+                true => Recorded::Started,
+            })
             .collect();
-        Ok((change, recorded))
+        Ok((change, answers))
     }
 
     async fn complete_operations(
@@ -241,31 +252,53 @@ impl SimulatorStore for SqlStore {
         for chunk in ops.chunks(ROWS_PER_STATEMENT) {
             marked.extend(mark_applied(&mut tx, chunk, change).await?);
         }
-        let names: Vec<&str> = ops
+        let to_apply: Vec<&SimOperation> = ops
             .iter()
             .filter(|op| marked.contains(&op.operation_id))
-            .map(|op| op.cluster.as_str())
             .collect();
-        let mut clusters = read_clusters(&mut tx, &names).await?;
-        let mut applied = Vec::with_capacity(ops.len());
-        for op in ops {
-            // A cluster deleted meanwhile: the operation is done, nothing left to change.
-            let cluster = clusters
-                .get_mut(&op.cluster)
-                .filter(|_| marked.contains(&op.operation_id));
-            applied.push(cluster.map(|cluster| {
-                op.target.apply_to(&mut cluster.state);
-                cluster.clone()
-            }));
-        }
-        let changed: Vec<(&ClusterName, &SimCluster)> = clusters.iter().collect();
-        for chunk in changed.chunks(ROWS_PER_STATEMENT) {
-            write_clusters(&mut tx, chunk, change).await?;
-        }
+        let mut applied = apply_to_clusters(&mut tx, &to_apply, change)
+            .await?
+            .into_iter();
         tx.commit().await?;
         crate::metrics::metrics().transaction("simulator", started.elapsed());
-        Ok((change, applied))
+        let clusters = ops
+            .iter()
+            .map(|op| match marked.contains(&op.operation_id) {
+                true => applied.next().flatten(),
+                false => None,
+            })
+            .collect();
+        Ok((change, clusters))
     }
+}
+
+/// Applies successful operations' targets to their clusters as stored and writes them back:
+/// per operation, in order, the cluster as it is now (`None`: deleted meanwhile; the operation
+/// is done, nothing is left to change).
+async fn apply_to_clusters(
+    tx: &mut Transaction<'_, Any>,
+    ops: &[&SimOperation],
+    change: i64,
+) -> StoreResult<Vec<Option<SimCluster>>> {
+    if ops.is_empty() {
+        return Ok(Vec::new());
+    }
+    let names: Vec<&str> = ops.iter().map(|op| op.cluster.as_str()).collect();
+    let mut clusters = read_clusters(tx, &names).await?;
+    let applied = ops
+        .iter()
+        .map(|op| {
+            clusters.get_mut(&op.cluster).map(|cluster| {
+                op.target.apply_to(&mut cluster.state);
+                cluster.clone()
+            })
+        })
+        .collect();
+    let changed: Vec<(&ClusterName, &SimCluster)> = clusters.iter().collect();
+    for chunk in changed.chunks(ROWS_PER_STATEMENT) {
+        write_clusters(tx, chunk, change).await?;
+    }
+    Ok(applied)
 }
 
 /// Records operations unless their ids are recorded already: the ids it recorded.

@@ -227,6 +227,7 @@ pub fn change<'a>(
 ) -> server::store::RunChange<'a> {
     server::store::RunChange {
         run,
+        outside_members: true,
         members: &[],
         ended: &[],
         events: &[],
