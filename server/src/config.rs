@@ -136,6 +136,12 @@ pub struct ServeArgs {
     #[arg(long, env = "DRYDOCK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
+    /// An OpenTelemetry collector's OTLP/HTTP base URL (`http://collector:4318`): the server
+    /// then exports traces of its runs' decisions, provider calls and requests there (under
+    /// `/v1/traces`, JSON). The SDK's `OTEL_BSP_*` variables tune the batches.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", value_parser = otlp_endpoint)]
+    pub otlp_endpoint: Option<String>,
+
     #[command(flatten)]
     pub auth: AuthArgs,
 
@@ -302,6 +308,15 @@ fn parse_time_scale(text: &str) -> Result<f64, String> {
 
 /// A replica id: 1 to 200 printable ASCII characters without spaces (it is written in logs and
 /// in the store).
+fn otlp_endpoint(text: &str) -> Result<String, String> {
+    match text.starts_with("http://") || text.starts_with("https://") {
+        true => Ok(text.to_owned()),
+        false => Err(format!(
+            "{text:?} is not an http:// or https:// URL (an OTLP/HTTP collector, such as http://localhost:4318)"
+        )),
+    }
+}
+
 fn replica_id(text: &str) -> Result<String, String> {
     let printable = text.bytes().all(|b| b.is_ascii_graphic());
     if printable && (1..=200).contains(&text.len()) {

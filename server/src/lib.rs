@@ -17,6 +17,7 @@ pub mod serve;
 pub mod service;
 pub mod settings;
 pub mod store;
+pub mod telemetry;
 #[cfg(test)]
 mod test_support;
 pub mod tls;

@@ -1,6 +1,5 @@
 use clap::Parser;
 use server::config::{Cli, Command, ServeArgs};
-use tracing_subscriber::EnvFilter;
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -29,20 +28,11 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    match args.log_format {
-        server::config::LogFormat::Text => tracing_subscriber::fmt().with_env_filter(filter).init(),
-        // One JSON object a line: the event's fields at the top level, the spans it happened
-        // in (the run a driver drives) beside them.
-        server::config::LogFormat::Json => tracing_subscriber::fmt()
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .with_span_list(true)
-            .with_env_filter(filter)
-            .init(),
-    }
+    let _telemetry = server::telemetry::install(
+        args.log_format,
+        args.otlp_endpoint.as_deref(),
+        &args.replica(),
+    )?;
     tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async {
         let tls = match (&args.tls_cert, &args.tls_key) {
             (Some(cert), Some(key)) => Some(server::tls::acceptor(cert, key)?),

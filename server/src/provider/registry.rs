@@ -12,6 +12,7 @@ use app::model::time::Timestamp;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tracing::Instrument as _;
 
 /// What a provider's calls did lately.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -227,12 +228,14 @@ impl Providers {
             let batch: Vec<I> = indexes.iter().map(|&i| items[i].clone()).collect();
             let provider = self.providers[*p].clone();
             let call = call(provider.clone(), batch);
+            let span = call_span(provider.name(), verb, indexes.len());
             async move {
                 let started = std::time::Instant::now();
                 let answers = call.await;
                 crate::metrics::metrics().provider_call(provider.name(), verb, started.elapsed());
                 answers
             }
+            .instrument(span)
         });
         let results = futures_util::future::join_all(calls).await;
         for ((p, indexes), results) in batches.iter().zip(results) {
@@ -308,6 +311,11 @@ impl Providers {
     }
 }
 
+/// A provider's call as a trace shows it: which provider, which verb, for how many clusters.
+fn call_span(provider: &str, verb: &'static str, clusters: usize) -> tracing::Span {
+    tracing::info_span!("provider call", provider, verb, clusters)
+}
+
 /// A provider's call, measured for `/metrics`.
 async fn timed<T>(
     provider: &str,
@@ -315,7 +323,7 @@ async fn timed<T>(
     call: impl std::future::Future<Output = Result<T, ProviderError>>,
 ) -> Result<T, ProviderError> {
     let started = std::time::Instant::now();
-    let answer = call.await;
+    let answer = call.instrument(call_span(provider, verb, 1)).await;
     let metrics = crate::metrics::metrics();
     metrics.provider_call(provider, verb, started.elapsed());
     if let Err(error) = &answer {

@@ -19,6 +19,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedReceiver;
+use tracing::Instrument as _;
 
 /// How long a driver with nothing to do lingers for another command before it exits.
 const IDLE: Duration = Duration::from_secs(30);
@@ -39,6 +40,18 @@ pub(super) const OBSERVE_PER_GROUP: usize = 4;
 /// in case one of those cannot start (a decision that looks further observes and decides
 /// again).
 const OBSERVE_AHEAD: usize = 1;
+
+/// What a decision was about, as its trace span says.
+fn input_kind(input: &Input) -> &'static str {
+    match input {
+        Input::Tick => "tick",
+        Input::Command(Command::Start) => "start",
+        Input::Command(Command::Stop) => "stop",
+        Input::Command(Command::Skip(_)) => "skip",
+        Input::Command(Command::Approve(_)) => "approve",
+        Input::Report { .. } | Input::Reports(_) => "reports",
+    }
+}
 
 fn seconds(millis: i64) -> f64 {
     millis.max(0) as f64 / 1000.0
@@ -470,7 +483,15 @@ impl Driver {
     /// again with the leases as they are now.
     pub(super) async fn apply(&mut self, input: Input) -> Result<Reply, AppError> {
         for _ in 0..BUSY_RETRIES {
-            if let Some(reply) = self.decide_and_commit(input.clone()).await? {
+            let span = tracing::info_span!(
+                "decision",
+                input = input_kind(&input),
+                members_changed = tracing::field::Empty,
+                events = tracing::field::Empty,
+                upgrades_started = tracing::field::Empty,
+            );
+            let decided = self.decide_and_commit(input.clone()).instrument(span);
+            if let Some(reply) = decided.await? {
                 return Ok(reply);
             }
         }
@@ -532,6 +553,10 @@ impl Driver {
             return self.not_committed(error).await;
         }
         let _ = self.rt.changes.send(self.key.clone());
+        let span = tracing::Span::current();
+        span.record("members_changed", decided.changed.len());
+        span.record("events", decided.events.len());
+        span.record("upgrades_started", decided.effects.len());
         log_events(&decided.events);
         let approving = matches!(input, Input::Command(Command::Approve(_)));
         self.measure(&decided, &ended, approving);

@@ -322,7 +322,9 @@ impl Runtime {
         let (sender, inbox) = mpsc::unbounded_channel();
         drivers.insert(key.clone(), sender.clone());
         // Every line a driver writes names its run (and, where it is about one, the member).
-        let span = tracing::info_span!("run", fleet = %key.0, run = %key.1);
+        // A root: the run's trace is its own, not the request's that happened to wake its
+        // driver (which would stay open, unexported, as long as the driver lives).
+        let span = tracing::info_span!(parent: None, "run", fleet = %key.0, run = %key.1);
         tokio::spawn(tracing::Instrument::instrument(
             driver::drive(self.clone(), key.clone(), inbox),
             span,

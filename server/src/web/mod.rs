@@ -25,6 +25,7 @@ use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::sync::Arc;
 use std::time::Instant;
+use tracing::Instrument as _;
 
 pub fn router(
     drydock: Arc<Drydock>,
@@ -82,9 +83,21 @@ fn bundle_files(options: &LeptosOptions) -> tower_http::services::ServeDir {
 /// One log line per request; errors carry their code (their cause was logged where it happened).
 async fn log_request(request: Request, next: Next) -> Response {
     let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or(path.as_str(), |p| p.as_str())
+        .to_owned();
+    let span = tracing::info_span!(
+        "request",
+        %method,
+        route,
+        status = tracing::field::Empty
+    );
     let started = Instant::now();
-    let response = next.run(request).await;
+    let response = next.run(request).instrument(span.clone()).await;
     let status = response.status().as_u16();
+    span.record("status", status);
     let millis = started.elapsed().as_secs_f64() * 1000.0;
     let code = response
         .extensions()

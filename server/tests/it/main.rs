@@ -44,4 +44,5 @@ mod slow_clients;
 mod store_backends;
 mod stored_format;
 mod tls;
+mod traces;
 mod webhooks;

@@ -48,6 +48,7 @@ pub fn args(database_url: &str, demo: bool) -> ServeArgs {
         shutdown_delay_seconds: 0,
         replica_id: None,
         log_format: server::config::LogFormat::Text,
+        otlp_endpoint: None,
         limits: Default::default(),
         webhooks: Default::default(),
     }
