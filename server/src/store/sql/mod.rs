@@ -6,6 +6,7 @@
 
 mod access;
 mod audit;
+mod checkpoints;
 mod drivers;
 mod journal;
 mod leases;
@@ -59,6 +60,8 @@ pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
     members: Arc<members_cache::MembersCache>,
+    /// A file-backed SQLite store's background checkpoints (`checkpoints.rs`).
+    _checkpoints: Option<Arc<checkpoints::Checkpointer>>,
 }
 
 /// How many connections a PostgreSQL store keeps at most (`DRYDOCK_DATABASE_MAX_CONNECTIONS`).
@@ -74,7 +77,12 @@ impl SqlStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Setup(format!("migrating the database failed: {e}")))?;
-        Ok(Self::on(pool, backend))
+        let mut store = Self::on(pool, backend);
+        if backend == Backend::Sqlite && !is_memory(url) {
+            let checkpoints = checkpoints::Checkpointer::start(store.pool.clone());
+            store._checkpoints = Some(Arc::new(checkpoints));
+        }
+        Ok(store)
     }
 
     /// Opens a database a server may be using, to read it (`drydock export`): not migrated,
@@ -91,6 +99,7 @@ impl SqlStore {
             pool,
             backend,
             members: Default::default(),
+            _checkpoints: None,
         }
     }
 
@@ -185,8 +194,12 @@ fn postgres_connections() -> u32 {
 
 /// SQLite: created if missing, WAL with NORMAL sync (a killed process loses no commit; only a
 /// power loss can drop the last few), foreign keys on, waiting up to 10 s for a lock.
+fn is_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
 async fn sqlite_pool(url: &str, create: bool) -> StoreResult<AnyPool> {
-    let memory = url.contains(":memory:") || url.contains("mode=memory");
+    let memory = is_memory(url);
     let url = if memory || url.contains("mode=") || !create {
         url.to_owned()
     } else if url.contains('?') {
@@ -201,6 +214,13 @@ async fn sqlite_pool(url: &str, create: bool) -> StoreResult<AnyPool> {
                  PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;",
             )
             .await?;
+            // Commits no longer checkpoint the log at 1,000 pages: a task does, beside them.
+            // The log file is cut back to 64 MB after a checkpoint that let it grow past that.
+            let pragmas = format!(
+                "PRAGMA wal_autocheckpoint = {}; PRAGMA journal_size_limit = 67108864;",
+                checkpoints::BACKSTOP_PAGES
+            );
+            conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
             Ok(())
         })
     });
