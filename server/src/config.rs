@@ -306,8 +306,8 @@ fn parse_time_scale(text: &str) -> Result<f64, String> {
     }
 }
 
-/// A replica id: 1 to 200 printable ASCII characters without spaces (it is written in logs and
-/// in the store).
+/// An OTLP/HTTP collector's base URL: it must say its scheme (the exporter would otherwise fail
+/// on every batch, long after the start).
 fn otlp_endpoint(text: &str) -> Result<String, String> {
     match text.starts_with("http://") || text.starts_with("https://") {
         true => Ok(text.to_owned()),
@@ -317,6 +317,8 @@ fn otlp_endpoint(text: &str) -> Result<String, String> {
     }
 }
 
+/// A replica id: 1 to 200 printable ASCII characters without spaces (it is written in logs and
+/// in the store).
 fn replica_id(text: &str) -> Result<String, String> {
     let printable = text.bytes().all(|b| b.is_ascii_graphic());
     if printable && (1..=200).contains(&text.len()) {

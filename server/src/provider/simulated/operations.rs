@@ -114,19 +114,18 @@ impl SimulatedProvider {
         self.write(|world| {
             for ((i, operation), recorded) in new.into_iter().zip(recorded) {
                 match recorded {
-                    Recorded::Clashed => clashed.push(i),
-                    Recorded::Started => {}
-                    Recorded::Applied(cluster) => {
-                        if let Some(cluster) = cluster {
-                            world.clusters.insert(operation.cluster.clone(), *cluster);
-                        }
+                    Recorded::Clashed => {
+                        clashed.push(i);
+                        continue;
                     }
+                    Recorded::Applied(Some(cluster)) => {
+                        world.clusters.insert(operation.cluster.clone(), *cluster);
+                    }
+                    Recorded::Started | Recorded::Applied(None) => {}
                 }
-                if !clashed.contains(&i) {
-                    world
-                        .operations
-                        .insert(operation.operation_id.clone(), operation);
-                }
+                world
+                    .operations
+                    .insert(operation.operation_id.clone(), operation);
             }
             world.wrote(change);
         });
