@@ -50,6 +50,22 @@ impl DurationModel {
         u64::from(nodes).div_ceil(surge) as i64
     }
 
+    /// How long `upgrade` takes on a cluster of one pool of three nodes (AKS's default system
+    /// pool): the guess for a cluster not observed yet.
+    pub fn nominal_upgrade_ms(&self, upgrade: crate::model::update::Upgrade) -> i64 {
+        use crate::model::update::Upgrade;
+        const NODES: u32 = 3;
+        let control_plane = match upgrade {
+            Upgrade::Full(_) | Upgrade::ControlPlaneOnly(_) => self.control_plane_ms,
+            Upgrade::NodeImageOnly => 0,
+        };
+        let pool = match upgrade.moves_node_images() {
+            true => self.batches(NODES) * self.node_batch_ms + i64::from(NODES) * self.per_node_ms,
+            false => 0,
+        };
+        control_plane + pool
+    }
+
     /// The time to apply `target` to `cluster`: the control plane, then each changed pool.
     pub fn upgrade_ms(&self, target: &UpgradeTarget, cluster: &ClusterState) -> i64 {
         let control_plane = if target.control_plane.is_some() {

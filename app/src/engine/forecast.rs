@@ -76,6 +76,16 @@ fn image_choice(run: &UpdateRun, world: &dyn World) -> ImageChoice {
     }
 }
 
+/// A group's members still to go: those observed now, planned one by one, and how many more
+/// there are whose clusters are not observed (a forecast observes the next few members of each
+/// group, not 100,000 clusters) or cannot be for now. Those are expected to take as long as the
+/// observed ones: planned as pending, they would take no time and the ETA would leave them out.
+#[derive(Default)]
+struct StillToGo {
+    observed: Vec<PlanMember>,
+    unobserved: usize,
+}
+
 struct Planner<'a> {
     upgrade: Upgrade,
     stopped: crate::model::update::StoppedClusterAction,
@@ -91,8 +101,9 @@ impl Planner<'_> {
     fn stage(&self, stage: &StageRun, start: Timestamp) -> Option<StageForecast> {
         let done = stage.state.is_done();
         let offset = start.millis() - self.now.millis();
-        // What is still to go, as plan members (observed now), per group.
-        let queued: Vec<Vec<PlanMember>> = stage
+        // What is still to go, per group: the members observed now, as plan members, and how
+        // many more.
+        let queued: Vec<StillToGo> = stage
             .groups
             .iter()
             .map(|g| self.still_to_go_in(g, done))
@@ -109,22 +120,25 @@ impl Planner<'_> {
             .groups
             .iter()
             .zip(&queued)
-            .map(|(group, members)| {
+            .map(|(group, still)| {
                 let busy = self
                     .in_flight(group)
                     .map(|(_, _, ends)| ends.millis() - self.now.millis())
                     .collect();
-                let refs: Vec<&PlanMember> = members.iter().collect();
+                let refs: Vec<&PlanMember> = still.observed.iter().collect();
                 GroupQueue::new(group.name.clone(), group.limits, &refs, busy, &resolver)
             })
             .collect();
         let ceiling = stage.limits.max_concurrency.map(|c| c as usize);
         let timed = schedule_stage(queues, ceiling, offset, &resolver);
+        // When the observed upgrades end, and the time the unobserved ones take one by one.
+        let (mut observed_ends, mut unobserved_work) = (offset, 0);
         let groups: Vec<GroupForecast> = stage
             .groups
             .iter()
             .zip(timed)
-            .map(|(group, plan)| {
+            .zip(&queued)
+            .map(|((group, plan), still)| {
                 let mut members: Vec<MemberForecast> = self
                     .in_flight(group)
                     .map(|(member, starts, ends)| MemberForecast {
@@ -144,16 +158,26 @@ impl Planner<'_> {
                         waits_for_window_until: planned.waits_for_window_until,
                     })
                 }));
+                let observed_end = plan.ends_after_ms.max(offset);
+                let (extra, work) = self.unobserved_ms(group, &members, still.unobserved);
+                (observed_ends, unobserved_work) =
+                    (observed_ends.max(observed_end), unobserved_work + work);
+                let ends = observed_end + extra;
                 GroupForecast {
                     name: group.name.clone(),
-                    ends: self.now.plus_millis(plan.ends_after_ms.max(offset)),
+                    ends: self.now.plus_millis(ends),
                     members,
-                    more: 0,
+                    more: still.unobserved,
                 }
             })
-            .filter(|g| !g.members.is_empty())
+            .filter(|g| !g.members.is_empty() || g.more > 0)
             .collect();
-        let ends = groups.iter().map(|g| g.ends).max().unwrap_or(start);
+        let mut ends = groups.iter().map(|g| g.ends).max().unwrap_or(start);
+        // Under the stage's ceiling, the groups' unobserved members share its places.
+        if let Some(ceiling) = stage.limits.max_concurrency.filter(|c| *c > 0) {
+            let shared = observed_ends + unobserved_work / i64::from(ceiling);
+            ends = ends.max(self.now.plus_millis(shared));
+        }
         let wait_ends = match (&stage.state, &stage.wait) {
             (_, WaitState::Running { until, .. }) => (*until).max(ends),
             (StageState::Skipped { .. } | StageState::Completed { .. }, _) => ends,
@@ -174,32 +198,61 @@ impl Planner<'_> {
         })
     }
 
-    /// The group's members still to go, observed now (none for a group that has finished or a
-    /// stage that is done, whose upgrades in flight still count).
-    fn still_to_go_in(&self, group: &GroupRun, stage_done: bool) -> Vec<PlanMember> {
+    /// The group's members still to go (none for a group that has finished or a stage that is
+    /// done, whose upgrades in flight still count): those observed now, and how many others.
+    fn still_to_go_in(&self, group: &GroupRun, stage_done: bool) -> StillToGo {
         let finished = match group.state {
             GroupState::Completed { .. } | GroupState::Skipped { .. } => true,
             GroupState::Failed { .. } => !self.retrying,
             GroupState::NotStarted | GroupState::Running { .. } => false,
         };
+        let mut still = StillToGo::default();
         if stage_done || finished {
-            return Vec::new();
+            return still;
         }
-        group
-            .members
+        for member in group.members.iter().filter(|m| self.still_to_go(m)) {
+            match self.world.observe(&member.cluster_resource_id) {
+                Ok(cluster) => still.observed.push(PlanMember {
+                    name: member.name.clone(),
+                    cluster_resource_id: member.cluster_resource_id.clone(),
+                    group: None,
+                    cluster: Ok(cluster),
+                    labels: Default::default(),
+                }),
+                // It will fail when its turn comes: no time.
+                Err(why) if why.permanent => {}
+                Err(_) => still.unobserved += 1,
+            }
+        }
+        still
+    }
+
+    /// How much longer than its observed members a group takes for `unobserved` more, and
+    /// their upgrades' time end to end: each as long as the group's observed upgrades take on
+    /// average (`planned`), or as the duration model's nominal cluster when none is observed,
+    /// as many at once as the group allows.
+    fn unobserved_ms(
+        &self,
+        group: &GroupRun,
+        planned: &[MemberForecast],
+        unobserved: usize,
+    ) -> (i64, i64) {
+        if unobserved == 0 {
+            return (0, 0);
+        }
+        let lengths: Vec<i64> = planned
             .iter()
-            .filter(|m| self.still_to_go(m))
-            .map(|m| PlanMember {
-                name: m.name.clone(),
-                cluster_resource_id: m.cluster_resource_id.clone(),
-                group: None,
-                cluster: self
-                    .world
-                    .observe(&m.cluster_resource_id)
-                    .map_err(|u| u.message),
-                labels: Default::default(),
-            })
-            .collect()
+            .map(|m| m.ends.millis() - m.starts.millis())
+            .collect();
+        let each = match lengths.len() {
+            0 => self.cfg.durations.nominal_upgrade_ms(self.upgrade),
+            n => lengths.iter().sum::<i64>() / n as i64,
+        };
+        let at_once = group.limits.max_concurrency.map_or(1, |c| c.max(1)) as usize;
+        (
+            unobserved.div_ceil(at_once) as i64 * each,
+            unobserved as i64 * each,
+        )
     }
 
     /// The group's upgrades in flight: the member, when it started, when it should end.

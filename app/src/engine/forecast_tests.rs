@@ -158,3 +158,74 @@ fn what_the_driver_observes_is_what_can_start_now() {
     // The first stage has nothing left to start: the second may begin in the same decision.
     assert_eq!(next(&h), ["c1", "c2"]);
 }
+
+/// The cluster of the run's member `name`.
+fn cluster_of(h: &harness::Harness, name: &str) -> crate::model::member::ClusterResourceId {
+    h.run
+        .members()
+        .find(|m| m.name.as_str() == name)
+        .map(|m| m.cluster_resource_id.clone())
+        .unwrap()
+}
+
+#[test]
+fn members_not_observed_still_count_in_the_eta_as_long_as_those_observed() {
+    let mut h = one_by_one(&["a", "b", "c", "d"]);
+    let all_seen = forecast_of(&h);
+    // The forecast's world sees only the next members of a group (a large run's clusters are
+    // not all observed for a page); c and d cannot be seen now.
+    for name in ["c", "d"] {
+        let cluster = cluster_of(&h, name);
+        h.world
+            .unreachable
+            .insert(cluster, "not observed yet".into());
+    }
+    let partly_seen = forecast_of(&h);
+    assert_eq!(
+        partly_seen.eta, all_seen.eta,
+        "c and d take as long as a and b, one after the other"
+    );
+    let group = &partly_seen.stages[0].groups[0];
+    assert_eq!(group.members.len(), 2, "a and b are planned one by one");
+    assert_eq!(group.more, 2, "c and d are counted");
+    // With none of its members seen, a group is expected to take the duration model's
+    // nominal cluster (three nodes, as these are) each.
+    for name in ["a", "b"] {
+        let cluster = cluster_of(&h, name);
+        h.world
+            .unreachable
+            .insert(cluster, "not observed yet".into());
+    }
+    assert_eq!(forecast_of(&h).eta, all_seen.eta);
+    // A cluster gone for good fails on its turn and takes no time.
+    h.world.unreachable.clear();
+    let gone = cluster_of(&h, "d");
+    h.world.clusters.remove(&gone);
+    let three = forecast_of(&h);
+    assert!(three.eta < all_seen.eta);
+    assert_eq!(three.stages[0].groups[0].more, 0);
+}
+
+#[test]
+fn unobserved_members_share_a_stage_ceiling() {
+    let mut h = staged();
+    for name in ["a1", "a2", "b1"] {
+        let cluster = cluster_of(&h, name);
+        h.world
+            .unreachable
+            .insert(cluster, "not observed yet".into());
+    }
+    let upgrade = h.run.spec.update.upgrade.checked().unwrap();
+    let each = h.cfg.durations.nominal_upgrade_ms(upgrade);
+    let canary = |h: &harness::Harness| {
+        let stage = forecast_of(h).stages[0].clone();
+        stage.ends.millis() - stage.starts.millis()
+    };
+    assert_eq!(
+        canary(&h),
+        2 * each,
+        "g1's two one after the other, g2's one beside them"
+    );
+    h.run.stages[0].limits.max_concurrency = Some(1);
+    assert_eq!(canary(&h), 3 * each, "one at a time in the stage");
+}

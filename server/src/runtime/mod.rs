@@ -232,10 +232,9 @@ impl Runtime {
             .map_err(crate::service::provider_error)?;
         let needed = app::engine::clusters_to_observe(run, driver::OBSERVE_PER_GROUP);
         let observed = self.observations.of(&self.providers, &needed).await;
-        Ok(world::ObservedWorld::new(
+        Ok(world::ObservedWorld::for_forecast(
             Arc::new(catalog),
             observed,
-            Arc::new(HashMap::new()),
         ))
     }
 

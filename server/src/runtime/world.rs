@@ -18,7 +18,9 @@ pub struct ObservedWorld {
     /// Clusters other runs are upgrading now, with who (read just before the decision; the
     /// store refuses to commit a decision that took one meanwhile).
     pub holders: Arc<HashMap<ClusterResourceId, String>>,
-    misses: RefCell<BTreeSet<ClusterResourceId>>,
+    /// `None` when no one will ask (a forecast): noting 100,000 misses costs more than the
+    /// forecast itself.
+    misses: Option<RefCell<BTreeSet<ClusterResourceId>>>,
 }
 
 impl ObservedWorld {
@@ -31,13 +33,28 @@ impl ObservedWorld {
             catalog,
             observed,
             holders,
-            misses: RefCell::new(BTreeSet::new()),
+            misses: Some(RefCell::new(BTreeSet::new())),
+        }
+    }
+
+    /// A world for a forecast: what was observed, no leases of other runs, and no note of the
+    /// clusters looked at without an observation (a forecast does not observe them and decide
+    /// again; it counts them as not observable yet).
+    pub fn for_forecast(
+        catalog: Arc<Catalog>,
+        observed: HashMap<ClusterResourceId, Observed>,
+    ) -> Self {
+        Self {
+            misses: None,
+            ..Self::new(catalog, observed, Arc::new(HashMap::new()))
         }
     }
 
     /// The clusters the decision wanted to look at but had no observation of.
     pub fn misses(&self) -> Vec<ClusterResourceId> {
-        self.misses.borrow().iter().cloned().collect()
+        self.misses
+            .as_ref()
+            .map_or_else(Vec::new, |m| m.borrow().iter().cloned().collect())
     }
 }
 
@@ -54,7 +71,9 @@ impl World for ObservedWorld {
             }
             Some(Err(error)) => Err(Unobservable::for_good(error.to_string())),
             None => {
-                self.misses.borrow_mut().insert(cluster.clone());
+                if let Some(misses) = &self.misses {
+                    misses.borrow_mut().insert(cluster.clone());
+                }
                 Err(Unobservable::for_now(
                     "the provider has not observed it yet",
                 ))

@@ -211,7 +211,7 @@ impl RunStore for SqlStore {
         let Some(mut stored) = row.as_ref().map(run_from_row).transpose()? else {
             return Ok(None);
         };
-        run_members::fill(&self.pool, fleet, &mut stored.run).await?;
+        run_members::fill(&self.pool, self.backend, fleet, &mut stored.run).await?;
         Ok(Some(stored))
     }
 
@@ -236,7 +236,7 @@ impl RunStore for SqlStore {
             .map(run_from_row)
             .collect::<StoreResult<Vec<_>>>()?;
         for stored in &mut runs {
-            run_members::fill(&self.pool, fleet, &mut stored.run).await?;
+            run_members::fill(&self.pool, self.backend, fleet, &mut stored.run).await?;
         }
         Ok(runs)
     }
