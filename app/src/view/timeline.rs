@@ -137,6 +137,17 @@ impl Gantt {
         }
     }
 
+    /// `now` rounded down to the chart's resolution: a step of fleet time that moves nothing on
+    /// it by more than a pixel. A page redraws the chart when this changes rather than on each
+    /// tick of its clock: a run of 500 groups has over a thousand shapes to set again.
+    pub fn drawn_at(&self, now: Timestamp) -> Timestamp {
+        let now = now.millis();
+        let (first, last) = self.span().unwrap_or((now, now + 1));
+        let axis = last.max(now) - first.min(now);
+        let step = (axis / (WIDTH - LABEL) as i64).max(1);
+        Timestamp(now - now.rem_euclid(step))
+    }
+
     pub fn span(&self) -> Option<(i64, i64)> {
         let from = self.bars.iter().map(|b| b.from).min()?;
         let to = self.bars.iter().map(|b| b.to).max()?;
@@ -385,6 +396,28 @@ mod tests {
         assert_eq!(chart.rows[1], "all-members › wait");
         assert_eq!(chart.span(), Some((100, 950)));
         assert!(chart.bars[0].title().starts_with("a: "));
+    }
+
+    #[test]
+    fn the_chart_is_drawn_again_only_when_now_moves_it_by_a_pixel() {
+        let mut run = empty_run();
+        run.stages[0].groups[0]
+            .members
+            .push(completed("a", 0, 810_000));
+        let chart = gantt(&run, &Forecast::default(), Timestamp(810_000));
+        // 810 s over 810 pixels: a second a pixel.
+        let drawn = |now| chart.drawn_at(Timestamp(now)).millis();
+        assert_eq!(drawn(400_000), 400_000);
+        assert_eq!(
+            drawn(400_999),
+            400_000,
+            "less than a pixel later: the same drawing"
+        );
+        assert_eq!(drawn(401_000), 401_000);
+        // Past the last bar the axis grows with now, and so does the step.
+        assert_eq!(drawn(1_620_000), 1_620_000);
+        assert_eq!(drawn(1_620_500), 1_620_000, "two seconds a pixel now");
+        assert_eq!(Gantt::default().drawn_at(Timestamp(7)), Timestamp(7));
     }
 
     fn completed(name: &str, from: i64, to: i64) -> MemberRun {

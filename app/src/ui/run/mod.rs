@@ -168,7 +168,13 @@ pub fn RunPage() -> impl IntoView {
     Effect::new(move |_| {
         if let Some(Ok(view)) = run.get() {
             reads.done(&view);
-            heard.update(|h| h.retain(|(id, _)| *id > view.events_through));
+            // Only when the read covers something heard: an update re-renders the run's whole
+            // view, and right after hydration it would re-render what the server just sent.
+            let covered =
+                |h: &Vec<(i64, RunEvent)>| h.iter().any(|(id, _)| *id <= view.events_through);
+            if heard.with_untracked(covered) {
+                heard.update(|h| h.retain(|(id, _)| *id > view.events_through));
+            }
             if !view.outline.members_listed {
                 actions.reload_open_groups();
             }
@@ -201,14 +207,18 @@ pub fn RunPage() -> impl IntoView {
                     Err(error) => view! { <h1 class="page-title">"Update run"</h1><ErrorMessage error/> }.into_any(),
                     Ok(view) => {
                         let clock = PageClock::new(view.time, tick);
-                        // The outline read, with what was heard since patched in.
-                        (move || {
-                            let mut run = view.outline.clone();
-                            for (_, event) in heard.read().iter().filter(|(id, _)| *id > view.events_through) {
+                        let (read, through) = (view.outline, view.events_through);
+                        // The outline read, with what was heard since patched in. The page's
+                        // parts each watch their own slice of it, so a patch redraws the groups
+                        // it changed, not the run's 500 groups.
+                        let outline = Memo::new(move |_| {
+                            let mut run = read.clone();
+                            for (_, event) in heard.read().iter().filter(|(id, _)| *id > through) {
                                 run.patch(event);
                             }
-                            view! { <RunDetail run clock actions/> }
-                        }).into_any()
+                            run
+                        });
+                        view! { <RunDetail outline clock actions/> }.into_any()
                     }
                 }
             })}
@@ -290,7 +300,33 @@ fn follow_progress(run: Resource<Result<RunOutlineView, AppError>>, actions: Run
 }
 
 #[component]
-fn RunDetail(run: RunOutline, clock: PageClock, actions: RunActions) -> impl IntoView {
+fn RunDetail(outline: Memo<RunOutline>, clock: PageClock, actions: RunActions) -> impl IntoView {
+    let gantt = Memo::new(move |_| outline.with(|run| (run.timeline.clone(), run.ahead.eta)));
+    // The forecast's list is long and changes only with a read: it has a memo of its own.
+    let ahead = Memo::new(move |_| outline.with(|run| (run.state.clone(), run.ahead.clone())));
+    view! {
+        {move || run_title(outline.get(), actions)}
+        {move || {
+            let (state, forecast) = ahead.get();
+            view! { <Eta state forecast clock/> }
+        }}
+        {move || run_status(outline.get(), actions)}
+        <section class="panel">
+            <h2>"Timeline"</h2>
+            {move || {
+                let (gantt, eta) = gantt.get();
+                view! { <Timeline gantt eta clock/> }
+            }}
+        </section>
+        <section class="panel">
+            <h2>"Stages"</h2>
+            <StageTree outline clock actions/>
+        </section>
+    }
+}
+
+/// The run's title, what it upgrades to, and when it ran.
+fn run_title(run: RunOutline, actions: RunActions) -> impl IntoView {
     let summary = run.summary.clone();
     let target = summary.update.upgrade.kubernetes_version.map_or_else(
         || "latest node images".to_owned(),
@@ -306,8 +342,6 @@ fn RunDetail(run: RunOutline, clock: PageClock, actions: RunActions) -> impl Int
         view! { <span>" · from strategy " <a href=href title=id>{name}</a></span> }
     });
     let status = summary.status.clone();
-    let images = run.selected_images.clone();
-    let eta = run.ahead.eta;
     view! {
         <h1 class="page-title">"Update run " <span class="fleet-name">{summary.name.clone()}</span>
             " " <StateBadge state=status.state/></h1>
@@ -320,7 +354,15 @@ fn RunDetail(run: RunOutline, clock: PageClock, actions: RunActions) -> impl Int
             {status.start_time.map(|t| view! { "Started " <When t/> })}
             {status.completed_time.map(|t| view! { " · ended " <When t/> })}
         </p>
-        <Eta state=run.state.clone() forecast=run.ahead.clone() clock/>
+    }
+}
+
+/// The run's error, its Consistent images, its progress and its controls.
+fn run_status(run: RunOutline, actions: RunActions) -> impl IntoView {
+    let summary = run.summary.clone();
+    let status = summary.status.clone();
+    let images = run.selected_images.clone();
+    view! {
         {status.error.map(|e| view! { <p class="error" role="status"><strong>{e.message}</strong></p> })}
         {(!images.is_empty()).then(|| view! {
             <p class="small">"Consistent node images: "
@@ -332,14 +374,6 @@ fn RunDetail(run: RunOutline, clock: PageClock, actions: RunActions) -> impl Int
                 <span data-testid="progress">{progress_words(&summary)}</span>
             </div>
             <RunControls run=run.clone() actions/>
-        </section>
-        <section class="panel">
-            <h2>"Timeline"</h2>
-            <Timeline gantt=run.timeline.clone() eta clock/>
-        </section>
-        <section class="panel">
-            <h2>"Stages"</h2>
-            <StageTree run clock actions/>
         </section>
     }
 }

@@ -14,9 +14,14 @@ const AXIS: f64 = 22.0;
 
 #[component]
 pub fn Timeline(gantt: Gantt, eta: Option<Timestamp>, clock: PageClock) -> impl IntoView {
-    // Redrawn as fleet time moves: the axis reaches now, running bars grow, the line moves.
+    // Redrawn as fleet time moves: the axis reaches now, running bars grow, the line moves;
+    // only when that moves something by a pixel or more.
+    let drawn_at = Memo::new({
+        let gantt = gantt.clone();
+        move |_| gantt.drawn_at(clock.now())
+    });
     move || {
-        let now = clock.now();
+        let now = drawn_at.get();
         chart(gantt.at(now), eta, now)
     }
 }

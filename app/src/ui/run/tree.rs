@@ -40,13 +40,23 @@ fn times(status: &Status) -> String {
     }
 }
 
+/// The run's stages and groups, drawn once per read of the run; each stage's own row and each
+/// group then redraw on their own when a patch changes them (a patch touches a few groups of
+/// hundreds).
 #[component]
-pub fn StageTree(run: RunOutline, clock: PageClock, actions: RunActions) -> impl IntoView {
-    let listed = run.members_listed;
-    let stages = run
-        .stages
+pub fn StageTree(
+    outline: Memo<RunOutline>,
+    clock: PageClock,
+    actions: RunActions,
+) -> impl IntoView {
+    let (listed, shape) = outline.with_untracked(|run| {
+        let groups: Vec<usize> = run.stages.iter().map(|s| s.groups.len()).collect();
+        (run.members_listed, groups)
+    });
+    let stages = shape
         .into_iter()
-        .map(|stage| stage_item(stage, listed, clock, actions))
+        .enumerate()
+        .map(|(s, groups)| stage_item(outline, s, groups, listed, clock, actions))
         .collect_view();
     view! { <ol class="stage-tree">{stages}</ol> }
 }
@@ -58,12 +68,66 @@ fn gate_rows(gates: &[GateLine], actions: RunActions) -> impl IntoView + use<> {
         .collect_view()
 }
 
+/// Stage `s` of the outline, without its groups (`None` once a read has no such stage).
+fn stage_head(run: &RunOutline, s: usize) -> Option<StageOutline> {
+    let stage = run.stages.get(s)?;
+    Some(StageOutline {
+        name: stage.name.clone(),
+        status: stage.status.clone(),
+        max_concurrency: stage.max_concurrency,
+        max_allowed_failures: stage.max_allowed_failures,
+        failure_count: stage.failure_count,
+        skip: stage.skip.clone(),
+        wait: stage.wait.clone(),
+        before_gates: stage.before_gates.clone(),
+        after_gates: stage.after_gates.clone(),
+        groups: Vec::new(),
+    })
+}
+
 fn stage_item(
-    stage: StageOutline,
+    outline: Memo<RunOutline>,
+    s: usize,
+    groups: usize,
     open_all: bool,
     clock: PageClock,
     actions: RunActions,
 ) -> impl IntoView + use<> {
+    let head = Memo::new(move |_| outline.with(|run| stage_head(run, s)));
+    let name = head.with_untracked(|h| h.as_ref().map(|h| h.name.clone()).unwrap_or_default());
+    let row = move || head.get().map(|stage| stage_row(stage, clock, actions));
+    let before = move || head.with(|h| h.as_ref().map(|st| gate_rows(&st.before_gates, actions)));
+    let after = move || head.with(|h| h.as_ref().map(|st| gate_rows(&st.after_gates, actions)));
+    let wait = move || {
+        head.with(|h| {
+            let stage = h.as_ref()?;
+            wait_row(&stage.name, &stage.wait, clock, actions)
+        })
+    };
+    let groups = (0..groups)
+        .map(|g| {
+            let group =
+                Memo::new(move |_| outline.with(|run| run.stages.get(s)?.groups.get(g).cloned()));
+            move || {
+                group
+                    .get()
+                    .map(|group| group_item(group, open_all, clock, actions))
+            }
+        })
+        .collect_view();
+    view! {
+        <li class="stage" data-stage=name>
+            {row}
+            {before}
+            <ul class="groups">{groups}</ul>
+            {wait}
+            {after}
+        </li>
+    }
+}
+
+/// A stage's own row: its name, state, times, limits and Skip.
+fn stage_row(stage: StageOutline, clock: PageClock, actions: RunActions) -> impl IntoView {
     let name = stage.name.clone();
     let skip = (!stage.status.state.is_done())
         .then(|| skip_button(stage.skip.clone(), SkipKind::Stage, name.clone(), actions));
@@ -72,31 +136,15 @@ fn stage_item(
         stage.failure_count,
         stage.max_allowed_failures,
     );
-    let wait = wait_row(&name, &stage.wait, clock, actions);
-    let (before, after) = (
-        gate_rows(&stage.before_gates, actions),
-        gate_rows(&stage.after_gates, actions),
-    );
-    let groups = stage
-        .groups
-        .into_iter()
-        .map(|g| group_item(g, open_all, clock, actions))
-        .collect_view();
     view! {
-        <li class="stage" data-stage=name.clone()>
-            <div class="tree-row">
-                <span class="tree-name">"Stage " <strong>{name.clone()}</strong></span>
-                <StateBadge state=stage.status.state/>
-                <span class="muted small">{{ let status = stage.status.clone(); move || times(&status) }}</span>
-                {running_for(&stage.status, clock).map(|f| view! { <span class="elapsed small">{f}</span> })}
-                {limits.map(|n| view! { <span class="limits-note small">{n}</span> })}
-                {skip}
-            </div>
-            {before}
-            <ul class="groups">{groups}</ul>
-            {wait}
-            {after}
-        </li>
+        <div class="tree-row">
+            <span class="tree-name">"Stage " <strong>{name}</strong></span>
+            <StateBadge state=stage.status.state/>
+            <span class="muted small">{{ let status = stage.status.clone(); move || times(&status) }}</span>
+            {running_for(&stage.status, clock).map(|f| view! { <span class="elapsed small">{f}</span> })}
+            {limits.map(|n| view! { <span class="limits-note small">{n}</span> })}
+            {skip}
+        </div>
     }
 }
 
