@@ -101,12 +101,24 @@ fn cluster<'a>(name: &'a ClusterName, cluster: &'a SimCluster) -> SimClusterView
     }
 }
 
+/// The simulator, its copy of the simulated world brought up to date first: another server
+/// sharing the database may have changed the world a moment ago (its copy follows the others'
+/// changes every half second otherwise), and what this API lists must include that.
+async fn current<'a>(
+    drydock: &'a ApiState,
+    caller: &app::model::access::Caller,
+) -> Result<&'a crate::provider::simulated::SimulatedProvider, AppError> {
+    let simulator = drydock.simulator(caller, false)?;
+    simulator.sync().await.map_err(store_error)?;
+    Ok(simulator)
+}
+
 fn cluster_name(text: &str) -> Result<ClusterName, super::ApiError> {
     parse_name("InvalidClusterName", ClusterName::parse(text))
 }
 
 pub async fn get_catalog(State(drydock): State<ApiState>, AsCaller(caller): AsCaller) -> ApiResult {
-    let catalog = drydock.simulator(&caller, false)?.current_catalog();
+    let catalog = current(&drydock, &caller).await?.current_catalog();
     Ok(typed(&catalog))
 }
 
@@ -131,7 +143,7 @@ pub async fn list_clusters(
     State(drydock): State<ApiState>,
     AsCaller(caller): AsCaller,
 ) -> ApiResult {
-    let clusters = drydock.simulator(&caller, false)?.clusters();
+    let clusters = current(&drydock, &caller).await?.clusters();
     Ok(typed(&List {
         value: clusters.iter().map(|(n, s)| cluster(n, s)).collect(),
     }))
@@ -143,8 +155,8 @@ pub async fn get_cluster(
     Path(name): Path<String>,
 ) -> ApiResult {
     let name = cluster_name(&name)?;
-    let state = drydock
-        .simulator(&caller, false)?
+    let state = current(&drydock, &caller)
+        .await?
         .cluster(&name)
         .ok_or_else(|| {
             AppError::not_found(
@@ -228,7 +240,7 @@ pub async fn list_operations(
     State(drydock): State<ApiState>,
     AsCaller(caller): AsCaller,
 ) -> ApiResult {
-    let operations = drydock.simulator(&caller, false)?.operations();
+    let operations = current(&drydock, &caller).await?.operations();
     Ok(typed(&List {
         value: operations
             .iter()

@@ -97,7 +97,9 @@ async fn log_request(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let response = next.run(request).instrument(span.clone()).await;
     let status = response.status().as_u16();
-    span.record("status", status);
+    // As an integer, which a trace's readers filter on (tracing-opentelemetry exports a u16
+    // through its Debug, as text).
+    span.record("status", i64::from(status));
     let millis = started.elapsed().as_secs_f64() * 1000.0;
     let code = response
         .extensions()

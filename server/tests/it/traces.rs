@@ -140,6 +140,23 @@ fn a_runs_decisions_provider_calls_and_requests_reach_the_collector_as_one_trace
         std::thread::sleep(Duration::from_millis(200));
     };
 
+    // A request's status is an integer, as collectors filter on it.
+    let start = spans
+        .iter()
+        .map(|(_, s)| s)
+        .find(|s| {
+            s["name"] == "request" && attribute(s, "route").is_some_and(|r| r.ends_with("/start"))
+        })
+        .unwrap();
+    let status = start["attributes"]
+        .as_array()
+        .and_then(|a| a.iter().find(|a| a["key"] == "status"))
+        .map(|a| &a["value"]);
+    assert!(
+        status.is_some_and(|v| v["intValue"] == "200" || v["intValue"] == 200),
+        "{status:?}"
+    );
+
     let (resource, _) = &spans[0];
     assert_eq!(
         attribute(resource, "service.name").as_deref(),
