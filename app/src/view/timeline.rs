@@ -3,7 +3,7 @@
 //! a run page), so a page draws a few hundred bars whatever the run's size: past
 //! [`MAX_SEPARATE_BARS`], each streak of bars that touch at the drawing's resolution is one bar.
 
-use crate::model::forecast::Forecast;
+use crate::model::forecast::{Forecast, GroupForecast, StageForecast};
 use crate::model::run::{MemberState, UpdateRun, WaitState};
 use crate::model::time::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -254,6 +254,7 @@ fn expected_bars(forecast: &Forecast, rows: &Rows, now: Timestamp) -> Vec<Bar> {
                     ));
                 }
             }
+            bars.extend(counted_bar(stage, group, row, now));
         }
         if let Some(&row) = rows.get(&(stage.name.clone(), None))
             && stage.wait_ends > stage.ends.max(now)
@@ -270,6 +271,26 @@ fn expected_bars(forecast: &Forecast, rows: &Rows, now: Timestamp) -> Vec<Bar> {
         }
     }
     bars
+}
+
+/// One bar for the members the forecast counted without planning them one by one (their
+/// clusters not observed yet): after the group's planned upgrades, to the group's expected end.
+fn counted_bar(
+    stage: &StageForecast,
+    group: &GroupForecast,
+    row: usize,
+    now: Timestamp,
+) -> Option<Bar> {
+    if group.more == 0 {
+        return None;
+    }
+    let planned_end = group.members.iter().map(|m| m.ends).max();
+    let from = planned_end.unwrap_or(stage.starts).max(now);
+    let what = match group.more {
+        1 => "1 more member".to_owned(),
+        n => format!("{n} more members"),
+    };
+    (group.ends > from).then(|| Bar::new(row, from, group.ends, BarKind::Planned, what))
 }
 
 /// Merges each bar into the one before it when they are in the same row, of the same kind and
@@ -418,6 +439,37 @@ mod tests {
         assert_eq!(drawn(1_620_000), 1_620_000);
         assert_eq!(drawn(1_620_500), 1_620_000, "two seconds a pixel now");
         assert_eq!(Gantt::default().drawn_at(Timestamp(7)), Timestamp(7));
+    }
+
+    #[test]
+    fn members_the_forecast_only_counts_get_one_planned_bar_to_their_groups_end() {
+        let run = empty_run();
+        let group = GroupForecast {
+            name: "all-members".into(),
+            ends: Timestamp(900),
+            members: vec![],
+            more: 3,
+        };
+        let forecast = Forecast {
+            eta: Some(Timestamp(900)),
+            stages: vec![StageForecast {
+                name: "all-members".into(),
+                starts: Timestamp(100),
+                ends: Timestamp(900),
+                wait_ends: Timestamp(900),
+                groups: vec![group],
+            }],
+        };
+        let chart = gantt(&run, &forecast, Timestamp(50));
+        let bars: Vec<_> = chart
+            .bars
+            .iter()
+            .map(|b| (b.row, b.from, b.to, b.kind, b.label.as_str()))
+            .collect();
+        assert_eq!(bars, [(0, 100, 900, BarKind::Planned, "3 more members")]);
+        // Once now has passed the stage's start, the bar starts now.
+        let later = gantt(&run, &forecast, Timestamp(400));
+        assert_eq!(later.bars[0].from, 400);
     }
 
     fn completed(name: &str, from: i64, to: i64) -> MemberRun {
