@@ -160,8 +160,8 @@ impl Planner<'_> {
                 }));
                 let observed_end = plan.ends_after_ms.max(offset);
                 let (extra, work) = self.unobserved_ms(group, &members, still.unobserved);
-                (observed_ends, unobserved_work) =
-                    (observed_ends.max(observed_end), unobserved_work + work);
+                observed_ends = observed_ends.max(observed_end);
+                unobserved_work += work;
                 let ends = observed_end + extra;
                 GroupForecast {
                     name: group.name.clone(),
@@ -240,13 +240,15 @@ impl Planner<'_> {
         if unobserved == 0 {
             return (0, 0);
         }
-        let lengths: Vec<i64> = planned
-            .iter()
-            .map(|m| m.ends.millis() - m.starts.millis())
-            .collect();
-        let each = match lengths.len() {
+        let each = match planned.len() {
             0 => self.cfg.durations.nominal_upgrade_ms(self.upgrade),
-            n => lengths.iter().sum::<i64>() / n as i64,
+            n => {
+                let total: i64 = planned
+                    .iter()
+                    .map(|m| m.ends.millis() - m.starts.millis())
+                    .sum();
+                total / n as i64
+            }
         };
         let at_once = group.limits.max_concurrency.map_or(1, |c| c.max(1)) as usize;
         (

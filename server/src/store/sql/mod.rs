@@ -192,12 +192,13 @@ fn postgres_connections() -> u32 {
         .unwrap_or(POSTGRES_CONNECTIONS)
 }
 
-/// SQLite: created if missing, WAL with NORMAL sync (a killed process loses no commit; only a
-/// power loss can drop the last few), foreign keys on, waiting up to 10 s for a lock.
+/// An in-memory SQLite database (no file, so no write-ahead log to checkpoint).
 fn is_memory(url: &str) -> bool {
     url.contains(":memory:") || url.contains("mode=memory")
 }
 
+/// SQLite: created if missing, WAL with NORMAL sync (a killed process loses no commit; only a
+/// power loss can drop the last few), foreign keys on, waiting up to 10 s for a lock.
 async fn sqlite_pool(url: &str, create: bool) -> StoreResult<AnyPool> {
     let memory = is_memory(url);
     let url = if memory || url.contains("mode=") || !create {
