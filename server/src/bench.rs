@@ -17,6 +17,7 @@ use app::model::strategy::{GroupRef, UpdateStage, UpdateStrategy};
 use app::model::update::{CreateRun, StrategySource};
 use app::model::update::{ManagedClusterUpdate, NodeImageSelection, UpgradeSpec, UpgradeType};
 use clap::Args;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -174,6 +175,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let decisions_before = drydock.runtime().decisions();
     let calls_before = crate::provider::Provider::calls(&*simulator);
+    let timed_before = timed_sums();
     for fleet in &fleets {
         drydock
             .run_command(&Caller::system(), fleet, &run, Command::Start)
@@ -219,6 +221,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
          first start to last completion {span:.2} s = {:.2} ms of orchestration per sequential step",
         span * 1000.0 / sequential_steps.max(1) as f64
     );
+    print_where_steps_went(&timed_before, sequential_steps);
     let calls = crate::provider::Provider::calls(&*simulator);
     let per_member: Vec<String> = calls
         .iter()
@@ -233,6 +236,44 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     );
     println!("peak memory (VmHWM): {:.0} MiB", peak_memory_mib());
     Ok(())
+}
+
+/// The seconds spent so far in each timed histogram of `/metrics`, by what was timed: store
+/// transactions by what they write ("store run"), provider calls by provider and verb
+/// ("provider sim start-upgrade").
+fn timed_sums() -> BTreeMap<String, f64> {
+    let text = crate::metrics::metrics().render(&[], 0);
+    let timed = [
+        ("drydock_store_transaction_seconds_sum{", "store"),
+        ("drydock_provider_call_seconds_sum{", "provider"),
+    ];
+    text.lines()
+        .filter_map(|line| {
+            let (prefix, kind) = timed.iter().find(|(prefix, _)| line.starts_with(prefix))?;
+            let (labels, value) = line[prefix.len()..].rsplit_once("} ")?;
+            let values: Vec<&str> = labels
+                .split(',')
+                .filter_map(|pair| Some(pair.split_once('=')?.1.trim_matches('"')))
+                .collect();
+            Some((format!("{kind} {}", values.join(" ")), value.parse().ok()?))
+        })
+        .collect()
+}
+
+/// Where the run's time went, per sequential step of the longest run: its store transactions
+/// and provider calls (each a batch; the simulator's calls include its own transactions), in
+/// every run. What is left of a step is deciding and the driver's own work.
+fn print_where_steps_went(before: &BTreeMap<String, f64>, steps: usize) {
+    let parts: Vec<String> = timed_sums()
+        .into_iter()
+        .map(|(label, sum)| {
+            let spent = sum - before.get(&label).copied().unwrap_or(0.0);
+            (label, spent)
+        })
+        .filter(|(_, spent)| *spent > 0.0)
+        .map(|(label, spent)| format!("{label} {:.2} ms", spent * 1000.0 / steps.max(1) as f64))
+        .collect();
+    println!("time per sequential step in: {}", parts.join(", "));
 }
 
 /// What the run page reads of a run before its start (every member ahead: the largest forecast)

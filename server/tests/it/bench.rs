@@ -28,5 +28,12 @@ fn the_benchmark_runs_several_runs_at_once_to_completion() {
     );
     assert!(text.contains("(over 24 hand-overs)"), "{text}");
     assert!(text.contains("start-upgrade 1.00"), "{text}");
+    // Where a step's time went: the run's own transactions and the simulator's starts.
+    let split = text
+        .lines()
+        .find(|line| line.starts_with("time per sequential step in: "))
+        .unwrap_or_else(|| panic!("no split of a step's time: {text}"));
+    assert!(split.contains("store run "), "{split}");
+    assert!(split.contains("provider sim start-upgrade "), "{split}");
     let _ = std::fs::remove_dir_all(dir);
 }
