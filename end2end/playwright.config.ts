@@ -51,7 +51,9 @@ export default defineConfig({
       `while [ ! -f target/e2e/drydock.toml ]; do sleep 0.1; done && ` +
       `DRYDOCK_ADMIN_PASSWORD=${adminPassword} ` +
       `exec ${bin} serve --demo --config target/e2e/drydock.toml --addr 127.0.0.1:${port} ` +
-      `--database-url sqlite://target/e2e/drydock.db --time-scale 600`,
+      // The catalog stays as generated: specs read its versions (the release train has tests
+      // of its own).
+      `--database-url sqlite://target/e2e/drydock.db --time-scale 600 --simulated-release-days 0`,
     url: `http://127.0.0.1:${port}/api/v1/fleets`,
     reuseExistingServer: false,
     timeout: 60_000,

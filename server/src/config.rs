@@ -27,6 +27,9 @@ pub enum Command {
     /// Stored update strategies (like `az fleet updatestrategy`).
     #[command(subcommand)]
     Updatestrategy(crate::cli::StrategyCommand),
+    /// Auto-upgrade profiles (like `az fleet autoupgradeprofile`).
+    #[command(subcommand)]
+    Autoupgradeprofile(crate::cli::ProfileCommand),
     /// Fleet members (like `az fleet member`).
     #[command(subcommand)]
     Member(crate::cli::MemberCommand),
@@ -124,6 +127,19 @@ pub struct ServeArgs {
     #[arg(long, env = "DRYDOCK_SHUTDOWN_DELAY_SECONDS", default_value_t = 0,
           value_parser = clap::value_parser!(u64).range(0..=300))]
     pub shutdown_delay_seconds: u64,
+
+    /// Days of fleet time between two releases of the simulated catalog (new node images; every
+    /// third release also Kubernetes patches); 0 keeps the catalog as it is. 7 with `--demo`
+    /// unless set, otherwise 0.
+    #[arg(long, env = "DRYDOCK_SIMULATED_RELEASE_DAYS",
+          value_parser = clap::value_parser!(u32).range(0..=365))]
+    pub simulated_release_days: Option<u32>,
+
+    /// Seconds between two looks at every enabled auto-upgrade profile (real time); 0 turns
+    /// the schedule off (`generateUpdateRun` still works).
+    #[arg(long, env = "DRYDOCK_AUTO_UPGRADE_INTERVAL_SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub auto_upgrade_interval_seconds: u64,
 
     /// This server's name among the replicas sharing one database, as the runs it drives
     /// record it. Unique per replica, and best kept across restarts (a restarted replica then

@@ -132,6 +132,13 @@ pub async fn build(
         SimulatedProvider::open(store.clone(), args.seed, clock.clone(), durations).await?,
     );
     simulator.keep_in_sync();
+    let release_days = args
+        .simulated_release_days
+        .unwrap_or(if args.demo { 7 } else { 0 });
+    if release_days > 0 {
+        let settings: Arc<dyn store::FleetStore> = store.clone();
+        provider::simulated::releases::spawn(&simulator, settings, clock.clone(), release_days);
+    }
     let configured = match &args.config {
         Some(path) => settings::Settings::load(path)?,
         None => settings::Settings::default(),
@@ -190,6 +197,10 @@ pub async fn build(
         });
     }
     dispatcher.spawn(drydock.runtime().subscribe());
+    if args.auto_upgrade_interval_seconds > 0 {
+        let every = std::time::Duration::from_secs(args.auto_upgrade_interval_seconds);
+        service::schedule_auto_upgrades(&drydock, every);
+    }
     let options = LeptosOptions::builder()
         .output_name("drydock")
         .site_root(args.site_root.as_str())

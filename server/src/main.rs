@@ -7,6 +7,7 @@ fn main() -> anyhow::Result<()> {
         Command::Serve(args) => return serve(args),
         Command::Updaterun(command) => server::cli::update_run(command)?,
         Command::Updatestrategy(command) => server::cli::update_strategy(command)?,
+        Command::Autoupgradeprofile(command) => server::cli::auto_upgrade_profile(command)?,
         Command::Member(command) => server::cli::member(command)?,
         Command::Gate(command) => server::cli::gate(command)?,
         Command::Token(command) => server::cli::token(command)?,

@@ -248,6 +248,7 @@ fn same_outside_members(without: &UpdateRun, run: &UpdateRun) -> bool {
         name,
         uid,
         update_strategy_id,
+        auto_upgrade_profile_id,
         spec,
         state,
         stages,
@@ -258,6 +259,7 @@ fn same_outside_members(without: &UpdateRun, run: &UpdateRun) -> bool {
     *name == run.name
         && *uid == run.uid
         && *update_strategy_id == run.update_strategy_id
+        && *auto_upgrade_profile_id == run.auto_upgrade_profile_id
         && *spec == run.spec
         && *state == run.state
         && *not_in_any_stage == run.not_in_any_stage

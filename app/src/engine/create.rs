@@ -67,6 +67,7 @@ pub fn create_run(
         name: name.to_owned(),
         uid: uid.to_owned(),
         update_strategy_id: None,
+        auto_upgrade_profile_id: None,
         spec,
         state: RunState::NotStarted,
         stages,

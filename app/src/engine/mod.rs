@@ -12,6 +12,7 @@
 mod advance;
 mod budgets;
 mod changes;
+mod channels;
 mod commands;
 mod controls;
 mod create;
@@ -28,6 +29,7 @@ mod targets;
 pub use crate::model::target::{PoolTarget, Step, UpgradeTarget};
 pub use crate::model::update::RunSpec;
 pub use changes::{Decided, Places, decide_in_place};
+pub use channels::{ChannelRefusal, ChannelTarget, resolve_channel};
 pub use controls::{Controls, can_approve, can_skip, can_skip_member, controls};
 pub use create::create_run;
 pub use decide::{

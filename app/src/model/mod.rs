@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod auto_upgrade;
 pub mod catalog;
 pub mod cluster;
 pub mod error;

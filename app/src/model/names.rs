@@ -91,6 +91,11 @@ name_type!(
     RunName, "update run", 50
 );
 name_type!(
+    /// An auto-upgrade profile's name, unique within a fleet. Shorter than a run's: the runs
+    /// it generates are named after it and their upgrade.
+    AutoUpgradeProfileName, "auto-upgrade profile", 30
+);
+name_type!(
     /// A webhook's name, unique on one server.
     WebhookName, "webhook", 63
 );

@@ -332,6 +332,10 @@ pub struct UpdateRun {
     /// The stored strategy the stages were copied from, if any (its later edits do not apply).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub update_strategy_id: Option<String>,
+    /// The auto-upgrade profile that generated the run (`/fleets/{fleet}/autoUpgradeProfiles/
+    /// {name}`), if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_upgrade_profile_id: Option<String>,
     pub spec: RunSpec,
     pub state: RunState,
     pub stages: Vec<StageRun>,

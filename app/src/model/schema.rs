@@ -35,6 +35,13 @@ text_schema!(super::version::KubernetesVersion, "KubernetesVersion", {
     "examples": ["1.30.4"]
 });
 
+text_schema!(super::auto_upgrade::MinorVersion, "MinorVersion", {
+    "type": "string",
+    "pattern": "^[0-9]+\\.[0-9]+$",
+    "description": "A Kubernetes minor version: major.minor.",
+    "examples": ["1.30"]
+});
+
 text_schema!(super::version::ImageFamily, "ImageFamily", {
     "type": "string",
     "description": "A node image family, the part of a node image version before its release.",

@@ -377,6 +377,9 @@ pub struct RunSummary {
     pub status: Status,
     pub update: super::update::ManagedClusterUpdate,
     pub update_strategy_id: Option<String>,
+    /// The auto-upgrade profile that generated the run, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_upgrade_profile_id: Option<String>,
     /// Members completed or skipped, of all members in the run.
     pub done: usize,
     pub total: usize,
@@ -396,6 +399,7 @@ impl UpdateRun {
             status: run_status(&self.state),
             update: self.spec.update.clone(),
             update_strategy_id: self.update_strategy_id.clone(),
+            auto_upgrade_profile_id: self.auto_upgrade_profile_id.clone(),
             done: self.members().filter(|m| m.state.is_done()).count(),
             total: self.members().count(),
             upgraded: self.count_in(State::Completed),

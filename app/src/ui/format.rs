@@ -79,6 +79,7 @@ mod tests {
             .unwrap(),
             update: serde_json::from_str(r#"{"upgrade": {"type": "NodeImageOnly"}}"#).unwrap(),
             update_strategy_id: None,
+            auto_upgrade_profile_id: None,
             done: upgraded + skipped,
             total: 10,
             upgraded,

@@ -5,9 +5,11 @@
 
 mod gates;
 mod http;
+mod profiles;
 mod tokens;
 
 pub use gates::{GateCommand, gate};
+pub use profiles::{ProfileCommand, auto_upgrade_profile};
 pub use tokens::{TokenCommand, token};
 
 use clap::{Args, Subcommand};

@@ -3,6 +3,7 @@
 //! PUT creates (201) or replaces (200); DELETE answers 200, or 204 when there was nothing.
 
 mod access;
+mod auto_upgrade;
 mod edges;
 mod events;
 mod extract;
@@ -133,6 +134,47 @@ fn fleet_routes() -> Vec<Route> {
                 .preconditions()
                 .deletes(),
             ),
+        Route::at("/fleets/{fleet}/autoUpgradeProfiles").get(
+            auto_upgrade::index,
+            Op::new("listAutoUpgradeProfiles", "Lists a fleet's auto-upgrade profiles.")
+                .ok::<List<auto_upgrade::Profile>>(),
+        ),
+        Route::at("/fleets/{fleet}/autoUpgradeProfiles/{name}")
+            .put(
+                auto_upgrade::put,
+                Op::new(
+                    "putAutoUpgradeProfile",
+                    "Stores an auto-upgrade profile: the channel a fleet follows and the strategy its generated runs go through.",
+                )
+                .body::<ArmBody<auto_upgrade::PutProfileProperties>>()
+                .put::<auto_upgrade::Profile>(),
+            )
+            .get(
+                auto_upgrade::get,
+                Op::new(
+                    "getAutoUpgradeProfile",
+                    "Reads a profile and what its last trigger did.",
+                )
+                .ok::<auto_upgrade::Profile>(),
+            )
+            .delete(
+                auto_upgrade::delete,
+                Op::new(
+                    "deleteAutoUpgradeProfile",
+                    "Deletes a profile (the runs it generated stay).",
+                )
+                .preconditions()
+                .deletes(),
+            ),
+        Route::at("/fleets/{fleet}/autoUpgradeProfiles/{name}/generateUpdateRun").post(
+            auto_upgrade::generate,
+            Op::new(
+                "generateUpdateRun",
+                "Generates the update run for what the profile's channel offers now (or answers with the one generated for it before); not started unless the profile says autoStart.",
+            )
+            .body::<NoInput>()
+            .ok::<auto_upgrade::Generated>(),
+        ),
     ]
 }
 

@@ -31,6 +31,8 @@ pub struct PutRunProperties {
     #[serde(default)]
     update_strategy_id: Option<String>,
     #[serde(default)]
+    auto_upgrade_profile_id: Option<String>,
+    #[serde(default)]
     strategy: Option<UpdateStrategy>,
     managed_cluster_update: ManagedClusterUpdate,
     #[serde(default)]
@@ -53,6 +55,9 @@ pub struct RunProperties<'a> {
     /// The stored strategy the stages were copied from, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     update_strategy_id: Option<&'a str>,
+    /// The auto-upgrade profile that generated the run, if one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auto_upgrade_profile_id: Option<&'a str>,
     /// The stages the run goes through (null: one member after another).
     strategy: Option<&'a UpdateStrategy>,
     managed_cluster_update: &'a ManagedClusterUpdate,
@@ -70,6 +75,7 @@ pub fn run<'a>(fleet: &FleetName, stored: &'a StoredRun) -> Run<'a> {
         RunProperties {
             uid: &run.uid,
             update_strategy_id: run.update_strategy_id.as_deref(),
+            auto_upgrade_profile_id: run.auto_upgrade_profile_id.as_deref(),
             strategy: run.spec.strategy.as_ref(),
             managed_cluster_update: &run.spec.update,
             status: run.status(),

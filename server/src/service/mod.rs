@@ -3,6 +3,7 @@
 //! talks to the store and the provider, and turns their errors into `AppError`s.
 
 mod audit;
+mod auto_upgrade;
 mod browser;
 mod gates;
 mod members;
@@ -11,6 +12,7 @@ mod runs;
 mod strategies;
 mod webhooks;
 
+pub use auto_upgrade::{Trigger, Triggered, profile_id, schedule_auto_upgrades};
 pub use gates::{GateApproval, GateFilter};
 pub use members::MemberView;
 
@@ -33,6 +35,7 @@ pub struct Drydock {
     health: Arc<dyn crate::store::HealthStore>,
     store: Arc<dyn FleetStore>,
     strategies: Arc<dyn StrategyStore>,
+    profiles: Arc<dyn crate::store::AutoUpgradeStore>,
     runs: Arc<dyn RunStore>,
     webhooks: Arc<dyn WebhookStore>,
     engine: EngineConfig,
@@ -153,6 +156,7 @@ impl Drydock {
             runtime,
             store: stores.fleets,
             strategies: stores.strategies,
+            profiles: stores.profiles,
             runs: stores.runs,
             webhooks: stores.webhooks,
             engine,

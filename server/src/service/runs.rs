@@ -35,7 +35,7 @@ fn rejection(rejection: PlanRejection) -> AppError {
 }
 
 /// The strategy name in `name` or `/fleets/{fleet}/updateStrategies/{name}`.
-fn strategy_name(fleet: &FleetName, id: &str) -> Result<StrategyName, AppError> {
+pub(crate) fn strategy_name(fleet: &FleetName, id: &str) -> Result<StrategyName, AppError> {
     let prefix = format!("/fleets/{fleet}/updateStrategies/");
     let name = id.strip_prefix(&prefix).unwrap_or(id);
     StrategyName::parse(name).map_err(|m| {
@@ -101,6 +101,20 @@ impl Drydock {
         request: CreateRun,
         precondition: &Precondition,
     ) -> Result<StoredRun, AppError> {
+        self.create_run_from(caller, fleet, name, request, precondition, None)
+            .await
+    }
+
+    /// [`Self::create_run`], for a run `generated_by` an auto-upgrade profile if one is named.
+    pub(crate) async fn create_run_from(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        name: &RunName,
+        request: CreateRun,
+        precondition: &Precondition,
+        generated_by: Option<String>,
+    ) -> Result<StoredRun, AppError> {
         caller.require(Role::Operator, Some(fleet))?;
         self.require_fleet(fleet).await?;
         if *precondition != Precondition::Unconditional {
@@ -143,6 +157,7 @@ impl Drydock {
         )
         .map_err(|r| self.plan_refused(r))?;
         run.update_strategy_id = strategy_id;
+        run.auto_upgrade_profile_id = generated_by;
         self.runs
             .create_run(fleet, &run, self.clock.now())
             .await

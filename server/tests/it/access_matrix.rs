@@ -34,6 +34,7 @@ fn rule(method: &str, path: &str) -> Option<Needs> {
             OnFleet(Operator)
         }
         ("PATCH", "/api/v1/fleets/{fleet}/gates/{gate}") => OnFleet(Operator),
+        ("POST", p) if p.ends_with("/generateUpdateRun") => OnFleet(Operator),
         ("PUT" | "DELETE", "/api/v1/fleets/{fleet}/updateRuns/{run}") => OnFleet(Operator),
         ("GET", _) if fleet_route => OnFleet(Viewer),
         ("PUT" | "DELETE", _) if fleet_route => OnFleet(Admin),
@@ -146,6 +147,9 @@ pub fn concrete(method: &str, path: &str) -> (String, Option<String>, &'static s
             ),
             json,
         ),
+        ("PUT", p) if p.contains("/autoUpgradeProfiles/") => {
+            (body(json!({"properties": {"channel": "Rapid"}})), json)
+        }
         ("PUT", p) if p.contains("/updateStrategies/") => (
             body(
                 json!({"properties": {"strategy": {"stages": [{"name": "s", "groups": [{"name": "g"}]}]}}}),

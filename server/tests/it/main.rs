@@ -8,6 +8,7 @@ mod access;
 mod access_matrix;
 mod aks_provider;
 mod audit;
+mod auto_upgrade;
 mod bad_input;
 mod bench;
 mod browser_guard;

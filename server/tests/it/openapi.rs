@@ -127,6 +127,8 @@ async fn anyone_may_read_the_document_and_its_page() {
 fn existing(path: &str) -> String {
     let name = if path.contains("/updateStrategies/") {
         "s"
+    } else if path.contains("/autoUpgradeProfiles/") {
+        "p"
     } else if path.starts_with("/webhooks/") {
         "w"
     } else if path.starts_with("/users/") {
@@ -209,6 +211,11 @@ async fn every_answer_fits_the_schema_the_document_gives() {
             "PUT",
             "/api/v1/fleets/demo/updateStrategies/s",
             json!({"properties": {"strategy": {"stages": [{"name": "s", "groups": [{"name": "group-1a"}]}]}}}),
+        ),
+        (
+            "PUT",
+            "/api/v1/fleets/demo/autoUpgradeProfiles/p",
+            json!({"properties": {"channel": "Rapid", "updateStrategyId": "s"}}),
         ),
         (
             "PUT",

@@ -7,6 +7,7 @@
 
 pub mod generate;
 mod operations;
+pub mod releases;
 pub mod rng;
 
 use super::{Operation, OperationRef, Policy, Provider, ProviderError, UpgradeRequest};
@@ -201,6 +202,11 @@ impl SimulatedProvider {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         change(&mut world);
+    }
+
+    /// The seed the world was generated from (its release train draws from it too).
+    pub fn seed(&self) -> u64 {
+        self.seed
     }
 
     pub fn current_catalog(&self) -> Catalog {

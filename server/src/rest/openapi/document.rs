@@ -126,6 +126,7 @@ fn tag(path: &str) -> &'static str {
         "members" => "Members",
         "updateRuns" => "Update runs",
         "updateStrategies" => "Update strategies",
+        "autoUpgradeProfiles" => "Auto-upgrade profiles",
         "gates" => "Gates",
         "webhooks" => "Webhooks",
         "tokens" | "users" | "me" => "Access",

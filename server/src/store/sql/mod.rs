@@ -6,7 +6,9 @@
 
 mod access;
 mod audit;
+mod auto_upgrade;
 mod checkpoints;
+mod documents;
 mod drivers;
 mod journal;
 mod leases;
@@ -27,7 +29,7 @@ use app::model::member::{ClusterResourceId, FleetSummary, Labels, Member, Member
 use app::model::names::{FleetName, GroupName, MemberName};
 use app::model::time::Timestamp;
 use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Executor, Row};
+use sqlx::{AnyPool, AssertSqlSafe, Executor, Row};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -221,7 +223,7 @@ async fn sqlite_pool(url: &str, create: bool) -> StoreResult<AnyPool> {
                 "PRAGMA wal_autocheckpoint = {}; PRAGMA journal_size_limit = 67108864;",
                 checkpoints::BACKSTOP_PAGES
             );
-            conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
+            conn.execute(AssertSqlSafe(pragmas)).await?;
             Ok(())
         })
     });
@@ -318,13 +320,13 @@ pub(super) async fn commit_audited(
 /// (`sql[1]` reads it).
 async fn delete_guarded(
     pool: &AnyPool,
-    sql: [&'static str; 2],
+    sql: [&str; 2],
     fleet: &FleetName,
     name: &str,
     expect: Expect,
 ) -> StoreResult<bool> {
     let mut tx = pool.begin().await?;
-    let done = sqlx::query(sql[0])
+    let done = sqlx::query(AssertSqlSafe(sql[0].to_owned()))
         .bind(fleet.as_str())
         .bind(name)
         .bind(expect.version())
@@ -335,7 +337,7 @@ async fn delete_guarded(
         return Ok(true);
     }
     drop(tx);
-    let current: Option<i64> = sqlx::query_scalar(sql[1])
+    let current: Option<i64> = sqlx::query_scalar(AssertSqlSafe(sql[1].to_owned()))
         .bind(fleet.as_str())
         .bind(name)
         .fetch_optional(pool)

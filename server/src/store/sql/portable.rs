@@ -69,6 +69,18 @@ const TABLES: &[Table] = &[
         order: "fleet, name",
     },
     Table {
+        name: "auto_upgrade_profiles",
+        columns: &[
+            ("fleet", Text),
+            ("name", Text),
+            ("profile", Text),
+            ("status", Text),
+            ("version", Int),
+            ("created_at", Int),
+        ],
+        order: "fleet, name",
+    },
+    Table {
         name: "runs",
         columns: &[
             ("fleet", Text),

@@ -46,6 +46,9 @@ pub fn args(database_url: &str, demo: bool) -> ServeArgs {
         },
         site_root: "target/site".into(),
         shutdown_delay_seconds: 0,
+        // Tests trigger profiles themselves, when they mean to.
+        auto_upgrade_interval_seconds: 0,
+        simulated_release_days: Some(0),
         replica_id: None,
         log_format: server::config::LogFormat::Text,
         otlp_endpoint: None,
@@ -278,6 +281,12 @@ pub fn spawn_serve_writing(port: u16, args: &[&str], log: std::process::Stdio) -
             &[][..]
         } else {
             &["--auth", "none"][..]
+        })
+        // The catalog stays as generated unless a test asks for releases.
+        .args(if args.contains(&"--simulated-release-days") {
+            &[][..]
+        } else {
+            &["--simulated-release-days", "0"][..]
         })
         .args(args)
         .stdout(log)

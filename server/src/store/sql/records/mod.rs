@@ -55,6 +55,8 @@ pub struct RunRecord {
     uid: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     update_strategy_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    auto_upgrade_profile_id: Option<String>,
     spec: RunSpec,
     state: RunStateRecord,
     stages: Vec<StageRecord>,
@@ -213,6 +215,7 @@ impl Stored for RunRecord {
             name: run.name.clone(),
             uid: run.uid.clone(),
             update_strategy_id: run.update_strategy_id.clone(),
+            auto_upgrade_profile_id: run.auto_upgrade_profile_id.clone(),
             spec: run.spec.clone(),
             state: RunStateRecord::of(&run.state),
             stages: run.stages.iter().map(StageRecord::of).collect(),
@@ -227,6 +230,7 @@ impl Stored for RunRecord {
             name: self.name,
             uid: self.uid,
             update_strategy_id: self.update_strategy_id,
+            auto_upgrade_profile_id: self.auto_upgrade_profile_id,
             spec: self.spec,
             state: self.state.into_model(),
             stages: self.stages.into_iter().map(Stored::into_model).collect(),

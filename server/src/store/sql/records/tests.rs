@@ -290,6 +290,7 @@ fn every_run_stage_group_and_gate_state_survives_the_runs_record() {
             name: "r".into(),
             uid: "u-1".into(),
             update_strategy_id: Some("s".into()),
+            auto_upgrade_profile_id: Some("/fleets/f/autoUpgradeProfiles/p".into()),
             spec: spec.clone(),
             state,
             stages: stages.clone(),
