@@ -8,12 +8,14 @@ mod access;
 pub mod codec;
 mod error;
 mod gates;
+mod profiles;
 mod runs;
 #[cfg(feature = "ssr")]
 pub mod service;
 
 pub use access::*;
 pub use gates::*;
+pub use profiles::*;
 pub use runs::*;
 
 use crate::model::error::AppError;

@@ -8,7 +8,9 @@ use crate::model::access::Caller;
 use crate::model::error::AppError;
 use crate::model::gate::GateResource;
 use crate::model::member::{FleetSummary, MemberSpec};
-use crate::model::names::{FleetName, GroupName, MemberName, RunName, StrategyName};
+use crate::model::names::{
+    AutoUpgradeProfileName, FleetName, GroupName, MemberName, RunName, StrategyName,
+};
 use crate::model::overview::FleetOverview;
 use crate::model::run::{RunProgress, RunView, UpdateRun};
 use crate::model::status::RunSummary;
@@ -207,6 +209,37 @@ pub trait FleetService: Send + Sync + 'static {
         fleet: &FleetName,
         name: &StrategyName,
     ) -> Result<(), AppError>;
+
+    /// The fleet's auto-upgrade profiles, by name.
+    async fn list_auto_upgrade_profiles(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+    ) -> Result<Vec<crate::model::auto_upgrade::ProfileView>, AppError>;
+
+    /// Creates or replaces a profile.
+    async fn put_auto_upgrade_profile(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        name: &AutoUpgradeProfileName,
+        profile: crate::model::auto_upgrade::AutoUpgradeProfile,
+    ) -> Result<(), AppError>;
+
+    async fn delete_auto_upgrade_profile(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        name: &AutoUpgradeProfileName,
+    ) -> Result<(), AppError>;
+
+    /// `generateUpdateRun`: the run for what the profile's channel offers now.
+    async fn generate_update_run(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        name: &AutoUpgradeProfileName,
+    ) -> Result<RunName, AppError>;
 
     /// Deletes a run that is not running, stopping or upgrading (a conflict says why otherwise).
     async fn delete_run(

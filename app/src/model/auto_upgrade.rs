@@ -205,6 +205,14 @@ pub struct AutoUpgradeProfileStatus {
     pub last_trigger_message: Option<String>,
 }
 
+/// A profile as the browser lists it: its name, what its user set, and its last trigger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileView {
+    pub name: String,
+    pub profile: AutoUpgradeProfile,
+    pub status: AutoUpgradeProfileStatus,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -380,6 +380,58 @@ impl FleetService for Drydock {
         }
     }
 
+    async fn list_auto_upgrade_profiles(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+    ) -> Result<Vec<app::model::auto_upgrade::ProfileView>, AppError> {
+        let stored = Drydock::list_auto_upgrade_profiles(self, caller, fleet).await?;
+        Ok(stored
+            .into_iter()
+            .map(|p| app::model::auto_upgrade::ProfileView {
+                name: p.name.to_string(),
+                profile: p.profile,
+                status: p.status,
+            })
+            .collect())
+    }
+
+    async fn put_auto_upgrade_profile(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        name: &app::model::names::AutoUpgradeProfileName,
+        profile: app::model::auto_upgrade::AutoUpgradeProfile,
+    ) -> Result<(), AppError> {
+        let unconditional = &Precondition::Unconditional;
+        Drydock::put_auto_upgrade_profile(self, caller, fleet, name, profile, unconditional)
+            .await
+            .map(|_| ())
+    }
+
+    async fn delete_auto_upgrade_profile(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        name: &app::model::names::AutoUpgradeProfileName,
+    ) -> Result<(), AppError> {
+        let unconditional = &Precondition::Unconditional;
+        match Drydock::delete_auto_upgrade_profile(self, caller, fleet, name, unconditional).await?
+        {
+            true => Ok(()),
+            false => Err(super::auto_upgrade::profile_not_found(fleet, name)),
+        }
+    }
+
+    async fn generate_update_run(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        name: &app::model::names::AutoUpgradeProfileName,
+    ) -> Result<app::model::names::RunName, AppError> {
+        Drydock::generate_update_run(self, caller, fleet, name).await
+    }
+
     async fn remove_member(
         &self,
         caller: &Caller,

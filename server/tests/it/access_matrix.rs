@@ -75,12 +75,13 @@ fn rule(method: &str, path: &str) -> Option<Needs> {
             | "/fn/run_progress"
             | "/fn/run_plan"
             | "/fn/list_strategies"
+            | "/fn/list_profiles"
             | "/fn/waiting_gates",
         ) => OnFleet(Viewer),
         (
             _,
             "/fn/create_run" | "/fn/start_run" | "/fn/stop_run" | "/fn/skip" | "/fn/delete_run"
-            | "/fn/approve_gate",
+            | "/fn/approve_gate" | "/fn/generate_run",
         ) => OnFleet(Operator),
         (
             _,
@@ -88,7 +89,9 @@ fn rule(method: &str, path: &str) -> Option<Needs> {
             | "/fn/assign_group"
             | "/fn/remove_member"
             | "/fn/save_strategy"
-            | "/fn/delete_strategy",
+            | "/fn/delete_strategy"
+            | "/fn/save_profile"
+            | "/fn/delete_profile",
         ) => OnFleet(Admin),
         _ => return None,
     })
@@ -201,6 +204,9 @@ fn server_fn_body(path: &str) -> (Option<String>, &'static str) {
             json!({"fleet": "demo", "name": "s", "replace": true, "strategy":
             {"stages": [{"name": "s", "groups": [{"name": "g"}]}]}}),
         ),
+        "/fn/save_profile" => {
+            json(json!({"fleet": "demo", "name": "p", "profile": {"channel": "Rapid"}}))
+        }
         "/fn/join_member" => (
             Some("fleet=demo&name=nobody&cluster_resource_id=sim%3Anowhere&group=".into()),
             "application/x-www-form-urlencoded",
@@ -226,7 +232,7 @@ fn server_fn_body(path: &str) -> (Option<String>, &'static str) {
             Some("name=nobody".into()),
             "application/x-www-form-urlencoded",
         ),
-        "/fn/delete_strategy" => (
+        "/fn/delete_strategy" | "/fn/delete_profile" | "/fn/generate_run" => (
             Some("fleet=demo&name=nobody".into()),
             "application/x-www-form-urlencoded",
         ),

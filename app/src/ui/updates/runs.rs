@@ -47,6 +47,15 @@ pub fn RunsTab(fleet: Memo<String>) -> impl IntoView {
     }
 }
 
+/// `by profile stable` under a run an auto-upgrade profile generated.
+fn generated_by(run: &RunSummary) -> Option<impl IntoView + use<>> {
+    let id = run.auto_upgrade_profile_id.as_deref()?;
+    let profile = id.rsplit('/').next().unwrap_or(id).to_owned();
+    Some(
+        view! { <br/><span class="muted small" title=id.to_owned()>{format!("by profile {profile}")}</span> },
+    )
+}
+
 #[component]
 fn RunsTable(fleet: String, runs: Vec<RunSummary>) -> impl IntoView {
     view! {
@@ -84,7 +93,7 @@ fn run_row(fleet: &str, run: RunSummary) -> impl IntoView + use<> {
     };
     view! {
         <tr data-run=run.name.clone()>
-            <th scope="row"><a href=href>{run.name.clone()}</a></th>
+            <th scope="row"><a href=href>{run.name.clone()}</a>{generated_by(&run)}</th>
             <td><StateBadge state=run.status.state/></td>
             <td>{upgrade_label(run.update.upgrade.kind)}</td>
             <td class="version">{target}</td>
