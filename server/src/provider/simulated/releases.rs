@@ -268,6 +268,7 @@ pub async fn step(
         Some(text) => serde_json::from_str(&text)?,
         None => TrainState::default(),
     };
+    let released_before = state.released;
     let catalog = simulator.current_catalog();
     let Some((catalog, state)) = advance(&catalog, &state, now, every_days, simulator.seed())
     else {
@@ -280,11 +281,13 @@ pub async fn step(
     settings
         .put_setting(STATE_KEY, &serde_json::to_string(&state)?)
         .await?;
-    if changed {
+    if state.released > released_before {
         tracing::info!(
             released = state.released,
             "the simulator released new versions"
         );
+    } else if changed {
+        tracing::debug!("versions the simulator released reached more regions");
     }
     Ok(changed)
 }
