@@ -193,6 +193,45 @@ pub async fn delete_run(fleet: String, run: String) -> Result<(), AppError> {
     )
 }
 
+/// The members a run left behind so far, and why.
+#[server(prefix = "/fn", endpoint = "left_behind", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::Json)]
+pub async fn left_behind(
+    fleet: String,
+    run: String,
+) -> Result<Vec<crate::engine::LeftBehind>, AppError> {
+    with_status(
+        async {
+            let (fleet, run) = names(&fleet, &run)?;
+            super::service()?.left_behind(&caller(), &fleet, &run).await
+        }
+        .await,
+    )
+}
+
+/// A run of exactly the members a finished run left behind; answers the new run's name (an
+/// empty `name` is `{run}-catch-up`).
+#[server(prefix = "/fn", endpoint = "create_catch_up_run", output = crate::api::codec::Json)]
+pub async fn create_catch_up_run(
+    fleet: String,
+    run: String,
+    #[server(default)] name: String,
+) -> Result<String, AppError> {
+    with_status(
+        async {
+            let (fleet, run) = names(&fleet, &run)?;
+            let name = match name.trim() {
+                "" => None,
+                name => Some(parse("InvalidUpdateRunName", RunName::parse(name))?),
+            };
+            let created = super::service()?
+                .create_catch_up_run(&caller(), &fleet, &run, name)
+                .await?;
+            Ok(created.to_string())
+        }
+        .await,
+    )
+}
+
 #[server(prefix = "/fn", endpoint = "run_plan", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::Json)]
 pub async fn run_plan(fleet: String, run: String) -> Result<Plan, AppError> {
     with_status(

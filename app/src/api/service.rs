@@ -210,6 +210,23 @@ pub trait FleetService: Send + Sync + 'static {
         name: &StrategyName,
     ) -> Result<(), AppError>;
 
+    /// The members a run left behind so far, and why.
+    async fn left_behind(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        run: &RunName,
+    ) -> Result<Vec<crate::engine::LeftBehind>, AppError>;
+
+    /// A run of exactly the members a finished run left behind (`name`, or `{run}-catch-up`).
+    async fn create_catch_up_run(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        run: &RunName,
+        name: Option<RunName>,
+    ) -> Result<RunName, AppError>;
+
     /// The fleet's auto-upgrade profiles, by name.
     async fn list_auto_upgrade_profiles(
         &self,

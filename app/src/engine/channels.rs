@@ -9,8 +9,7 @@ use crate::model::auto_upgrade::{
 use crate::model::catalog::Catalog;
 use crate::model::cluster::ClusterState;
 use crate::model::update::{
-    CustomNodeImageVersion, ManagedClusterUpdate, NodeImageSelection, NodeImageSelectionType,
-    UpgradeSpec, UpgradeType,
+    ManagedClusterUpdate, NodeImageSelection, NodeImageSelectionType, UpgradeSpec, UpgradeType,
 };
 use crate::model::version::{ImageFamily, ImageRelease, KubernetesVersion, NodeImageVersion};
 use std::collections::{BTreeMap, BTreeSet};
@@ -245,15 +244,7 @@ fn node_images(
         .collect();
     let selection = match (profile.channel, consistent) {
         // Only the families given move: Windows pools keep their images.
-        (UpgradeChannel::SecurityPatch, _) => NodeImageSelection {
-            kind: NodeImageSelectionType::Custom,
-            custom_node_image_versions: images
-                .iter()
-                .map(|(family, release)| CustomNodeImageVersion {
-                    version: NodeImageVersion::new(family.clone(), release.clone()),
-                })
-                .collect(),
-        },
+        (UpgradeChannel::SecurityPatch, _) => NodeImageSelection::custom(&images),
         (_, true) => NodeImageSelection::of(NodeImageSelectionType::Consistent),
         (_, false) => NodeImageSelection::of(NodeImageSelectionType::Latest),
     };

@@ -117,6 +117,18 @@ pub fn resolve_member(
     MemberAction::Upgrade { target }
 }
 
+/// Whether a system skip's reason is [`already_there`]'s: the member needed nothing (a catch-up
+/// run leaves such members out).
+pub(crate) fn is_already_there(reason: &str) -> bool {
+    [
+        "already at ",
+        "control plane already at ",
+        "node images already at ",
+    ]
+    .iter()
+    .any(|start| reason.starts_with(start))
+}
+
 fn already_there(upgrade: Upgrade) -> String {
     match upgrade {
         Upgrade::Full(v) => format!("already at Kubernetes {v} with the selected node images"),

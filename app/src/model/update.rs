@@ -65,6 +65,19 @@ impl NodeImageSelection {
         }
     }
 
+    /// `Custom` with exactly these images, one per family.
+    pub fn custom(images: &BTreeMap<ImageFamily, ImageRelease>) -> Self {
+        Self {
+            kind: NodeImageSelectionType::Custom,
+            custom_node_image_versions: images
+                .iter()
+                .map(|(family, release)| CustomNodeImageVersion {
+                    version: NodeImageVersion::new(family.clone(), release.clone()),
+                })
+                .collect(),
+        }
+    }
+
     /// `customNodeImageVersions` is given exactly for `Custom`, at most one image per family.
     pub fn checked(&self) -> Result<BTreeMap<ImageFamily, ImageRelease>, String> {
         let given = &self.custom_node_image_versions;

@@ -75,6 +75,16 @@ pub enum RunCommand {
     Show(Named),
     /// What the run will do from here: order, targets, skips and pendings with reasons, ETA.
     Plan(Named),
+    /// The members the run left behind (pending, skipped by a person, failed, not reached), why.
+    LeftBehind(Named),
+    /// A run of exactly the members a finished run left behind, to the same targets.
+    CreateCatchUp {
+        #[command(flatten)]
+        run: Named,
+        /// The new run's name (`{name}-catch-up` when not given).
+        #[arg(long)]
+        catch_up_name: Option<String>,
+    },
     List(Fleet),
     Delete(Named),
 }
@@ -244,6 +254,17 @@ pub fn update_run(command: RunCommand) -> anyhow::Result<Value> {
             &format!("{}/plan", run_path(&run)),
             None,
         ),
+        RunCommand::LeftBehind(run) => call(
+            &run.at.server,
+            "GET",
+            &format!("{}/leftBehind", run_path(&run)),
+            None,
+        ),
+        RunCommand::CreateCatchUp { run, catch_up_name } => {
+            let body = catch_up_name.map(|name| json!({ "name": name }));
+            let path = format!("{}/createCatchUpRun", run_path(&run));
+            call(&run.at.server, "POST", &path, body)
+        }
         RunCommand::List(at) => call(&at.server, "GET", &runs(&at), None),
         RunCommand::Delete(run) => call(&run.at.server, "DELETE", &run_path(&run), None),
     }

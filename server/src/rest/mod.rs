@@ -225,6 +225,23 @@ fn run_routes() -> Vec<Route> {
                     .body::<NoInput>()
                     .ok::<app::engine::Plan>(),
             ),
+        Route::at("/fleets/{fleet}/updateRuns/{run}/leftBehind").get(
+            runs::left_behind,
+            Op::new(
+                "listLeftBehind",
+                "The members the run left behind (pending, skipped by a person, failed, or not reached once it ended), with why.",
+            )
+            .ok::<runs::LeftBehindList>(),
+        ),
+        Route::at("/fleets/{fleet}/updateRuns/{run}/createCatchUpRun").post(
+            runs::create_catch_up,
+            Op::new(
+                "createCatchUpRun",
+                "Creates a run (not started) of exactly the members a finished run left behind, to its targets (a Consistent run's images, named), through its stages that hold them.",
+            )
+            .body::<runs::CatchUpBody>()
+            .answers::<runs::Run>(201, "Created"),
+        ),
         Route::at("/fleets/{fleet}/updateRuns/{run}/events").get(
             events::stream,
             Op::new(

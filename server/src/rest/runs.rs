@@ -162,6 +162,47 @@ pub async fn plan(
     Ok(typed(&plan))
 }
 
+/// The members a run left behind, and why.
+#[derive(Serialize, JsonSchema)]
+pub struct LeftBehindList {
+    value: Vec<app::engine::LeftBehind>,
+}
+
+pub async fn left_behind(
+    State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
+    Path((fleet, run)): Path<(String, String)>,
+) -> ApiResult {
+    let (fleet, run) = names(&fleet, &run)?;
+    let value = drydock.left_behind(&caller, &fleet, &run).await?;
+    Ok(typed(&LeftBehindList { value }))
+}
+
+/// `createCatchUpRun`'s body: the new run's name (`{run}-catch-up` when not given).
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CatchUpBody {
+    #[serde(default)]
+    name: Option<String>,
+}
+
+pub async fn create_catch_up(
+    State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
+    Path((fleet, run)): Path<(String, String)>,
+    ArmJson(body): ArmJson<CatchUpBody>,
+) -> ApiResult {
+    let (fleet, run) = names(&fleet, &run)?;
+    let name = body
+        .name
+        .map(|name| parse_name("InvalidUpdateRunName", RunName::parse(&name)))
+        .transpose()?;
+    let stored = drydock
+        .create_catch_up_run(&caller, &fleet, &run, name)
+        .await?;
+    Ok(super::put_response(true, &self::run(&fleet, &stored)))
+}
+
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SkipBody {

@@ -2,7 +2,7 @@
 //! the server on a schedule — into update runs named after their upgrade, so generating the
 //! same upgrade twice (two replicas, a restart, a retry) makes one run.
 
-use super::runs::strategy_name;
+use super::runs::{RunOrigin, strategy_name};
 use super::strategies::strategy_not_found;
 use super::{Drydock, expectation, store_error};
 use crate::store::StoredProfile;
@@ -235,9 +235,12 @@ impl Drydock {
             strategy,
             update: target.update.clone(),
         };
-        let id = Some(profile_id(fleet, &stored.name));
+        let origin = RunOrigin {
+            generated_by: Some(profile_id(fleet, &stored.name)),
+            only: None,
+        };
         let unconditional = &Precondition::Unconditional;
-        let create = self.create_run_from(&system, fleet, &run, request, unconditional, id);
+        let create = self.create_run_from(&system, fleet, &run, request, unconditional, origin);
         let created = match trigger {
             // A person's request is audited by the web layer already.
             Trigger::Asked => create.await,

@@ -380,6 +380,26 @@ impl FleetService for Drydock {
         }
     }
 
+    async fn left_behind(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        run: &RunName,
+    ) -> Result<Vec<app::engine::LeftBehind>, AppError> {
+        Drydock::left_behind(self, caller, fleet, run).await
+    }
+
+    async fn create_catch_up_run(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        run: &RunName,
+        name: Option<RunName>,
+    ) -> Result<RunName, AppError> {
+        let stored = Drydock::create_catch_up_run(self, caller, fleet, run, name).await?;
+        RunName::parse(&stored.run.name).map_err(|_| AppError::internal())
+    }
+
     async fn list_auto_upgrade_profiles(
         &self,
         caller: &Caller,

@@ -5,6 +5,7 @@
 mod audit;
 mod auto_upgrade;
 mod browser;
+mod catch_up;
 mod gates;
 mod members;
 mod overview;

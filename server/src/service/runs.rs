@@ -34,6 +34,14 @@ fn rejection(rejection: PlanRejection) -> AppError {
     AppError::invalid(code, rejection.to_string())
 }
 
+/// Where a run comes from, beyond its request: the auto-upgrade profile that generated it, and
+/// the members it is limited to (a catch-up run's).
+#[derive(Debug, Default)]
+pub(crate) struct RunOrigin {
+    pub generated_by: Option<String>,
+    pub only: Option<std::collections::BTreeSet<MemberName>>,
+}
+
 /// The strategy name in `name` or `/fleets/{fleet}/updateStrategies/{name}`.
 pub(crate) fn strategy_name(fleet: &FleetName, id: &str) -> Result<StrategyName, AppError> {
     let prefix = format!("/fleets/{fleet}/updateStrategies/");
@@ -101,11 +109,12 @@ impl Drydock {
         request: CreateRun,
         precondition: &Precondition,
     ) -> Result<StoredRun, AppError> {
-        self.create_run_from(caller, fleet, name, request, precondition, None)
+        let origin = RunOrigin::default();
+        self.create_run_from(caller, fleet, name, request, precondition, origin)
             .await
     }
 
-    /// [`Self::create_run`], for a run `generated_by` an auto-upgrade profile if one is named.
+    /// [`Self::create_run`], for a run of `origin`'s.
     pub(crate) async fn create_run_from(
         &self,
         caller: &Caller,
@@ -113,7 +122,7 @@ impl Drydock {
         name: &RunName,
         request: CreateRun,
         precondition: &Precondition,
-        generated_by: Option<String>,
+        origin: RunOrigin,
     ) -> Result<StoredRun, AppError> {
         caller.require(Role::Operator, Some(fleet))?;
         self.require_fleet(fleet).await?;
@@ -141,7 +150,10 @@ impl Drydock {
                 )
             }
         };
-        let snapshot = self.fleet_snapshot(caller, fleet).await?;
+        let mut snapshot = self.fleet_snapshot(caller, fleet).await?;
+        if let Some(only) = &origin.only {
+            snapshot.members.retain(|m| only.contains(&m.name));
+        }
         let spec = RunSpec {
             strategy,
             update: request.update,
@@ -157,7 +169,7 @@ impl Drydock {
         )
         .map_err(|r| self.plan_refused(r))?;
         run.update_strategy_id = strategy_id;
-        run.auto_upgrade_profile_id = generated_by;
+        run.auto_upgrade_profile_id = origin.generated_by;
         self.runs
             .create_run(fleet, &run, self.clock.now())
             .await

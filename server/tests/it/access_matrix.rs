@@ -34,7 +34,9 @@ fn rule(method: &str, path: &str) -> Option<Needs> {
             OnFleet(Operator)
         }
         ("PATCH", "/api/v1/fleets/{fleet}/gates/{gate}") => OnFleet(Operator),
-        ("POST", p) if p.ends_with("/generateUpdateRun") => OnFleet(Operator),
+        ("POST", p) if p.ends_with("/generateUpdateRun") || p.ends_with("/createCatchUpRun") => {
+            OnFleet(Operator)
+        }
         ("PUT" | "DELETE", "/api/v1/fleets/{fleet}/updateRuns/{run}") => OnFleet(Operator),
         ("GET", _) if fleet_route => OnFleet(Viewer),
         ("PUT" | "DELETE", _) if fleet_route => OnFleet(Admin),
@@ -76,12 +78,19 @@ fn rule(method: &str, path: &str) -> Option<Needs> {
             | "/fn/run_plan"
             | "/fn/list_strategies"
             | "/fn/list_profiles"
+            | "/fn/left_behind"
             | "/fn/waiting_gates",
         ) => OnFleet(Viewer),
         (
             _,
-            "/fn/create_run" | "/fn/start_run" | "/fn/stop_run" | "/fn/skip" | "/fn/delete_run"
-            | "/fn/approve_gate" | "/fn/generate_run",
+            "/fn/create_run"
+            | "/fn/start_run"
+            | "/fn/stop_run"
+            | "/fn/skip"
+            | "/fn/delete_run"
+            | "/fn/approve_gate"
+            | "/fn/generate_run"
+            | "/fn/create_catch_up_run",
         ) => OnFleet(Operator),
         (
             _,

@@ -367,16 +367,7 @@ fn the_command_line_creates_lists_generates_and_deletes_profiles() {
     let port = common::free_port();
     let db = common::temp_db();
     let _server = common::spawn_serve(port, &["--demo", "--database-url", &db]);
-    let cli = |args: &[&str]| -> Value {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_drydock"))
-            .args(args)
-            .env("DRYDOCK_SERVER", format!("http://127.0.0.1:{port}"))
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{args:?}: {stderr}");
-        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-    };
+    let cli = |args: &[&str]| common::cli(port, args);
     let created = cli(&[
         "autoupgradeprofile",
         "create",

@@ -12,6 +12,7 @@ mod auto_upgrade;
 mod bad_input;
 mod bench;
 mod browser_guard;
+mod catch_up;
 mod cli_walkthrough;
 mod cluster_leases;
 mod compression;

@@ -6,6 +6,7 @@
 
 mod ahead;
 mod controls;
+mod left_behind;
 mod live;
 mod timeline;
 mod tree;
@@ -17,7 +18,7 @@ use crate::api::{DeleteRun, SkipInRun, StartRun, StopRun, get_run_members, get_r
 use crate::engine::SkipTarget;
 use crate::model::error::AppError;
 use crate::model::names::MemberName;
-use crate::model::run::RunEvent;
+use crate::model::run::{RunEvent, State};
 use crate::model::target::UpgradeProgress;
 use crate::ui::format::progress_words;
 use crate::ui::time::When;
@@ -25,6 +26,7 @@ use crate::view::outline::{MemberPage, RunOutline, RunOutlineView};
 use crate::view::patch::needs_read;
 use ahead::Eta;
 use controls::RunControls;
+use left_behind::LeftBehindPanel;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
@@ -304,6 +306,15 @@ fn RunDetail(outline: Memo<RunOutline>, clock: PageClock, actions: RunActions) -
     let gantt = Memo::new(move |_| outline.with(|run| (run.timeline.clone(), run.ahead.eta)));
     // The forecast's list is long and changes only with a read: it has a memo of its own.
     let ahead = Memo::new(move |_| outline.with(|run| (run.state.clone(), run.ahead.clone())));
+    // Whom the run left behind is asked once it has ended (and again if it ends again).
+    let finished = Memo::new(move |_| {
+        outline.with(|run| {
+            matches!(
+                run.state.public(),
+                State::Completed | State::Failed | State::Stopped
+            )
+        })
+    });
     view! {
         {move || run_title(outline.get(), actions)}
         {move || {
@@ -322,6 +333,7 @@ fn RunDetail(outline: Memo<RunOutline>, clock: PageClock, actions: RunActions) -
             <h2>"Stages"</h2>
             <StageTree outline clock actions/>
         </section>
+        {move || finished.get().then(|| view! { <LeftBehindPanel fleet=actions.fleet run=actions.run/> })}
     }
 }
 

@@ -267,6 +267,19 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Runs the `drydock` command line against the server on `port`; it must succeed. Its JSON
+/// answer (`null` when it printed none).
+pub fn cli(port: u16, args: &[&str]) -> Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_drydock"))
+        .args(args)
+        .env("DRYDOCK_SERVER", format!("http://127.0.0.1:{port}"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{args:?}: {stderr}");
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
 /// Starts the real `drydock serve` on `port` with `args` (its output discarded) and returns once
 /// it answers HTTP.
 pub fn spawn_serve(port: u16, args: &[&str]) -> KillOnDrop {
