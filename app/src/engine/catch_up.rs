@@ -20,13 +20,21 @@ pub struct LeftBehind {
     pub reason: String,
 }
 
-/// Whether a catch-up run can be made from `run` now: it has ended (completed, failed or
-/// stopped); `Err` says why not.
+/// Whether a run in `state` has ended (completed, failed or stopped): what it left behind is
+/// then final, and it can be caught up.
+pub fn has_ended(state: &RunState) -> bool {
+    matches!(
+        state,
+        RunState::Completed { .. } | RunState::Failed { .. } | RunState::Stopped { .. }
+    )
+}
+
+/// Whether a catch-up run can be made from `run` now: it has ended; `Err` says why not.
 pub fn check_finished(run: &UpdateRun) -> Result<(), String> {
     match run.state {
-        RunState::Completed { .. } | RunState::Failed { .. } | RunState::Stopped { .. } => Ok(()),
+        _ if has_ended(&run.state) => Ok(()),
         RunState::NotStarted => Err(format!("update run {} has not started", run.name)),
-        RunState::Running { .. } | RunState::Stopping { .. } => Err(format!(
+        _ => Err(format!(
             "update run {} has not finished; stop it or let it end first",
             run.name
         )),
@@ -37,7 +45,7 @@ pub fn check_finished(run: &UpdateRun) -> Result<(), String> {
 /// the target already were not left behind; members it has not reached are, once it has ended.
 pub fn left_behind(run: &UpdateRun) -> Vec<LeftBehind> {
     let ended = run.state.public();
-    let finished = check_finished(run).is_ok();
+    let finished = has_ended(&run.state);
     run.stages
         .iter()
         .flat_map(|s| s.groups.iter())

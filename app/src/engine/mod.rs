@@ -29,7 +29,7 @@ mod targets;
 
 pub use crate::model::target::{PoolTarget, Step, UpgradeTarget};
 pub use crate::model::update::RunSpec;
-pub use catch_up::{LeftBehind, catch_up_spec, check_finished, left_behind};
+pub use catch_up::{LeftBehind, catch_up_spec, check_finished, has_ended, left_behind};
 pub use changes::{Decided, Places, decide_in_place};
 pub use channels::{ChannelRefusal, ChannelTarget, resolve_channel};
 pub use controls::{Controls, can_approve, can_skip, can_skip_member, controls};

@@ -144,6 +144,7 @@ pub async fn generate(
     State(drydock): State<ApiState>,
     AsCaller(caller): AsCaller,
     Path((fleet, name)): Path<(String, String)>,
+    ArmJson(super::NoInput {}): ArmJson<super::NoInput>,
 ) -> ApiResult {
     let (fleet, name) = names(&fleet, &name)?;
     let run = drydock.generate_update_run(&caller, &fleet, &name).await?;

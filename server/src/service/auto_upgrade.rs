@@ -69,13 +69,7 @@ impl Drydock {
         if let Some(id) = &profile.update_strategy_id {
             self.stored_strategy_source(fleet, id).await?;
         }
-        let current = self.profiles.get_profile(fleet, name).await;
-        let current = current.map_err(store_error)?.map(|p| p.etag);
-        let expect = expectation(
-            precondition,
-            &format!("Auto-upgrade profile {name}"),
-            current,
-        )?;
+        let expect = self.profile_expectation(fleet, name, precondition).await?;
         let now = self.clock.now();
         self.profiles
             .put_profile(fleet, name, &profile, now, expect)
@@ -120,17 +114,27 @@ impl Drydock {
     ) -> Result<bool, AppError> {
         caller.require(Role::Admin, Some(fleet))?;
         self.require_fleet(fleet).await?;
-        let current = self.profiles.get_profile(fleet, name).await;
-        let current = current.map_err(store_error)?.map(|p| p.etag);
-        let expect = expectation(
-            precondition,
-            &format!("Auto-upgrade profile {name}"),
-            current,
-        )?;
+        let expect = self.profile_expectation(fleet, name, precondition).await?;
         self.profiles
             .delete_profile(fleet, name, expect)
             .await
             .map_err(store_error)
+    }
+
+    /// What a write of `name` must find when it lands, as `precondition` says.
+    async fn profile_expectation(
+        &self,
+        fleet: &FleetName,
+        name: &AutoUpgradeProfileName,
+        precondition: &Precondition,
+    ) -> Result<crate::store::Expect, AppError> {
+        let current = self.profiles.get_profile(fleet, name).await;
+        let current = current.map_err(store_error)?.map(|p| p.etag);
+        expectation(
+            precondition,
+            &format!("Auto-upgrade profile {name}"),
+            current,
+        )
     }
 
     /// `generateUpdateRun`: the run for what the profile's channel wants now (generated, or
@@ -213,19 +217,37 @@ impl Drydock {
             Err(ChannelRefusal { code, message }) => return Err(AppError::invalid(code, message)),
         };
         let run = generated_run_name(&stored.name, &target)?;
-        if trigger == Trigger::Scheduled
-            && let Some(not_now) = self.not_now(fleet, stored, &target, &run).await?
-        {
-            return Ok((not_now, target.versions));
+        let id = profile_id(fleet, &stored.name);
+        if trigger == Trigger::Scheduled && target.wanted_by == 0 {
+            let why = format!(
+                "every member observed already runs {}",
+                target.versions.join(", ")
+            );
+            return Ok((Triggered::Nothing(why), target.versions));
         }
-        if self
-            .runs
-            .get_run(fleet, &run)
+        // The run's name is the profile's and the upgrade's, but a person may have taken it.
+        match self
+            .profiles
+            .generated_by(fleet, run.as_str())
             .await
             .map_err(store_error)?
-            .is_some()
         {
-            return Ok((Triggered::Existing(run), target.versions));
+            Some(Some(by)) if by == id => return Ok((Triggered::Existing(run), target.versions)),
+            Some(_) => {
+                return Err(AppError::conflict(
+                    "UpdateRunAlreadyExists",
+                    format!(
+                        "an update run named {run} exists that auto-upgrade profile {} did not generate; rename or delete it",
+                        stored.name
+                    ),
+                ));
+            }
+            None => {}
+        }
+        if trigger == Trigger::Scheduled
+            && let Some(waiting) = self.waiting(fleet, &id, &target).await?
+        {
+            return Ok((waiting, target.versions));
         }
         let strategy = match &stored.profile.update_strategy_id {
             Some(id) => self.stored_strategy_source(fleet, id).await?,
@@ -236,7 +258,7 @@ impl Drydock {
             update: target.update.clone(),
         };
         let origin = RunOrigin {
-            generated_by: Some(profile_id(fleet, &stored.name)),
+            generated_by: Some(id),
             only: None,
         };
         let unconditional = &Precondition::Unconditional;
@@ -261,36 +283,20 @@ impl Drydock {
         Ok((Triggered::Generated(run), target.versions))
     }
 
-    /// Why the schedule generates nothing now: no member wants the upgrade, its run exists
-    /// (its status said so when it was generated), or a run this profile generated before has
-    /// not finished.
-    async fn not_now(
+    /// The schedule's wait while a run this profile (`id`) generated before has not finished:
+    /// the next run is generated after it.
+    async fn waiting(
         &self,
         fleet: &FleetName,
-        stored: &StoredProfile,
+        id: &str,
         target: &ChannelTarget,
-        run: &RunName,
     ) -> Result<Option<Triggered>, AppError> {
-        let upgrade = target.versions.join(", ");
-        if target.wanted_by == 0 {
-            let why = format!("every member observed already runs {upgrade}");
-            return Ok(Some(Triggered::Nothing(why)));
-        }
-        if self
-            .runs
-            .get_run(fleet, run)
-            .await
-            .map_err(store_error)?
-            .is_some()
-        {
-            return Ok(Some(Triggered::Existing(run.clone())));
-        }
-        let id = profile_id(fleet, &stored.name);
-        let unfinished = self.profiles.unfinished_generated_runs(fleet, &id).await;
+        let unfinished = self.profiles.unfinished_generated_runs(fleet, id).await;
         let unfinished = unfinished.map_err(store_error)?;
         Ok(unfinished.first().map(|earlier| {
             Triggered::Waiting(format!(
-                "{upgrade} is offered; update run {earlier}, generated by this profile before, has not finished, and the next run is generated after it"
+                "{} is offered; update run {earlier}, generated by this profile before, has not finished, and the next run is generated after it",
+                target.versions.join(", ")
             ))
         }))
     }

@@ -1,7 +1,7 @@
 //! Catch-up runs: who a finished run left behind, and a run of exactly those members to the
 //! same targets (the same node images, for a Consistent run) through the same stages.
 
-use super::runs::{RunOrigin, run_not_found};
+use super::runs::RunOrigin;
 use super::{Drydock, store_error};
 use crate::store::StoredRun;
 use app::engine::{LeftBehind, catch_up_spec, check_finished, left_behind};
@@ -34,8 +34,7 @@ impl Drydock {
         name: Option<RunName>,
     ) -> Result<StoredRun, AppError> {
         caller.require(Role::Operator, Some(fleet))?;
-        let stored = self.runs.get_run(fleet, run).await.map_err(store_error)?;
-        let original = stored.ok_or_else(|| run_not_found(fleet, run))?.run;
+        let original = self.get_run(caller, fleet, run).await?.run;
         check_finished(&original).map_err(|why| AppError::conflict("UpdateRunNotFinished", why))?;
         let left = left_behind(&original);
         let members = self.store.list_members(fleet).await.map_err(store_error)?;

@@ -475,3 +475,29 @@ async fn a_profile_generates_a_run_once_the_simulated_catalog_releases_a_patch()
         &s.get(&format!("{PROFILES}/rapid")).await.body["properties"]["autoUpgradeProfileStatus"];
     assert_eq!(status["lastTriggerUpgradeVersions"], json!([patched]));
 }
+
+#[tokio::test]
+async fn a_run_a_person_named_like_a_generated_one_is_not_taken_for_it() {
+    let s = common::start().await;
+    fleet(&s, &["1.30.5"], &["1.30.5", "1.31.2"]).await;
+    let update = json!({"upgrade": {"type": "NodeImageOnly"}});
+    let theirs = s
+        .put(
+            "/api/v1/fleets/f/updateRuns/rapid-1-31-2",
+            json!({"properties": {"managedClusterUpdate": update}}),
+        )
+        .await;
+    assert_eq!(theirs.status, StatusCode::CREATED, "{}", theirs.body);
+    assert_eq!(
+        put_profile(&s, "rapid", json!({"channel": "Rapid"}))
+            .await
+            .status,
+        StatusCode::CREATED
+    );
+    let refused = generate(&s, "rapid").await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    assert_eq!(refused.code(), "UpdateRunAlreadyExists");
+    let status =
+        &s.get(&format!("{PROFILES}/rapid")).await.body["properties"]["autoUpgradeProfileStatus"];
+    assert_eq!(status["lastTriggerStatus"], "Failed", "{status}");
+}

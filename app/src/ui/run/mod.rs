@@ -18,7 +18,7 @@ use crate::api::{DeleteRun, SkipInRun, StartRun, StopRun, get_run_members, get_r
 use crate::engine::SkipTarget;
 use crate::model::error::AppError;
 use crate::model::names::MemberName;
-use crate::model::run::{RunEvent, State};
+use crate::model::run::RunEvent;
 use crate::model::target::UpgradeProgress;
 use crate::ui::format::progress_words;
 use crate::ui::time::When;
@@ -307,14 +307,7 @@ fn RunDetail(outline: Memo<RunOutline>, clock: PageClock, actions: RunActions) -
     // The forecast's list is long and changes only with a read: it has a memo of its own.
     let ahead = Memo::new(move |_| outline.with(|run| (run.state.clone(), run.ahead.clone())));
     // Whom the run left behind is asked once it has ended (and again if it ends again).
-    let finished = Memo::new(move |_| {
-        outline.with(|run| {
-            matches!(
-                run.state.public(),
-                State::Completed | State::Failed | State::Stopped
-            )
-        })
-    });
+    let finished = Memo::new(move |_| outline.with(|run| crate::engine::has_ended(&run.state)));
     view! {
         {move || run_title(outline.get(), actions)}
         {move || {

@@ -37,6 +37,17 @@ fn profile_from_row(row: &AnyRow) -> StoreResult<StoredProfile> {
     })
 }
 
+/// The auto-upgrade profile a run's stored body names, if any (serde skips the rest unread).
+fn origin(body: &str) -> StoreResult<Option<String>> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Origin {
+        auto_upgrade_profile_id: Option<String>,
+    }
+    let origin: Origin = serde_json::from_str(body).map_err(|e| corrupt("run", e))?;
+    Ok(origin.auto_upgrade_profile_id)
+}
+
 #[async_trait::async_trait]
 impl AutoUpgradeStore for SqlStore {
     async fn put_profile(
@@ -113,17 +124,25 @@ impl AutoUpgradeStore for SqlStore {
         PROFILES.delete(self, fleet, name.as_str(), expect).await
     }
 
+    async fn generated_by(
+        &self,
+        fleet: &FleetName,
+        run: &str,
+    ) -> StoreResult<Option<Option<String>>> {
+        let body: Option<String> =
+            sqlx::query_scalar("SELECT body FROM runs WHERE fleet = $1 AND name = $2")
+                .bind(fleet.as_str())
+                .bind(run)
+                .fetch_optional(&self.pool)
+                .await?;
+        body.map(|body| origin(&body)).transpose()
+    }
+
     async fn unfinished_generated_runs(
         &self,
         fleet: &FleetName,
         profile_id: &str,
     ) -> StoreResult<Vec<String>> {
-        /// The one field of a run's body this needs (serde skips the rest unread).
-        #[derive(serde::Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Origin {
-            auto_upgrade_profile_id: Option<String>,
-        }
         let rows = sqlx::query(
             "SELECT name, body FROM runs WHERE fleet = $1 AND state IN ('NotStarted', 'Running', 'Stopping', 'Stopped') ORDER BY name",
         )
@@ -133,8 +152,7 @@ impl AutoUpgradeStore for SqlStore {
         let mut names = Vec::new();
         for row in &rows {
             let body: String = row.try_get("body")?;
-            let origin: Origin = serde_json::from_str(&body).map_err(|e| corrupt("run", e))?;
-            if origin.auto_upgrade_profile_id.as_deref() == Some(profile_id) {
+            if origin(&body)?.as_deref() == Some(profile_id) {
                 names.push(row.try_get("name")?);
             }
         }
