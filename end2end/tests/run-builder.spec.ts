@@ -206,6 +206,45 @@ test("the plan preview shows a member that would skip a minor version as blocked
   expect(problems).toEqual([]);
 });
 
+test("a member three minors behind goes through each minor when the run takes hops", async ({ page, request }) => {
+  test.setTimeout(120_000);
+  const problems = watchConsole(page);
+  const fleet = uniqueName("hops");
+  const { minors, newestOf } = await makeFleet(request, fleet, [
+    { name: `${fleet}-old`, minorsBehind: 3 },
+    { name: `${fleet}-ok`, minorsBehind: 1 },
+  ]);
+  const target = newestOf(minors[minors.length - 1]);
+  await openBuilder(page, fleet);
+  await page.getByLabel("Run name", { exact: true }).fill("hops-run");
+  await page.getByLabel("Kubernetes version", { exact: true }).selectOption(target);
+  const old = page.locator(`.plan-member[data-member="${fleet}-old"]`);
+  await expect(old.locator(".outcome")).toHaveText("Blocked");
+  await expect(old).toContainText("would skip minor version");
+  await page.getByLabel(/through each minor in between/).check();
+  await expect(old.locator(".outcome")).toHaveText("Upgrade");
+  await expect(old).toContainText("hop 1 of 3: control plane");
+  await expect(old).toContainText(`hop 3 of 3: control plane ${newestOf(minors[minors.length - 2])} → ${target}`);
+  await expect(page.getByTestId("plan-summary")).toContainText("2 members (1 through several minor versions) to upgrade");
+  await page.getByRole("button", { name: "Create run" }).click();
+
+  await expect(page).toHaveURL(new RegExp(`/fleets/${fleet}/updates/runs/hops-run$`));
+  await page.getByRole("button", { name: "Start" }).click();
+  const row = page.locator(`tr[data-member="${fleet}-old"]`);
+  // Its turn comes after ok's (by name); the row says which hop it is on.
+  await expect(row).toContainText(/hop [123] of 3: Kubernetes/, { timeout: 60_000 });
+  await expect(page.locator("h1 .state")).toHaveText("Completed", { timeout: 90_000 });
+  await expect(row.locator(".state")).toHaveText("Completed");
+  const cluster = await (await request.get(`/api/v1/simulator/clusters/${fleet}-old`)).json();
+  expect(cluster.kubernetesVersion).toBe(target);
+  const operations = (await (await request.get("/api/v1/simulator/operations")).json()).value
+    .filter((op: { cluster: string }) => op.cluster === `sim:${fleet}-old`);
+  expect(operations.map((op: { target: { controlPlane: { to: string } } }) => op.target.controlPlane.to)).toEqual([
+    newestOf(minors[minors.length - 3]), newestOf(minors[minors.length - 2]), target,
+  ]);
+  expect(problems).toEqual([]);
+});
+
 test("a strategy is edited (its runs keep the old stages), imported into, and deleted", async ({ page, request }) => {
   acceptDialogs(page);
   const problems = watchConsole(page);

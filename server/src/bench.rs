@@ -379,6 +379,7 @@ async fn set_up_fleet(
         upgrade: UpgradeSpec {
             kind: UpgradeType::Full,
             kubernetes_version: Some(to),
+            hops: Default::default(),
         },
         node_image_selection: NodeImageSelection::default(),
         stopped_cluster_action: Default::default(),

@@ -6,13 +6,15 @@ use super::budgets::{self, Failure};
 use super::changes::Places;
 use super::decide::{Effect, Outcome, Reply, Work};
 use super::gates::{self, Passage};
+use super::hops::resolve_with_hops;
 use super::images::ImageChoice;
-use super::targets::{MemberAction, resolve_member, with_stopped_policy};
+use super::targets::{MemberAction, with_stopped_policy};
 use crate::model::names::MemberName;
 use crate::model::run::{
-    GroupRun, GroupState, MemberRun, MemberState, Place, ProviderTrouble, RunState, SkippedBy,
+    GroupRun, GroupState, Hop, MemberRun, MemberState, Place, ProviderTrouble, RunState, SkippedBy,
     StageState, State, Subject, UpdateRun, WaitState, WaitingOn,
 };
+use crate::model::target::UpgradeTarget;
 use crate::model::time::{MS_PER_SECOND, Timestamp};
 use crate::model::update::Upgrade;
 use std::collections::BTreeSet;
@@ -50,12 +52,20 @@ pub(super) fn report(
             };
         }
     };
+    let hop = match &member.state {
+        MemberState::Upgrading { hop, .. } => *hop,
+        _ => None,
+    };
     match outcome {
         Outcome::Trouble { message } => return note_trouble(member, message, work),
+        Outcome::Succeeded if hop.is_some_and(|h| h.more_to_go()) => {
+            let hop = hop.expect("checked above");
+            super::hops::after_hop(run, (s, g, m), attempt, hop, work);
+        }
         Outcome::Succeeded => {
             member.state = MemberState::Completed {
                 attempt,
-                started_at,
+                started_at: hop.map_or(started_at, |h| h.first_started_at),
                 completed_at: work.now,
             };
             work.event(Subject::Member(name.clone()), State::Completed, None);
@@ -407,27 +417,13 @@ fn advance_group(
             work.touched.note((s, g, i), member);
         }
         match action {
-            MemberAction::Upgrade { target } => {
-                let attempt = member.attempts + 1;
-                member.attempts = attempt;
-                member.state = MemberState::Upgrading {
-                    attempt,
-                    started_at: now,
-                    target: target.clone(),
-                    provider_trouble: None,
-                };
-                work.event(
-                    Subject::Member(member.name.clone()),
-                    State::Running,
-                    Some(format!("attempt {attempt}")),
-                );
-                work.effects.push(Effect::StartUpgrade {
-                    member: member.name.clone(),
-                    cluster: member.cluster_resource_id.clone(),
-                    attempt,
-                    operation_id: crate::model::run::operation_id(run_uid, &member.name, attempt),
-                    target,
+            MemberAction::Upgrade { target, then } => {
+                let hop = (!then.is_empty()).then(|| Hop {
+                    number: 1,
+                    of: 1 + then.len() as u32,
+                    first_started_at: now,
                 });
+                start_upgrade(run_uid, member, target, hop, work);
                 started += 1;
             }
             MemberAction::Skip { reason } => {
@@ -470,6 +466,45 @@ fn advance_group(
     Ok(started)
 }
 
+/// Starts the member's next upgrade (or hop): a new attempt, followed by the provider.
+pub(super) fn start_upgrade(
+    run_uid: &str,
+    member: &mut MemberRun,
+    target: UpgradeTarget,
+    hop: Option<Hop>,
+    work: &mut Work<'_>,
+) {
+    let attempt = member.attempts + 1;
+    member.attempts = attempt;
+    let said = match (&hop, &target.control_plane) {
+        (Some(hop), Some(step)) => format!(
+            "attempt {attempt}: hop {} of {}, to Kubernetes {}",
+            hop.number, hop.of, step.to
+        ),
+        (Some(hop), None) => format!("attempt {attempt}: hop {} of {}", hop.number, hop.of),
+        (None, _) => format!("attempt {attempt}"),
+    };
+    member.state = MemberState::Upgrading {
+        attempt,
+        started_at: work.now,
+        target: target.clone(),
+        provider_trouble: None,
+        hop,
+    };
+    work.event(
+        Subject::Member(member.name.clone()),
+        State::Running,
+        Some(said),
+    );
+    work.effects.push(Effect::StartUpgrade {
+        member: member.name.clone(),
+        cluster: member.cluster_resource_id.clone(),
+        attempt,
+        operation_id: crate::model::run::operation_id(run_uid, &member.name, attempt),
+        target,
+    });
+}
+
 /// Why a group stopped starting members: a member failed (after starting this many), or one
 /// of its gates timed out with `onTimeout: Fail`.
 enum Halt {
@@ -478,7 +513,7 @@ enum Halt {
 }
 
 /// Why a member cannot start now, and what it waits for.
-struct Wait {
+pub(super) struct Wait {
     reason: String,
     /// When the wait ends by itself (a window opens).
     until: Option<Timestamp>,
@@ -487,7 +522,7 @@ struct Wait {
 }
 
 impl Wait {
-    fn new(reason: String) -> Self {
+    pub(super) fn new(reason: String) -> Self {
         Self {
             reason,
             until: None,
@@ -500,7 +535,7 @@ impl Wait {
 /// pending on a version) is settled at once; an upgrade waits for the window that governs it
 /// and for another run's upgrade of the cluster to end. A cluster gone for good fails its
 /// member, as one that cannot take the target.
-fn next_action(
+pub(super) fn next_action(
     cluster: &crate::model::member::ClusterResourceId,
     upgrade: Upgrade,
     images: &ImageChoice,
@@ -521,7 +556,14 @@ fn next_action(
         }
     };
     let action = with_stopped_policy(
-        resolve_member(&observed, upgrade, images, work.world.catalog(), work.cfg),
+        resolve_with_hops(
+            &observed,
+            upgrade,
+            work.hops,
+            images,
+            work.world.catalog(),
+            work.cfg,
+        ),
         &observed,
         work.stopped,
     );
@@ -551,7 +593,7 @@ fn next_action(
 }
 
 /// Marks a member pending; an unchanged wait changes nothing (and makes no event).
-fn set_pending(group: &mut GroupRun, place: Place, wait: Wait, work: &mut Work<'_>) {
+pub(super) fn set_pending(group: &mut GroupRun, place: Place, wait: Wait, work: &mut Work<'_>) {
     let Wait {
         reason,
         until,

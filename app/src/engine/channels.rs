@@ -200,6 +200,8 @@ fn kubernetes(
             upgrade: UpgradeSpec {
                 kind: UpgradeType::Full,
                 kubernetes_version: Some(version),
+                // Azure's rule: never more than one minor a run.
+                hops: Default::default(),
             },
             node_image_selection: NodeImageSelection::of(kind),
             stopped_cluster_action: Default::default(),
@@ -253,6 +255,7 @@ fn node_images(
             upgrade: UpgradeSpec {
                 kind: UpgradeType::NodeImageOnly,
                 kubernetes_version: None,
+                hops: Default::default(),
             },
             node_image_selection: selection,
             stopped_cluster_action: Default::default(),

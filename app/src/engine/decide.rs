@@ -216,6 +216,8 @@ pub(super) struct Work<'a> {
     pub cfg: &'a EngineConfig,
     /// The run's `stoppedClusterAction`.
     pub stopped: crate::model::update::StoppedClusterAction,
+    /// The run's `hops`: whether a member may go through several minor versions.
+    pub hops: crate::model::update::Hops,
     pub effects: Vec<Effect>,
     pub events: Vec<RunEvent>,
     pub wake_at: Option<Timestamp>,
@@ -235,6 +237,7 @@ impl<'a> Work<'a> {
             world,
             cfg,
             stopped: run.spec.update.stopped_cluster_action,
+            hops: run.spec.update.upgrade.hops,
             effects: Vec::new(),
             events: Vec::new(),
             wake_at: None,

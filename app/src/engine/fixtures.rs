@@ -91,6 +91,7 @@ pub fn spec(kind: UpgradeType, version: Option<&str>, images: NodeImageSelection
             upgrade: UpgradeSpec {
                 kind,
                 kubernetes_version: version.map(v),
+                hops: Default::default(),
             },
             node_image_selection: NodeImageSelection::of(images),
             stopped_cluster_action: Default::default(),

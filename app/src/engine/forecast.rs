@@ -11,6 +11,8 @@ use super::World;
 use super::images::{ImageChoice, consistent_images};
 use super::plan::PlanMember;
 use super::schedule::{GroupQueue, Resolver, schedule_stage};
+use super::targets::MemberAction;
+use crate::model::cluster::ClusterState;
 pub use crate::model::forecast::{Forecast, GroupForecast, MemberForecast, StageForecast};
 use crate::model::member::ClusterResourceId;
 use crate::model::run::{
@@ -41,6 +43,7 @@ pub fn forecast(
     for stage in &run.stages {
         let plan = Planner {
             upgrade,
+            hops: run.spec.update.upgrade.hops,
             stopped: run.spec.update.stopped_cluster_action,
             images: &images,
             world,
@@ -88,6 +91,7 @@ struct StillToGo {
 
 struct Planner<'a> {
     upgrade: Upgrade,
+    hops: crate::model::update::Hops,
     stopped: crate::model::update::StoppedClusterAction,
     images: &'a ImageChoice,
     world: &'a dyn World,
@@ -110,6 +114,7 @@ impl Planner<'_> {
             .collect();
         let resolver = Resolver {
             upgrade: self.upgrade,
+            hops: self.hops,
             stopped: self.stopped,
             images: self.images,
             catalog: self.world.catalog(),
@@ -264,12 +269,23 @@ impl Planner<'_> {
     ) -> impl Iterator<Item = (&'g MemberRun, Timestamp, Timestamp)> {
         group.members.iter().filter_map(|m| match &m.state {
             MemberState::Upgrading {
-                started_at, target, ..
+                started_at,
+                target,
+                hop,
+                ..
             } => {
                 let length = self
                     .world
                     .observe(&m.cluster_resource_id)
-                    .map_or(0, |cluster| self.cfg.durations.upgrade_ms(target, &cluster));
+                    .map_or(0, |cluster| {
+                        let this = self.cfg.durations.upgrade_ms(target, &cluster);
+                        match hop {
+                            Some(hop) if hop.more_to_go() => {
+                                this + self.hops_after(target, cluster)
+                            }
+                            _ => this,
+                        }
+                    });
                 Some((m, *started_at, started_at.plus_millis(length).max(self.now)))
             }
             MemberState::NotStarted
@@ -278,6 +294,36 @@ impl Planner<'_> {
             | MemberState::Failed { .. }
             | MemberState::Skipped { .. } => None,
         })
+    }
+
+    /// How long the hops after an upgrade in flight take, on the cluster as it will leave it.
+    fn hops_after(
+        &self,
+        target: &crate::model::target::UpgradeTarget,
+        mut cluster: ClusterState,
+    ) -> i64 {
+        target.apply_to(&mut cluster);
+        let catalog = self.world.catalog();
+        match super::hops::resolve_with_hops(
+            &cluster,
+            self.upgrade,
+            self.hops,
+            self.images,
+            catalog,
+            self.cfg,
+        ) {
+            MemberAction::Upgrade { target, then } => std::iter::once(&target)
+                .chain(&then)
+                .map(|hop| {
+                    let ms = self.cfg.durations.upgrade_ms(hop, &cluster);
+                    hop.apply_to(&mut cluster);
+                    ms
+                })
+                .sum(),
+            MemberAction::Skip { .. }
+            | MemberAction::Pending { .. }
+            | MemberAction::Fail { .. } => 0,
+        }
     }
 
     fn still_to_go(&self, member: &MemberRun) -> bool {
@@ -345,6 +391,14 @@ pub fn clusters_to_start(
                 .iter()
                 .filter(|m| m.state.in_flight() && !ending.contains(&m.name))
                 .count();
+            // A member whose hop ends with more to go is looked at again for its next hop.
+            clusters.extend(
+                group
+                    .members
+                    .iter()
+                    .filter(|m| ending.contains(&m.name) && has_hops_to_go(m))
+                    .map(|m| m.cluster_resource_id.clone()),
+            );
             let free = group.concurrency().saturating_sub(taken);
             if free > 0 {
                 clusters.extend(
@@ -358,6 +412,10 @@ pub fn clusters_to_start(
         }
     }
     clusters
+}
+
+fn has_hops_to_go(member: &MemberRun) -> bool {
+    matches!(&member.state, MemberState::Upgrading { hop: Some(hop), .. } if hop.more_to_go())
 }
 
 /// The group's members that may still start, in order.

@@ -21,6 +21,7 @@ mod decide;
 mod eta;
 mod forecast;
 mod gates;
+mod hops;
 mod images;
 mod layout;
 mod plan;
@@ -44,6 +45,7 @@ pub use forecast::{
     forecast,
 };
 pub use gates::ApproveGate;
+pub use hops::{hop_count, resolve_with_hops};
 pub use images::{ImageChoice, consistent_images};
 pub use layout::{check_layout, members_in_run};
 pub use plan::{
@@ -89,6 +91,8 @@ mod forecast_tests;
 mod gates_tests;
 #[cfg(test)]
 pub(crate) mod harness;
+#[cfg(test)]
+mod hops_tests;
 #[cfg(test)]
 mod images_tests;
 #[cfg(test)]

@@ -280,6 +280,7 @@ fn plan_layout(
     }
     let resolver = Resolver {
         upgrade,
+        hops: spec.update.upgrade.hops,
         stopped: spec.update.stopped_cluster_action,
         images: &images,
         catalog: &fleet.catalog,

@@ -4,22 +4,24 @@
 //! groups in parallel under the stage's ceiling, taking free places in turn.
 
 use super::EngineConfig;
+use super::hops::resolve_with_hops;
 use super::images::ImageChoice;
 use super::plan::{GatePlan, GatesPlan, GroupPlan, MemberPlan, PlanMember, member_plan};
-use super::targets::{MemberAction, resolve_member, with_stopped_policy};
+use super::targets::{MemberAction, with_stopped_policy};
 use crate::model::catalog::Catalog;
 use crate::model::cluster::ClusterState;
 use crate::model::gate::{GateConfiguration, GateType};
 use crate::model::run::Limits;
 use crate::model::target::UpgradeTarget;
 use crate::model::time::Timestamp;
-use crate::model::update::{StoppedClusterAction, Upgrade};
+use crate::model::update::{Hops, StoppedClusterAction, Upgrade};
 use crate::model::window::MaintenanceWindow;
 use std::collections::VecDeque;
 
 /// What every member of the stage is resolved with.
 pub(super) struct Resolver<'a> {
     pub upgrade: Upgrade,
+    pub hops: Hops,
     pub stopped: StoppedClusterAction,
     pub images: &'a ImageChoice,
     pub catalog: &'a Catalog,
@@ -35,6 +37,8 @@ struct Queued<'a> {
     /// The window that governs this upgrade on the cluster.
     window: Option<&'a MaintenanceWindow>,
     target: UpgradeTarget,
+    /// The hops after `target`, taken in the same turn.
+    then: Vec<UpgradeTarget>,
 }
 
 /// A group's upgrades still to be timed, and those it has timed.
@@ -127,14 +131,15 @@ impl<'a> GroupQueue<'a> {
             return;
         };
         let window = cluster.window_for(r.upgrade);
-        let action = resolve_member(cluster, r.upgrade, r.images, r.catalog, r.cfg);
+        let action = resolve_with_hops(cluster, r.upgrade, r.hops, r.images, r.catalog, r.cfg);
         match with_stopped_policy(action, cluster, r.stopped) {
-            MemberAction::Upgrade { target } => {
+            MemberAction::Upgrade { target, then } => {
                 let queued = Queued {
                     member,
                     cluster,
                     window,
                     target,
+                    then,
                 };
                 match window {
                     None => self.always_open.push_back(queued),
@@ -170,9 +175,10 @@ impl<'a> GroupQueue<'a> {
             self.awaited_opening = Some(later);
             return Turn::WaitsUntil(later);
         }
-        let ends = t + r.cfg.durations.upgrade_ms(&queued.target, queued.cluster);
+        let ends = t + hops_ms(&queued, r.cfg);
         let action = MemberAction::Upgrade {
             target: queued.target,
+            then: queued.then,
         };
         let mut plan = member_plan(queued.member, Some(queued.cluster), queued.window, action);
         plan.starts_after_ms = Some(t);
@@ -199,6 +205,21 @@ impl<'a> GroupQueue<'a> {
             },
         }
     }
+}
+
+/// How long a member's turn takes: each hop on the cluster as the hops before leave it.
+fn hops_ms(queued: &Queued<'_>, cfg: &EngineConfig) -> i64 {
+    let mut ms = cfg.durations.upgrade_ms(&queued.target, queued.cluster);
+    if queued.then.is_empty() {
+        return ms;
+    }
+    let mut cluster = queued.cluster.clone();
+    queued.target.apply_to(&mut cluster);
+    for hop in &queued.then {
+        ms += cfg.durations.upgrade_ms(hop, &cluster);
+        hop.apply_to(&mut cluster);
+    }
+    ms
 }
 
 /// Times a stage's groups from `start` (ms after `r.now`) under the stage's ceiling.

@@ -17,20 +17,18 @@ use serde::{Deserialize, Serialize};
 pub enum MemberAction {
     Upgrade {
         target: UpgradeTarget,
+        /// The hops after this one, in order, for a member more than one minor behind (see
+        /// [`super::hops`]).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        then: Vec<UpgradeTarget>,
     },
     /// Nothing to do; the system skips it.
-    Skip {
-        reason: String,
-    },
+    Skip { reason: String },
     /// Waiting for something outside the run (a version not yet in the region); it does not
     /// block the next member of its group.
-    Pending {
-        reason: String,
-    },
+    Pending { reason: String },
     /// The member cannot take the target; it fails before any operation starts on it.
-    Fail {
-        reason: String,
-    },
+    Fail { reason: String },
 }
 
 /// A stopped cluster's member as the run wants it: skipped (as resolved) or failed.
@@ -114,7 +112,10 @@ pub fn resolve_member(
             reason: already_there(upgrade),
         };
     }
-    MemberAction::Upgrade { target }
+    MemberAction::Upgrade {
+        target,
+        then: Vec::new(),
+    }
 }
 
 /// Whether a system skip's reason is [`already_there`]'s: the member needed nothing (a catch-up

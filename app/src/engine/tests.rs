@@ -152,7 +152,7 @@ fn an_invalid_strategy_or_upgrade_is_rejected() {
 fn a_full_upgrade_targets_control_plane_pools_and_images() {
     let f = fleet(vec![member("a", None, "eastus", "1.29.9")]);
     let p = run(&f, &full("1.30.5"));
-    let MemberAction::Upgrade { target } = action_of(&p, "a") else {
+    let MemberAction::Upgrade { target, .. } = action_of(&p, "a") else {
         panic!("{:?}", action_of(&p, "a"))
     };
     assert_eq!(
@@ -256,7 +256,7 @@ fn control_plane_only_keeps_node_pools_within_the_skew_limit() {
             NodeImageSelectionType::Latest,
         ),
     );
-    let MemberAction::Upgrade { target } = action_of(&p, "ok") else {
+    let MemberAction::Upgrade { target, .. } = action_of(&p, "ok") else {
         panic!()
     };
     assert!(target.node_pools.is_empty(), "control plane only");
@@ -302,7 +302,7 @@ fn node_image_only_touches_images_only() {
             NodeImageSelectionType::Latest,
         ),
     );
-    let MemberAction::Upgrade { target } = action_of(&p, "a") else {
+    let MemberAction::Upgrade { target, .. } = action_of(&p, "a") else {
         panic!()
     };
     assert!(target.control_plane.is_none());
@@ -348,14 +348,14 @@ fn consistent_picks_the_newest_image_every_region_has_and_never_downgrades() {
         .map(ToString::to_string)
         .collect();
     assert_eq!(selected, [format!("{UBUNTU}-202409.01.0")]);
-    let MemberAction::Upgrade { target } = action_of(&p, "east") else {
+    let MemberAction::Upgrade { target, .. } = action_of(&p, "east") else {
         panic!()
     };
     assert!(
         target.node_pools[0].node_image_version.is_none(),
         "already at the common image"
     );
-    let MemberAction::Upgrade { target } = action_of(&p, "ahead") else {
+    let MemberAction::Upgrade { target, .. } = action_of(&p, "ahead") else {
         panic!()
     };
     assert!(

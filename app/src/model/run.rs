@@ -153,6 +153,9 @@ pub enum MemberState {
         /// The provider has not answered about this upgrade since then (it is retried).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         provider_trouble: Option<ProviderTrouble>,
+        /// For a member taken through several minor versions: which hop this upgrade is.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hop: Option<Hop>,
     },
     Completed {
         attempt: u32,
@@ -172,6 +175,25 @@ pub enum MemberState {
         at: Timestamp,
         by: SkippedBy,
     },
+}
+
+/// Which of a member's hops an upgrade is (see `engine::hops`), and when its first began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Hop {
+    /// 1 for the first.
+    pub number: u32,
+    pub of: u32,
+    /// When the member's first hop started: its turn's start, for the member's record.
+    pub first_started_at: Timestamp,
+}
+
+impl Hop {
+    /// Whether another hop follows this one.
+    pub fn more_to_go(&self) -> bool {
+        self.number < self.of
+    }
 }
 
 /// What a pending member waits for that will end by itself.
@@ -428,11 +450,25 @@ impl MemberState {
             MemberState::Failed { message, .. } => Some(message.clone()),
             MemberState::Upgrading {
                 provider_trouble: Some(trouble),
+                hop,
                 ..
             } => Some(format!(
-                "waiting for the provider since {}: {}",
-                trouble.since, trouble.message
+                "{}waiting for the provider since {}: {}",
+                hop.map_or_else(String::new, |h| format!("hop {} of {}; ", h.number, h.of)),
+                trouble.since,
+                trouble.message
             )),
+            MemberState::Upgrading {
+                hop: Some(hop),
+                target,
+                ..
+            } => Some(match &target.control_plane {
+                Some(step) => format!(
+                    "hop {} of {}: Kubernetes {} → {}",
+                    hop.number, hop.of, step.from, step.to
+                ),
+                None => format!("hop {} of {}", hop.number, hop.of),
+            }),
             MemberState::NotStarted
             | MemberState::Upgrading { .. }
             | MemberState::Completed { .. } => None,

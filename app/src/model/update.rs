@@ -23,6 +23,30 @@ pub struct UpgradeSpec {
     pub kind: UpgradeType,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubernetes_version: Option<KubernetesVersion>,
+    /// What becomes of a member more than one minor version behind the target (beyond Azure):
+    /// refused, as Azure does (`None`, the default), or taken through each minor in between.
+    #[serde(default, skip_serializing_if = "Hops::is_default")]
+    pub hops: Hops,
+}
+
+/// How a run takes a member across several minor versions (Kubernetes upgrades one minor at a
+/// time, so 1.28 → 1.31 is three upgrades: through the newest patch of 1.29 and of 1.30).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub enum Hops {
+    /// A member more than one minor behind the target fails ("would skip minor version").
+    #[default]
+    None,
+    /// In its turn, the member goes through every hop, one upgrade after another, before its
+    /// group counts it done; each hop is an upgrade of its own (the provider, the window and
+    /// the version's availability in its region are checked again before each).
+    PerMember,
+}
+
+impl Hops {
+    pub fn is_default(&self) -> bool {
+        *self == Hops::None
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -160,6 +184,15 @@ impl Upgrade {
         !matches!(self, Upgrade::ControlPlaneOnly(_))
     }
 
+    /// The same kind of upgrade to another version (a hop on the way); images only stays so.
+    pub fn to_version(self, version: KubernetesVersion) -> Upgrade {
+        match self {
+            Upgrade::Full(_) => Upgrade::Full(version),
+            Upgrade::ControlPlaneOnly(_) => Upgrade::ControlPlaneOnly(version),
+            Upgrade::NodeImageOnly => Upgrade::NodeImageOnly,
+        }
+    }
+
     pub fn kubernetes_version(self) -> Option<KubernetesVersion> {
         match self {
             Upgrade::Full(v) | Upgrade::ControlPlaneOnly(v) => Some(v),
@@ -178,6 +211,11 @@ impl Upgrade {
 
 impl UpgradeSpec {
     pub fn checked(&self) -> Result<Upgrade, String> {
+        if self.kind == UpgradeType::NodeImageOnly && self.hops != Hops::None {
+            return Err(
+                "a NodeImageOnly upgrade changes no Kubernetes version: it takes no hops".into(),
+            );
+        }
         match (self.kind, self.kubernetes_version) {
             (UpgradeType::Full, Some(v)) => Ok(Upgrade::Full(v)),
             (UpgradeType::ControlPlaneOnly, Some(v)) => Ok(Upgrade::ControlPlaneOnly(v)),

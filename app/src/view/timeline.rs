@@ -348,6 +348,7 @@ mod tests {
                 started_at: Timestamp(since),
                 target,
                 provider_trouble: None,
+                hop: None,
             },
         )
     }

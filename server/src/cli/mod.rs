@@ -47,6 +47,10 @@ pub enum RunCommand {
         /// Required for Full and ControlPlaneOnly, refused for NodeImageOnly.
         #[arg(long)]
         kubernetes_version: Option<String>,
+        /// None (default: a member more than one minor behind fails, as in Azure) or PerMember
+        /// (it goes through the newest patch of each minor in between, in its turn).
+        #[arg(long)]
+        hops: Option<String>,
         /// Latest (default), Consistent or Custom.
         #[arg(long)]
         node_image_selection: Option<String>,
@@ -184,6 +188,7 @@ pub fn update_run(command: RunCommand) -> anyhow::Result<Value> {
             run,
             upgrade_type,
             kubernetes_version,
+            hops,
             node_image_selection,
             custom_node_image_versions,
             stopped_cluster_action,
@@ -193,6 +198,9 @@ pub fn update_run(command: RunCommand) -> anyhow::Result<Value> {
             let mut upgrade = json!({"type": upgrade_type});
             if let Some(version) = kubernetes_version {
                 upgrade["kubernetesVersion"] = json!(version);
+            }
+            if let Some(hops) = hops {
+                upgrade["hops"] = json!(hops);
             }
             let mut update = json!({"upgrade": upgrade});
             if let Some(selection) = node_image_selection {

@@ -64,6 +64,7 @@ impl Driver {
                     started_at,
                     target,
                     provider_trouble,
+                    ..
                 } => Some(InFlight {
                     member: m.name.clone(),
                     cluster: m.cluster_resource_id.clone(),

@@ -21,6 +21,7 @@ mod demo_and_restart;
 mod eks_example;
 mod exec_provider;
 mod gates;
+mod hops;
 mod limits;
 mod logs;
 mod members_kept;

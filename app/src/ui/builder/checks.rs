@@ -182,7 +182,7 @@ pub fn field_of(code: &str) -> Option<Field> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::update::NodeImageSelectionType;
+    use crate::model::update::{Hops, NodeImageSelectionType};
 
     fn upgrade(scope: UpgradeType, version: &str) -> UpgradeChoice {
         UpgradeChoice {
@@ -190,6 +190,7 @@ mod tests {
             version: version.into(),
             images: NodeImageSelectionType::Latest,
             custom_images: String::new(),
+            hops: Hops::None,
         }
     }
 

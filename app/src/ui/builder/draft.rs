@@ -8,7 +8,7 @@ use crate::model::names::{GroupName, StageName};
 use crate::model::selector::{LabelSelector, MemberSelector};
 use crate::model::strategy::{GroupRef, UpdateStage, UpdateStrategy};
 use crate::model::update::{
-    CreateRun, CustomNodeImageVersion, ManagedClusterUpdate, NodeImageSelection,
+    CreateRun, CustomNodeImageVersion, Hops, ManagedClusterUpdate, NodeImageSelection,
     NodeImageSelectionType, StrategySource, UpgradeSpec, UpgradeType,
 };
 use crate::model::version::{KubernetesVersion, NodeImageVersion};
@@ -434,6 +434,8 @@ pub struct UpgradeChoice {
     pub images: NodeImageSelectionType,
     /// For `Custom`: node image versions separated by spaces, commas or lines.
     pub custom_images: String,
+    /// Ignored for a node-image-only upgrade, which changes no Kubernetes version.
+    pub hops: Hops,
 }
 
 impl UpgradeChoice {
@@ -477,6 +479,10 @@ impl UpgradeChoice {
             upgrade: UpgradeSpec {
                 kind: self.scope,
                 kubernetes_version,
+                hops: match self.scope {
+                    UpgradeType::NodeImageOnly => Hops::None,
+                    UpgradeType::Full | UpgradeType::ControlPlaneOnly => self.hops,
+                },
             },
             node_image_selection: self.node_image_selection()?,
             // Not offered by the builder yet: stopped clusters are skipped, as by default.
@@ -696,6 +702,7 @@ mod tests {
             images: NodeImageSelectionType::Custom,
             custom_images:
                 " AKSUbuntu-2204gen2containerd-202410.01.0,\nAzureLinuxV2gen2-202401.01.0 ".into(),
+            hops: Hops::None,
         };
         let selection = upgrade.update().unwrap().node_image_selection;
         let named: Vec<String> = selection
@@ -744,6 +751,7 @@ mod tests {
             version: "1.30.5".into(),
             images: NodeImageSelectionType::Consistent,
             custom_images: String::new(),
+            hops: Hops::None,
         };
         let (request, spec) =
             run_request(Sequence::OneByOne, &Stages::default(), "", None, &upgrade).unwrap();

@@ -12,7 +12,7 @@ use super::{BuilderData, Mode, Start};
 use crate::engine::{EngineConfig, FleetSnapshot, members_in_run, newest_workable_version, plan};
 use crate::model::member::Labels;
 use crate::model::strategy::UpdateStrategy;
-use crate::model::update::{NodeImageSelectionType, UpgradeType};
+use crate::model::update::{Hops, NodeImageSelectionType, UpgradeType};
 use leptos::prelude::*;
 use std::collections::BTreeSet;
 
@@ -30,6 +30,8 @@ pub struct Draft {
     pub images: RwSignal<NodeImageSelectionType>,
     pub custom_images: RwSignal<String>,
     pub strategy_name: RwSignal<String>,
+    /// Members more than one minor behind go through each minor in between.
+    pub hops: RwSignal<bool>,
 }
 
 impl Draft {
@@ -93,6 +95,7 @@ impl Draft {
             images: RwSignal::new(NodeImageSelectionType::Latest),
             custom_images: RwSignal::new(String::new()),
             strategy_name: RwSignal::new(strategy_name),
+            hops: RwSignal::new(false),
         }
     }
 
@@ -102,6 +105,10 @@ impl Draft {
             version: self.version.get(),
             images: self.images.get(),
             custom_images: self.custom_images.get(),
+            hops: match self.hops.get() {
+                true => Hops::PerMember,
+                false => Hops::None,
+            },
         }
     }
 
@@ -116,6 +123,7 @@ impl Draft {
         self.images.track();
         self.custom_images.track();
         self.strategy_name.track();
+        self.hops.track();
     }
 }
 
@@ -369,6 +377,9 @@ fn RunSettings(
                     </select>
                     <p class="muted small">"Preselected: the newest version none of the run's members is blocked by."</p>
                     {field_message(errors, Field::Version)}
+                    <label class="check"><input type="checkbox" prop:checked=move || draft.hops.get()
+                        on:change=move |ev| draft.hops.set(event_target_checked(&ev))/>
+                        " Take members more than one minor version behind through each minor in between (one upgrade per hop, in their turn)"</label>
                 </div>
             </Show>
             <Show when=takes_images>

@@ -41,11 +41,25 @@ pub fn describe_target(target: &UpgradeTarget) -> String {
     parts.join("; ")
 }
 
+/// What a member goes through: its one upgrade, or each hop in order (`hop 1 of 3: …`).
+pub fn describe_hops(first: &UpgradeTarget, then: &[UpgradeTarget]) -> String {
+    if then.is_empty() {
+        return describe_target(first);
+    }
+    let of = 1 + then.len();
+    std::iter::once(first)
+        .chain(then)
+        .enumerate()
+        .map(|(i, hop)| format!("hop {} of {of}: {}", i + 1, describe_target(hop)))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
 /// The outcome in words, with the CSS class and the word a person scans for.
 fn outcome(member: &MemberPlan) -> (&'static str, &'static str, String) {
     match &member.action {
-        MemberAction::Upgrade { target } => {
-            let mut text = describe_target(target);
+        MemberAction::Upgrade { target, then } => {
+            let mut text = describe_hops(target, then);
             if let Some(opens) = member.waits_for_window_until {
                 text.push_str(&format!(
                     " (waits for its maintenance window, opening {})",
@@ -62,17 +76,24 @@ fn outcome(member: &MemberPlan) -> (&'static str, &'static str, String) {
 
 /// Counts of what the plan does, for the summary line.
 fn tally(plan: &Plan) -> String {
-    let (mut up, mut skip, mut pending, mut fail) = (0, 0, 0, 0);
+    let (mut up, mut skip, mut pending, mut fail, mut hopping) = (0, 0, 0, 0, 0);
     for member in plan.members() {
-        match member.action {
-            MemberAction::Upgrade { .. } => up += 1,
+        match &member.action {
+            MemberAction::Upgrade { then, .. } => {
+                up += 1;
+                hopping += usize::from(!then.is_empty());
+            }
             MemberAction::Skip { .. } => skip += 1,
             MemberAction::Pending { .. } => pending += 1,
             MemberAction::Fail { .. } => fail += 1,
         }
     }
+    let through = match hopping {
+        0 => String::new(),
+        n => format!(" ({n} through several minor versions)"),
+    };
     format!(
-        "{} to upgrade, {skip} skipped, {pending} pending, {fail} blocked; about {} if nothing fails",
+        "{}{through} to upgrade, {skip} skipped, {pending} pending, {fail} blocked; about {} if nothing fails",
         count(up, "member", "members"),
         span(plan.duration_ms)
     )

@@ -3,7 +3,7 @@
 use super::Stored;
 use app::model::member::ClusterResourceId;
 use app::model::names::MemberName;
-use app::model::run::{MemberRun, MemberState, ProviderTrouble, SkippedBy, WaitingOn};
+use app::model::run::{Hop, MemberRun, MemberState, ProviderTrouble, SkippedBy, WaitingOn};
 use app::model::target::{PoolTarget, Step, UpgradeTarget};
 use app::model::time::Timestamp;
 use app::model::version::{KubernetesVersion, NodeImageVersion};
@@ -35,6 +35,8 @@ enum MemberStateRecord {
         target: TargetRecord,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         provider_trouble: Option<TroubleRecord>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        hop: Option<HopRecord>,
     },
     Completed {
         attempt: u32,
@@ -60,6 +62,14 @@ enum MemberStateRecord {
 enum WaitingOnRecord {
     OtherRun { holder: String },
     Provider,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct HopRecord {
+    number: u32,
+    of: u32,
+    first_started_at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -198,6 +208,7 @@ impl Stored for MemberStateRecord {
                 started_at,
                 target,
                 provider_trouble,
+                hop,
             } => Self::Upgrading {
                 attempt,
                 started_at,
@@ -205,6 +216,11 @@ impl Stored for MemberStateRecord {
                 provider_trouble: provider_trouble.map(|t| TroubleRecord {
                     since: t.since,
                     message: t.message,
+                }),
+                hop: hop.map(|h| HopRecord {
+                    number: h.number,
+                    of: h.of,
+                    first_started_at: h.first_started_at,
                 }),
             },
             MemberState::Completed {
@@ -260,6 +276,7 @@ impl Stored for MemberStateRecord {
                 started_at,
                 target,
                 provider_trouble,
+                hop,
             } => MemberState::Upgrading {
                 attempt,
                 started_at,
@@ -267,6 +284,11 @@ impl Stored for MemberStateRecord {
                 provider_trouble: provider_trouble.map(|t| ProviderTrouble {
                     since: t.since,
                     message: t.message,
+                }),
+                hop: hop.map(|h| Hop {
+                    number: h.number,
+                    of: h.of,
+                    first_started_at: h.first_started_at,
                 }),
             },
             Self::Completed {

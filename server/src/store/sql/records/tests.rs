@@ -5,7 +5,7 @@ use super::*;
 use app::model::gate::{Approval, GateConfiguration, GateRun, GateState, Timing};
 use app::model::member::ClusterResourceId;
 use app::model::run::{
-    MemberRun, MemberState, ProviderTrouble, RunEvent, SkippedBy, State, Subject, WaitingOn,
+    Hop, MemberRun, MemberState, ProviderTrouble, RunEvent, SkippedBy, State, Subject, WaitingOn,
 };
 use app::model::target::{PoolTarget, Step, UpgradeTarget};
 use app::model::version::{KubernetesVersion, NodeImageVersion};
@@ -56,6 +56,18 @@ fn member_states() -> Vec<MemberState> {
             provider_trouble: Some(ProviderTrouble {
                 since: at(4),
                 message: "throttled".into(),
+            }),
+            hop: None,
+        },
+        MemberState::Upgrading {
+            attempt: 3,
+            started_at: at(4),
+            target: target(),
+            provider_trouble: None,
+            hop: Some(Hop {
+                number: 2,
+                of: 3,
+                first_started_at: at(3),
             }),
         },
         MemberState::Completed {
