@@ -383,6 +383,7 @@ async fn set_up_fleet(
         },
         node_image_selection: NodeImageSelection::default(),
         stopped_cluster_action: Default::default(),
+        defer_until_available: None,
     };
     let request = CreateRun {
         strategy: StrategySource::Inline(UpdateStrategy::new(stages)),

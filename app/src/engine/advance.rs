@@ -440,7 +440,8 @@ fn advance_group(
             }
             MemberAction::Pending { reason } => {
                 passed.insert(i);
-                set_pending(group, (s, g, i), Wait::new(reason), work);
+                let wait = until_available(reason, &group.members[i], work);
+                set_pending(group, (s, g, i), wait, work);
             }
             MemberAction::Fail { reason } => {
                 member.state = MemberState::Failed {
@@ -528,6 +529,37 @@ impl Wait {
             until: None,
             waiting_on: None,
         }
+    }
+}
+
+/// How often a member deferred until its version reaches its region looks again (fleet time):
+/// catalogs change without telling the run.
+const DEFER_RECHECK_MS: i64 = 15 * crate::model::time::MS_PER_MINUTE;
+
+/// The wait of a member whose version or image has not reached its region: with
+/// `deferUntilAvailable`, it holds the group until the bound (counted from when the member
+/// started waiting) and looks again every [`DEFER_RECHECK_MS`]; past the bound, or without
+/// it, it is left pending and does not hold the group.
+pub(super) fn until_available(reason: String, member: &MemberRun, work: &mut Work<'_>) -> Wait {
+    let Some(max_ms) = work.defer_ms else {
+        return Wait::new(reason);
+    };
+    let since = match &member.state {
+        MemberState::Pending { since, .. } => *since,
+        _ => work.now,
+    };
+    let deadline = since.plus_millis(max_ms);
+    if work.now >= deadline {
+        return Wait::new(format!(
+            "{reason} (the run waited {} for it: deferUntilAvailable)",
+            crate::model::time::span(max_ms)
+        ));
+    }
+    work.wake(deadline.min(work.now.plus_millis(DEFER_RECHECK_MS)));
+    Wait {
+        reason: format!("{reason}; the run waits for it until {deadline} (deferUntilAvailable)"),
+        until: Some(deadline),
+        waiting_on: None,
     }
 }
 

@@ -218,6 +218,8 @@ pub(super) struct Work<'a> {
     pub stopped: crate::model::update::StoppedClusterAction,
     /// The run's `hops`: whether a member may go through several minor versions.
     pub hops: crate::model::update::Hops,
+    /// The run's `deferUntilAvailable`, in milliseconds.
+    pub defer_ms: Option<i64>,
     pub effects: Vec<Effect>,
     pub events: Vec<RunEvent>,
     pub wake_at: Option<Timestamp>,
@@ -238,6 +240,11 @@ impl<'a> Work<'a> {
             cfg,
             stopped: run.spec.update.stopped_cluster_action,
             hops: run.spec.update.upgrade.hops,
+            defer_ms: run
+                .spec
+                .update
+                .defer_until_available
+                .map(|d| d.max_wait_in_seconds * crate::model::time::MS_PER_SECOND),
             effects: Vec::new(),
             events: Vec::new(),
             wake_at: None,

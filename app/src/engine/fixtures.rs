@@ -95,6 +95,7 @@ pub fn spec(kind: UpgradeType, version: Option<&str>, images: NodeImageSelection
             },
             node_image_selection: NodeImageSelection::of(images),
             stopped_cluster_action: Default::default(),
+            defer_until_available: None,
         },
     }
 }

@@ -6,7 +6,7 @@
 //! hop, not only at the end.
 
 use super::EngineConfig;
-use super::advance::{Wait, next_action, set_pending, start_upgrade};
+use super::advance::{Wait, next_action, set_pending, start_upgrade, until_available};
 use super::budgets::{self, Failure};
 use super::decide::Work;
 use super::images::ImageChoice;
@@ -192,7 +192,8 @@ pub(super) fn after_hop(
         // Said as the group's own pass says it (it looks at the member again in this decision:
         // another wording would be a second event).
         Ok(MemberAction::Pending { reason }) => {
-            set_pending(group, (s, g, m), Wait::new(reason), work);
+            let wait = until_available(reason, &group.members[m], work);
+            set_pending(group, (s, g, m), wait, work);
         }
         Err(wait) => set_pending(group, (s, g, m), wait, work),
         Ok(MemberAction::Fail { reason }) => {

@@ -84,6 +84,8 @@ mod controls_tests;
 #[cfg(test)]
 pub(crate) mod decide_tests;
 #[cfg(test)]
+mod defer_tests;
+#[cfg(test)]
 pub(crate) mod fixtures;
 #[cfg(test)]
 mod forecast_tests;

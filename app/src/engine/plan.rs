@@ -226,6 +226,9 @@ fn checked_upgrade(spec: &RunSpec, catalog: &Catalog) -> Result<Upgrade, PlanRej
         .upgrade
         .checked()
         .map_err(PlanRejection::InvalidUpgrade)?;
+    if let Some(defer) = &spec.update.defer_until_available {
+        defer.checked().map_err(PlanRejection::InvalidUpgrade)?;
+    }
     spec.update
         .node_image_selection
         .checked()
@@ -332,7 +335,28 @@ fn plan_layout(
         duration_ms: t,
         max_allowed_failures: layout.max_allowed_failures,
     };
-    with_failure_warnings(plan)
+    let mut plan = with_failure_warnings(plan);
+    plan.warnings
+        .extend(deferral_warning(&plan, spec.update.defer_until_available));
+    plan
+}
+
+/// With `deferUntilAvailable`, what the pending members will do: wait, holding their groups.
+fn deferral_warning(
+    plan: &Plan,
+    defer: Option<crate::model::update::DeferUntilAvailable>,
+) -> Option<String> {
+    let defer = defer?;
+    let pending = plan
+        .members()
+        .filter(|m| matches!(m.action, MemberAction::Pending { .. }))
+        .count();
+    (pending > 0).then(|| {
+        format!(
+            "{pending} pending member(s) will wait up to {} each for what they need to reach their region, holding their groups (deferUntilAvailable)",
+            crate::model::time::span(defer.max_wait_in_seconds * MS_PER_SECOND)
+        )
+    })
 }
 
 /// The warning that names members no stage touches, if there are any.

@@ -145,6 +145,33 @@ pub struct ManagedClusterUpdate {
     /// upgraded asks).
     #[serde(default, skip_serializing_if = "StoppedClusterAction::is_default")]
     pub stopped_cluster_action: StoppedClusterAction,
+    /// Beyond Azure: a member whose version or image has not reached its region yet waits for
+    /// it, holding its group, up to this long, instead of being left `Pending` at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub defer_until_available: Option<DeferUntilAvailable>,
+}
+
+/// How long a run waits for what a member needs to reach its region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeferUntilAvailable {
+    /// From when the member first found it missing; 1 second to 30 days.
+    pub max_wait_in_seconds: i64,
+}
+
+impl DeferUntilAvailable {
+    pub const MAX_SECONDS: i64 = 30 * 24 * 3600;
+
+    pub fn checked(&self) -> Result<(), String> {
+        match self.max_wait_in_seconds {
+            1..=Self::MAX_SECONDS => Ok(()),
+            other => Err(format!(
+                "deferUntilAvailable.maxWaitInSeconds must be 1 to {} (30 days), not {other}",
+                Self::MAX_SECONDS
+            )),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

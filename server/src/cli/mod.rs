@@ -61,6 +61,10 @@ pub enum RunCommand {
         /// Skip (default) or Fail: what becomes of a member whose cluster is stopped.
         #[arg(long)]
         stopped_cluster_action: Option<String>,
+        /// Wait up to this many seconds for a version or image to reach a member's region,
+        /// holding its group, instead of leaving it Pending at once.
+        #[arg(long)]
+        defer_until_available_seconds: Option<i64>,
         /// A JSON file shaped like the seeds' example-stages.json.
         #[arg(long, conflicts_with = "update_strategy_name")]
         stages: Option<PathBuf>,
@@ -192,6 +196,7 @@ pub fn update_run(command: RunCommand) -> anyhow::Result<Value> {
             node_image_selection,
             custom_node_image_versions,
             stopped_cluster_action,
+            defer_until_available_seconds,
             stages,
             update_strategy_name,
         } => {
@@ -216,6 +221,9 @@ pub fn update_run(command: RunCommand) -> anyhow::Result<Value> {
             }
             if let Some(action) = stopped_cluster_action {
                 update["stoppedClusterAction"] = json!(action);
+            }
+            if let Some(seconds) = defer_until_available_seconds {
+                update["deferUntilAvailable"] = json!({"maxWaitInSeconds": seconds});
             }
             let mut properties = json!({"managedClusterUpdate": update});
             if let Some(file) = &stages {

@@ -17,6 +17,7 @@ mod cli_walkthrough;
 mod cluster_leases;
 mod compression;
 mod crash;
+mod defer;
 mod demo_and_restart;
 mod eks_example;
 mod exec_provider;

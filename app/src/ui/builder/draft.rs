@@ -487,6 +487,7 @@ impl UpgradeChoice {
             node_image_selection: self.node_image_selection()?,
             // Not offered by the builder yet: stopped clusters are skipped, as by default.
             stopped_cluster_action: Default::default(),
+            defer_until_available: None,
         })
     }
 }
