@@ -221,7 +221,7 @@ test("a member three minors behind goes through each minor when the run takes ho
   const old = page.locator(`.plan-member[data-member="${fleet}-old"]`);
   await expect(old.locator(".outcome")).toHaveText("Blocked");
   await expect(old).toContainText("would skip minor version");
-  await page.getByLabel(/through each minor in between/).check();
+  await page.getByLabel("Members more than one minor version behind").selectOption("PerMember");
   await expect(old.locator(".outcome")).toHaveText("Upgrade");
   await expect(old).toContainText("hop 1 of 3: control plane");
   await expect(old).toContainText(`hop 3 of 3: control plane ${newestOf(minors[minors.length - 2])} → ${target}`);
@@ -242,6 +242,44 @@ test("a member three minors behind goes through each minor when the run takes ho
   expect(operations.map((op: { target: { controlPlane: { to: string } } }) => op.target.controlPlane.to)).toEqual([
     newestOf(minors[minors.length - 3]), newestOf(minors[minors.length - 2]), target,
   ]);
+  expect(problems).toEqual([]);
+});
+
+test("a fleet two minors behind goes one minor at a time, a run of the strategy per minor", async ({ page, request }) => {
+  test.setTimeout(150_000);
+  const problems = watchConsole(page);
+  const fleet = uniqueName("pass");
+  const { minors, newestOf } = await makeFleet(request, fleet, [
+    { name: `${fleet}-old`, minorsBehind: 2 },
+    { name: `${fleet}-ok`, minorsBehind: 1 },
+  ]);
+  const target = newestOf(minors[minors.length - 1]);
+  const between = newestOf(minors[minors.length - 2]);
+  await openBuilder(page, fleet);
+  await page.getByLabel("Run name", { exact: true }).fill("passes");
+  await page.getByLabel("Kubernetes version", { exact: true }).selectOption(target);
+  await page.getByLabel("Members more than one minor version behind").selectOption("PerStrategyPass");
+  const passes = page.getByTestId("plan-passes").locator("li");
+  await expect(passes).toHaveCount(2);
+  await expect(passes.nth(0)).toContainText(`to ${minors[minors.length - 2]}: 1 member to upgrade`);
+  await expect(passes.nth(1)).toContainText(`to ${target}: 2 members to upgrade`);
+  const ok = page.locator(`.plan-member[data-member="${fleet}-ok"]`);
+  await expect(ok).toContainText(`later passes: ${target}`);
+  await page.getByRole("button", { name: "Create run" }).click();
+
+  await expect(page).toHaveURL(new RegExp(`/fleets/${fleet}/updates/runs/passes$`));
+  await expect(page.getByTestId("pass")).toContainText("Pass 1 of 2 of the whole strategy");
+  await page.getByRole("button", { name: "Start" }).click();
+  await expect(page.locator("h1 .state")).toHaveText("Completed", { timeout: 60_000 });
+  // The server creates and starts the next pass when this one completes.
+  await expect.poll(async () => (await request.get(`/api/v1/fleets/${fleet}/updateRuns/passes-hop-2`)).status()).toBe(200);
+  await page.getByTestId("pass").getByRole("link", { name: "passes-hop-2" }).click();
+  await expect(page).toHaveURL(new RegExp(`/fleets/${fleet}/updates/runs/passes-hop-2$`));
+  await expect(page.getByTestId("pass")).toContainText("Pass 2 of 2");
+  await expect(page.locator("h1 .state")).toHaveText("Completed", { timeout: 60_000 });
+  const operations = (await (await request.get("/api/v1/simulator/operations")).json()).value
+    .filter((op: { cluster: string }) => op.cluster === `sim:${fleet}-old`);
+  expect(operations.map((op: { target: { controlPlane: { to: string } } }) => op.target.controlPlane.to)).toEqual([between, target]);
   expect(problems).toEqual([]);
 });
 

@@ -31,6 +31,11 @@ use service::Drydock;
 use std::sync::Arc;
 use store::SqlStore;
 
+/// How often (real time) every fleet is looked at for a chain whose completed pass has not
+/// been continued: after a crash, or a change the follower missed. Completed passes are
+/// continued at once otherwise.
+const CHAIN_SWEEP: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Everything `serve` builds before it listens, so tests can build the same thing.
 pub struct Built {
     pub drydock: Arc<Drydock>,
@@ -197,6 +202,7 @@ pub async fn build(
         });
     }
     dispatcher.spawn(drydock.runtime().subscribe());
+    service::follow_chains(&drydock, CHAIN_SWEEP);
     if args.auto_upgrade_interval_seconds > 0 {
         let every = std::time::Duration::from_secs(args.auto_upgrade_interval_seconds);
         service::schedule_auto_upgrades(&drydock, every);

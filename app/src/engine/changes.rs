@@ -249,6 +249,8 @@ fn same_outside_members(without: &UpdateRun, run: &UpdateRun) -> bool {
         uid,
         update_strategy_id,
         auto_upgrade_profile_id,
+        catch_up_of,
+        hop,
         spec,
         state,
         stages,
@@ -260,6 +262,8 @@ fn same_outside_members(without: &UpdateRun, run: &UpdateRun) -> bool {
         && *uid == run.uid
         && *update_strategy_id == run.update_strategy_id
         && *auto_upgrade_profile_id == run.auto_upgrade_profile_id
+        && *catch_up_of == run.catch_up_of
+        && *hop == run.hop
         && *spec == run.spec
         && *state == run.state
         && *not_in_any_stage == run.not_in_any_stage

@@ -1,12 +1,12 @@
 //! Creating a run: the plan validates the request, and its layout (stages, groups, members) is
 //! frozen into the run, so later edits of the strategy or of groups do not change it.
 
-use super::plan::{FleetSnapshot, PlanRejection, plan};
+use super::plan::{FleetSnapshot, PlanRejection, plan, plan_pass};
 use super::{EngineConfig, GatePlan, Plan};
 use crate::model::gate::{GateRun, Timing, gate_name};
 use crate::model::run::{
-    GroupRun, GroupState, MemberRun, MemberState, RunState, StageRun, StageState, UpdateRun,
-    WaitState,
+    GroupRun, GroupState, MemberRun, MemberState, RunHop, RunState, StageRun, StageState,
+    UpdateRun, WaitState,
 };
 use crate::model::time::Timestamp;
 use crate::model::update::RunSpec;
@@ -22,6 +22,32 @@ pub fn create_run(
     cfg: &EngineConfig,
 ) -> Result<(UpdateRun, Plan), PlanRejection> {
     let plan = plan(fleet, &spec, now, cfg)?;
+    Ok(freeze(name, uid, spec, plan))
+}
+
+/// The run of pass `hop` of a chain (see [`RunHop`]), over the fleet as it is now: the pass
+/// before it completed.
+pub fn create_pass(
+    name: &str,
+    uid: &str,
+    fleet: &FleetSnapshot,
+    spec: RunSpec,
+    hop: RunHop,
+    now: Timestamp,
+    cfg: &EngineConfig,
+) -> Result<(UpdateRun, Plan), PlanRejection> {
+    let plan = plan_pass(fleet, &spec, hop, now, cfg)?;
+    Ok(freeze(name, uid, spec, plan))
+}
+
+/// The run `plan` lays out, not started; a chain's first pass names the chain after itself.
+fn freeze(name: &str, uid: &str, spec: RunSpec, plan: Plan) -> (UpdateRun, Plan) {
+    let hop = plan.hop.clone().map(|mut hop| {
+        if hop.first_run.is_empty() {
+            hop.first_run = name.to_owned();
+        }
+        hop
+    });
     let stages = plan
         .stages
         .iter()
@@ -68,6 +94,8 @@ pub fn create_run(
         uid: uid.to_owned(),
         update_strategy_id: None,
         auto_upgrade_profile_id: None,
+        catch_up_of: None,
+        hop,
         spec,
         state: RunState::NotStarted,
         stages,
@@ -75,7 +103,7 @@ pub fn create_run(
         selected_images: None,
         max_allowed_failures: plan.max_allowed_failures,
     };
-    Ok((run, plan))
+    (run, plan)
 }
 
 /// The gates at one place of the run, named by where they are.

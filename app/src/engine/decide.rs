@@ -216,8 +216,8 @@ pub(super) struct Work<'a> {
     pub cfg: &'a EngineConfig,
     /// The run's `stoppedClusterAction`.
     pub stopped: crate::model::update::StoppedClusterAction,
-    /// The run's `hops`: whether a member may go through several minor versions.
-    pub hops: crate::model::update::Hops,
+    /// How the run's members cross minor versions (its `hops`, and its pass of a chain).
+    pub hops: super::hops::HopRule,
     /// The run's `deferUntilAvailable`, in milliseconds.
     pub defer_ms: Option<i64>,
     pub effects: Vec<Effect>,
@@ -239,7 +239,7 @@ impl<'a> Work<'a> {
             world,
             cfg,
             stopped: run.spec.update.stopped_cluster_action,
-            hops: run.spec.update.upgrade.hops,
+            hops: super::hops::HopRule::of_run(run),
             defer_ms: run
                 .spec
                 .update

@@ -43,7 +43,7 @@ pub fn forecast(
     for stage in &run.stages {
         let plan = Planner {
             upgrade,
-            hops: run.spec.update.upgrade.hops,
+            hops: super::hops::HopRule::of_run(run),
             stopped: run.spec.update.stopped_cluster_action,
             images: &images,
             world,
@@ -91,7 +91,7 @@ struct StillToGo {
 
 struct Planner<'a> {
     upgrade: Upgrade,
-    hops: crate::model::update::Hops,
+    hops: super::hops::HopRule,
     stopped: crate::model::update::StoppedClusterAction,
     images: &'a ImageChoice,
     world: &'a dyn World,

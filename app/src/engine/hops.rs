@@ -4,6 +4,11 @@
 //! cluster as the hops before it leave it, so every rule of [`resolve_member`] (availability in
 //! the region, node-pool skew for a control-plane-only run, providers' limits) holds at each
 //! hop, not only at the end.
+//!
+//! With `PerStrategyPass` the fleet goes one minor at a time instead: a chain of runs, each a
+//! pass of the whole strategy ([`RunHop`]). A pass before the last takes each member below its
+//! minor to that minor's newest patch in the member's region and leaves the others for the
+//! passes after it; the last pass is a plain run to the target.
 
 use super::EngineConfig;
 use super::advance::{Wait, next_action, set_pending, start_upgrade, until_available};
@@ -14,19 +19,44 @@ use super::targets::{MemberAction, resolve_member};
 use crate::model::catalog::Catalog;
 use crate::model::cluster::{ClusterState, PowerState, Region};
 use crate::model::run::{
-    GroupState, Hop, MemberState, Place, RunState, SkippedBy, State, Subject, UpdateRun,
+    GroupState, Hop, MemberState, Place, RunHop, RunState, SkippedBy, State, Subject, UpdateRun,
 };
 use crate::model::update::{Hops, Upgrade};
 use crate::model::version::KubernetesVersion;
 
-/// What a run does with a member, every hop included when `hops` allows them: an upgrade
+/// How a run's members cross minor versions: from its `hops`, and which pass of a chain it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HopRule {
+    /// One upgrade to the target; a member more than one minor behind it fails.
+    Direct,
+    /// Every hop in the member's own turn.
+    PerMember,
+    /// A pass before a chain's last: members below `minor` go to its newest patch.
+    Pass { minor: u32 },
+}
+
+impl HopRule {
+    pub fn of(hops: Hops, hop: Option<&RunHop>) -> Self {
+        match (hops, hop) {
+            (_, Some(hop)) if hop.more_to_go() => HopRule::Pass { minor: hop.minor },
+            (Hops::PerMember, _) => HopRule::PerMember,
+            _ => HopRule::Direct,
+        }
+    }
+
+    pub fn of_run(run: &UpdateRun) -> Self {
+        Self::of(run.spec.update.upgrade.hops, run.hop.as_ref())
+    }
+}
+
+/// What a run does with a member, every hop included when `rule` allows them: an upgrade
 /// whose `then` lists the hops after the first. A member starts only when all of its hops can
 /// be taken: one that would be pending or fail at a later hop is pending or fails now, saying
 /// at which hop (a chain stopped half-way would leave it between versions).
 pub fn resolve_with_hops(
     cluster: &ClusterState,
     upgrade: Upgrade,
-    hops: Hops,
+    rule: HopRule,
     images: &ImageChoice,
     catalog: &Catalog,
     cfg: &EngineConfig,
@@ -34,8 +64,11 @@ pub fn resolve_with_hops(
     let Some(target) = upgrade.kubernetes_version() else {
         return resolve_member(cluster, upgrade, images, catalog, cfg);
     };
+    if let HopRule::Pass { minor } = rule {
+        return resolve_in_pass(cluster, upgrade, (target, minor), images, catalog, cfg);
+    }
     let current = cluster.kubernetes_version;
-    let direct = hops == Hops::None
+    let direct = rule != HopRule::PerMember
         || cluster.power_state == PowerState::Stopped
         || current.major != target.major
         || target.minors_ahead_of(current) <= 1;
@@ -79,9 +112,38 @@ pub fn resolve_with_hops(
     }
 }
 
+/// A member in a pass before a chain's last, which goes to `minor`: below it, to the newest
+/// patch of `minor` its region offers (by the rules of any upgrade); at or past it, left for
+/// the passes after this one (as already there: a later pass takes it on).
+fn resolve_in_pass(
+    cluster: &ClusterState,
+    upgrade: Upgrade,
+    (target, minor): (KubernetesVersion, u32),
+    images: &ImageChoice,
+    catalog: &Catalog,
+    cfg: &EngineConfig,
+) -> MemberAction {
+    let current = cluster.kubernetes_version;
+    let below = current.major == target.major && current.minor < minor;
+    if !below {
+        if current < target && current.major == target.major {
+            return MemberAction::Skip {
+                reason: format!(
+                    "already at {current}, at or past this pass's {}.{minor}: a later pass takes it on to {target}",
+                    target.major
+                ),
+            };
+        }
+        return resolve_member(cluster, upgrade, images, catalog, cfg);
+    }
+    match newest_of_minor(minor, target, &cluster.location, catalog) {
+        Ok(version) => resolve_member(cluster, upgrade.to_version(version), images, catalog, cfg),
+        Err(action) => action,
+    }
+}
+
 /// The versions a member at `current` goes through to `target`, `target` last: the newest patch
-/// of each minor in between that its region offers. A minor no region offers fails the member;
-/// one its region does not offer yet leaves it pending.
+/// of each minor in between that its region offers.
 fn hop_versions(
     current: KubernetesVersion,
     target: KubernetesVersion,
@@ -90,35 +152,66 @@ fn hop_versions(
 ) -> Result<Vec<KubernetesVersion>, MemberAction> {
     let mut versions = Vec::new();
     for minor in current.minor + 1..target.minor {
-        let of_minor = |v: &&KubernetesVersion| v.major == target.major && v.minor == minor;
-        let in_region = catalog
-            .kubernetes_versions
-            .iter()
-            .filter(of_minor)
-            .filter(|&&v| catalog.kubernetes_available_in(region, v))
-            .max();
-        match in_region {
-            Some(&version) => versions.push(version),
-            None if catalog.kubernetes_versions.iter().any(|v| of_minor(&v)) => {
-                return Err(MemberAction::Pending {
-                    reason: format!(
-                        "no Kubernetes {}.{minor} is available in {region} yet (a hop on the way to {target})",
-                        target.major
-                    ),
-                });
-            }
-            None => {
-                return Err(MemberAction::Fail {
-                    reason: format!(
-                        "no Kubernetes {}.{minor} is offered to go through on the way to {target}",
-                        target.major
-                    ),
-                });
-            }
-        }
+        versions.push(newest_of_minor(minor, target, region, catalog)?);
     }
     versions.push(target);
     Ok(versions)
+}
+
+/// The newest patch of `minor` (of `target`'s major) that `region` offers, to go through on the
+/// way to `target`. A minor no region offers fails the member; one its region does not offer
+/// yet leaves it pending.
+fn newest_of_minor(
+    minor: u32,
+    target: KubernetesVersion,
+    region: &Region,
+    catalog: &Catalog,
+) -> Result<KubernetesVersion, MemberAction> {
+    let of_minor = |v: &&KubernetesVersion| v.major == target.major && v.minor == minor;
+    let in_region = catalog
+        .kubernetes_versions
+        .iter()
+        .filter(of_minor)
+        .filter(|&&v| catalog.kubernetes_available_in(region, v))
+        .max();
+    match in_region {
+        Some(&version) => Ok(version),
+        None if catalog.kubernetes_versions.iter().any(|v| of_minor(&v)) => {
+            Err(MemberAction::Pending {
+                reason: format!(
+                    "no Kubernetes {}.{minor} is available in {region} yet (a hop on the way to {target})",
+                    target.major
+                ),
+            })
+        }
+        None => Err(MemberAction::Fail {
+            reason: format!(
+                "no Kubernetes {}.{minor} is offered to go through on the way to {target}",
+                target.major
+            ),
+        }),
+    }
+}
+
+/// The chain a `PerStrategyPass` run over `clusters` takes to `target`: its first pass, when
+/// some member is more than one minor behind (`None`: one pass, a plain run). The chain has a
+/// pass per minor from the lowest member's next one to the target's.
+pub fn first_pass<'a>(
+    clusters: impl Iterator<Item = &'a ClusterState>,
+    target: KubernetesVersion,
+) -> Option<RunHop> {
+    let lowest = clusters
+        .map(|c| c.kubernetes_version)
+        .filter(|v| v.major == target.major && v.minor < target.minor)
+        .map(|v| v.minor)
+        .min()?;
+    let of = target.minor - lowest;
+    (of > 1).then(|| RunHop {
+        number: 1,
+        of,
+        minor: lowest + 1,
+        first_run: String::new(),
+    })
 }
 
 /// How many upgrades an action takes: its hops, or none.

@@ -238,8 +238,7 @@ fn check_no_overlap(stages: &[StageLayout<'_>]) -> Result<(), PlanRejection> {
 /// with what their clusters run now), limits and gates, whatever its selectors would choose
 /// today.
 pub(super) fn frozen<'a>(run: &UpdateRun, fleet: &'a FleetSnapshot) -> Layout<'a> {
-    let by_name: BTreeMap<&MemberName, &PlanMember> =
-        fleet.members.iter().map(|m| (&m.name, m)).collect();
+    let by_name = by_name(fleet);
     let configs = |gates: &[GateRun]| gates.iter().map(|g| g.config.clone()).collect();
     let stages = run
         .stages
@@ -255,11 +254,7 @@ pub(super) fn frozen<'a>(run: &UpdateRun, fleet: &'a FleetSnapshot) -> Layout<'a
                 .iter()
                 .map(|group| GroupLayout {
                     name: group.name.clone(),
-                    members: group
-                        .members
-                        .iter()
-                        .filter_map(|m| by_name.get(&m.name).copied())
-                        .collect(),
+                    members: named(group.members.iter().map(|m| &m.name), &by_name),
                     limits: group.limits,
                     before_gates: configs(&group.before_gates),
                     after_gates: configs(&group.after_gates),
@@ -271,6 +266,55 @@ pub(super) fn frozen<'a>(run: &UpdateRun, fleet: &'a FleetSnapshot) -> Layout<'a
         stages,
         not_in_any_stage: run.not_in_any_stage.clone(),
         max_allowed_failures: run.max_allowed_failures,
+    }
+}
+
+/// `fleet`'s members by name, to lay a run's (or a layout's) names out over it.
+fn by_name(fleet: &FleetSnapshot) -> BTreeMap<&MemberName, &PlanMember> {
+    fleet.members.iter().map(|m| (&m.name, m)).collect()
+}
+
+/// The members of `names` that the fleet (`by_name`) still has, in `names`' order.
+fn named<'a, 'n>(
+    names: impl Iterator<Item = &'n MemberName>,
+    by_name: &BTreeMap<&MemberName, &'a PlanMember>,
+) -> Vec<&'a PlanMember> {
+    names
+        .filter_map(|name| by_name.get(name).copied())
+        .collect()
+}
+
+/// `layout` again over `fleet`, the same members by name (as `fleet` has them now): a later
+/// pass of a chain goes through the same stages with its members where the passes before it
+/// leave them.
+pub(super) fn relaid<'a>(layout: &Layout<'_>, fleet: &'a FleetSnapshot) -> Layout<'a> {
+    let by_name = by_name(fleet);
+    let stages = layout
+        .stages
+        .iter()
+        .map(|stage| StageLayout {
+            name: stage.name.clone(),
+            wait_seconds: stage.wait_seconds,
+            limits: stage.limits,
+            before_gates: stage.before_gates.clone(),
+            after_gates: stage.after_gates.clone(),
+            groups: stage
+                .groups
+                .iter()
+                .map(|group| GroupLayout {
+                    name: group.name.clone(),
+                    members: named(group.members.iter().map(|m| &m.name), &by_name),
+                    limits: group.limits,
+                    before_gates: group.before_gates.clone(),
+                    after_gates: group.after_gates.clone(),
+                })
+                .collect(),
+        })
+        .collect();
+    Layout {
+        stages,
+        not_in_any_stage: layout.not_in_any_stage.clone(),
+        max_allowed_failures: layout.max_allowed_failures,
     }
 }
 

@@ -24,6 +24,7 @@ mod gates;
 mod hops;
 mod images;
 mod layout;
+mod passes;
 mod plan;
 mod schedule;
 mod targets;
@@ -34,7 +35,7 @@ pub use catch_up::{LeftBehind, catch_up_spec, check_finished, has_ended, left_be
 pub use changes::{Decided, Places, decide_in_place};
 pub use channels::{ChannelRefusal, ChannelTarget, resolve_channel};
 pub use controls::{Controls, can_approve, can_skip, can_skip_member, controls};
-pub use create::create_run;
+pub use create::{create_pass, create_run};
 pub use decide::{
     Command, Decision, Effect, Input, Outcome, Rejection, Reply, Report, SkipKind, SkipTarget,
     Unobservable, World, decide,
@@ -45,12 +46,12 @@ pub use forecast::{
     forecast,
 };
 pub use gates::ApproveGate;
-pub use hops::{hop_count, resolve_with_hops};
+pub use hops::{HopRule, first_pass, hop_count, resolve_with_hops};
 pub use images::{ImageChoice, consistent_images};
 pub use layout::{check_layout, members_in_run};
 pub use plan::{
-    FleetSnapshot, GatePlan, GatesPlan, GroupPlan, MemberPlan, Plan, PlanMember, PlanRejection,
-    StagePlan, not_in_any_stage_warning, plan, replan,
+    FleetSnapshot, GatePlan, GatesPlan, GroupPlan, HopPlan, MemberPlan, Plan, PlanMember,
+    PlanRejection, StagePlan, not_in_any_stage_warning, plan, plan_pass, replan,
 };
 pub use targets::{MemberAction, newest_workable_version, resolve_member};
 
@@ -101,6 +102,8 @@ mod images_tests;
 mod layout_tests;
 #[cfg(test)]
 mod limits_tests;
+#[cfg(test)]
+mod passes_tests;
 #[cfg(test)]
 mod properties;
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! creation, by the browser's live preview, and as the run's frozen layout.
 
 use super::EngineConfig;
+use super::hops::{HopRule, first_pass};
 use super::images::{ImageChoice, consistent_images};
 use super::layout::{Layout, frozen, layout};
 use super::schedule::{GroupQueue, Resolver, schedule_stage};
@@ -12,9 +13,9 @@ use crate::model::gate::GateConfiguration;
 use crate::model::member::{ClusterResourceId, Labels};
 use crate::model::names::{GroupName, MemberName};
 use crate::model::run::Limits;
-use crate::model::run::UpdateRun;
+use crate::model::run::{RunHop, UpdateRun};
 use crate::model::time::{MS_PER_SECOND, Timestamp};
-use crate::model::update::{NodeImageSelectionType, RunSpec, Upgrade};
+use crate::model::update::{Hops, NodeImageSelectionType, RunSpec, Upgrade};
 use crate::model::version::NodeImageVersion;
 use crate::model::window::MaintenanceWindow;
 use serde::{Deserialize, Serialize};
@@ -184,6 +185,31 @@ pub struct Plan {
     /// The run-level failure budget, resolved over the run's members.
     #[serde(default)]
     pub max_allowed_failures: Option<u32>,
+    /// The pass of a chain the stages are (`hops: PerStrategyPass`, some member more than one
+    /// minor behind); `firstRun` is empty before the run is created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hop: Option<RunHop>,
+    /// Every pass of the chain from this one on, timed one after another (`durationMs` ends
+    /// with the last); empty for a run that is not a chain.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hops: Vec<HopPlan>,
+}
+
+/// One pass of a chain as the plan times it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct HopPlan {
+    pub number: u32,
+    pub of: u32,
+    /// Where the pass takes its members: a minor (`1.29`, each member to its newest patch in
+    /// the member's region), or the run's target for the last pass.
+    pub to: String,
+    pub starts_after_ms: i64,
+    pub ends_after_ms: i64,
+    /// How many members the pass upgrades, and how many it leaves pending or failing.
+    pub upgrades: usize,
+    pub not_upgraded: usize,
 }
 
 impl Plan {
@@ -203,7 +229,43 @@ pub fn plan(
 ) -> Result<Plan, PlanRejection> {
     let upgrade = checked_upgrade(spec, &fleet.catalog)?;
     let layout = layout(fleet, spec.strategy.as_ref())?;
-    Ok(plan_layout(layout, fleet, spec, upgrade, now, cfg))
+    let hop = match (spec.update.upgrade.hops, upgrade.kubernetes_version()) {
+        (Hops::PerStrategyPass, Some(target)) => first_pass(clusters_of(&layout), target),
+        _ => None,
+    };
+    Ok(super::passes::plan_chain(
+        layout, fleet, spec, upgrade, hop, now, cfg,
+    ))
+}
+
+/// The plan of a later pass of a chain (`hop`), over the fleet as it is now.
+pub fn plan_pass(
+    fleet: &FleetSnapshot,
+    spec: &RunSpec,
+    hop: RunHop,
+    now: Timestamp,
+    cfg: &EngineConfig,
+) -> Result<Plan, PlanRejection> {
+    let upgrade = checked_upgrade(spec, &fleet.catalog)?;
+    let layout = layout(fleet, spec.strategy.as_ref())?;
+    Ok(super::passes::plan_chain(
+        layout,
+        fleet,
+        spec,
+        upgrade,
+        Some(hop),
+        now,
+        cfg,
+    ))
+}
+
+/// The clusters a layout's stages take, as observed.
+pub(super) fn clusters_of<'a>(layout: &'a Layout<'_>) -> impl Iterator<Item = &'a ClusterState> {
+    layout
+        .stages
+        .iter()
+        .flat_map(|stage| stage.groups.iter().flat_map(|g| g.members.iter()))
+        .filter_map(|m| m.cluster.as_ref().ok())
 }
 
 /// What a created run would do from here, in its own frozen layout, against `fleet` (its
@@ -216,7 +278,15 @@ pub fn replan(
 ) -> Result<Plan, PlanRejection> {
     let upgrade = checked_upgrade(&run.spec, &fleet.catalog)?;
     let layout = frozen(run, fleet);
-    Ok(plan_layout(layout, fleet, &run.spec, upgrade, now, cfg))
+    Ok(super::passes::plan_chain(
+        layout,
+        fleet,
+        &run.spec,
+        upgrade,
+        run.hop.clone(),
+        now,
+        cfg,
+    ))
 }
 
 /// The upgrade, if it is well formed and its version is offered somewhere.
@@ -250,20 +320,17 @@ fn checked_upgrade(spec: &RunSpec, catalog: &Catalog) -> Result<Upgrade, PlanRej
     Ok(upgrade)
 }
 
-fn plan_layout(
+/// One pass (or the whole of a run that is not a chain) over `layout`, its members crossing
+/// minors by `hops`.
+pub(super) fn plan_layout(
     layout: Layout<'_>,
     fleet: &FleetSnapshot,
     spec: &RunSpec,
-    upgrade: Upgrade,
+    (upgrade, hops): (Upgrade, HopRule),
     now: Timestamp,
     cfg: &EngineConfig,
 ) -> Plan {
-    let in_run: Vec<_> = layout
-        .stages
-        .iter()
-        .flat_map(|stage| stage.groups.iter().flat_map(|g| g.members.iter()))
-        .filter_map(|m| m.cluster.as_ref().ok())
-        .collect();
+    let in_run: Vec<_> = clusters_of(&layout).collect();
     let images = match spec.update.node_image_selection.kind {
         NodeImageSelectionType::Latest => ImageChoice::Latest,
         NodeImageSelectionType::Consistent => {
@@ -283,7 +350,7 @@ fn plan_layout(
     }
     let resolver = Resolver {
         upgrade,
-        hops: spec.update.upgrade.hops,
+        hops,
         stopped: spec.update.stopped_cluster_action,
         images: &images,
         catalog: &fleet.catalog,
@@ -334,6 +401,8 @@ fn plan_layout(
         warnings,
         duration_ms: t,
         max_allowed_failures: layout.max_allowed_failures,
+        hop: None,
+        hops: Vec::new(),
     };
     let mut plan = with_failure_warnings(plan);
     plan.warnings

@@ -14,14 +14,14 @@ use crate::model::gate::{GateConfiguration, GateType};
 use crate::model::run::Limits;
 use crate::model::target::UpgradeTarget;
 use crate::model::time::Timestamp;
-use crate::model::update::{Hops, StoppedClusterAction, Upgrade};
+use crate::model::update::{StoppedClusterAction, Upgrade};
 use crate::model::window::MaintenanceWindow;
 use std::collections::VecDeque;
 
 /// What every member of the stage is resolved with.
 pub(super) struct Resolver<'a> {
     pub upgrade: Upgrade,
-    pub hops: Hops,
+    pub hops: super::hops::HopRule,
     pub stopped: StoppedClusterAction,
     pub images: &'a ImageChoice,
     pub catalog: &'a Catalog,

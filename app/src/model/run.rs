@@ -196,6 +196,49 @@ impl Hop {
     }
 }
 
+/// One pass of a chain of runs (`hops: PerStrategyPass`): a fleet more than one minor behind
+/// its target goes through the whole strategy once per minor, every member of the pass taken
+/// to the newest patch of `minor` (the last pass: to the run's own target) before the next pass
+/// starts, so each minor is proven in the first stages before the last ones get it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct RunHop {
+    /// 1 for the first pass.
+    pub number: u32,
+    pub of: u32,
+    /// The minor version (of the target's major) this pass takes its members to.
+    pub minor: u32,
+    /// The chain's first run, the one a person (or a catch-up) created: later passes are
+    /// named after it (`{first}-hop-2`, …).
+    pub first_run: String,
+}
+
+impl RunHop {
+    /// Whether a pass follows this one.
+    pub fn more_to_go(&self) -> bool {
+        self.number < self.of
+    }
+
+    /// The name of pass `number` of the chain.
+    pub fn run_name(first_run: &str, number: u32) -> String {
+        match number {
+            1 => first_run.to_owned(),
+            n => format!("{first_run}-hop-{n}"),
+        }
+    }
+
+    /// The pass after this one, if there is one.
+    pub fn next(&self) -> Option<RunHop> {
+        self.more_to_go().then(|| RunHop {
+            number: self.number + 1,
+            of: self.of,
+            minor: self.minor + 1,
+            first_run: self.first_run.clone(),
+        })
+    }
+}
+
 /// What a pending member waits for that will end by itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
@@ -358,6 +401,13 @@ pub struct UpdateRun {
     /// {name}`), if one did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_upgrade_profile_id: Option<String>,
+    /// The run a catch-up run was made from (`/fleets/{fleet}/updateRuns/{name}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catch_up_of: Option<String>,
+    /// Which pass of a chain the run is, when its `hops` is `PerStrategyPass` and some member
+    /// is more than one minor behind: each pass a run of its own through the whole strategy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hop: Option<RunHop>,
     pub spec: RunSpec,
     pub state: RunState,
     pub stages: Vec<StageRun>,

@@ -380,6 +380,12 @@ pub struct RunSummary {
     /// The auto-upgrade profile that generated the run, if one did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_upgrade_profile_id: Option<String>,
+    /// The run a catch-up run takes on from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catch_up_of: Option<String>,
+    /// The pass of a chain the run is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hop: Option<super::run::RunHop>,
     /// Members completed or skipped, of all members in the run.
     pub done: usize,
     pub total: usize,
@@ -400,6 +406,8 @@ impl UpdateRun {
             update: self.spec.update.clone(),
             update_strategy_id: self.update_strategy_id.clone(),
             auto_upgrade_profile_id: self.auto_upgrade_profile_id.clone(),
+            catch_up_of: self.catch_up_of.clone(),
+            hop: self.hop.clone(),
             done: self.members().filter(|m| m.state.is_done()).count(),
             total: self.members().count(),
             upgraded: self.count_in(State::Completed),

@@ -41,6 +41,10 @@ pub enum Hops {
     /// group counts it done; each hop is an upgrade of its own (the provider, the window and
     /// the version's availability in its region are checked again before each).
     PerMember,
+    /// The fleet goes one minor at a time: a pass of the whole strategy per minor, each a run
+    /// of its own (`{run}-hop-2`, …) created and started when the one before it completes,
+    /// so every minor goes through the first stages (and their gates) before the last ones.
+    PerStrategyPass,
 }
 
 impl Hops {

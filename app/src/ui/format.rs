@@ -80,6 +80,8 @@ mod tests {
             update: serde_json::from_str(r#"{"upgrade": {"type": "NodeImageOnly"}}"#).unwrap(),
             update_strategy_id: None,
             auto_upgrade_profile_id: None,
+            catch_up_of: None,
+            hop: None,
             done: upgraded + skipped,
             total: 10,
             upgraded,

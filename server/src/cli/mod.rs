@@ -47,8 +47,10 @@ pub enum RunCommand {
         /// Required for Full and ControlPlaneOnly, refused for NodeImageOnly.
         #[arg(long)]
         kubernetes_version: Option<String>,
-        /// None (default: a member more than one minor behind fails, as in Azure) or PerMember
-        /// (it goes through the newest patch of each minor in between, in its turn).
+        /// None (default: a member more than one minor behind fails, as in Azure), PerMember
+        /// (it goes through the newest patch of each minor in between, in its turn) or
+        /// PerStrategyPass (the fleet goes one minor at a time: a run of the whole strategy
+        /// per minor, `{run}-hop-2` and on, each started when the one before completes).
         #[arg(long)]
         hops: Option<String>,
         /// Latest (default), Consistent or Custom.

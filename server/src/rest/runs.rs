@@ -24,7 +24,8 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[allow(dead_code)]
 /// What a run PUT sets: the strategy (by id, inline, or neither) and the update;
-/// `uid` and `status` (read-only) are accepted and ignored.
+/// `uid`, `autoUpgradeProfileId`, `catchUpOf`, `hop` and `status` (read-only) are accepted
+/// and ignored.
 pub struct PutRunProperties {
     #[serde(default)]
     uid: Option<String>,
@@ -32,6 +33,10 @@ pub struct PutRunProperties {
     update_strategy_id: Option<String>,
     #[serde(default)]
     auto_upgrade_profile_id: Option<String>,
+    #[serde(default)]
+    catch_up_of: Option<String>,
+    #[serde(default)]
+    hop: Option<ReadOnlyObject>,
     #[serde(default)]
     strategy: Option<UpdateStrategy>,
     managed_cluster_update: ManagedClusterUpdate,
@@ -58,10 +63,59 @@ pub struct RunProperties<'a> {
     /// The auto-upgrade profile that generated the run, if one did.
     #[serde(skip_serializing_if = "Option::is_none")]
     auto_upgrade_profile_id: Option<&'a str>,
+    /// The run a catch-up run takes on from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    catch_up_of: Option<&'a str>,
+    /// The pass of a chain the run is (`hops: PerStrategyPass`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hop: Option<HopView>,
     /// The stages the run goes through (null: one member after another).
     strategy: Option<&'a UpdateStrategy>,
     managed_cluster_update: &'a ManagedClusterUpdate,
     status: RunStatus,
+}
+
+/// A pass of a chain, with the runs around it.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HopView {
+    /// 1 for the first pass.
+    number: u32,
+    of: u32,
+    /// Where the pass takes its members: the newest patch of this minor in each member's
+    /// region (the last pass: the run's own `kubernetesVersion`).
+    kubernetes_minor_version: String,
+    first_update_run_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    previous_update_run_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_update_run_id: Option<String>,
+}
+
+impl HopView {
+    fn of(fleet: &FleetName, run: &app::model::run::UpdateRun) -> Option<Self> {
+        let hop = run.hop.as_ref()?;
+        let major = run
+            .spec
+            .update
+            .upgrade
+            .kubernetes_version
+            .map_or(1, |v| v.major);
+        let id = |number| {
+            format!(
+                "/fleets/{fleet}/updateRuns/{}",
+                app::model::run::RunHop::run_name(&hop.first_run, number)
+            )
+        };
+        Some(Self {
+            number: hop.number,
+            of: hop.of,
+            kubernetes_minor_version: format!("{major}.{}", hop.minor),
+            first_update_run_id: id(1),
+            previous_update_run_id: (hop.number > 1).then(|| id(hop.number - 1)),
+            next_update_run_id: hop.more_to_go().then(|| id(hop.number + 1)),
+        })
+    }
 }
 
 pub type Run<'a> = Resource<RunProperties<'a>>;
@@ -76,6 +130,8 @@ pub fn run<'a>(fleet: &FleetName, stored: &'a StoredRun) -> Run<'a> {
             uid: &run.uid,
             update_strategy_id: run.update_strategy_id.as_deref(),
             auto_upgrade_profile_id: run.auto_upgrade_profile_id.as_deref(),
+            catch_up_of: run.catch_up_of.as_deref(),
+            hop: HopView::of(fleet, run),
             strategy: run.spec.strategy.as_ref(),
             managed_cluster_update: &run.spec.update,
             status: run.status(),

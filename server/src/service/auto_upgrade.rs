@@ -259,7 +259,7 @@ impl Drydock {
         };
         let origin = RunOrigin {
             generated_by: Some(id),
-            only: None,
+            ..RunOrigin::default()
         };
         let unconditional = &Precondition::Unconditional;
         let create = self.create_run_from(&system, fleet, &run, request, unconditional, origin);
@@ -310,13 +310,27 @@ impl Drydock {
         run: &RunName,
         work: impl std::future::Future<Output = Result<T, AppError>>,
     ) -> Result<T, AppError> {
+        let action =
+            format!("POST /api/v1/fleets/{fleet}/autoUpgradeProfiles/{profile}/generateUpdateRun");
+        self.audited_as_system("auto-upgrade schedule", action, fleet, run, work)
+            .await
+    }
+
+    /// `work`, something the server does of itself to `run` (`action`, as the request that
+    /// would do it), with an audit entry of its own: the system, by way of `credential`.
+    pub(super) async fn audited_as_system<T>(
+        &self,
+        credential: &str,
+        action: String,
+        fleet: &FleetName,
+        run: &RunName,
+        work: impl std::future::Future<Output = Result<T, AppError>>,
+    ) -> Result<T, AppError> {
         let entry = crate::store::audit::NewAudit {
             at: crate::auth::wall_now(),
             actor: Caller::system().name,
-            credential: "auto-upgrade schedule".into(),
-            action: format!(
-                "POST /api/v1/fleets/{fleet}/autoUpgradeProfiles/{profile}/generateUpdateRun"
-            ),
+            credential: credential.into(),
+            action,
             fleet: Some(fleet.to_string()),
             run: Some(run.to_string()),
             address: "server".into(),
@@ -329,7 +343,7 @@ impl Drydock {
                 Err(error) => (error.kind.http_status(), Some(error.code.as_str())),
             };
             if let Err(error) = self.audit.answer_audit(id, status, code).await {
-                tracing::warn!(%error, "recording the outcome of a generated run's audit entry failed");
+                tracing::warn!(%error, "recording the outcome of a system audit entry failed");
             }
         }
         done

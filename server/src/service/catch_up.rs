@@ -68,8 +68,9 @@ impl Drydock {
             update: spec.update,
         };
         let origin = RunOrigin {
-            generated_by: None,
             only: Some(left.into_iter().map(|l| l.name).collect()),
+            catch_up_of: Some(format!("/fleets/{fleet}/updateRuns/{run}")),
+            ..RunOrigin::default()
         };
         // A run of that name already there is a 409, as for any run.
         let unconditional = &Precondition::Unconditional;

@@ -6,6 +6,7 @@ mod audit;
 mod auto_upgrade;
 mod browser;
 mod catch_up;
+mod chains;
 mod gates;
 mod members;
 mod overview;
@@ -14,6 +15,7 @@ mod strategies;
 mod webhooks;
 
 pub use auto_upgrade::{Trigger, Triggered, profile_id, schedule_auto_upgrades};
+pub use chains::follow_chains;
 pub use gates::{GateApproval, GateFilter};
 pub use members::MemberView;
 

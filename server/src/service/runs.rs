@@ -6,7 +6,9 @@ use super::{Drydock, provider_error, store_error};
 use crate::provider::OperationStatus;
 use crate::store::{StoreError, StoredEvent, StoredRun};
 use app::engine::{Command, Reply};
-use app::engine::{FleetSnapshot, Plan, PlanMember, PlanRejection, create_run, replan};
+use app::engine::{
+    FleetSnapshot, Plan, PlanMember, PlanRejection, create_pass, create_run, replan,
+};
 use app::model::access::{Caller, Role};
 use app::model::error::sentence;
 use app::model::error::{AppError, ErrorKind};
@@ -34,12 +36,17 @@ fn rejection(rejection: PlanRejection) -> AppError {
     AppError::invalid(code, rejection.to_string())
 }
 
-/// Where a run comes from, beyond its request: the auto-upgrade profile that generated it, and
-/// the members it is limited to (a catch-up run's).
+/// Where a run comes from, beyond its request: the auto-upgrade profile that generated it, the
+/// members it is limited to (a catch-up run's, a later pass's), the run it catches up, and the
+/// pass of a chain it is.
 #[derive(Debug, Default)]
 pub(crate) struct RunOrigin {
     pub generated_by: Option<String>,
     pub only: Option<std::collections::BTreeSet<MemberName>>,
+    pub catch_up_of: Option<String>,
+    pub pass: Option<app::model::run::RunHop>,
+    /// The stored strategy an inline one was copied from (a later pass's).
+    pub update_strategy_id: Option<String>,
 }
 
 /// The strategy name in `name` or `/fleets/{fleet}/updateStrategies/{name}`.
@@ -159,17 +166,16 @@ impl Drydock {
             update: request.update,
         };
         let uid = uuid::Uuid::new_v4().to_string();
-        let (mut run, _) = create_run(
-            name.as_str(),
-            &uid,
-            &snapshot,
-            spec,
-            self.clock.now(),
-            &self.engine,
-        )
-        .map_err(|r| self.plan_refused(r))?;
-        run.update_strategy_id = strategy_id;
+        let (name_, now, engine) = (name.as_str(), self.clock.now(), &self.engine);
+        let created = match origin.pass {
+            Some(pass) => create_pass(name_, &uid, &snapshot, spec, pass, now, engine),
+            None => create_run(name_, &uid, &snapshot, spec, now, engine),
+        };
+        let (mut run, _) = created.map_err(|r| self.plan_refused(r))?;
+        super::chains::check_pass_names(&run)?;
+        run.update_strategy_id = strategy_id.or(origin.update_strategy_id);
         run.auto_upgrade_profile_id = origin.generated_by;
+        run.catch_up_of = origin.catch_up_of;
         self.runs
             .create_run(fleet, &run, self.clock.now())
             .await
@@ -418,6 +424,9 @@ impl Drydock {
     ) -> Result<(Reply, StoredRun), AppError> {
         caller.require(Role::Operator, Some(fleet))?;
         let run = self.get_run(caller, fleet, name).await?.run;
+        if command == Command::Start {
+            self.check_previous_pass(fleet, &run).await?;
+        }
         let reply = self
             .runtime
             .command(&(fleet.clone(), name.clone()), &run.uid, command)

@@ -598,6 +598,21 @@ pub trait RunStore: Send + Sync + 'static {
     async fn get_run(&self, fleet: &FleetName, name: &RunName) -> StoreResult<Option<StoredRun>>;
     /// Whether the fleet has a run of this name (without reading it).
     async fn run_exists(&self, fleet: &FleetName, name: &RunName) -> StoreResult<bool>;
+    /// The passes of completed runs with a pass after them (`hops: PerStrategyPass`), with
+    /// their fleets: of the run `only` names, or of every fleet.
+    async fn completed_passes(
+        &self,
+        only: Option<(&FleetName, &RunName)>,
+    ) -> StoreResult<Vec<(FleetName, app::model::run::RunHop)>>;
+    /// Records that `run`'s next pass was created and started: the chain is not continued from
+    /// `run` again (a person deleting the next pass ends it).
+    async fn link_pass(&self, fleet: &FleetName, run: &RunName, next: &RunName) -> StoreResult<()>;
+    /// A run's state and pass, without reading the run; `None` when there is no such run.
+    async fn pass_of(
+        &self,
+        fleet: &FleetName,
+        name: &RunName,
+    ) -> StoreResult<Option<(app::model::run::State, Option<app::model::run::RunHop>)>>;
     async fn list_runs(&self, fleet: &FleetName) -> StoreResult<Vec<StoredRun>>;
     /// Deletes the run if it is still `previous` (same uid, same etag); `Concurrent` when it
     /// changed meanwhile, `NotFound` when it is gone.

@@ -186,6 +186,7 @@ async fn a_run_in_flight_before_uids_existed_finishes_without_a_second_upgrade()
         .await
         .unwrap();
     for statement in [
+        "DROP TABLE pass_links",
         "DROP TABLE auto_upgrade_profiles",
         "DROP TRIGGER members_stamp_on_insert",
         "DROP TRIGGER members_stamp_on_update",

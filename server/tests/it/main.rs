@@ -28,6 +28,7 @@ mod logs;
 mod members_kept;
 mod metrics;
 mod openapi;
+mod passes;
 mod portable;
 mod provider_faults;
 mod replicas;

@@ -31,7 +31,7 @@ pub struct Draft {
     pub custom_images: RwSignal<String>,
     pub strategy_name: RwSignal<String>,
     /// Members more than one minor behind go through each minor in between.
-    pub hops: RwSignal<bool>,
+    pub hops: RwSignal<Hops>,
 }
 
 impl Draft {
@@ -95,7 +95,7 @@ impl Draft {
             images: RwSignal::new(NodeImageSelectionType::Latest),
             custom_images: RwSignal::new(String::new()),
             strategy_name: RwSignal::new(strategy_name),
-            hops: RwSignal::new(false),
+            hops: RwSignal::new(Hops::None),
         }
     }
 
@@ -105,10 +105,7 @@ impl Draft {
             version: self.version.get(),
             images: self.images.get(),
             custom_images: self.custom_images.get(),
-            hops: match self.hops.get() {
-                true => Hops::PerMember,
-                false => Hops::None,
-            },
+            hops: self.hops.get(),
         }
     }
 
@@ -145,6 +142,32 @@ fn workable_version(
         &EngineConfig::default(),
     )
     .map(|v| v.to_string())
+}
+
+/// The builder's choices for `hops`: the value, its form value, and its words.
+const HOPS_CHOICES: [(Hops, &str, &str); 3] = [
+    (
+        Hops::None,
+        "None",
+        "Fail them (as Azure Fleet Manager does)",
+    ),
+    (
+        Hops::PerMember,
+        "PerMember",
+        "Take each through every minor in between, in its turn",
+    ),
+    (
+        Hops::PerStrategyPass,
+        "PerStrategyPass",
+        "Go one minor at a time: a run of the whole strategy per minor",
+    ),
+];
+
+fn hops_choice(value: &str) -> Hops {
+    HOPS_CHOICES
+        .iter()
+        .find(|(_, v, _)| *v == value)
+        .map_or(Hops::None, |&(hops, _, _)| hops)
 }
 
 /// A radio button bound to a signal.
@@ -377,9 +400,15 @@ fn RunSettings(
                     </select>
                     <p class="muted small">"Preselected: the newest version none of the run's members is blocked by."</p>
                     {field_message(errors, Field::Version)}
-                    <label class="check"><input type="checkbox" prop:checked=move || draft.hops.get()
-                        on:change=move |ev| draft.hops.set(event_target_checked(&ev))/>
-                        " Take members more than one minor version behind through each minor in between (one upgrade per hop, in their turn)"</label>
+                </div>
+                <div class="field">
+                    <label for="hops">"Members more than one minor version behind"</label>
+                    <select id="hops" on:change=move |ev| draft.hops.set(hops_choice(&event_target_value(&ev)))>
+                        {HOPS_CHOICES.iter().map(|&(hops, value, label)| view! {
+                            <option value=value selected=move || draft.hops.get() == hops>{label}</option>
+                        }).collect_view()}
+                    </select>
+                    <p class="muted small">"Kubernetes moves one minor version at a time: 1.28 → 1.31 goes through the newest patch of 1.29 and of 1.30."</p>
                 </div>
             </Show>
             <Show when=takes_images>

@@ -3,7 +3,8 @@
 //! skipped, left pending or fail and why, members no stage touches, and an ETA per stage.
 
 use crate::engine::{
-    GatePlan, GatesPlan, GroupPlan, MemberAction, MemberPlan, Plan, StagePlan, UpgradeTarget,
+    GatePlan, GatesPlan, GroupPlan, HopPlan, MemberAction, MemberPlan, Plan, StagePlan,
+    UpgradeTarget,
 };
 use crate::model::run::Limits;
 use crate::model::target::Step;
@@ -117,6 +118,7 @@ fn PlanView(plan: Plan) -> impl IntoView {
     let images = plan.selected_node_image_versions.clone();
     view! {
         <p class="summary" data-testid="plan-summary">{tally(&plan)}</p>
+        {passes_view(&plan.hops)}
         {(!images.is_empty()).then(|| view! {
             <p class="small">"Selected node images: "
                 {images.iter().map(|v| view! { <code>{v.to_string()}</code>" " }).collect_view()}</p>
@@ -131,6 +133,35 @@ fn PlanView(plan: Plan) -> impl IntoView {
             <p class="small not-in-stage">{plan.not_in_any_stage.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")}</p>
         })}
     }
+}
+
+/// A chain's passes, one line each: where each takes its members, how many, and when.
+fn passes_view(hops: &[HopPlan]) -> impl IntoView {
+    (!hops.is_empty()).then(|| {
+        view! {
+            <p class="small">{format!(
+                "One minor version at a time: {} runs of the whole strategy, each started when the one before it completes. The stages below are the first.",
+                hops.len()
+            )}</p>
+            <ol class="plan-passes small" data-testid="plan-passes">
+                {hops.iter().map(|hop| view! { <li>{pass_words(hop)}</li> }).collect_view()}
+            </ol>
+        }
+    })
+}
+
+fn pass_words(hop: &HopPlan) -> String {
+    let left = match hop.not_upgraded {
+        0 => String::new(),
+        n => format!(", {n} pending or blocked"),
+    };
+    format!(
+        "to {}: {} to upgrade{left}, from {} to {}",
+        hop.to,
+        count(hop.upgrades, "member", "members"),
+        span(hop.starts_after_ms),
+        span(hop.ends_after_ms)
+    )
 }
 
 fn stage_view(stage: StagePlan) -> impl IntoView {

@@ -56,6 +56,20 @@ fn generated_by(run: &RunSummary) -> Option<impl IntoView + use<>> {
     )
 }
 
+/// `pass 2 of 3` under a run that is a pass of a chain, `catch-up of r` under a catch-up run.
+fn lineage(run: &RunSummary) -> Option<impl IntoView + use<>> {
+    let pass = run
+        .hop
+        .as_ref()
+        .map(|hop| format!("pass {} of {}", hop.number, hop.of));
+    let catch_up = run.catch_up_of.as_deref().map(|id| {
+        let of = id.rsplit('/').next().unwrap_or(id);
+        format!("catch-up of {of}")
+    });
+    let words: Vec<String> = [pass, catch_up].into_iter().flatten().collect();
+    (!words.is_empty()).then(|| view! { <br/><span class="muted small">{words.join(" · ")}</span> })
+}
+
 #[component]
 fn RunsTable(fleet: String, runs: Vec<RunSummary>) -> impl IntoView {
     view! {
@@ -93,7 +107,7 @@ fn run_row(fleet: &str, run: RunSummary) -> impl IntoView + use<> {
     };
     view! {
         <tr data-run=run.name.clone()>
-            <th scope="row"><a href=href>{run.name.clone()}</a>{generated_by(&run)}</th>
+            <th scope="row"><a href=href>{run.name.clone()}</a>{generated_by(&run)}{lineage(&run)}</th>
             <td><StateBadge state=run.status.state/></td>
             <td>{upgrade_label(run.update.upgrade.kind)}</td>
             <td class="version">{target}</td>

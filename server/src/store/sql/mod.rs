@@ -7,6 +7,7 @@
 mod access;
 mod audit;
 mod auto_upgrade;
+mod chains;
 mod checkpoints;
 mod documents;
 mod drivers;

@@ -95,6 +95,11 @@ const TABLES: &[Table] = &[
         order: "fleet, name",
     },
     Table {
+        name: "pass_links",
+        columns: &[("fleet", Text), ("run", Text), ("next", Text)],
+        order: "fleet, run",
+    },
+    Table {
         name: "run_members",
         columns: &[
             ("fleet", Text),

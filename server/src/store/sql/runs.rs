@@ -226,6 +226,25 @@ impl RunStore for SqlStore {
         Ok(found > 0)
     }
 
+    async fn completed_passes(
+        &self,
+        only: Option<(&FleetName, &RunName)>,
+    ) -> StoreResult<Vec<(FleetName, app::model::run::RunHop)>> {
+        super::chains::completed_passes(self, only).await
+    }
+
+    async fn link_pass(&self, fleet: &FleetName, run: &RunName, next: &RunName) -> StoreResult<()> {
+        super::chains::link_pass(self, fleet, run, next).await
+    }
+
+    async fn pass_of(
+        &self,
+        fleet: &FleetName,
+        name: &RunName,
+    ) -> StoreResult<Option<(app::model::run::State, Option<app::model::run::RunHop>)>> {
+        super::chains::pass_of(self, fleet, name).await
+    }
+
     async fn list_runs(&self, fleet: &FleetName) -> StoreResult<Vec<StoredRun>> {
         let rows = sqlx::query("SELECT uid, body, version, wake_at, created_at FROM runs WHERE fleet = $1 ORDER BY created_at, name")
             .bind(fleet.as_str())

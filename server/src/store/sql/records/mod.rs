@@ -19,7 +19,7 @@ pub use member::{MemberRecord, TargetRecord};
 
 use app::model::names::MemberName;
 use app::model::run::{
-    GroupRun, GroupState, Limits, RunState, StageRun, StageState, UpdateRun, WaitState,
+    GroupRun, GroupState, Limits, RunHop, RunState, StageRun, StageState, UpdateRun, WaitState,
 };
 use app::model::time::Timestamp;
 use app::model::update::RunSpec;
@@ -57,6 +57,10 @@ pub struct RunRecord {
     update_strategy_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     auto_upgrade_profile_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    catch_up_of: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hop: Option<RunHop>,
     spec: RunSpec,
     state: RunStateRecord,
     stages: Vec<StageRecord>,
@@ -216,6 +220,8 @@ impl Stored for RunRecord {
             uid: run.uid.clone(),
             update_strategy_id: run.update_strategy_id.clone(),
             auto_upgrade_profile_id: run.auto_upgrade_profile_id.clone(),
+            catch_up_of: run.catch_up_of.clone(),
+            hop: run.hop.clone(),
             spec: run.spec.clone(),
             state: RunStateRecord::of(&run.state),
             stages: run.stages.iter().map(StageRecord::of).collect(),
@@ -231,6 +237,8 @@ impl Stored for RunRecord {
             uid: self.uid,
             update_strategy_id: self.update_strategy_id,
             auto_upgrade_profile_id: self.auto_upgrade_profile_id,
+            catch_up_of: self.catch_up_of,
+            hop: self.hop,
             spec: self.spec,
             state: self.state.into_model(),
             stages: self.stages.into_iter().map(Stored::into_model).collect(),

@@ -303,6 +303,13 @@ fn every_run_stage_group_and_gate_state_survives_the_runs_record() {
             uid: "u-1".into(),
             update_strategy_id: Some("s".into()),
             auto_upgrade_profile_id: Some("/fleets/f/autoUpgradeProfiles/p".into()),
+            catch_up_of: Some("/fleets/f/updateRuns/before".into()),
+            hop: Some(app::model::run::RunHop {
+                number: 2,
+                of: 3,
+                minor: 30,
+                first_run: "r".into(),
+            }),
             spec: spec.clone(),
             state,
             stages: stages.clone(),
