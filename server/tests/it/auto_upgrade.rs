@@ -501,3 +501,45 @@ async fn a_run_a_person_named_like_a_generated_one_is_not_taken_for_it() {
         &s.get(&format!("{PROFILES}/rapid")).await.body["properties"]["autoUpgradeProfileStatus"];
     assert_eq!(status["lastTriggerStatus"], "Failed", "{status}");
 }
+
+/// A profile follows a real provider's catalog too: the `exec` lab's catalog, read again by
+/// each scheduled trigger once its `catalog_ttl_seconds` has passed (0 here: every trigger).
+#[tokio::test]
+async fn a_profile_generates_a_run_once_an_exec_providers_catalog_offers_a_patch() {
+    use crate::common::lab::{self, Lab};
+    let lab = Lab::new(1, 0.1);
+    let config = std::fs::read_to_string(&lab.config).unwrap().replace(
+        "observation_ttl_seconds = 0",
+        "observation_ttl_seconds = 0\ncatalog_ttl_seconds = 0",
+    );
+    std::fs::write(&lab.config, config).unwrap();
+    let s = common::start_configured(&lab.config).await;
+    s.fleet("f").await;
+    let joined = s.join("f", "c00", "exec:lab/c00", None).await;
+    assert_eq!(joined.status, StatusCode::CREATED, "{}", joined.body);
+    let minor = &lab::FROM[..4];
+    let profile = json!({"channel": "TargetKubernetesVersion", "targetKubernetesVersion": minor});
+    assert_eq!(
+        put_profile(&s, "lts", profile).await.status,
+        StatusCode::CREATED
+    );
+    let current = scheduled(&s).await;
+    assert!(
+        matches!(&current[..], [Triggered::Nothing(_)]),
+        "the member runs the newest {minor} patch the lab offers: {current:?}"
+    );
+
+    lab.change_fleet(|fleet| {
+        let versions = fleet["catalog"]["kubernetesVersions"]
+            .as_array_mut()
+            .unwrap();
+        versions.push(json!("1.29.4"));
+    });
+    assert_eq!(
+        scheduled(&s).await,
+        vec![Triggered::Generated("lts-1-29-4".parse_run())]
+    );
+    let run = s.get("/api/v1/fleets/f/updateRuns/lts-1-29-4").await;
+    let upgrade = &run.body["properties"]["managedClusterUpdate"]["upgrade"];
+    assert_eq!(upgrade["kubernetesVersion"], "1.29.4", "{}", run.body);
+}
