@@ -245,6 +245,27 @@ test("a member three minors behind goes through each minor when the run takes ho
   expect(problems).toEqual([]);
 });
 
+test("a run waits for releases to reach members' regions as long as the builder says, in hours", async ({ page, request }) => {
+  const problems = watchConsole(page);
+  const fleet = uniqueName("defer");
+  await makeFleet(request, fleet, [{ name: `${fleet}-a`, minorsBehind: 1 }]);
+  await openBuilder(page, fleet);
+  await page.getByLabel("Run name", { exact: true }).fill("waits");
+  const wait = page.getByLabel("Wait for a release to reach a member's region (hours)");
+  await wait.fill("forever");
+  await page.getByRole("button", { name: "Create run" }).click();
+  await expect(wait).toBeFocused();
+  await expect(wait).toHaveAttribute("aria-invalid", "true");
+  await expect(page.locator("#defer-hours ~ .field-error")).toContainText("at most 720 (30 days)");
+  expect((await request.get(`/api/v1/fleets/${fleet}/updateRuns/waits`)).status(), "nothing was created").toBe(404);
+  await wait.fill("1.5");
+  await page.getByRole("button", { name: "Create run" }).click();
+  await expect(page).toHaveURL(new RegExp(`/fleets/${fleet}/updates/runs/waits$`));
+  const run = await (await request.get(`/api/v1/fleets/${fleet}/updateRuns/waits`)).json();
+  expect(run.properties.managedClusterUpdate.deferUntilAvailable).toEqual({ maxWaitInSeconds: 5400 });
+  expect(problems).toEqual([]);
+});
+
 test("a fleet two minors behind goes one minor at a time, a run of the strategy per minor", async ({ page, request }) => {
   test.setTimeout(150_000);
   const problems = watchConsole(page);

@@ -24,6 +24,7 @@ pub enum Field {
     StageSelector(u64),
     StageGates(u64),
     CustomImages,
+    DeferHours,
     RunFailures,
     StrategyName,
 }
@@ -154,6 +155,9 @@ pub fn run_problems(
     if let (true, Err(why)) = (names_images, upgrade.custom_versions()) {
         problems.insert(Field::CustomImages, why);
     }
+    if let Err(why) = upgrade.defer_until_available() {
+        problems.insert(Field::DeferHours, why);
+    }
     problems
 }
 
@@ -191,6 +195,7 @@ mod tests {
             images: NodeImageSelectionType::Latest,
             custom_images: String::new(),
             hops: Hops::None,
+            defer_hours: String::new(),
         }
     }
 

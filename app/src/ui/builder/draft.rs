@@ -8,8 +8,8 @@ use crate::model::names::{GroupName, StageName};
 use crate::model::selector::{LabelSelector, MemberSelector};
 use crate::model::strategy::{GroupRef, UpdateStage, UpdateStrategy};
 use crate::model::update::{
-    CreateRun, CustomNodeImageVersion, Hops, ManagedClusterUpdate, NodeImageSelection,
-    NodeImageSelectionType, StrategySource, UpgradeSpec, UpgradeType,
+    CreateRun, CustomNodeImageVersion, DeferUntilAvailable, Hops, ManagedClusterUpdate,
+    NodeImageSelection, NodeImageSelectionType, StrategySource, UpgradeSpec, UpgradeType,
 };
 use crate::model::version::{KubernetesVersion, NodeImageVersion};
 use crate::model::window::DayOfWeek;
@@ -436,6 +436,8 @@ pub struct UpgradeChoice {
     pub custom_images: String,
     /// Ignored for a node-image-only upgrade, which changes no Kubernetes version.
     pub hops: Hops,
+    /// `deferUntilAvailable` in hours as typed (fractions allowed); empty: do not wait.
+    pub defer_hours: String,
 }
 
 impl UpgradeChoice {
@@ -467,6 +469,29 @@ impl UpgradeChoice {
         Ok(selection)
     }
 
+    /// How long a member waits for its version or image to reach its region, as typed.
+    pub fn defer_until_available(&self) -> Result<Option<DeferUntilAvailable>, String> {
+        let text = self.defer_hours.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        let max_hours = DeferUntilAvailable::MAX_SECONDS / 3600;
+        let rule = || {
+            format!(
+                "Give a number of hours above 0 and at most {max_hours} (30 days), e.g. 6 or 0.5, or leave it empty not to wait."
+            )
+        };
+        let hours: f64 = text.parse().map_err(|_| rule())?;
+        if !hours.is_finite() || hours <= 0.0 || hours > max_hours as f64 {
+            return Err(rule());
+        }
+        // A fraction of an hour too small for a second still waits one second.
+        let max_wait_in_seconds = ((hours * 3600.0).round() as i64).max(1);
+        Ok(Some(DeferUntilAvailable {
+            max_wait_in_seconds,
+        }))
+    }
+
     pub fn update(&self) -> Result<ManagedClusterUpdate, String> {
         let kubernetes_version = match self.scope {
             UpgradeType::NodeImageOnly => None,
@@ -487,7 +512,7 @@ impl UpgradeChoice {
             node_image_selection: self.node_image_selection()?,
             // Not offered by the builder yet: stopped clusters are skipped, as by default.
             stopped_cluster_action: Default::default(),
-            defer_until_available: None,
+            defer_until_available: self.defer_until_available()?,
         })
     }
 }
@@ -704,6 +729,7 @@ mod tests {
             custom_images:
                 " AKSUbuntu-2204gen2containerd-202410.01.0,\nAzureLinuxV2gen2-202401.01.0 ".into(),
             hops: Hops::None,
+            defer_hours: String::new(),
         };
         let selection = upgrade.update().unwrap().node_image_selection;
         let named: Vec<String> = selection
@@ -746,6 +772,43 @@ mod tests {
     }
 
     #[test]
+    fn the_wait_for_availability_is_typed_in_hours_and_bounded_to_thirty_days() {
+        let mut upgrade = UpgradeChoice {
+            scope: UpgradeType::Full,
+            version: "1.30.5".into(),
+            images: NodeImageSelectionType::Latest,
+            custom_images: String::new(),
+            hops: Hops::None,
+            defer_hours: " ".into(),
+        };
+        let wait = |u: &UpgradeChoice| u.update().map(|m| m.defer_until_available);
+        assert_eq!(wait(&upgrade), Ok(None), "empty: the run does not wait");
+        upgrade.defer_hours = "1.5".into();
+        assert_eq!(
+            wait(&upgrade),
+            Ok(Some(DeferUntilAvailable {
+                max_wait_in_seconds: 5400
+            }))
+        );
+        upgrade.defer_hours = "720".into();
+        assert_eq!(
+            wait(&upgrade).unwrap().unwrap().max_wait_in_seconds,
+            DeferUntilAvailable::MAX_SECONDS
+        );
+        upgrade.defer_hours = "0.0001".into();
+        assert_eq!(wait(&upgrade).unwrap().unwrap().max_wait_in_seconds, 1);
+        for bad in ["0", "-2", "721", "six", "NaN", "inf"] {
+            upgrade.defer_hours = bad.into();
+            assert!(
+                wait(&upgrade)
+                    .unwrap_err()
+                    .contains("at most 720 (30 days)"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn the_request_matches_the_sequence_and_scope() {
         let upgrade = UpgradeChoice {
             scope: UpgradeType::NodeImageOnly,
@@ -753,6 +816,7 @@ mod tests {
             images: NodeImageSelectionType::Consistent,
             custom_images: String::new(),
             hops: Hops::None,
+            defer_hours: String::new(),
         };
         let (request, spec) =
             run_request(Sequence::OneByOne, &Stages::default(), "", None, &upgrade).unwrap();

@@ -94,6 +94,7 @@ pub fn element_id(field: Field) -> String {
         Field::StageSelector(key) => format!("stage-selector-{key}"),
         Field::StageGates(key) => format!("stage-gates-{key}"),
         Field::CustomImages => "custom-images".into(),
+        Field::DeferHours => "defer-hours".into(),
         Field::RunFailures => "run-failures".into(),
         Field::StrategyName => "strategy-name".into(),
     }

@@ -32,6 +32,8 @@ pub struct Draft {
     pub strategy_name: RwSignal<String>,
     /// Members more than one minor behind go through each minor in between.
     pub hops: RwSignal<Hops>,
+    /// `deferUntilAvailable` in hours, as typed; empty: do not wait.
+    pub defer_hours: RwSignal<String>,
 }
 
 impl Draft {
@@ -96,6 +98,7 @@ impl Draft {
             custom_images: RwSignal::new(String::new()),
             strategy_name: RwSignal::new(strategy_name),
             hops: RwSignal::new(Hops::None),
+            defer_hours: RwSignal::new(String::new()),
         }
     }
 
@@ -106,6 +109,7 @@ impl Draft {
             images: self.images.get(),
             custom_images: self.custom_images.get(),
             hops: self.hops.get(),
+            defer_hours: self.defer_hours.get(),
         }
     }
 
@@ -121,6 +125,7 @@ impl Draft {
         self.custom_images.track();
         self.strategy_name.track();
         self.hops.track();
+        self.defer_hours.track();
     }
 }
 
@@ -424,6 +429,9 @@ fn RunSettings(
                     <p class="muted small">"One image per family, separated by spaces or commas; pools of other families keep their image, and a member whose region lacks its image waits Pending."</p>
                 </Show>
             </Show>
+            <TextField field=Field::DeferHours label="Wait for a release to reach a member's region (hours)" value=draft.defer_hours
+                placeholder="empty: do not wait"/>
+            <p class="muted small">"A member whose version or image has not reached its region yet holds its group and looks again every 15 minutes, up to this long; then it is left Pending. Up to 720 hours."</p>
         </section>
     }
 }
