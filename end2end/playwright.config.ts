@@ -4,6 +4,7 @@ import { defineConfig } from "@playwright/test";
 const bin = process.env.DRYDOCK_BIN ?? "target/debug/drydock";
 const port = Number(process.env.DRYDOCK_E2E_PORT ?? 3100);
 export const aksPort = port + 100;
+export const releasesPort = port + 200;
 const fakeArm = bin.replace(/drydock$/, "examples/fake_arm");
 const fakeIdp = bin.replace(/drydock$/, "examples/fake_idp");
 /** The main server's first admin; the suite signs in as them once (global-setup.ts). */
@@ -69,6 +70,19 @@ export default defineConfig({
       `exec ${bin} serve --config target/e2e-aks/drydock.toml --addr 127.0.0.1:${aksPort} ` +
       `--database-url sqlite://target/e2e-aks/drydock.db --time-scale 600 --auth none`,
     url: `http://127.0.0.1:${aksPort}/api/v1/providers`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: "ignore",
+    stderr: "pipe",
+  }, {
+    // A catalog that moves (release-train.spec.ts): a simulated release every fleet day, 10 s
+    // at 8640×, and the auto-upgrade schedule looking every 2 s.
+    cwd: "..",
+    command:
+      `rm -rf target/e2e-releases && mkdir -p target/e2e-releases && ` +
+      `exec ${bin} serve --addr 127.0.0.1:${releasesPort} --database-url sqlite://target/e2e-releases/drydock.db ` +
+      `--time-scale 8640 --simulated-release-days 1 --auto-upgrade-interval-seconds 2 --auth none`,
+    url: `http://127.0.0.1:${releasesPort}/api/v1/fleets`,
     reuseExistingServer: false,
     timeout: 60_000,
     stdout: "ignore",
