@@ -13,6 +13,7 @@ pub mod member;
 pub mod names;
 pub mod overview;
 pub mod precondition;
+pub mod resources;
 pub mod run;
 #[cfg(feature = "ssr")]
 mod schema;

@@ -100,6 +100,10 @@ name_type!(
     WebhookName, "webhook", 63
 );
 name_type!(
+    /// A resource bundle's name (Kubernetes manifests placed on members), unique within a fleet.
+    ResourceName, "resource", 63
+);
+name_type!(
     /// A simulated cluster's name (its resource id is `sim:{name}`).
     ClusterName, "cluster", 63
 );
