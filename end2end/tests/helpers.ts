@@ -40,6 +40,8 @@ export type MemberSpec = {
   name: string; group?: string; region?: string; minorsBehind?: number; failNext?: boolean;
   /** Nodes in its one pool (3 by default): more nodes, a longer upgrade. */
   nodes?: number;
+  /** On its region's newest node image rather than its oldest. */
+  newestImage?: boolean;
   labels?: Record<string, string>;
 };
 
@@ -65,7 +67,7 @@ export async function makeFleet(request: APIRequestContext, fleet: string, membe
         kubernetesVersion: version,
         failNext: m.failNext ?? false,
         nodePools: [{ name: "system", count: m.nodes ?? 3, kubernetesVersion: version, osSku: "AKSUbuntu-2204gen2containerd",
-                      nodeImageVersion: `AKSUbuntu-2204gen2containerd-${releases[0]}` }],
+                      nodeImageVersion: `AKSUbuntu-2204gen2containerd-${m.newestImage ? releases.at(-1) : releases[0]}` }],
       },
     });
     expect(cluster.ok(), await cluster.text()).toBeTruthy();

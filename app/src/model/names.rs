@@ -5,7 +5,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
 
 /// The DNS-label shape every Drydock name shares: lower-case letters, digits and inner dashes.
-fn is_dns_label(text: &str) -> bool {
+pub(crate) fn is_dns_label(text: &str) -> bool {
     let bytes = text.as_bytes();
     let edge_ok = |c: u8| c.is_ascii_lowercase() || c.is_ascii_digit();
     match (bytes.first(), bytes.last()) {

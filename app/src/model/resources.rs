@@ -4,6 +4,7 @@
 //! member would refuse, and two objects of one bundle never claim the same identity. What an
 //! object says beyond its identity is the cluster's to judge when it is applied.
 
+use super::names::is_dns_label;
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -229,21 +230,8 @@ fn object_name(
         }
         _ => return Err(ManifestError::at(index, "metadata.name", "is required")),
     };
-    let valid = if kind == "Namespace" {
-        is_dns_label(name, 63)
-    } else if PATH_SEGMENT_NAMED.contains(&kind) {
-        is_path_segment(name)
-    } else {
-        is_dns_subdomain(name)
-    };
-    if !valid {
-        let rule = if kind == "Namespace" {
-            "1 to 63 lower-case letters, digits and '-', starting and ending with a letter or digit"
-        } else if PATH_SEGMENT_NAMED.contains(&kind) {
-            "any text without '/' or '%', other than '.' and '..'"
-        } else {
-            "1 to 253 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit"
-        };
+    let (valid, rule) = name_rule(kind);
+    if !valid(name) {
         return Err(ManifestError::at(
             index,
             "metadata.name",
@@ -252,6 +240,27 @@ fn object_name(
     }
     Ok(name.clone())
 }
+
+/// How a kind's objects are named, as Kubernetes checks it, and that rule in words.
+fn name_rule(kind: &str) -> (fn(&str) -> bool, &'static str) {
+    if kind == "Namespace" {
+        (is_namespace_name, LABEL_RULE)
+    } else if PATH_SEGMENT_NAMED.contains(&kind) {
+        (
+            is_path_segment,
+            "any text without '/' or '%', other than '.' and '..'",
+        )
+    } else {
+        (
+            is_dns_subdomain,
+            "1 to 253 lower-case letters, digits, '-' and '.', starting and ending with a letter or digit",
+        )
+    }
+}
+
+/// A DNS label's rule in words: namespaces' names.
+const LABEL_RULE: &str =
+    "1 to 63 lower-case letters, digits and '-', starting and ending with a letter or digit";
 
 fn object_namespace(
     index: usize,
@@ -276,13 +285,11 @@ fn object_namespace(
             format!("a {kind} is cluster-scoped: it takes no namespace"),
         ));
     }
-    if !is_dns_label(namespace, 63) {
+    if !is_namespace_name(namespace) {
         return Err(ManifestError::at(
             index,
             "metadata.namespace",
-            format!(
-                "'{namespace}' is not a namespace name: 1 to 63 lower-case letters, digits and '-', starting and ending with a letter or digit"
-            ),
+            format!("'{namespace}' is not a namespace name: {LABEL_RULE}"),
         ));
     }
     Ok(Some(namespace.clone()))
@@ -334,19 +341,14 @@ fn is_kind(kind: &str) -> bool {
         && kind.chars().all(|c| c.is_ascii_alphanumeric())
 }
 
-/// RFC 1123 label: lower-case letters, digits and inner '-'.
-fn is_dns_label(text: &str, max: usize) -> bool {
-    let edge = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
-    !text.is_empty()
-        && text.len() <= max
-        && text.starts_with(edge)
-        && text.ends_with(edge)
-        && text.chars().all(|c| edge(c) || c == '-')
+/// RFC 1123 label of at most 63 characters: a namespace's name.
+fn is_namespace_name(text: &str) -> bool {
+    text.len() <= 63 && is_dns_label(text)
 }
 
 /// RFC 1123 subdomain: dot-separated labels, 253 characters at most.
 fn is_dns_subdomain(text: &str) -> bool {
-    text.len() <= 253 && text.split('.').all(|label| is_dns_label(label, 63))
+    text.len() <= 253 && text.split('.').all(is_namespace_name)
 }
 
 fn is_path_segment(text: &str) -> bool {

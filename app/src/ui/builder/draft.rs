@@ -482,14 +482,16 @@ impl UpgradeChoice {
             )
         };
         let hours: f64 = text.parse().map_err(|_| rule())?;
-        if !hours.is_finite() || hours <= 0.0 || hours > max_hours as f64 {
+        if !hours.is_finite() || hours <= 0.0 {
             return Err(rule());
         }
-        // A fraction of an hour too small for a second still waits one second.
-        let max_wait_in_seconds = ((hours * 3600.0).round() as i64).max(1);
-        Ok(Some(DeferUntilAvailable {
-            max_wait_in_seconds,
-        }))
+        // A fraction of an hour too small for a second still waits one second; the upper bound
+        // is the model's.
+        let defer = DeferUntilAvailable {
+            max_wait_in_seconds: ((hours * 3600.0).round() as i64).max(1),
+        };
+        defer.checked().map_err(|_| rule())?;
+        Ok(Some(defer))
     }
 
     pub fn update(&self) -> Result<ManagedClusterUpdate, String> {
