@@ -23,6 +23,7 @@ mod test_support;
 pub mod tls;
 pub mod web;
 pub mod webhooks;
+pub mod yaml;
 
 use clock::{Clock, ScaledClock};
 use leptos::prelude::LeptosOptions;

@@ -5,6 +5,8 @@
 //! object says beyond its identity is the cluster's to judge when it is applied.
 
 use super::names::is_dns_label;
+use super::time::Timestamp;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -77,6 +79,45 @@ pub struct Manifest {
     pub object: Value,
 }
 
+impl Manifest {
+    /// The object as people name it, for lists and messages.
+    pub fn reference(&self) -> ObjectRef {
+        ObjectRef {
+            api_version: self.api_version.clone(),
+            kind: self.key.kind.clone(),
+            namespace: self.key.namespace.clone(),
+            name: self.key.name.clone(),
+        }
+    }
+}
+
+/// An object of a bundle as its manifest names it: `apps/v1` `Deployment` `web/frontend`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectRef {
+    pub api_version: String,
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+/// One immutable, numbered version of a resource: what it held from `created_at` on. Placements
+/// and rollouts name a snapshot, never "the resource", so what a member was given stays known.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SnapshotInfo {
+    /// 1 for a resource's first content, one more for each change.
+    pub index: i64,
+    /// `sha256:` and the hex digest of the objects as stored (JSON, keys sorted): equal hashes,
+    /// equal objects.
+    pub hash: String,
+    pub created_at: Timestamp,
+    pub objects: Vec<ObjectRef>,
+}
+
 /// What is wrong with a bundle, at the field that is wrong: `manifests[2].metadata.name`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManifestError {
@@ -85,6 +126,8 @@ pub struct ManifestError {
     /// The field within the manifest (`metadata.name`), empty for the manifest itself.
     pub field: String,
     pub message: String,
+    /// For an object given twice: where it was first given.
+    pub first: Option<usize>,
 }
 
 impl ManifestError {
@@ -93,6 +136,7 @@ impl ManifestError {
             index: None,
             field: String::new(),
             message,
+            first: None,
         }
     }
 
@@ -101,6 +145,7 @@ impl ManifestError {
             index: Some(index),
             field: field.to_owned(),
             message: message.into(),
+            first: None,
         }
     }
 
@@ -116,7 +161,11 @@ impl ManifestError {
 
 impl fmt::Display for ManifestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path(), self.message)
+        write!(f, "{}: {}", self.path(), self.message)?;
+        match self.first {
+            Some(first) => write!(f, " (first as manifests[{first}])"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -145,11 +194,10 @@ pub fn parse_manifests(values: &[Value]) -> Result<Vec<Manifest>, ManifestError>
     for (index, value) in values.iter().enumerate() {
         let manifest = parse_manifest(index, value)?;
         if let Some(first) = seen.insert(manifest.key.clone(), index) {
-            return Err(ManifestError::at(
-                index,
-                "",
-                format!("{} is also manifests[{first}]", manifest.key),
-            ));
+            return Err(ManifestError {
+                first: Some(first),
+                ..ManifestError::at(index, "", format!("{} is given twice", manifest.key))
+            });
         }
         manifests.push(manifest);
     }

@@ -116,7 +116,7 @@ fn an_identity_given_twice_names_both_places() {
         parse_manifests(&[config_map("a"), config_map("settings"), other_version]).unwrap_err();
     assert_eq!(
         error.to_string(),
-        "manifests[2]: ConfigMap team-a/settings is also manifests[1]"
+        "manifests[2]: ConfigMap team-a/settings is given twice (first as manifests[1])"
     );
     let same_name_elsewhere = json!({"apiVersion": "v1", "kind": "ConfigMap",
                                      "metadata": {"name": "settings", "namespace": "team-b"}});

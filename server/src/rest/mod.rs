@@ -12,6 +12,7 @@ mod gates;
 mod members;
 pub mod openapi;
 mod providers;
+mod resources;
 mod runs;
 mod shapes;
 mod simulator;
@@ -35,14 +36,16 @@ use std::sync::Arc;
 pub type ApiState = Arc<Drydock>;
 pub type ApiResult = Result<Response, ApiError>;
 
-/// Request bodies larger than this are refused with 413 before they are read.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Request bodies larger than this are refused with 413 before they are read. Room for a
+/// resource's 1 MiB of objects given as indented YAML inside a JSON string.
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 /// Every API route: its path, each method's handler and what it does. The router and the
 /// OpenAPI document are built from this list, and the access matrix test walks it, so a new
 /// route cannot miss the document or the test.
 pub fn routes() -> Vec<Route> {
     let mut all = fleet_routes();
+    all.extend(resource_routes());
     all.extend(run_routes());
     all.extend(access_routes());
     all.extend(provider_routes());
@@ -174,6 +177,59 @@ fn fleet_routes() -> Vec<Route> {
             )
             .body::<NoInput>()
             .ok::<auto_upgrade::Generated>(),
+        ),
+    ]
+}
+
+fn resource_routes() -> Vec<Route> {
+    vec![
+        Route::at("/fleets/{fleet}/resources").get(
+            resources::index,
+            Op::new(
+                "listResources",
+                "Lists a fleet's resources: bundles of Kubernetes objects to place on members.",
+            )
+            .ok::<List<resources::ResourceBundle>>(),
+        ),
+        Route::at("/fleets/{fleet}/resources/{name}")
+            .put(
+                resources::put,
+                Op::new(
+                    "putResource",
+                    "Stores Kubernetes objects (JSON manifests or multi-document YAML) as the resource's next snapshot; the same objects again make none.",
+                )
+                .body::<ArmBody<resources::PutResourceProperties>>()
+                .put::<resources::ResourceBundle>(),
+            )
+            .get(
+                resources::get,
+                Op::new(
+                    "getResource",
+                    "Reads a resource: its newest snapshot's objects.",
+                )
+                .ok::<resources::ResourceBundle>(),
+            )
+            .delete(
+                resources::delete,
+                Op::new("deleteResource", "Deletes a resource with its snapshots.")
+                    .preconditions()
+                    .deletes(),
+            ),
+        Route::at("/fleets/{fleet}/resources/{name}/snapshots").get(
+            resources::snapshots,
+            Op::new(
+                "listResourceSnapshots",
+                "The resource's kept snapshots (the newest ten), newest first, without their objects.",
+            )
+            .ok::<List<resources::SnapshotSummary>>(),
+        ),
+        Route::at("/fleets/{fleet}/resources/{name}/snapshots/{index}").get(
+            resources::snapshot,
+            Op::new(
+                "getResourceSnapshot",
+                "Reads one snapshot with its objects.",
+            )
+            .ok::<resources::Snapshot>(),
         ),
     ]
 }

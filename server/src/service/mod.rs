@@ -10,6 +10,7 @@ mod chains;
 mod gates;
 mod members;
 mod overview;
+mod resources;
 mod runs;
 mod strategies;
 mod webhooks;
@@ -18,6 +19,7 @@ pub use auto_upgrade::{Trigger, Triggered, profile_id, schedule_auto_upgrades};
 pub use chains::follow_chains;
 pub use gates::{GateApproval, GateFilter};
 pub use members::MemberView;
+pub use resources::{BundleInput, read_bundle, snapshot_info};
 
 use crate::clock::Clock;
 use crate::provider::ProviderError;
@@ -39,6 +41,7 @@ pub struct Drydock {
     store: Arc<dyn FleetStore>,
     strategies: Arc<dyn StrategyStore>,
     profiles: Arc<dyn crate::store::AutoUpgradeStore>,
+    resources: Arc<dyn crate::store::ResourceStore>,
     runs: Arc<dyn RunStore>,
     webhooks: Arc<dyn WebhookStore>,
     engine: EngineConfig,
@@ -160,6 +163,7 @@ impl Drydock {
             store: stores.fleets,
             strategies: stores.strategies,
             profiles: stores.profiles,
+            resources: stores.resources,
             runs: stores.runs,
             webhooks: stores.webhooks,
             engine,

@@ -15,8 +15,8 @@ use app::model::catalog::Catalog;
 use app::model::cluster::ClusterState;
 use app::model::member::{ClusterResourceId, FleetSummary, Member, MemberSpec};
 use app::model::names::{
-    AutoUpgradeProfileName, ClusterName, FleetName, GroupName, MemberName, RunName, StrategyName,
-    WebhookName,
+    AutoUpgradeProfileName, ClusterName, FleetName, GroupName, MemberName, ResourceName, RunName,
+    StrategyName, WebhookName,
 };
 use app::model::run::{RunEvent, UpdateRun};
 use app::model::strategy::UpdateStrategy;
@@ -111,6 +111,7 @@ pub struct Stores {
     pub fleets: std::sync::Arc<dyn FleetStore>,
     pub strategies: std::sync::Arc<dyn StrategyStore>,
     pub profiles: std::sync::Arc<dyn AutoUpgradeStore>,
+    pub resources: std::sync::Arc<dyn ResourceStore>,
     pub runs: std::sync::Arc<dyn RunStore>,
     pub webhooks: std::sync::Arc<dyn WebhookStore>,
     pub access: std::sync::Arc<dyn access::AccessStore>,
@@ -124,6 +125,7 @@ impl Stores {
             fleets: store.clone(),
             strategies: store.clone(),
             profiles: store.clone(),
+            resources: store.clone(),
             runs: store.clone(),
             webhooks: store.clone(),
             access: store.clone(),
@@ -503,6 +505,79 @@ pub trait AutoUpgradeStore: Send + Sync + 'static {
         name: &AutoUpgradeProfileName,
         status: &AutoUpgradeProfileStatus,
     ) -> StoreResult<bool>;
+}
+
+/// One stored snapshot of a resource: its number, digest, time and objects (checked when
+/// written).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredSnapshot {
+    pub index: i64,
+    pub hash: String,
+    pub created_at: Timestamp,
+    pub manifests: Vec<serde_json::Value>,
+}
+
+/// A resource as stored: its name and its newest snapshot, whose index is its etag.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredResource {
+    pub name: ResourceName,
+    pub latest: StoredSnapshot,
+}
+
+/// What a resource write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceWrite {
+    Created,
+    /// A new snapshot was made.
+    Changed,
+    /// The objects were those of the newest snapshot already: nothing was written.
+    Unchanged,
+}
+
+/// How many snapshots of a resource are kept, newest first (KubeFleet's default
+/// `revisionHistoryLimit`): older ones are deleted as new ones are made.
+pub const SNAPSHOTS_KEPT: i64 = 10;
+
+/// Resource bundles and their snapshots.
+#[async_trait::async_trait]
+pub trait ResourceStore: Send + Sync + 'static {
+    /// Makes `manifests` (a JSON array, as its text, and that text's `hash`) the resource's
+    /// newest snapshot, unless the newest has the same hash. `NotFound` when the fleet is gone,
+    /// `Concurrent` when the resource is not as `expect`ed.
+    async fn put_resource(
+        &self,
+        fleet: &FleetName,
+        name: &ResourceName,
+        manifests: &str,
+        hash: &str,
+        now: Timestamp,
+        expect: Expect,
+    ) -> StoreResult<(StoredResource, ResourceWrite)>;
+    async fn get_resource(
+        &self,
+        fleet: &FleetName,
+        name: &ResourceName,
+    ) -> StoreResult<Option<StoredResource>>;
+    async fn list_resources(&self, fleet: &FleetName) -> StoreResult<Vec<StoredResource>>;
+    /// Deletes the resource with its snapshots; `false` when there was none.
+    async fn delete_resource(
+        &self,
+        fleet: &FleetName,
+        name: &ResourceName,
+        expect: Expect,
+    ) -> StoreResult<bool>;
+    /// The resource's kept snapshots, newest first (`None`: no such resource).
+    async fn list_snapshots(
+        &self,
+        fleet: &FleetName,
+        name: &ResourceName,
+    ) -> StoreResult<Option<Vec<StoredSnapshot>>>;
+    async fn get_snapshot(
+        &self,
+        fleet: &FleetName,
+        name: &ResourceName,
+        index: i64,
+    ) -> StoreResult<Option<StoredSnapshot>>;
 }
 
 /// A stored run: the engine's run, its etag (the compare-and-set version) and its wake-up.

@@ -142,6 +142,7 @@ pub fn concrete(method: &str, path: &str) -> (String, Option<String>, &'static s
         )
         .replace("{gate}", "r.missing.before")
         .replace("{name}", "someone")
+        .replace("{index}", "1")
         .replace("{id}", "tok-missing");
     let json = "application/json";
     let body = |value: Value| Some(value.to_string());
@@ -162,6 +163,12 @@ pub fn concrete(method: &str, path: &str) -> (String, Option<String>, &'static s
         ("PUT", p) if p.contains("/autoUpgradeProfiles/") => {
             (body(json!({"properties": {"channel": "Rapid"}})), json)
         }
+        ("PUT", p) if p.contains("/resources/") => (
+            body(
+                json!({"properties": {"manifests": [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}}]}}),
+            ),
+            json,
+        ),
         ("PUT", p) if p.contains("/updateStrategies/") => (
             body(
                 json!({"properties": {"strategy": {"stages": [{"name": "s", "groups": [{"name": "g"}]}]}}}),

@@ -33,6 +33,7 @@ mod portable;
 mod provider_faults;
 mod replicas;
 mod replicas_killed;
+mod resources;
 mod rest_fleets;
 mod rest_members;
 mod rest_preconditions;

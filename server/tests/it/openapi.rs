@@ -129,6 +129,8 @@ fn existing(path: &str) -> String {
         "s"
     } else if path.contains("/autoUpgradeProfiles/") {
         "p"
+    } else if path.contains("/resources/") {
+        "web"
     } else if path.starts_with("/webhooks/") {
         "w"
     } else if path.starts_with("/users/") {
@@ -144,6 +146,7 @@ fn existing(path: &str) -> String {
         .replace("{run}", "r")
         .replace("{gate}", "r.canary.before")
         .replace("{name}", name)
+        .replace("{index}", "1")
 }
 
 /// The schema the document gives `op`'s answer with `status`; undocumented successes fail.
@@ -216,6 +219,11 @@ async fn every_answer_fits_the_schema_the_document_gives() {
             "PUT",
             "/api/v1/fleets/demo/autoUpgradeProfiles/p",
             json!({"properties": {"channel": "Rapid", "updateStrategyId": "s"}}),
+        ),
+        (
+            "PUT",
+            "/api/v1/fleets/demo/resources/web",
+            json!({"properties": {"yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: web\n"}}),
         ),
         (
             "PUT",

@@ -41,6 +41,16 @@ fn fill(url: &str) {
     );
     let hook = json!({"properties": {"url": "http://127.0.0.1:9/nowhere", "eventTypes": ["io.drydock.run.*"]}});
     ok(port, "PUT", "/api/v1/webhooks/w", Some(hook));
+    for data in ["one", "two"] {
+        let bundle = json!({"properties": {"manifests": [{"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "settings", "namespace": "web"}, "data": {"value": data}}]}});
+        ok(
+            port,
+            "PUT",
+            "/api/v1/fleets/demo/resources/web",
+            Some(bundle),
+        );
+    }
     let run = json!({"properties": {"updateStrategyId": "s",
         "managedClusterUpdate": {"upgrade": {"type": "NodeImageOnly"}}}});
     ok(port, "PUT", "/api/v1/fleets/demo/updateRuns/r", Some(run));
@@ -65,6 +75,8 @@ fn answers(url: &str) -> Vec<Value> {
         "/api/v1/fleets/demo/updateStrategies/s",
         "/api/v1/fleets/demo/updateRuns/r",
         "/api/v1/webhooks/w",
+        "/api/v1/fleets/demo/resources/web",
+        "/api/v1/fleets/demo/resources/web/snapshots",
     ]
     .iter()
     .map(|path| ok(port, "GET", path, None))

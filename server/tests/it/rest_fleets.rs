@@ -109,7 +109,7 @@ async fn an_oversized_body_is_a_413() {
     let s = common::start().await;
     let huge = format!(
         "{{\"properties\": {{\"x\": \"{}\"}}}}",
-        "a".repeat(2 * 1024 * 1024)
+        "a".repeat(server::rest::MAX_BODY_BYTES + 1)
     );
     let reply = s
         .send(

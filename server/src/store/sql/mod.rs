@@ -17,6 +17,7 @@ mod members_cache;
 pub mod notify;
 pub mod portable;
 pub mod records;
+mod resources;
 mod run_members;
 mod runs;
 mod simulator;

@@ -81,6 +81,28 @@ const TABLES: &[Table] = &[
         order: "fleet, name",
     },
     Table {
+        name: "resources",
+        columns: &[
+            ("fleet", Text),
+            ("name", Text),
+            ("latest", Int),
+            ("created_at", Int),
+        ],
+        order: "fleet, name",
+    },
+    Table {
+        name: "resource_snapshots",
+        columns: &[
+            ("fleet", Text),
+            ("resource", Text),
+            ("idx", Int),
+            ("manifests", Text),
+            ("hash", Text),
+            ("created_at", Int),
+        ],
+        order: "fleet, resource, idx",
+    },
+    Table {
         name: "runs",
         columns: &[
             ("fleet", Text),
