@@ -25,6 +25,7 @@ mod hops;
 mod images;
 mod layout;
 mod passes;
+mod placement;
 mod plan;
 mod schedule;
 mod targets;
@@ -49,6 +50,9 @@ pub use gates::ApproveGate;
 pub use hops::{HopRule, first_pass, hop_count, resolve_with_hops};
 pub use images::{ImageChoice, consistent_images};
 pub use layout::{check_layout, members_in_run};
+pub use placement::{
+    Candidate, MemberDecision, PlacementSchedule, PlacementScore, schedule_placement,
+};
 pub use plan::{
     FleetSnapshot, GatePlan, GatesPlan, GroupPlan, HopPlan, MemberPlan, Plan, PlanMember,
     PlanRejection, StagePlan, not_in_any_stage_warning, plan, plan_pass, replan,

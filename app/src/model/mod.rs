@@ -12,6 +12,7 @@ pub mod limits;
 pub mod member;
 pub mod names;
 pub mod overview;
+pub mod placement;
 pub mod precondition;
 pub mod resources;
 pub mod run;
