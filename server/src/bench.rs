@@ -347,6 +347,7 @@ async fn set_up_fleet(
             cluster_resource_id: ClusterResourceId::simulated(&cluster),
             group: Some(name(GroupName::parse(&format!("g{}", i % groups)))?),
             labels: Default::default(),
+            taints: Vec::new(),
         };
         drydock
             .store()

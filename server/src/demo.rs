@@ -103,6 +103,7 @@ pub async fn ensure_demo_fleet(
                 .transpose()
                 .map_err(|m| AppError::invalid("InvalidDemo", m))?,
             labels: labels_of(group),
+            taints: Vec::new(),
         };
         drydock
             .put_member(

@@ -149,6 +149,7 @@ pub async fn join_member(
                 cluster_resource_id,
                 group: parse_group(&group)?,
                 labels: Default::default(),
+                taints: Vec::new(),
             };
             service()?
                 .create_member(&caller(), &fleet, &name, spec)

@@ -26,6 +26,7 @@ mod images;
 mod layout;
 mod passes;
 mod placement;
+mod placement_status;
 mod plan;
 mod schedule;
 mod targets;
@@ -52,6 +53,9 @@ pub use images::{ImageChoice, consistent_images};
 pub use layout::{check_layout, members_in_run};
 pub use placement::{
     Candidate, MemberDecision, PlacementSchedule, PlacementScore, schedule_placement,
+};
+pub use placement_status::{
+    MemberPlacementState, MemberPlacementStatus, PlacementStatus, SnapshotSet, placement_status,
 };
 pub use plan::{
     FleetSnapshot, GatePlan, GatesPlan, GroupPlan, HopPlan, MemberPlan, Plan, PlanMember,

@@ -10,11 +10,12 @@
 //! (how far it would break `ScheduleAnyway` skews; a `DoNotSchedule` skew it would break rules it
 //! out), then affinity score, then name.
 
-use crate::model::member::Labels;
+use crate::model::cluster::ClusterState;
+use crate::model::member::{Labels, Member};
 use crate::model::placement::{
-    ClusterSelectorTerm, KUBERNETES_VERSION_PROPERTY, LabelSelector, NODE_COUNT_PROPERTY,
-    PlacementPolicy, PlacementType, PropertyBound, PropertySelector, PropertyValue, SortOrder,
-    Taint, TopologySpreadConstraint, WhenUnsatisfiable,
+    ClusterSelectorTerm, KUBERNETES_VERSION_PROPERTY, LOCATION_LABEL, LabelSelector,
+    NODE_COUNT_PROPERTY, PlacementPolicy, PlacementType, PropertyBound, PropertySelector,
+    PropertyValue, SortOrder, Taint, TopologySpreadConstraint, WhenUnsatisfiable,
 };
 use crate::model::version::KubernetesVersion;
 use serde::{Deserialize, Serialize};
@@ -33,6 +34,24 @@ pub struct Candidate {
 }
 
 impl Candidate {
+    /// A member as scheduling sees it: what its operator declared, and what was observed of
+    /// its cluster (`None`: nothing, so its region and properties are unknown).
+    pub fn of(member: &Member, observed: Option<&ClusterState>) -> Self {
+        let mut labels = member.spec.labels.clone();
+        if let Some(state) = observed {
+            labels
+                .entry(LOCATION_LABEL.to_owned())
+                .or_insert_with(|| state.location.to_string());
+        }
+        Self {
+            name: member.name.to_string(),
+            labels,
+            taints: member.spec.taints.clone(),
+            node_count: observed.map(|s| s.node_pools.iter().map(|p| u64::from(p.count)).sum()),
+            kubernetes_version: observed.map(|s| s.kubernetes_version),
+        }
+    }
+
     fn property(&self, name: &str) -> Option<PropertyValue> {
         match name {
             NODE_COUNT_PROPERTY => self.node_count.map(|n| PropertyValue::Number(n as f64)),

@@ -102,6 +102,29 @@ impl MaxAllowedFailures {
     }
 }
 
+/// A rolling update's `maxUnavailable` or `maxSurge` (KubeFleet's int-or-string): how many
+/// members, or what share of the picked ones, zero allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RolloutAmount(Amount);
+
+impl RolloutAmount {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        Amount::parse(text, true).map(Self).ok_or_else(|| {
+            format!(
+                "'{text}' must be a whole number (\"1\") or a percentage from 0% to 100% (\"25%\")"
+            )
+        })
+    }
+
+    pub fn percent(p: u8) -> Self {
+        Self(Amount::Percent(p.min(100)))
+    }
+
+    pub fn is_zero(self) -> bool {
+        matches!(self.0, Amount::Count(0) | Amount::Percent(0))
+    }
+}
+
 macro_rules! string_shaped {
     ($ty:ident) => {
         impl fmt::Display for $ty {
@@ -137,6 +160,7 @@ macro_rules! string_shaped {
 
 string_shaped!(MaxConcurrency);
 string_shaped!(MaxAllowedFailures);
+string_shaped!(RolloutAmount);
 
 #[cfg(test)]
 mod tests {

@@ -60,6 +60,8 @@ impl<'de> Deserialize<'de> for ClusterResourceId {
 
 pub type Labels = BTreeMap<String, String>;
 
+use super::placement::Taint;
+
 pub const MAX_LABELS: usize = 50;
 
 /// Checks labels the way Kubernetes does, in short: keys of 1–63 characters from
@@ -97,6 +99,30 @@ pub struct MemberSpec {
     pub group: Option<GroupName>,
     #[serde(default)]
     pub labels: Labels,
+    /// Placements that do not tolerate these do not pick the member (KubeFleet's taints).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub taints: Vec<Taint>,
+}
+
+/// How many taints a member may carry.
+pub const MAX_TAINTS: usize = 20;
+
+/// Checks taints as labels are checked: keys of 1–63 characters, values of at most 63, each
+/// key and value once.
+pub fn validate_taints(taints: &[Taint]) -> Result<(), String> {
+    if taints.len() > MAX_TAINTS {
+        return Err(format!("a member may carry at most {MAX_TAINTS} taints"));
+    }
+    for (i, taint) in taints.iter().enumerate() {
+        let as_label = [(taint.key.clone(), taint.value.clone().unwrap_or_default())]
+            .into_iter()
+            .collect();
+        validate_labels(&as_label).map_err(|why| format!("taints[{i}]: {why}"))?;
+        if taints[..i].contains(taint) {
+            return Err(format!("taints[{i}]: {taint} is given twice"));
+        }
+    }
+    Ok(())
 }
 
 /// A stored member. `etag` changes on every write, for compare-and-set.

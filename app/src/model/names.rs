@@ -104,6 +104,10 @@ name_type!(
     ResourceName, "resource", 63
 );
 name_type!(
+    /// A placement's name, unique within a fleet.
+    PlacementName, "placement", 63
+);
+name_type!(
     /// A simulated cluster's name (its resource id is `sim:{name}`).
     ClusterName, "cluster", 63
 );

@@ -3,11 +3,142 @@
 //! affinity (required terms ORed, preferred terms weighted) over labels and cluster properties,
 //! topology spread, and tolerations of members' taints. `engine::placement` schedules with them.
 
+use super::limits::RolloutAmount;
 use super::member::Labels;
+use super::names::ResourceName;
 use super::version::KubernetesVersion;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
+
+/// A placement: which resources go to which members, and how changes roll out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Placement {
+    /// The fleet's resources placed, by name (1 to 20).
+    pub resources: Vec<ResourceName>,
+    #[serde(default)]
+    pub policy: PlacementPolicy,
+    #[serde(default)]
+    pub strategy: RolloutStrategy,
+}
+
+/// How many resources one placement may carry.
+pub const MAX_PLACED_RESOURCES: usize = 20;
+
+impl Placement {
+    /// The first problem with the placement, at its field.
+    pub fn checked(&self) -> Result<(), String> {
+        if self.resources.is_empty() || self.resources.len() > MAX_PLACED_RESOURCES {
+            return Err(format!(
+                "resources: name 1 to {MAX_PLACED_RESOURCES} of the fleet's resources"
+            ));
+        }
+        for (i, name) in self.resources.iter().enumerate() {
+            if self.resources[..i].contains(name) {
+                return Err(format!("resources[{i}]: {name} is named twice"));
+            }
+        }
+        self.policy.checked()?;
+        self.strategy.checked()
+    }
+}
+
+/// How a placement's changes reach its members (KubeFleet's `RolloutStrategy`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RolloutStrategy {
+    #[serde(rename = "type", default)]
+    pub kind: RolloutType,
+    /// RollingUpdate only; KubeFleet's defaults when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolling_update: Option<RollingUpdate>,
+}
+
+impl RolloutStrategy {
+    fn checked(&self) -> Result<(), String> {
+        match (self.kind, &self.rolling_update) {
+            (RolloutType::External, Some(_)) => Err(
+                "strategy.rollingUpdate: an External placement rolls out through update runs, not by itself"
+                    .into(),
+            ),
+            (_, Some(rolling)) => rolling.checked(),
+            _ => Ok(()),
+        }
+    }
+
+    /// The rolling update's settings, KubeFleet's defaults filled in.
+    pub fn rolling(&self) -> RollingUpdate {
+        self.rolling_update.clone().unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub enum RolloutType {
+    /// Drydock rolls each new snapshot out to the picked members by itself, a few at a time.
+    #[default]
+    RollingUpdate,
+    /// Changes roll out only through an update run that names the placement and a snapshot,
+    /// through a strategy's stages and gates.
+    External,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RollingUpdate {
+    /// How many picked members may be without the resources (or unavailable) at once; 25%
+    /// by default.
+    #[serde(default = "quarter")]
+    pub max_unavailable: RolloutAmount,
+    /// How many members beyond the wanted number may hold the resources while a placement moves
+    /// between members; 25% by default.
+    #[serde(default = "quarter")]
+    pub max_surge: RolloutAmount,
+    /// How long after applying a member counts as unavailable when its resources report no
+    /// availability of their own (60 s by default).
+    #[serde(default = "unavailable_period")]
+    pub unavailable_period_seconds: u32,
+}
+
+fn quarter() -> RolloutAmount {
+    RolloutAmount::percent(25)
+}
+
+fn unavailable_period() -> u32 {
+    60
+}
+
+impl Default for RollingUpdate {
+    fn default() -> Self {
+        Self {
+            max_unavailable: quarter(),
+            max_surge: quarter(),
+            unavailable_period_seconds: unavailable_period(),
+        }
+    }
+}
+
+impl RollingUpdate {
+    fn checked(&self) -> Result<(), String> {
+        if self.max_unavailable.is_zero() && self.max_surge.is_zero() {
+            return Err(
+                "strategy.rollingUpdate: maxUnavailable and maxSurge cannot both be 0 (nothing could change)"
+                    .into(),
+            );
+        }
+        if self.unavailable_period_seconds > 3600 {
+            return Err(format!(
+                "strategy.rollingUpdate.unavailablePeriodSeconds: at most 3600, not {}",
+                self.unavailable_period_seconds
+            ));
+        }
+        Ok(())
+    }
+}
 
 /// The label every member carries with its cluster's region, as Azure Fleet Manager labels
 /// members; a label selector on it places by region.

@@ -72,6 +72,12 @@ text_schema!(super::limits::MaxConcurrency, "MaxConcurrency", {
     "examples": ["3", "25%"]
 });
 
+text_schema!(super::limits::RolloutAmount, "RolloutAmount", {
+    "type": ["string", "integer"],
+    "description": "A count of members or a percentage of the picked ones.",
+    "examples": [1, "25%"]
+});
+
 text_schema!(super::limits::MaxAllowedFailures, "MaxAllowedFailures", {
     "type": ["string", "integer"],
     "description": "How many members may fail before the run fails: a count or a percentage of the members, rounded up.",

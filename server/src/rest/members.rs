@@ -7,6 +7,7 @@ use crate::service::MemberView;
 use app::model::cluster::ClusterState;
 use app::model::member::{ClusterResourceId, Labels, MemberSpec};
 use app::model::names::{FleetName, GroupName, MemberName};
+use app::model::placement::Taint;
 use axum::extract::{Path, RawQuery, State};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -22,6 +23,9 @@ pub struct PutMemberProperties {
     group: Option<GroupName>,
     #[serde(default)]
     labels: Labels,
+    /// Placements that do not tolerate these do not pick the member.
+    #[serde(default)]
+    taints: Vec<Taint>,
     #[serde(default)]
     status: Option<ReadOnlyObject>,
     /// Read-only: the provider answering for the cluster.
@@ -56,6 +60,8 @@ pub struct MemberProperties {
     #[serde(skip_serializing_if = "Option::is_none")]
     group: Option<GroupName>,
     labels: Labels,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    taints: Vec<Taint>,
     /// The provider answering for the cluster; null when none understands its id.
     provider: Option<String>,
     status: ClusterStatus,
@@ -83,6 +89,7 @@ pub fn member(view: &MemberView) -> Member {
             cluster_resource_id: member.spec.cluster_resource_id.clone(),
             group: member.spec.group.clone(),
             labels: member.spec.labels.clone(),
+            taints: member.spec.taints.clone(),
             provider: view.provider.clone(),
             status,
         },
@@ -115,6 +122,7 @@ pub async fn put(
         cluster_resource_id: p.cluster_resource_id,
         group: p.group,
         labels: p.labels,
+        taints: p.taints,
     };
     let (view, created) = drydock
         .put_member(&caller, &fleet, &member, spec, &precondition)

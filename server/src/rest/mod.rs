@@ -11,6 +11,7 @@ mod fleets;
 mod gates;
 mod members;
 pub mod openapi;
+mod placements;
 mod providers;
 mod resources;
 mod runs;
@@ -212,6 +213,38 @@ fn resource_routes() -> Vec<Route> {
             .delete(
                 resources::delete,
                 Op::new("deleteResource", "Deletes a resource with its snapshots.")
+                    .preconditions()
+                    .deletes(),
+            ),
+        Route::at("/fleets/{fleet}/placements").get(
+            placements::index,
+            Op::new(
+                "listPlacements",
+                "Lists a fleet's placements with each member's state.",
+            )
+            .ok::<List<placements::PlacementResource>>(),
+        ),
+        Route::at("/fleets/{fleet}/placements/{name}")
+            .put(
+                placements::put,
+                Op::new(
+                    "putPlacement",
+                    "Stores a placement: which resources go to which members (PickAll, PickN or PickFixed, with affinity, spread and tolerations), rolled out how.",
+                )
+                .body::<ArmBody<placements::PutPlacementProperties>>()
+                .put::<placements::PlacementResource>(),
+            )
+            .get(
+                placements::get,
+                Op::new(
+                    "getPlacement",
+                    "Reads a placement with each member's state and why: picked or not, applied, available, failed.",
+                )
+                .ok::<placements::PlacementResource>(),
+            )
+            .delete(
+                placements::delete,
+                Op::new("deletePlacement", "Deletes a placement.")
                     .preconditions()
                     .deletes(),
             ),

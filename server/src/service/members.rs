@@ -5,7 +5,7 @@ use crate::provider::ProviderError;
 use app::model::access::{Caller, Role};
 use app::model::cluster::ClusterState;
 use app::model::error::AppError;
-use app::model::member::{ClusterResourceId, Member, MemberSpec, validate_labels};
+use app::model::member::{ClusterResourceId, Member, MemberSpec, validate_labels, validate_taints};
 use app::model::names::{FleetName, GroupName, MemberName};
 use app::model::precondition::Precondition;
 use std::collections::BTreeMap;
@@ -31,6 +31,7 @@ impl Drydock {
     /// Checks what a spec points at: labels, and a cluster the provider can see.
     async fn check_spec(&self, spec: &MemberSpec) -> Result<(), AppError> {
         validate_labels(&spec.labels).map_err(|m| AppError::invalid("InvalidLabels", m))?;
+        validate_taints(&spec.taints).map_err(|m| AppError::invalid("InvalidTaints", m))?;
         let observed = self
             .providers
             .observe(std::slice::from_ref(&spec.cluster_resource_id))

@@ -10,6 +10,7 @@ mod chains;
 mod gates;
 mod members;
 mod overview;
+mod placements;
 mod resources;
 mod runs;
 mod strategies;
@@ -19,6 +20,7 @@ pub use auto_upgrade::{Trigger, Triggered, profile_id, schedule_auto_upgrades};
 pub use chains::follow_chains;
 pub use gates::{GateApproval, GateFilter};
 pub use members::MemberView;
+pub use placements::PlacementView;
 pub use resources::{BundleInput, read_bundle, snapshot_info};
 
 use crate::clock::Clock;
@@ -42,6 +44,7 @@ pub struct Drydock {
     strategies: Arc<dyn StrategyStore>,
     profiles: Arc<dyn crate::store::AutoUpgradeStore>,
     resources: Arc<dyn crate::store::ResourceStore>,
+    placements: Arc<dyn crate::store::PlacementStore>,
     runs: Arc<dyn RunStore>,
     webhooks: Arc<dyn WebhookStore>,
     engine: EngineConfig,
@@ -164,6 +167,7 @@ impl Drydock {
             strategies: stores.strategies,
             profiles: stores.profiles,
             resources: stores.resources,
+            placements: stores.placements,
             runs: stores.runs,
             webhooks: stores.webhooks,
             engine,

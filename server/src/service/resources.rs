@@ -143,7 +143,7 @@ impl Drydock {
             .map_err(store_error)
     }
 
-    /// Deletes a resource with its snapshots.
+    /// Deletes a resource with its snapshots; refused while a placement names it.
     pub async fn delete_resource(
         &self,
         caller: &Caller,
@@ -153,6 +153,16 @@ impl Drydock {
     ) -> Result<bool, AppError> {
         caller.require(Role::Admin, Some(fleet))?;
         self.require_fleet(fleet).await?;
+        let placed_by = self.placements_of(fleet, name).await?;
+        if !placed_by.is_empty() {
+            return Err(AppError::conflict(
+                "ResourceInUse",
+                format!(
+                    "Resource {name} is placed by {}; remove it from them first.",
+                    app::model::names::in_brief(&placed_by)
+                ),
+            ));
+        }
         let expect = self.resource_expectation(fleet, name, precondition).await?;
         self.resources
             .delete_resource(fleet, name, expect)

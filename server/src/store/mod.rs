@@ -15,9 +15,10 @@ use app::model::catalog::Catalog;
 use app::model::cluster::ClusterState;
 use app::model::member::{ClusterResourceId, FleetSummary, Member, MemberSpec};
 use app::model::names::{
-    AutoUpgradeProfileName, ClusterName, FleetName, GroupName, MemberName, ResourceName, RunName,
-    StrategyName, WebhookName,
+    AutoUpgradeProfileName, ClusterName, FleetName, GroupName, MemberName, PlacementName,
+    ResourceName, RunName, StrategyName, WebhookName,
 };
+use app::model::placement::Placement;
 use app::model::run::{RunEvent, UpdateRun};
 use app::model::strategy::UpdateStrategy;
 use app::model::target::UpgradeTarget;
@@ -112,6 +113,7 @@ pub struct Stores {
     pub strategies: std::sync::Arc<dyn StrategyStore>,
     pub profiles: std::sync::Arc<dyn AutoUpgradeStore>,
     pub resources: std::sync::Arc<dyn ResourceStore>,
+    pub placements: std::sync::Arc<dyn PlacementStore>,
     pub runs: std::sync::Arc<dyn RunStore>,
     pub webhooks: std::sync::Arc<dyn WebhookStore>,
     pub access: std::sync::Arc<dyn access::AccessStore>,
@@ -126,6 +128,7 @@ impl Stores {
             strategies: store.clone(),
             profiles: store.clone(),
             resources: store.clone(),
+            placements: store.clone(),
             runs: store.clone(),
             webhooks: store.clone(),
             access: store.clone(),
@@ -578,6 +581,41 @@ pub trait ResourceStore: Send + Sync + 'static {
         name: &ResourceName,
         index: i64,
     ) -> StoreResult<Option<StoredSnapshot>>;
+}
+
+/// A stored placement with its etag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPlacement {
+    pub name: PlacementName,
+    pub placement: Placement,
+    pub etag: i64,
+}
+
+/// Placements of fleets' resources.
+#[async_trait::async_trait]
+pub trait PlacementStore: Send + Sync + 'static {
+    /// Creates or replaces the placement; `true` when created. `NotFound` when the fleet is
+    /// gone, `Concurrent` when the placement is not as `expect`ed.
+    async fn put_placement(
+        &self,
+        fleet: &FleetName,
+        name: &PlacementName,
+        placement: &Placement,
+        now: Timestamp,
+        expect: Expect,
+    ) -> StoreResult<(StoredPlacement, bool)>;
+    async fn get_placement(
+        &self,
+        fleet: &FleetName,
+        name: &PlacementName,
+    ) -> StoreResult<Option<StoredPlacement>>;
+    async fn list_placements(&self, fleet: &FleetName) -> StoreResult<Vec<StoredPlacement>>;
+    async fn delete_placement(
+        &self,
+        fleet: &FleetName,
+        name: &PlacementName,
+        expect: Expect,
+    ) -> StoreResult<bool>;
 }
 
 /// A stored run: the engine's run, its etag (the compare-and-set version) and its wake-up.

@@ -163,6 +163,9 @@ pub fn concrete(method: &str, path: &str) -> (String, Option<String>, &'static s
         ("PUT", p) if p.contains("/autoUpgradeProfiles/") => {
             (body(json!({"properties": {"channel": "Rapid"}})), json)
         }
+        ("PUT", p) if p.contains("/placements/") => {
+            (body(json!({"properties": {"resources": ["web"]}})), json)
+        }
         ("PUT", p) if p.contains("/resources/") => (
             body(
                 json!({"properties": {"manifests": [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}}]}}),

@@ -14,6 +14,7 @@ fn spec(cluster: &str, group: Option<&str>) -> MemberSpec {
         cluster_resource_id: ClusterResourceId::parse(cluster).unwrap(),
         group: group.map(|g| GroupName::parse(g).unwrap()),
         labels: Default::default(),
+        taints: Vec::new(),
     }
 }
 

@@ -129,7 +129,7 @@ fn existing(path: &str) -> String {
         "s"
     } else if path.contains("/autoUpgradeProfiles/") {
         "p"
-    } else if path.contains("/resources/") {
+    } else if path.contains("/resources/") || path.contains("/placements/") {
         "web"
     } else if path.starts_with("/webhooks/") {
         "w"
@@ -224,6 +224,11 @@ async fn every_answer_fits_the_schema_the_document_gives() {
             "PUT",
             "/api/v1/fleets/demo/resources/web",
             json!({"properties": {"yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: web\n"}}),
+        ),
+        (
+            "PUT",
+            "/api/v1/fleets/demo/placements/web",
+            json!({"properties": {"resources": ["web"], "policy": {"placementType": "PickN", "numberOfClusters": 1}}}),
         ),
         (
             "PUT",

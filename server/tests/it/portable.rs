@@ -147,6 +147,37 @@ fn round_trip(source: &str, dir: &std::path::Path) {
         );
         assert_eq!(answers(target), before, "{target} answers as {source} did");
     }
+    let older = without_column(&dir.join("export.jsonl"), "members", "taints");
+    let target = format!("sqlite://{}", dir.join("older.db").display());
+    let out = import(&target, &older);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        answers(&target),
+        before,
+        "a file without taints imports as none"
+    );
+}
+
+/// A copy of an export as a Drydock from before `table` had `column` wrote it.
+fn without_column(file: &std::path::Path, table: &str, column: &str) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(file).unwrap();
+    let lines: Vec<String> = text
+        .lines()
+        .map(|line| {
+            let mut value: Value = serde_json::from_str(line).unwrap();
+            if value["table"] == table {
+                value["row"].as_object_mut().unwrap().remove(column);
+            }
+            value.to_string()
+        })
+        .collect();
+    let older = file.with_extension("older.jsonl");
+    std::fs::write(&older, lines.join("\n") + "\n").unwrap();
+    older
 }
 
 #[test]

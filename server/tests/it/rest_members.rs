@@ -134,6 +134,7 @@ async fn concurrent_joins_of_one_cluster_to_two_fleets_store_one() {
         cluster_resource_id: app::model::member::ClusterResourceId::parse("sim:aks-1").unwrap(),
         group: None,
         labels: Default::default(),
+        taints: Vec::new(),
     };
     let name = app::model::names::MemberName::parse("m").unwrap();
     let fleet = |f: &str| app::model::names::FleetName::parse(f).unwrap();

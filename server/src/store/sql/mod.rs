@@ -15,6 +15,7 @@ mod journal;
 mod leases;
 mod members_cache;
 pub mod notify;
+mod placements;
 pub mod portable;
 pub mod records;
 mod resources;
@@ -259,6 +260,7 @@ fn member_from_row(row: &AnyRow) -> StoreResult<Member> {
         .map_err(|e| corrupt("member group", e))?;
     let labels: Labels =
         serde_json::from_str(&text("labels")?).map_err(|e| corrupt("labels", e))?;
+    let taints = serde_json::from_str(&text("taints")?).map_err(|e| corrupt("taints", e))?;
     Ok(Member {
         fleet,
         name,
@@ -266,9 +268,17 @@ fn member_from_row(row: &AnyRow) -> StoreResult<Member> {
             cluster_resource_id,
             group,
             labels,
+            taints,
         },
         etag: row.try_get("version")?,
     })
+}
+
+/// A member's labels and taints as their stored JSON text.
+fn labels_and_taints(spec: &MemberSpec) -> StoreResult<(String, String)> {
+    let labels = serde_json::to_string(&spec.labels).map_err(|e| corrupt("labels", e))?;
+    let taints = serde_json::to_string(&spec.taints).map_err(|e| corrupt("taints", e))?;
+    Ok((labels, taints))
 }
 
 /// What a failed statement broke, on either back end: unique or foreign key, and the words
@@ -354,7 +364,7 @@ async fn delete_guarded(
 macro_rules! member_select {
     ($rest:literal) => {
         concat!(
-            "SELECT fleet, name, cluster_resource_id, update_group, labels, version FROM members ",
+            "SELECT fleet, name, cluster_resource_id, update_group, labels, taints, version FROM members ",
             $rest
         )
     };
@@ -473,17 +483,18 @@ impl FleetStore for SqlStore {
         spec: &MemberSpec,
         now: Timestamp,
     ) -> StoreResult<Member> {
-        let labels = serde_json::to_string(&spec.labels).map_err(|e| corrupt("labels", e))?;
+        let (labels, taints) = labels_and_taints(spec)?;
         let mut tx = self.begin_write().await?;
         sqlx::query(
-            "INSERT INTO members (fleet, name, cluster_resource_id, update_group, labels, version, created_at) \
-             VALUES ($1, $2, $3, $4, $5, 1, $6)",
+            "INSERT INTO members (fleet, name, cluster_resource_id, update_group, labels, taints, version, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 1, $7)",
         )
         .bind(fleet.as_str())
         .bind(name.as_str())
         .bind(spec.cluster_resource_id.as_str())
         .bind(spec.group.as_ref().map(GroupName::as_str))
         .bind(labels)
+        .bind(taints)
         .bind(now.millis())
         .execute(&mut *tx)
         .await
@@ -498,15 +509,16 @@ impl FleetStore for SqlStore {
     }
 
     async fn replace_member(&self, member: &Member, spec: &MemberSpec) -> StoreResult<Member> {
-        let labels = serde_json::to_string(&spec.labels).map_err(|e| corrupt("labels", e))?;
+        let (labels, taints) = labels_and_taints(spec)?;
         let mut tx = self.begin_write().await?;
         let done = sqlx::query(
-            "UPDATE members SET cluster_resource_id = $1, update_group = $2, labels = $3, version = version + 1 \
-             WHERE fleet = $4 AND name = $5 AND version = $6",
+            "UPDATE members SET cluster_resource_id = $1, update_group = $2, labels = $3, taints = $4, version = version + 1 \
+             WHERE fleet = $5 AND name = $6 AND version = $7",
         )
         .bind(spec.cluster_resource_id.as_str())
         .bind(spec.group.as_ref().map(GroupName::as_str))
         .bind(labels)
+        .bind(taints)
         .bind(member.fleet.as_str())
         .bind(member.name.as_str())
         .bind(member.etag)

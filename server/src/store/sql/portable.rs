@@ -47,6 +47,7 @@ const TABLES: &[Table] = &[
             ("cluster_resource_id", Text),
             ("update_group", Text),
             ("labels", Text),
+            ("taints", Text),
             ("version", Int),
             ("created_at", Int),
         ],
@@ -101,6 +102,17 @@ const TABLES: &[Table] = &[
             ("created_at", Int),
         ],
         order: "fleet, resource, idx",
+    },
+    Table {
+        name: "placements",
+        columns: &[
+            ("fleet", Text),
+            ("name", Text),
+            ("placement", Text),
+            ("version", Int),
+            ("created_at", Int),
+        ],
+        order: "fleet, name",
     },
     Table {
         name: "runs",
@@ -462,8 +474,15 @@ async fn insert(
         .as_object()
         .ok_or_else(|| invalid(format!("line {number} has no row")))?;
     let mut arguments = AnyArguments::default();
-    for (column, kind) in table.columns {
-        let value = fields.get(*column).unwrap_or(&Value::Null);
+    // A column the file does not carry (a file from before the column was added) takes the
+    // database's default.
+    let carried: Vec<&(&str, Kind)> = table
+        .columns
+        .iter()
+        .filter(|(column, _)| fields.contains_key(*column))
+        .collect();
+    for (column, kind) in carried.iter().copied() {
+        let value = &fields[*column];
         let bad = || {
             invalid(format!(
                 "line {number}: {}.{column} is not a {}",
@@ -486,14 +505,18 @@ async fn insert(
         };
         added.map_err(|e| corrupt("import", e))?;
     }
-    let placeholders = (1..=table.columns.len())
+    let placeholders = (1..=carried.len())
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ");
+    let columns: Vec<String> = carried
+        .iter()
+        .map(|(column, _)| format!("\"{column}\""))
+        .collect();
     let sql = format!(
         "INSERT INTO {} ({}) VALUES ({placeholders})",
         table.name,
-        column_list(table)
+        columns.join(", ")
     );
     sqlx::query_with(AssertSqlSafe(sql), arguments)
         .execute(&mut **tx)

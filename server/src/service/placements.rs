@@ -1,0 +1,175 @@
+//! Placements: which of a fleet's resources go to which members. Stored as given (checked
+//! first: the policy's rules and that every resource named exists); their status is the
+//! schedule over the members as observed now, so it follows labels, taints and clusters as
+//! they change.
+
+use super::{Drydock, MemberView, expectation, store_error};
+use crate::store::{Expect, StoredPlacement};
+use app::engine::{Candidate, PlacementStatus, SnapshotSet, placement_status, schedule_placement};
+use app::model::access::{Caller, Role};
+use app::model::error::AppError;
+use app::model::names::{FleetName, PlacementName, ResourceName};
+use app::model::placement::Placement;
+use app::model::precondition::Precondition;
+
+/// A placement with its status now.
+pub struct PlacementView {
+    pub stored: StoredPlacement,
+    pub status: PlacementStatus,
+}
+
+fn placement_not_found(fleet: &FleetName, name: &PlacementName) -> AppError {
+    AppError::not_found(
+        "PlacementNotFound",
+        format!("Fleet {fleet} has no placement named {name}."),
+    )
+}
+
+fn invalid(message: String) -> AppError {
+    AppError::invalid("InvalidPlacement", message)
+}
+
+/// The members as scheduling sees them; an unobservable member keeps what was last seen.
+pub(crate) fn candidates(views: &[MemberView]) -> Vec<Candidate> {
+    views
+        .iter()
+        .map(|view| {
+            let observed = view.observed.as_ref().ok().or(view.last_seen.as_ref());
+            Candidate::of(&view.member, observed)
+        })
+        .collect()
+}
+
+impl Drydock {
+    pub async fn put_placement(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        name: &PlacementName,
+        placement: Placement,
+        precondition: &Precondition,
+    ) -> Result<(PlacementView, bool), AppError> {
+        caller.require(Role::Admin, Some(fleet))?;
+        self.require_fleet(fleet).await?;
+        placement
+            .checked()
+            .map_err(|why| invalid(format!("properties.{why}")))?;
+        for (i, resource) in placement.resources.iter().enumerate() {
+            let found = self.resources.get_resource(fleet, resource).await;
+            if found.map_err(store_error)?.is_none() {
+                return Err(invalid(format!(
+                    "properties.resources[{i}]: fleet {fleet} has no resource named {resource}"
+                )));
+            }
+        }
+        let expect = self
+            .placement_expectation(fleet, name, precondition)
+            .await?;
+        let now = self.clock.now();
+        let (stored, created) = self
+            .placements
+            .put_placement(fleet, name, &placement, now, expect)
+            .await
+            .map_err(store_error)?;
+        let members = self.list_members(caller, fleet).await?;
+        let view = self.placement_view(fleet, stored, &members).await?;
+        Ok((view, created))
+    }
+
+    pub async fn get_placement(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        name: &PlacementName,
+    ) -> Result<PlacementView, AppError> {
+        caller.require(Role::Viewer, Some(fleet))?;
+        self.require_fleet(fleet).await?;
+        let stored = self.placements.get_placement(fleet, name).await;
+        let stored = stored
+            .map_err(store_error)?
+            .ok_or_else(|| placement_not_found(fleet, name))?;
+        let members = self.list_members(caller, fleet).await?;
+        self.placement_view(fleet, stored, &members).await
+    }
+
+    pub async fn list_placements(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+    ) -> Result<Vec<PlacementView>, AppError> {
+        caller.require(Role::Viewer, Some(fleet))?;
+        self.require_fleet(fleet).await?;
+        let stored = self.placements.list_placements(fleet).await;
+        let members = self.list_members(caller, fleet).await?;
+        let mut views = Vec::new();
+        for placement in stored.map_err(store_error)? {
+            views.push(self.placement_view(fleet, placement, &members).await?);
+        }
+        Ok(views)
+    }
+
+    pub async fn delete_placement(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        name: &PlacementName,
+        precondition: &Precondition,
+    ) -> Result<bool, AppError> {
+        caller.require(Role::Admin, Some(fleet))?;
+        self.require_fleet(fleet).await?;
+        let expect = self
+            .placement_expectation(fleet, name, precondition)
+            .await?;
+        self.placements
+            .delete_placement(fleet, name, expect)
+            .await
+            .map_err(store_error)
+    }
+
+    /// The placements of `fleet` that name `resource`.
+    pub(crate) async fn placements_of(
+        &self,
+        fleet: &FleetName,
+        resource: &ResourceName,
+    ) -> Result<Vec<PlacementName>, AppError> {
+        let all = self.placements.list_placements(fleet).await;
+        Ok(all
+            .map_err(store_error)?
+            .into_iter()
+            .filter(|p| p.placement.resources.contains(resource))
+            .map(|p| p.name)
+            .collect())
+    }
+
+    async fn placement_view(
+        &self,
+        fleet: &FleetName,
+        stored: StoredPlacement,
+        members: &[MemberView],
+    ) -> Result<PlacementView, AppError> {
+        let mut latest = SnapshotSet::new();
+        for resource in &stored.placement.resources {
+            let found = self.resources.get_resource(fleet, resource).await;
+            if let Some(found) = found.map_err(store_error)? {
+                latest.insert(resource.to_string(), found.latest.index);
+            }
+        }
+        let schedule = schedule_placement(&stored.placement.policy, &candidates(members));
+        let status = placement_status(&schedule, &latest);
+        Ok(PlacementView { stored, status })
+    }
+
+    async fn placement_expectation(
+        &self,
+        fleet: &FleetName,
+        name: &PlacementName,
+        precondition: &Precondition,
+    ) -> Result<Expect, AppError> {
+        if *precondition == Precondition::Unconditional {
+            return Ok(Expect::Any);
+        }
+        let current = self.placements.get_placement(fleet, name).await;
+        let current = current.map_err(store_error)?.map(|p| p.etag);
+        expectation(precondition, &format!("Placement {name}"), current)
+    }
+}
