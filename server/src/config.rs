@@ -141,6 +141,13 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(0..=86_400))]
     pub auto_upgrade_interval_seconds: u64,
 
+    /// Seconds between two passes that roll every `RollingUpdate` placement out (real time):
+    /// new snapshots applied, newly picked members given their objects, members no longer
+    /// picked cleaned; 0 turns it off.
+    #[arg(long, env = "DRYDOCK_PLACEMENT_INTERVAL_SECONDS", default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub placement_interval_seconds: u64,
+
     /// This server's name among the replicas sharing one database, as the runs it drives
     /// record it. Unique per replica, and best kept across restarts (a restarted replica then
     /// takes its runs back at once); the host's name and the port by default.

@@ -208,6 +208,10 @@ pub async fn build(
         let every = std::time::Duration::from_secs(args.auto_upgrade_interval_seconds);
         service::schedule_auto_upgrades(&drydock, every);
     }
+    if args.placement_interval_seconds > 0 {
+        let every = std::time::Duration::from_secs(args.placement_interval_seconds);
+        service::schedule_rollouts(&drydock, every);
+    }
     let options = LeptosOptions::builder()
         .output_name("drydock")
         .site_root(args.site_root.as_str())

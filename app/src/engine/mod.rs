@@ -55,7 +55,8 @@ pub use placement::{
     Candidate, MemberDecision, PlacementSchedule, PlacementScore, schedule_placement,
 };
 pub use placement_status::{
-    MemberPlacementState, MemberPlacementStatus, PlacementStatus, SnapshotSet, placement_status,
+    AppliedRecord, MemberPlacementState, MemberPlacementStatus, PlacementStatus, SnapshotSet,
+    placement_status, revision_of,
 };
 pub use plan::{
     FleetSnapshot, GatePlan, GatesPlan, GroupPlan, HopPlan, MemberPlan, Plan, PlanMember,

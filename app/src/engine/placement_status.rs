@@ -2,7 +2,7 @@
 //! snapshots it is to hold and why, and the states counted. Built from the schedule; what the
 //! providers report of applied resources overrides `Scheduled` as rollouts arrive.
 
-use super::placement::PlacementSchedule;
+use super::placement::{MemberDecision, PlacementSchedule};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -72,25 +72,38 @@ pub struct PlacementStatus {
     pub conditions: BTreeMap<String, usize>,
 }
 
-/// The status of a placement whose schedule is `schedule` and whose resources' newest snapshots
-/// are `latest`, before anything is applied.
-pub fn placement_status(schedule: &PlacementSchedule, latest: &SnapshotSet) -> PlacementStatus {
+/// The revision a set of snapshots makes on a cluster: `db@1,web@3` (by resource name).
+pub fn revision_of(snapshot: &SnapshotSet) -> String {
+    snapshot
+        .iter()
+        .map(|(resource, index)| format!("{resource}@{index}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// What was last done with a placement on one member, as its rollout recorded it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppliedRecord {
+    /// The snapshots applied (or whose apply failed).
+    pub snapshot: SnapshotSet,
+    /// `Applied`, `Available` or `Failed`.
+    pub state: MemberPlacementState,
+    /// What the provider said, or what was done.
+    pub reason: String,
+}
+
+/// The status of a placement whose schedule is `schedule`, whose resources' newest snapshots are
+/// `latest`, and whose rollout recorded `records` (by member).
+pub fn placement_status(
+    schedule: &PlacementSchedule,
+    latest: &SnapshotSet,
+    records: &BTreeMap<String, AppliedRecord>,
+) -> PlacementStatus {
     let members: Vec<MemberPlacementStatus> = schedule
         .decisions
         .iter()
-        .map(|decision| {
-            let (state, snapshot) = if decision.selected {
-                (MemberPlacementState::Scheduled, latest.clone())
-            } else {
-                (MemberPlacementState::NotSelected, SnapshotSet::new())
-            };
-            MemberPlacementStatus {
-                name: decision.name.clone(),
-                state,
-                snapshot,
-                reason: decision.reasons.join("; "),
-            }
-        })
+        .map(|decision| member_status(decision, latest, records.get(&decision.name)))
         .collect();
     let mut conditions: BTreeMap<String, usize> = MemberPlacementState::ALL
         .iter()
@@ -106,5 +119,50 @@ pub fn placement_status(schedule: &PlacementSchedule, latest: &SnapshotSet) -> P
         missing: schedule.missing.clone(),
         members,
         conditions,
+    }
+}
+
+fn member_status(
+    decision: &MemberDecision,
+    latest: &SnapshotSet,
+    record: Option<&AppliedRecord>,
+) -> MemberPlacementStatus {
+    let mut reason = decision.reasons.join("; ");
+    let mut add = |more: String| {
+        if !reason.is_empty() {
+            reason.push_str("; ");
+        }
+        reason.push_str(&more);
+    };
+    let (state, snapshot) = match (decision.selected, record) {
+        (false, None) => (MemberPlacementState::NotSelected, SnapshotSet::new()),
+        (false, Some(record)) => {
+            add(format!(
+                "holds {}, to be removed",
+                revision_of(&record.snapshot)
+            ));
+            (MemberPlacementState::NotSelected, SnapshotSet::new())
+        }
+        (true, Some(record)) if record.snapshot == *latest => {
+            add(record.reason.clone());
+            (record.state, latest.clone())
+        }
+        (true, Some(record)) => {
+            let held = match record.state {
+                MemberPlacementState::Failed => {
+                    format!("applying {} failed", revision_of(&record.snapshot))
+                }
+                _ => format!("holds {}", revision_of(&record.snapshot)),
+            };
+            add(format!("{held}; {} is next", revision_of(latest)));
+            (MemberPlacementState::Scheduled, latest.clone())
+        }
+        (true, None) => (MemberPlacementState::Scheduled, latest.clone()),
+    };
+    MemberPlacementStatus {
+        name: decision.name.clone(),
+        state,
+        snapshot,
+        reason,
     }
 }

@@ -123,6 +123,14 @@ impl RolloutAmount {
     pub fn is_zero(self) -> bool {
         matches!(self.0, Amount::Count(0) | Amount::Percent(0))
     }
+
+    /// How many of `members`: a percentage rounds down.
+    pub fn resolve(self, members: usize) -> usize {
+        match self.0 {
+            Amount::Count(n) => n as usize,
+            Amount::Percent(p) => members * usize::from(p) / 100,
+        }
+    }
 }
 
 macro_rules! string_shaped {

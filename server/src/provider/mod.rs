@@ -118,13 +118,48 @@ impl OperationStatus {
 }
 
 /// The kinds of call a provider answers, as the `exec` protocol names them.
-pub const VERBS: [&str; 5] = [
+pub const VERBS: [&str; 8] = [
     "list",
     "catalog",
     "observe",
     "start-upgrade",
     "operation-status",
+    "apply-resources",
+    "observe-resources",
+    "delete-resources",
 ];
+
+/// A placement's objects for one cluster, to hold from now on: each object applied (server-side
+/// apply: the fields given are the owner's, the rest the cluster's), and the owner's objects not
+/// among them removed. Applying the revision the cluster holds already changes nothing, so a
+/// retry or a restart never applies a snapshot twice.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceApply {
+    pub cluster: ClusterResourceId,
+    /// Whose objects these are on the cluster: `{fleet}/{placement}`.
+    pub owner: String,
+    /// The snapshots the objects come from (`web@3`): the owner's record on the cluster.
+    pub revision: String,
+    pub manifests: Vec<serde_json::Value>,
+}
+
+/// What a cluster holds of one owner's objects.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AppliedResources {
+    /// The revision last applied; `None`: nothing of the owner's is there.
+    pub revision: Option<String>,
+    /// Every object reports itself ready (a Deployment's replicas available, a Job done…).
+    pub available: bool,
+    /// Objects changed on the cluster since they were applied (`ConfigMap web/settings`).
+    pub drifted: Vec<String>,
+}
+
+/// What a provider that does not place resources answers.
+fn no_resources(provider: &str) -> ProviderError {
+    ProviderError::permanent(format!(
+        "provider {provider} does not place resources on clusters"
+    ))
+}
 
 /// Calls made to a provider, per verb (an `observe` of many clusters is one call).
 #[derive(Default)]
@@ -210,6 +245,39 @@ pub trait Provider: Send + Sync + 'static {
         cluster: &ClusterResourceId,
         operation_id: &str,
     ) -> Result<Option<Operation>, ProviderError>;
+
+    /// Applies a placement's objects to a cluster (see [`ResourceApply`]) and says what it
+    /// holds now. A refusal of the objects (an admission webhook, a missing CRD) is `Permanent`.
+    async fn apply_resources(
+        &self,
+        request: &ResourceApply,
+    ) -> Result<AppliedResources, ProviderError> {
+        Err(no_resources(&format!(
+            "{} ({})",
+            self.name(),
+            request.cluster
+        )))
+    }
+
+    /// What `cluster` holds of `owner`'s objects.
+    async fn observe_resources(
+        &self,
+        cluster: &ClusterResourceId,
+        owner: &str,
+    ) -> Result<AppliedResources, ProviderError> {
+        let _ = owner;
+        Err(no_resources(&format!("{} ({cluster})", self.name())))
+    }
+
+    /// Removes `owner`'s objects from `cluster`; removing what is not there is done.
+    async fn delete_resources(
+        &self,
+        cluster: &ClusterResourceId,
+        owner: &str,
+    ) -> Result<(), ProviderError> {
+        let _ = owner;
+        Err(no_resources(&format!("{} ({cluster})", self.name())))
+    }
 
     /// Starts many upgrades (one answer per request, in order): a pass of the runtime starts
     /// the next member of every group at once. The default asks for each, several at a time;

@@ -103,6 +103,19 @@ impl Providers {
         result
     }
 
+    /// `note` for calls about objects on clusters: a cluster refusing an object for good (an
+    /// admission webhook) says nothing of the provider's health.
+    fn note_objects<T>(
+        &self,
+        provider: &str,
+        result: Result<T, ProviderError>,
+    ) -> Result<T, ProviderError> {
+        match result {
+            Err(refused @ ProviderError::Permanent { .. }) => Err(refused),
+            other => self.note(provider, other),
+        }
+    }
+
     /// Every provider's catalog, merged. One that cannot answer now lends its last good one; a
     /// provider that never answered is left out (and its error kept in its health).
     /// The catalog of the providers that own `clusters` (a fleet's or a run's members): one
@@ -308,6 +321,39 @@ impl Providers {
         let provider = self.route(cluster)?;
         let answer = provider.operation(cluster, operation_id).await;
         self.note(provider.name(), answer)
+    }
+
+    /// Applies a placement's objects through the provider of the request's cluster.
+    pub async fn apply_resources(
+        &self,
+        request: &super::ResourceApply,
+    ) -> Result<super::AppliedResources, ProviderError> {
+        let provider = self.route(&request.cluster)?;
+        let call = provider.apply_resources(request);
+        let answer = timed(provider.name(), "apply-resources", call).await;
+        self.note_objects(provider.name(), answer)
+    }
+
+    pub async fn observe_resources(
+        &self,
+        cluster: &ClusterResourceId,
+        owner: &str,
+    ) -> Result<super::AppliedResources, ProviderError> {
+        let provider = self.route(cluster)?;
+        let call = provider.observe_resources(cluster, owner);
+        let answer = timed(provider.name(), "observe-resources", call).await;
+        self.note_objects(provider.name(), answer)
+    }
+
+    pub async fn delete_resources(
+        &self,
+        cluster: &ClusterResourceId,
+        owner: &str,
+    ) -> Result<(), ProviderError> {
+        let provider = self.route(cluster)?;
+        let call = provider.delete_resources(cluster, owner);
+        let answer = timed(provider.name(), "delete-resources", call).await;
+        self.note_objects(provider.name(), answer)
     }
 }
 

@@ -16,6 +16,7 @@ mod providers;
 mod resources;
 mod runs;
 mod shapes;
+mod sim_resources;
 mod simulator;
 mod strategies;
 mod webhooks;
@@ -563,6 +564,32 @@ fn provider_routes() -> Vec<Route> {
                 )
                 .query("force", "true: delete it even while a member points at it.")
                 .deletes(),
+            ),
+        Route::at("/simulator/clusters/{name}/resources").get(
+            sim_resources::held,
+            Op::new(
+                "listSimulatorClusterResources",
+                "What a simulated cluster holds of placed objects, by owner, with how many times a new revision was applied.",
+            )
+            .ok::<List<sim_resources::HeldView>>(),
+        ),
+        Route::at("/simulator/clusters/{name}/resourceFaults")
+            .get(
+                sim_resources::get_faults,
+                Op::new(
+                    "getSimulatorResourceFaults",
+                    "How a simulated cluster's API server treats applied objects.",
+                )
+                .ok::<crate::store::SimResourceFaults>(),
+            )
+            .put(
+                sim_resources::put_faults,
+                Op::new(
+                    "putSimulatorResourceFaults",
+                    "Injects faults into applies to a simulated cluster: the next refused (applyFailNext), objects ready only after readyAfterSeconds.",
+                )
+                .body::<crate::store::SimResourceFaults>()
+                .ok::<crate::store::SimResourceFaults>(),
             ),
         Route::at("/openapi.json").get(
             openapi::json,

@@ -12,6 +12,7 @@ mod members;
 mod overview;
 mod placements;
 mod resources;
+mod rollouts;
 mod runs;
 mod strategies;
 mod webhooks;
@@ -22,6 +23,7 @@ pub use gates::{GateApproval, GateFilter};
 pub use members::MemberView;
 pub use placements::PlacementView;
 pub use resources::{BundleInput, read_bundle, snapshot_info};
+pub use rollouts::{RolloutPass, schedule_rollouts};
 
 use crate::clock::Clock;
 use crate::provider::ProviderError;
@@ -193,6 +195,11 @@ impl Drydock {
 
     pub fn runtime(&self) -> &Arc<crate::runtime::Runtime> {
         &self.runtime
+    }
+
+    /// Fleet time now.
+    pub fn now(&self) -> app::model::time::Timestamp {
+        self.clock.now()
     }
 
     pub fn store(&self) -> &dyn FleetStore {

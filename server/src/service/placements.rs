@@ -120,10 +120,52 @@ impl Drydock {
         let expect = self
             .placement_expectation(fleet, name, precondition)
             .await?;
-        self.placements
+        self.remove_placed_objects(fleet, name).await?;
+        let deleted = self
+            .placements
             .delete_placement(fleet, name, expect)
             .await
-            .map_err(store_error)
+            .map_err(store_error)?;
+        // A rollout pass that applied while this one removed: removed again, now for good.
+        if let Err(error) = self.remove_placed_objects(fleet, name).await {
+            tracing::warn!(%fleet, placement = %name, error = %error.message, "objects of a deleted placement may remain");
+        }
+        Ok(deleted)
+    }
+
+    /// Removes a placement's objects from every member its rollout gave them to; refused (and
+    /// nothing more removed) when a cluster cannot answer now, so no object is left behind
+    /// unrecorded.
+    async fn remove_placed_objects(
+        &self,
+        fleet: &FleetName,
+        name: &PlacementName,
+    ) -> Result<(), AppError> {
+        let records = self.placements.placement_members(fleet, name).await;
+        let owner = format!("{fleet}/{name}");
+        for member in records.map_err(store_error)?.keys() {
+            let Ok(member_name) = app::model::names::MemberName::parse(member) else {
+                continue;
+            };
+            let found = self.store.get_member(fleet, &member_name).await;
+            if let Some(found) = found.map_err(store_error)? {
+                let cluster = &found.spec.cluster_resource_id;
+                if let Err(error) = self.providers.delete_resources(cluster, &owner).await {
+                    return Err(AppError::new(
+                        app::model::error::ErrorKind::Unavailable,
+                        "PlacedObjectsRemain",
+                        format!(
+                            "The placement's objects could not be removed from member {member} ({error}); the placement stays. Try again."
+                        ),
+                    ));
+                }
+            }
+            self.placements
+                .forget_placement_member(fleet, name, member)
+                .await
+                .map_err(store_error)?;
+        }
+        Ok(())
     }
 
     /// The placements of `fleet` that name `resource`.
@@ -155,7 +197,8 @@ impl Drydock {
             }
         }
         let schedule = schedule_placement(&stored.placement.policy, &candidates(members));
-        let status = placement_status(&schedule, &latest);
+        let records = self.placements.placement_members(fleet, &stored.name).await;
+        let status = placement_status(&schedule, &latest, &records.map_err(store_error)?);
         Ok(PlacementView { stored, status })
     }
 

@@ -396,6 +396,70 @@ pub trait SimulatorStore: Send + Sync + 'static {
         &self,
         operations: &[SimOperation],
     ) -> StoreResult<(i64, Vec<Option<SimCluster>>)>;
+    /// Applies `owner`'s objects (`manifests`, a JSON array's text) to a simulated cluster, in
+    /// one transaction with its resource faults: a pending `applyFailNext` refuses this apply
+    /// (and clears); the revision it holds already changes nothing; otherwise the objects are
+    /// replaced, the applies counted, and they become available `readyAfterSeconds` later.
+    async fn apply_sim_resources(
+        &self,
+        cluster: &ClusterName,
+        owner: &str,
+        revision: &str,
+        manifests: &str,
+        now: Timestamp,
+    ) -> StoreResult<SimApplyOutcome>;
+    /// What a simulated cluster holds, by owner.
+    async fn sim_resources(&self, cluster: &ClusterName) -> StoreResult<Vec<SimApplied>>;
+    /// `false` when the cluster held nothing of `owner`'s.
+    async fn delete_sim_resources(&self, cluster: &ClusterName, owner: &str) -> StoreResult<bool>;
+    async fn put_sim_resource_faults(
+        &self,
+        cluster: &ClusterName,
+        faults: SimResourceFaults,
+    ) -> StoreResult<()>;
+    async fn sim_resource_faults(&self, cluster: &ClusterName) -> StoreResult<SimResourceFaults>;
+}
+
+/// What a simulated cluster holds of one owner's objects.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimApplied {
+    pub owner: String,
+    pub revision: String,
+    pub manifests: Vec<serde_json::Value>,
+    /// How many times a new revision was applied (re-applying the one held does not count).
+    pub applies: i64,
+    pub applied_at: Timestamp,
+    pub available_at: Timestamp,
+}
+
+/// What an apply to a simulated cluster came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SimApplyOutcome {
+    /// The injected `applyFailNext` refused it.
+    Refused,
+    Applied(SimApplied),
+}
+
+/// How a simulated cluster's API server treats applied objects.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SimResourceFaults {
+    /// The next apply is refused, as an admission webhook refuses (then this clears).
+    #[serde(default)]
+    pub apply_fail_next: bool,
+    /// Objects applied become available this many seconds (fleet time) later.
+    #[serde(default)]
+    pub ready_after_seconds: u32,
 }
 
 /// What providers remember about the operations they started (opaque to Drydock), durably,
@@ -616,6 +680,27 @@ pub trait PlacementStore: Send + Sync + 'static {
         name: &PlacementName,
         expect: Expect,
     ) -> StoreResult<bool>;
+    /// What the placement's rollout recorded, by member.
+    async fn placement_members(
+        &self,
+        fleet: &FleetName,
+        placement: &PlacementName,
+    ) -> StoreResult<std::collections::BTreeMap<String, app::engine::AppliedRecord>>;
+    /// Records what was done on `member`; `NotFound` when the placement is gone.
+    async fn record_placement_member(
+        &self,
+        fleet: &FleetName,
+        placement: &PlacementName,
+        member: &str,
+        record: &app::engine::AppliedRecord,
+    ) -> StoreResult<()>;
+    /// Forgets `member` (its objects were removed).
+    async fn forget_placement_member(
+        &self,
+        fleet: &FleetName,
+        placement: &PlacementName,
+        member: &str,
+    ) -> StoreResult<()>;
 }
 
 /// A stored run: the engine's run, its etag (the compare-and-set version) and its wake-up.

@@ -196,6 +196,9 @@ pub fn concrete(method: &str, path: &str) -> (String, Option<String>, &'static s
             body(json!({"kubernetesVersions": ["1.30.5"], "nodeImages": {}})),
             json,
         ),
+        ("PUT", p) if p.ends_with("/resourceFaults") => {
+            (body(json!({"applyFailNext": false})), json)
+        }
         ("PUT", p) if p.starts_with("/api/v1/simulator/clusters/") => (
             body(json!({"location": "eastus", "kubernetesVersion": "1.30.5", "nodePools": []})),
             json,

@@ -41,6 +41,7 @@ mod rest_preconditions;
 mod rest_runs;
 mod rest_simulator;
 mod rest_strategies;
+mod rollouts;
 mod run_identity;
 mod runs_runtime;
 mod server_functions;

@@ -11,7 +11,7 @@ const PLACEMENT: &str = "/api/v1/fleets/f/placements/web";
 
 /// Fleet `f`: members by (name, region, labels, taints), each on a simulated cluster of its
 /// own, and a resource `web`.
-async fn fleet(s: &common::TestServer, members: &[(&str, &str, Value, Value)]) {
+pub(crate) async fn fleet(s: &common::TestServer, members: &[(&str, &str, Value, Value)]) {
     s.fleet("f").await;
     let version = s.some_version().await;
     for (name, region, labels, taints) in members {
@@ -26,7 +26,7 @@ async fn fleet(s: &common::TestServer, members: &[(&str, &str, Value, Value)]) {
     assert_eq!(put.status, StatusCode::CREATED, "{}", put.body);
 }
 
-async fn put_member(
+pub(crate) async fn put_member(
     s: &common::TestServer,
     name: &str,
     labels: Value,
@@ -39,7 +39,7 @@ async fn put_member(
     .await
 }
 
-fn three() -> Vec<(&'static str, &'static str, Value, Value)> {
+pub(crate) fn three() -> Vec<(&'static str, &'static str, Value, Value)> {
     vec![
         ("east-1", "eastus", json!({"env": "prod"}), json!([])),
         ("east-2", "eastus", json!({"env": "prod"}), json!([])),
@@ -54,7 +54,7 @@ fn three() -> Vec<(&'static str, &'static str, Value, Value)> {
     ]
 }
 
-fn member<'a>(placement: &'a Value, name: &str) -> &'a Value {
+pub(crate) fn member<'a>(placement: &'a Value, name: &str) -> &'a Value {
     placement["properties"]["status"]["members"]
         .as_array()
         .unwrap()

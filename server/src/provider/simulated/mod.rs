@@ -8,6 +8,7 @@
 pub mod generate;
 mod operations;
 pub mod releases;
+mod resources;
 pub mod rng;
 
 use super::{Operation, OperationRef, Policy, Provider, ProviderError, UpgradeRequest};
@@ -437,6 +438,32 @@ impl Provider for SimulatedProvider {
             .into_iter()
             .next()
             .unwrap_or_else(|| Err(ProviderError::transient("no answer")))
+    }
+
+    async fn apply_resources(
+        &self,
+        request: &crate::provider::ResourceApply,
+    ) -> Result<crate::provider::AppliedResources, ProviderError> {
+        self.counts.add("apply-resources");
+        self.apply_objects(request).await
+    }
+
+    async fn observe_resources(
+        &self,
+        cluster: &ClusterResourceId,
+        owner: &str,
+    ) -> Result<crate::provider::AppliedResources, ProviderError> {
+        self.counts.add("observe-resources");
+        self.observe_objects(cluster, owner).await
+    }
+
+    async fn delete_resources(
+        &self,
+        cluster: &ClusterResourceId,
+        owner: &str,
+    ) -> Result<(), ProviderError> {
+        self.counts.add("delete-resources");
+        self.delete_objects(cluster, owner).await
     }
 
     /// One call per request, as counted; one transaction for all of them.

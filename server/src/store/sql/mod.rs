@@ -21,6 +21,7 @@ pub mod records;
 mod resources;
 mod run_members;
 mod runs;
+mod sim_resources;
 mod simulator;
 mod single_sign_on;
 mod statement;

@@ -2,12 +2,14 @@
 
 use super::documents::Documents;
 use super::{SqlStore, corrupt};
-use crate::store::{Expect, PlacementStore, StoreResult, StoredPlacement};
+use crate::store::{Expect, PlacementStore, StoreError, StoreResult, StoredPlacement};
+use app::engine::AppliedRecord;
 use app::model::names::{FleetName, PlacementName};
 use app::model::placement::Placement;
 use app::model::time::Timestamp;
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use std::collections::BTreeMap;
 
 const PLACEMENTS: Documents = Documents {
     table: "placements",
@@ -71,6 +73,70 @@ impl PlacementStore for SqlStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(placement_from_row).collect()
+    }
+
+    async fn placement_members(
+        &self,
+        fleet: &FleetName,
+        placement: &PlacementName,
+    ) -> StoreResult<BTreeMap<String, AppliedRecord>> {
+        let rows = sqlx::query(
+            "SELECT member, record FROM placement_members WHERE fleet = $1 AND placement = $2",
+        )
+        .bind(fleet.as_str())
+        .bind(placement.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let record: String = row.try_get("record")?;
+                let record =
+                    serde_json::from_str(&record).map_err(|e| corrupt("placement member", e))?;
+                Ok((row.try_get("member")?, record))
+            })
+            .collect()
+    }
+
+    async fn record_placement_member(
+        &self,
+        fleet: &FleetName,
+        placement: &PlacementName,
+        member: &str,
+        record: &AppliedRecord,
+    ) -> StoreResult<()> {
+        let text = serde_json::to_string(record).map_err(|e| corrupt("placement member", e))?;
+        sqlx::query(
+            "INSERT INTO placement_members (fleet, placement, member, record) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (fleet, placement, member) DO UPDATE SET record = excluded.record",
+        )
+        .bind(fleet.as_str())
+        .bind(placement.as_str())
+        .bind(member)
+        .bind(text)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| match super::broke(&e) {
+            super::Broke::ForeignKey => StoreError::NotFound,
+            _ => StoreError::Database(e),
+        })?;
+        Ok(())
+    }
+
+    async fn forget_placement_member(
+        &self,
+        fleet: &FleetName,
+        placement: &PlacementName,
+        member: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "DELETE FROM placement_members WHERE fleet = $1 AND placement = $2 AND member = $3",
+        )
+        .bind(fleet.as_str())
+        .bind(placement.as_str())
+        .bind(member)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     async fn delete_placement(

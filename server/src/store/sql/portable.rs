@@ -115,6 +115,16 @@ const TABLES: &[Table] = &[
         order: "fleet, name",
     },
     Table {
+        name: "placement_members",
+        columns: &[
+            ("fleet", Text),
+            ("placement", Text),
+            ("member", Text),
+            ("record", Text),
+        ],
+        order: "fleet, placement, member",
+    },
+    Table {
         name: "runs",
         columns: &[
             ("fleet", Text),
@@ -207,6 +217,28 @@ const TABLES: &[Table] = &[
             ("applied", Int),
         ],
         order: "operation_id",
+    },
+    Table {
+        name: "sim_resources",
+        columns: &[
+            ("cluster", Text),
+            ("owner", Text),
+            ("revision", Text),
+            ("manifests", Text),
+            ("applies", Int),
+            ("applied_at", Int),
+            ("available_at", Int),
+        ],
+        order: "cluster, owner",
+    },
+    Table {
+        name: "sim_resource_faults",
+        columns: &[
+            ("cluster", Text),
+            ("apply_fail_next", Int),
+            ("ready_after_seconds", Int),
+        ],
+        order: "cluster",
     },
     Table {
         name: "webhooks",

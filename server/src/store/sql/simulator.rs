@@ -2,8 +2,8 @@ use super::records::TargetRecord;
 use super::statement::{ROWS_PER_STATEMENT, Statement};
 use super::{SqlStore, corrupt};
 use crate::store::{
-    Faults, Recorded, SimChange, SimChanges, SimCluster, SimOperation, SimulatorSnapshot,
-    SimulatorStore, StoreResult,
+    Faults, Recorded, SimApplied, SimApplyOutcome, SimChange, SimChanges, SimCluster, SimOperation,
+    SimResourceFaults, SimulatorSnapshot, SimulatorStore, StoreResult,
 };
 use app::model::catalog::Catalog;
 use app::model::cluster::ClusterState;
@@ -95,6 +95,38 @@ impl SqlStore {
 
 #[async_trait::async_trait]
 impl SimulatorStore for SqlStore {
+    async fn apply_sim_resources(
+        &self,
+        cluster: &ClusterName,
+        owner: &str,
+        revision: &str,
+        manifests: &str,
+        now: Timestamp,
+    ) -> StoreResult<SimApplyOutcome> {
+        self.apply_sim(cluster, owner, revision, manifests, now)
+            .await
+    }
+
+    async fn sim_resources(&self, cluster: &ClusterName) -> StoreResult<Vec<SimApplied>> {
+        self.held_sim(cluster).await
+    }
+
+    async fn delete_sim_resources(&self, cluster: &ClusterName, owner: &str) -> StoreResult<bool> {
+        self.delete_sim(cluster, owner).await
+    }
+
+    async fn put_sim_resource_faults(
+        &self,
+        cluster: &ClusterName,
+        faults: SimResourceFaults,
+    ) -> StoreResult<()> {
+        self.put_sim_faults(cluster, faults).await
+    }
+
+    async fn sim_resource_faults(&self, cluster: &ClusterName) -> StoreResult<SimResourceFaults> {
+        self.sim_faults(cluster).await
+    }
+
     async fn load_simulator(&self) -> StoreResult<SimulatorSnapshot> {
         // Read first: rows changed later are read again with the next changes.
         let last_change = last_change(&self.pool).await?;

@@ -1,0 +1,383 @@
+//! Rolling placements out (`RollingUpdate`): the newest snapshots reach the picked members, a
+//! change moves `maxUnavailable` members at a time as each becomes available, a refusal fails
+//! its member with the cluster's words, members no longer picked are cleaned, and no snapshot
+//! reaches a cluster twice — across a pass cut short and across a killed server.
+
+use crate::common;
+use crate::placements::{fleet, member, put_member, three};
+
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+const PLACEMENT: &str = "/api/v1/fleets/f/placements/web";
+
+fn prod_everywhere(max_unavailable: Value) -> Value {
+    json!({"properties": {"resources": ["web"],
+        "policy": {"affinity": {"clusterAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
+            "clusterSelectorTerms": [{"labelSelector": {"matchLabels": {"env": "prod"}}}]}}}},
+        "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": max_unavailable}}}})
+}
+
+async fn change_resource(s: &common::TestServer, value: &str) {
+    let bundle = json!({"properties": {"manifests": [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}},
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": "web"},
+         "data": {"value": value}}]}});
+    let put = s.put("/api/v1/fleets/f/resources/web", bundle).await;
+    assert!(put.status.is_success(), "{}", put.body);
+}
+
+async fn slow_to_become_ready(s: &common::TestServer, clusters: &[&str], seconds: u32) {
+    for cluster in clusters {
+        let put = s
+            .put(
+                &format!("/api/v1/simulator/clusters/{cluster}/resourceFaults"),
+                json!({"readyAfterSeconds": seconds}),
+            )
+            .await;
+        assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    }
+}
+
+/// What a simulated cluster holds of the placement: its revision and how often one was applied.
+async fn held(s: &common::TestServer, cluster: &str) -> Option<(String, i64)> {
+    let list = s
+        .get(&format!("/api/v1/simulator/clusters/{cluster}/resources"))
+        .await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    list.body["value"].as_array().unwrap().first().map(|held| {
+        assert_eq!(held["owner"], "f/web");
+        (
+            held["revision"].as_str().unwrap().to_owned(),
+            held["applies"].as_i64().unwrap(),
+        )
+    })
+}
+
+async fn pass(s: &common::TestServer) -> server::service::RolloutPass {
+    let mut outcomes = s.built.drydock.roll_out_placements().await;
+    assert_eq!(outcomes.len(), 1);
+    outcomes.remove(0).2.expect("the pass works")
+}
+
+fn states(placement: &Value) -> Vec<(String, String)> {
+    placement["properties"]["status"]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["name"].as_str().unwrap().to_owned(),
+                m["state"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_change_moves_max_unavailable_members_at_a_time() {
+    let s = common::start().await;
+    fleet(&s, &three()).await;
+    change_resource(&s, "one").await;
+    let prod = ["east-1", "east-2", "west-1"];
+    slow_to_become_ready(&s, &prod, 60).await;
+    assert!(
+        s.put(PLACEMENT, prod_everywhere(json!(1)))
+            .await
+            .status
+            .is_success()
+    );
+
+    // Members that hold nothing get the objects at once.
+    let first = pass(&s).await;
+    assert_eq!(first.applied, prod);
+    let now = s.get(PLACEMENT).await.body;
+    assert_eq!(member(&now, "east-1")["state"], "Applied");
+    assert_eq!(
+        member(&now, "east-1")["reason"],
+        "matches required term 1; picked: PickAll takes every member that passes; web@2 applied; waiting for it to become available"
+    );
+    s.clock.advance(61_000);
+    assert_eq!(pass(&s).await.now_available, prod);
+
+    // A change: one member at a time, the next once the last is available.
+    change_resource(&s, "two").await;
+    let started = pass(&s).await;
+    assert_eq!(started.applied, ["east-1"]);
+    assert_eq!(started.waiting, ["east-2", "west-1"]);
+    let now = s.get(PLACEMENT).await.body;
+    assert_eq!(member(&now, "east-1")["state"], "Applied");
+    assert_eq!(member(&now, "east-2")["state"], "Scheduled");
+    assert!(
+        member(&now, "east-2")["reason"]
+            .as_str()
+            .unwrap()
+            .ends_with("holds web@2; web@3 is next")
+    );
+    assert!(
+        pass(&s).await.applied.is_empty(),
+        "east-1 is not available yet"
+    );
+    s.clock.advance(61_000);
+    let next = pass(&s).await;
+    assert_eq!(
+        (next.now_available, next.applied),
+        (vec!["east-1".to_owned()], vec!["east-2".to_owned()])
+    );
+    s.clock.advance(61_000);
+    assert_eq!(pass(&s).await.applied, ["west-1"]);
+    s.clock.advance(61_000);
+    pass(&s).await;
+    let done = s.get(PLACEMENT).await.body;
+    assert_eq!(done["properties"]["status"]["conditions"]["Available"], 3);
+    for cluster in prod {
+        assert_eq!(
+            held(&s, cluster).await,
+            Some(("web@3".to_owned(), 2)),
+            "{cluster}"
+        );
+    }
+    assert_eq!(held(&s, "dev-1").await, None);
+    assert_eq!(held(&s, "gpu-1").await, None);
+}
+
+#[tokio::test]
+async fn a_refusal_fails_its_member_and_members_no_longer_picked_are_cleaned() {
+    let s = common::start().await;
+    fleet(&s, &three()).await;
+    let refuse = s
+        .put(
+            "/api/v1/simulator/clusters/east-2/resourceFaults",
+            json!({"applyFailNext": true}),
+        )
+        .await;
+    assert_eq!(refuse.status, StatusCode::OK, "{}", refuse.body);
+    assert!(
+        s.put(PLACEMENT, prod_everywhere(json!("50%")))
+            .await
+            .status
+            .is_success()
+    );
+    let first = pass(&s).await;
+    assert_eq!(first.applied, ["east-1", "west-1"]);
+    assert_eq!(first.failed, ["east-2"]);
+    let now = s.get(PLACEMENT).await.body;
+    assert_eq!(member(&now, "east-2")["state"], "Failed");
+    assert!(
+        member(&now, "east-2")["reason"]
+            .as_str()
+            .unwrap()
+            .contains("applying web@1 failed: admission webhook")
+    );
+    assert_eq!(member(&now, "east-1")["state"], "Available");
+    // A refusal is not retried at the same snapshot; the next snapshot tries again.
+    assert!(pass(&s).await.applied.is_empty());
+    assert_eq!(held(&s, "east-2").await, None);
+    change_resource(&s, "again").await;
+    pass(&s).await;
+    assert_eq!(held(&s, "east-2").await, Some(("web@2".to_owned(), 1)));
+
+    // west-1 leaves the picked members: its objects go.
+    let relabelled = put_member(&s, "west-1", json!({"env": "dev"}), json!([])).await;
+    assert!(relabelled.status.is_success());
+    assert_eq!(pass(&s).await.removed, ["west-1"]);
+    assert_eq!(held(&s, "west-1").await, None);
+    assert_eq!(
+        states(&s.get(PLACEMENT).await.body)
+            .into_iter()
+            .filter(|(_, state)| state == "Available")
+            .count(),
+        2
+    );
+    // Deleting the placement takes its objects off every cluster.
+    assert_eq!(s.delete(PLACEMENT).await.status, StatusCode::OK);
+    for cluster in ["east-1", "east-2", "west-1"] {
+        assert_eq!(held(&s, cluster).await, None, "{cluster}");
+    }
+}
+
+#[tokio::test]
+async fn a_pass_cut_short_before_it_recorded_applies_nothing_twice() {
+    let db = common::temp_db();
+    let s = common::start_with(&db, false).await;
+    fleet(&s, &three()).await;
+    assert!(
+        s.put(PLACEMENT, prod_everywhere(json!(1)))
+            .await
+            .status
+            .is_success()
+    );
+    pass(&s).await;
+    // As if the server died after the clusters answered but before it wrote down what they
+    // took: the records are gone, the clusters hold the objects.
+    let pool = common::raw_pool(&db).await;
+    sqlx::query("DELETE FROM placement_members")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let again = pass(&s).await;
+    assert_eq!(again.applied, ["east-1", "east-2", "west-1"]);
+    for cluster in ["east-1", "east-2", "west-1"] {
+        assert_eq!(
+            held(&s, cluster).await,
+            Some(("web@1".to_owned(), 1)),
+            "{cluster}"
+        );
+    }
+    let now = s.get(PLACEMENT).await.body;
+    assert_eq!(now["properties"]["status"]["conditions"]["Available"], 3);
+}
+
+mod killed {
+    use crate::common;
+    use serde_json::{Value, json};
+    use std::time::{Duration, Instant};
+
+    const MEMBERS: usize = 12;
+
+    fn call(port: u16, method: &str, path: &str, body: Option<Value>) -> Value {
+        let (status, reply) = common::http(port, method, path, body.as_ref())
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        assert!(status < 300, "{method} {path} answered {status}: {reply}");
+        reply
+    }
+
+    fn serve(port: u16, db: &str) -> common::KillOnDrop {
+        let args = [
+            "--database-url",
+            db,
+            "--time-scale",
+            "100",
+            "--placement-interval-seconds",
+            "1",
+        ];
+        common::spawn_serve(port, &args)
+    }
+
+    /// Fleet `f` of `MEMBERS` simulated members whose objects are ready 100 s (fleet time)
+    /// after they are applied, a resource and a placement on all of them, two at a time.
+    fn set_up(port: u16) {
+        let catalog = call(port, "GET", "/api/v1/simulator/catalog", None);
+        let version = catalog["kubernetesVersions"][0]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let images = &catalog["nodeImages"]["eastus"]["AKSUbuntu-2204gen2containerd"];
+        let image = images
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_owned();
+        call(port, "PUT", "/api/v1/fleets/f", Some(json!({})));
+        for i in 0..MEMBERS {
+            let name = format!("m{i}");
+            let pools = json!([{"name": "system", "count": 3, "kubernetesVersion": version,
+                "osSku": "AKSUbuntu-2204gen2containerd",
+                "nodeImageVersion": format!("AKSUbuntu-2204gen2containerd-{image}")}]);
+            let cluster =
+                json!({"location": "eastus", "kubernetesVersion": version, "nodePools": pools});
+            call(
+                port,
+                "PUT",
+                &format!("/api/v1/simulator/clusters/{name}"),
+                Some(cluster),
+            );
+            let faults = json!({"readyAfterSeconds": 100});
+            call(
+                port,
+                "PUT",
+                &format!("/api/v1/simulator/clusters/{name}/resourceFaults"),
+                Some(faults),
+            );
+            let member = json!({"properties": {"clusterResourceId": format!("sim:{name}")}});
+            call(
+                port,
+                "PUT",
+                &format!("/api/v1/fleets/f/members/{name}"),
+                Some(member),
+            );
+        }
+        put_resource(port, "one");
+        let placement = json!({"properties": {"resources": ["web"],
+            "strategy": {"rollingUpdate": {"maxUnavailable": 2}}}});
+        call(
+            port,
+            "PUT",
+            "/api/v1/fleets/f/placements/web",
+            Some(placement),
+        );
+    }
+
+    fn put_resource(port: u16, value: &str) {
+        let bundle = json!({"properties": {"manifests": [{"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "settings", "namespace": "default"}, "data": {"value": value}}]}});
+        call(port, "PUT", "/api/v1/fleets/f/resources/web", Some(bundle));
+    }
+
+    /// How many members are available with snapshot `index` of `web`.
+    fn available_at(port: u16, index: i64) -> usize {
+        let Ok((200, placement)) =
+            common::http(port, "GET", "/api/v1/fleets/f/placements/web", None)
+        else {
+            return 0;
+        };
+        placement["properties"]["status"]["members"]
+            .as_array()
+            .map_or(0, |members| {
+                members
+                    .iter()
+                    .filter(|m| m["state"] == "Available" && m["snapshot"]["web"] == index)
+                    .count()
+            })
+    }
+
+    fn wait_until_all_available(port: u16, index: i64) {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while available_at(port, index) < MEMBERS {
+            assert!(
+                Instant::now() < deadline,
+                "snapshot {index} did not reach every member"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    #[test]
+    fn a_server_killed_mid_rollout_applies_each_snapshot_once_per_member() {
+        let db = common::temp_db();
+        let port = common::free_port();
+        let mut server = serve(port, &db);
+        set_up(port);
+        wait_until_all_available(port, 1);
+        put_resource(port, "two");
+        // Two at a time, each pair ready a second after it is applied: killed twice on the way.
+        for pause in [1500, 2200] {
+            std::thread::sleep(Duration::from_millis(pause));
+            assert!(
+                available_at(port, 2) < MEMBERS,
+                "the rollout finished before the kill"
+            );
+            server.kill(); // SIGKILL
+            server = serve(port, &db);
+        }
+        wait_until_all_available(port, 2);
+        for i in 0..MEMBERS {
+            let held = call(
+                port,
+                "GET",
+                &format!("/api/v1/simulator/clusters/m{i}/resources"),
+                None,
+            );
+            let held = &held["value"][0];
+            assert_eq!(held["revision"], "web@2", "m{i}: {held}");
+            assert_eq!(
+                held["applies"], 2,
+                "m{i} was given a snapshot twice: {held}"
+            );
+        }
+        drop(server);
+    }
+}
