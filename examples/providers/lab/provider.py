@@ -10,6 +10,8 @@ Environment:
                             fleet.json       {"catalog": {...}, "clusters": {name: state}}
                             operations.json  every operation started, by id
                             faults.json      optional misbehaviour, see FAULTS below
+                            resources.json   placed objects: {cluster: {owner: {revision,
+                                             manifests, applies}}}
                             calls.log        one line per call: time verb subject
                             upgrades.log     one line per upgrade applied: operation cluster
     LAB_UPGRADE_SECONDS   how long an upgrade takes, in real seconds (default 2)
@@ -20,7 +22,8 @@ from its configuration), or it is refused: how a real provider's credentials rea
 FAULTS (faults.json, all optional): "transientRate": 0.5 fails that share of calls with exit
 75; "unreachable": [names] fails calls about those clusters for now; "stuck": [names] makes
 their next upgrade never end; "lose": [names] answers their next start, then forgets it;
-"refuse": {name: message} refuses upgrades of that cluster for good.
+"refuse": {name: message} refuses upgrades of that cluster for good; "refuseObjects": {name:
+message} refuses objects applied to that cluster (as an admission webhook would).
 
 Calls may run at once (Drydock's max_parallel): each holds an exclusive lock on the lab while it
 works, and files are replaced whole, so a call killed half-way leaves the lab as it was.
@@ -95,12 +98,15 @@ class Lab:
     def __init__(self):
         self.fleet = load("fleet.json", {"catalog": {}, "clusters": {}})
         self.operations = load("operations.json", {})
+        self.resources = load("resources.json", {})
         self.faults = load("faults.json", {})
         self.changed = set()
 
     def save(self):
+        files = {"fleet.json": self.fleet, "operations.json": self.operations,
+                 "resources.json": self.resources}
         for name in sorted(self.changed):
-            save(name, self.fleet if name == "fleet.json" else self.operations)
+            save(name, files[name])
 
     def answers_for(self, cluster):
         if cluster in self.faults.get("unreachable", []):
@@ -196,17 +202,63 @@ def verb_operation_status(lab, request):
     return lab.status(op_id)
 
 
+def held_by(lab, request):
+    """The owner's objects on the request's cluster, after checking the cluster answers."""
+    cluster = request["cluster"]
+    lab.answers_for(cluster)
+    if cluster not in lab.fleet["clusters"]:
+        raise Refused(f"no cluster {cluster} in the lab")
+    return lab.resources.setdefault(cluster, {}), request["owner"]
+
+
+def resources_answer(held):
+    if held is None:
+        return {"revision": None, "available": False}
+    return {"revision": held["revision"], "available": True, "drifted": []}
+
+
+def verb_apply_resources(lab, request):
+    owned, owner = held_by(lab, request)
+    refusal = lab.faults.get("refuseObjects", {}).get(request["cluster"])
+    if refusal:
+        raise Refused(refusal)
+    held = owned.get(owner)
+    if held is None or held["revision"] != request["revision"]:
+        # A new revision replaces the owner's objects whole; the one held already is left be.
+        applies = (held or {}).get("applies", 0) + 1
+        owned[owner] = {"revision": request["revision"], "manifests": request["manifests"],
+                        "applies": applies}
+        lab.changed.add("resources.json")
+    return resources_answer(owned[owner])
+
+
+def verb_observe_resources(lab, request):
+    owned, owner = held_by(lab, request)
+    return resources_answer(owned.get(owner))
+
+
+def verb_delete_resources(lab, request):
+    owned, owner = held_by(lab, request)
+    if owned.pop(owner, None) is not None:
+        lab.changed.add("resources.json")
+    return {}
+
+
 VERBS = {
     "list": verb_list,
     "catalog": verb_catalog,
     "observe": verb_observe,
     "start-upgrade": verb_start_upgrade,
     "operation-status": verb_operation_status,
+    "apply-resources": verb_apply_resources,
+    "observe-resources": verb_observe_resources,
+    "delete-resources": verb_delete_resources,
 }
 
 
 def subject(request):
-    return request.get("operationId") or ",".join(request.get("clusters", [])) or "-"
+    return (request.get("operationId") or request.get("cluster")
+            or ",".join(request.get("clusters", [])) or "-")
 
 
 def main():

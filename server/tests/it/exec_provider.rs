@@ -158,3 +158,45 @@ async fn a_storm_of_transient_errors_slows_a_run_but_never_upgrades_twice() {
     );
     assert!(per_member < 60.0, "the call rate stays bounded: {calls:?}");
 }
+
+/// What the lab's clusters hold of placed objects: `{cluster: {owner: {revision, applies}}}`.
+fn lab_resources(lab: &Lab) -> Value {
+    let text = std::fs::read_to_string(lab.dir.join("resources.json")).unwrap_or("{}".into());
+    serde_json::from_str(&text).unwrap()
+}
+
+#[tokio::test]
+async fn a_placement_reaches_lab_clusters_through_the_exec_verbs_and_leaves_them_on_delete() {
+    let lab = Lab::new(3, 1.0);
+    lab.set_faults(json!({"refuseObjects": {"c02": "admission webhook \"lab-policy\" denied the request: no ConfigMaps here"}}));
+    let s = lab_fleet(&lab, 3).await;
+    let bundle = json!({"properties": {"yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: default\ndata:\n  mode: \"on\"\n"}});
+    assert!(s.put("/api/v1/fleets/f/resources/web", bundle).await.status.is_success());
+    let placement = json!({"properties": {"resources": ["web"]}});
+    let put = s.put("/api/v1/fleets/f/placements/web", placement).await;
+    assert!(put.status.is_success(), "{}", put.body);
+    s.built.drydock.roll_out_placements().await;
+    s.built.drydock.roll_out_placements().await;
+
+    let held = lab_resources(&lab);
+    for cluster in ["c00", "c01"] {
+        let mine = &held[cluster]["f/web"];
+        assert_eq!(mine["revision"], "web@1", "{cluster}: {held}");
+        assert_eq!(mine["applies"], 1, "{cluster}: applied once, however often asked");
+        assert_eq!(mine["manifests"][0]["data"]["mode"], "on");
+    }
+    assert!(held["c02"]["f/web"].is_null());
+    let status = s.get("/api/v1/fleets/f/placements/web").await.body;
+    let members = &status["properties"]["status"]["members"];
+    assert_eq!(members[0]["state"], "Available", "{members}");
+    assert_eq!(members[2]["state"], "Failed");
+    assert!(
+        members[2]["reason"].as_str().unwrap().contains("lab-policy"),
+        "{}",
+        members[2]["reason"]
+    );
+    assert_eq!(s.delete("/api/v1/fleets/f/placements/web").await.status, StatusCode::OK);
+    let held = lab_resources(&lab);
+    assert!(held["c00"]["f/web"].is_null() && held["c01"]["f/web"].is_null(), "{held}");
+    assert!(lab.calls().contains_key("apply-resources"));
+}

@@ -269,6 +269,49 @@ impl Provider for ExecProvider {
         })
     }
 
+    async fn apply_resources(
+        &self,
+        request: &crate::provider::ResourceApply,
+    ) -> Result<crate::provider::AppliedResources, ProviderError> {
+        let cluster = self.local(&request.cluster)?;
+        let fields = json!({
+            "cluster": cluster,
+            "owner": request.owner,
+            "revision": request.revision,
+            "manifests": request.manifests,
+        });
+        let answer = self.call("apply-resources", fields).await?;
+        let held = protocol::decode_resources("apply-resources", answer)?;
+        if held.revision.as_deref() != Some(request.revision.as_str()) {
+            return Err(ProviderError::permanent(format!(
+                "the provider's apply-resources answer is malformed: revision {:?}, not {:?}",
+                held.revision, request.revision
+            )));
+        }
+        Ok(held)
+    }
+
+    async fn observe_resources(
+        &self,
+        cluster: &ClusterResourceId,
+        owner: &str,
+    ) -> Result<crate::provider::AppliedResources, ProviderError> {
+        let cluster = self.local(cluster)?;
+        let fields = json!({ "cluster": cluster, "owner": owner });
+        let answer = self.call("observe-resources", fields).await?;
+        protocol::decode_resources("observe-resources", answer)
+    }
+
+    async fn delete_resources(
+        &self,
+        cluster: &ClusterResourceId,
+        owner: &str,
+    ) -> Result<(), ProviderError> {
+        let cluster = self.local(cluster)?;
+        let fields = json!({ "cluster": cluster, "owner": owner });
+        self.call("delete-resources", fields).await.map(|_| ())
+    }
+
     async fn operation(
         &self,
         cluster: &ClusterResourceId,

@@ -372,3 +372,26 @@ mod tests {
         assert!(decode_list(json!(["a"])).is_err());
     }
 }
+
+/// What `apply-resources` and `observe-resources` answer: the owner's objects on the cluster.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ResourcesAnswer {
+    revision: Option<String>,
+    #[serde(default)]
+    available: bool,
+    #[serde(default)]
+    drifted: Vec<String>,
+}
+
+pub fn decode_resources(
+    verb: &str,
+    answer: Value,
+) -> Result<crate::provider::AppliedResources, ProviderError> {
+    let answer: ResourcesAnswer = decode(verb, answer)?;
+    Ok(crate::provider::AppliedResources {
+        revision: answer.revision,
+        available: answer.available,
+        drifted: answer.drifted,
+    })
+}
