@@ -299,7 +299,7 @@ fn newest_images(
 }
 
 /// FNV-1a: a hash that stays the same across builds and platforms (names made from it must).
-fn fnv1a(text: &str) -> u64 {
+pub(crate) fn fnv1a(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
         (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
     })

@@ -24,6 +24,7 @@ mod gates;
 mod hops;
 mod images;
 mod layout;
+mod overrides;
 mod passes;
 mod placement;
 mod placement_status;
@@ -51,12 +52,13 @@ pub use gates::ApproveGate;
 pub use hops::{HopRule, first_pass, hop_count, resolve_with_hops};
 pub use images::{ImageChoice, consistent_images};
 pub use layout::{check_layout, members_in_run};
+pub use overrides::{NamedOverride, Overridden, overridden};
 pub use placement::{
     Candidate, MemberDecision, PlacementSchedule, PlacementScore, schedule_placement,
 };
 pub use placement_status::{
-    AppliedRecord, MemberPlacementState, MemberPlacementStatus, PlacementStatus, SnapshotSet,
-    placement_status, revision_of,
+    AppliedRecord, MemberPlacementState, MemberPlacementStatus, MemberTarget, PlacementStatus,
+    SnapshotSet, placement_status, revision_of,
 };
 pub use plan::{
     FleetSnapshot, GatePlan, GatesPlan, GroupPlan, HopPlan, MemberPlan, Plan, PlanMember,

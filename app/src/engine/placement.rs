@@ -13,9 +13,9 @@
 use crate::model::cluster::ClusterState;
 use crate::model::member::{Labels, Member};
 use crate::model::placement::{
-    ClusterSelectorTerm, KUBERNETES_VERSION_PROPERTY, LOCATION_LABEL, LabelSelector,
-    NODE_COUNT_PROPERTY, PlacementPolicy, PlacementType, PropertyBound, PropertySelector,
-    PropertyValue, SortOrder, Taint, TopologySpreadConstraint, WhenUnsatisfiable,
+    ClusterSelector, ClusterSelectorTerm, KUBERNETES_VERSION_PROPERTY, LOCATION_LABEL,
+    LabelSelector, NODE_COUNT_PROPERTY, PlacementPolicy, PlacementType, PropertyBound,
+    PropertySelector, PropertyValue, SortOrder, Taint, TopologySpreadConstraint, WhenUnsatisfiable,
 };
 use crate::model::version::KubernetesVersion;
 use serde::{Deserialize, Serialize};
@@ -303,6 +303,14 @@ fn filter<'a>(policy: &PlacementPolicy, candidate: &'a Candidate) -> Assessed<'a
         }
     }
     assessed
+}
+
+/// Whether a member matches one of `selector`'s terms (how overrides pick members).
+pub(crate) fn selector_matches(selector: &ClusterSelector, candidate: &Candidate) -> bool {
+    selector
+        .cluster_selector_terms
+        .iter()
+        .any(|term| term_mismatch(term, candidate).is_none())
 }
 
 /// Why `term` does not match the member, or `None` when it does.

@@ -54,6 +54,9 @@ pub struct MemberPlacementStatus {
     /// For picked members: each resource's snapshot.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub snapshot: SnapshotSet,
+    /// The overrides that change its objects, `name@etag`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<String>,
     pub reason: String,
 }
 
@@ -81,12 +84,74 @@ pub fn revision_of(snapshot: &SnapshotSet) -> String {
         .join(",")
 }
 
+/// What one picked member is to hold: the snapshots' revision with the overrides that change
+/// its objects (`web@3+eu@2`), or why its objects cannot be made.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MemberTarget {
+    pub revision: String,
+    /// The overrides that change the member's objects, `name@etag`.
+    pub overrides: Vec<String>,
+    /// Why the member's objects cannot be made (a patch that does not apply).
+    pub problem: Option<String>,
+}
+
+impl MemberTarget {
+    /// The member holds `latest`'s objects as they are.
+    pub fn plain(latest: &SnapshotSet) -> Self {
+        Self {
+            revision: revision_of(latest),
+            overrides: Vec::new(),
+            problem: None,
+        }
+    }
+
+    /// The member holds `manifests`, `latest`'s objects changed by `overrides` (`name@etag`):
+    /// the revision names the overrides and a digest of the objects (`web@3+eu#1f2e3d4c`), so
+    /// it changes exactly when what the member holds changes.
+    pub fn overridden(
+        latest: &SnapshotSet,
+        overrides: Vec<String>,
+        manifests: &[serde_json::Value],
+    ) -> Self {
+        if overrides.is_empty() {
+            return Self::plain(latest);
+        }
+        let names: Vec<&str> = overrides
+            .iter()
+            .map(|o| o.split('@').next().unwrap_or(o))
+            .collect();
+        let text = serde_json::to_string(manifests).unwrap_or_default();
+        let digest = super::channels::fnv1a(&text) >> 32;
+        Self {
+            revision: format!("{}+{}#{digest:08x}", revision_of(latest), names.join(",")),
+            overrides,
+            problem: None,
+        }
+    }
+
+    /// The member's objects cannot be made: `tried` names what was tried (the overrides), so a
+    /// failure is not taken for the plain objects and the same attempt is not repeated.
+    pub fn failed(latest: &SnapshotSet, tried: Vec<String>, problem: String) -> Self {
+        let mut revision = revision_of(latest);
+        if !tried.is_empty() {
+            revision = format!("{revision}+{}", tried.join(","));
+        }
+        Self {
+            revision,
+            overrides: tried,
+            problem: Some(problem),
+        }
+    }
+}
+
 /// What was last done with a placement on one member, as its rollout recorded it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AppliedRecord {
     /// The snapshots applied (or whose apply failed).
     pub snapshot: SnapshotSet,
+    /// The revision given to the cluster: the snapshots and the overrides.
+    pub revision: String,
     /// `Applied`, `Available` or `Failed`.
     pub state: MemberPlacementState,
     /// What the provider said, or what was done.
@@ -94,16 +159,22 @@ pub struct AppliedRecord {
 }
 
 /// The status of a placement whose schedule is `schedule`, whose resources' newest snapshots are
-/// `latest`, and whose rollout recorded `records` (by member).
+/// `latest`, whose picked members are to hold `targets` (a member without one: `latest` as it
+/// is), and whose rollout recorded `records` (by member).
 pub fn placement_status(
     schedule: &PlacementSchedule,
     latest: &SnapshotSet,
+    targets: &BTreeMap<String, MemberTarget>,
     records: &BTreeMap<String, AppliedRecord>,
 ) -> PlacementStatus {
+    let plain = MemberTarget::plain(latest);
     let members: Vec<MemberPlacementStatus> = schedule
         .decisions
         .iter()
-        .map(|decision| member_status(decision, latest, records.get(&decision.name)))
+        .map(|decision| {
+            let target = targets.get(&decision.name).unwrap_or(&plain);
+            member_status(decision, latest, target, records.get(&decision.name))
+        })
         .collect();
     let mut conditions: BTreeMap<String, usize> = MemberPlacementState::ALL
         .iter()
@@ -125,44 +196,51 @@ pub fn placement_status(
 fn member_status(
     decision: &MemberDecision,
     latest: &SnapshotSet,
+    target: &MemberTarget,
     record: Option<&AppliedRecord>,
 ) -> MemberPlacementStatus {
     let mut reason = decision.reasons.join("; ");
-    let mut add = |more: String| {
+    let mut add = |more: &str| {
         if !reason.is_empty() {
             reason.push_str("; ");
         }
-        reason.push_str(&more);
+        reason.push_str(more);
     };
-    let (state, snapshot) = match (decision.selected, record) {
-        (false, None) => (MemberPlacementState::NotSelected, SnapshotSet::new()),
+    let picked = decision.selected;
+    let recorded = record.is_some_and(|r| r.revision == target.revision);
+    if let (true, false, Some(problem)) = (picked, recorded, &target.problem) {
+        add(problem);
+    }
+    let state = match (picked, record) {
+        (false, None) => MemberPlacementState::NotSelected,
         (false, Some(record)) => {
-            add(format!(
-                "holds {}, to be removed",
-                revision_of(&record.snapshot)
-            ));
-            (MemberPlacementState::NotSelected, SnapshotSet::new())
+            add(&format!("holds {}, to be removed", record.revision));
+            MemberPlacementState::NotSelected
         }
-        (true, Some(record)) if record.snapshot == *latest => {
-            add(record.reason.clone());
-            (record.state, latest.clone())
+        (true, Some(record)) if record.revision == target.revision => {
+            add(&record.reason);
+            record.state
         }
         (true, Some(record)) => {
             let held = match record.state {
-                MemberPlacementState::Failed => {
-                    format!("applying {} failed", revision_of(&record.snapshot))
-                }
-                _ => format!("holds {}", revision_of(&record.snapshot)),
+                MemberPlacementState::Failed => format!("applying {} failed", record.revision),
+                _ => format!("holds {}", record.revision),
             };
-            add(format!("{held}; {} is next", revision_of(latest)));
-            (MemberPlacementState::Scheduled, latest.clone())
+            add(&format!("{held}; {} is next", target.revision));
+            MemberPlacementState::Scheduled
         }
-        (true, None) => (MemberPlacementState::Scheduled, latest.clone()),
+        (true, None) => MemberPlacementState::Scheduled,
+    };
+    let (snapshot, overrides) = if picked {
+        (latest.clone(), target.overrides.clone())
+    } else {
+        (SnapshotSet::new(), Vec::new())
     };
     MemberPlacementStatus {
         name: decision.name.clone(),
         state,
         snapshot,
+        overrides,
         reason,
     }
 }

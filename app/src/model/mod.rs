@@ -11,6 +11,7 @@ pub mod gate;
 pub mod limits;
 pub mod member;
 pub mod names;
+pub mod overrides;
 pub mod overview;
 pub mod placement;
 pub mod precondition;

@@ -108,6 +108,10 @@ name_type!(
     PlacementName, "placement", 63
 );
 name_type!(
+    /// A resource override's name, unique within a fleet.
+    OverrideName, "resource override", 63
+);
+name_type!(
     /// A simulated cluster's name (its resource id is `sim:{name}`).
     ClusterName, "cluster", 63
 );

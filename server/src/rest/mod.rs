@@ -11,6 +11,7 @@ mod fleets;
 mod gates;
 mod members;
 pub mod openapi;
+mod overrides;
 mod placements;
 mod providers;
 mod resources;
@@ -26,6 +27,7 @@ pub use extract::{ApiError, ArmBody, ArmJson, AsCaller, IfMatch, ReadOnlyObject}
 
 use crate::service::Drydock;
 use app::model::error::{AppError, ErrorKind};
+use app::model::overrides::ResourceOverride;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
@@ -246,6 +248,35 @@ fn resource_routes() -> Vec<Route> {
             .delete(
                 placements::delete,
                 Op::new("deletePlacement", "Deletes a placement.")
+                    .preconditions()
+                    .deletes(),
+            ),
+        Route::at("/fleets/{fleet}/resourceOverrides").get(
+            overrides::index,
+            Op::new(
+                "listResourceOverrides",
+                "Lists a fleet's resource overrides.",
+            )
+            .ok::<List<overrides::OverrideResource>>(),
+        ),
+        Route::at("/fleets/{fleet}/resourceOverrides/{name}")
+            .put(
+                overrides::put,
+                Op::new(
+                    "putResourceOverride",
+                    "Stores a resource override: JSON patches (or Delete) of a placement's objects for the members its rules pick.",
+                )
+                .body::<ArmBody<ResourceOverride>>()
+                .put::<overrides::OverrideResource>(),
+            )
+            .get(
+                overrides::get,
+                Op::new("getResourceOverride", "Reads a resource override.")
+                    .ok::<overrides::OverrideResource>(),
+            )
+            .delete(
+                overrides::delete,
+                Op::new("deleteResourceOverride", "Deletes a resource override.")
                     .preconditions()
                     .deletes(),
             ),

@@ -28,6 +28,8 @@ pub struct HeldView {
     available_at: Timestamp,
     available: bool,
     objects: Vec<ObjectRef>,
+    /// The objects as applied (after overrides).
+    manifests: Vec<serde_json::Value>,
 }
 
 fn held_view(held: &SimApplied, now: Timestamp) -> HeldView {
@@ -42,6 +44,7 @@ fn held_view(held: &SimApplied, now: Timestamp) -> HeldView {
         available_at: held.available_at,
         available: now >= held.available_at,
         objects,
+        manifests: held.manifests.clone(),
     }
 }
 

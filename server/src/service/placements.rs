@@ -3,9 +3,10 @@
 //! schedule over the members as observed now, so it follows labels, taints and clusters as
 //! they change.
 
+use super::given::given;
 use super::{Drydock, MemberView, expectation, store_error};
 use crate::store::{Expect, StoredPlacement};
-use app::engine::{Candidate, PlacementStatus, SnapshotSet, placement_status, schedule_placement};
+use app::engine::{Candidate, PlacementStatus, placement_status, schedule_placement};
 use app::model::access::{Caller, Role};
 use app::model::error::AppError;
 use app::model::names::{FleetName, PlacementName, ResourceName};
@@ -189,16 +190,17 @@ impl Drydock {
         stored: StoredPlacement,
         members: &[MemberView],
     ) -> Result<PlacementView, AppError> {
-        let mut latest = SnapshotSet::new();
-        for resource in &stored.placement.resources {
-            let found = self.resources.get_resource(fleet, resource).await;
-            if let Some(found) = found.map_err(store_error)? {
-                latest.insert(resource.to_string(), found.latest.index);
-            }
-        }
-        let schedule = schedule_placement(&stored.placement.policy, &candidates(members));
+        let carried = self.carried(fleet, &stored).await?;
+        let overrides = self.overrides_of(fleet, &stored).await?;
+        let candidates = candidates(members);
+        let schedule = schedule_placement(&stored.placement.policy, &candidates);
+        let targets = given(&carried, &schedule.selected, &candidates, &overrides)
+            .into_iter()
+            .map(|(member, given)| (member, given.target))
+            .collect();
         let records = self.placements.placement_members(fleet, &stored.name).await;
-        let status = placement_status(&schedule, &latest, &records.map_err(store_error)?);
+        let records = records.map_err(store_error)?;
+        let status = placement_status(&schedule, &carried.snapshot, &targets, &records);
         Ok(PlacementView { stored, status })
     }
 

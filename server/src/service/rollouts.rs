@@ -15,19 +15,16 @@
 //! provider refusing the objects fails the member at that revision, with its words, until a
 //! newer snapshot comes; a provider that cannot answer now is asked again next pass.
 
+use super::given::{Given, given};
 use super::placements::candidates;
 use super::{Drydock, MemberView, store_error};
 use crate::provider::{ProviderError, ResourceApply};
 use crate::store::StoredPlacement;
-use app::engine::{
-    AppliedRecord, MemberPlacementState, SnapshotSet, revision_of, schedule_placement,
-};
+use app::engine::{AppliedRecord, MemberPlacementState, schedule_placement};
 use app::model::error::AppError;
 use app::model::member::ClusterResourceId;
 use app::model::names::{FleetName, PlacementName};
 use app::model::placement::RolloutType;
-use app::model::resources::parse_manifests;
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// What one pass did to one placement, by member name.
@@ -39,14 +36,6 @@ pub struct RolloutPass {
     pub removed: Vec<String>,
     /// Picked members whose turn has not come (`maxUnavailable`).
     pub waiting: Vec<String>,
-}
-
-/// The objects a placement carries now: every resource's newest snapshot.
-struct Carried {
-    snapshot: SnapshotSet,
-    manifests: Vec<Value>,
-    /// Why the objects cannot be applied together, if they cannot.
-    clash: Option<String>,
 }
 
 /// One placement's pass, with what it needs at hand.
@@ -106,7 +95,10 @@ impl Drydock {
         views: &[MemberView],
     ) -> Result<RolloutPass, AppError> {
         let carried = self.carried(fleet, stored).await?;
-        let schedule = schedule_placement(&stored.placement.policy, &candidates(views));
+        let overrides = self.overrides_of(fleet, stored).await?;
+        let candidates = candidates(views);
+        let schedule = schedule_placement(&stored.placement.policy, &candidates);
+        let given = given(&carried, &schedule.selected, &candidates, &overrides);
         let records = self.placements.placement_members(fleet, &stored.name).await;
         let mut pass = Pass {
             drydock: self,
@@ -125,7 +117,7 @@ impl Drydock {
             records: records.map_err(store_error)?,
             done: RolloutPass::default(),
         };
-        pass.observe(&carried.snapshot).await?;
+        pass.observe(&given).await?;
         pass.remove_unpicked(&schedule.selected).await?;
         // Objects are applied in place (a member serves its older objects until the new ones
         // apply), so a change moves by `maxUnavailable` alone, at least one member at a time.
@@ -136,43 +128,9 @@ impl Drydock {
             .max_unavailable
             .resolve(schedule.selected.len())
             .max(1);
-        pass.apply(&carried, &schedule.selected, max_unavailable)
+        pass.apply(&given, &schedule.selected, max_unavailable)
             .await?;
         Ok(pass.done)
-    }
-
-    /// The newest snapshot of every resource the placement names, objects together.
-    async fn carried(
-        &self,
-        fleet: &FleetName,
-        stored: &StoredPlacement,
-    ) -> Result<Carried, AppError> {
-        let mut snapshot = SnapshotSet::new();
-        let mut manifests = Vec::new();
-        let mut sources = Vec::new();
-        for resource in &stored.placement.resources {
-            let found = self.resources.get_resource(fleet, resource).await;
-            if let Some(found) = found.map_err(store_error)? {
-                snapshot.insert(resource.to_string(), found.latest.index);
-                sources.extend(found.latest.manifests.iter().map(|_| resource.to_string()));
-                manifests.extend(found.latest.manifests);
-            }
-        }
-        let clash = match parse_manifests(&manifests) {
-            Ok(_) => None,
-            Err(error) => Some(match (error.index, error.first) {
-                (Some(at), Some(first)) => format!(
-                    "{} (from {} and {})",
-                    error.message, sources[first], sources[at]
-                ),
-                _ => error.to_string(),
-            }),
-        };
-        Ok(Carried {
-            snapshot,
-            manifests,
-            clash,
-        })
     }
 }
 
@@ -189,15 +147,20 @@ impl Pass<'_> {
         Ok(())
     }
 
-    /// Asks again about members applied at `latest` that were not available yet.
-    async fn observe(&mut self, latest: &SnapshotSet) -> Result<(), AppError> {
-        let waiting: Vec<String> = self
+    /// Asks again about members given their objects that were not available yet.
+    async fn observe(&mut self, given: &BTreeMap<String, Given>) -> Result<(), AppError> {
+        let waiting: Vec<(String, AppliedRecord)> = self
             .records
             .iter()
-            .filter(|(_, r)| r.snapshot == *latest && r.state == MemberPlacementState::Applied)
-            .map(|(name, _)| name.clone())
+            .filter(|(name, r)| {
+                r.state == MemberPlacementState::Applied
+                    && given
+                        .get(*name)
+                        .is_some_and(|g| g.target.revision == r.revision)
+            })
+            .map(|(name, r)| (name.clone(), r.clone()))
             .collect();
-        for member in waiting {
+        for (member, record) in waiting {
             let Some(cluster) = self.clusters.get(&member).cloned() else {
                 continue;
             };
@@ -205,11 +168,11 @@ impl Pass<'_> {
             let Ok(held) = providers.observe_resources(&cluster, &self.owner).await else {
                 continue;
             };
-            if held.available && held.revision.as_deref() == Some(&revision_of(latest)) {
+            if held.available && held.revision.as_deref() == Some(record.revision.as_str()) {
                 let record = AppliedRecord {
-                    snapshot: latest.clone(),
                     state: MemberPlacementState::Available,
-                    reason: format!("{} applied and available", revision_of(latest)),
+                    reason: format!("{} applied and available", record.revision),
+                    ..record
                 };
                 self.record(&member, record).await?;
                 self.done.now_available.push(member);
@@ -250,24 +213,22 @@ impl Pass<'_> {
         Ok(())
     }
 
-    /// Applies the carried objects to the picked members whose turn it is.
+    /// Gives the picked members whose turn it is their objects.
     async fn apply(
         &mut self,
-        carried: &Carried,
+        given: &BTreeMap<String, Given>,
         picked: &[String],
         max_unavailable: usize,
     ) -> Result<(), AppError> {
-        let latest = &carried.snapshot;
-        let at_latest = |r: &AppliedRecord| r.snapshot == *latest;
         let unavailable = picked
             .iter()
-            .filter_map(|m| self.records.get(m))
-            .filter(|r| at_latest(r) && r.state == MemberPlacementState::Applied)
+            .filter_map(|m| current(&self.records, given, m))
+            .filter(|r| r.state == MemberPlacementState::Applied)
             .count();
         let mut budget = max_unavailable.saturating_sub(unavailable);
         let mut due: Vec<&String> = picked
             .iter()
-            .filter(|m| self.records.get(*m).is_none_or(|r| !at_latest(r)))
+            .filter(|m| given.contains_key(*m) && current(&self.records, given, m).is_none())
             .collect();
         due.sort();
         for member in due {
@@ -276,7 +237,7 @@ impl Pass<'_> {
                 self.done.waiting.push(member.clone());
                 continue;
             }
-            let unavailable_now = self.apply_one(carried, member).await?;
+            let unavailable_now = self.apply_one(&given[member], member).await?;
             if unavailable_now && holds_older {
                 budget -= 1;
             }
@@ -284,21 +245,18 @@ impl Pass<'_> {
         Ok(())
     }
 
-    /// Applies to one member; whether it is now unavailable (applied, not available yet).
-    async fn apply_one(&mut self, carried: &Carried, member: &str) -> Result<bool, AppError> {
-        let latest = &carried.snapshot;
-        let revision = revision_of(latest);
+    /// Gives one member its objects; whether it is now unavailable (applied, not available yet).
+    async fn apply_one(&mut self, given: &Given, member: &str) -> Result<bool, AppError> {
+        let target = &given.target;
         let failed = |reason: String| AppliedRecord {
-            snapshot: latest.clone(),
+            snapshot: given.snapshot(),
+            revision: target.revision.clone(),
             state: MemberPlacementState::Failed,
             reason,
         };
-        if let Some(clash) = &carried.clash {
-            self.record(
-                member,
-                failed(format!("{revision} cannot be applied: {clash}")),
-            )
-            .await?;
+        if let Some(problem) = &target.problem {
+            let record = failed(format!("{} cannot be applied: {problem}", target.revision));
+            self.record(member, record).await?;
             self.done.failed.push(member.to_owned());
             return Ok(false);
         }
@@ -308,22 +266,24 @@ impl Pass<'_> {
         let request = ResourceApply {
             cluster,
             owner: self.owner.clone(),
-            revision: revision.clone(),
-            manifests: carried.manifests.clone(),
+            revision: target.revision.clone(),
+            manifests: given.manifests.clone(),
         };
         match self.drydock.providers.apply_resources(&request).await {
             Ok(held) => {
-                let state = if held.available {
-                    MemberPlacementState::Available
+                let (state, reason) = if held.available {
+                    let reason = format!("{} applied and available", target.revision);
+                    (MemberPlacementState::Available, reason)
                 } else {
-                    MemberPlacementState::Applied
-                };
-                let reason = match state {
-                    MemberPlacementState::Available => format!("{revision} applied and available"),
-                    _ => format!("{revision} applied; waiting for it to become available"),
+                    let reason = format!(
+                        "{} applied; waiting for it to become available",
+                        target.revision
+                    );
+                    (MemberPlacementState::Applied, reason)
                 };
                 let record = AppliedRecord {
-                    snapshot: latest.clone(),
+                    snapshot: given.snapshot(),
+                    revision: target.revision.clone(),
                     state,
                     reason,
                 };
@@ -336,16 +296,24 @@ impl Pass<'_> {
                 Ok(false)
             }
             Err(error) => {
-                self.record(
-                    member,
-                    failed(format!("applying {revision} failed: {error}")),
-                )
-                .await?;
+                let record = failed(format!("applying {} failed: {error}", target.revision));
+                self.record(member, record).await?;
                 self.done.failed.push(member.to_owned());
                 Ok(false)
             }
         }
     }
+}
+
+/// The member's record, if it is of the revision the member is to hold now.
+fn current<'r>(
+    records: &'r BTreeMap<String, AppliedRecord>,
+    given: &BTreeMap<String, Given>,
+    member: &str,
+) -> Option<&'r AppliedRecord> {
+    let record = records.get(member)?;
+    let target = &given.get(member)?.target;
+    Some(record).filter(|r| r.revision == target.revision)
 }
 
 /// Rolls every `RollingUpdate` placement out every `every` (real time) until the service is

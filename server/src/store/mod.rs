@@ -15,9 +15,10 @@ use app::model::catalog::Catalog;
 use app::model::cluster::ClusterState;
 use app::model::member::{ClusterResourceId, FleetSummary, Member, MemberSpec};
 use app::model::names::{
-    AutoUpgradeProfileName, ClusterName, FleetName, GroupName, MemberName, PlacementName,
-    ResourceName, RunName, StrategyName, WebhookName,
+    AutoUpgradeProfileName, ClusterName, FleetName, GroupName, MemberName, OverrideName,
+    PlacementName, ResourceName, RunName, StrategyName, WebhookName,
 };
+use app::model::overrides::ResourceOverride;
 use app::model::placement::Placement;
 use app::model::run::{RunEvent, UpdateRun};
 use app::model::strategy::UpdateStrategy;
@@ -655,6 +656,14 @@ pub struct StoredPlacement {
     pub etag: i64,
 }
 
+/// A stored resource override with its etag.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredOverride {
+    pub name: OverrideName,
+    pub spec: ResourceOverride,
+    pub etag: i64,
+}
+
 /// Placements of fleets' resources.
 #[async_trait::async_trait]
 pub trait PlacementStore: Send + Sync + 'static {
@@ -694,6 +703,22 @@ pub trait PlacementStore: Send + Sync + 'static {
         member: &str,
         record: &app::engine::AppliedRecord,
     ) -> StoreResult<()>;
+    /// Creates or replaces an override; `true` when created (as `put_placement`).
+    async fn put_override(
+        &self,
+        fleet: &FleetName,
+        name: &OverrideName,
+        spec: &ResourceOverride,
+        now: Timestamp,
+        expect: Expect,
+    ) -> StoreResult<(StoredOverride, bool)>;
+    async fn list_overrides(&self, fleet: &FleetName) -> StoreResult<Vec<StoredOverride>>;
+    async fn delete_override(
+        &self,
+        fleet: &FleetName,
+        name: &OverrideName,
+        expect: Expect,
+    ) -> StoreResult<bool>;
     /// Forgets `member` (its objects were removed).
     async fn forget_placement_member(
         &self,

@@ -163,6 +163,12 @@ pub fn concrete(method: &str, path: &str) -> (String, Option<String>, &'static s
         ("PUT", p) if p.contains("/autoUpgradeProfiles/") => {
             (body(json!({"properties": {"channel": "Rapid"}})), json)
         }
+        ("PUT", p) if p.contains("/resourceOverrides/") => (
+            body(
+                json!({"properties": {"placement": "web", "policy": {"overrideRules": [{"overrideType": "Delete"}]}}}),
+            ),
+            json,
+        ),
         ("PUT", p) if p.contains("/placements/") => {
             (body(json!({"properties": {"resources": ["web"]}})), json)
         }

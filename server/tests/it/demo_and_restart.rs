@@ -186,6 +186,14 @@ async fn a_run_in_flight_before_uids_existed_finishes_without_a_second_upgrade()
         .await
         .unwrap();
     for statement in [
+        "DROP TABLE resource_overrides",
+        "DROP TABLE sim_resource_faults",
+        "DROP TABLE sim_resources",
+        "DROP TABLE placement_members",
+        "DROP TABLE placements",
+        "ALTER TABLE members DROP COLUMN taints",
+        "DROP TABLE resource_snapshots",
+        "DROP TABLE resources",
         "DROP TABLE pass_links",
         "DROP TABLE auto_upgrade_profiles",
         "DROP TRIGGER members_stamp_on_insert",

@@ -171,7 +171,12 @@ async fn a_placement_reaches_lab_clusters_through_the_exec_verbs_and_leaves_them
     lab.set_faults(json!({"refuseObjects": {"c02": "admission webhook \"lab-policy\" denied the request: no ConfigMaps here"}}));
     let s = lab_fleet(&lab, 3).await;
     let bundle = json!({"properties": {"yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: default\ndata:\n  mode: \"on\"\n"}});
-    assert!(s.put("/api/v1/fleets/f/resources/web", bundle).await.status.is_success());
+    assert!(
+        s.put("/api/v1/fleets/f/resources/web", bundle)
+            .await
+            .status
+            .is_success()
+    );
     let placement = json!({"properties": {"resources": ["web"]}});
     let put = s.put("/api/v1/fleets/f/placements/web", placement).await;
     assert!(put.status.is_success(), "{}", put.body);
@@ -182,7 +187,10 @@ async fn a_placement_reaches_lab_clusters_through_the_exec_verbs_and_leaves_them
     for cluster in ["c00", "c01"] {
         let mine = &held[cluster]["f/web"];
         assert_eq!(mine["revision"], "web@1", "{cluster}: {held}");
-        assert_eq!(mine["applies"], 1, "{cluster}: applied once, however often asked");
+        assert_eq!(
+            mine["applies"], 1,
+            "{cluster}: applied once, however often asked"
+        );
         assert_eq!(mine["manifests"][0]["data"]["mode"], "on");
     }
     assert!(held["c02"]["f/web"].is_null());
@@ -191,12 +199,21 @@ async fn a_placement_reaches_lab_clusters_through_the_exec_verbs_and_leaves_them
     assert_eq!(members[0]["state"], "Available", "{members}");
     assert_eq!(members[2]["state"], "Failed");
     assert!(
-        members[2]["reason"].as_str().unwrap().contains("lab-policy"),
+        members[2]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("lab-policy"),
         "{}",
         members[2]["reason"]
     );
-    assert_eq!(s.delete("/api/v1/fleets/f/placements/web").await.status, StatusCode::OK);
+    assert_eq!(
+        s.delete("/api/v1/fleets/f/placements/web").await.status,
+        StatusCode::OK
+    );
     let held = lab_resources(&lab);
-    assert!(held["c00"]["f/web"].is_null() && held["c01"]["f/web"].is_null(), "{held}");
+    assert!(
+        held["c00"]["f/web"].is_null() && held["c01"]["f/web"].is_null(),
+        "{held}"
+    );
     assert!(lab.calls().contains_key("apply-resources"));
 }

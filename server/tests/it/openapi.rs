@@ -131,6 +131,8 @@ fn existing(path: &str) -> String {
         "p"
     } else if path.contains("/resources/") || path.contains("/placements/") {
         "web"
+    } else if path.contains("/resourceOverrides/") {
+        "eu"
     } else if path.starts_with("/webhooks/") {
         "w"
     } else if path.starts_with("/users/") {
@@ -229,6 +231,11 @@ async fn every_answer_fits_the_schema_the_document_gives() {
             "PUT",
             "/api/v1/fleets/demo/placements/web",
             json!({"properties": {"resources": ["web"], "policy": {"placementType": "PickN", "numberOfClusters": 1}}}),
+        ),
+        (
+            "PUT",
+            "/api/v1/fleets/demo/resourceOverrides/eu",
+            json!({"properties": {"placement": "web", "policy": {"overrideRules": [{"jsonPatchOverrides": [{"op": "add", "path": "/metadata/labels", "value": {"region": "${MEMBER-CLUSTER-NAME}"}}]}]}}}),
         ),
         (
             "PUT",

@@ -381,3 +381,106 @@ mod killed {
         drop(server);
     }
 }
+
+/// The objects a simulated cluster holds of the placement, as applied.
+async fn held_objects(s: &common::TestServer, cluster: &str) -> Value {
+    let list = s
+        .get(&format!("/api/v1/simulator/clusters/{cluster}/resources"))
+        .await;
+    list.body["value"][0]["manifests"].clone()
+}
+
+#[tokio::test]
+async fn overrides_change_the_objects_of_the_members_their_rules_pick() {
+    let s = common::start().await;
+    fleet(&s, &three()).await;
+    change_resource(&s, "any").await;
+    assert!(
+        s.put(PLACEMENT, prod_everywhere(json!(1)))
+            .await
+            .status
+            .is_success()
+    );
+    let in_europe = |value: &str| {
+        json!({"properties": {"placement": "web",
+            "resourceSelectors": [{"kind": "ConfigMap", "namespace": "web", "name": "settings"}],
+            "policy": {"overrideRules": [{
+                "clusterSelector": {"clusterSelectorTerms": [{"labelSelector": {"matchLabels": {"fleet.azure.com/location": "westeurope"}}}]},
+                "jsonPatchOverrides": [{"op": "replace", "path": "/data/value", "value": value}]}]}}})
+    };
+    let eu = "/api/v1/fleets/f/resourceOverrides/eu";
+    let put = s.put(eu, in_europe("eu-${MEMBER-CLUSTER-NAME}")).await;
+    assert_eq!(put.status, StatusCode::CREATED, "{}", put.body);
+    let preview = s.get(PLACEMENT).await.body;
+    assert_eq!(member(&preview, "west-1")["overrides"], json!(["eu@1"]));
+    assert!(member(&preview, "east-1").get("overrides").is_none());
+
+    pass(&s).await;
+    assert_eq!(
+        held_objects(&s, "west-1").await[1]["data"]["value"],
+        "eu-west-1"
+    );
+    assert_eq!(held_objects(&s, "east-1").await[1]["data"]["value"], "any");
+    let (first, applies) = held(&s, "west-1").await.unwrap();
+    assert!(first.starts_with("web@2+eu#"), "{first}");
+    assert_eq!(applies, 1);
+
+    // A changed override reaches only the members it picks; a deleted one leaves them.
+    assert!(s.put(eu, in_europe("europe")).await.status.is_success());
+    pass(&s).await;
+    let (second, applies) = held(&s, "west-1").await.unwrap();
+    assert!(
+        second.starts_with("web@2+eu#") && second != first,
+        "{second}"
+    );
+    assert_eq!(applies, 2);
+    assert_eq!(
+        held_objects(&s, "west-1").await[1]["data"]["value"],
+        "europe"
+    );
+    assert_eq!(held(&s, "east-1").await, Some(("web@2".to_owned(), 1)));
+    assert_eq!(s.delete(eu).await.status, StatusCode::OK);
+    pass(&s).await;
+    assert_eq!(held(&s, "west-1").await, Some(("web@2".to_owned(), 3)));
+
+    // A patch that cannot apply fails the members it picks, saying where.
+    let broken = json!({"properties": {"placement": "web", "policy": {"overrideRules": [{
+        "clusterSelector": {"clusterSelectorTerms": [{"labelSelector": {"matchLabels": {"fleet.azure.com/location": "westeurope"}}}]},
+        "jsonPatchOverrides": [{"op": "replace", "path": "/data/missing", "value": "x"}]}]}}});
+    assert!(s.put(eu, broken).await.status.is_success());
+    assert_eq!(pass(&s).await.failed, ["west-1"]);
+    let now = s.get(PLACEMENT).await.body;
+    assert_eq!(member(&now, "west-1")["state"], "Failed");
+    let reason = member(&now, "west-1")["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("web@2+eu@1 cannot be applied: override eu, rule 1, patch 1 on Namespace web: /data does not exist"),
+        "{reason}"
+    );
+    assert_eq!(
+        held(&s, "west-1").await,
+        Some(("web@2".to_owned(), 3)),
+        "the cluster keeps what it had"
+    );
+
+    let cases = [
+        (
+            json!({"placement": "nope", "policy": {"overrideRules": [{"overrideType": "Delete"}]}}),
+            "properties.placement: fleet f has no placement named nope",
+        ),
+        (
+            json!({"placement": "web", "policy": {"overrideRules": [{"jsonPatchOverrides": [{"op": "replace", "path": "/kind", "value": "Secret"}]}]}}),
+            "properties.policy.overrideRules[0].jsonPatchOverrides[0].path: /kind is the object's identity",
+        ),
+    ];
+    for (properties, message) in cases {
+        let refused = s.put(eu, json!({ "properties": properties })).await;
+        assert_eq!(
+            refused.code(),
+            "InvalidResourceOverride",
+            "{}",
+            refused.body
+        );
+        let said = refused.body["error"]["message"].as_str().unwrap();
+        assert!(said.starts_with(message), "{said}");
+    }
+}

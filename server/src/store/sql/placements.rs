@@ -2,9 +2,13 @@
 
 use super::documents::Documents;
 use super::{SqlStore, corrupt};
-use crate::store::{Expect, PlacementStore, StoreError, StoreResult, StoredPlacement};
+use crate::store::{
+    Expect, PlacementStore, StoreError, StoreResult, StoredOverride, StoredPlacement,
+};
 use app::engine::AppliedRecord;
+use app::model::names::OverrideName;
 use app::model::names::{FleetName, PlacementName};
+use app::model::overrides::ResourceOverride;
 use app::model::placement::Placement;
 use app::model::time::Timestamp;
 use sqlx::Row;
@@ -15,6 +19,23 @@ const PLACEMENTS: Documents = Documents {
     table: "placements",
     column: "placement",
 };
+
+const OVERRIDES: Documents = Documents {
+    table: "resource_overrides",
+    column: "spec",
+};
+
+fn override_from_row(row: &AnyRow) -> StoreResult<StoredOverride> {
+    let name = OverrideName::parse(&row.try_get::<String, _>("name")?)
+        .map_err(|e| corrupt("resource override", e))?;
+    let spec = serde_json::from_str(&row.try_get::<String, _>("spec")?)
+        .map_err(|e| corrupt("resource override", e))?;
+    Ok(StoredOverride {
+        name,
+        spec,
+        etag: row.try_get("version")?,
+    })
+}
 
 fn placement_from_row(row: &AnyRow) -> StoreResult<StoredPlacement> {
     let name = PlacementName::parse(&row.try_get::<String, _>("name")?)
@@ -120,6 +141,45 @@ impl PlacementStore for SqlStore {
             _ => StoreError::Database(e),
         })?;
         Ok(())
+    }
+
+    async fn put_override(
+        &self,
+        fleet: &FleetName,
+        name: &OverrideName,
+        spec: &ResourceOverride,
+        now: Timestamp,
+        expect: Expect,
+    ) -> StoreResult<(StoredOverride, bool)> {
+        let text = serde_json::to_string(spec).map_err(|e| corrupt("resource override", e))?;
+        let (etag, created) = OVERRIDES
+            .put(self, fleet, name.as_str(), &text, now, expect)
+            .await?;
+        let stored = StoredOverride {
+            name: name.clone(),
+            spec: spec.clone(),
+            etag,
+        };
+        Ok((stored, created))
+    }
+
+    async fn list_overrides(&self, fleet: &FleetName) -> StoreResult<Vec<StoredOverride>> {
+        let rows = sqlx::query(
+            "SELECT name, spec, version FROM resource_overrides WHERE fleet = $1 ORDER BY name",
+        )
+        .bind(fleet.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(override_from_row).collect()
+    }
+
+    async fn delete_override(
+        &self,
+        fleet: &FleetName,
+        name: &OverrideName,
+        expect: Expect,
+    ) -> StoreResult<bool> {
+        OVERRIDES.delete(self, fleet, name.as_str(), expect).await
     }
 
     async fn forget_placement_member(

@@ -115,6 +115,17 @@ const TABLES: &[Table] = &[
         order: "fleet, name",
     },
     Table {
+        name: "resource_overrides",
+        columns: &[
+            ("fleet", Text),
+            ("name", Text),
+            ("spec", Text),
+            ("version", Int),
+            ("created_at", Int),
+        ],
+        order: "fleet, name",
+    },
+    Table {
         name: "placement_members",
         columns: &[
             ("fleet", Text),
