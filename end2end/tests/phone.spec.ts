@@ -17,7 +17,8 @@ test("every page fits a 390 px screen", async ({ page, request }) => {
     data: { properties: { managedClusterUpdate: { upgrade: { type: "NodeImageOnly" } } } },
   });
   for (const url of ["/", "/fleets/demo", `/fleets/${fleet}/updates`, `/fleets/${fleet}/updates?tab=strategies`,
-                     `/fleets/${fleet}/updates/new`, `/fleets/${fleet}/updates/strategies/new`, `/fleets/${fleet}/updates/runs/r`]) {
+                     `/fleets/${fleet}/updates/new`, `/fleets/${fleet}/updates/strategies/new`, `/fleets/${fleet}/updates/runs/r`,
+                     `/fleets/${fleet}/placements`]) {
     await page.goto(url);
     await waitForHydration(page);
     await fitsTheWidth(page);

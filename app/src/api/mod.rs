@@ -8,6 +8,7 @@ mod access;
 pub mod codec;
 mod error;
 mod gates;
+mod placements;
 mod profiles;
 mod runs;
 #[cfg(feature = "ssr")]
@@ -15,6 +16,7 @@ pub mod service;
 
 pub use access::*;
 pub use gates::*;
+pub use placements::*;
 pub use profiles::*;
 pub use runs::*;
 

@@ -227,6 +227,23 @@ pub trait FleetService: Send + Sync + 'static {
         name: Option<RunName>,
     ) -> Result<RunName, AppError>;
 
+    /// The Placements page: placements with their status, resources with their snapshots, and
+    /// the members as scheduling sees them (for the editor's preview).
+    async fn placements_overview(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+    ) -> Result<crate::api::PlacementsPageData, AppError>;
+
+    /// Creates or replaces a placement.
+    async fn save_placement(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        name: &crate::model::names::PlacementName,
+        placement: crate::model::placement::Placement,
+    ) -> Result<(), AppError>;
+
     /// The fleet's auto-upgrade profiles, by name.
     async fn list_auto_upgrade_profiles(
         &self,

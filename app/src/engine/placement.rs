@@ -22,14 +22,18 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// A member as scheduling sees it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Candidate {
     pub name: String,
     /// Its labels, with [`LOCATION_LABEL`](crate::model::placement::LOCATION_LABEL) added from
     /// the observed region.
     pub labels: Labels,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub taints: Vec<Taint>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node_count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubernetes_version: Option<KubernetesVersion>,
 }
 
@@ -253,15 +257,7 @@ fn filter<'a>(policy: &PlacementPolicy, candidate: &'a Candidate) -> Assessed<'a
         out(&mut assessed, format!("does not tolerate taint {taint}"));
         return assessed;
     }
-    let required = policy
-        .affinity
-        .as_ref()
-        .and_then(|a| a.cluster_affinity.as_ref())
-        .and_then(|c| {
-            c.required_during_scheduling_ignored_during_execution
-                .as_ref()
-        });
-    if let Some(required) = required {
+    if let Some(required) = policy.required() {
         let terms = &required.cluster_selector_terms;
         match terms
             .iter()
@@ -368,15 +364,7 @@ fn show(value: PropertyValue) -> String {
 
 /// Adds each preferred term's score to the members that passed the filters.
 fn score_affinity(policy: &PlacementPolicy, assessed: &mut [Assessed]) {
-    let preferred = policy
-        .affinity
-        .as_ref()
-        .and_then(|a| a.cluster_affinity.as_ref())
-        .map(|c| {
-            c.preferred_during_scheduling_ignored_during_execution
-                .as_slice()
-        })
-        .unwrap_or_default();
+    let preferred = policy.preferred();
     for (i, preferred) in preferred.iter().enumerate() {
         let term = &preferred.preference;
         let range = term

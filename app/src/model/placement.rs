@@ -184,6 +184,29 @@ pub struct PlacementPolicy {
     pub tolerations: Vec<Toleration>,
 }
 
+impl PlacementPolicy {
+    fn cluster_affinity(&self) -> Option<&ClusterAffinity> {
+        self.affinity.as_ref()?.cluster_affinity.as_ref()
+    }
+
+    /// The terms one of which a member must match, if any are required.
+    pub fn required(&self) -> Option<&ClusterSelector> {
+        self.cluster_affinity()?
+            .required_during_scheduling_ignored_during_execution
+            .as_ref()
+    }
+
+    /// The weighted terms PickN ranks by.
+    pub fn preferred(&self) -> &[PreferredClusterSelector] {
+        self.cluster_affinity()
+            .map(|c| {
+                c.preferred_during_scheduling_ignored_during_execution
+                    .as_slice()
+            })
+            .unwrap_or_default()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

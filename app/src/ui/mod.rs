@@ -12,6 +12,7 @@ pub mod format;
 mod gates;
 pub mod hydration;
 mod pages;
+mod placements;
 mod run;
 mod time;
 mod updates;
@@ -93,6 +94,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/users") view={Lazy::<UsersRoute>::new()}/>
                     <Route path=path!("/fleets/:fleet") view=fleet::FleetPage ssr=SsrMode::Async/>
                     <Route path=path!("/fleets/:fleet/updates") view={Lazy::<UpdatesRoute>::new()}/>
+                    <Route path=path!("/fleets/:fleet/placements") view={Lazy::<PlacementsRoute>::new()}/>
                     // Pages that answer 404 for what is not there wait for their data before
                     // the response starts (a streamed response's status is already sent).
                     <Route path=path!("/fleets/:fleet/updates/new") view={Lazy::<NewRunRoute>::new()} ssr=SsrMode::Async/>

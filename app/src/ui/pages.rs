@@ -29,6 +29,7 @@ macro_rules! lazy_page {
 }
 
 lazy_page!(UpdatesRoute, super::updates::UpdatesPage);
+lazy_page!(PlacementsRoute, super::placements::PlacementsPage);
 lazy_page!(NewRunRoute, super::builder::NewRunPage);
 lazy_page!(StrategyRoute, super::builder::StrategyPage);
 lazy_page!(RunRoute, super::run::RunPage);

@@ -400,6 +400,50 @@ impl FleetService for Drydock {
         RunName::parse(&stored.run.name).map_err(|_| AppError::internal())
     }
 
+    async fn placements_overview(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+    ) -> Result<app::api::PlacementsPageData, AppError> {
+        let placements = Drydock::list_placements(self, caller, fleet)
+            .await?
+            .into_iter()
+            .map(|view| app::api::PlacementItem {
+                name: view.stored.name.to_string(),
+                placement: view.stored.placement,
+                status: view.status,
+            })
+            .collect();
+        let mut resources = Vec::new();
+        for resource in Drydock::list_resources(self, caller, fleet).await? {
+            let snapshots = self
+                .list_resource_snapshots(caller, fleet, &resource.name)
+                .await?;
+            resources.push(app::api::ResourceItem {
+                name: resource.name.to_string(),
+                snapshots: snapshots.iter().map(super::snapshot_info).collect(),
+            });
+        }
+        let members = self.list_members(caller, fleet).await?;
+        Ok(app::api::PlacementsPageData {
+            placements,
+            resources,
+            candidates: super::placements::candidates(&members),
+        })
+    }
+
+    async fn save_placement(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        name: &app::model::names::PlacementName,
+        placement: app::model::placement::Placement,
+    ) -> Result<(), AppError> {
+        let unconditional = app::model::precondition::Precondition::Unconditional;
+        Drydock::put_placement(self, caller, fleet, name, placement, &unconditional).await?;
+        Ok(())
+    }
+
     async fn list_auto_upgrade_profiles(
         &self,
         caller: &Caller,

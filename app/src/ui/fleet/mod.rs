@@ -77,6 +77,8 @@ pub fn FleetPage() -> impl IntoView {
         <h1 class="page-title">"Fleet " <span class="fleet-name">{move || fleet.get()}</span></h1>
         <p class="crumbs">
             <leptos_router::components::A href=move || format!("/fleets/{}/updates", fleet.get())>"Multi-cluster update →"</leptos_router::components::A>
+            " · "
+            <leptos_router::components::A href=move || format!("/fleets/{}/placements", fleet.get())>"Placements →"</leptos_router::components::A>
         </p>
         <WaitingForApproval fleet=fleet_name tick/>
         <Transition fallback=|| view! { <p class="loading">"Loading fleet…"</p> }>

@@ -1,0 +1,69 @@
+//! Server functions for the Placements page: what it shows (placements with each member's
+//! state, resources with their snapshots, the members as scheduling sees them) and saving a
+//! placement from its editor.
+
+#[cfg(feature = "ssr")]
+use super::{caller, parse, with_status};
+use crate::engine::{Candidate, PlacementStatus};
+use crate::model::error::AppError;
+#[cfg(feature = "ssr")]
+use crate::model::names::{FleetName, PlacementName};
+use crate::model::placement::Placement;
+use crate::model::resources::SnapshotInfo;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A placement as the page lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlacementItem {
+    pub name: String,
+    pub placement: Placement,
+    pub status: PlacementStatus,
+}
+
+/// A resource as the page lists it: its kept snapshots, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceItem {
+    pub name: String,
+    pub snapshots: Vec<SnapshotInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PlacementsPageData {
+    pub placements: Vec<PlacementItem>,
+    pub resources: Vec<ResourceItem>,
+    /// Every member, as the scheduler sees it: what the editor previews against.
+    pub candidates: Vec<Candidate>,
+}
+
+#[server(prefix = "/fn", endpoint = "placements_overview", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::Json)]
+pub async fn placements_overview(fleet: String) -> Result<PlacementsPageData, AppError> {
+    with_status(
+        async {
+            let fleet = parse("InvalidFleetName", FleetName::parse(&fleet))?;
+            super::service()?
+                .placements_overview(&caller(), &fleet)
+                .await
+        }
+        .await,
+    )
+}
+
+/// Creates or replaces a placement (the editor sends the whole placement as JSON).
+#[server(prefix = "/fn", endpoint = "save_placement", input = leptos::server_fn::codec::Json, output = crate::api::codec::Json)]
+pub async fn save_placement(
+    fleet: String,
+    name: String,
+    placement: Placement,
+) -> Result<(), AppError> {
+    with_status(
+        async {
+            let fleet = parse("InvalidFleetName", FleetName::parse(&fleet))?;
+            let name = parse("InvalidPlacementName", PlacementName::parse(&name))?;
+            super::service()?
+                .save_placement(&caller(), &fleet, &name, placement)
+                .await
+        }
+        .await,
+    )
+}

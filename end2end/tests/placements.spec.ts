@@ -1,0 +1,68 @@
+import { expect, test } from "@playwright/test";
+import { makeFleet, uniqueName, waitForHydration, watchConsole } from "./helpers";
+
+test("a resource is placed in the browser on the members with a label, and a change rolls out to them", async ({ page, request }) => {
+  const problems = watchConsole(page);
+  const fleet = uniqueName("place");
+  const [a, b, c] = [`${fleet}-a`, `${fleet}-b`, `${fleet}-c`];
+  await makeFleet(request, fleet, [
+    { name: a, labels: { env: "prod" } },
+    { name: b, labels: { env: "prod" }, region: "westeurope" },
+    { name: c, labels: { env: "dev" } },
+  ]);
+  const putResource = (value: string) =>
+    request.put(`/api/v1/fleets/${fleet}/resources/web`, {
+      data: { properties: { yaml: `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: default\ndata:\n  value: "${value}"\n` } },
+    });
+  expect((await putResource("one")).ok()).toBeTruthy();
+
+  await page.goto(`/fleets/${fleet}`);
+  await page.getByRole("link", { name: "Placements →" }).click();
+  await waitForHydration(page);
+  await expect(page.getByText("No placements yet.")).toBeVisible();
+  await expect(page.locator('li[data-resource="web"]')).toContainText("ConfigMap default/settings");
+
+  // The editor guards, and previews with the server's scheduler before anything is saved.
+  const form = page.getByRole("form", { name: "Placement" });
+  const save = form.getByRole("button", { name: "Save placement" });
+  await form.getByLabel("Name", { exact: true }).fill("web");
+  await form.getByRole("checkbox", { name: "web" }).check();
+  await form.getByLabel("With the labels").fill("env");
+  await expect(form.getByRole("alert")).toContainText("Labels: 'env' is not key=value");
+  await expect(save).toBeDisabled();
+  await form.getByLabel("With the labels").fill("env=prod");
+  const preview = page.locator(".placement-preview");
+  await expect(preview.getByRole("status")).toHaveText("PickAll: 2 picked; 2 of 3 members pass the filters");
+  await expect(preview.locator(`tr[data-member="${c}"]`)).toContainText("matches no required term (term 1: wants env in (prod), has env=dev)");
+  await form.getByLabel("Members", { exact: true }).selectOption("PickN");
+  await form.getByLabel("How many").fill("1");
+  await expect(preview.getByRole("status")).toHaveText("PickN: 1 picked; 2 of 3 members pass the filters");
+  await form.getByLabel("Members", { exact: true }).selectOption("PickAll");
+  await expect(save).toBeEnabled();
+  await save.click();
+
+  // The rollout (a pass every 5 s on the test server) gives both prod members the objects.
+  const card = page.locator('article[data-placement="web"]');
+  const state = (member: string) => card.locator(`tr[data-member="${member}"] [data-state]`);
+  await expect(state(a)).toHaveText("Available", { timeout: 30_000 });
+  await expect(state(b)).toHaveText("Available", { timeout: 30_000 });
+  await expect(state(c)).toHaveText("NotSelected");
+  await expect(card.locator(`tr[data-member="${a}"]`)).toContainText("web@1 applied and available");
+
+  // A change to the resource is a new snapshot, and it reaches both.
+  expect((await putResource("two")).ok()).toBeTruthy();
+  await expect(card.locator(`tr[data-member="${a}"]`)).toContainText("web@2 applied and available", { timeout: 30_000 });
+  await expect(card.locator(`tr[data-member="${b}"]`)).toContainText("web@2 applied and available", { timeout: 30_000 });
+  await expect(page.locator('li[data-resource="web"]')).toContainText("snapshot 2");
+  const held = async (member: string) => (await (await request.get(`/api/v1/simulator/clusters/${member}/resources`)).json()).value;
+  const onA = await held(a);
+  expect(onA[0].revision).toBe("web@2");
+  expect(onA[0].applies, "each snapshot applied once").toBe(2);
+  expect(onA[0].manifests[0].data.value).toBe("two");
+  expect(await held(c)).toEqual([]);
+
+  // Editing fills the form with the stored placement.
+  await card.getByRole("button", { name: "Edit placement web" }).click();
+  await expect(form.getByLabel("With the labels")).toHaveValue("env=prod");
+  expect(problems).toEqual([]);
+});
