@@ -30,6 +30,12 @@ pub enum Command {
     /// Auto-upgrade profiles (like `az fleet autoupgradeprofile`).
     #[command(subcommand)]
     Autoupgradeprofile(crate::cli::ProfileCommand),
+    /// Kubernetes objects to place on members: `apply --file web.yaml`, show, list, snapshots.
+    #[command(subcommand)]
+    Resource(crate::cli::ResourceCommand),
+    /// Placements of resources on members: create from a file, show each member's state.
+    #[command(subcommand)]
+    Placement(crate::cli::PlacementCommand),
     /// Fleet members (like `az fleet member`).
     #[command(subcommand)]
     Member(crate::cli::MemberCommand),

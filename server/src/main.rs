@@ -9,6 +9,8 @@ fn main() -> anyhow::Result<()> {
         Command::Updatestrategy(command) => server::cli::update_strategy(command)?,
         Command::Autoupgradeprofile(command) => server::cli::auto_upgrade_profile(command)?,
         Command::Member(command) => server::cli::member(command)?,
+        Command::Resource(command) => server::cli::resource(command)?,
+        Command::Placement(command) => server::cli::placement(command)?,
         Command::Gate(command) => server::cli::gate(command)?,
         Command::Token(command) => server::cli::token(command)?,
         Command::Bench(args) => {

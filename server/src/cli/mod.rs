@@ -5,10 +5,12 @@
 
 mod gates;
 mod http;
+mod placements;
 mod profiles;
 mod tokens;
 
 pub use gates::{GateCommand, gate};
+pub use placements::{PlacementCommand, ResourceCommand, placement, resource};
 pub use profiles::{ProfileCommand, auto_upgrade_profile};
 pub use tokens::{TokenCommand, token};
 

@@ -475,3 +475,110 @@ fn a_gate_is_listed_shown_and_approved_from_the_command_line() {
     assert_eq!(gates[0]["status"]["state"], "Completed");
     std::fs::remove_file(&stages_file).ok();
 }
+
+#[test]
+fn resources_are_applied_from_files_and_placed_from_the_command_line() {
+    let served = serve("600");
+    let dir = common::temp_dir("cli-placement");
+    let objects = dir.join("web.yaml");
+    std::fs::write(
+        &objects,
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: web\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: web\ndata:\n  mode: fast\n",
+    )
+    .unwrap();
+    let applied = ok(
+        &served,
+        &[
+            "resource",
+            "apply",
+            "-f",
+            "demo",
+            "-n",
+            "web",
+            "--file",
+            objects.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(applied["properties"]["latestSnapshot"]["index"], 1);
+    // The same file again makes no snapshot.
+    ok(
+        &served,
+        &[
+            "resource",
+            "apply",
+            "-f",
+            "demo",
+            "-n",
+            "web",
+            "--file",
+            objects.to_str().unwrap(),
+        ],
+    );
+    let snapshots = ok(
+        &served,
+        &["resource", "snapshots", "-f", "demo", "-n", "web"],
+    );
+    assert_eq!(snapshots["value"].as_array().unwrap().len(), 1);
+
+    let broken = dir.join("broken.yaml");
+    std::fs::write(
+        &broken,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Bad_Name\n",
+    )
+    .unwrap();
+    let refused = run(
+        &served,
+        &[
+            "resource",
+            "apply",
+            "-f",
+            "demo",
+            "-n",
+            "web",
+            "--file",
+            broken.to_str().unwrap(),
+        ],
+    );
+    assert!(!refused.status.success());
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains("properties.yaml line 4: metadata.name: 'Bad_Name'"),
+        "{said}"
+    );
+
+    let placement = dir.join("placement.yaml");
+    std::fs::write(
+        &placement,
+        "resources: [web]\npolicy:\n  placementType: PickN\n  numberOfClusters: 2\n  topologySpreadConstraints:\n    - topologyKey: fleet.azure.com/location\n",
+    )
+    .unwrap();
+    let created = ok(
+        &served,
+        &[
+            "placement",
+            "create",
+            "-f",
+            "demo",
+            "-n",
+            "web",
+            "--file",
+            placement.to_str().unwrap(),
+        ],
+    );
+    let conditions = &created["properties"]["status"]["conditions"];
+    let picked: i64 = ["Scheduled", "Applied", "Available"]
+        .iter()
+        .map(|state| conditions[*state].as_i64().unwrap())
+        .sum();
+    assert_eq!(picked, 2, "{conditions}");
+    let shown = ok(&served, &["placement", "show", "-f", "demo", "-n", "web"]);
+    assert_eq!(shown["properties"]["policy"]["numberOfClusters"], 2);
+    assert_eq!(
+        ok(&served, &["placement", "list", "-f", "demo"])["value"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
