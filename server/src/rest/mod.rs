@@ -109,7 +109,7 @@ fn fleet_routes() -> Vec<Route> {
                 members::delete,
                 Op::new(
                     "deleteMember",
-                    "Removes a member (a member being upgraded only with force=true).",
+                    "Removes a member, and the objects placements gave its cluster (a member being upgraded, or whose cluster cannot answer, only with force=true).",
                 )
                 .query("force", "true: remove it even while a run upgrades it.")
                 .preconditions()

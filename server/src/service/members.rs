@@ -160,9 +160,12 @@ impl Drydock {
         Ok(self.views(members).await)
     }
 
-    /// Removes a member from its fleet (its cluster is not touched). A member whose cluster a
-    /// run is upgrading is removed only with `force`: the removal does not stop that upgrade
-    /// (the run finishes it and reports it), so the caller is told first.
+    /// Removes a member from its fleet: its cluster is not upgraded any more, and the objects
+    /// placements gave it are removed from it first (a member leaves nothing of the fleet's
+    /// behind). A member whose cluster a run is upgrading is removed only with `force`: the
+    /// removal does not stop that upgrade (the run finishes it and reports it), so the caller
+    /// is told first; `force` also removes a member whose cluster cannot answer now, leaving
+    /// placed objects there.
     pub async fn delete_member(
         &self,
         caller: &Caller,
@@ -201,6 +204,7 @@ impl Drydock {
                 ),
             ));
         }
+        self.unplace(fleet, &member, force).await?;
         self.store
             .delete_member(fleet, name, expect)
             .await

@@ -169,6 +169,50 @@ impl Drydock {
         Ok(())
     }
 
+    /// Removes the objects every placement gave `member`'s cluster and forgets them. A cluster
+    /// that cannot answer refuses the removal (503 `PlacedObjectsRemain`) unless `force`, which
+    /// leaves the objects there (logged).
+    pub(crate) async fn unplace(
+        &self,
+        fleet: &FleetName,
+        member: &app::model::member::Member,
+        force: bool,
+    ) -> Result<(), AppError> {
+        let placements = self.placements.list_placements(fleet).await;
+        for placement in placements.map_err(store_error)? {
+            let records = self
+                .placements
+                .placement_members(fleet, &placement.name)
+                .await;
+            if !records
+                .map_err(store_error)?
+                .contains_key(member.name.as_str())
+            {
+                continue;
+            }
+            let owner = format!("{fleet}/{}", placement.name);
+            let cluster = &member.spec.cluster_resource_id;
+            if let Err(error) = self.providers.delete_resources(cluster, &owner).await {
+                if !force {
+                    return Err(AppError::new(
+                        app::model::error::ErrorKind::Unavailable,
+                        "PlacedObjectsRemain",
+                        format!(
+                            "Placement {}'s objects could not be removed from member {} ({error}); the member stays. Try again, or remove it with force to leave them there.",
+                            placement.name, member.name
+                        ),
+                    ));
+                }
+                tracing::warn!(%fleet, member = %member.name, placement = %placement.name, %error, "a member removed by force keeps placed objects");
+            }
+            self.placements
+                .forget_placement_member(fleet, &placement.name, member.name.as_str())
+                .await
+                .map_err(store_error)?;
+        }
+        Ok(())
+    }
+
     /// The placements of `fleet` that name `resource`.
     pub(crate) async fn placements_of(
         &self,

@@ -484,3 +484,47 @@ async fn overrides_change_the_objects_of_the_members_their_rules_pick() {
         assert!(said.starts_with(message), "{said}");
     }
 }
+
+#[tokio::test]
+async fn a_member_that_leaves_the_fleet_takes_none_of_its_objects_along() {
+    let s = common::start().await;
+    fleet(&s, &three()).await;
+    assert!(
+        s.put(PLACEMENT, prod_everywhere(json!(1)))
+            .await
+            .status
+            .is_success()
+    );
+    pass(&s).await;
+    assert!(held(&s, "east-1").await.is_some());
+    let removed = s.delete("/api/v1/fleets/f/members/east-1").await;
+    assert_eq!(removed.status, StatusCode::OK, "{}", removed.body);
+    assert_eq!(held(&s, "east-1").await, None);
+
+    // A cluster that cannot answer keeps its member, unless forced (its objects then stay).
+    let mut cluster = s.get("/api/v1/simulator/clusters/west-1").await.body;
+    cluster["unreachable"] = json!(true);
+    assert!(
+        s.put("/api/v1/simulator/clusters/west-1", cluster)
+            .await
+            .status
+            .is_success()
+    );
+    let refused = s.delete("/api/v1/fleets/f/members/west-1").await;
+    assert_eq!(
+        refused.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        refused.body
+    );
+    assert_eq!(refused.code(), "PlacedObjectsRemain");
+    assert_eq!(
+        s.get("/api/v1/fleets/f/members/west-1").await.status,
+        StatusCode::OK
+    );
+    let forced = s.delete("/api/v1/fleets/f/members/west-1?force=true").await;
+    assert_eq!(forced.status, StatusCode::OK, "{}", forced.body);
+    assert!(held(&s, "west-1").await.is_some());
+    let now = s.get(PLACEMENT).await.body;
+    assert_eq!(states(&now).len(), 3, "east-2, dev-1 and gpu-1 remain");
+}
