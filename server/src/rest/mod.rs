@@ -78,7 +78,7 @@ fn fleet_routes() -> Vec<Route> {
                 fleets::delete,
                 Op::new(
                     "deleteFleet",
-                    "Deletes a fleet with its members, runs and strategies (refused while a run upgrades).",
+                    "Deletes a fleet with its members, runs, strategies, resources and placements, removing placed objects from clusters first (refused while a run upgrades).",
                 )
                 .deletes(),
             ),

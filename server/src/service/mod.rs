@@ -280,6 +280,11 @@ impl Drydock {
                 ),
             ));
         }
+        // Placed objects go first: a deleted fleet leaves nothing of its own on clusters.
+        let placements = self.placements.list_placements(fleet).await;
+        for placement in placements.map_err(store_error)? {
+            self.remove_placed_objects(fleet, &placement.name).await?;
+        }
         let deleted = self.store.delete_fleet(fleet).await.map_err(store_error)?;
         self.runtime.forget_fleet(fleet);
         Ok(deleted)

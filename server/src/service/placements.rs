@@ -137,7 +137,7 @@ impl Drydock {
     /// Removes a placement's objects from every member its rollout gave them to; refused (and
     /// nothing more removed) when a cluster cannot answer now, so no object is left behind
     /// unrecorded.
-    async fn remove_placed_objects(
+    pub(crate) async fn remove_placed_objects(
         &self,
         fleet: &FleetName,
         name: &PlacementName,

@@ -527,4 +527,8 @@ async fn a_member_that_leaves_the_fleet_takes_none_of_its_objects_along() {
     assert!(held(&s, "west-1").await.is_some());
     let now = s.get(PLACEMENT).await.body;
     assert_eq!(states(&now).len(), 3, "east-2, dev-1 and gpu-1 remain");
+    // A deleted fleet leaves nothing of its own on clusters either.
+    assert!(held(&s, "east-2").await.is_some());
+    assert_eq!(s.delete("/api/v1/fleets/f").await.status, StatusCode::OK);
+    assert_eq!(held(&s, "east-2").await, None);
 }
