@@ -78,6 +78,7 @@ fn rule(method: &str, path: &str) -> Option<Needs> {
             | "/fn/run_plan"
             | "/fn/list_strategies"
             | "/fn/list_profiles"
+            | "/fn/placements_overview"
             | "/fn/left_behind"
             | "/fn/waiting_gates",
         ) => OnFleet(Viewer),
@@ -100,6 +101,7 @@ fn rule(method: &str, path: &str) -> Option<Needs> {
             | "/fn/save_strategy"
             | "/fn/delete_strategy"
             | "/fn/save_profile"
+            | "/fn/save_placement"
             | "/fn/delete_profile",
         ) => OnFleet(Admin),
         _ => return None,
@@ -232,6 +234,9 @@ fn server_fn_body(path: &str) -> (Option<String>, &'static str) {
             json!({"fleet": "demo", "name": "s", "replace": true, "strategy":
             {"stages": [{"name": "s", "groups": [{"name": "g"}]}]}}),
         ),
+        "/fn/save_placement" => {
+            json(json!({"fleet": "demo", "name": "p", "placement": {"resources": ["web"]}}))
+        }
         "/fn/save_profile" => {
             json(json!({"fleet": "demo", "name": "p", "profile": {"channel": "Rapid"}}))
         }
