@@ -53,7 +53,15 @@ test("a resource is placed in the browser on the members with a label, and a cha
   expect((await putResource("two")).ok()).toBeTruthy();
   await expect(card.locator(`tr[data-member="${a}"]`)).toContainText("web@2 applied and available", { timeout: 30_000 });
   await expect(card.locator(`tr[data-member="${b}"]`)).toContainText("web@2 applied and available", { timeout: 30_000 });
-  await expect(page.locator('li[data-resource="web"]')).toContainText("snapshot 2");
+  const resource = page.locator('li[data-resource="web"]');
+  await expect(resource).toContainText("snapshot 2");
+  // What the snapshot changed, line by line, and it stays open while the page refreshes.
+  await resource.getByRole("button", { name: "Changes in snapshot 2 of web" }).click();
+  const diff = resource.getByLabel("Changes from the snapshot before");
+  await expect(diff.locator(".diff-removed")).toHaveText([/"value": "one"/]);
+  await expect(diff.locator(".diff-added")).toHaveText([/"value": "two"/]);
+  await page.waitForTimeout(3500);
+  await expect(diff.locator(".diff-added")).toHaveText([/"value": "two"/]);
   const held = async (member: string) => (await (await request.get(`/api/v1/simulator/clusters/${member}/resources`)).json()).value;
   const onA = await held(a);
   expect(onA[0].revision).toBe("web@2");

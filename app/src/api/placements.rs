@@ -67,3 +67,25 @@ pub async fn save_placement(
         .await,
     )
 }
+
+/// What snapshot `index` of `resource` changed from the one before it.
+#[server(prefix = "/fn", endpoint = "snapshot_diff", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::Json)]
+pub async fn snapshot_diff(
+    fleet: String,
+    resource: String,
+    index: i64,
+) -> Result<Vec<crate::view::diff::DiffLine>, AppError> {
+    with_status(
+        async {
+            let fleet = parse("InvalidFleetName", FleetName::parse(&fleet))?;
+            let resource = parse(
+                "InvalidResourceName",
+                crate::model::names::ResourceName::parse(&resource),
+            )?;
+            super::service()?
+                .snapshot_diff(&caller(), &fleet, &resource, index)
+                .await
+        }
+        .await,
+    )
+}

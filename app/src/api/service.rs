@@ -235,6 +235,16 @@ pub trait FleetService: Send + Sync + 'static {
         fleet: &FleetName,
     ) -> Result<crate::api::PlacementsPageData, AppError>;
 
+    /// What snapshot `index` of a resource changed from the one before it (everything added
+    /// for the first).
+    async fn snapshot_diff(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        resource: &crate::model::names::ResourceName,
+        index: i64,
+    ) -> Result<Vec<crate::view::diff::DiffLine>, AppError>;
+
     /// Creates or replaces a placement.
     async fn save_placement(
         &self,

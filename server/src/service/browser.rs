@@ -432,6 +432,31 @@ impl FleetService for Drydock {
         })
     }
 
+    async fn snapshot_diff(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        resource: &app::model::names::ResourceName,
+        index: i64,
+    ) -> Result<Vec<app::view::diff::DiffLine>, AppError> {
+        let text = |manifests: &[serde_json::Value]| {
+            serde_json::to_string_pretty(manifests).unwrap_or_default()
+        };
+        let new = self
+            .get_resource_snapshot(caller, fleet, resource, index)
+            .await?;
+        let old = match index {
+            1 => String::new(),
+            _ => {
+                let before = self
+                    .get_resource_snapshot(caller, fleet, resource, index - 1)
+                    .await?;
+                text(&before.manifests)
+            }
+        };
+        Ok(app::view::diff::line_diff(&old, &text(&new.manifests)))
+    }
+
     async fn save_placement(
         &self,
         caller: &Caller,

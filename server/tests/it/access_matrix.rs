@@ -79,6 +79,7 @@ fn rule(method: &str, path: &str) -> Option<Needs> {
             | "/fn/list_strategies"
             | "/fn/list_profiles"
             | "/fn/placements_overview"
+            | "/fn/snapshot_diff"
             | "/fn/left_behind"
             | "/fn/waiting_gates",
         ) => OnFleet(Viewer),
@@ -214,7 +215,7 @@ pub fn concrete(method: &str, path: &str) -> (String, Option<String>, &'static s
         _ => (None, json),
     };
     let uri = match (method, path.starts_with("/fn/")) {
-        ("GET", true) => format!("{uri}?fleet=demo&run=r&group=g"),
+        ("GET", true) => format!("{uri}?fleet=demo&run=r&group=g&resource=web&index=1"),
         _ => uri,
     };
     (uri, body, content_type)

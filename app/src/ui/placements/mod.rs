@@ -6,12 +6,14 @@
 mod draft;
 
 use super::error::{ErrorMessage, action_error};
-use crate::api::{PlacementItem, ResourceItem, SavePlacement, placements_overview};
+use crate::api::{PlacementItem, ResourceItem, SavePlacement, placements_overview, snapshot_diff};
 use crate::engine::{Candidate, MemberPlacementState, PlacementSchedule, schedule_placement};
 use crate::model::access::Role;
+use crate::model::error::AppError;
 use crate::model::placement::{Placement, RolloutType};
 use crate::ui::access::{WhyNot, refusal};
 use crate::ui::time::When;
+use crate::view::diff::DiffLine;
 use draft::DraftText;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -37,6 +39,17 @@ pub fn PlacementsPage() -> impl IntoView {
     let offered = Resource::new(
         move || (fleet.get(), save.version().get()),
         |(fleet, _)| placements_overview(fleet),
+    );
+    // The snapshot whose changes are shown (resource, index), kept above the refreshing lists.
+    let diff_of = RwSignal::new(None::<(String, i64)>);
+    let diff = Resource::new(
+        move || (fleet.get(), diff_of.get()),
+        |(fleet, which)| async move {
+            match which {
+                Some((resource, index)) => snapshot_diff(fleet, resource, index).await.map(Some),
+                None => Ok(None),
+            }
+        },
     );
     let draft = RwSignal::new(DraftText {
         kind: "PickAll".into(),
@@ -65,7 +78,7 @@ pub fn PlacementsPage() -> impl IntoView {
         </Transition>
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
-                overview.await.ok().map(|data| view! { <ResourceList resources=data.resources/> })
+                overview.await.ok().map(|data| view! { <ResourceList resources=data.resources diff_of diff/> })
             })}
         </Transition>
     }
@@ -300,8 +313,15 @@ fn Preview(schedule: PlacementSchedule) -> impl IntoView {
     }
 }
 
+/// What the page shows of one snapshot's changes: `None` while none is asked for.
+type ShownDiff = Resource<Result<Option<Vec<DiffLine>>, AppError>>;
+
 #[component]
-fn ResourceList(resources: Vec<ResourceItem>) -> impl IntoView {
+fn ResourceList(
+    resources: Vec<ResourceItem>,
+    diff_of: RwSignal<Option<(String, i64)>>,
+    diff: ShownDiff,
+) -> impl IntoView {
     if resources.is_empty() {
         return view! { <section class="panel"><h2>"Resources"</h2><p class="empty">"No resources yet: PUT some with the REST API."</p></section> }.into_any();
     }
@@ -320,16 +340,42 @@ fn ResourceList(resources: Vec<ResourceItem>) -> impl IntoView {
                     .join(", ")
             })
             .unwrap_or_default();
+        let name = resource.name.clone();
         let history = resource.snapshots.into_iter().map(|s| {
             let t = s.created_at;
-            view! { <li data-snapshot=s.index>{format!("Snapshot {} · {} objects · {} · ", s.index, s.objects.len(), &s.hash[..s.hash.len().min(19)])}<When t/></li> }
+            let which = (name.clone(), s.index);
+            let toggle = {
+                let which = which.clone();
+                move |_| diff_of.update(|shown| {
+                    *shown = if shown.as_ref() == Some(&which) { None } else { Some(which.clone()) };
+                })
+            };
+            view! {
+                <li data-snapshot=s.index>{format!("Snapshot {} · {} objects · {} · ", s.index, s.objects.len(), &s.hash[..s.hash.len().min(19)])}<When t/>
+                    " " <button type="button" class="link" on:click=toggle aria-label=format!("Changes in snapshot {} of {}", which.1, which.0)
+                        aria-pressed=move || (diff_of.get().as_ref() == Some(&which)).to_string()>"Changes"</button>
+                </li>
+            }
         });
+        let here = name.clone();
+        let shown_here = move || diff_of.with(|shown| shown.as_ref().is_some_and(|(r, _)| *r == here));
         view! {
             <li data-resource=resource.name.clone()>
                 <strong>{resource.name.clone()}</strong>
                 {newest.map(|s| format!(" · snapshot {}", s.index))}
                 <p class="small">{objects}</p>
                 <ul class="small muted">{history.collect_view()}</ul>
+                <Show when=shown_here>
+                    <Suspense fallback=|| view! { <p class="loading">"Loading the changes…"</p> }>
+                        {move || Suspend::new(async move {
+                            match diff.await {
+                                Ok(Some(lines)) => view! { <DiffView lines/> }.into_any(),
+                                Ok(None) => ().into_any(),
+                                Err(error) => view! { <ErrorMessage error/> }.into_any(),
+                            }
+                        })}
+                    </Suspense>
+                </Show>
             </li>
         }
     });
@@ -340,4 +386,25 @@ fn ResourceList(resources: Vec<ResourceItem>) -> impl IntoView {
         </section>
     }
     .into_any()
+}
+
+/// A snapshot's changes from the one before, as lines marked `+` and `-`.
+#[component]
+fn DiffView(lines: Vec<DiffLine>) -> impl IntoView {
+    let lines = lines.into_iter().map(|line| match line {
+        DiffLine::Same(text) => {
+            view! { <span class="diff-same">{format!("  {text}")}</span> }.into_any()
+        }
+        DiffLine::Removed(text) => {
+            view! { <span class="diff-removed">{format!("- {text}")}</span> }.into_any()
+        }
+        DiffLine::Added(text) => {
+            view! { <span class="diff-added">{format!("+ {text}")}</span> }.into_any()
+        }
+        DiffLine::Folded(n) => {
+            view! { <span class="diff-folded">{format!("  … {n} unchanged lines")}</span> }
+                .into_any()
+        }
+    });
+    view! { <pre class="diff" aria-label="Changes from the snapshot before">{lines.collect_view()}</pre> }
 }
