@@ -47,7 +47,7 @@ async function loadToHydrated(page: Page, path: string): Promise<string> {
   return since(started);
 }
 
-/** Waits for the next member of the open group to start; `true` when no read of the run or
+/** Waits for the next member of the open group to start (or start and finish); `true` when no read of the run or
  * of its members happened meanwhile (the change came from the event stream alone). */
 async function nextStartArrivesLive(page: Page, group: string, reads: string[]): Promise<boolean> {
   const rows = page.locator(`li[data-group="${group}"] tr[data-member]`);
@@ -56,7 +56,9 @@ async function nextStartArrivesLive(page: Page, group: string, reads: string[]):
   const readsBefore = reads.length;
   const next = (await rows.locator(".state").allInnerTexts()).indexOf("Not started");
   expect(next, "a member still to go on the first page").toBeGreaterThan(0);
-  await expect(rows.nth(next).locator(".state")).toHaveText("Running", { timeout: 20_000 });
+  // A short upgrade may start and finish within one batch of the stream: the page then shows
+  // its end at once. Either way the change reached the page live.
+  await expect(rows.nth(next).locator(".state")).toHaveText(/^(Running|Completed)$/, { timeout: 20_000 });
   return reads.length === readsBefore;
 }
 
