@@ -52,7 +52,7 @@ pub use gates::ApproveGate;
 pub use hops::{HopRule, first_pass, hop_count, resolve_with_hops};
 pub use images::{ImageChoice, consistent_images};
 pub use layout::{check_layout, members_in_run};
-pub use overrides::{NamedOverride, Overridden, overridden};
+pub use overrides::{NamedOverride, Overridden, any_rule_picks, overridden};
 pub use placement::{
     Candidate, MemberDecision, PlacementSchedule, PlacementScore, schedule_placement,
 };

@@ -80,6 +80,19 @@ pub fn overridden(
     })
 }
 
+/// Whether a rule of one of `overrides` picks `member`: when none does, it is given the
+/// placement's objects as they are, and nothing need be copied or parsed for it.
+pub fn any_rule_picks(member: &Candidate, overrides: &[NamedOverride]) -> bool {
+    overrides
+        .iter()
+        .flat_map(|o| &o.spec.policy.override_rules)
+        .any(|rule| {
+            rule.cluster_selector
+                .as_ref()
+                .is_none_or(|selector| selector_matches(selector, member))
+        })
+}
+
 fn selected(selectors: &[ResourceSelector], key: &ObjectKey) -> bool {
     selectors.is_empty()
         || selectors.iter().any(|s| {

@@ -405,8 +405,8 @@ impl FleetService for Drydock {
         caller: &Caller,
         fleet: &FleetName,
     ) -> Result<app::api::PlacementsPageData, AppError> {
-        let placements = Drydock::list_placements(self, caller, fleet)
-            .await?
+        let (views, members) = self.placements_and_members(caller, fleet).await?;
+        let placements = views
             .into_iter()
             .map(|view| app::api::PlacementItem {
                 name: view.stored.name.to_string(),
@@ -424,7 +424,6 @@ impl FleetService for Drydock {
                 snapshots: snapshots.iter().map(super::snapshot_info).collect(),
             });
         }
-        let members = self.list_members(caller, fleet).await?;
         Ok(app::api::PlacementsPageData {
             placements,
             resources,

@@ -5,12 +5,14 @@
 
 use super::{Drydock, store_error};
 use crate::store::StoredPlacement;
-use app::engine::{Candidate, MemberTarget, NamedOverride, SnapshotSet, overridden};
+use app::engine::{
+    Candidate, MemberTarget, NamedOverride, SnapshotSet, any_rule_picks, overridden,
+};
 use app::model::error::AppError;
 use app::model::names::FleetName;
 use app::model::resources::parse_manifests;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// The objects a placement carries now, before overrides.
 pub(crate) struct Carried {
@@ -23,16 +25,10 @@ pub(crate) struct Carried {
 /// What one picked member is to hold.
 pub(crate) struct Given {
     pub target: MemberTarget,
-    /// The snapshots the objects come from.
-    pub snapshot: SnapshotSet,
-    /// Its objects (empty when `target.problem` says why there are none).
-    pub manifests: Vec<Value>,
-}
-
-impl Given {
-    pub fn snapshot(&self) -> SnapshotSet {
-        self.snapshot.clone()
-    }
+    /// Its own objects, when overrides changed them; `None`: the carried objects as they are
+    /// (so a large bundle is not copied for every member), or none when `target.problem` says
+    /// why.
+    pub manifests: Option<Vec<Value>>,
 }
 
 impl Drydock {
@@ -101,22 +97,28 @@ pub(crate) fn given(
     // a member may hold already, and trying the same again is not repeated.
     let problem = |why: String, tried: Vec<String>| Given {
         target: MemberTarget::failed(&carried.snapshot, tried, why),
-        snapshot: carried.snapshot.clone(),
-        manifests: Vec::new(),
+        manifests: None,
     };
     let every_override: Vec<String> = overrides
         .iter()
         .map(|o| format!("{}@{}", o.name, o.etag))
         .collect();
+    let by_name: HashMap<&str, &Candidate> =
+        candidates.iter().map(|c| (c.name.as_str(), c)).collect();
     picked
         .iter()
-        .filter_map(|name| candidates.iter().find(|c| c.name == *name))
+        .filter_map(|name| by_name.get(name.as_str()))
         .map(|candidate| {
             let given = if let Some(clash) = &carried.clash {
                 problem(
                     format!("the objects cannot be applied together: {clash}"),
                     Vec::new(),
                 )
+            } else if !any_rule_picks(candidate, overrides) {
+                Given {
+                    target: MemberTarget::plain(&carried.snapshot),
+                    manifests: None,
+                }
             } else {
                 match overridden(&carried.manifests, candidate, overrides) {
                     Ok(done) => Given {
@@ -125,8 +127,7 @@ pub(crate) fn given(
                             done.applied,
                             &done.manifests,
                         ),
-                        snapshot: carried.snapshot.clone(),
-                        manifests: done.manifests,
+                        manifests: Some(done.manifests),
                     },
                     Err(why) => problem(why, every_override.clone()),
                 }

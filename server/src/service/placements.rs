@@ -98,6 +98,16 @@ impl Drydock {
         caller: &Caller,
         fleet: &FleetName,
     ) -> Result<Vec<PlacementView>, AppError> {
+        Ok(self.placements_and_members(caller, fleet).await?.0)
+    }
+
+    /// The fleet's placements with their status, and the members (as observed) the status was
+    /// computed from: one observation of the fleet for both.
+    pub(crate) async fn placements_and_members(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+    ) -> Result<(Vec<PlacementView>, Vec<MemberView>), AppError> {
         caller.require(Role::Viewer, Some(fleet))?;
         self.require_fleet(fleet).await?;
         let stored = self.placements.list_placements(fleet).await;
@@ -106,7 +116,7 @@ impl Drydock {
         for placement in stored.map_err(store_error)? {
             views.push(self.placement_view(fleet, placement, &members).await?);
         }
-        Ok(views)
+        Ok((views, members))
     }
 
     pub async fn delete_placement(
@@ -143,23 +153,29 @@ impl Drydock {
         name: &PlacementName,
     ) -> Result<(), AppError> {
         let records = self.placements.placement_members(fleet, name).await;
+        let records = records.map_err(store_error)?;
+        if records.is_empty() {
+            return Ok(());
+        }
         let owner = format!("{fleet}/{name}");
-        for member in records.map_err(store_error)?.keys() {
-            let Ok(member_name) = app::model::names::MemberName::parse(member) else {
-                continue;
-            };
-            let found = self.store.get_member(fleet, &member_name).await;
-            if let Some(found) = found.map_err(store_error)? {
-                let cluster = &found.spec.cluster_resource_id;
-                if let Err(error) = self.providers.delete_resources(cluster, &owner).await {
-                    return Err(AppError::new(
-                        app::model::error::ErrorKind::Unavailable,
-                        "PlacedObjectsRemain",
-                        format!(
-                            "The placement's objects could not be removed from member {member} ({error}); the placement stays. Try again."
-                        ),
-                    ));
-                }
+        // One read of the members for every record, not one per record.
+        let members = self.store.list_members(fleet).await.map_err(store_error)?;
+        let clusters: std::collections::HashMap<String, _> = members
+            .into_iter()
+            .map(|m| (m.name.to_string(), m.spec.cluster_resource_id))
+            .collect();
+        for member in records.keys() {
+            // A member that left the fleet: its cluster is no longer the fleet's to clean.
+            if let Some(cluster) = clusters.get(member)
+                && let Err(error) = self.providers.delete_resources(cluster, &owner).await
+            {
+                return Err(AppError::new(
+                    app::model::error::ErrorKind::Unavailable,
+                    "PlacedObjectsRemain",
+                    format!(
+                        "The placement's objects could not be removed from member {member} ({error}); the placement stays. Try again."
+                    ),
+                ));
             }
             self.placements
                 .forget_placement_member(fleet, name, member)
@@ -178,19 +194,12 @@ impl Drydock {
         member: &app::model::member::Member,
         force: bool,
     ) -> Result<(), AppError> {
-        let placements = self.placements.list_placements(fleet).await;
+        let placements = self
+            .placements
+            .placements_holding(fleet, member.name.as_str())
+            .await;
         for placement in placements.map_err(store_error)? {
-            let records = self
-                .placements
-                .placement_members(fleet, &placement.name)
-                .await;
-            if !records
-                .map_err(store_error)?
-                .contains_key(member.name.as_str())
-            {
-                continue;
-            }
-            let owner = format!("{fleet}/{}", placement.name);
+            let owner = format!("{fleet}/{placement}");
             let cluster = &member.spec.cluster_resource_id;
             if let Err(error) = self.providers.delete_resources(cluster, &owner).await {
                 if !force {
@@ -199,14 +208,14 @@ impl Drydock {
                         "PlacedObjectsRemain",
                         format!(
                             "Placement {}'s objects could not be removed from member {} ({error}); the member stays. Try again, or remove it with force to leave them there.",
-                            placement.name, member.name
+                            placement, member.name
                         ),
                     ));
                 }
-                tracing::warn!(%fleet, member = %member.name, placement = %placement.name, %error, "a member removed by force keeps placed objects");
+                tracing::warn!(%fleet, member = %member.name, %placement, %error, "a member removed by force keeps placed objects");
             }
             self.placements
-                .forget_placement_member(fleet, &placement.name, member.name.as_str())
+                .forget_placement_member(fleet, &placement, member.name.as_str())
                 .await
                 .map_err(store_error)?;
         }

@@ -15,7 +15,7 @@
 //! provider refusing the objects fails the member at that revision, with its words, until a
 //! newer snapshot comes; a provider that cannot answer now is asked again next pass.
 
-use super::given::{Given, given};
+use super::given::{Carried, Given, given};
 use super::placements::candidates;
 use super::{Drydock, MemberView, store_error};
 use crate::provider::{ProviderError, ResourceApply};
@@ -128,7 +128,7 @@ impl Drydock {
             .max_unavailable
             .resolve(schedule.selected.len())
             .max(1);
-        pass.apply(&given, &schedule.selected, max_unavailable)
+        pass.apply(&carried, &given, &schedule.selected, max_unavailable)
             .await?;
         Ok(pass.done)
     }
@@ -183,6 +183,7 @@ impl Pass<'_> {
 
     /// Removes the placement's objects from members it no longer picks.
     async fn remove_unpicked(&mut self, picked: &[String]) -> Result<(), AppError> {
+        let picked: std::collections::HashSet<&String> = picked.iter().collect();
         let leaving: Vec<String> = self
             .records
             .keys()
@@ -216,6 +217,7 @@ impl Pass<'_> {
     /// Gives the picked members whose turn it is their objects.
     async fn apply(
         &mut self,
+        carried: &Carried,
         given: &BTreeMap<String, Given>,
         picked: &[String],
         max_unavailable: usize,
@@ -237,7 +239,7 @@ impl Pass<'_> {
                 self.done.waiting.push(member.clone());
                 continue;
             }
-            let unavailable_now = self.apply_one(&given[member], member).await?;
+            let unavailable_now = self.apply_one(carried, &given[member], member).await?;
             if unavailable_now && holds_older {
                 budget -= 1;
             }
@@ -246,10 +248,15 @@ impl Pass<'_> {
     }
 
     /// Gives one member its objects; whether it is now unavailable (applied, not available yet).
-    async fn apply_one(&mut self, given: &Given, member: &str) -> Result<bool, AppError> {
+    async fn apply_one(
+        &mut self,
+        carried: &Carried,
+        given: &Given,
+        member: &str,
+    ) -> Result<bool, AppError> {
         let target = &given.target;
         let failed = |reason: String| AppliedRecord {
-            snapshot: given.snapshot(),
+            snapshot: carried.snapshot.clone(),
             revision: target.revision.clone(),
             state: MemberPlacementState::Failed,
             reason,
@@ -267,7 +274,10 @@ impl Pass<'_> {
             cluster,
             owner: self.owner.clone(),
             revision: target.revision.clone(),
-            manifests: given.manifests.clone(),
+            manifests: given
+                .manifests
+                .clone()
+                .unwrap_or_else(|| carried.manifests.clone()),
         };
         match self.drydock.providers.apply_resources(&request).await {
             Ok(held) => {
@@ -282,7 +292,7 @@ impl Pass<'_> {
                     (MemberPlacementState::Applied, reason)
                 };
                 let record = AppliedRecord {
-                    snapshot: given.snapshot(),
+                    snapshot: carried.snapshot.clone(),
                     revision: target.revision.clone(),
                     state,
                     reason,

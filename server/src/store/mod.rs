@@ -719,6 +719,12 @@ pub trait PlacementStore: Send + Sync + 'static {
         name: &OverrideName,
         expect: Expect,
     ) -> StoreResult<bool>;
+    /// The placements whose rollout gave `member` objects.
+    async fn placements_holding(
+        &self,
+        fleet: &FleetName,
+        member: &str,
+    ) -> StoreResult<Vec<PlacementName>>;
     /// Forgets `member` (its objects were removed).
     async fn forget_placement_member(
         &self,

@@ -7,7 +7,9 @@ mod draft;
 
 use super::error::{ErrorMessage, action_error};
 use crate::api::{PlacementItem, ResourceItem, SavePlacement, placements_overview, snapshot_diff};
-use crate::engine::{Candidate, MemberPlacementState, PlacementSchedule, schedule_placement};
+use crate::engine::{
+    Candidate, MemberPlacementState, PlacementSchedule, revision_of, schedule_placement,
+};
 use crate::model::access::Role;
 use crate::model::error::AppError;
 use crate::model::placement::{Placement, RolloutType};
@@ -134,12 +136,7 @@ fn PlacementCard(item: PlacementItem, draft: RwSignal<DraftText>) -> impl IntoVi
         move |_| draft.set(DraftText::of(&name, &placement))
     };
     let rows = item.status.members.into_iter().map(|member| {
-        let snapshot = member
-            .snapshot
-            .iter()
-            .map(|(resource, index)| format!("{resource}@{index}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let snapshot = revision_of(&member.snapshot);
         view! {
             <tr data-member=member.name.clone()>
                 <td>{member.name.clone()}</td>

@@ -182,6 +182,24 @@ impl PlacementStore for SqlStore {
         OVERRIDES.delete(self, fleet, name.as_str(), expect).await
     }
 
+    async fn placements_holding(
+        &self,
+        fleet: &FleetName,
+        member: &str,
+    ) -> StoreResult<Vec<PlacementName>> {
+        let names: Vec<String> = sqlx::query_scalar(
+            "SELECT placement FROM placement_members WHERE fleet = $1 AND member = $2 ORDER BY placement",
+        )
+        .bind(fleet.as_str())
+        .bind(member)
+        .fetch_all(&self.pool)
+        .await?;
+        names
+            .iter()
+            .map(|n| PlacementName::parse(n).map_err(|e| corrupt("placement member", e)))
+            .collect()
+    }
+
     async fn forget_placement_member(
         &self,
         fleet: &FleetName,
