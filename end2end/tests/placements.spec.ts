@@ -74,3 +74,86 @@ test("a resource is placed in the browser on the members with a label, and a cha
   await expect(form.getByLabel("With the labels")).toHaveValue("env=prod");
   expect(problems).toEqual([]);
 });
+
+test("an External placement's change goes out through an update run's stages and gate", async ({ page, request }) => {
+  test.setTimeout(120_000);
+  const problems = watchConsole(page);
+  const fleet = uniqueName("xrun");
+  const [a, b, c] = [`${fleet}-a`, `${fleet}-b`, `${fleet}-c`];
+  await makeFleet(request, fleet, [
+    { name: a, labels: { env: "prod" }, group: "canary" },
+    { name: b, labels: { env: "prod" }, group: "rest" },
+    { name: c, labels: { env: "dev" }, group: "rest" },
+  ]);
+  const resource = await request.put(`/api/v1/fleets/${fleet}/resources/web`, {
+    data: { properties: { yaml: "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: web\n" } },
+  });
+  expect(resource.ok(), await resource.text()).toBeTruthy();
+  const strategy = await request.put(`/api/v1/fleets/${fleet}/updateStrategies/canary-first`, {
+    data: { properties: { strategy: { stages: [
+      { name: "canary", groups: [{ name: "canary" }] },
+      { name: "rest", groups: [{ name: "rest" }], beforeGates: [{ displayName: "Canary looks healthy", type: "Approval" }] },
+    ] } } },
+  });
+  expect(strategy.ok(), await strategy.text()).toBeTruthy();
+
+  // An External placement, made in the editor, waits for a run.
+  await page.goto(`/fleets/${fleet}/placements`);
+  await waitForHydration(page);
+  const form = page.getByRole("form", { name: "Placement" });
+  await form.getByLabel("Name", { exact: true }).fill("web");
+  await form.getByRole("checkbox", { name: "web" }).check();
+  await form.getByLabel("With the labels").fill("env=prod");
+  await form.getByRole("checkbox", { name: "Roll changes out with update runs (External)" }).check();
+  await expect(form.getByLabel("At most unavailable while rolling out")).toHaveCount(0);
+  await form.getByRole("button", { name: "Save placement" }).click();
+  const card = page.locator('article[data-placement="web"]');
+  await expect(card).toContainText("External: rolled out by update runs");
+  await expect(card.locator(`tr[data-member="${a}"]`)).toContainText("web@1 waits for an update run (External)");
+
+  // The roll-out form makes the run from a stored strategy and opens it.
+  const rollOut = page.getByRole("form", { name: "Roll out" });
+  await rollOut.getByLabel("Members go").selectOption("canary-first");
+  await rollOut.getByLabel("Snapshot").selectOption("1");
+  await rollOut.getByLabel("Run name").fill("web-1");
+  await rollOut.getByRole("button", { name: "Create run" }).click();
+  await expect(page).toHaveURL(new RegExp(`/fleets/${fleet}/updates/runs/web-1$`));
+  await waitForHydration(page);
+  await expect(page.locator("p.summary").first()).toContainText("Rolls out placement web at web@1");
+  await page.getByRole("button", { name: "Start" }).click();
+
+  // The canary stage gives a its objects; b waits behind the gate; c is not picked.
+  const gate = page.locator(`[data-gate="web-1.rest.before"]`);
+  await expect(gate).toContainText("waiting for approval", { timeout: 30_000 });
+  await expect(page.locator(`tr[data-member="${a}"] .state`)).toHaveText("Completed");
+  await expect(page.locator(`tr[data-member="${b}"] .state`)).toHaveText("Not started");
+  const held = async (member: string) => (await (await request.get(`/api/v1/simulator/clusters/${member}/resources`)).json()).value;
+  expect((await held(a))[0].revision).toBe("web@1");
+  expect(await held(b)).toEqual([]);
+  await gate.getByRole("button", { name: "Approve gate web-1.rest.before" }).click();
+  await expect(page.locator("h1 .state")).toHaveText("Completed", { timeout: 60_000 });
+  await expect(page.locator(`tr[data-member="${c}"]`)).toContainText("not picked by placement web");
+  expect((await held(b))[0].revision).toBe("web@1");
+  expect(await held(c)).toEqual([]);
+
+  // The placement's status follows the run, and the runs list says what the run rolled out.
+  await page.goto(`/fleets/${fleet}/placements`);
+  await waitForHydration(page);
+  await expect(card.locator(`tr[data-member="${b}"]`)).toContainText("web@1 applied and available");
+  await expect(card.locator(`tr[data-member="${c}"] [data-state]`)).toHaveText("NotSelected");
+  await page.goto(`/fleets/${fleet}/updates`);
+  await waitForHydration(page);
+  const row = page.locator('tr[data-run="web-1"]');
+  await expect(row).toContainText("Placement web");
+  await expect(row).toContainText("web@1");
+
+  // The fleet page's matrix: every member's state under every placement.
+  await page.goto(`/fleets/${fleet}`);
+  await waitForHydration(page);
+  const matrix = page.getByRole("region", { name: "Placements by member" });
+  await expect(matrix.locator(`tr[data-member="${a}"] td`)).toHaveAttribute("data-state", "Available");
+  await expect(matrix.locator(`tr[data-member="${a}"] td`)).toContainText("web@1");
+  await expect(matrix.locator(`tr[data-member="${c}"] td`)).toHaveAttribute("data-state", "NotSelected");
+  await expect(matrix).toContainText("Members 1–3 of 3 members");
+  expect(problems).toEqual([]);
+});

@@ -389,6 +389,7 @@ async fn set_up_fleet(
     let request = CreateRun {
         strategy: StrategySource::Inline(UpdateStrategy::new(stages)),
         update,
+        placement: None,
     };
     drydock
         .create_run(

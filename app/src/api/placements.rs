@@ -89,3 +89,22 @@ pub async fn snapshot_diff(
         .await,
     )
 }
+
+/// A page of the fleet's member × placement matrix: `limit` members (at most
+/// [`crate::view::matrix::MAX_ROWS`]) from `offset`, by name.
+#[server(prefix = "/fn", endpoint = "placement_matrix", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::Json)]
+pub async fn placement_matrix(
+    fleet: String,
+    offset: usize,
+    limit: usize,
+) -> Result<crate::view::matrix::PlacementMatrix, AppError> {
+    with_status(
+        async {
+            let fleet = parse("InvalidFleetName", FleetName::parse(&fleet))?;
+            super::service()?
+                .placement_matrix(&caller(), &fleet, offset, limit)
+                .await
+        }
+        .await,
+    )
+}

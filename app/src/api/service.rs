@@ -235,6 +235,15 @@ pub trait FleetService: Send + Sync + 'static {
         fleet: &FleetName,
     ) -> Result<crate::api::PlacementsPageData, AppError>;
 
+    /// A page of the member × placement matrix (see [`crate::view::matrix`]).
+    async fn placement_matrix(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        offset: usize,
+        limit: usize,
+    ) -> Result<crate::view::matrix::PlacementMatrix, AppError>;
+
     /// What snapshot `index` of a resource changed from the one before it (everything added
     /// for the first).
     async fn snapshot_diff(

@@ -394,7 +394,7 @@ fn advance_group(
             if !eligible || passed.contains(&i) {
                 continue;
             }
-            match next_action(&member.cluster_resource_id, upgrade, images, work) {
+            match next_action(member, upgrade, images, work) {
                 Ok(action) => {
                     chosen = Some((i, action));
                     break;
@@ -568,11 +568,12 @@ pub(super) fn until_available(reason: String, member: &MemberRun, work: &mut Wor
 /// and for another run's upgrade of the cluster to end. A cluster gone for good fails its
 /// member, as one that cannot take the target.
 pub(super) fn next_action(
-    cluster: &crate::model::member::ClusterResourceId,
+    member: &MemberRun,
     upgrade: Upgrade,
     images: &ImageChoice,
     work: &Work<'_>,
 ) -> Result<MemberAction, Wait> {
+    let cluster = &member.cluster_resource_id;
     let observed = match work.world.observe(cluster) {
         Ok(observed) => observed,
         Err(why) => {
@@ -587,6 +588,24 @@ pub(super) fn next_action(
             };
         }
     };
+    if let Some(placement) = &work.placement {
+        let action = super::rollout::placement_member_action(
+            placement,
+            &member.name,
+            &observed,
+            work.stopped,
+            work.world,
+        )
+        .map_err(|reason| Wait {
+            reason,
+            until: None,
+            waiting_on: Some(WaitingOn::Provider),
+        })?;
+        return match action {
+            MemberAction::Upgrade { .. } => not_held(cluster, action, work),
+            action => Ok(action),
+        };
+    }
     let action = with_stopped_policy(
         resolve_with_hops(
             &observed,
@@ -612,6 +631,15 @@ pub(super) fn next_action(
             waiting_on: None,
         });
     }
+    not_held(cluster, action, work)
+}
+
+/// `action`, unless another run is changing the cluster now: then the member waits for it.
+fn not_held(
+    cluster: &crate::model::member::ClusterResourceId,
+    action: MemberAction,
+    work: &Work<'_>,
+) -> Result<MemberAction, Wait> {
     if let Some(holder) = work.world.holder(cluster) {
         return Err(Wait {
             reason: format!(

@@ -112,7 +112,11 @@ pub fn catch_up_spec(run: &UpdateRun, left: &[LeftBehind]) -> RunSpec {
             max_allowed_failures: strategy.max_allowed_failures,
         }
     });
-    RunSpec { strategy, update }
+    RunSpec {
+        strategy,
+        update,
+        placement: run.spec.placement.clone(),
+    }
 }
 
 /// `stage` with the groups whose members in `run` include one of `names`; `None` when none do.

@@ -6,6 +6,7 @@
 use super::EngineConfig;
 use super::advance::{advance, report};
 use super::commands::{skip, start, stop};
+use super::rollout::PlacementAction;
 use crate::model::catalog::Catalog;
 use crate::model::cluster::ClusterState;
 use crate::model::member::ClusterResourceId;
@@ -25,6 +26,14 @@ pub trait World {
     /// Who else is upgrading the cluster now, in words (`update run x of fleet f`); `None`
     /// when no other run is. A cluster gets one upgrade at a time, whichever run asks.
     fn holder(&self, cluster: &ClusterResourceId) -> Option<String>;
+    /// What a placement run gives `member` (only a placement run asks). A world that has not
+    /// read the placement says so, and the member waits.
+    fn placement_action(&self, member: &MemberName) -> PlacementAction {
+        let _ = member;
+        PlacementAction::Wait {
+            reason: "the placement has not been read yet".into(),
+        }
+    }
 }
 
 /// Why a cluster cannot be observed: for now (the provider is unreachable, throttled, has not
@@ -220,6 +229,8 @@ pub(super) struct Work<'a> {
     pub hops: super::hops::HopRule,
     /// The run's `deferUntilAvailable`, in milliseconds.
     pub defer_ms: Option<i64>,
+    /// The placement a placement run rolls out: its members are given objects, not upgrades.
+    pub placement: Option<crate::model::names::PlacementName>,
     pub effects: Vec<Effect>,
     pub events: Vec<RunEvent>,
     pub wake_at: Option<Timestamp>,
@@ -245,6 +256,11 @@ impl<'a> Work<'a> {
                 .update
                 .defer_until_available
                 .map(|d| d.max_wait_in_seconds * crate::model::time::MS_PER_SECOND),
+            placement: run
+                .spec
+                .placement
+                .as_ref()
+                .map(|p| p.placement_name.clone()),
             effects: Vec::new(),
             events: Vec::new(),
             wake_at: None,

@@ -97,6 +97,7 @@ pub fn spec(kind: UpgradeType, version: Option<&str>, images: NodeImageSelection
             stopped_cluster_action: Default::default(),
             defer_until_available: None,
         },
+        placement: None,
     }
 }
 

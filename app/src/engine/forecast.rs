@@ -32,6 +32,10 @@ pub fn forecast(
     let Ok(upgrade) = run.spec.update.upgrade.checked() else {
         return Forecast::default();
     };
+    // How long objects take to become available is not modelled: a placement run has no ETA.
+    if run.spec.placement.is_some() {
+        return Forecast::default();
+    }
     if let RunState::Completed { .. } = run.state {
         return Forecast::default();
     }

@@ -17,6 +17,8 @@ pub struct TestWorld {
     pub holders: BTreeMap<ClusterResourceId, String>,
     /// Clusters the provider cannot observe for now, with why.
     pub unreachable: BTreeMap<ClusterResourceId, String>,
+    /// What a placement run gives each member, by name (none: it waits).
+    pub placement: BTreeMap<String, PlacementAction>,
 }
 
 impl World for TestWorld {
@@ -36,6 +38,15 @@ impl World for TestWorld {
 
     fn holder(&self, cluster: &ClusterResourceId) -> Option<String> {
         self.holders.get(cluster).cloned()
+    }
+
+    fn placement_action(&self, member: &MemberName) -> PlacementAction {
+        self.placement
+            .get(member.as_str())
+            .cloned()
+            .unwrap_or_else(|| PlacementAction::Wait {
+                reason: "the placement has not been read yet".into(),
+            })
     }
 }
 
@@ -73,6 +84,7 @@ impl Harness {
             clusters,
             holders: BTreeMap::new(),
             unreachable: BTreeMap::new(),
+            placement: BTreeMap::new(),
         };
         Self {
             run,

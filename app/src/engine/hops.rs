@@ -263,8 +263,7 @@ pub(super) fn after_hop(
     let images = ImageChoice::of_run(run);
     let run_uid = run.uid.clone();
     let group = &mut run.stages[s].groups[g];
-    let cluster = group.members[m].cluster_resource_id.clone();
-    match next_action(&cluster, upgrade, &images, work) {
+    match next_action(&group.members[m], upgrade, &images, work) {
         Ok(MemberAction::Upgrade { target, then }) => {
             let next = Hop {
                 number: hop.number + 1,

@@ -29,6 +29,7 @@ mod passes;
 mod placement;
 mod placement_status;
 mod plan;
+mod rollout;
 mod schedule;
 mod targets;
 
@@ -64,6 +65,7 @@ pub use plan::{
     FleetSnapshot, GatePlan, GatesPlan, GroupPlan, HopPlan, MemberPlan, Plan, PlanMember,
     PlanRejection, StagePlan, not_in_any_stage_warning, plan, plan_pass, replan,
 };
+pub use rollout::{ALREADY_HOLDS, NOT_PICKED, PlacementAction};
 pub use targets::{MemberAction, newest_workable_version, resolve_member};
 
 use serde::{Deserialize, Serialize};
@@ -117,5 +119,7 @@ mod limits_tests;
 mod passes_tests;
 #[cfg(test)]
 mod properties;
+#[cfg(test)]
+mod rollout_tests;
 #[cfg(test)]
 mod tests;

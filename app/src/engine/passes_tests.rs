@@ -226,6 +226,7 @@ fn next_pass(h: &Harness, spec: &RunSpec, hop: RunHop) -> Harness {
             clusters: h.world.clusters.clone(),
             holders: Default::default(),
             unreachable: Default::default(),
+            placement: Default::default(),
         },
         now: h.now,
         cfg: h.cfg.clone(),

@@ -161,11 +161,14 @@ pub struct AppliedRecord {
 /// The status of a placement whose schedule is `schedule`, whose resources' newest snapshots are
 /// `latest`, whose picked members are to hold `targets` (a member without one: `latest` as it
 /// is), and whose rollout recorded `records` (by member).
+///
+/// `by_run`: the placement is `External`, so what comes next comes with an update run.
 pub fn placement_status(
     schedule: &PlacementSchedule,
     latest: &SnapshotSet,
     targets: &BTreeMap<String, MemberTarget>,
     records: &BTreeMap<String, AppliedRecord>,
+    by_run: bool,
 ) -> PlacementStatus {
     let plain = MemberTarget::plain(latest);
     let members: Vec<MemberPlacementStatus> = schedule
@@ -173,7 +176,13 @@ pub fn placement_status(
         .iter()
         .map(|decision| {
             let target = targets.get(&decision.name).unwrap_or(&plain);
-            member_status(decision, latest, target, records.get(&decision.name))
+            member_status(
+                decision,
+                latest,
+                target,
+                records.get(&decision.name),
+                by_run,
+            )
         })
         .collect();
     let mut conditions: BTreeMap<String, usize> = MemberPlacementState::ALL
@@ -198,7 +207,12 @@ fn member_status(
     latest: &SnapshotSet,
     target: &MemberTarget,
     record: Option<&AppliedRecord>,
+    by_run: bool,
 ) -> MemberPlacementStatus {
+    let next = match by_run {
+        true => "waits for an update run (External)",
+        false => "is next",
+    };
     let mut reason = decision.reasons.join("; ");
     let mut add = |more: &str| {
         if !reason.is_empty() {
@@ -226,7 +240,11 @@ fn member_status(
                 MemberPlacementState::Failed => format!("applying {} failed", record.revision),
                 _ => format!("holds {}", record.revision),
             };
-            add(&format!("{held}; {} is next", target.revision));
+            add(&format!("{held}; {} {next}", target.revision));
+            MemberPlacementState::Scheduled
+        }
+        (true, None) if by_run => {
+            add(&format!("{} {next}", target.revision));
             MemberPlacementState::Scheduled
         }
         (true, None) => MemberPlacementState::Scheduled,

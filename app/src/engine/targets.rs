@@ -106,6 +106,7 @@ pub fn resolve_member(
     let target = UpgradeTarget {
         control_plane,
         node_pools,
+        resources: None,
     };
     if target.is_empty() {
         return MemberAction::Skip {
@@ -118,13 +119,15 @@ pub fn resolve_member(
     }
 }
 
-/// Whether a system skip's reason is [`already_there`]'s: the member needed nothing (a catch-up
-/// run leaves such members out).
+/// Whether a system skip's reason is [`already_there`]'s, or a placement run's for a member it
+/// had nothing for: the member needed nothing (a catch-up run leaves such members out).
 pub(crate) fn is_already_there(reason: &str) -> bool {
     [
         "already at ",
         "control plane already at ",
         "node images already at ",
+        super::rollout::ALREADY_HOLDS,
+        super::rollout::NOT_PICKED,
     ]
     .iter()
     .any(|start| reason.starts_with(start))

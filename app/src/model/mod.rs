@@ -16,6 +16,7 @@ pub mod overview;
 pub mod placement;
 pub mod precondition;
 pub mod resources;
+pub mod rollout;
 pub mod run;
 #[cfg(feature = "ssr")]
 mod schema;

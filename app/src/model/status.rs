@@ -386,6 +386,9 @@ pub struct RunSummary {
     /// The pass of a chain the run is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hop: Option<super::run::RunHop>,
+    /// What a placement run rolls out (its `update` is then not read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<super::rollout::PlacementRollout>,
     /// Members completed or skipped, of all members in the run.
     pub done: usize,
     pub total: usize,
@@ -408,6 +411,7 @@ impl UpdateRun {
             auto_upgrade_profile_id: self.auto_upgrade_profile_id.clone(),
             catch_up_of: self.catch_up_of.clone(),
             hop: self.hop.clone(),
+            placement: self.spec.placement.clone(),
             done: self.members().filter(|m| m.state.is_done()).count(),
             total: self.members().count(),
             upgraded: self.count_in(State::Completed),

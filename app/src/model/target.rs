@@ -32,11 +32,23 @@ pub struct UpgradeTarget {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub control_plane: Option<Step<KubernetesVersion>>,
     pub node_pools: Vec<PoolTarget>,
+    /// A placement run's change: the placement's objects at a revision (nothing else is set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Box<super::rollout::ResourceTarget>>,
 }
 
 impl UpgradeTarget {
     pub fn is_empty(&self) -> bool {
-        self.control_plane.is_none() && self.node_pools.is_empty()
+        self.control_plane.is_none() && self.node_pools.is_empty() && self.resources.is_none()
+    }
+
+    /// A placement run's change of one member.
+    pub fn of_resources(resources: super::rollout::ResourceTarget) -> Self {
+        Self {
+            control_plane: None,
+            node_pools: Vec::new(),
+            resources: Some(Box::new(resources)),
+        }
     }
 }
 
@@ -111,6 +123,7 @@ impl UpgradeTarget {
             .iter()
             .any(|p| p.node_image_version.is_some());
         let parts: Vec<&str> = [
+            (self.resources.is_some(), "Resources"),
             (self.control_plane.is_some(), "ControlPlane"),
             (pools, "NodePools"),
             (images, "NodeImages"),

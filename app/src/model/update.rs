@@ -155,6 +155,22 @@ pub struct ManagedClusterUpdate {
     pub defer_until_available: Option<DeferUntilAvailable>,
 }
 
+impl ManagedClusterUpdate {
+    /// What a placement run carries in place of an update: nothing of it is read.
+    pub fn of_placement_run() -> Self {
+        Self {
+            upgrade: UpgradeSpec {
+                kind: UpgradeType::NodeImageOnly,
+                kubernetes_version: None,
+                hops: Hops::None,
+            },
+            node_image_selection: NodeImageSelection::default(),
+            stopped_cluster_action: StoppedClusterAction::default(),
+            defer_until_available: None,
+        }
+    }
+}
+
 /// How long a run waits for what a member needs to reach its region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
@@ -198,7 +214,16 @@ impl StoppedClusterAction {
 #[serde(rename_all = "camelCase")]
 pub struct RunSpec {
     pub strategy: Option<UpdateStrategy>,
+    /// What each member is upgraded to. A placement run upgrades nothing: it carries the
+    /// default (a `NodeImageOnly` update), which no part of it reads, and the API does not show.
     pub update: ManagedClusterUpdate,
+    /// Set on a run that rolls a placement out instead of upgrading.
+    #[serde(
+        default,
+        rename = "placementRollout",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub placement: Option<super::rollout::PlacementRollout>,
 }
 
 /// A checked upgrade: the version is there exactly when the type needs it.
@@ -332,4 +357,7 @@ pub enum StrategySource {
 pub struct CreateRun {
     pub strategy: StrategySource,
     pub update: ManagedClusterUpdate,
+    /// Roll this placement out instead of upgrading (`update` is then not read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<super::rollout::PlacementRolloutRequest>,
 }

@@ -82,6 +82,7 @@ mod tests {
             auto_upgrade_profile_id: None,
             catch_up_of: None,
             hop: None,
+            placement: None,
             done: upgraded + skipped,
             total: 10,
             upgraded,

@@ -3,6 +3,7 @@
 //! gets its stages, groups and counts, not its members).
 
 pub mod diff;
+pub mod matrix;
 pub mod outline;
 pub mod patch;
 pub mod timeline;

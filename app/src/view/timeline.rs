@@ -340,6 +340,7 @@ mod tests {
         let target = UpgradeTarget {
             control_plane: None,
             node_pools: vec![],
+            resources: None,
         };
         member(
             name,
@@ -362,6 +363,7 @@ mod tests {
         let spec = crate::model::update::RunSpec {
             strategy: None,
             update: serde_json::from_str(r#"{"upgrade": {"type": "NodeImageOnly"}}"#).unwrap(),
+            placement: None,
         };
         create_run(
             "r",

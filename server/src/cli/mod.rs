@@ -37,15 +37,28 @@ pub struct Named {
     pub name: String,
 }
 
+/// One command line is parsed once per process: the size of `Create` costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum RunCommand {
-    /// Create an update run: one by one, from `--stages FILE`, or from `--update-strategy-name`.
+    /// Create an update run: one by one, from `--stages FILE`, or from `--update-strategy-name`;
+    /// it upgrades (`--upgrade-type`) or rolls an External placement out (`--placement`).
     Create {
         #[command(flatten)]
         run: Named,
         /// Full, ControlPlaneOnly or NodeImageOnly.
+        #[arg(
+            long,
+            required_unless_present = "placement",
+            conflicts_with = "placement"
+        )]
+        upgrade_type: Option<String>,
+        /// Roll this External placement's snapshots out instead of upgrading.
         #[arg(long)]
-        upgrade_type: String,
+        placement: Option<String>,
+        /// With `--placement`: the snapshot of its resource (default: the newest).
+        #[arg(long, requires = "placement")]
+        snapshot: Option<i64>,
         /// Required for Full and ControlPlaneOnly, refused for NodeImageOnly.
         #[arg(long)]
         kubernetes_version: Option<String>,
@@ -195,6 +208,8 @@ pub fn update_run(command: RunCommand) -> anyhow::Result<Value> {
         RunCommand::Create {
             run,
             upgrade_type,
+            placement,
+            snapshot,
             kubernetes_version,
             hops,
             node_image_selection,
@@ -229,7 +244,16 @@ pub fn update_run(command: RunCommand) -> anyhow::Result<Value> {
             if let Some(seconds) = defer_until_available_seconds {
                 update["deferUntilAvailable"] = json!({"maxWaitInSeconds": seconds});
             }
-            let mut properties = json!({"managedClusterUpdate": update});
+            let mut properties = match placement {
+                Some(name) => {
+                    let mut rollout = json!({"placementName": name});
+                    if let Some(index) = snapshot {
+                        rollout["snapshot"] = json!(index);
+                    }
+                    json!({"placementRollout": rollout})
+                }
+                None => json!({"managedClusterUpdate": update}),
+            };
             if let Some(file) = &stages {
                 properties["strategy"] = read_stages(file)?;
             }

@@ -12,6 +12,7 @@ use app::engine::{Command, SkipTarget};
 use app::model::access::Caller;
 use app::model::error::AppError;
 use app::model::names::{FleetName, RunName};
+use app::model::rollout::{PlacementRollout, PlacementRolloutRequest};
 use app::model::status::RunStatus;
 use app::model::strategy::UpdateStrategy;
 use app::model::update::ManagedClusterUpdate;
@@ -39,7 +40,12 @@ pub struct PutRunProperties {
     hop: Option<ReadOnlyObject>,
     #[serde(default)]
     strategy: Option<UpdateStrategy>,
-    managed_cluster_update: ManagedClusterUpdate,
+    /// What each member is upgraded to; give this or `placementRollout`.
+    #[serde(default)]
+    managed_cluster_update: Option<ManagedClusterUpdate>,
+    /// Roll an `External` placement's snapshots out through the stages instead of upgrading.
+    #[serde(default)]
+    placement_rollout: Option<PlacementRolloutRequest>,
     #[serde(default)]
     status: Option<ReadOnlyObject>,
 }
@@ -71,7 +77,12 @@ pub struct RunProperties<'a> {
     hop: Option<HopView>,
     /// The stages the run goes through (null: one member after another).
     strategy: Option<&'a UpdateStrategy>,
-    managed_cluster_update: &'a ManagedClusterUpdate,
+    /// What each member is upgraded to (absent on a placement run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    managed_cluster_update: Option<&'a ManagedClusterUpdate>,
+    /// The placement and the snapshots a placement run rolls out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    placement_rollout: Option<&'a PlacementRollout>,
     status: RunStatus,
 }
 
@@ -133,7 +144,8 @@ pub fn run<'a>(fleet: &FleetName, stored: &'a StoredRun) -> Run<'a> {
             catch_up_of: run.catch_up_of.as_deref(),
             hop: HopView::of(fleet, run),
             strategy: run.spec.strategy.as_ref(),
-            managed_cluster_update: &run.spec.update,
+            managed_cluster_update: run.spec.placement.is_none().then_some(&run.spec.update),
+            placement_rollout: run.spec.placement.as_ref(),
             status: run.status(),
         },
     )
@@ -173,9 +185,28 @@ pub async fn put(
         (None, Some(strategy)) => StrategySource::Inline(strategy),
         (None, None) => StrategySource::OneByOne,
     };
+    let (update, placement) = match (p.managed_cluster_update, p.placement_rollout) {
+        (Some(update), None) => (update, None),
+        (None, Some(placement)) => (ManagedClusterUpdate::of_placement_run(), Some(placement)),
+        (Some(_), Some(_)) => {
+            return Err(AppError::invalid(
+                "AmbiguousUpdate",
+                "Give either managedClusterUpdate or placementRollout, not both.",
+            )
+            .into());
+        }
+        (None, None) => {
+            return Err(AppError::invalid(
+                "MissingUpdate",
+                "Give managedClusterUpdate (what to upgrade members to) or placementRollout (an External placement to roll out).",
+            )
+            .into());
+        }
+    };
     let request = CreateRun {
         strategy,
-        update: p.managed_cluster_update,
+        update,
+        placement,
     };
     let stored = drydock
         .create_run(&caller, &fleet, &run, request, &precondition)

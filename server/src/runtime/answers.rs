@@ -127,6 +127,7 @@ mod tests {
                 to: v(version),
             }),
             node_pools: vec![],
+            resources: None,
         }
     }
 

@@ -149,6 +149,8 @@ pub(super) struct Driver {
     catalog_clusters: Vec<ClusterResourceId>,
     /// When the driver last learned that upgrades ended, until a decision starts the next.
     pub(super) learned_at: Option<Instant>,
+    /// A placement run's plan, as last read.
+    pub(super) plan: Option<super::placing::ReadPlan>,
 }
 
 pub(super) async fn drive(rt: Arc<Runtime>, key: RunKey, mut inbox: UnboundedReceiver<Message>) {
@@ -182,6 +184,7 @@ pub(super) async fn drive(rt: Arc<Runtime>, key: RunKey, mut inbox: UnboundedRec
         flying: BTreeSet::new(),
         catalog_clusters: Vec::new(),
         learned_at: None,
+        plan: None,
     };
     driver.index();
     // A command for another run of this name, handed to a fresh driver once this one is gone.
@@ -524,7 +527,8 @@ impl Driver {
             // those it has seen.
             let holders = Arc::new(self.clusters_held_by_others(&needed).await?);
             let observed = self.rt.observations.of(&self.rt.providers, &needed).await;
-            let world = ObservedWorld::new(catalog.clone(), observed, holders);
+            let plan = self.placement_plan().await;
+            let world = ObservedWorld::new(catalog.clone(), observed, holders).with_plan(plan);
             let now = self.rt.clock.now();
             let decided = decide_in_place(
                 &mut self.stored.run,

@@ -17,6 +17,7 @@ mod driver;
 mod follow;
 pub mod holds;
 pub(crate) mod observations;
+pub mod placing;
 mod relay;
 mod waiting;
 pub(crate) mod world;
@@ -80,6 +81,8 @@ pub struct Runtime {
     holds: holds::Holds,
     /// Set once the server shuts down: no run is taken (over) any more.
     stopping: std::sync::atomic::AtomicBool,
+    /// How placement runs read their placements.
+    placements: Option<Arc<dyn placing::Placements>>,
 }
 
 impl Runtime {
@@ -89,6 +92,7 @@ impl Runtime {
         clock: Arc<dyn Clock>,
         engine: EngineConfig,
         replica: String,
+        placements: Option<Arc<dyn placing::Placements>>,
     ) -> Arc<Self> {
         let (changes, _) = broadcast::channel(1024);
         Arc::new(Self {
@@ -103,6 +107,7 @@ impl Runtime {
             observations: observations::Observations::default(),
             holds: holds::Holds::new(replica),
             stopping: std::sync::atomic::AtomicBool::new(false),
+            placements,
         })
     }
 

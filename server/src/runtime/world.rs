@@ -4,10 +4,13 @@
 //! decides again, rather than committing a decision made on nothing.
 
 use super::observations::Observed;
+use super::placing::RolloutPlan;
+use app::engine::PlacementAction;
 use app::engine::{Unobservable, World};
 use app::model::catalog::Catalog;
 use app::model::cluster::ClusterState;
 use app::model::member::ClusterResourceId;
+use app::model::names::MemberName;
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -21,6 +24,8 @@ pub struct ObservedWorld {
     /// `None` when no one will ask (a forecast): noting 100,000 misses costs more than the
     /// forecast itself.
     misses: Option<RefCell<BTreeSet<ClusterResourceId>>>,
+    /// A placement run's plan (or why it could not be read).
+    plan: Option<Result<Arc<RolloutPlan>, String>>,
 }
 
 impl ObservedWorld {
@@ -34,7 +39,13 @@ impl ObservedWorld {
             observed,
             holders,
             misses: Some(RefCell::new(BTreeSet::new())),
+            plan: None,
         }
+    }
+
+    /// The world of a placement run, whose members are given what `plan` says.
+    pub fn with_plan(self, plan: Option<Result<Arc<RolloutPlan>, String>>) -> Self {
+        Self { plan, ..self }
     }
 
     /// A world for a forecast: what was observed, no leases of other runs, and no note of the
@@ -83,5 +94,17 @@ impl World for ObservedWorld {
 
     fn holder(&self, cluster: &ClusterResourceId) -> Option<String> {
         self.holders.get(cluster).cloned()
+    }
+
+    fn placement_action(&self, member: &MemberName) -> PlacementAction {
+        match &self.plan {
+            Some(Ok(plan)) => plan.action_of(member.as_str()),
+            Some(Err(why)) => PlacementAction::Wait {
+                reason: why.clone(),
+            },
+            None => PlacementAction::Wait {
+                reason: "the placement has not been read yet".into(),
+            },
+        }
     }
 }

@@ -256,6 +256,7 @@ impl Drydock {
         let request = CreateRun {
             strategy,
             update: target.update.clone(),
+            placement: None,
         };
         let origin = RunOrigin {
             generated_by: Some(id),

@@ -431,6 +431,26 @@ impl FleetService for Drydock {
         })
     }
 
+    async fn placement_matrix(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        offset: usize,
+        limit: usize,
+    ) -> Result<app::view::matrix::PlacementMatrix, AppError> {
+        // Most fleets place nothing: their page must not observe every member to say so.
+        caller.require(Role::Viewer, Some(fleet))?;
+        if !self.places_anything(fleet).await? {
+            return Ok(Default::default());
+        }
+        let views = Drydock::list_placements(self, caller, fleet).await?;
+        let statuses: Vec<(String, &app::engine::PlacementStatus)> = views
+            .iter()
+            .map(|view| (view.stored.name.to_string(), &view.status))
+            .collect();
+        Ok(app::view::matrix::matrix_page(&statuses, offset, limit))
+    }
+
     async fn snapshot_diff(
         &self,
         caller: &Caller,

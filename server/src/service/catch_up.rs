@@ -66,6 +66,7 @@ impl Drydock {
                 .strategy
                 .map_or(StrategySource::OneByOne, StrategySource::Inline),
             update: spec.update,
+            placement: spec.placement.map(|p| p.request()),
         };
         let origin = RunOrigin {
             only: Some(left.into_iter().map(|l| l.name).collect()),

@@ -118,6 +118,7 @@ impl Drydock {
                 .clone()
                 .map_or(StrategySource::OneByOne, StrategySource::Inline),
             update: previous.spec.update.clone(),
+            placement: None,
         };
         let origin = RunOrigin {
             generated_by: previous.auto_upgrade_profile_id.clone(),

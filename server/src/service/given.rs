@@ -4,7 +4,7 @@
 //! rollout applies.
 
 use super::{Drydock, store_error};
-use crate::store::StoredPlacement;
+use crate::store::{PlacementStore, ResourceStore, StoredPlacement};
 use app::engine::{
     Candidate, MemberTarget, NamedOverride, SnapshotSet, any_rule_picks, overridden,
 };
@@ -38,32 +38,7 @@ impl Drydock {
         fleet: &FleetName,
         stored: &StoredPlacement,
     ) -> Result<Carried, AppError> {
-        let mut snapshot = SnapshotSet::new();
-        let mut manifests = Vec::new();
-        let mut sources = Vec::new();
-        for resource in &stored.placement.resources {
-            let found = self.resources.get_resource(fleet, resource).await;
-            if let Some(found) = found.map_err(store_error)? {
-                snapshot.insert(resource.to_string(), found.latest.index);
-                sources.extend(found.latest.manifests.iter().map(|_| resource.to_string()));
-                manifests.extend(found.latest.manifests);
-            }
-        }
-        let clash =
-            parse_manifests(&manifests)
-                .err()
-                .map(|error| match (error.index, error.first) {
-                    (Some(at), Some(first)) => format!(
-                        "{} (from resources {} and {})",
-                        error.message, sources[first], sources[at]
-                    ),
-                    _ => error.to_string(),
-                });
-        Ok(Carried {
-            snapshot,
-            manifests,
-            clash,
-        })
+        carried(&*self.resources, fleet, stored, None).await
     }
 
     /// The fleet's overrides of placement `stored`, by name.
@@ -72,18 +47,76 @@ impl Drydock {
         fleet: &FleetName,
         stored: &StoredPlacement,
     ) -> Result<Vec<NamedOverride>, AppError> {
-        let all = self.placements.list_overrides(fleet).await;
-        Ok(all
-            .map_err(store_error)?
-            .into_iter()
-            .filter(|o| o.spec.placement == stored.name)
-            .map(|o| NamedOverride {
-                name: o.name.to_string(),
-                etag: o.etag,
-                spec: o.spec,
-            })
-            .collect())
+        overrides_of(&*self.placements, fleet, stored).await
     }
+}
+
+/// The snapshot of every resource the placement names (`at` each one's, else its newest),
+/// objects together. A resource without the snapshot asked for is an error naming it.
+pub(crate) async fn carried(
+    resources: &dyn ResourceStore,
+    fleet: &FleetName,
+    stored: &StoredPlacement,
+    at: Option<&SnapshotSet>,
+) -> Result<Carried, AppError> {
+    let mut snapshot = SnapshotSet::new();
+    let mut manifests = Vec::new();
+    let mut sources = Vec::new();
+    for resource in &stored.placement.resources {
+        let found = match at.and_then(|at| at.get(resource.as_str())) {
+            Some(&index) => {
+                let found = resources.get_snapshot(fleet, resource, index).await;
+                Some(found.map_err(store_error)?.ok_or_else(|| {
+                    AppError::not_found(
+                        "ResourceSnapshotNotFound",
+                        format!("Resource {resource} no longer keeps snapshot {index}."),
+                    )
+                })?)
+            }
+            None => {
+                let found = resources.get_resource(fleet, resource).await;
+                found.map_err(store_error)?.map(|r| r.latest)
+            }
+        };
+        if let Some(found) = found {
+            snapshot.insert(resource.to_string(), found.index);
+            sources.extend(found.manifests.iter().map(|_| resource.to_string()));
+            manifests.extend(found.manifests);
+        }
+    }
+    let clash = parse_manifests(&manifests)
+        .err()
+        .map(|error| match (error.index, error.first) {
+            (Some(at), Some(first)) => format!(
+                "{} (from resources {} and {})",
+                error.message, sources[first], sources[at]
+            ),
+            _ => error.to_string(),
+        });
+    Ok(Carried {
+        snapshot,
+        manifests,
+        clash,
+    })
+}
+
+/// The fleet's overrides of placement `stored`, by name.
+pub(crate) async fn overrides_of(
+    placements: &dyn PlacementStore,
+    fleet: &FleetName,
+    stored: &StoredPlacement,
+) -> Result<Vec<NamedOverride>, AppError> {
+    let all = placements.list_overrides(fleet).await;
+    Ok(all
+        .map_err(store_error)?
+        .into_iter()
+        .filter(|o| o.spec.placement == stored.name)
+        .map(|o| NamedOverride {
+            name: o.name.to_string(),
+            etag: o.etag,
+            spec: o.spec,
+        })
+        .collect())
 }
 
 /// What each of `picked` is to hold.

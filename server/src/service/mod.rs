@@ -12,6 +12,7 @@ mod given;
 mod members;
 mod overrides;
 mod overview;
+mod placement_runs;
 mod placements;
 mod resources;
 mod rollouts;
@@ -155,12 +156,18 @@ impl Drydock {
         replica: String,
     ) -> Self {
         let engine = EngineConfig::default();
+        let reader = placement_runs::PlacementReader {
+            fleets: stores.fleets.clone(),
+            resources: stores.resources.clone(),
+            placements: stores.placements.clone(),
+        };
         let runtime = crate::runtime::Runtime::new(
             stores.runs.clone(),
             providers.clone(),
             clock.clone(),
             engine.clone(),
             replica,
+            Some(Arc::new(reader)),
         );
         Self {
             access,

@@ -11,6 +11,7 @@ use app::model::access::{Caller, Role};
 use app::model::error::AppError;
 use app::model::names::{FleetName, PlacementName, ResourceName};
 use app::model::placement::Placement;
+use app::model::placement::RolloutType;
 use app::model::precondition::Precondition;
 
 /// A placement with its status now.
@@ -99,6 +100,13 @@ impl Drydock {
         fleet: &FleetName,
     ) -> Result<Vec<PlacementView>, AppError> {
         Ok(self.placements_and_members(caller, fleet).await?.0)
+    }
+
+    /// Whether the fleet has a placement (a 404 when there is no such fleet).
+    pub(crate) async fn places_anything(&self, fleet: &FleetName) -> Result<bool, AppError> {
+        self.require_fleet(fleet).await?;
+        let stored = self.placements.list_placements(fleet).await;
+        Ok(!stored.map_err(store_error)?.is_empty())
     }
 
     /// The fleet's placements with their status, and the members (as observed) the status was
@@ -253,7 +261,8 @@ impl Drydock {
             .collect();
         let records = self.placements.placement_members(fleet, &stored.name).await;
         let records = records.map_err(store_error)?;
-        let status = placement_status(&schedule, &carried.snapshot, &targets, &records);
+        let by_run = stored.placement.strategy.kind == RolloutType::External;
+        let status = placement_status(&schedule, &carried.snapshot, &targets, &records, by_run);
         Ok(PlacementView { stored, status })
     }
 

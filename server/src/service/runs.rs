@@ -16,7 +16,7 @@ use app::model::names::MemberName;
 use app::model::names::{FleetName, RunName, StrategyName};
 use app::model::precondition::Precondition;
 use app::model::run::{MemberState, UpdateRun};
-use app::model::update::{CreateRun, RunSpec, StrategySource};
+use app::model::update::{CreateRun, ManagedClusterUpdate, RunSpec, StrategySource};
 
 pub(crate) fn run_not_found(fleet: &FleetName, name: &RunName) -> AppError {
     AppError::not_found(
@@ -161,9 +161,17 @@ impl Drydock {
         if let Some(only) = &origin.only {
             snapshot.members.retain(|m| only.contains(&m.name));
         }
+        let (update, placement) = match &request.placement {
+            Some(asked) => (
+                ManagedClusterUpdate::of_placement_run(),
+                Some(self.placement_rollout(fleet, asked).await?),
+            ),
+            None => (request.update, None),
+        };
         let spec = RunSpec {
             strategy,
-            update: request.update,
+            update,
+            placement,
         };
         let uid = uuid::Uuid::new_v4().to_string();
         let (name_, now, engine) = (name.as_str(), self.clock.now(), &self.engine);
@@ -266,6 +274,15 @@ impl Drydock {
     ) -> Result<Plan, AppError> {
         caller.require(Role::Viewer, Some(fleet))?;
         let stored = self.get_run(caller, fleet, name).await?;
+        if let Some(rollout) = &stored.run.spec.placement {
+            return Err(AppError::conflict(
+                "NoPlanForPlacementRun",
+                format!(
+                    "Update run {name} rolls out placement {}: who gets what is in the placement's status (/fleets/{fleet}/placements/{}), the order in the run's stages; it has no timed plan.",
+                    rollout.placement_name, rollout.placement_name
+                ),
+            ));
+        }
         let snapshot = self.run_snapshot(&stored.run).await?;
         replan(&stored.run, &snapshot, self.clock.now(), &self.engine)
             .map_err(|r| self.plan_refused(r))

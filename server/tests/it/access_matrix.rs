@@ -80,6 +80,7 @@ fn rule(method: &str, path: &str) -> Option<Needs> {
             | "/fn/list_profiles"
             | "/fn/placements_overview"
             | "/fn/snapshot_diff"
+            | "/fn/placement_matrix"
             | "/fn/left_behind"
             | "/fn/waiting_gates",
         ) => OnFleet(Viewer),
@@ -215,7 +216,9 @@ pub fn concrete(method: &str, path: &str) -> (String, Option<String>, &'static s
         _ => (None, json),
     };
     let uri = match (method, path.starts_with("/fn/")) {
-        ("GET", true) => format!("{uri}?fleet=demo&run=r&group=g&resource=web&index=1"),
+        ("GET", true) => {
+            format!("{uri}?fleet=demo&run=r&group=g&resource=web&index=1&offset=0&limit=10")
+        }
         _ => uri,
     };
     (uri, body, content_type)

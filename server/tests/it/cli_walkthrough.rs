@@ -580,5 +580,55 @@ fn resources_are_applied_from_files_and_placed_from_the_command_line() {
             .len(),
         1
     );
+
+    // An External placement goes out through an update run.
+    let external = dir.join("external.yaml");
+    std::fs::write(
+        &external,
+        "resources: [web]\npolicy:\n  placementType: PickN\n  numberOfClusters: 3\nstrategy:\n  type: External\n",
+    )
+    .unwrap();
+    let args = [
+        "placement",
+        "create",
+        "-f",
+        "demo",
+        "-n",
+        "by-run",
+        "--file",
+    ];
+    ok(
+        &served,
+        &[&args[..], &[external.to_str().unwrap()]].concat(),
+    );
+    let created = ok(
+        &served,
+        &[
+            "updaterun",
+            "create",
+            "-f",
+            "demo",
+            "-n",
+            "roll",
+            "--placement",
+            "by-run",
+            "--snapshot",
+            "1",
+        ],
+    );
+    assert_eq!(
+        created["properties"]["placementRollout"],
+        json!({"placementName": "by-run", "snapshot": {"web": 1}})
+    );
+    ok(&served, &["updaterun", "start", "-f", "demo", "-n", "roll"]);
+    wait_for(&served, "roll", "Completed");
+    let placed = ok(
+        &served,
+        &["placement", "show", "-f", "demo", "-n", "by-run"],
+    );
+    assert_eq!(
+        placed["properties"]["status"]["conditions"]["Available"], 3,
+        "{placed}"
+    );
     std::fs::remove_dir_all(dir).ok();
 }

@@ -305,6 +305,7 @@ async fn the_store_refuses_to_commit_a_second_upgrade_of_a_leased_cluster() {
         target: app::model::target::UpgradeTarget {
             control_plane: None,
             node_pools: vec![],
+            resources: None,
         },
     };
     let a = load("a").await;

@@ -29,6 +29,7 @@ mod members_kept;
 mod metrics;
 mod openapi;
 mod passes;
+mod placement_runs;
 mod placements;
 mod portable;
 mod provider_faults;

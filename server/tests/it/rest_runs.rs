@@ -163,7 +163,7 @@ async fn bad_runs_are_refused_with_the_reason_and_nothing_is_stored() {
             json!({"managedClusterUpdate": {"upgrade": {"type": "Sideways"}}}),
             "InvalidRequestContent",
         ),
-        (json!({}), "InvalidRequestContent"),
+        (json!({}), "MissingUpdate"),
     ];
     for (properties, code) in cases {
         let reply = create(&s, "bad", properties.clone()).await;

@@ -228,21 +228,21 @@ async fn a_pass_cut_short_before_it_recorded_applies_nothing_twice() {
     assert_eq!(now["properties"]["status"]["conditions"]["Available"], 3);
 }
 
-mod killed {
+pub(crate) mod killed {
     use crate::common;
     use serde_json::{Value, json};
     use std::time::{Duration, Instant};
 
-    const MEMBERS: usize = 12;
+    pub(crate) const MEMBERS: usize = 12;
 
-    fn call(port: u16, method: &str, path: &str, body: Option<Value>) -> Value {
+    pub(crate) fn call(port: u16, method: &str, path: &str, body: Option<Value>) -> Value {
         let (status, reply) = common::http(port, method, path, body.as_ref())
             .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
         assert!(status < 300, "{method} {path} answered {status}: {reply}");
         reply
     }
 
-    fn serve(port: u16, db: &str) -> common::KillOnDrop {
+    pub(crate) fn serve(port: u16, db: &str) -> common::KillOnDrop {
         let args = [
             "--database-url",
             db,
@@ -257,6 +257,13 @@ mod killed {
     /// Fleet `f` of `MEMBERS` simulated members whose objects are ready 100 s (fleet time)
     /// after they are applied, a resource and a placement on all of them, two at a time.
     fn set_up(port: u16) {
+        let placement = json!({"properties": {"resources": ["web"],
+            "strategy": {"rollingUpdate": {"maxUnavailable": 2}}}});
+        set_up_with(port, placement);
+    }
+
+    /// Fleet `f` as [`set_up`] makes it, with `placement` as placement `web`.
+    pub(crate) fn set_up_with(port: u16, placement: Value) {
         let catalog = call(port, "GET", "/api/v1/simulator/catalog", None);
         let version = catalog["kubernetesVersions"][0]
             .as_str()
@@ -301,8 +308,6 @@ mod killed {
             );
         }
         put_resource(port, "one");
-        let placement = json!({"properties": {"resources": ["web"],
-            "strategy": {"rollingUpdate": {"maxUnavailable": 2}}}});
         call(
             port,
             "PUT",
@@ -311,14 +316,14 @@ mod killed {
         );
     }
 
-    fn put_resource(port: u16, value: &str) {
+    pub(crate) fn put_resource(port: u16, value: &str) {
         let bundle = json!({"properties": {"manifests": [{"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "settings", "namespace": "default"}, "data": {"value": value}}]}});
         call(port, "PUT", "/api/v1/fleets/f/resources/web", Some(bundle));
     }
 
     /// How many members are available with snapshot `index` of `web`.
-    fn available_at(port: u16, index: i64) -> usize {
+    pub(crate) fn available_at(port: u16, index: i64) -> usize {
         let Ok((200, placement)) =
             common::http(port, "GET", "/api/v1/fleets/f/placements/web", None)
         else {

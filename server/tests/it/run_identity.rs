@@ -112,6 +112,7 @@ async fn a_provider_answering_for_another_cluster_fails_the_member() {
                 to: app::model::version::KubernetesVersion::parse(&target).unwrap(),
             }),
             node_pools: vec![],
+            resources: None,
         },
     };
     use server::provider::Provider;

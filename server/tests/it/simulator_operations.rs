@@ -31,6 +31,7 @@ fn request(op: &str, name: &str, from: &str, to: &str) -> UpgradeRequest {
                 kubernetes_version: Some(Step { from, to }),
                 node_image_version: None,
             }],
+            resources: None,
         },
     }
 }

@@ -547,8 +547,13 @@ pub fn run_request(
         CreateRun {
             strategy: source,
             update: update.clone(),
+            placement: None,
         },
-        RunSpec { strategy, update },
+        RunSpec {
+            strategy,
+            update,
+            placement: None,
+        },
     ))
 }
 

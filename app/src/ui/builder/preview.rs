@@ -23,6 +23,12 @@ fn step<T: Display>(step: &Step<T>) -> String {
 /// `control plane 1.29.9 → 1.30.5; pool1: 1.29.9 → 1.30.5, image … → …`.
 pub fn describe_target(target: &UpgradeTarget) -> String {
     let mut parts = Vec::new();
+    if let Some(resources) = &target.resources {
+        parts.push(format!(
+            "placement {} at {}",
+            resources.placement, resources.revision
+        ));
+    }
     if let Some(cp) = &target.control_plane {
         parts.push(format!("control plane {}", step(cp)));
     }
@@ -359,6 +365,7 @@ mod tests {
                 }),
                 node_image_version: None,
             }],
+            resources: None,
         };
         assert_eq!(
             describe_target(&target),

@@ -8,6 +8,7 @@ mod charts;
 mod forms;
 mod members;
 mod notice;
+mod placed;
 
 use super::error::ErrorMessage;
 use super::format::count;
@@ -114,6 +115,7 @@ pub fn FleetPage() -> impl IntoView {
                 })}
             </Transition>
         </section>
+        <placed::PlacementMatrixPanel fleet=fleet_name/>
         <JoinMemberForm fleet=fleet_name draft action=join/>
     }
 }

@@ -28,6 +28,8 @@ pub struct DraftText {
     pub tolerate_taints: bool,
     /// `1`, `25%`; empty for KubeFleet's default.
     pub max_unavailable: String,
+    /// Rolled out by update runs (`External`), not by itself.
+    pub by_runs: bool,
 }
 
 /// `env=prod, tier=web` as labels.
@@ -127,6 +129,15 @@ impl DraftText {
 
     fn strategy(&self) -> Result<RolloutStrategy, String> {
         let text = self.max_unavailable.trim();
+        if self.by_runs {
+            if !text.is_empty() {
+                return Err("At most unavailable: a placement rolled out by update runs is paced by the run's stages".into());
+            }
+            return Ok(RolloutStrategy {
+                kind: RolloutType::External,
+                rolling_update: None,
+            });
+        }
         if text.is_empty() {
             return Ok(RolloutStrategy::default());
         }
@@ -182,6 +193,7 @@ impl DraftText {
                 .as_ref()
                 .map(|r| r.max_unavailable.to_string())
                 .unwrap_or_default(),
+            by_runs: placement.strategy.kind == RolloutType::External,
         }
     }
 }
@@ -221,9 +233,24 @@ mod tests {
     }
 
     #[test]
+    fn a_placement_rolled_out_by_runs_is_external() {
+        let by_runs = DraftText {
+            max_unavailable: String::new(),
+            by_runs: true,
+            ..draft()
+        };
+        let (_, placement) = by_runs.placement().unwrap();
+        assert_eq!(
+            serde_json::to_value(&placement.strategy).unwrap(),
+            serde_json::json!({"type": "External"})
+        );
+        assert_eq!(DraftText::of("web", &placement), by_runs);
+    }
+
+    #[test]
     fn each_problem_is_said_by_the_field_it_is_in() {
         type Change = fn(&mut DraftText);
-        let cases: [(Change, &str); 6] = [
+        let cases: [(Change, &str); 7] = [
             (|d| d.name = "Web Site".into(), "Name: "),
             (|d| d.resources.clear(), "Resources: pick at least one"),
             (
@@ -237,6 +264,10 @@ mod tests {
             (
                 |d| d.max_unavailable = "lots".into(),
                 "At most unavailable: 'lots'",
+            ),
+            (
+                |d| d.by_runs = true,
+                "At most unavailable: a placement rolled out by update runs",
             ),
             (
                 |d| {

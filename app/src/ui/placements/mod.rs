@@ -4,6 +4,7 @@
 //! seconds, so a rollout is seen as it goes.
 
 mod draft;
+mod rollout;
 
 use super::error::{ErrorMessage, action_error};
 use crate::api::{PlacementItem, ResourceItem, SavePlacement, placements_overview, snapshot_diff};
@@ -42,6 +43,13 @@ pub fn PlacementsPage() -> impl IntoView {
         move || (fleet.get(), save.version().get()),
         |(fleet, _)| placements_overview(fleet),
     );
+    let strategies = Resource::new(
+        move || fleet.get(),
+        |fleet| async move {
+            let stored = crate::api::list_strategies(fleet).await.unwrap_or_default();
+            stored.into_iter().map(|(name, _)| name).collect::<Vec<_>>()
+        },
+    );
     // The snapshot whose changes are shown (resource, index), kept above the refreshing lists.
     let diff_of = RwSignal::new(None::<(String, i64)>);
     let diff = Resource::new(
@@ -73,7 +81,9 @@ pub fn PlacementsPage() -> impl IntoView {
         </Transition>
         <Transition fallback=|| view! { <p class="loading">"Loading the editor…"</p> }>
             {move || Suspend::new(async move {
+                let strategies = strategies.await;
                 offered.await.ok().map(|data| view! {
+                    <rollout::RollOut fleet placements=data.placements.clone() resources=data.resources.clone() strategies/>
                     <Editor fleet draft save resources=data.resources candidates=data.candidates/>
                 })
             })}
@@ -86,7 +96,7 @@ pub fn PlacementsPage() -> impl IntoView {
     }
 }
 
-fn state_class(state: MemberPlacementState) -> &'static str {
+pub(crate) fn state_class(state: MemberPlacementState) -> &'static str {
     match state {
         MemberPlacementState::Available => "state state-completed",
         MemberPlacementState::Failed => "state state-failed",
@@ -252,8 +262,16 @@ fn Editor(
                     <DraftField id="placement-members" label="Member names" placeholder="aks-eastus-1, aks-eastus-2" draft
                         read=|d| d.members.clone() write=|d, v| d.members = v/>
                 </Show>
-                <DraftField id="placement-unavailable" label="At most unavailable while rolling out" placeholder="25%" draft
-                    read=|d| d.max_unavailable.clone() write=|d, v| d.max_unavailable = v/>
+                <label class="check"><input type="checkbox" prop:checked=move || draft.with(|d| d.by_runs)
+                    on:change=move |ev| {
+                        let on = event_target_checked(&ev);
+                        draft.update(|d| { d.by_runs = on; if on { d.max_unavailable.clear() } })
+                    }/>
+                    " Roll changes out with update runs (External)"</label>
+                <Show when=move || !draft.with(|d| d.by_runs)>
+                    <DraftField id="placement-unavailable" label="At most unavailable while rolling out" placeholder="25%" draft
+                        read=|d| d.max_unavailable.clone() write=|d, v| d.max_unavailable = v/>
+                </Show>
                 <p class="field-error" role="alert">{move || checked.get().err()}</p>
                 <button type="submit" disabled=move || pending.get() || role.get().is_some() || checked.get().is_err()>
                     {move || if pending.get() { "Saving…" } else { "Save placement" }}

@@ -373,6 +373,30 @@ fn pass_view(
     }
 }
 
+/// What the run changes: the upgrade and its images, or the placement it rolls out.
+fn what_it_does(
+    fleet: &str,
+    summary: &crate::model::status::RunSummary,
+    target: String,
+) -> impl IntoView + use<> {
+    match &summary.placement {
+        Some(rollout) => {
+            let href = format!("/fleets/{fleet}/placements");
+            let name = rollout.placement_name.to_string();
+            let revision = crate::engine::revision_of(&rollout.snapshot);
+            view! {
+                "Rolls out placement " <a href=href>{name}</a> " at " <strong>{revision}</strong>
+            }
+            .into_any()
+        }
+        None => view! {
+            {upgrade_label(summary.update.upgrade.kind)} " to " <strong>{target}</strong>
+            " · node images: " {selection_label(summary.update.node_image_selection.kind)}
+        }
+        .into_any(),
+    }
+}
+
 /// The run's title, what it upgrades to, and when it ran.
 fn run_title(run: RunOutline, actions: RunActions) -> impl IntoView {
     let summary = run.summary.clone();
@@ -406,8 +430,7 @@ fn run_title(run: RunOutline, actions: RunActions) -> impl IntoView {
         <h1 class="page-title">"Update run " <span class="fleet-name">{summary.name.clone()}</span>
             " " <StateBadge state=status.state/></h1>
         <p class="summary">
-            {upgrade_label(summary.update.upgrade.kind)} " to " <strong>{target}</strong>
-            " · node images: " {selection_label(summary.update.node_image_selection.kind)}
+            {what_it_does(&fleet, &summary, target)}
             {strategy}
             {profile}
             {caught_up}

@@ -70,6 +70,28 @@ fn lineage(run: &RunSummary) -> Option<impl IntoView + use<>> {
     (!words.is_empty()).then(|| view! { <br/><span class="muted small">{words.join(" · ")}</span> })
 }
 
+/// The run's Upgrade, Target version and Node images cells: for a placement run, the
+/// placement and the snapshots it rolls out.
+fn what_it_does(run: &RunSummary) -> (String, String, String) {
+    if let Some(rollout) = &run.placement {
+        return (
+            format!("Placement {}", rollout.placement_name),
+            crate::engine::revision_of(&rollout.snapshot),
+            "—".to_owned(),
+        );
+    }
+    let target = run
+        .update
+        .upgrade
+        .kubernetes_version
+        .map_or_else(|| "—".to_owned(), |v| v.to_string());
+    (
+        upgrade_label(run.update.upgrade.kind).to_owned(),
+        target,
+        selection_label(run.update.node_image_selection.kind).to_owned(),
+    )
+}
+
 #[component]
 fn RunsTable(fleet: String, runs: Vec<RunSummary>) -> impl IntoView {
     view! {
@@ -95,11 +117,7 @@ fn RunsTable(fleet: String, runs: Vec<RunSummary>) -> impl IntoView {
 
 fn run_row(fleet: &str, run: RunSummary) -> impl IntoView + use<> {
     let href = format!("/fleets/{fleet}/updates/runs/{}", run.name);
-    let target = run
-        .update
-        .upgrade
-        .kubernetes_version
-        .map_or_else(|| "—".to_owned(), |v| v.to_string());
+    let (kind, target, images) = what_it_does(&run);
     let progress = crate::ui::format::progress_words(&run);
     let time = |t: Option<crate::model::time::Timestamp>| match t {
         Some(t) => view! { <When t/> }.into_any(),
@@ -109,9 +127,9 @@ fn run_row(fleet: &str, run: RunSummary) -> impl IntoView + use<> {
         <tr data-run=run.name.clone()>
             <th scope="row"><a href=href>{run.name.clone()}</a>{generated_by(&run)}{lineage(&run)}</th>
             <td><StateBadge state=run.status.state/></td>
-            <td>{upgrade_label(run.update.upgrade.kind)}</td>
+            <td>{kind}</td>
             <td class="version">{target}</td>
-            <td>{selection_label(run.update.node_image_selection.kind)}</td>
+            <td>{images}</td>
             <td class="progress">
                 <progress max=run.total.max(1) value=run.done aria-label=format!("members: {progress}")></progress>
                 " " <span class="muted small">{progress}</span>

@@ -93,6 +93,15 @@ pub struct TargetRecord {
     #[serde(skip_serializing_if = "Option::is_none")]
     control_plane: Option<StepRecord<KubernetesVersion>>,
     node_pools: Vec<PoolTargetRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    resources: Option<ResourceTargetRecord>,
+}
+
+/// A placement run's change: the placement and the revision its objects are given at.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct ResourceTargetRecord {
+    placement: app::model::names::PlacementName,
+    revision: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -142,6 +151,10 @@ impl Stored for TargetRecord {
                     node_image_version: pool.node_image_version.as_ref().map(StepRecord::of),
                 })
                 .collect(),
+            resources: target.resources.as_ref().map(|r| ResourceTargetRecord {
+                placement: r.placement.clone(),
+                revision: r.revision.clone(),
+            }),
         }
     }
 
@@ -157,6 +170,12 @@ impl Stored for TargetRecord {
                     node_image_version: pool.node_image_version.map(StepRecord::into_step),
                 })
                 .collect(),
+            resources: self.resources.map(|r| {
+                Box::new(app::model::rollout::ResourceTarget {
+                    placement: r.placement,
+                    revision: r.revision,
+                })
+            }),
         }
     }
 }

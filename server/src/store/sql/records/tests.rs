@@ -29,6 +29,7 @@ fn target() -> UpgradeTarget {
                 to: NodeImageVersion::parse("AKSUbuntu-2204gen2containerd-202410.02.0").unwrap(),
             }),
         }],
+        resources: None,
     }
 }
 
