@@ -194,16 +194,21 @@ impl Drydock {
     ) -> Result<StoredSnapshot, AppError> {
         let resource = self.get_resource(caller, fleet, name).await?;
         let snapshot = self.resources.get_snapshot(fleet, name, index).await;
-        snapshot.map_err(store_error)?.ok_or_else(|| {
-            AppError::not_found(
-                "ResourceSnapshotNotFound",
-                format!(
-                    "Resource {name} has no snapshot {index}: it keeps snapshots {} to {}.",
-                    (resource.latest.index - crate::store::SNAPSHOTS_KEPT + 1).max(1),
-                    resource.latest.index
-                ),
-            )
-        })
+        if let Some(found) = snapshot.map_err(store_error)? {
+            return Ok(found);
+        }
+        let kept = self.resources.list_snapshots(fleet, name).await;
+        let oldest = kept
+            .map_err(store_error)?
+            .and_then(|kept| kept.last().map(|s| s.index))
+            .unwrap_or(resource.latest.index);
+        Err(AppError::not_found(
+            "ResourceSnapshotNotFound",
+            format!(
+                "Resource {name} has no snapshot {index}: it keeps snapshots {oldest} to {}.",
+                resource.latest.index
+            ),
+        ))
     }
 
     async fn resource_expectation(

@@ -226,10 +226,15 @@ async fn if_match_guards_writes_and_delete_takes_the_snapshots_along() {
         "ResourceNotFound"
     );
     assert_eq!(s.delete(WEB).await.status, StatusCode::NO_CONTENT);
-    // Made again, it starts again at snapshot 1.
+    // Made again, it goes on from snapshot 2: a revision (`web@1`) never names two different
+    // sets of objects, so a cluster holding the old `web@1` is never taken to hold the new one.
     let again = put_manifests(&s, json!([config_map("settings", "c")])).await;
     assert_eq!(again.status, StatusCode::CREATED);
-    assert_eq!(again.body["properties"]["latestSnapshot"]["index"], 1);
+    assert_eq!(again.body["properties"]["latestSnapshot"]["index"], 3);
+    let old = s.get(&format!("{WEB}/snapshots/1")).await;
+    assert_eq!(old.status, StatusCode::NOT_FOUND);
+    let said = old.body["error"]["message"].as_str().unwrap();
+    assert!(said.ends_with("it keeps snapshots 3 to 3."), "{said}");
 }
 
 #[tokio::test]

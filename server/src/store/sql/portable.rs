@@ -104,6 +104,11 @@ const TABLES: &[Table] = &[
         order: "fleet, resource, idx",
     },
     Table {
+        name: "resource_indices",
+        columns: &[("fleet", Text), ("name", Text), ("last_index", Int)],
+        order: "fleet, name",
+    },
+    Table {
         name: "placements",
         columns: &[
             ("fleet", Text),

@@ -46,19 +46,38 @@ const SNAPSHOT_COLUMNS: &str = "idx, hash, created_at, manifests";
 impl SqlStore {
     /// Adds snapshot `index` and points the resource at it (creating the resource for the
     /// first), then forgets snapshots older than the kept ones.
+    /// The last snapshot index the name reached (0 for a name never used): a resource created
+    /// again goes on from it (migration 0025).
+    async fn last_index(
+        tx: &mut sqlx::Transaction<'static, sqlx::any::Any>,
+        fleet: &FleetName,
+        name: &ResourceName,
+    ) -> StoreResult<i64> {
+        let last: Option<i64> = sqlx::query_scalar(
+            "SELECT last_index FROM resource_indices WHERE fleet = $1 AND name = $2",
+        )
+        .bind(fleet.as_str())
+        .bind(name.as_str())
+        .fetch_optional(&mut **tx)
+        .await?;
+        Ok(last.unwrap_or(0))
+    }
+
     async fn add_snapshot(
         tx: &mut sqlx::Transaction<'static, sqlx::any::Any>,
         fleet: &FleetName,
         name: &ResourceName,
         snapshot: &StoredSnapshot,
         text: &str,
+        creating: bool,
     ) -> StoreResult<()> {
-        let moved = if snapshot.index == 1 {
+        let moved = if creating {
             sqlx::query(
-                "INSERT INTO resources (fleet, name, latest, created_at) VALUES ($1, $2, 1, $3)",
+                "INSERT INTO resources (fleet, name, latest, created_at) VALUES ($1, $2, $3, $4)",
             )
             .bind(fleet.as_str())
             .bind(name.as_str())
+            .bind(snapshot.index)
             .bind(snapshot.created_at.millis())
             .execute(&mut **tx)
             .await
@@ -81,6 +100,14 @@ impl SqlStore {
         if moved.rows_affected() != 1 {
             return Err(StoreError::Concurrent);
         }
+        sqlx::query(
+            "INSERT INTO resource_indices (fleet, name, last_index) VALUES ($1, $2, $3) ON CONFLICT (fleet, name) DO UPDATE SET last_index = excluded.last_index",
+        )
+        .bind(fleet.as_str())
+        .bind(name.as_str())
+        .bind(snapshot.index)
+        .execute(&mut **tx)
+        .await?;
         sqlx::query(
             "INSERT INTO resource_snapshots (fleet, resource, idx, manifests, hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
@@ -139,19 +166,23 @@ impl ResourceStore for SqlStore {
                 .map(|stored| (stored, ResourceWrite::Unchanged))
                 .ok_or(StoreError::Concurrent);
         }
+        let index = match &newest {
+            Some((index, _)) => index + 1,
+            None => Self::last_index(&mut tx, fleet, name).await? + 1,
+        };
         let snapshot = StoredSnapshot {
-            index: newest.as_ref().map_or(1, |(index, _)| index + 1),
+            index,
             hash: hash.to_owned(),
             created_at: now,
             manifests: serde_json::from_str(manifests)
                 .map_err(|e| corrupt("resource snapshot", e))?,
         };
-        Self::add_snapshot(&mut tx, fleet, name, &snapshot, manifests).await?;
+        let creating = newest.is_none();
+        Self::add_snapshot(&mut tx, fleet, name, &snapshot, manifests, creating).await?;
         commit_audited(tx).await?;
-        let write = if snapshot.index == 1 {
-            ResourceWrite::Created
-        } else {
-            ResourceWrite::Changed
+        let write = match creating {
+            true => ResourceWrite::Created,
+            false => ResourceWrite::Changed,
         };
         let stored = StoredResource {
             name: name.clone(),
