@@ -157,3 +157,59 @@ test("an External placement's change goes out through an update run's stages and
   await expect(matrix).toContainText("Members 1–3 of 3 members");
   expect(problems).toEqual([]);
 });
+
+test("a resource override is written in the browser, previewed, and reaches only the members it picks", async ({ page, request }) => {
+  test.setTimeout(90_000);
+  const problems = watchConsole(page);
+  const fleet = uniqueName("over");
+  const [eu, us] = [`${fleet}-eu`, `${fleet}-us`];
+  await makeFleet(request, fleet, [
+    { name: eu, labels: { area: "eu" } },
+    { name: us, labels: { area: "us" } },
+  ]);
+  const resource = await request.put(`/api/v1/fleets/${fleet}/resources/web`, {
+    data: { properties: { yaml: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: default\ndata:\n  area: none\n" } },
+  });
+  expect(resource.ok(), await resource.text()).toBeTruthy();
+  const placed = await request.put(`/api/v1/fleets/${fleet}/placements/web`, {
+    data: { properties: { resources: ["web"], policy: { placementType: "PickAll" } } },
+  });
+  expect(placed.ok(), await placed.text()).toBeTruthy();
+
+  await page.goto(`/fleets/${fleet}/placements`);
+  await waitForHydration(page);
+  const form = page.getByRole("form", { name: "Resource override" });
+  await form.getByLabel("Override name").fill("eu");
+  await form.getByLabel("Override (JSON)").fill("{");
+  await expect(form.getByRole("alert")).toContainText("Override: ");
+  await expect(form.getByRole("button", { name: "Save override" })).toBeDisabled();
+  await form.getByLabel("Override (JSON)").fill(JSON.stringify({
+    placement: "web",
+    policy: { overrideRules: [{
+      clusterSelector: { clusterSelectorTerms: [{ labelSelector: { matchLabels: { area: "eu" } } }] },
+      jsonPatchOverrides: [{ op: "replace", path: "/data/area", value: "eu" }],
+    }] },
+  }));
+  await form.getByRole("button", { name: "Save override" }).click();
+  const listed = page.locator('li[data-override="eu"]');
+  await expect(listed).toContainText("eu changes placement web (1 rule)");
+
+  // The placement editor's preview says which members the override changes.
+  await page.locator('article[data-placement="web"]').getByRole("button", { name: "Edit placement web" }).click();
+  const preview = page.locator(".placement-preview");
+  await expect(preview.locator(`tr[data-member="${eu}"]`)).toContainText("picked + eu");
+  await expect(preview.locator(`tr[data-member="${us}"]`)).not.toContainText("+ eu");
+
+  // The rollout gives the eu member its own objects, and the us member the plain ones.
+  const card = page.locator('article[data-placement="web"]');
+  await expect(card.locator(`tr[data-member="${eu}"]`)).toContainText("+ eu@", { timeout: 30_000 });
+  await expect(card.locator(`tr[data-member="${eu}"] [data-state]`)).toHaveText("Available", { timeout: 30_000 });
+  const held = async (member: string) => (await (await request.get(`/api/v1/simulator/clusters/${member}/resources`)).json()).value;
+  await expect.poll(async () => (await held(eu))[0]?.manifests[0].data.area, { timeout: 30_000 }).toBe("eu");
+  await expect.poll(async () => (await held(us))[0]?.manifests[0].data.area, { timeout: 30_000 }).toBe("none");
+
+  page.once("dialog", (dialog) => dialog.accept());
+  await listed.getByRole("button", { name: "Delete override eu" }).click();
+  await expect(page.locator('li[data-override="eu"]')).toHaveCount(0);
+  expect(problems).toEqual([]);
+});

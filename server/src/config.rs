@@ -154,6 +154,12 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u64).range(0..=86_400))]
     pub placement_interval_seconds: u64,
 
+    /// Seconds between two looks for drift (objects changed by hand on a member's cluster since
+    /// they were applied), reported in placements' status (real time); 0 turns it off.
+    #[arg(long, env = "DRYDOCK_DRIFT_INTERVAL_SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub drift_interval_seconds: u64,
+
     /// This server's name among the replicas sharing one database, as the runs it drives
     /// record it. Unique per replica, and best kept across restarts (a restarted replica then
     /// takes its runs back at once); the host's name and the port by default.

@@ -212,6 +212,10 @@ pub async fn build(
         let every = std::time::Duration::from_secs(args.placement_interval_seconds);
         service::schedule_rollouts(&drydock, every);
     }
+    if args.drift_interval_seconds > 0 {
+        let every = std::time::Duration::from_secs(args.drift_interval_seconds);
+        service::schedule_drift_checks(&drydock, every);
+    }
     let options = LeptosOptions::builder()
         .output_name("drydock")
         .site_root(args.site_root.as_str())

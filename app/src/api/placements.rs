@@ -8,6 +8,7 @@ use crate::engine::{Candidate, PlacementStatus};
 use crate::model::error::AppError;
 #[cfg(feature = "ssr")]
 use crate::model::names::{FleetName, PlacementName};
+use crate::model::overrides::ResourceOverride;
 use crate::model::placement::Placement;
 use crate::model::resources::SnapshotInfo;
 use leptos::prelude::*;
@@ -34,6 +35,16 @@ pub struct PlacementsPageData {
     pub resources: Vec<ResourceItem>,
     /// Every member, as the scheduler sees it: what the editor previews against.
     pub candidates: Vec<Candidate>,
+    /// The fleet's resource overrides, by name.
+    #[serde(default)]
+    pub overrides: Vec<OverrideItem>,
+}
+
+/// A resource override as the page lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OverrideItem {
+    pub name: String,
+    pub spec: ResourceOverride,
 }
 
 #[server(prefix = "/fn", endpoint = "placements_overview", input = leptos::server_fn::codec::GetUrl, output = crate::api::codec::Json)]
@@ -103,6 +114,47 @@ pub async fn placement_matrix(
             let fleet = parse("InvalidFleetName", FleetName::parse(&fleet))?;
             super::service()?
                 .placement_matrix(&caller(), &fleet, offset, limit)
+                .await
+        }
+        .await,
+    )
+}
+
+#[cfg(feature = "ssr")]
+fn override_name(name: &str) -> Result<crate::model::names::OverrideName, AppError> {
+    parse(
+        "InvalidResourceOverrideName",
+        crate::model::names::OverrideName::parse(name),
+    )
+}
+
+/// Creates or replaces a resource override (the page sends it as JSON, checked as typed).
+#[server(prefix = "/fn", endpoint = "save_override", input = leptos::server_fn::codec::Json, output = crate::api::codec::Json)]
+pub async fn save_override(
+    fleet: String,
+    name: String,
+    spec: ResourceOverride,
+) -> Result<(), AppError> {
+    with_status(
+        async {
+            let fleet = parse("InvalidFleetName", FleetName::parse(&fleet))?;
+            let name = override_name(&name)?;
+            super::service()?
+                .save_override(&caller(), &fleet, &name, spec)
+                .await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/fn", endpoint = "delete_override", output = crate::api::codec::Json)]
+pub async fn delete_override(fleet: String, name: String) -> Result<(), AppError> {
+    with_status(
+        async {
+            let fleet = parse("InvalidFleetName", FleetName::parse(&fleet))?;
+            let name = override_name(&name)?;
+            super::service()?
+                .delete_override(&caller(), &fleet, &name)
                 .await
         }
         .await,

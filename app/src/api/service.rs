@@ -263,6 +263,22 @@ pub trait FleetService: Send + Sync + 'static {
         placement: crate::model::placement::Placement,
     ) -> Result<(), AppError>;
 
+    /// Creates or replaces a resource override.
+    async fn save_override(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        name: &crate::model::names::OverrideName,
+        spec: crate::model::overrides::ResourceOverride,
+    ) -> Result<(), AppError>;
+
+    async fn delete_override(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        name: &crate::model::names::OverrideName,
+    ) -> Result<(), AppError>;
+
     /// The fleet's auto-upgrade profiles, by name.
     async fn list_auto_upgrade_profiles(
         &self,

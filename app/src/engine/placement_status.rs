@@ -42,6 +42,9 @@ impl MemberPlacementState {
     }
 }
 
+/// The count, among the conditions, of members whose cluster reports drift.
+pub const DRIFTED: &str = "Drifted";
+
 /// The snapshot of each placed resource, by resource name: what a member holds or is to hold.
 pub type SnapshotSet = BTreeMap<String, i64>;
 
@@ -58,6 +61,10 @@ pub struct MemberPlacementStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub overrides: Vec<String>,
     pub reason: String,
+    /// Objects changed on the member's cluster by hand since its objects were applied: the
+    /// cluster no longer holds exactly what the placement gave it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drifted: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -156,6 +163,10 @@ pub struct AppliedRecord {
     pub state: MemberPlacementState,
     /// What the provider said, or what was done.
     pub reason: String,
+    /// Objects changed on the cluster by hand since the revision was applied, as its provider
+    /// last reported them (`ConfigMap web/settings`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drifted: Vec<String>,
 }
 
 /// The status of a placement whose schedule is `schedule`, whose resources' newest snapshots are
@@ -189,10 +200,14 @@ pub fn placement_status(
         .iter()
         .map(|state| (state.as_str().to_owned(), 0))
         .collect();
+    conditions.insert(DRIFTED.to_owned(), 0);
     for member in &members {
         *conditions
             .entry(member.state.as_str().to_owned())
             .or_default() += 1;
+        if !member.drifted.is_empty() {
+            *conditions.entry(DRIFTED.to_owned()).or_default() += 1;
+        }
     }
     PlacementStatus {
         summary: schedule.summary.clone(),
@@ -233,6 +248,13 @@ fn member_status(
         }
         (true, Some(record)) if record.revision == target.revision => {
             add(&record.reason);
+            if !record.drifted.is_empty() {
+                add(&format!(
+                    "drifted: {} changed on the cluster since {} was applied",
+                    record.drifted.join(", "),
+                    record.revision
+                ));
+            }
             record.state
         }
         (true, Some(record)) => {
@@ -254,11 +276,16 @@ fn member_status(
     } else {
         (SnapshotSet::new(), Vec::new())
     };
+    let drifted = match record {
+        Some(record) if picked && record.revision == target.revision => record.drifted.clone(),
+        _ => Vec::new(),
+    };
     MemberPlacementStatus {
         name: decision.name.clone(),
         state,
         snapshot,
         overrides,
         reason,
+        drifted,
     }
 }

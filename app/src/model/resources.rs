@@ -103,6 +103,16 @@ pub struct ObjectRef {
     pub name: String,
 }
 
+impl ObjectRef {
+    /// `ConfigMap web/settings`, `Namespace web`: how the object is named to people.
+    pub fn words(&self) -> String {
+        match &self.namespace {
+            Some(namespace) => format!("{} {namespace}/{}", self.kind, self.name),
+            None => format!("{} {}", self.kind, self.name),
+        }
+    }
+}
+
 /// One immutable, numbered version of a resource: what it held from `created_at` on. Placements
 /// and rollouts name a snapshot, never "the resource", so what a member was given stays known.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

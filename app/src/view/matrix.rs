@@ -16,6 +16,9 @@ pub struct MatrixCell {
     /// placement does not pick the member.
     pub snapshot: String,
     pub reason: String,
+    /// The member's cluster reports objects changed by hand since they were applied.
+    #[serde(default)]
+    pub drifted: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,12 +79,14 @@ pub fn matrix_page(
                             state: status.state,
                             snapshot,
                             reason: status.reason.clone(),
+                            drifted: !status.drifted.is_empty(),
                         }
                     }
                     None => MatrixCell {
                         state: MemberPlacementState::NotSelected,
                         snapshot: String::new(),
                         reason: "not a member when the placement was read".into(),
+                        drifted: false,
                     },
                 })
                 .collect(),
@@ -113,6 +118,7 @@ mod tests {
                     },
                     overrides: Vec::new(),
                     reason: format!("{name} says why"),
+                    drifted: Vec::new(),
                 })
                 .collect(),
             ..Default::default()

@@ -604,6 +604,15 @@ fn provider_routes() -> Vec<Route> {
             )
             .ok::<List<sim_resources::HeldView>>(),
         ),
+        Route::at("/simulator/clusters/{name}/drift").post(
+            sim_resources::drift,
+            Op::new(
+                "driftSimulatorClusterResources",
+                "Changes placed objects on a simulated cluster by hand: the cluster reports them drifted until a new revision is applied (an empty list mends it).",
+            )
+            .body::<sim_resources::DriftRequest>()
+            .ok::<sim_resources::HeldView>(),
+        ),
         Route::at("/simulator/clusters/{name}/resourceFaults")
             .get(
                 sim_resources::get_faults,

@@ -12,7 +12,7 @@ use app::model::resources::{ObjectRef, parse_manifests};
 use app::model::time::Timestamp;
 use axum::extract::{Path, State};
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One owner's objects on a simulated cluster.
 #[derive(Serialize, JsonSchema)]
@@ -30,6 +30,9 @@ pub struct HeldView {
     objects: Vec<ObjectRef>,
     /// The objects as applied (after overrides).
     manifests: Vec<serde_json::Value>,
+    /// Objects changed on the cluster by hand since (`ConfigMap web/settings`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    drifted: Vec<String>,
 }
 
 fn held_view(held: &SimApplied, now: Timestamp) -> HeldView {
@@ -45,6 +48,7 @@ fn held_view(held: &SimApplied, now: Timestamp) -> HeldView {
         available: now >= held.available_at,
         objects,
         manifests: held.manifests.clone(),
+        drifted: held.drifted.clone(),
     }
 }
 
@@ -105,4 +109,57 @@ pub async fn put_faults(
         .await
         .map_err(store_error)?;
     Ok(typed(&faults))
+}
+
+/// Someone changes objects by hand on a simulated cluster.
+#[derive(Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DriftRequest {
+    /// Whose objects: `{fleet}/{placement}`.
+    owner: String,
+    /// The objects changed, as the cluster's resources list names them (`ConfigMap
+    /// web/settings`); none: the drift is mended.
+    objects: Vec<String>,
+}
+
+pub async fn drift(
+    State(drydock): State<ApiState>,
+    AsCaller(caller): AsCaller,
+    Path(name): Path<String>,
+    ArmJson(request): ArmJson<DriftRequest>,
+) -> ApiResult {
+    let (simulator, name) = existing(&drydock, &caller, &name, true)?;
+    let held = simulator.held_objects(&name).await.map_err(store_error)?;
+    let Some(mine) = held.iter().find(|h| h.owner == request.owner) else {
+        return Err(AppError::not_found(
+            "NothingPlaced",
+            format!("Cluster {name} holds nothing of {}.", request.owner),
+        )
+        .into());
+    };
+    let now = drydock.now();
+    let known: Vec<String> = held_view(mine, now)
+        .objects
+        .iter()
+        .map(ObjectRef::words)
+        .collect();
+    if let Some(unknown) = request.objects.iter().find(|o| !known.contains(o)) {
+        return Err(AppError::invalid(
+            "UnknownObject",
+            format!(
+                "{} holds no {unknown} of {}; it holds {}.",
+                name,
+                request.owner,
+                known.join(", ")
+            ),
+        )
+        .into());
+    }
+    simulator
+        .drift_objects(&name, &request.owner, &request.objects)
+        .await
+        .map_err(store_error)?;
+    let held = simulator.held_objects(&name).await.map_err(store_error)?;
+    let mine = held.iter().find(|h| h.owner == request.owner);
+    Ok(typed(&mine.map(|h| held_view(h, now))))
 }

@@ -253,6 +253,7 @@ impl Driver {
             revision: target.revision.clone(),
             state,
             reason: reason.to_owned(),
+            drifted: Vec::new(),
         };
         let member: &MemberName = &flight.member;
         let recorded = placements.record(&self.key.0, &target.placement, member.as_str(), &record);

@@ -402,19 +402,10 @@ impl Drydock {
 /// a fleet follows its channel without anyone asking. Each replica runs it; the runs' names
 /// make their triggers agree.
 pub fn schedule_auto_upgrades(drydock: &std::sync::Arc<Drydock>, every: std::time::Duration) {
-    let drydock = std::sync::Arc::downgrade(drydock);
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(every);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            let Some(drydock) = drydock.upgrade() else {
-                return;
-            };
-            for (fleet, profile, triggered) in drydock.trigger_auto_upgrades().await {
-                if let Triggered::Generated(run) = triggered {
-                    tracing::info!(%fleet, %profile, %run, "an auto-upgrade profile generated an update run");
-                }
+    super::every_while_alive(drydock, every, |drydock| async move {
+        for (fleet, profile, triggered) in drydock.trigger_auto_upgrades().await {
+            if let Triggered::Generated(run) = triggered {
+                tracing::info!(%fleet, %profile, %run, "an auto-upgrade profile generated an update run");
             }
         }
     });

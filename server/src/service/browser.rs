@@ -424,10 +424,18 @@ impl FleetService for Drydock {
                 snapshots: snapshots.iter().map(super::snapshot_info).collect(),
             });
         }
+        let overrides = Drydock::list_resource_overrides(self, caller, fleet).await?;
         Ok(app::api::PlacementsPageData {
             placements,
             resources,
             candidates: super::placements::candidates(&members),
+            overrides: overrides
+                .into_iter()
+                .map(|o| app::api::OverrideItem {
+                    name: o.name.to_string(),
+                    spec: o.spec,
+                })
+                .collect(),
         })
     }
 
@@ -474,6 +482,29 @@ impl FleetService for Drydock {
             }
         };
         Ok(app::view::diff::line_diff(&old, &text(&new.manifests)))
+    }
+
+    async fn save_override(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        name: &app::model::names::OverrideName,
+        spec: app::model::overrides::ResourceOverride,
+    ) -> Result<(), AppError> {
+        let unconditional = app::model::precondition::Precondition::Unconditional;
+        Drydock::put_resource_override(self, caller, fleet, name, spec, &unconditional).await?;
+        Ok(())
+    }
+
+    async fn delete_override(
+        &self,
+        caller: &Caller,
+        fleet: &FleetName,
+        name: &app::model::names::OverrideName,
+    ) -> Result<(), AppError> {
+        let unconditional = app::model::precondition::Precondition::Unconditional;
+        Drydock::delete_resource_override(self, caller, fleet, name, &unconditional).await?;
+        Ok(())
     }
 
     async fn save_placement(

@@ -7,6 +7,7 @@ mod auto_upgrade;
 mod browser;
 mod catch_up;
 mod chains;
+mod drift;
 mod gates;
 mod given;
 mod members;
@@ -22,6 +23,7 @@ mod webhooks;
 
 pub use auto_upgrade::{Trigger, Triggered, profile_id, schedule_auto_upgrades};
 pub use chains::follow_chains;
+pub use drift::{DriftSeen, schedule_drift_checks};
 pub use gates::{GateApproval, GateFilter};
 pub use members::MemberView;
 pub use placements::PlacementView;
@@ -59,6 +61,27 @@ pub struct Drydock {
     /// The simulator's own controls (the simulator is always one of the providers).
     simulator: Option<Arc<SimulatedProvider>>,
     clock: Arc<dyn Clock>,
+}
+
+/// Runs `pass` every `every` (real time, a late tick delayed rather than bunched) until the
+/// service is dropped: the background passes (auto-upgrades, rollouts, drift) on every replica.
+pub(crate) fn every_while_alive<F, Fut>(drydock: &Arc<Drydock>, every: std::time::Duration, pass: F)
+where
+    F: Fn(Arc<Drydock>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let drydock = Arc::downgrade(drydock);
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let Some(drydock) = drydock.upgrade() else {
+                return;
+            };
+            pass(drydock).await;
+        }
+    });
 }
 
 /// Maps store failures to what a user should read; internal causes go to the log, once, here.

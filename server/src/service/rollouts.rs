@@ -260,6 +260,7 @@ impl Pass<'_> {
             revision: target.revision.clone(),
             state: MemberPlacementState::Failed,
             reason,
+            drifted: Vec::new(),
         };
         if let Some(problem) = &target.problem {
             let record = failed(format!("{} cannot be applied: {problem}", target.revision));
@@ -296,6 +297,7 @@ impl Pass<'_> {
                     revision: target.revision.clone(),
                     state,
                     reason,
+                    drifted: Vec::new(),
                 };
                 self.record(member, record).await?;
                 self.done.applied.push(member.to_owned());
@@ -329,24 +331,15 @@ fn current<'r>(
 /// Rolls every `RollingUpdate` placement out every `every` (real time) until the service is
 /// dropped. Each replica runs it; applies are idempotent by revision, so they agree.
 pub fn schedule_rollouts(drydock: &std::sync::Arc<Drydock>, every: std::time::Duration) {
-    let drydock = std::sync::Arc::downgrade(drydock);
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(every);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            let Some(drydock) = drydock.upgrade() else {
-                return;
-            };
-            for (fleet, placement, outcome) in drydock.roll_out_placements().await {
-                match outcome {
-                    Ok(pass) if !pass.applied.is_empty() || !pass.removed.is_empty() => {
-                        tracing::info!(%fleet, %placement, applied = pass.applied.len(), removed = pass.removed.len(), "rolled a placement out");
-                    }
-                    Ok(_) => {}
-                    Err(error) => {
-                        tracing::warn!(%fleet, %placement, error = %error.message, "rolling a placement out failed");
-                    }
+    super::every_while_alive(drydock, every, |drydock| async move {
+        for (fleet, placement, outcome) in drydock.roll_out_placements().await {
+            match outcome {
+                Ok(pass) if !pass.applied.is_empty() || !pass.removed.is_empty() => {
+                    tracing::info!(%fleet, %placement, applied = pass.applied.len(), removed = pass.removed.len(), "rolled a placement out");
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(%fleet, %placement, error = %error.message, "rolling a placement out failed");
                 }
             }
         }

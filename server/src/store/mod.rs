@@ -413,6 +413,14 @@ pub trait SimulatorStore: Send + Sync + 'static {
     async fn sim_resources(&self, cluster: &ClusterName) -> StoreResult<Vec<SimApplied>>;
     /// `false` when the cluster held nothing of `owner`'s.
     async fn delete_sim_resources(&self, cluster: &ClusterName, owner: &str) -> StoreResult<bool>;
+    /// Marks `objects` of `owner`'s as changed on the cluster by hand (until a new revision is
+    /// applied); `false` when the cluster holds nothing of `owner`'s.
+    async fn drift_sim_resources(
+        &self,
+        cluster: &ClusterName,
+        owner: &str,
+        objects: &[String],
+    ) -> StoreResult<bool>;
     async fn put_sim_resource_faults(
         &self,
         cluster: &ClusterName,
@@ -431,6 +439,8 @@ pub struct SimApplied {
     pub applies: i64,
     pub applied_at: Timestamp,
     pub available_at: Timestamp,
+    /// Objects changed on the cluster by hand since they were applied (`ConfigMap web/settings`).
+    pub drifted: Vec<String>,
 }
 
 /// What an apply to a simulated cluster came to.

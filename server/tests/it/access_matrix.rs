@@ -54,6 +54,7 @@ fn rule(method: &str, path: &str) -> Option<Needs> {
         {
             Everywhere(Admin)
         }
+        ("POST", "/api/v1/simulator/clusters/{name}/drift") => Everywhere(Admin),
         ("GET", "/api/v1/openapi.json") => Anyone,
         // Server functions.
         (_, "/fn/whoami" | "/fn/sign_in_options") => Anyone,
@@ -104,6 +105,8 @@ fn rule(method: &str, path: &str) -> Option<Needs> {
             | "/fn/delete_strategy"
             | "/fn/save_profile"
             | "/fn/save_placement"
+            | "/fn/save_override"
+            | "/fn/delete_override"
             | "/fn/delete_profile",
         ) => OnFleet(Admin),
         _ => return None,
@@ -206,6 +209,9 @@ pub fn concrete(method: &str, path: &str) -> (String, Option<String>, &'static s
             body(json!({"kubernetesVersions": ["1.30.5"], "nodeImages": {}})),
             json,
         ),
+        ("POST", p) if p.ends_with("/drift") => {
+            (body(json!({"owner": "demo/nothing", "objects": []})), json)
+        }
         ("PUT", p) if p.ends_with("/resourceFaults") => {
             (body(json!({"applyFailNext": false})), json)
         }
@@ -269,7 +275,14 @@ fn server_fn_body(path: &str) -> (Option<String>, &'static str) {
             Some("name=nobody".into()),
             "application/x-www-form-urlencoded",
         ),
-        "/fn/delete_strategy" | "/fn/delete_profile" | "/fn/generate_run" => (
+        "/fn/save_override" => json(
+            json!({"fleet": "demo", "name": "o", "spec": {"placement": "nowhere",
+            "policy": {"overrideRules": [{"overrideType": "Delete"}]}}}),
+        ),
+        "/fn/delete_strategy"
+        | "/fn/delete_profile"
+        | "/fn/generate_run"
+        | "/fn/delete_override" => (
             Some("fleet=demo&name=nobody".into()),
             "application/x-www-form-urlencoded",
         ),

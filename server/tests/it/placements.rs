@@ -89,7 +89,7 @@ async fn a_placement_says_for_every_member_whether_it_is_picked_and_why() {
     );
     assert_eq!(
         status["conditions"],
-        json!({"Scheduled": 2, "Applied": 0, "Available": 0, "Failed": 0, "NotSelected": 3})
+        json!({"Scheduled": 2, "Applied": 0, "Available": 0, "Failed": 0, "NotSelected": 3, "Drifted": 0})
     );
     // One per region: east-1 (first by name in eastus), then west-1.
     assert_eq!(member(body, "east-1")["state"], "Scheduled");

@@ -537,3 +537,63 @@ async fn a_member_that_leaves_the_fleet_takes_none_of_its_objects_along() {
     assert_eq!(s.delete("/api/v1/fleets/f").await.status, StatusCode::OK);
     assert_eq!(held(&s, "east-2").await, None);
 }
+
+#[tokio::test]
+async fn objects_changed_by_hand_on_a_cluster_are_reported_as_drift_until_the_next_revision() {
+    let s = common::start().await;
+    fleet(&s, &three()).await;
+    change_resource(&s, "one").await;
+    assert!(
+        s.put(PLACEMENT, prod_everywhere(json!(1)))
+            .await
+            .status
+            .is_success()
+    );
+    pass(&s).await;
+    let drift = |objects: Value| {
+        s.call(
+            "POST",
+            "/api/v1/simulator/clusters/east-1/drift",
+            Some(json!({"owner": "f/web", "objects": objects})),
+        )
+    };
+    let unknown = drift(json!(["ConfigMap web/nope"])).await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST, "{}", unknown.body);
+    assert_eq!(unknown.body["error"]["code"], "UnknownObject");
+    let drifted = drift(json!(["ConfigMap web/settings"])).await;
+    assert_eq!(drifted.status, StatusCode::OK, "{}", drifted.body);
+    assert_eq!(drifted.body["drifted"], json!(["ConfigMap web/settings"]));
+
+    let seen = s.built.drydock.check_drift().await.unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].2, ["east-1"]);
+    let status = s.get(PLACEMENT).await.body;
+    let east = member(&status, "east-1");
+    assert_eq!(east["state"], "Available");
+    assert_eq!(east["drifted"], json!(["ConfigMap web/settings"]));
+    assert!(
+        east["reason"].as_str().unwrap().ends_with(
+            "; drifted: ConfigMap web/settings changed on the cluster since web@2 was applied"
+        ),
+        "{east}"
+    );
+    assert_eq!(status["properties"]["status"]["conditions"]["Drifted"], 1);
+    assert!(member(&status, "east-2").get("drifted").is_none());
+    assert!(
+        s.built.drydock.check_drift().await.unwrap().is_empty(),
+        "nothing new"
+    );
+
+    // The next snapshot gives the objects again: the drift is gone.
+    change_resource(&s, "two").await;
+    for _ in 0..3 {
+        pass(&s).await;
+    }
+    s.built.drydock.check_drift().await.unwrap();
+    let status = s.get(PLACEMENT).await.body;
+    assert!(
+        member(&status, "east-1").get("drifted").is_none(),
+        "{status}"
+    );
+    assert_eq!(status["properties"]["status"]["conditions"]["Drifted"], 0);
+}

@@ -46,6 +46,7 @@ fn MatrixTable(matrix: PlacementMatrix, fleet: String, offset: RwSignal<usize>) 
                 <td title=cell.reason data-state=cell.state.as_str()>
                     <span class=state_class(cell.state)>{cell.state.as_str()}</span>
                     " " <span class="muted small">{cell.snapshot}</span>
+                    {cell.drifted.then(|| view! { " " <span class="state state-failed small" data-drifted="true">"drifted"</span> })}
                 </td>
             }
         });

@@ -4,10 +4,14 @@
 //! seconds, so a rollout is seen as it goes.
 
 mod draft;
+mod overrides;
 mod rollout;
 
 use super::error::{ErrorMessage, action_error};
-use crate::api::{PlacementItem, ResourceItem, SavePlacement, placements_overview, snapshot_diff};
+use crate::api::{
+    DeleteOverride, OverrideItem, PlacementItem, ResourceItem, SaveOverride, SavePlacement,
+    placements_overview, snapshot_diff,
+};
 use crate::engine::{
     Candidate, MemberPlacementState, PlacementSchedule, revision_of, schedule_placement,
 };
@@ -31,16 +35,25 @@ pub fn PlacementsPage() -> impl IntoView {
     let params = use_params_map();
     let fleet = Memo::new(move |_| params.read().get("fleet").unwrap_or_default());
     let save = ServerAction::<SavePlacement>::new();
+    let save_override = ServerAction::<SaveOverride>::new();
+    let delete_override = ServerAction::<DeleteOverride>::new();
+    let saved = move || {
+        (
+            save.version().get(),
+            save_override.version().get(),
+            delete_override.version().get(),
+        )
+    };
     let tick = RwSignal::new(0u64);
     crate::ui::run::every(REFRESH, move || tick.update(|t| *t += 1));
     let overview = Resource::new(
-        move || (fleet.get(), save.version().get(), tick.get()),
+        move || (fleet.get(), saved(), tick.get()),
         |(fleet, ..)| placements_overview(fleet),
     );
-    // The editor reads what it offers once (and after a save), not on every refresh: a form
+    // The editors read what they offer once (and after a save), not on every refresh: a form
     // being typed in is never redrawn under the person typing.
     let offered = Resource::new(
-        move || (fleet.get(), save.version().get()),
+        move || (fleet.get(), saved()),
         |(fleet, _)| placements_overview(fleet),
     );
     let strategies = Resource::new(
@@ -84,7 +97,8 @@ pub fn PlacementsPage() -> impl IntoView {
                 let strategies = strategies.await;
                 offered.await.ok().map(|data| view! {
                     <rollout::RollOut fleet placements=data.placements.clone() resources=data.resources.clone() strategies/>
-                    <Editor fleet draft save resources=data.resources candidates=data.candidates/>
+                    <Editor fleet draft save resources=data.resources candidates=data.candidates overrides=data.overrides.clone()/>
+                    <overrides::Overrides fleet overrides=data.overrides save=save_override delete=delete_override/>
                 })
             })}
         </Transition>
@@ -150,7 +164,8 @@ fn PlacementCard(item: PlacementItem, draft: RwSignal<DraftText>) -> impl IntoVi
         view! {
             <tr data-member=member.name.clone()>
                 <td>{member.name.clone()}</td>
-                <td><span class=state_class(member.state) data-state=member.state.as_str()>{member.state.as_str()}</span></td>
+                <td><span class=state_class(member.state) data-state=member.state.as_str()>{member.state.as_str()}</span>
+                    {(!member.drifted.is_empty()).then(|| view! { " " <span class="state state-failed small" data-drifted="true">"drifted"</span> })}</td>
                 <td>{snapshot}{(!member.overrides.is_empty()).then(|| format!(" + {}", member.overrides.join(", ")))}</td>
                 <td class="small">{member.reason}</td>
             </tr>
@@ -180,15 +195,16 @@ fn Editor(
     save: ServerAction<SavePlacement>,
     resources: Vec<ResourceItem>,
     candidates: Vec<Candidate>,
+    overrides: Vec<OverrideItem>,
 ) -> impl IntoView {
     let role = refusal(Role::Admin, &fleet.get_untracked());
     let pending = save.pending();
     let checked = Memo::new(move |_| draft.with(DraftText::placement));
     let preview = Memo::new(move |_| {
-        checked
-            .get()
-            .ok()
-            .map(|(_, placement)| schedule_placement(&placement.policy, &candidates))
+        checked.get().ok().map(|(name, placement)| {
+            let changed = overrides::overrides_picking(name.as_str(), &overrides, &candidates);
+            (schedule_placement(&placement.policy, &candidates), changed)
+        })
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -278,7 +294,7 @@ fn Editor(
                 </button>
             </form>
             {move || action_error(save.value().get())}
-            {move || preview.get().map(|schedule| view! { <Preview schedule/> })}
+            {move || preview.get().map(|(schedule, changed)| view! { <Preview schedule changed/> })}
         </section>
     }
 }
@@ -304,12 +320,20 @@ fn DraftField(
 
 /// The editor's schedule, before anything is saved.
 #[component]
-fn Preview(schedule: PlacementSchedule) -> impl IntoView {
+fn Preview(
+    schedule: PlacementSchedule,
+    /// The overrides that change each member's objects, by member.
+    changed: std::collections::BTreeMap<String, Vec<String>>,
+) -> impl IntoView {
     let rows = schedule.decisions.into_iter().map(|d| {
+        let by = changed
+            .get(&d.name)
+            .filter(|_| d.selected)
+            .map(|names| format!(" + {}", names.join(", ")));
         view! {
             <tr data-member=d.name.clone()>
                 <td>{d.name.clone()}</td>
-                <td>{if d.selected { "picked" } else { "not picked" }}</td>
+                <td>{if d.selected { "picked" } else { "not picked" }}{by}</td>
                 <td class="small">{d.reasons.join("; ")}</td>
             </tr>
         }

@@ -40,7 +40,7 @@ impl SimulatedProvider {
         held.map_or_else(AppliedResources::default, |held| AppliedResources {
             revision: Some(held.revision.clone()),
             available: now >= held.available_at,
-            drifted: Vec::new(),
+            drifted: held.drifted.clone(),
         })
     }
 
@@ -96,6 +96,17 @@ impl SimulatedProvider {
             .await
             .map_err(unstored)?;
         Ok(())
+    }
+
+    /// Someone changes `objects` of `owner`'s on the cluster by hand: the cluster reports them
+    /// drifted until a new revision is applied. `false` when it holds nothing of `owner`'s.
+    pub async fn drift_objects(
+        &self,
+        name: &ClusterName,
+        owner: &str,
+        objects: &[String],
+    ) -> Result<bool, StoreError> {
+        self.store.drift_sim_resources(name, owner, objects).await
     }
 
     /// What a simulated cluster holds, for the simulator's API.

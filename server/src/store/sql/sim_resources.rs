@@ -10,7 +10,9 @@ use sqlx::any::{Any, AnyRow};
 
 fn applied_from_row(row: &AnyRow) -> StoreResult<SimApplied> {
     let manifests: String = row.try_get("manifests")?;
+    let drifted: String = row.try_get("drifted")?;
     Ok(SimApplied {
+        drifted: serde_json::from_str(&drifted).map_err(|e| corrupt("sim resources", e))?,
         owner: row.try_get("owner")?,
         revision: row.try_get("revision")?,
         manifests: serde_json::from_str(&manifests).map_err(|e| corrupt("sim resources", e))?,
@@ -20,7 +22,7 @@ fn applied_from_row(row: &AnyRow) -> StoreResult<SimApplied> {
     })
 }
 
-const COLUMNS: &str = "owner, revision, manifests, applies, applied_at, available_at";
+const COLUMNS: &str = "owner, revision, manifests, applies, applied_at, available_at, drifted";
 
 async fn faults_in(
     tx: &mut sqlx::Transaction<'_, Any>,
@@ -87,7 +89,7 @@ impl SqlStore {
              VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (cluster, owner) DO UPDATE SET revision = excluded.revision, \
              manifests = excluded.manifests, applies = excluded.applies, \
-             applied_at = excluded.applied_at, available_at = excluded.available_at",
+             applied_at = excluded.applied_at, available_at = excluded.available_at, drifted = '[]'",
         )
         .bind(cluster.as_str())
         .bind(owner)
@@ -113,6 +115,25 @@ impl SqlStore {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(applied_from_row).collect()
+    }
+
+    /// Marks `objects` of `owner`'s on the cluster as changed by hand; `false` when the owner
+    /// holds nothing there.
+    pub(super) async fn drift_sim(
+        &self,
+        cluster: &ClusterName,
+        owner: &str,
+        objects: &[String],
+    ) -> StoreResult<bool> {
+        let text = serde_json::to_string(objects).map_err(|e| corrupt("sim resources", e))?;
+        let done =
+            sqlx::query("UPDATE sim_resources SET drifted = $1 WHERE cluster = $2 AND owner = $3")
+                .bind(text)
+                .bind(cluster.as_str())
+                .bind(owner)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     pub(super) async fn delete_sim(&self, cluster: &ClusterName, owner: &str) -> StoreResult<bool> {

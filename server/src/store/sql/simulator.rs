@@ -115,6 +115,15 @@ impl SimulatorStore for SqlStore {
         self.delete_sim(cluster, owner).await
     }
 
+    async fn drift_sim_resources(
+        &self,
+        cluster: &ClusterName,
+        owner: &str,
+        objects: &[String],
+    ) -> StoreResult<bool> {
+        self.drift_sim(cluster, owner, objects).await
+    }
+
     async fn put_sim_resource_faults(
         &self,
         cluster: &ClusterName,

@@ -49,6 +49,7 @@ pub fn args(database_url: &str, demo: bool) -> ServeArgs {
         // Tests trigger profiles themselves, when they mean to.
         auto_upgrade_interval_seconds: 0,
         placement_interval_seconds: 0,
+        drift_interval_seconds: 0,
         simulated_release_days: Some(0),
         replica_id: None,
         log_format: server::config::LogFormat::Text,
