@@ -5,6 +5,7 @@
 
 use crate::common::{self, run_members};
 use crate::placements::{fleet, member, put_member, three};
+use crate::rollouts::{change_resource, held};
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
@@ -36,29 +37,6 @@ async fn ringed_fleet(s: &common::TestServer) {
         let put = put_member(s, name, labels, json!([])).await;
         assert!(put.status.is_success(), "{}", put.body);
     }
-}
-
-async fn change_resource(s: &common::TestServer, value: &str) {
-    let bundle = json!({"properties": {"manifests": [
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}},
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": "web"},
-         "data": {"value": value}}]}});
-    let put = s.put("/api/v1/fleets/f/resources/web", bundle).await;
-    assert!(put.status.is_success(), "{}", put.body);
-}
-
-/// What a simulated cluster holds of the placement: its revision and how often one was applied.
-async fn held(s: &common::TestServer, cluster: &str) -> Option<(String, i64)> {
-    let list = s
-        .get(&format!("/api/v1/simulator/clusters/{cluster}/resources"))
-        .await;
-    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
-    list.body["value"].as_array().unwrap().first().map(|held| {
-        (
-            held["revision"].as_str().unwrap().to_owned(),
-            held["applies"].as_i64().unwrap(),
-        )
-    })
 }
 
 async fn create(s: &common::TestServer, name: &str, properties: Value) -> common::Reply {

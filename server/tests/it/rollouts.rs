@@ -18,7 +18,7 @@ fn prod_everywhere(max_unavailable: Value) -> Value {
         "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": max_unavailable}}}})
 }
 
-async fn change_resource(s: &common::TestServer, value: &str) {
+pub(crate) async fn change_resource(s: &common::TestServer, value: &str) {
     let bundle = json!({"properties": {"manifests": [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "web"}},
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": "web"},
@@ -40,7 +40,7 @@ async fn slow_to_become_ready(s: &common::TestServer, clusters: &[&str], seconds
 }
 
 /// What a simulated cluster holds of the placement: its revision and how often one was applied.
-async fn held(s: &common::TestServer, cluster: &str) -> Option<(String, i64)> {
+pub(crate) async fn held(s: &common::TestServer, cluster: &str) -> Option<(String, i64)> {
     let list = s
         .get(&format!("/api/v1/simulator/clusters/{cluster}/resources"))
         .await;
