@@ -51,10 +51,10 @@ pub fn matrix_page(
     let total = members.len();
     let offset = offset.min(total);
     let page = &members[offset..(offset + limit.min(MAX_ROWS)).min(total)];
+    let wanted: std::collections::HashSet<&str> = page.iter().copied().collect();
     let by_name: Vec<HashMap<&str, _>> = placements
         .iter()
         .map(|(_, status)| {
-            let wanted: std::collections::HashSet<&str> = page.iter().copied().collect();
             status
                 .members
                 .iter()

@@ -16,7 +16,6 @@ use app::model::error::AppError;
 use app::model::names::{FleetName, PlacementName};
 use app::model::placement::RolloutType;
 use app::model::rollout::{PlacementRollout, PlacementRolloutRequest, SnapshotChoice};
-use std::collections::HashMap;
 use std::sync::Arc;
 
 fn invalid(code: &str, message: String) -> AppError {
@@ -232,9 +231,7 @@ impl Placements for PlacementReader {
 /// A plan failing every member, for why.
 fn failing(why: String) -> RolloutPlan {
     RolloutPlan {
-        actions: HashMap::new(),
-        carried: Arc::default(),
-        own: HashMap::new(),
         otherwise: Some(PlacementAction::Fail { reason: why }),
+        ..RolloutPlan::default()
     }
 }

@@ -39,6 +39,25 @@ async fn ringed_fleet(s: &common::TestServer) {
     }
 }
 
+/// The ringed fleet with placement `web` External, and east-2's API server refusing its next
+/// apply.
+async fn external_fleet_refusing_on_east_2(s: &common::TestServer) {
+    ringed_fleet(s).await;
+    assert!(
+        s.put(PLACEMENT, external_on_prod())
+            .await
+            .status
+            .is_success()
+    );
+    let fault = s
+        .put(
+            "/api/v1/simulator/clusters/east-2/resourceFaults",
+            json!({"applyFailNext": true}),
+        )
+        .await;
+    assert_eq!(fault.status, StatusCode::OK, "{}", fault.body);
+}
+
 async fn create(s: &common::TestServer, name: &str, properties: Value) -> common::Reply {
     let uri = format!("/api/v1/fleets/f/updateRuns/{name}");
     s.put(&uri, json!({ "properties": properties })).await
@@ -182,21 +201,8 @@ async fn a_snapshot_goes_through_the_stages_and_their_gate() {
 #[tokio::test]
 async fn a_refusal_fails_its_member_with_the_clusters_words_and_spends_the_budget() {
     let s = common::start().await;
-    ringed_fleet(&s).await;
-    assert!(
-        s.put(PLACEMENT, external_on_prod())
-            .await
-            .status
-            .is_success()
-    );
+    external_fleet_refusing_on_east_2(&s).await;
     change_resource(&s, "two").await;
-    let fault = s
-        .put(
-            "/api/v1/simulator/clusters/east-2/resourceFaults",
-            json!({"applyFailNext": true}),
-        )
-        .await;
-    assert_eq!(fault.status, StatusCode::OK, "{}", fault.body);
 
     let properties = json!({"strategy": canary_then_rest(json!(0)),
         "placementRollout": {"placementName": "web", "snapshot": {"web": 2}}});
@@ -221,20 +227,7 @@ async fn a_refusal_fails_its_member_with_the_clusters_words_and_spends_the_budge
 #[tokio::test]
 async fn a_refusal_within_the_failure_budget_lets_the_rest_go_on() {
     let s = common::start().await;
-    ringed_fleet(&s).await;
-    assert!(
-        s.put(PLACEMENT, external_on_prod())
-            .await
-            .status
-            .is_success()
-    );
-    let fault = s
-        .put(
-            "/api/v1/simulator/clusters/east-2/resourceFaults",
-            json!({"applyFailNext": true}),
-        )
-        .await;
-    assert_eq!(fault.status, StatusCode::OK, "{}", fault.body);
+    external_fleet_refusing_on_east_2(&s).await;
     let mut strategy = canary_then_rest(json!(1));
     strategy["stages"][1]["beforeGates"] = json!([]);
     strategy["stages"][0]["groups"][0]["maxAllowedFailures"] = json!(1);
