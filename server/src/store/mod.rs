@@ -345,6 +345,15 @@ pub enum Recorded {
     Applied(Option<Box<SimCluster>>),
 }
 
+/// The clusters a simulator's copy of the world holds, as of the last stored change it holds
+/// (`synced`). A write whose change comes right after `synced` starts from these instead of
+/// reading them back: no one changed the world between. Otherwise they are read, as stored.
+#[derive(Debug, Clone, Default)]
+pub struct HeldClusters {
+    pub synced: i64,
+    pub clusters: std::collections::BTreeMap<ClusterName, SimCluster>,
+}
+
 /// What the simulated provider persists, so a simulated fleet survives restarts like a real one.
 #[derive(Debug, Clone, Default)]
 pub struct SimulatorSnapshot {
@@ -385,10 +394,11 @@ pub trait SimulatorStore: Send + Sync + 'static {
     /// that take no time) are applied to their clusters in the same transaction, so no one
     /// sees an operation that succeeded on a cluster that does not show it.
     /// Also the number of the change written, so the server that wrote it need not read it
-    /// back.
+    /// back. `held`: the clusters as the caller holds them (those of applied operations).
     async fn save_operations(
         &self,
         operations: &[SimOperation],
+        held: HeldClusters,
     ) -> StoreResult<(i64, Vec<Recorded>)>;
     /// Applies finished operations to their clusters as stored, and marks them applied, all in
     /// one transaction; per operation the cluster as it is now, `None` when the operation was
@@ -396,6 +406,7 @@ pub trait SimulatorStore: Send + Sync + 'static {
     async fn complete_operations(
         &self,
         operations: &[SimOperation],
+        held: HeldClusters,
     ) -> StoreResult<(i64, Vec<Option<SimCluster>>)>;
     /// Applies `owner`'s objects (`manifests`, a JSON array's text) to a simulated cluster, in
     /// one transaction with its resource faults: a pending `applyFailNext` refuses this apply

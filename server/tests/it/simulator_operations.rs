@@ -342,3 +342,109 @@ async fn a_start_answered_with_success_means_the_cluster_runs_the_target() {
         "success is only said of an upgrade that happened"
     );
 }
+
+/// Two servers on one database (which lives as long as they do), cluster `aks-1` on `from`,
+/// and the versions `from` and `to`.
+struct TwoServers {
+    a: common::TestServer,
+    b: common::TestServer,
+    from: String,
+    to: String,
+    _db: common::TempDb,
+}
+
+async fn two_servers() -> TwoServers {
+    let db = common::temp_db();
+    let a = common::start_with(&db, false).await;
+    let b = common::start_with(&db, false).await;
+    let (from, to) = versions(&a).await;
+    a.sim_cluster("aks-1", "eastus", &from).await;
+    b.built.simulator.sync().await.unwrap();
+    TwoServers {
+        a,
+        b,
+        from,
+        to,
+        _db: db,
+    }
+}
+
+/// Two servers on one database: an upgrade ended by a server whose copy of the simulated world
+/// is behind (another server changed the cluster since it last read) is applied to the cluster
+/// as stored, so the other server's change stays. (The server that is up to date applies it to
+/// its own copy instead of reading the cluster back.)
+#[tokio::test]
+async fn an_upgrade_ended_by_a_server_behind_the_store_keeps_the_other_servers_change() {
+    let TwoServers {
+        a,
+        b,
+        from,
+        to,
+        _db,
+    } = two_servers().await;
+    a.built
+        .simulator
+        .start_upgrade(&request("op-1", "aks-1", &from, &to))
+        .await
+        .unwrap();
+
+    // `a` read the store just now, so it will not read it again for a moment; then `b` grows
+    // the cluster's pool (still on `from`).
+    a.built.simulator.sync().await.unwrap();
+    let image = a.newest_image("eastus").await;
+    let grown = b
+        .put(
+            "/api/v1/simulator/clusters/aks-1",
+            json!({
+                "location": "eastus", "kubernetesVersion": from,
+                "nodePools": [{"name": "system", "count": 5, "kubernetesVersion": from,
+                               "osSku": "AKSUbuntu-2204gen2containerd",
+                               "nodeImageVersion": format!("AKSUbuntu-2204gen2containerd-{image}")}]
+            }),
+        )
+        .await;
+    assert!(grown.status.is_success(), "{}", grown.body);
+
+    a.clock.advance(24 * 3600 * 1000);
+    let ended = a
+        .built
+        .simulator
+        .operation(&id("aks-1"), "op-1")
+        .await
+        .unwrap();
+    assert_eq!(ended.map(|o| o.status), Some(OperationStatus::Succeeded));
+    for server in [&a, &b] {
+        let cluster = server.get("/api/v1/simulator/clusters/aks-1").await.body;
+        assert_eq!(cluster["kubernetesVersion"], to.as_str(), "{cluster}");
+        assert_eq!(
+            cluster["nodePools"][0]["count"], 5,
+            "the pool grown by the other server stays grown: {cluster}"
+        );
+    }
+}
+
+/// Two servers on one database: an operation id another server recorded since this one last
+/// read the store is answered for as that server started it, and recorded once.
+#[tokio::test]
+async fn an_operation_id_another_server_recorded_first_is_answered_as_it_started() {
+    let TwoServers {
+        a,
+        b,
+        from,
+        to,
+        _db,
+    } = two_servers().await;
+
+    // `a` read the store just now, so it does not read it again for a moment; `b` starts the
+    // operation meanwhile, then `a` is asked to start another upgrade under the same id.
+    a.built.simulator.sync().await.unwrap();
+    let first = request("op-1", "aks-1", &from, &to);
+    b.built.simulator.start_upgrade(&first).await.unwrap();
+    let mut other = request("op-1", "aks-1", &from, &to);
+    other.target.node_pools.clear();
+    let answer = a.built.simulator.start_upgrade(&other).await.unwrap();
+
+    assert_eq!(answer.target, Some(first.target), "the first start stands");
+    let listed = a.get("/api/v1/simulator/operations").await.body;
+    assert_eq!(listed["value"].as_array().unwrap().len(), 1, "{listed}");
+}

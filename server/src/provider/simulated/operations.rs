@@ -5,7 +5,7 @@
 use super::rng::Rng;
 use super::{SimulatedProvider, World};
 use crate::provider::{Operation, OperationRef, OperationStatus, ProviderError, UpgradeRequest};
-use crate::store::{Recorded, SimCluster, SimOperation};
+use crate::store::{HeldClusters, Recorded, SimCluster, SimOperation};
 use app::model::cluster::{ClusterState, NodePool};
 use app::model::member::ClusterResourceId;
 use app::model::target::UpgradeProgress;
@@ -101,7 +101,8 @@ impl SimulatedProvider {
             return answers;
         }
         let operations: Vec<SimOperation> = new.iter().map(|(_, op)| op.clone()).collect();
-        let (change, recorded) = match self.store.save_operations(&operations).await {
+        let held = self.held(operations.iter().filter(|op| op.applied));
+        let (change, recorded) = match self.store.save_operations(&operations, held).await {
             Ok(saved) => saved,
             Err(error) => {
                 for (i, _) in &new {
@@ -373,12 +374,30 @@ impl SimulatedProvider {
         })
     }
 
+    /// This copy's clusters that `ops` change, with the last change the copy holds: the store
+    /// starts from them instead of reading them when no one changed the world since. (Taken
+    /// under `writes`, so no write of this server comes between.)
+    fn held<'o>(&self, ops: impl Iterator<Item = &'o SimOperation>) -> HeldClusters {
+        let world = self.read();
+        let clusters = ops
+            .filter_map(|op| {
+                let cluster = world.clusters.get(&op.cluster)?;
+                Some((op.cluster.clone(), cluster.clone()))
+            })
+            .collect();
+        HeldClusters {
+            synced: world.synced,
+            clusters,
+        }
+    }
+
     /// Applies finished operations to their clusters, once: another server may have done it.
     async fn apply(&self, ops: &[SimOperation]) -> Result<(), ProviderError> {
         let _guard = self.writes.lock().await;
+        let held = self.held(ops.iter());
         let (change, applied) = self
             .store
-            .complete_operations(ops)
+            .complete_operations(ops, held)
             .await
             .map_err(unavailable)?;
         let mut elsewhere = false;

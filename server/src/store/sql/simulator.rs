@@ -2,8 +2,8 @@ use super::records::TargetRecord;
 use super::statement::{ROWS_PER_STATEMENT, Statement};
 use super::{SqlStore, corrupt};
 use crate::store::{
-    Faults, Recorded, SimApplied, SimApplyOutcome, SimChange, SimChanges, SimCluster, SimOperation,
-    SimResourceFaults, SimulatorSnapshot, SimulatorStore, StoreResult,
+    Faults, HeldClusters, Recorded, SimApplied, SimApplyOutcome, SimChange, SimChanges, SimCluster,
+    SimOperation, SimResourceFaults, SimulatorSnapshot, SimulatorStore, StoreResult,
 };
 use app::model::catalog::Catalog;
 use app::model::cluster::ClusterState;
@@ -254,7 +254,11 @@ impl SimulatorStore for SqlStore {
         Ok(deleted)
     }
 
-    async fn save_operations(&self, ops: &[SimOperation]) -> StoreResult<(i64, Vec<Recorded>)> {
+    async fn save_operations(
+        &self,
+        ops: &[SimOperation],
+        held: HeldClusters,
+    ) -> StoreResult<(i64, Vec<Recorded>)> {
         let started = std::time::Instant::now();
         let mut tx = self.begin_write().await?;
         let change = next_change(&mut tx).await?;
@@ -266,7 +270,7 @@ impl SimulatorStore for SqlStore {
             .iter()
             .filter(|op| op.applied && recorded.contains(&op.operation_id))
             .collect();
-        let mut applied = apply_to_clusters(&mut tx, &ended, change)
+        let mut applied = apply_to_clusters(&mut tx, &ended, change, held)
             .await?
             .into_iter();
         tx.commit().await?;
@@ -285,6 +289,7 @@ impl SimulatorStore for SqlStore {
     async fn complete_operations(
         &self,
         ops: &[SimOperation],
+        held: HeldClusters,
     ) -> StoreResult<(i64, Vec<Option<SimCluster>>)> {
         let started = std::time::Instant::now();
         let mut tx = self.begin_write().await?;
@@ -297,7 +302,7 @@ impl SimulatorStore for SqlStore {
             .iter()
             .filter(|op| marked.contains(&op.operation_id))
             .collect();
-        let mut applied = apply_to_clusters(&mut tx, &to_apply, change)
+        let mut applied = apply_to_clusters(&mut tx, &to_apply, change, held)
             .await?
             .into_iter();
         tx.commit().await?;
@@ -315,17 +320,24 @@ impl SimulatorStore for SqlStore {
 
 /// Applies successful operations' targets to their clusters as stored and writes them back:
 /// per operation, in order, the cluster as it is now (`None`: deleted meanwhile; the operation
-/// is done, nothing is left to change).
+/// is done, nothing is left to change). The clusters are the caller's when its copy is the
+/// stored world (`change` comes right after the one it holds), else read.
 async fn apply_to_clusters(
     tx: &mut Transaction<'_, Any>,
     ops: &[&SimOperation],
     change: i64,
+    held: HeldClusters,
 ) -> StoreResult<Vec<Option<SimCluster>>> {
     if ops.is_empty() {
         return Ok(Vec::new());
     }
-    let names: Vec<&str> = ops.iter().map(|op| op.cluster.as_str()).collect();
-    let mut clusters = read_clusters(tx, &names).await?;
+    let mut clusters = match change == held.synced + 1 {
+        true => clusters_held(ops, held),
+        false => {
+            let names: Vec<&str> = ops.iter().map(|op| op.cluster.as_str()).collect();
+            read_clusters(tx, &names).await?
+        }
+    };
     let applied = ops
         .iter()
         .map(|op| {
@@ -340,6 +352,17 @@ async fn apply_to_clusters(
         write_clusters(tx, chunk, change).await?;
     }
     Ok(applied)
+}
+
+/// The held clusters `ops` change (those the caller's copy has: the others do not exist).
+fn clusters_held(
+    ops: &[&SimOperation],
+    mut held: HeldClusters,
+) -> std::collections::BTreeMap<ClusterName, SimCluster> {
+    let changed: std::collections::BTreeSet<&ClusterName> =
+        ops.iter().map(|op| &op.cluster).collect();
+    held.clusters.retain(|name, _| changed.contains(name));
+    held.clusters
 }
 
 /// Records operations unless their ids are recorded already: the ids it recorded.
@@ -368,11 +391,9 @@ async fn insert_operations(
             .bind(i64::from(op.applied))
             .bind(change);
     });
-    insert.push(" ON CONFLICT (operation_id) DO NOTHING RETURNING operation_id");
-    let rows = insert.query_for(tx).fetch_all(&mut **tx).await?;
-    rows.iter()
-        .map(|row| Ok(row.try_get("operation_id")?))
-        .collect()
+    insert.push(" ON CONFLICT (operation_id) DO NOTHING");
+    let done = insert.query_for(tx).execute(&mut **tx).await?;
+    written_by(tx, ops, done.rows_affected(), change).await
 }
 
 /// Marks operations applied unless they are already: the ids it marked.
@@ -383,10 +404,36 @@ async fn mark_applied(
 ) -> StoreResult<Vec<String>> {
     let mut update = Statement::new("UPDATE sim_operations SET applied = 1, changed = ");
     update.bind(change);
-    update.push(" WHERE applied = 0 AND operation_id IN (");
-    update.list(ops.iter().map(|op| op.operation_id.clone()));
-    update.push(") RETURNING operation_id");
-    let rows = update.query_for(tx).fetch_all(&mut **tx).await?;
+    update.push(" WHERE applied = 0 AND ");
+    ids_in(&mut update, ops);
+    let done = update.query_for(tx).execute(&mut **tx).await?;
+    written_by(tx, ops, done.rows_affected(), change).await
+}
+
+/// `operation_id IN (…)`, the ids of `ops`.
+fn ids_in(statement: &mut Statement, ops: &[SimOperation]) {
+    statement.push("operation_id IN (");
+    statement.list(ops.iter().map(|op| op.operation_id.clone()));
+    statement.push(")");
+}
+
+/// The ids of `ops` that the statement numbered `change` wrote, having written `written` rows:
+/// all of them when it wrote as many (the usual case, told without reading a row back),
+/// otherwise those whose row now carries `change`.
+async fn written_by(
+    tx: &mut Transaction<'_, Any>,
+    ops: &[SimOperation],
+    written: u64,
+    change: i64,
+) -> StoreResult<Vec<String>> {
+    if written as usize == ops.len() {
+        return Ok(ops.iter().map(|op| op.operation_id.clone()).collect());
+    }
+    let mut select = Statement::new("SELECT operation_id FROM sim_operations WHERE changed = ");
+    select.bind(change);
+    select.push(" AND ");
+    ids_in(&mut select, ops);
+    let rows = select.query_for(tx).fetch_all(&mut **tx).await?;
     rows.iter()
         .map(|row| Ok(row.try_get("operation_id")?))
         .collect()
