@@ -100,20 +100,21 @@ impl SimulatedProvider {
         if new.is_empty() {
             return answers;
         }
-        let operations: Vec<SimOperation> = new.iter().map(|(_, op)| op.clone()).collect();
+        let (places, operations): (Vec<usize>, Vec<SimOperation>) = new.into_iter().unzip();
         let held = self.held(operations.iter().filter(|op| op.applied));
         let (change, recorded) = match self.store.save_operations(&operations, held).await {
             Ok(saved) => saved,
             Err(error) => {
-                for (i, _) in &new {
-                    answers[*i] = Err(unavailable(&error));
+                for i in places {
+                    answers[i] = Err(unavailable(&error));
                 }
                 return answers;
             }
         };
         let mut clashed = Vec::new();
         self.write(|world| {
-            for ((i, operation), recorded) in new.into_iter().zip(recorded) {
+            let new = places.into_iter().zip(operations);
+            for ((i, operation), recorded) in new.zip(recorded) {
                 match recorded {
                     Recorded::Clashed => {
                         clashed.push(i);
@@ -189,17 +190,17 @@ impl SimulatedProvider {
             applied: failure.is_none() && ends_at <= now,
             failure,
         };
+        let answer = self.account(&operation, now, Some(&cluster.state));
         if faults_before != cluster.faults {
             // The faults it used up are gone whatever becomes of the operation.
             self.store
                 .save_cluster(&name, &cluster)
                 .await
                 .map_err(unavailable)?;
+            self.write(|world| {
+                world.clusters.insert(name, cluster);
+            });
         }
-        let answer = self.account(&operation, now, Some(&cluster.state));
-        self.write(|world| {
-            world.clusters.insert(name, cluster);
-        });
         if lost {
             // Answered, then forgotten: nothing is recorded and nothing will change.
             return Ok(Prepared::Answered(Operation {

@@ -64,11 +64,19 @@ impl Backend {
 #[derive(Clone)]
 pub struct SqlStore {
     pool: AnyPool,
+    /// Where write transactions (`begin_write`) run: on a SQLite file, a pool of one connection
+    /// of its own, so writes queue here instead of in SQLite's busy wait, and the writer's page
+    /// cache stays warm (a connection empties its cache when another connection wrote since it
+    /// last read). Elsewhere the same pool as `pool`.
+    writer: AnyPool,
     backend: Backend,
     members: Arc<members_cache::MembersCache>,
     /// A file-backed SQLite store's background checkpoints (`checkpoints.rs`).
     _checkpoints: Option<Arc<checkpoints::Checkpointer>>,
 }
+
+/// How many connections a SQLite file's reading pool keeps at most (its writer has one more).
+const SQLITE_CONNECTIONS: u32 = 4;
 
 /// How many connections a PostgreSQL store keeps at most (`DRYDOCK_DATABASE_MAX_CONNECTIONS`).
 const POSTGRES_CONNECTIONS: u32 = 10;
@@ -85,6 +93,7 @@ impl SqlStore {
             .map_err(|e| StoreError::Setup(format!("migrating the database failed: {e}")))?;
         let mut store = Self::on(pool, backend);
         if backend == Backend::Sqlite && !is_memory(url) {
+            store.writer = sqlite_pool(url, false, 1).await?;
             let checkpoints = checkpoints::Checkpointer::start(store.pool.clone());
             store._checkpoints = Some(Arc::new(checkpoints));
         }
@@ -102,6 +111,7 @@ impl SqlStore {
 
     fn on(pool: AnyPool, backend: Backend) -> Self {
         Self {
+            writer: pool.clone(),
             pool,
             backend,
             members: Default::default(),
@@ -115,8 +125,8 @@ impl SqlStore {
     /// timeout says.
     async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::any::Any>> {
         Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.writer.begin().await?,
         })
     }
 
@@ -130,7 +140,7 @@ async fn pool(url: &str, create: bool) -> StoreResult<(AnyPool, Backend)> {
     sqlx::any::install_default_drivers();
     let backend = Backend::of(url)?;
     let pool = match backend {
-        Backend::Sqlite => sqlite_pool(url, create).await?,
+        Backend::Sqlite => sqlite_pool(url, create, SQLITE_CONNECTIONS).await?,
         Backend::Postgres => {
             AnyPoolOptions::new()
                 .max_connections(postgres_connections())
@@ -205,7 +215,7 @@ fn is_memory(url: &str) -> bool {
 
 /// SQLite: created if missing, WAL with NORMAL sync (a killed process loses no commit; only a
 /// power loss can drop the last few), foreign keys on, waiting up to 10 s for a lock.
-async fn sqlite_pool(url: &str, create: bool) -> StoreResult<AnyPool> {
+async fn sqlite_pool(url: &str, create: bool, connections: u32) -> StoreResult<AnyPool> {
     let memory = is_memory(url);
     let url = if memory || url.contains("mode=") || !create {
         url.to_owned()
@@ -239,7 +249,7 @@ async fn sqlite_pool(url: &str, create: bool) -> StoreResult<AnyPool> {
             .idle_timeout(None)
             .max_lifetime(None)
     } else {
-        options.max_connections(4)
+        options.max_connections(connections)
     };
     Ok(options.connect(&url).await?)
 }
