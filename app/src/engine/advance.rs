@@ -3,7 +3,7 @@
 //! stage; fail-fast on a member failure. Also the provider's reports.
 
 use super::budgets::{self, Failure};
-use super::changes::Places;
+use super::changes::{Places, group_in_flight, open_members};
 use super::decide::{Effect, Outcome, Reply, Work};
 use super::gates::{self, Passage};
 use super::hops::resolve_with_hops;
@@ -233,11 +233,11 @@ fn advance_stage(
     }
     let stage = &mut run.stages[s];
     // A skipped group may still have an upgrade in flight: the stage waits for it.
-    let in_flight = stage
-        .groups
-        .iter()
-        .flat_map(|g| &g.members)
-        .any(|m| m.state.in_flight());
+    let places = work.places;
+    let in_flight =
+        stage.groups.iter().enumerate().any(|(g, group)| {
+            open_members(places, (s, g), group).any(|(_, m)| m.state.in_flight())
+        });
     if in_flight || !stage.groups.iter().all(|g| g.state.is_finished()) {
         return Flow::Continue;
     }
@@ -319,7 +319,10 @@ fn start_members(
 ) -> Flow {
     let run_uid = run.uid.clone();
     let ceiling = run.stages[s].limits.max_concurrency.map(|c| c as usize);
-    let mut in_flight = run.stages[s].in_flight();
+    let places = work.places;
+    let mut in_flight: usize = (run.stages[s].groups.iter().enumerate())
+        .map(|(g, group)| group_in_flight(places, (s, g), group))
+        .sum();
     loop {
         let before = in_flight;
         for g in 0..run.stages[s].groups.len() {
@@ -378,7 +381,8 @@ fn advance_group(
         Passage::Waiting => return Ok(0),
         Passage::Failed(why) => return Err(Halt::Gate(why)),
     }
-    let free = group.concurrency().saturating_sub(group.in_flight());
+    let places = work.places;
+    let free = (group.concurrency()).saturating_sub(group_in_flight(places, (s, g), group));
     let allowance = allowance.min(free);
     let mut started = 0;
     // Members found pending in this pass are not tried again in it (they do not block others).
@@ -386,7 +390,7 @@ fn advance_group(
     while started < allowance {
         let mut waiting = Vec::new();
         let mut chosen = None;
-        for (i, member) in group.members.iter().enumerate() {
+        for (i, member) in open_members(places, (s, g), group) {
             let eligible = matches!(
                 member.state,
                 MemberState::NotStarted | MemberState::Pending { .. }
@@ -409,7 +413,7 @@ fn advance_group(
             set_pending(group, (s, g, i), wait, work);
         }
         let Some((i, action)) = chosen else {
-            finish_if_idle(group, started_at, work).map_err(Halt::Gate)?;
+            finish_if_idle((s, g), group, started_at, work).map_err(Halt::Gate)?;
             return Ok(started);
         };
         let member = &mut group.members[i];
@@ -463,7 +467,7 @@ fn advance_group(
             }
         }
     }
-    finish_if_idle(group, started_at, work).map_err(Halt::Gate)?;
+    finish_if_idle((s, g), group, started_at, work).map_err(Halt::Gate)?;
     Ok(started)
 }
 
@@ -694,30 +698,24 @@ pub(super) fn set_pending(group: &mut GroupRun, place: Place, wait: Wait, work: 
 /// With nothing in flight and nothing startable, the group is done unless a window will open,
 /// another run's upgrade of a member's cluster will end or a provider will answer again.
 fn finish_if_idle(
+    place: (usize, usize),
     group: &mut GroupRun,
     started_at: Timestamp,
     work: &mut Work<'_>,
 ) -> Result<(), String> {
-    if group.in_flight() > 0 {
-        return Ok(());
-    }
+    // Settled members are neither upgrading nor waiting: only the open ones are looked at.
+    let places = work.places;
     // Waits that end by themselves hold the group; a version missing in a region does not.
-    let awaiting = group.members.iter().any(|m| {
-        matches!(
-            m.state,
-            MemberState::Pending { until: Some(_), .. }
-                | MemberState::Pending {
-                    waiting_on: Some(_),
-                    ..
-                }
-        )
-    });
-    if awaiting
-        || group
-            .members
-            .iter()
-            .any(|m| matches!(m.state, MemberState::NotStarted))
-    {
+    let holds = |state: &MemberState| match state {
+        MemberState::Upgrading { .. } | MemberState::NotStarted => true,
+        MemberState::Pending {
+            until, waiting_on, ..
+        } => until.is_some() || waiting_on.is_some(),
+        MemberState::Completed { .. }
+        | MemberState::Failed { .. }
+        | MemberState::Skipped { .. } => false,
+    };
+    if open_members(places, place, group).any(|(_, m)| holds(&m.state)) {
         return Ok(());
     }
     match gates::pass(&mut group.after_gates, work) {
@@ -725,10 +723,8 @@ fn finish_if_idle(
         Passage::Waiting => return Ok(()),
         Passage::Failed(why) => return Err(why),
     }
-    let pending = group
-        .members
-        .iter()
-        .filter(|m| matches!(m.state, MemberState::Pending { .. }))
+    let pending = open_members(places, place, group)
+        .filter(|(_, m)| matches!(m.state, MemberState::Pending { .. }))
         .count();
     group.state = GroupState::Completed {
         started_at,

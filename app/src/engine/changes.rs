@@ -1,9 +1,11 @@
 //! Deciding on a large run in place. A decision touches a few members of a run that may hold
 //! 100,000; copying, comparing or searching the whole run on every decision would make each cost
 //! as much as the run is large. So the runtime keeps its run and lets [`decide_in_place`] change
-//! it: members are found through [`Places`] (built once: the layout never changes), every
-//! change to a member is recorded with what it was, and [`Decided::undo`] puts the run back when
-//! the decision is not committed. [`super::decide`] is the same decision on a copy.
+//! it: members are found through [`Places`], built once (the layout never changes), which also
+//! knows where each group's settled members end, so a scan of a group costs its open members
+//! only (the runtime moves it on after each decision it keeps); every change to a member is
+//! recorded with what it was, and [`Decided::undo`] puts the run back when the decision is not
+//! committed. [`super::decide`] is the same decision on a copy.
 
 use super::EngineConfig;
 use super::decide::{Effect, Input, Rejection, Reply, World, apply};
@@ -15,24 +17,40 @@ use crate::model::run::{
 use crate::model::time::Timestamp;
 use std::collections::{BTreeMap, HashMap};
 
-/// Where each member of a run sits, by name: built once per run (its layout is fixed).
-#[derive(Debug, Clone, Default)]
-pub struct Places(HashMap<MemberName, Place>);
+/// Where each member of a run sits, by name, and where each group's members that may still
+/// change begin: built once per run (its layout is fixed), moved on as members settle.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Places {
+    by_name: HashMap<MemberName, Place>,
+    /// Per stage, per group: how many of its first members are settled (completed or skipped,
+    /// which nothing changes again). Scans of a group start after them, so a step of a wide
+    /// run costs what is still open in its groups, not everything they ever held.
+    settled: Vec<Vec<usize>>,
+}
 
 impl Places {
     pub fn of(run: &UpdateRun) -> Self {
-        Self(
-            run.placed()
+        Self {
+            by_name: run
+                .placed()
                 .map(|(place, member)| (member.name.clone(), place))
                 .collect(),
-        )
+            settled: run
+                .stages
+                .iter()
+                .map(|stage| {
+                    let prefix = |group: &GroupRun| settled_prefix(&group.members, 0);
+                    stage.groups.iter().map(prefix).collect()
+                })
+                .collect(),
+        }
     }
 
     /// Where `name` sits in `run`: from the index when it is right about `run`, else found by
     /// looking (an index made for another layout is never trusted).
     pub fn find(&self, run: &UpdateRun, name: &MemberName) -> Option<Place> {
         let indexed = self
-            .0
+            .by_name
             .get(name)
             .copied()
             .filter(|&place| run.member_at(place).is_some_and(|m| &m.name == name));
@@ -42,6 +60,61 @@ impl Places {
                 .map(|(place, _)| place)
         })
     }
+
+    /// Where the members of group `g` of stage `s` that may still change begin (`group` is
+    /// that group): every member before is settled. 0 when the index does not fit the group
+    /// (made for another layout, or none made): its last settled member must be one.
+    pub fn open_from(&self, (s, g): (usize, usize), group: &GroupRun) -> usize {
+        let from = self
+            .settled
+            .get(s)
+            .and_then(|groups| groups.get(g))
+            .copied()
+            .unwrap_or(0);
+        match from.checked_sub(1).map(|last| group.members.get(last)) {
+            Some(Some(member)) if member.state.is_done() => from,
+            Some(_) | None => 0,
+        }
+    }
+
+    /// Moves the groups of the members at `changed` past those now settled. Only for changes
+    /// that stay (a decision committed): a member settled by a decision then undone would be
+    /// skipped while it is open again.
+    pub fn settle(&mut self, run: &UpdateRun, changed: impl IntoIterator<Item = Place>) {
+        for (s, g, _) in changed {
+            let group = run.stages.get(s).and_then(|stage| stage.groups.get(g));
+            let cursor = self.settled.get_mut(s).and_then(|groups| groups.get_mut(g));
+            if let (Some(group), Some(cursor)) = (group, cursor) {
+                *cursor = settled_prefix(&group.members, *cursor);
+            }
+        }
+    }
+}
+
+/// How many of `members`' first are settled, knowing the first `from` are.
+fn settled_prefix(members: &[MemberRun], from: usize) -> usize {
+    let from = from.min(members.len());
+    from + members[from..]
+        .iter()
+        .take_while(|m| m.state.is_done())
+        .count()
+}
+
+/// The members of a group that may still change (see [`Places::open_from`]), with their index.
+pub(super) fn open_members<'g>(
+    places: &Places,
+    place: (usize, usize),
+    group: &'g GroupRun,
+) -> impl Iterator<Item = (usize, &'g MemberRun)> {
+    let from = places.open_from(place, group);
+    group.members.iter().enumerate().skip(from)
+}
+
+/// How many of a group's members are upgrading now (none of the settled ones is).
+pub(super) fn group_in_flight(places: &Places, place: (usize, usize), group: &GroupRun) -> usize {
+    open_members(places, place, group)
+        .filter(|(_, m)| m.state.in_flight())
+        .count()
 }
 
 /// The members a decision touched, with what each was before its first change.

@@ -77,8 +77,9 @@ impl World for Blind {
 pub fn controls(run: &UpdateRun, now: Timestamp) -> Controls {
     let world = Blind(Catalog::default());
     let cfg = EngineConfig::default();
+    let places = super::changes::Places::default();
     let dry_run = |command: fn(&mut UpdateRun, &mut Work<'_>) -> Result<Reply, Rejection>| {
-        let mut work = Work::new(run, now, &world, &cfg);
+        let mut work = Work::new(run, &places, now, &world, &cfg);
         command(&mut run.clone(), &mut work)
     };
     Controls {

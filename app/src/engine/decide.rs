@@ -221,6 +221,8 @@ pub struct Decision {
 /// What a decision accumulates while it works on the run.
 pub(super) struct Work<'a> {
     pub now: Timestamp,
+    /// Where the run's members sit, and where each group's open members begin.
+    pub places: &'a super::changes::Places,
     pub world: &'a dyn World,
     pub cfg: &'a EngineConfig,
     /// The run's `stoppedClusterAction`.
@@ -241,12 +243,14 @@ pub(super) struct Work<'a> {
 impl<'a> Work<'a> {
     pub fn new(
         run: &UpdateRun,
+        places: &'a super::changes::Places,
         now: Timestamp,
         world: &'a dyn World,
         cfg: &'a EngineConfig,
     ) -> Self {
         Self {
             now,
+            places,
             world,
             cfg,
             stopped: run.spec.update.stopped_cluster_action,
@@ -316,13 +320,13 @@ pub fn decide(
 /// the run may be half changed: the caller puts it back.
 pub(super) fn apply<'a>(
     run: &mut UpdateRun,
-    places: &super::changes::Places,
+    places: &'a super::changes::Places,
     input: Input,
     now: Timestamp,
     world: &'a dyn World,
     cfg: &'a EngineConfig,
 ) -> (Result<Reply, Rejection>, Work<'a>) {
-    let mut work = Work::new(run, now, world, cfg);
+    let mut work = Work::new(run, places, now, world, cfg);
     let reply = match input {
         Input::Tick => Ok(Reply::Applied),
         Input::Command(Command::Start) => start(run, &mut work),

@@ -367,6 +367,7 @@ pub fn clusters_to_observe(run: &UpdateRun, per_group: usize) -> Vec<ClusterReso
 /// further is made again with what it missed.
 pub fn clusters_to_start(
     run: &UpdateRun,
+    places: &super::Places,
     input: &super::Input,
     ahead: usize,
 ) -> Vec<ClusterResourceId> {
@@ -385,22 +386,26 @@ pub fn clusters_to_start(
         _ => std::collections::HashSet::new(),
     };
     let mut clusters = Vec::new();
-    for stage in run.stages.iter().filter(|s| !s.state.is_done()).take(2) {
+    let open = run
+        .stages
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.state.is_done());
+    for (s, stage) in open.take(2) {
         let mut anything_left = false;
-        for group in &stage.groups {
-            let mut next = next_of(group, retrying).peekable();
+        for (g, group) in stage.groups.iter().enumerate() {
+            // Settled members neither start nor hold a place: only the open ones are looked at.
+            let members = || super::changes::open_members(places, (s, g), group).map(|(_, m)| m);
+            let mut next = members().filter(|m| may_start(m, retrying)).peekable();
             anything_left |= next.peek().is_some();
-            let taken = group
-                .members
-                .iter()
+            let taken = members()
                 .filter(|m| m.state.in_flight() && !ending.contains(&m.name))
                 .count();
             // A member whose hop ends with more to go is looked at again for its next hop.
+            // (Its state first: a name is hashed only for a member with hops to go.)
             clusters.extend(
-                group
-                    .members
-                    .iter()
-                    .filter(|m| ending.contains(&m.name) && has_hops_to_go(m))
+                members()
+                    .filter(|m| has_hops_to_go(m) && ending.contains(&m.name))
                     .map(|m| m.cluster_resource_id.clone()),
             );
             let free = group.concurrency().saturating_sub(taken);
@@ -424,11 +429,16 @@ fn has_hops_to_go(member: &MemberRun) -> bool {
 
 /// The group's members that may still start, in order.
 fn next_of(group: &GroupRun, retrying: bool) -> impl Iterator<Item = &MemberRun> {
-    group.members.iter().filter(move |m| match m.state {
+    group.members.iter().filter(move |m| may_start(m, retrying))
+}
+
+/// Whether a member may still start (a failed one only when the run is being retried).
+fn may_start(member: &MemberRun, retrying: bool) -> bool {
+    match member.state {
         MemberState::NotStarted | MemberState::Pending { .. } => true,
         MemberState::Failed { .. } => retrying,
         MemberState::Upgrading { .. }
         | MemberState::Completed { .. }
         | MemberState::Skipped { .. } => false,
-    })
+    }
 }

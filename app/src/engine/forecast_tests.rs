@@ -126,7 +126,7 @@ fn a_member_waiting_for_its_window_is_expected_when_it_opens() {
 fn what_the_driver_observes_is_what_can_start_now() {
     let mut h = staged();
     let next = |h: &harness::Harness| -> Vec<String> {
-        let ids = clusters_to_start(&h.run, &Input::Tick, 1);
+        let ids = clusters_to_start(&h.run, &Places::of(&h.run), &Input::Tick, 1);
         let mut names: Vec<String> = h
             .run
             .members()
@@ -149,7 +149,7 @@ fn what_the_driver_observes_is_what_can_start_now() {
         attempt: 1,
         outcome: Outcome::Succeeded,
     };
-    let ids = clusters_to_start(&h.run, &report, 1);
+    let ids = clusters_to_start(&h.run, &Places::of(&h.run), &report, 1);
     assert_eq!(ids.len(), 1, "a2 (g1), not g2's nobody: {ids:?}");
     h.complete("b1");
     assert!(next(&h).is_empty(), "g2 has nobody left, g1 is full");

@@ -67,6 +67,8 @@ pub struct Harness {
     pub events: Vec<RunEvent>,
     pub effects: Vec<Effect>,
     pub wake_at: Option<Timestamp>,
+    /// Kept across decisions as the runtime keeps it: settled after each one that stands.
+    pub places: Places,
 }
 
 impl Harness {
@@ -87,6 +89,7 @@ impl Harness {
             placement: BTreeMap::new(),
         };
         Self {
+            places: Places::of(&run),
             run,
             world,
             now,
@@ -97,13 +100,22 @@ impl Harness {
         }
     }
 
+    /// Decides in place, as the runtime does (the properties compare it with [`decide`]).
     pub fn input(&mut self, input: Input) -> Result<Reply, Rejection> {
-        let decision = decide(&self.run, input, self.now, &self.world, &self.cfg)?;
-        self.run = decision.run;
-        self.events.extend(decision.events);
-        self.effects.extend(decision.effects);
-        self.wake_at = decision.wake_at;
-        Ok(decision.reply)
+        let decided = decide_in_place(
+            &mut self.run,
+            &self.places,
+            input,
+            self.now,
+            &self.world,
+            &self.cfg,
+        )?;
+        let changed = decided.changed.iter().map(|(place, _)| *place);
+        self.places.settle(&self.run, changed);
+        self.events.extend(decided.events);
+        self.effects.extend(decided.effects);
+        self.wake_at = decided.wake_at;
+        Ok(decided.reply)
     }
 
     pub fn command(&mut self, command: Command) -> Result<Reply, Rejection> {

@@ -220,6 +220,7 @@ fn next_pass(h: &Harness, spec: &RunSpec, hop: RunHop) -> Harness {
     let (run, _) = create_pass(&name, &name, &snapshot, spec.clone(), hop, h.now, &h.cfg)
         .expect("the pass is valid");
     Harness {
+        places: super::Places::of(&run),
         run,
         world: super::harness::TestWorld {
             catalog: h.world.catalog.clone(),

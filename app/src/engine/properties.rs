@@ -281,9 +281,9 @@ fn check_invariants(run: &UpdateRun) -> Result<(), TestCaseError> {
 /// a rejection, leaves the run exactly as it was.
 fn check_in_place(h: &Harness, input: &Input) -> Result<(), TestCaseError> {
     let mut run = h.run.clone();
-    let places = Places::of(&run);
+    // The index kept across decisions, against a copy decided with a fresh one.
     let copied = decide(&h.run, input.clone(), h.now, &h.world, &h.cfg);
-    let decided = decide_in_place(&mut run, &places, input.clone(), h.now, &h.world, &h.cfg);
+    let decided = decide_in_place(&mut run, &h.places, input.clone(), h.now, &h.world, &h.cfg);
     let decided = match (decided, copied) {
         (Ok(decided), Ok(copied)) => {
             prop_assert_eq!(&run, &copied.run);
@@ -390,11 +390,14 @@ proptest! {
                         prop_assert!(again.effects.is_empty(), "a repeat started {:?}", again.effects);
                     }
                     h.run = first.run;
+                    h.places.settle(&h.run, first.changed.iter().copied());
                     h.effects.extend(first.effects);
                     h.wake_at = first.wake_at;
                 }
             }
             check_invariants(&h.run)?;
+            // Settled after each decision, the index is what one made afresh would be.
+            prop_assert_eq!(&h.places, &Places::of(&h.run));
         }
         drive_to_end(&mut h);
         check_invariants(&h.run)?;

@@ -76,11 +76,23 @@ fn log_events(events: &[app::model::run::RunEvent]) {
 }
 
 /// Members of the stages that have started and not finished: where members wait.
-fn started_members(run: &UpdateRun) -> impl Iterator<Item = &app::model::run::MemberRun> {
+fn started_members<'r>(
+    run: &'r UpdateRun,
+    places: &'r Places,
+) -> impl Iterator<Item = &'r app::model::run::MemberRun> {
+    // Settled members (completed, skipped) wait for nothing: each group's open ones only.
+    let open = move |(s, stage): (usize, &'r app::model::run::StageRun)| {
+        stage
+            .groups
+            .iter()
+            .enumerate()
+            .flat_map(move |(g, group)| group.members[places.open_from((s, g), group)..].iter())
+    };
     run.stages
         .iter()
-        .filter(|s| !matches!(s.state, StageState::NotStarted) && !s.state.is_done())
-        .flat_map(|s| s.groups.iter().flat_map(|g| g.members.iter()))
+        .enumerate()
+        .filter(|(_, s)| !matches!(s.state, StageState::NotStarted) && !s.state.is_done())
+        .flat_map(open)
 }
 
 /// One cluster of each provider the run's members belong to: enough to ask for the catalog of
@@ -519,7 +531,7 @@ impl Driver {
                 .await
                 .map_err(provider_error)?,
         );
-        let mut needed = clusters_to_start(&self.stored.run, &input, OBSERVE_AHEAD);
+        let mut needed = clusters_to_start(&self.stored.run, &self.places, &input, OBSERVE_AHEAD);
         let mut round = 0;
         let decided = loop {
             round += 1;
@@ -571,6 +583,8 @@ impl Driver {
             .collect();
         self.rt.observations.forget(&released);
         self.rt.released(&released);
+        // Kept now: the groups move past the members this decision settled.
+        (self.places).settle(&self.stored.run, decided.changed.iter().map(|(p, _)| *p));
         for (place, _) in &decided.changed {
             match self
                 .stored
@@ -711,7 +725,7 @@ impl Driver {
     /// Members wait for clusters the provider could not observe: observe them again later,
     /// backing off while that keeps failing.
     fn note_unobserved(&mut self) {
-        let waiting = started_members(&self.stored.run).find(|m| {
+        let waiting = started_members(&self.stored.run, &self.places).find(|m| {
             matches!(
                 m.state,
                 MemberState::Pending {
@@ -751,7 +765,7 @@ impl Driver {
     /// Registers the run as waiting for the clusters its pending members wait for; looks again
     /// at once if one was released since the leases were read.
     fn wait_for_held_clusters(&mut self, releases_seen: u64) {
-        let held: Vec<ClusterResourceId> = started_members(&self.stored.run)
+        let held: Vec<ClusterResourceId> = started_members(&self.stored.run, &self.places)
             .filter(|m| {
                 matches!(
                     m.state,

@@ -249,7 +249,12 @@ async fn sqlite_pool(url: &str, create: bool, connections: u32) -> StoreResult<A
             .idle_timeout(None)
             .max_lifetime(None)
     } else {
-        options.max_connections(connections)
+        // A connection to a local file does not drop away between uses: a ping before each
+        // (sqlx's default, a round trip to the connection's thread) would only add to every
+        // transaction.
+        options
+            .max_connections(connections)
+            .test_before_acquire(false)
     };
     Ok(options.connect(&url).await?)
 }
