@@ -331,13 +331,7 @@ impl Planner<'_> {
     }
 
     fn still_to_go(&self, member: &MemberRun) -> bool {
-        match member.state {
-            MemberState::NotStarted | MemberState::Pending { .. } => true,
-            MemberState::Failed { .. } => self.retrying,
-            MemberState::Upgrading { .. }
-            | MemberState::Completed { .. }
-            | MemberState::Skipped { .. } => false,
-        }
+        may_start(member, self.retrying)
     }
 }
 

@@ -584,7 +584,8 @@ impl Driver {
         self.rt.observations.forget(&released);
         self.rt.released(&released);
         // Kept now: the groups move past the members this decision settled.
-        (self.places).settle(&self.stored.run, decided.changed.iter().map(|(p, _)| *p));
+        let settled = decided.changed.iter().map(|(place, _)| *place);
+        self.places.settle(&self.stored.run, settled);
         for (place, _) in &decided.changed {
             match self
                 .stored
