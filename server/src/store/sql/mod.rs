@@ -94,7 +94,11 @@ impl SqlStore {
         let mut store = Self::on(pool, backend);
         if backend == Backend::Sqlite && !is_memory(url) {
             store.writer = sqlite_pool(url, false, 1).await?;
-            let checkpoints = checkpoints::Checkpointer::start(store.pool.clone());
+            let checkpoints = checkpoints::Checkpointer::start(
+                store.pool.clone(),
+                store.writer.clone(),
+                checkpoints::Policy::SERVING,
+            );
             store._checkpoints = Some(Arc::new(checkpoints));
         }
         Ok(store)
@@ -232,10 +236,11 @@ async fn sqlite_pool(url: &str, create: bool, connections: u32) -> StoreResult<A
             )
             .await?;
             // Commits no longer checkpoint the log at 1,000 pages: a task does, beside them.
-            // The log file is cut back to 64 MB after a checkpoint that let it grow past that.
+            // The log file is cut back after it started over, to what a restart lets it reach.
             let pragmas = format!(
-                "PRAGMA wal_autocheckpoint = {}; PRAGMA journal_size_limit = 67108864;",
-                checkpoints::BACKSTOP_PAGES
+                "PRAGMA wal_autocheckpoint = {}; PRAGMA journal_size_limit = {};",
+                checkpoints::BACKSTOP_PAGES,
+                checkpoints::KEPT_BYTES
             );
             conn.execute(AssertSqlSafe(pragmas)).await?;
             Ok(())
