@@ -359,6 +359,7 @@ pub struct HeldClusters {
 pub struct SimulatorSnapshot {
     pub catalog: Option<Catalog>,
     pub clusters: Vec<(ClusterName, SimCluster)>,
+    /// In no particular order.
     pub operations: Vec<SimOperation>,
     /// The number of the last change the snapshot holds.
     pub last_change: i64,

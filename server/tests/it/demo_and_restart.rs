@@ -186,6 +186,7 @@ async fn a_run_in_flight_before_uids_existed_finishes_without_a_second_upgrade()
         .await
         .unwrap();
     for statement in [
+        "CREATE INDEX sim_operations_by_start ON sim_operations (started_at)",
         "DROP TABLE resource_indices",
         "DROP TABLE resource_overrides",
         "DROP TABLE sim_resource_faults",
