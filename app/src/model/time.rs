@@ -92,6 +92,11 @@ impl Timestamp {
     }
 }
 
+/// Text written byte by byte from ASCII digits and punctuation (always valid UTF-8).
+pub(crate) fn ascii(bytes: &[u8]) -> &str {
+    std::str::from_utf8(bytes).unwrap_or_default()
+}
+
 /// Writes `n`'s last `slot.len()` decimal digits into `slot`, zero-padded.
 pub(crate) fn put_digits(slot: &mut [u8], mut n: u32) {
     for digit in slot.iter_mut().rev() {
@@ -104,7 +109,7 @@ impl fmt::Display for Timestamp {
     /// RFC 3339 in UTC with second precision, e.g. `2024-09-01T12:00:00Z`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.rfc3339_bytes() {
-            Some(text) => f.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?),
+            Some(text) => f.write_str(ascii(&text)),
             None => self.fmt_any_year(f),
         }
     }
@@ -113,10 +118,7 @@ impl fmt::Display for Timestamp {
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self.rfc3339_bytes() {
-            Some(text) => match std::str::from_utf8(&text) {
-                Ok(text) => s.serialize_str(text),
-                Err(_) => s.collect_str(self),
-            },
+            Some(text) => s.serialize_str(ascii(&text)),
             None => s.collect_str(self),
         }
     }

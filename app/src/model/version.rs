@@ -68,7 +68,7 @@ impl KubernetesVersion {
             crate::model::time::put_digits(&mut buffer[len..len + digits], part);
             len += digits;
         }
-        std::str::from_utf8(&buffer[..len]).unwrap_or_default()
+        crate::model::time::ascii(&buffer[..len])
     }
 }
 

@@ -223,7 +223,7 @@ fn is_memory(url: &str) -> bool {
 /// Temporary storage is kept in memory. A statement that writes many rows inside a transaction
 /// keeps a copy of the pages it changes (a statement journal), to undo itself alone if a
 /// constraint fails; past 64 KB SQLite moved that copy to a temporary file, created, written
-/// and deleted again on each step of a wide run (6% of a 10,000-member run's step).
+/// and deleted again on each step of a wide run (7% of the SQLite thread's time).
 async fn sqlite_pool(url: &str, create: bool, connections: u32) -> StoreResult<AnyPool> {
     let memory = is_memory(url);
     let url = if memory || url.contains("mode=") || !create {
