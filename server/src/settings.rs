@@ -390,11 +390,12 @@ mod tests {
             "{base}[providers.secrets]\nTOKEN = {{ env = \"DRYDOCK_TEST_SURELY_UNSET\" }}"
         ));
         assert!(missing.contains("DRYDOCK_TEST_SURELY_UNSET"), "{missing}");
-        let dir = std::env::temp_dir().join(format!("drydock-secret-{}", std::process::id()));
-        std::fs::write(&dir, "s3cr3t-value\n").unwrap();
+        let dir = crate::test_support::ScratchDir::new("secret");
+        let secret = dir.join("token");
+        std::fs::write(&secret, "s3cr3t-value\n").unwrap();
         let settings = Settings::parse(&format!(
             "{base}[providers.secrets]\nTOKEN = {{ file = \"{}\" }}",
-            dir.display()
+            secret.display()
         ))
         .unwrap();
         let ProviderSettings::Exec(lab) = &settings.providers[0] else {
@@ -405,6 +406,5 @@ mod tests {
             !format!("{settings:?}").contains("s3cr3t"),
             "Debug shows where, not what"
         );
-        std::fs::remove_file(dir).unwrap();
     }
 }

@@ -250,13 +250,14 @@ mod tests {
     const SUB: &str = "00000000-0000-0000-0000-0000000000AA";
 
     fn parse(extra: &str) -> Result<Settings, String> {
-        let dir = std::env::temp_dir().join(format!("drydock-aks-{}", std::process::id()));
-        std::fs::write(&dir, "s3cr3t\n").unwrap();
+        let dir = crate::test_support::ScratchDir::new("aks-settings");
+        let secret = dir.join("secret");
+        std::fs::write(&secret, "s3cr3t\n").unwrap();
         let text = format!(
             "[[providers]]\nname = \"azure\"\nkind = \"aks\"\nsubscriptions = [\"{SUB}\"]\n\
              credential = \"client_secret\"\ntenant_id = \"t\"\nclient_id = \"c\"\n\
              client_secret = {{ file = \"{}\" }}\n{extra}",
-            dir.display()
+            secret.display()
         );
         Settings::parse(&text).map_err(|e| format!("{e:#}"))
     }

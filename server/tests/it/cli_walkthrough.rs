@@ -90,8 +90,8 @@ fn versions(served: &Served) -> Vec<String> {
 #[test]
 fn the_seed_walkthrough_works_from_the_command_line() {
     let served = serve("5000");
-    let stages_file =
-        std::env::temp_dir().join(format!("example-stages-{}.json", std::process::id()));
+    let dir = common::temp_dir("cli-walkthrough");
+    let stages_file = dir.join("example-stages.json");
     let stages = json!({"stages": [
         {"name": "stage1", "groups": [{"name": "group-1a"}, {"name": "group-1b"}], "afterStageWaitInSeconds": 3600},
         {"name": "stage2", "groups": [{"name": "group-2a"}, {"name": "group-2b"}]}
@@ -364,14 +364,13 @@ fn the_seed_walkthrough_works_from_the_command_line() {
         &served,
         &["updaterun", "delete", "-f", "demo", "-n", "run-1"],
     );
-    let _ = std::fs::remove_file(stages_file);
 }
 
 #[test]
 fn a_gate_is_listed_shown_and_approved_from_the_command_line() {
     let served = serve("5000");
-    let stages_file =
-        std::env::temp_dir().join(format!("gated-stages-{}.json", std::process::id()));
+    let dir = common::temp_dir("cli-gates");
+    let stages_file = dir.join("gated-stages.json");
     let stages = json!({"stages": [{"name": "canary", "groups": [{"name": "group-1a"}],
         "beforeGates": [{"displayName": "Canary window agreed", "type": "Approval"}]}]});
     std::fs::write(&stages_file, stages.to_string()).unwrap();
@@ -473,7 +472,6 @@ fn a_gate_is_listed_shown_and_approved_from_the_command_line() {
     let gates = &done["properties"]["status"]["stages"][0]["beforeGates"];
     assert_eq!(gates[0]["gateId"], "gated.canary.before");
     assert_eq!(gates[0]["status"]["state"], "Completed");
-    std::fs::remove_file(&stages_file).ok();
 }
 
 #[test]
@@ -630,5 +628,4 @@ fn resources_are_applied_from_files_and_placed_from_the_command_line() {
         placed["properties"]["status"]["conditions"]["Available"], 3,
         "{placed}"
     );
-    std::fs::remove_dir_all(dir).ok();
 }

@@ -101,5 +101,4 @@ async fn the_bundle_goes_out_as_gzipped_at_build_time() {
     assert_eq!(encoding(&plain), None);
     let body = plain.into_body().collect().await.unwrap().to_bytes();
     assert_eq!(body, wasm);
-    std::fs::remove_dir_all(site).ok();
 }

@@ -7,7 +7,8 @@ use serde_json::Value;
 #[test]
 fn json_logs_are_one_object_a_line_naming_the_run() {
     let db = common::temp_db();
-    let log_path = common::temp_dir("logs").join("server.log");
+    let dir = common::temp_dir("logs");
+    let log_path = dir.join("server.log");
     let log = std::fs::File::create(&log_path).unwrap();
     let port = common::free_port();
     let args = [

@@ -185,7 +185,6 @@ fn a_store_moved_by_export_and_import_answers_the_same_on_either_back_end() {
     let dir = common::temp_dir("portable");
     let source = common::temp_db();
     round_trip(&source, &dir);
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]
@@ -198,7 +197,6 @@ fn from_sqlite_to_postgresql() {
         &format!("sqlite://{}", dir.join("source.db").display()),
         &dir,
     );
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]
@@ -254,5 +252,4 @@ fn bad_files_and_full_databases_are_refused_and_change_nothing() {
     let out = drydock(&["export", "--database-url", &url, "--file", "-"]);
     assert!(!out.status.success());
     assert!(!missing.exists(), "export created {missing:?}");
-    std::fs::remove_dir_all(dir).ok();
 }

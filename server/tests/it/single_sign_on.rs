@@ -47,7 +47,7 @@ fleet = "demo"
     args.auth.mode = server::auth::AuthMode::Builtin;
     args.auth.admin_password = Some(ADMIN_PASSWORD.into());
     args.config = Some(config);
-    common::start_built(&args).await
+    common::start_built(&args).await.keeping(dir)
 }
 
 /// Every `Set-Cookie` of a reply, as `name=value`.

@@ -137,5 +137,4 @@ async fn what_the_store_keeps_matches_the_snapshot() {
         "what is stored changed (line, now, snapshot): {first_difference:?}; if on purpose, \
          see this file's header"
     );
-    std::fs::remove_dir_all(dir).ok();
 }

@@ -264,8 +264,7 @@ mod tests {
     #[test]
     fn rs256_tokens_verify_with_the_modulus_and_exponent() {
         // An RSA key made by openssl, as identity providers' usually are.
-        let dir = std::env::temp_dir().join(format!("drydock-jwt-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::test_support::ScratchDir::new("jwt");
         let path = dir.join("rsa.der");
         let made = std::process::Command::new("openssl")
             .args([
@@ -311,6 +310,5 @@ mod tests {
         assert_eq!(verify(&token, &keys).unwrap()["sub"], "r");
         let as_ps256 = token.replacen(&b64(br#"{"alg":"RS256"}"#), &b64(br#"{"alg":"PS256"}"#), 1);
         assert_eq!(verify(&as_ps256, &keys), Err(JwtError::BadSignature));
-        std::fs::remove_dir_all(dir).ok();
     }
 }

@@ -260,8 +260,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_call_past_its_timeout_is_stopped_with_what_it_started() {
-        let dir = std::env::temp_dir().join(format!("drydock-exec-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::test_support::ScratchDir::new("exec");
         let pid_file = dir.join("pid");
         let slow = shell(
             &format!("sleep 30 & echo $! > {}; wait", pid_file.display()),
@@ -292,6 +291,5 @@ mod tests {
             .map(|s| s.contains(") Z "))
             .unwrap_or(true);
         assert!(!alive || zombie, "the command's own child was stopped too");
-        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -98,8 +98,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_log_written_without_pause_is_started_over_instead_of_growing() {
-        let dir = std::env::temp_dir().join(format!("drydock-wal-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::test_support::ScratchDir::new("wal");
         let path = dir.join("busy.db");
         let url = format!("sqlite://{}", path.display());
         let (readers, _) = super::super::pool(&url, true).await.unwrap();
@@ -131,6 +130,5 @@ mod tests {
             largest < 8 << 20,
             "the log grew to {largest} bytes instead of starting over past 256 pages"
         );
-        std::fs::remove_dir_all(&dir).ok();
     }
 }

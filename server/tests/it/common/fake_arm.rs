@@ -65,6 +65,8 @@ enum Change {
 pub struct FakeArm {
     pub url: String,
     pub world: Arc<Mutex<World>>,
+    /// The directories of the configurations written for this fake, removed with it.
+    configs: Mutex<Vec<super::TestDir>>,
 }
 
 impl FakeArm {
@@ -88,7 +90,11 @@ impl FakeArm {
             },
         );
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Self { url, world }
+        Self {
+            url,
+            world,
+            configs: Mutex::default(),
+        }
     }
 
     pub fn id(name: &str) -> String {
@@ -141,10 +147,10 @@ impl FakeArm {
 
     /// The same with the provider's default caching, and `extra` settings.
     pub fn config_with(&self, extra: &str) -> std::path::PathBuf {
-        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let dir = std::env::temp_dir().join(format!("drydock-aks-{}-{n}", std::process::id()));
-        self.config_in(&dir, extra)
+        let dir = super::temp_dir("aks");
+        let config = self.config_in(&dir, extra);
+        self.configs.lock().unwrap().push(dir);
+        config
     }
 
     /// The configuration (and its secret file) written in `dir`.

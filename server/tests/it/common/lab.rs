@@ -13,14 +13,8 @@ pub const TO: &str = "1.30.0";
 const TOKEN: &str = "lab-token-not-to-be-shown";
 
 pub struct Lab {
-    pub dir: PathBuf,
+    pub dir: super::TestDir,
     pub config: PathBuf,
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }
 
 fn script() -> PathBuf {

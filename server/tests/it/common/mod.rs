@@ -25,6 +25,9 @@ pub struct TestServer {
     pub router: Router,
     pub clock: Arc<ManualClock>,
     pub built: server::Built,
+    /// Directories the server reads while it runs (its configuration and secret files),
+    /// removed with it.
+    kept: Vec<TestDir>,
 }
 
 pub fn args(database_url: &str, demo: bool) -> ServeArgs {
@@ -100,11 +103,7 @@ pub async fn as_(
 pub async fn start_built(args: &ServeArgs) -> TestServer {
     let clock = Arc::new(ManualClock::new(START));
     let built = server::build(args, Some(clock.clone())).await.unwrap();
-    TestServer {
-        router: built.router.clone(),
-        clock,
-        built,
-    }
+    TestServer::of(built, clock)
 }
 
 /// 2024-09-01T00:00:00Z, a Sunday.
@@ -115,11 +114,7 @@ pub async fn start_with(database_url: &str, demo: bool) -> TestServer {
     let built = server::build(&args(database_url, demo), Some(clock.clone()))
         .await
         .unwrap();
-    TestServer {
-        router: built.router.clone(),
-        clock,
-        built,
-    }
+    TestServer::of(built, clock)
 }
 
 pub async fn start() -> TestServer {
@@ -129,7 +124,7 @@ pub async fn start() -> TestServer {
 /// A fresh SQLite file for tests that restart the server, in a directory of its own that is
 /// removed when the test ends (it derefs to the database URL).
 pub struct TempDb {
-    dir: std::path::PathBuf,
+    _dir: TestDir,
     url: String,
 }
 
@@ -140,14 +135,24 @@ impl std::ops::Deref for TempDb {
     }
 }
 
-impl Drop for TempDb {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+/// A fresh directory for one test (`what` says what for, in its name), removed with all it
+/// holds when dropped, so that running the suite again and again does not fill `/tmp`.
+pub struct TestDir(std::path::PathBuf);
+
+impl std::ops::Deref for TestDir {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
     }
 }
 
-/// A fresh directory for one test (`what` says what for, in its name).
-pub fn temp_dir(what: &str) -> std::path::PathBuf {
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+pub fn temp_dir(what: &str) -> TestDir {
     static N: AtomicUsize = AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
         "drydock-{what}-{}-{}",
@@ -155,7 +160,7 @@ pub fn temp_dir(what: &str) -> std::path::PathBuf {
         N.fetch_add(1, Ordering::SeqCst)
     ));
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    TestDir(dir)
 }
 
 pub fn temp_db() -> TempDb {
@@ -164,7 +169,7 @@ pub fn temp_db() -> TempDb {
         Some(server) => fresh_postgres_database(&server),
         None => format!("sqlite://{}", dir.join("drydock.db").display()),
     };
-    TempDb { dir, url }
+    TempDb { _dir: dir, url }
 }
 
 /// The PostgreSQL server the suite runs on when `DRYDOCK_TEST_POSTGRES` names one
@@ -334,6 +339,21 @@ impl Reply {
 }
 
 impl TestServer {
+    fn of(built: server::Built, clock: Arc<ManualClock>) -> Self {
+        TestServer {
+            router: built.router.clone(),
+            clock,
+            built,
+            kept: Vec::new(),
+        }
+    }
+
+    /// This server, keeping `dir` until it is dropped.
+    pub fn keeping(mut self, dir: TestDir) -> Self {
+        self.kept.push(dir);
+        self
+    }
+
     pub async fn send(
         &self,
         method: &str,
@@ -470,11 +490,7 @@ pub async fn start_configured(config: &std::path::Path) -> FastServer {
     let mut args = args("sqlite::memory:", false);
     args.config = Some(config.to_owned());
     let built = server::build(&args, None).await.unwrap();
-    FastServer(TestServer {
-        router: built.router.clone(),
-        clock: Arc::new(ManualClock::new(START)),
-        built,
-    })
+    FastServer(TestServer::of(built, Arc::new(ManualClock::new(START))))
 }
 
 /// A server whose fleet time runs `scale` times faster than real time (no manual clock).
@@ -487,11 +503,7 @@ pub async fn start_fast(database_url: &str, demo: bool, scale: f64) -> FastServe
 /// A server built from `args` as `drydock serve` would (its clock scaled, not manual).
 pub async fn start_fast_with(args: &ServeArgs) -> FastServer {
     let built = server::build(args, None).await.unwrap();
-    FastServer(TestServer {
-        router: built.router.clone(),
-        clock: Arc::new(ManualClock::new(START)),
-        built,
-    })
+    FastServer(TestServer::of(built, Arc::new(ManualClock::new(START))))
 }
 
 /// A test server on a scaled clock (its `clock` field is unused).
