@@ -65,8 +65,17 @@ enum Change {
 pub struct FakeArm {
     pub url: String,
     pub world: Arc<Mutex<World>>,
-    /// The directories of the configurations written for this fake, removed with it.
-    configs: Mutex<Vec<super::TestDir>>,
+    /// The directories of the configurations written for this fake, removed with it (a path,
+    /// not the suite's `TestDir`: the browser tests' example builds this file on its own).
+    configs: Mutex<Vec<std::path::PathBuf>>,
+}
+
+impl Drop for FakeArm {
+    fn drop(&mut self) {
+        for dir in self.configs.get_mut().unwrap().drain(..) {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
 }
 
 impl FakeArm {
@@ -147,7 +156,9 @@ impl FakeArm {
 
     /// The same with the provider's default caching, and `extra` settings.
     pub fn config_with(&self, extra: &str) -> std::path::PathBuf {
-        let dir = super::temp_dir("aks");
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("drydock-aks-{}-{n}", std::process::id()));
         let config = self.config_in(&dir, extra);
         self.configs.lock().unwrap().push(dir);
         config
