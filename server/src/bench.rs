@@ -46,6 +46,11 @@ pub struct BenchArgs {
     /// `drydock serve` to show (the browser tests' 100,000-member pages).
     #[arg(long)]
     pub set_up_only: bool,
+    /// Start the runs a `--set-up-only` bench left in the database (given the same sizes)
+    /// instead of setting them up: the run alone, measured again from a copy of the file
+    /// without the setup's minutes (a run changes the file).
+    #[arg(long, conflicts_with = "set_up_only")]
+    pub already_set_up: bool,
 }
 
 /// Fleet time runs this much faster than real time, so timestamps (whole fleet milliseconds)
@@ -72,8 +77,21 @@ fn peak_memory_mib() -> f64 {
     kib.unwrap_or(0.0) / 1024.0
 }
 
-/// The scratch database, emptied: its URL.
+/// The scratch database, emptied (unless it is `--already-set-up`): its URL.
 async fn scratch_database(args: &BenchArgs) -> anyhow::Result<String> {
+    if args.already_set_up {
+        return match &args.postgres {
+            Some(url) => Ok(url.clone()),
+            None => {
+                anyhow::ensure!(
+                    std::path::Path::new(&args.database).is_file(),
+                    "--already-set-up needs the database a --set-up-only bench left: {} is not there",
+                    args.database
+                );
+                Ok(format!("sqlite://{}", args.database))
+            }
+        };
+    }
     if let Some(url) = &args.postgres {
         anyhow::ensure!(
             crate::store::Backend::of(url)? == crate::store::Backend::Postgres,
@@ -151,7 +169,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             simulator: &simulator,
             clock: &*clock,
         };
-        set_up_fleet(&world, &args, &fleet, r, (&catalog, &region, from, to)).await?;
+        if !args.already_set_up {
+            set_up_fleet(&world, &args, &fleet, r, (&catalog, &region, from, to)).await?;
+        }
         fleets.push(fleet);
     }
     let groups = args.stages * args.groups_per_stage;

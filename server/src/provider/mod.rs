@@ -21,6 +21,7 @@ use app::model::cluster::ClusterState;
 use app::model::member::ClusterResourceId;
 use app::model::target::{UpgradeProgress, UpgradeTarget};
 use app::model::time::Timestamp;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
@@ -231,6 +232,17 @@ pub trait Provider: Send + Sync + 'static {
         &self,
         clusters: &[ClusterResourceId],
     ) -> Vec<Result<ClusterState, ProviderError>>;
+
+    /// [`Provider::observe`], each state shared rather than owned: what the runtime keeps of
+    /// its observations. A provider that holds its clusters' states (the simulator) hands out
+    /// its own instead of copying each.
+    async fn observe_shared(
+        &self,
+        clusters: &[ClusterResourceId],
+    ) -> Vec<Result<Arc<ClusterState>, ProviderError>> {
+        let observed = self.observe(clusters).await;
+        observed.into_iter().map(|o| o.map(Arc::new)).collect()
+    }
 
     /// Clusters this provider can see, for discovery when joining members.
     async fn known_clusters(&self) -> Result<Vec<ClusterResourceId>, ProviderError>;

@@ -180,6 +180,20 @@ impl Providers {
         .await
     }
 
+    /// [`Providers::observe`], each state shared (see [`Provider::observe_shared`]).
+    pub async fn observe_shared(
+        &self,
+        clusters: &[ClusterResourceId],
+    ) -> Vec<Result<Arc<ClusterState>, ProviderError>> {
+        self.batched(
+            "observe",
+            clusters,
+            |c| c,
+            |provider, ids| async move { provider.observe_shared(&ids).await },
+        )
+        .await
+    }
+
     /// Starts upgrades on clusters of any providers, one batch per provider.
     pub async fn start_upgrades(
         &self,

@@ -196,7 +196,10 @@ pub async fn put_cluster(
         .put_cluster(&name, state.clone(), faults)
         .await
         .map_err(simulator_error)?;
-    let cluster = SimCluster { state, faults };
+    let cluster = SimCluster {
+        state: std::sync::Arc::new(state),
+        faults,
+    };
     Ok(put_response(created, &self::cluster(&name, &cluster)))
 }
 

@@ -8,6 +8,7 @@ use app::model::cluster::ClusterState;
 use app::model::member::ClusterResourceId;
 use app::model::target::UpgradeTarget;
 use app::model::time::Timestamp;
+use std::sync::Arc;
 
 /// What the runtime makes of one in-flight attempt's operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +49,7 @@ pub(super) fn mismatch(asked: &Asked<'_>, operation: &Operation) -> Option<Strin
 pub(super) async fn judge<F, Fut>(asked: &Asked<'_>, operation: &Operation, observe: F) -> Verdict
 where
     F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<ClusterState, ProviderError>>,
+    Fut: std::future::Future<Output = Result<Arc<ClusterState>, ProviderError>>,
 {
     if let Some(why) = mismatch(asked, operation) {
         return Verdict::Finished(Outcome::Failed { message: why });
@@ -152,7 +153,7 @@ mod tests {
             target: &target,
         };
         let observed = cluster(now_runs);
-        judge(&asked, op, || async { Ok(observed) }).await
+        judge(&asked, op, || async { Ok(Arc::new(observed)) }).await
     }
 
     fn failed_with(verdict: &Verdict, words: &str) -> bool {

@@ -537,8 +537,13 @@ impl Driver {
             round += 1;
             // Read with the observations, for the same clusters: a decision may start only
             // those it has seen.
-            let holders = Arc::new(self.clusters_held_by_others(&needed).await?);
-            let observed = self.rt.observations.of(&self.rt.providers, &needed).await;
+            // Together: the leases are read on a connection's thread while the provider is
+            // asked.
+            let (holders, observed) = tokio::join!(
+                self.clusters_held_by_others(&needed),
+                self.rt.observations.of(&self.rt.providers, &needed)
+            );
+            let holders = Arc::new(holders?);
             let plan = self.placement_plan().await;
             let world = ObservedWorld::new(catalog.clone(), observed, holders).with_plan(plan);
             let now = self.rt.clock.now();

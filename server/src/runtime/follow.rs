@@ -18,6 +18,7 @@ use app::model::run::MemberState;
 use app::model::target::UpgradeTarget;
 use app::model::time::Timestamp;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The longest a provider's "look again then" is followed before asking anyway (real time).
@@ -327,12 +328,11 @@ impl Driver {
             })
             .map(|(asked, _)| asked.cluster.clone())
             .collect();
-        let observed = self.rt.providers.observe(&to_check).await;
-        let mut seen: HashMap<ClusterResourceId, Result<ClusterState, ProviderError>> =
+        let observed = self.rt.providers.observe_shared(&to_check).await;
+        let mut seen: HashMap<ClusterResourceId, Result<Arc<ClusterState>, ProviderError>> =
             HashMap::new();
         for (cluster, observed) in to_check.into_iter().zip(observed) {
-            let shared = observed.clone().map(std::sync::Arc::new);
-            self.rt.observations.record(&cluster, shared);
+            self.rt.observations.record(&cluster, observed.clone());
             seen.insert(cluster, observed);
         }
         let mut looks = Vec::with_capacity(flights.len());

@@ -95,10 +95,9 @@ impl Observations {
         if stale.is_empty() {
             return known;
         }
-        let answers = providers.observe(&stale).await;
+        let answers = providers.observe_shared(&stale).await;
         let mut entries = self.lock();
         for (cluster, observed) in stale.into_iter().zip(answers) {
-            let observed = observed.map(Arc::new);
             Self::put(&mut entries, &cluster, observed.clone());
             known.insert(cluster, observed);
         }

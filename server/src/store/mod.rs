@@ -300,7 +300,10 @@ pub trait FleetStore: Send + Sync + 'static {
 /// A simulated cluster: what it runs, and the failures to inject into its operations.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimCluster {
-    pub state: ClusterState,
+    /// Shared with the observations the simulator hands out (a run observes the same clusters
+    /// several times a step; copying each, node pools and all, was a tenth of a wide step's
+    /// CPU): a change copies it first (`Arc::make_mut`) while an observation still holds it.
+    pub state: std::sync::Arc<ClusterState>,
     pub faults: Faults,
 }
 

@@ -115,6 +115,43 @@ async fn an_upgrade_runs_for_a_while_then_the_cluster_runs_the_target() {
     );
 }
 
+/// Observations are shared with the simulator's own state, not copied: an upgrade must copy
+/// the cluster before changing it, so what a run observed earlier stays what it saw.
+#[tokio::test]
+async fn an_observation_keeps_what_the_cluster_ran_when_it_was_made() {
+    let s = common::start().await;
+    let (from, to) = versions(&s).await;
+    s.sim_cluster("aks-1", "eastus", &from).await;
+    let sim = &s.built.simulator;
+    let before = sim.observe_shared(&[id("aks-1")]).await.remove(0).unwrap();
+    let operation = sim
+        .start_upgrade(&request("run/aks-1/1", "aks-1", &from, &to))
+        .await
+        .unwrap();
+    let OperationStatus::Running {
+        look_again_at: Some(ends_at),
+        ..
+    } = operation.status
+    else {
+        panic!("{operation:?}")
+    };
+    s.clock.advance(ends_at.millis() - common::START.millis());
+    let ended = sim.operation(&id("aks-1"), "run/aks-1/1").await.unwrap();
+    assert!(matches!(
+        ended.map(|o| o.status),
+        Some(OperationStatus::Succeeded)
+    ));
+    let after = sim.observe(&[id("aks-1")]).await.remove(0).unwrap();
+    assert_eq!(after.kubernetes_version.to_string(), to);
+    assert_eq!(after.node_pools[0].kubernetes_version.to_string(), to);
+    assert_eq!(
+        before.kubernetes_version.to_string(),
+        from,
+        "not changed under its holder"
+    );
+    assert_eq!(before.node_pools[0].kubernetes_version.to_string(), from);
+}
+
 #[tokio::test]
 async fn fail_next_fails_one_operation_with_a_message_and_changes_nothing() {
     let s = common::start().await;

@@ -285,7 +285,10 @@ impl SimulatedProvider {
                 regions.join(", ")
             )));
         }
-        let cluster = SimCluster { state, faults };
+        let cluster = SimCluster {
+            state: Arc::new(state),
+            faults,
+        };
         self.store.save_cluster(name, &cluster).await?;
         let mut created = false;
         self.write(|world| created = world.clusters.insert(name.clone(), cluster).is_none());
@@ -305,7 +308,7 @@ impl SimulatedProvider {
         &self,
         world: &World,
         id: &ClusterResourceId,
-    ) -> Result<ClusterState, ProviderError> {
+    ) -> Result<Arc<ClusterState>, ProviderError> {
         let name = id.as_simulated().ok_or_else(|| ProviderError::ForeignId {
             id: id.clone(),
             hint: FOREIGN_HINT.into(),
@@ -394,6 +397,17 @@ impl Provider for SimulatedProvider {
         &self,
         clusters: &[ClusterResourceId],
     ) -> Vec<Result<ClusterState, ProviderError>> {
+        let shared = self.observe_shared(clusters).await;
+        shared
+            .into_iter()
+            .map(|o| o.map(Arc::unwrap_or_clone))
+            .collect()
+    }
+
+    async fn observe_shared(
+        &self,
+        clusters: &[ClusterResourceId],
+    ) -> Vec<Result<Arc<ClusterState>, ProviderError>> {
         self.counts.add("observe");
         if let Err(error) = self.synced().await {
             return clusters.iter().map(|_| Err(error.clone())).collect();

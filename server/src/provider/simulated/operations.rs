@@ -290,7 +290,7 @@ impl SimulatedProvider {
 
     fn operation_in(&self, world: &World, operation_id: &str) -> Option<Operation> {
         world.operations.get(operation_id).map(|op| {
-            let cluster = world.clusters.get(&op.cluster).map(|c| &c.state);
+            let cluster = world.clusters.get(&op.cluster).map(|c| &*c.state);
             self.account(op, self.clock.now(), cluster)
         })
     }
@@ -325,7 +325,7 @@ impl SimulatedProvider {
                 .map(|(asked, answered)| {
                     answered?;
                     Ok(world.operations.get(&asked.operation_id).map(|op| {
-                        let cluster = world.clusters.get(&op.cluster).map(|c| &c.state);
+                        let cluster = world.clusters.get(&op.cluster).map(|c| &*c.state);
                         self.account(op, now, cluster)
                     }))
                 })
@@ -429,7 +429,7 @@ impl SimulatedProvider {
             .operations
             .values()
             .map(|op| {
-                let cluster = world.clusters.get(&op.cluster).map(|c| &c.state);
+                let cluster = world.clusters.get(&op.cluster).map(|c| &*c.state);
                 (op.clone(), self.evaluate(op, now, cluster))
             })
             .collect();

@@ -2,7 +2,7 @@
 //! starts a second upgrade there. Taken and given back inside `save_run`'s transaction.
 
 use super::corrupt;
-use super::statement::{ROWS_PER_STATEMENT, Statement};
+use super::statement::Statement;
 use crate::store::{Lease, StoreError, StoreResult};
 use app::engine::Effect;
 use app::model::member::ClusterResourceId;
@@ -37,47 +37,38 @@ pub fn lease_from_row(row: &AnyRow) -> StoreResult<Lease> {
     })
 }
 
-/// Takes the lease of every cluster an effect starts an upgrade on, a statement per thousand
-/// (each statement is a round trip to the database); `ClusterBusy` when another run holds one
-/// (the caller's transaction is then rolled back).
-pub async fn take(
-    tx: &mut Transaction<'_, Any>,
-    fleet: &FleetName,
-    run: &UpdateRun,
-    at: Timestamp,
-    effects: &[Effect],
-) -> StoreResult<()> {
-    for chunk in effects.chunks(ROWS_PER_STATEMENT) {
-        let mut insert = Statement::new(
-            "INSERT INTO cluster_leases (cluster, fleet, run, run_uid, member, operation_id, since) VALUES ",
-        );
-        insert.values(chunk, |row, effect| {
-            let Effect::StartUpgrade {
-                member,
-                cluster,
-                operation_id,
-                ..
-            } = effect;
-            row.bind(cluster.as_str().to_owned())
-                .bind(fleet.as_str().to_owned())
-                .bind(run.name.clone())
-                .bind(run.uid.clone())
-                .bind(member.as_str().to_owned())
-                .bind(operation_id.clone())
-                .bind(at.millis());
-        });
-        insert.push(" ON CONFLICT (cluster) DO NOTHING");
-        let taken = insert.query_for(tx).execute(&mut **tx).await?;
-        if taken.rows_affected() as usize != chunk.len() {
-            check_held_by_these(tx, chunk).await?;
-        }
-    }
-    Ok(())
+/// The statement that takes the lease of every cluster an effect starts an upgrade on (at
+/// most `ROWS_PER_STATEMENT`): a lease another run holds is left as it is, so fewer rows than
+/// effects means [`check_held_by_these`] decides.
+pub fn take(fleet: &FleetName, run: &UpdateRun, at: Timestamp, effects: &[Effect]) -> Statement {
+    let mut insert = Statement::new(
+        "INSERT INTO cluster_leases (cluster, fleet, run, run_uid, member, operation_id, since) VALUES ",
+    );
+    insert.values(effects, |row, effect| {
+        let Effect::StartUpgrade {
+            member,
+            cluster,
+            operation_id,
+            ..
+        } = effect;
+        row.bind(cluster.as_str().to_owned())
+            .bind(fleet.as_str().to_owned())
+            .bind(run.name.clone())
+            .bind(run.uid.clone())
+            .bind(member.as_str().to_owned())
+            .bind(operation_id.clone())
+            .bind(at.millis());
+    });
+    insert.push(" ON CONFLICT (cluster) DO NOTHING");
+    insert
 }
 
 /// Some leases were already there: fine if each is this very attempt's (a repeated commit),
 /// `ClusterBusy` for the first held by someone else.
-async fn check_held_by_these(tx: &mut Transaction<'_, Any>, effects: &[Effect]) -> StoreResult<()> {
+pub async fn check_held_by_these(
+    tx: &mut Transaction<'_, Any>,
+    effects: &[Effect],
+) -> StoreResult<()> {
     let mut select =
         Statement::new("SELECT cluster, operation_id FROM cluster_leases WHERE cluster IN (");
     select.list(effects.iter().map(|effect| {
@@ -105,19 +96,13 @@ async fn check_held_by_these(tx: &mut Transaction<'_, Any>, effects: &[Effect]) 
     Ok(())
 }
 
-/// Gives back the leases of members that are no longer upgrading.
-pub async fn give_back(
-    tx: &mut Transaction<'_, Any>,
-    run: &UpdateRun,
-    members: &[&MemberName],
-) -> StoreResult<()> {
-    for chunk in members.chunks(ROWS_PER_STATEMENT) {
-        let mut delete = Statement::new("DELETE FROM cluster_leases WHERE run_uid = ");
-        delete.bind(run.uid.clone());
-        delete.push(" AND member IN (");
-        delete.list(chunk.iter().map(|member| member.as_str().to_owned()));
-        delete.push(")");
-        delete.query_for(tx).execute(&mut **tx).await?;
-    }
-    Ok(())
+/// The statement that gives back the leases of members no longer upgrading (at most
+/// `ROWS_PER_STATEMENT`).
+pub fn give_back(run: &UpdateRun, members: &[&MemberName]) -> Statement {
+    let mut delete = Statement::new("DELETE FROM cluster_leases WHERE run_uid = ");
+    delete.bind(run.uid.clone());
+    delete.push(" AND member IN (");
+    delete.list(members.iter().map(|member| member.as_str().to_owned()));
+    delete.push(")");
+    delete
 }

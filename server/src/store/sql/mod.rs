@@ -15,6 +15,7 @@ mod journal;
 mod leases;
 mod members_cache;
 pub mod notify;
+mod pipeline;
 mod placements;
 pub mod portable;
 pub mod records;

@@ -34,27 +34,36 @@ pub async fn write(
     members: &[(Place, &MemberRun)],
 ) -> StoreResult<()> {
     for chunk in members.chunks(ROWS_PER_STATEMENT) {
-        let mut rows = Vec::with_capacity(chunk.len());
-        for ((s, g, i), member) in chunk {
-            let body =
-                records::to_text::<MemberRecord>(member).map_err(|e| corrupt("run member", e))?;
-            rows.push((*s as i64, *g as i64, *i as i64, body));
-        }
-        let mut insert =
-            Statement::new("INSERT INTO run_members (fleet, run, stage, grp, idx, body) VALUES ");
-        insert.values(rows, |row, (s, g, i, body)| {
-            row.bind(fleet.as_str().to_owned())
-                .bind(run.to_owned())
-                .bind(s)
-                .bind(g)
-                .bind(i)
-                .bind(body);
-        });
-        insert
-            .push(" ON CONFLICT (fleet, run, stage, grp, idx) DO UPDATE SET body = excluded.body");
+        let insert = upsert(fleet, run, chunk)?;
         insert.query_for(tx).execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// The statement that inserts or replaces `members`' rows (at most `ROWS_PER_STATEMENT`).
+pub fn upsert(
+    fleet: &FleetName,
+    run: &str,
+    members: &[(Place, &MemberRun)],
+) -> StoreResult<Statement> {
+    let mut rows = Vec::with_capacity(members.len());
+    for ((s, g, i), member) in members {
+        let body =
+            records::to_text::<MemberRecord>(member).map_err(|e| corrupt("run member", e))?;
+        rows.push((*s as i64, *g as i64, *i as i64, body));
+    }
+    let mut insert =
+        Statement::new("INSERT INTO run_members (fleet, run, stage, grp, idx, body) VALUES ");
+    insert.values(rows, |row, (s, g, i, body)| {
+        row.bind(fleet.as_str().to_owned())
+            .bind(run.to_owned())
+            .bind(s)
+            .bind(g)
+            .bind(i)
+            .bind(body);
+    });
+    insert.push(" ON CONFLICT (fleet, run, stage, grp, idx) DO UPDATE SET body = excluded.body");
+    Ok(insert)
 }
 
 /// Reads a run's members a stage at a time, each stage as one text: "grp idx body" per member,

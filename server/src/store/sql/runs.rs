@@ -2,18 +2,18 @@ use super::records::{self, EventRecord, RunRecord};
 use super::run_members;
 use super::statement::{ROWS_PER_STATEMENT, Statement};
 use super::{SqlStore, corrupt};
-use super::{drivers, leases};
+use super::{drivers, leases, pipeline};
 use crate::store::{
     CommandAnswer, Driving, Lease, RunChange, RunStore, StoreError, StoreResult, StoredCommand,
     StoredEvent, StoredRun,
 };
+use app::engine::Effect;
 use app::model::member::ClusterResourceId;
 use app::model::names::{FleetName, RunName};
-use app::model::run::{RunEvent, UpdateRun};
+use app::model::run::{MemberRun, Place, RunEvent, UpdateRun};
 use app::model::time::Timestamp;
-use sqlx::any::Any;
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row, Transaction};
 use std::time::Duration;
 
 fn run_from_row(row: &AnyRow) -> StoreResult<StoredRun> {
@@ -37,40 +37,76 @@ fn state_word(run: &UpdateRun) -> String {
 /// The transaction-level lock event writers take on PostgreSQL ("EVENTS" in ASCII).
 const EVENTS_LOCK: i64 = 0x4556_454e_5453;
 
-/// Appends a decision's events. Readers follow events by id (`?after=`, `Last-Event-ID`,
-/// webhooks), so ids must become visible in order: on PostgreSQL, where an identity is drawn at
-/// insert and transactions commit in any order, writers of events take one lock until they
-/// commit (SQLite has one writer at a time already).
-async fn append_events(
-    tx: &mut Transaction<'_, Any>,
+/// The statement that appends a decision's events (at most `ROWS_PER_STATEMENT`). Readers
+/// follow events by id (`?after=`, `Last-Event-ID`, webhooks), so ids must become visible in
+/// order: on PostgreSQL, where an identity is drawn at insert and transactions commit in any
+/// order, writers of events take [`events_lock`] until they commit (SQLite has one writer at a
+/// time already). Rows are inserted in the order given, so ids follow the events' order.
+fn events_insert(fleet: &FleetName, run: &str, events: &[RunEvent]) -> StoreResult<Statement> {
+    let mut rows = Vec::with_capacity(events.len());
+    for event in events {
+        let text = records::to_text::<EventRecord>(event).map_err(|e| corrupt("event", e))?;
+        rows.push((event.at.millis(), text));
+    }
+    let mut insert = Statement::new("INSERT INTO run_events (fleet, run, at, event) VALUES ");
+    insert.values(rows, |row, (at, text)| {
+        row.bind(fleet.as_str().to_owned())
+            .bind(run.to_owned())
+            .bind(at)
+            .bind(text);
+    });
+    Ok(insert)
+}
+
+/// PostgreSQL's lock that keeps event ids in commit order (see [`events_insert`]).
+fn events_lock() -> Statement {
+    let mut lock = Statement::new("SELECT pg_advisory_xact_lock(");
+    lock.bind(EVENTS_LOCK);
+    lock.push(")");
+    lock
+}
+
+/// What each statement of a run's save writes, for what its result says.
+enum Wrote<'a> {
+    /// The run's row: exactly one, or the run is not this writer's to save.
+    Run,
+    Members,
+    GaveBack,
+    /// Leases taken for these effects: as many rows, or some are held already.
+    Took(&'a [Effect]),
+    EventsLock,
+    Events,
+}
+
+/// A run's save after its row: the members it changed, the leases given back and taken, its
+/// events. Built lazily, a statement at a time, so each is made while the one before it runs.
+fn change_statements<'a>(
     backend: super::Backend,
-    fleet: &FleetName,
-    run: &str,
-    events: &[RunEvent],
-) -> StoreResult<()> {
-    if backend == super::Backend::Postgres && !events.is_empty() {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(EVENTS_LOCK)
-            .execute(&mut **tx)
-            .await?;
-    }
-    // Rows are inserted in the order given, so ids follow the events' order.
-    for chunk in events.chunks(ROWS_PER_STATEMENT) {
-        let mut rows = Vec::with_capacity(chunk.len());
-        for event in chunk {
-            let text = records::to_text::<EventRecord>(event).map_err(|e| corrupt("event", e))?;
-            rows.push((event.at.millis(), text));
-        }
-        let mut insert = Statement::new("INSERT INTO run_events (fleet, run, at, event) VALUES ");
-        insert.values(rows, |row, (at, text)| {
-            row.bind(fleet.as_str().to_owned())
-                .bind(run.to_owned())
-                .bind(at)
-                .bind(text);
-        });
-        insert.query_for(tx).execute(&mut **tx).await?;
-    }
-    Ok(())
+    fleet: &'a FleetName,
+    change: &'a RunChange<'_>,
+    members: &'a [(Place, &'a MemberRun)],
+    at: Timestamp,
+) -> impl Iterator<Item = StoreResult<(Wrote<'a>, Statement)>> + Send + 'a {
+    let run = change.run;
+    let members = members.chunks(ROWS_PER_STATEMENT).map(move |chunk| {
+        Ok((
+            Wrote::Members,
+            run_members::upsert(fleet, &run.name, chunk)?,
+        ))
+    });
+    let gave_back = (change.ended.chunks(ROWS_PER_STATEMENT))
+        .map(move |chunk| Ok((Wrote::GaveBack, leases::give_back(run, chunk))));
+    let took = (change.effects.chunks(ROWS_PER_STATEMENT))
+        .map(move |chunk| Ok((Wrote::Took(chunk), leases::take(fleet, run, at, chunk))));
+    let lock = (backend == super::Backend::Postgres && !change.events.is_empty())
+        .then(|| Ok((Wrote::EventsLock, events_lock())));
+    let events = (change.events.chunks(ROWS_PER_STATEMENT))
+        .map(move |chunk| Ok((Wrote::Events, events_insert(fleet, &run.name, chunk)?)));
+    members
+        .chain(gave_back)
+        .chain(took)
+        .chain(lock)
+        .chain(events)
 }
 
 impl SqlStore {
@@ -93,31 +129,58 @@ impl SqlStore {
             "UPDATE runs SET body = COALESCE($1, body), state = $2, version = version + 1, wake_at = $3 WHERE fleet = $4 AND name = $5 AND uid = $6 AND version = $7 AND {}",
             drivers::held(self.backend, "$8", "$9")
         );
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query(AssertSqlSafe(sql))
-            .bind(body)
-            .bind(state_word(run))
-            .bind(change.wake_at.map(Timestamp::millis))
-            .bind(fleet.as_str())
-            .bind(&run.name)
-            // A run deleted and created again under the same name starts at version 1 too: only
-            // the uid tells a stale writer from the run it loaded.
-            .bind(&previous.run.uid)
-            .bind(previous.etag)
-            .bind(&driving.replica)
-            .bind(driving.fence)
-            .execute(&mut *tx)
-            .await?;
-        if done.rows_affected() != 1 {
-            drop(tx);
-            return Err(self.why_not_saved(fleet, previous).await);
-        }
+        let mut update = Statement::new(&sql);
+        update.argument(body);
+        update.argument(state_word(run));
+        update.argument(change.wake_at.map(Timestamp::millis));
+        update.argument(fleet.as_str().to_owned());
+        update.argument(run.name.clone());
+        // A run deleted and created again under the same name starts at version 1 too: only
+        // the uid tells a stale writer from the run it loaded.
+        update.argument(previous.run.uid.clone());
+        update.argument(previous.etag);
+        update.argument(driving.replica.clone());
+        update.argument(driving.fence);
         let members = run_members::at(run, change.members)?;
-        run_members::write(&mut tx, fleet, &run.name, &members).await?;
         let at = change.events.first().map_or(previous.created_at, |e| e.at);
-        leases::give_back(&mut tx, run, change.ended).await?;
-        leases::take(&mut tx, fleet, run, at, change.effects).await?;
-        append_events(&mut tx, self.backend, fleet, &run.name, change.events).await?;
+        let statements = std::iter::once(Ok((Wrote::Run, update))).chain(change_statements(
+            self.backend,
+            fleet,
+            &change,
+            &members,
+            at,
+        ));
+        let mut tx = self.begin_write().await?;
+        let mut saved_row = false;
+        let mut busy = Vec::new();
+        let ran = pipeline::execute(&mut tx, statements, |wrote, done| {
+            match wrote {
+                Wrote::Run if done.rows_affected() != 1 => return Err(StoreError::Concurrent),
+                Wrote::Run => saved_row = true,
+                Wrote::Took(effects) if done.rows_affected() as usize != effects.len() => {
+                    busy.push(effects)
+                }
+                Wrote::Took(_)
+                | Wrote::Members
+                | Wrote::GaveBack
+                | Wrote::EventsLock
+                | Wrote::Events => {}
+            }
+            Ok(())
+        })
+        .await;
+        if !saved_row {
+            drop(tx);
+            return Err(match ran {
+                Err(StoreError::Concurrent) => self.why_not_saved(fleet, previous).await,
+                Err(error) => error,
+                Ok(()) => StoreError::Concurrent,
+            });
+        }
+        ran?;
+        for effects in busy {
+            leases::check_held_by_these(&mut tx, effects).await?;
+        }
         super::notify::run_changed(&mut tx, self.backend, fleet, &run.name).await?;
         let stamp = super::audit::stamp(&mut tx).await?;
         if let Some((id, answer)) = change.answers {

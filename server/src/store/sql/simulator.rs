@@ -18,7 +18,7 @@ fn cluster_from_row(row: &AnyRow) -> StoreResult<(ClusterName, SimCluster)> {
     let state: ClusterState = serde_json::from_str(&row.try_get::<String, _>("state")?)
         .map_err(|e| corrupt("cluster", e))?;
     let cluster = SimCluster {
-        state,
+        state: std::sync::Arc::new(state),
         faults: Faults {
             fail_next: row.try_get::<i64, _>("fail_next")? != 0,
             failure_rate: row.try_get("failure_rate")?,
@@ -262,17 +262,29 @@ impl SimulatorStore for SqlStore {
         let started = std::time::Instant::now();
         let mut tx = self.begin_write().await?;
         let change = next_change(&mut tx).await?;
-        let mut recorded = std::collections::HashSet::new();
-        for chunk in ops.chunks(ROWS_PER_STATEMENT) {
-            recorded.extend(insert_operations(&mut tx, chunk, change).await?);
-        }
-        let ended: Vec<&SimOperation> = ops
-            .iter()
-            .filter(|op| op.applied && recorded.contains(&op.operation_id))
+        let succeeded: Vec<&SimOperation> = ops.iter().filter(|op| op.applied).collect();
+        // The clusters they change are worked out while the operations are recorded, when the
+        // caller's copies are the stored world (the usual case: no read needed).
+        let (recorded, ahead) = tokio::join!(record_operations(&mut tx, ops, change), async {
+            (change == held.synced + 1).then(|| applied_to_held(&succeeded, held, change))
+        });
+        let recorded = recorded?;
+        let ended: Vec<&SimOperation> = succeeded
+            .into_iter()
+            .filter(|op| recorded.contains(&op.operation_id))
             .collect();
-        let mut applied = apply_to_clusters(&mut tx, &ended, change, held)
-            .await?
-            .into_iter();
+        let mut applied = match ahead.transpose()? {
+            // Every success was recorded here: the clusters worked out are the ones to write.
+            Some((applied, writes)) if applied.len() == ended.len() => {
+                for write in writes {
+                    write.query_for(&tx).execute(&mut *tx).await?;
+                }
+                applied
+            }
+            // Another server recorded some first (or changed the world): as stored.
+            Some(_) | None => apply_to_clusters(&mut tx, &ended, change, None).await?,
+        }
+        .into_iter();
         tx.commit().await?;
         crate::metrics::metrics().transaction("simulator", started.elapsed());
         let answers = ops
@@ -302,6 +314,7 @@ impl SimulatorStore for SqlStore {
             .iter()
             .filter(|op| marked.contains(&op.operation_id))
             .collect();
+        let held = (change == held.synced + 1).then_some(held);
         let mut applied = apply_to_clusters(&mut tx, &to_apply, change, held)
             .await?
             .into_iter();
@@ -318,40 +331,79 @@ impl SimulatorStore for SqlStore {
     }
 }
 
+/// Records operations unless their ids are recorded already: the ids it recorded.
+async fn record_operations(
+    tx: &mut Transaction<'_, Any>,
+    ops: &[SimOperation],
+    change: i64,
+) -> StoreResult<std::collections::HashSet<String>> {
+    let mut recorded = std::collections::HashSet::new();
+    for chunk in ops.chunks(ROWS_PER_STATEMENT) {
+        recorded.extend(insert_operations(tx, chunk, change).await?);
+    }
+    Ok(recorded)
+}
+
 /// Applies successful operations' targets to their clusters as stored and writes them back:
 /// per operation, in order, the cluster as it is now (`None`: deleted meanwhile; the operation
-/// is done, nothing is left to change). The clusters are the caller's when its copy is the
-/// stored world (`change` comes right after the one it holds), else read.
+/// is done, nothing is left to change). The clusters are the caller's when it holds the stored
+/// world (`held`: `change` comes right after the one it holds), else read.
 async fn apply_to_clusters(
     tx: &mut Transaction<'_, Any>,
     ops: &[&SimOperation],
     change: i64,
-    held: HeldClusters,
+    held: Option<HeldClusters>,
 ) -> StoreResult<Vec<Option<SimCluster>>> {
     if ops.is_empty() {
         return Ok(Vec::new());
     }
-    let mut clusters = match change == held.synced + 1 {
-        true => clusters_held(ops, held),
-        false => {
+    let clusters = match held {
+        Some(held) => clusters_held(ops, held),
+        None => {
             let names: Vec<&str> = ops.iter().map(|op| op.cluster.as_str()).collect();
             read_clusters(tx, &names).await?
         }
     };
+    let (applied, writes) = applied_to(ops, clusters, change)?;
+    for write in writes {
+        write.query_for(tx).execute(&mut **tx).await?;
+    }
+    Ok(applied)
+}
+
+/// [`apply_to_clusters`] on the clusters the caller holds, worked out without the database:
+/// what it returns, and the statements that write the clusters.
+fn applied_to_held(
+    ops: &[&SimOperation],
+    held: HeldClusters,
+    change: i64,
+) -> StoreResult<(Vec<Option<SimCluster>>, Vec<Statement>)> {
+    applied_to(ops, clusters_held(ops, held), change)
+}
+
+/// Applies `ops`' targets to `clusters`: per operation, the cluster after it, and the
+/// statements that write the clusters changed.
+fn applied_to(
+    ops: &[&SimOperation],
+    mut clusters: std::collections::BTreeMap<ClusterName, SimCluster>,
+    change: i64,
+) -> StoreResult<(Vec<Option<SimCluster>>, Vec<Statement>)> {
     let applied = ops
         .iter()
         .map(|op| {
             clusters.get_mut(&op.cluster).map(|cluster| {
-                op.target.apply_to(&mut cluster.state);
+                op.target
+                    .apply_to(std::sync::Arc::make_mut(&mut cluster.state));
                 cluster.clone()
             })
         })
         .collect();
     let changed: Vec<(&ClusterName, &SimCluster)> = clusters.iter().collect();
-    for chunk in changed.chunks(ROWS_PER_STATEMENT) {
-        write_clusters(tx, chunk, change).await?;
-    }
-    Ok(applied)
+    let writes = changed
+        .chunks(ROWS_PER_STATEMENT)
+        .map(|chunk| clusters_upsert(chunk, change))
+        .collect::<StoreResult<_>>()?;
+    Ok((applied, writes))
 }
 
 /// The held clusters `ops` change (those the caller's copy has: the others do not exist).
@@ -475,15 +527,16 @@ async fn write_cluster_numbered(
     cluster: &SimCluster,
     change: i64,
 ) -> StoreResult<()> {
-    write_clusters(tx, &[(name, cluster)], change).await
+    let insert = clusters_upsert(&[(name, cluster)], change)?;
+    insert.query_for(tx).execute(&mut **tx).await?;
+    Ok(())
 }
 
 /// Creates or replaces clusters, numbered `change`, in one statement.
-async fn write_clusters(
-    tx: &mut Transaction<'_, Any>,
+fn clusters_upsert(
     clusters: &[(&ClusterName, &SimCluster)],
     change: i64,
-) -> StoreResult<()> {
+) -> StoreResult<Statement> {
     let mut rows = Vec::with_capacity(clusters.len());
     for (name, cluster) in clusters {
         let text = serde_json::to_string(&cluster.state).map_err(|e| corrupt("cluster", e))?;
@@ -510,6 +563,5 @@ async fn write_clusters(
          transient_rate = excluded.transient_rate, unreachable = excluded.unreachable, \
          lose_next = excluded.lose_next, stuck_next = excluded.stuck_next, changed = excluded.changed",
     );
-    insert.query_for(tx).execute(&mut **tx).await?;
-    Ok(())
+    Ok(insert)
 }

@@ -48,6 +48,16 @@ impl Statement {
         self
     }
 
+    /// Adds the value of the next of the numbered placeholders (`$1, $2, …`) the SQL was
+    /// written with (which SQLite reads too).
+    pub fn argument<'t, T: Encode<'t, Any> + Type<Any>>(&mut self, value: T) -> &mut Self {
+        self.count += 1;
+        self.arguments
+            .add(value)
+            .expect("text and numbers encode into an Any buffer");
+        self
+    }
+
     /// `(v1, v2, …), (…)` for each row, binding what `row` binds (separated by commas).
     pub fn values<R>(&mut self, rows: impl IntoIterator<Item = R>, row: impl Fn(&mut Row<'_>, R)) {
         for (i, item) in rows.into_iter().enumerate() {
