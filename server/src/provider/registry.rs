@@ -171,13 +171,12 @@ impl Providers {
         &self,
         clusters: &[ClusterResourceId],
     ) -> Vec<Result<ClusterState, ProviderError>> {
-        self.batched(
-            "observe",
-            clusters,
-            |c| c,
-            |provider, ids| async move { provider.observe(&ids).await },
-        )
-        .await
+        let shared = self.observe_shared(clusters).await;
+        // A provider's own answers are unwrapped, not copied (no one else holds them).
+        shared
+            .into_iter()
+            .map(|o| o.map(Arc::unwrap_or_clone))
+            .collect()
     }
 
     /// [`Providers::observe`], each state shared (see [`Provider::observe_shared`]).
