@@ -24,6 +24,16 @@ use app::model::time::Timestamp;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Shared observations as owned ones: a state no one else holds is unwrapped, not copied.
+pub fn owned(
+    shared: Vec<Result<Arc<ClusterState>, ProviderError>>,
+) -> Vec<Result<ClusterState, ProviderError>> {
+    shared
+        .into_iter()
+        .map(|o| o.map(Arc::unwrap_or_clone))
+        .collect()
+}
+
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum ProviderError {
     /// The cluster does not exist (any more): for good.

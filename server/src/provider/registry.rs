@@ -171,12 +171,7 @@ impl Providers {
         &self,
         clusters: &[ClusterResourceId],
     ) -> Vec<Result<ClusterState, ProviderError>> {
-        let shared = self.observe_shared(clusters).await;
-        // A provider's own answers are unwrapped, not copied (no one else holds them).
-        shared
-            .into_iter()
-            .map(|o| o.map(Arc::unwrap_or_clone))
-            .collect()
+        super::owned(self.observe_shared(clusters).await)
     }
 
     /// [`Providers::observe`], each state shared (see [`Provider::observe_shared`]).

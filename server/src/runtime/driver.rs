@@ -535,9 +535,8 @@ impl Driver {
         let mut round = 0;
         let decided = loop {
             round += 1;
-            // Read with the observations, for the same clusters: a decision may start only
-            // those it has seen.
-            // Together: the leases are read on a connection's thread while the provider is
+            // Read with the observations, for the same clusters (a decision may start only
+            // those it has seen), and at once: on a connection's thread while the provider is
             // asked.
             let (holders, observed) = tokio::join!(
                 self.clusters_held_by_others(&needed),

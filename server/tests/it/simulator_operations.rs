@@ -36,6 +36,17 @@ fn request(op: &str, name: &str, from: &str, to: &str) -> UpgradeRequest {
     }
 }
 
+/// When a running operation says it ends (its "look again at").
+fn ends_at(operation: &server::provider::Operation) -> app::model::time::Timestamp {
+    match &operation.status {
+        OperationStatus::Running {
+            look_again_at: Some(ends_at),
+            ..
+        } => *ends_at,
+        other => panic!("{other:?}"),
+    }
+}
+
 async fn versions(s: &common::TestServer) -> (String, String) {
     let catalog = s.get("/api/v1/simulator/catalog").await.body;
     let all: Vec<String> = catalog["kubernetesVersions"]
@@ -66,13 +77,7 @@ async fn an_upgrade_runs_for_a_while_then_the_cluster_runs_the_target() {
         .await
         .unwrap();
     assert_eq!(operation.cluster, Some(id("aks-1")));
-    let OperationStatus::Running {
-        look_again_at: Some(ends_at),
-        ..
-    } = operation.status
-    else {
-        panic!("{operation:?}")
-    };
+    let ends_at = ends_at(&operation);
     assert!(ends_at > common::START, "it takes fleet time");
     assert_eq!(
         sim.start_upgrade(&request("run/aks-1/1", "aks-1", &from, &to))
@@ -128,13 +133,7 @@ async fn an_observation_keeps_what_the_cluster_ran_when_it_was_made() {
         .start_upgrade(&request("run/aks-1/1", "aks-1", &from, &to))
         .await
         .unwrap();
-    let OperationStatus::Running {
-        look_again_at: Some(ends_at),
-        ..
-    } = operation.status
-    else {
-        panic!("{operation:?}")
-    };
+    let ends_at = ends_at(&operation);
     s.clock.advance(ends_at.millis() - common::START.millis());
     let ended = sim.operation(&id("aks-1"), "run/aks-1/1").await.unwrap();
     assert!(matches!(
@@ -257,20 +256,13 @@ async fn bigger_node_pools_take_longer() {
     big["nodePools"][0]["count"] = json!(90);
     s.put("/api/v1/simulator/clusters/big", big).await;
     let sim = &s.built.simulator;
-    let ends = |operation: server::provider::Operation| match operation.status {
-        OperationStatus::Running {
-            look_again_at: Some(ends_at),
-            ..
-        } => ends_at,
-        other => panic!("{other:?}"),
-    };
-    let small = ends(
-        sim.start_upgrade(&request("a", "small", &from, &to))
+    let small = ends_at(
+        &sim.start_upgrade(&request("a", "small", &from, &to))
             .await
             .unwrap(),
     );
-    let big = ends(
-        sim.start_upgrade(&request("b", "big", &from, &to))
+    let big = ends_at(
+        &sim.start_upgrade(&request("b", "big", &from, &to))
             .await
             .unwrap(),
     );
@@ -334,13 +326,7 @@ async fn an_upgrade_in_flight_reports_how_many_nodes_are_done() {
         (first.nodes_done, first.nodes_total, first.step.as_str()),
         (0, 3, "control plane")
     );
-    let OperationStatus::Running {
-        look_again_at: Some(ends_at),
-        ..
-    } = operation.status
-    else {
-        panic!()
-    };
+    let ends_at = ends_at(&operation);
     // Most of the way: the control plane is done and some of the pool's nodes are.
     let length = ends_at.millis() - common::START.millis();
     s.clock.advance(length * 9 / 10);

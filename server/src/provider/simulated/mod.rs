@@ -397,11 +397,7 @@ impl Provider for SimulatedProvider {
         &self,
         clusters: &[ClusterResourceId],
     ) -> Vec<Result<ClusterState, ProviderError>> {
-        let shared = self.observe_shared(clusters).await;
-        shared
-            .into_iter()
-            .map(|o| o.map(Arc::unwrap_or_clone))
-            .collect()
+        crate::provider::owned(self.observe_shared(clusters).await)
     }
 
     async fn observe_shared(

@@ -266,7 +266,8 @@ impl SimulatorStore for SqlStore {
         // The clusters they change are worked out while the operations are recorded, when the
         // caller's copies are the stored world (the usual case: no read needed).
         let (recorded, ahead) = tokio::join!(record_operations(&mut tx, ops, change), async {
-            (change == held.synced + 1).then(|| applied_to_held(&succeeded, held, change))
+            (change == held.synced + 1)
+                .then(|| applied_to(&succeeded, clusters_held(&succeeded, held), change))
         });
         let recorded = recorded?;
         let ended: Vec<&SimOperation> = succeeded
@@ -369,16 +370,6 @@ async fn apply_to_clusters(
         write.query_for(tx).execute(&mut **tx).await?;
     }
     Ok(applied)
-}
-
-/// [`apply_to_clusters`] on the clusters the caller holds, worked out without the database:
-/// what it returns, and the statements that write the clusters.
-fn applied_to_held(
-    ops: &[&SimOperation],
-    held: HeldClusters,
-    change: i64,
-) -> StoreResult<(Vec<Option<SimCluster>>, Vec<Statement>)> {
-    applied_to(ops, clusters_held(ops, held), change)
 }
 
 /// Applies `ops`' targets to `clusters`: per operation, the cluster after it, and the
