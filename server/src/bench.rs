@@ -77,6 +77,22 @@ fn peak_memory_mib() -> f64 {
     kib.unwrap_or(0.0) / 1024.0
 }
 
+/// CPU seconds the process has spent, all its threads, user and system: beside wall time, a
+/// measure a busy machine inflates less (a neighbour's load stretches the wall clock of every
+/// step, much less the work each one does).
+fn process_cpu_seconds() -> f64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage only writes the struct it is given, which outlives the call.
+    let done = unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) };
+    if done != 0 {
+        return 0.0;
+    }
+    // SAFETY: zeroed is a valid rusage, and getrusage succeeded in filling it.
+    let usage = unsafe { usage.assume_init() };
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    seconds(usage.ru_utime) + seconds(usage.ru_stime)
+}
+
 /// The scratch database, emptied (unless it is `--already-set-up`): its URL.
 async fn scratch_database(args: &BenchArgs) -> anyhow::Result<String> {
     if args.already_set_up {
@@ -193,6 +209,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let run = name(RunName::parse("bench"))?;
     page_reads(&drydock, &fleets[0], &run).await?;
     let started = Instant::now();
+    let cpu_before = process_cpu_seconds();
     let decisions_before = drydock.runtime().decisions();
     let calls_before = crate::provider::Provider::calls(&*simulator);
     let timed_before = timed_sums();
@@ -204,6 +221,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     wait_for_all(&*runs).await?;
     let wall = started.elapsed().as_secs_f64();
+    let cpu = process_cpu_seconds() - cpu_before;
     let mut finished = Vec::new();
     for fleet in &fleets {
         let stored = drydock
@@ -240,6 +258,11 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         "critical path: {sequential_steps} sequential upgrades of zero duration and no waits = 0 s of fleet work; \
          first start to last completion {span:.2} s = {:.2} ms of orchestration per sequential step",
         span * 1000.0 / sequential_steps.max(1) as f64
+    );
+    println!(
+        "CPU (every thread of the process, start command to last completion): {:.2} ms per sequential step, {:.2} cores busy on average",
+        cpu * 1000.0 / sequential_steps.max(1) as f64,
+        cpu / wall
     );
     print_where_steps_went(&timed_before, sequential_steps);
     let calls = crate::provider::Provider::calls(&*simulator);

@@ -408,6 +408,9 @@ impl Driver {
             .map(|(place, _)| place)
             .collect();
         self.catalog_clusters = one_cluster_per_provider(run, &self.rt.providers);
+        // Room for every cluster the run will observe, made now: a cache that grew as the run
+        // went would copy itself whole at each doubling, in the middle of a step.
+        self.rt.observations.make_room(run.members().count());
     }
 
     /// Nothing will happen without a command: not running, nothing in flight.

@@ -89,6 +89,7 @@ impl Driver {
         self.next_look = None;
         if self.flying.is_empty() {
             self.trouble.clear();
+            self.known.clear();
             return false;
         }
         // Only the replica holding the run acts on its clusters (one paused past its hold does
@@ -100,6 +101,9 @@ impl Driver {
         let flights = self.attempts_in_flight();
         let flying: HashSet<&MemberName> = flights.iter().map(|f| &f.member).collect();
         self.trouble.retain(|member, _| flying.contains(member));
+        // What was heard of attempts that ended is of no more use: kept, it would grow with
+        // every member the run upgrades (and stall a step each time the map doubles).
+        self.known.retain(|member, _| flying.contains(member));
         let mut due = Vec::new();
         for flight in flights {
             match self.trouble.get(&flight.member) {

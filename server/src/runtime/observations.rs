@@ -109,6 +109,13 @@ impl Observations {
         Self::put(&mut self.lock(), cluster, observed);
     }
 
+    /// Makes room for `clusters` more observations than are kept now, so the cache does not
+    /// grow (and rehash every entry it holds) while a run is being driven: at 57,000 clusters a
+    /// doubling held a 100,000-member run's step for tens of milliseconds.
+    pub fn make_room(&self, clusters: usize) {
+        self.lock().reserve(clusters);
+    }
+
     /// Makes the next look at `clusters` observe them afresh (an upgrade of theirs just
     /// ended); what was last seen stays until then.
     pub fn forget(&self, clusters: &[ClusterResourceId]) {

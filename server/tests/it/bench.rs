@@ -35,4 +35,16 @@ fn the_benchmark_runs_several_runs_at_once_to_completion() {
         .unwrap_or_else(|| panic!("no split of a step's time: {text}"));
     assert!(split.contains("store run "), "{split}");
     assert!(split.contains("provider sim start-upgrade "), "{split}");
+    // The CPU a step took, which a busy machine inflates less than its wall time: measured.
+    let cpu: f64 = text
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix(
+                "CPU (every thread of the process, start command to last completion): ",
+            )
+        })
+        .and_then(|rest| rest.split(" ms per sequential step").next())
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or_else(|| panic!("no CPU per step: {text}"));
+    assert!(cpu > 0.0, "{text}");
 }

@@ -13,11 +13,13 @@ use std::fmt::Write;
 pub const ROWS_PER_STATEMENT: usize = 1_000;
 
 pub struct Statement {
+    /// The SQL without the placeholders `bind` adds: they are written for the database the
+    /// statement goes to (see `render`), not formatted twice.
     sql: String,
     arguments: AnyArguments,
     count: usize,
-    /// Where each placeholder written by `bind` starts in `sql`.
-    placeholders: Vec<usize>,
+    /// Where each placeholder added by `bind` goes in `sql`, and its number.
+    placeholders: Vec<(usize, usize)>,
 }
 
 impl Statement {
@@ -38,8 +40,7 @@ impl Statement {
     /// Binds `value` at the next placeholder, written here.
     pub fn bind<'t, T: Encode<'t, Any> + Type<Any>>(&mut self, value: T) -> &mut Self {
         self.count += 1;
-        self.placeholders.push(self.sql.len());
-        let _ = write!(self.sql, "${}", self.count);
+        self.placeholders.push((self.sql.len(), self.count));
         // Encoding into an `Any` buffer only fails for types it cannot hold; ours are all
         // text and numbers.
         self.arguments
@@ -83,38 +84,37 @@ impl Statement {
         }
     }
 
-    /// The statement for `connection`'s database. SQLite gets anonymous `?` placeholders:
-    /// binding numbered ones costs it a search per parameter through all of them, which made a
-    /// thousand-row insert spend more time binding than writing. (Each placeholder here is
-    /// written once, in order, so `?` binds the same values.)
+    /// The statement for `connection`'s database.
     pub fn query_for(self, connection: &AnyConnection) -> Query<'static, Any, AnyArguments> {
-        let sql = match connection.backend_name() {
-            "SQLite" => self.anonymous(),
-            _ => self.sql,
-        };
-        sqlx::query_with(AssertSqlSafe(sql), self.arguments)
+        let numbered = connection.backend_name() != "SQLite";
+        self.into_query(numbered)
     }
 
     /// The statement for a database of `backend` (when no connection is at hand).
     pub fn query_in(self, backend: super::Backend) -> Query<'static, Any, AnyArguments> {
-        let sql = match backend {
-            super::Backend::Sqlite => self.anonymous(),
-            super::Backend::Postgres => self.sql,
-        };
-        sqlx::query_with(AssertSqlSafe(sql), self.arguments)
+        self.into_query(matches!(backend, super::Backend::Postgres))
     }
 
-    fn anonymous(&self) -> String {
-        let mut sql = String::with_capacity(self.sql.len());
+    fn into_query(self, numbered: bool) -> Query<'static, Any, AnyArguments> {
+        sqlx::query_with(AssertSqlSafe(self.render(numbered)), self.arguments)
+    }
+
+    /// The SQL with its placeholders: numbered (`$1, $2, …`) for PostgreSQL, anonymous (`?`)
+    /// for SQLite, where binding numbered ones costs a search per parameter through all of
+    /// them (a thousand-row insert spent more time binding than writing). Each placeholder is
+    /// written once, in order, so `?` binds the same values.
+    fn render(&self, numbered: bool) -> String {
+        let mut sql = String::with_capacity(self.sql.len() + 6 * self.placeholders.len());
         let mut from = 0;
-        for &at in &self.placeholders {
+        for &(at, number) in &self.placeholders {
             sql.push_str(&self.sql[from..at]);
-            sql.push('?');
-            let digits = self.sql[at + 1..]
-                .bytes()
-                .take_while(u8::is_ascii_digit)
-                .count();
-            from = at + 1 + digits;
+            match numbered {
+                true => {
+                    let _ = write!(sql, "${number}");
+                }
+                false => sql.push('?'),
+            }
+            from = at;
         }
         sql.push_str(&self.sql[from..]);
         sql
@@ -149,11 +149,11 @@ mod tests {
         });
         statement.push(" WHERE c = '$9'");
         assert_eq!(
-            statement.sql,
+            statement.render(true),
             "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4) WHERE c = '$9'"
         );
         assert_eq!(
-            statement.anonymous(),
+            statement.render(false),
             "INSERT INTO t (a, b) VALUES (?, ?), (?, ?) WHERE c = '$9'"
         );
     }
