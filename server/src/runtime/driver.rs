@@ -199,6 +199,10 @@ pub(super) async fn drive(rt: Arc<Runtime>, key: RunKey, mut inbox: UnboundedRec
         plan: None,
     };
     driver.index();
+    // Room for every cluster the run will observe, made once, when the driver starts: a cache
+    // that grew as the run went would copy itself whole at each doubling, mid-step.
+    let clusters = driver.stored.run.members().map(|m| &m.cluster_resource_id);
+    driver.rt.observations.make_room(clusters);
     // A command for another run of this name, handed to a fresh driver once this one is gone.
     let mut handover = None;
     let held = driver.hold().await;
@@ -408,9 +412,6 @@ impl Driver {
             .map(|(place, _)| place)
             .collect();
         self.catalog_clusters = one_cluster_per_provider(run, &self.rt.providers);
-        // Room for every cluster the run will observe, made now: a cache that grew as the run
-        // went would copy itself whole at each doubling, in the middle of a step.
-        self.rt.observations.make_room(run.members().count());
     }
 
     /// Nothing will happen without a command: not running, nothing in flight.
