@@ -86,17 +86,17 @@ impl Statement {
 
     /// The statement for `connection`'s database.
     pub fn query_for(self, connection: &AnyConnection) -> Query<'static, Any, AnyArguments> {
-        let numbered = connection.backend_name() != "SQLite";
-        self.into_query(numbered)
+        let backend = match connection.backend_name() {
+            "SQLite" => super::Backend::Sqlite,
+            _ => super::Backend::Postgres,
+        };
+        self.query_in(backend)
     }
 
     /// The statement for a database of `backend` (when no connection is at hand).
     pub fn query_in(self, backend: super::Backend) -> Query<'static, Any, AnyArguments> {
-        self.into_query(matches!(backend, super::Backend::Postgres))
-    }
-
-    fn into_query(self, numbered: bool) -> Query<'static, Any, AnyArguments> {
-        sqlx::query_with(AssertSqlSafe(self.render(numbered)), self.arguments)
+        let sql = self.render(matches!(backend, super::Backend::Postgres));
+        sqlx::query_with(AssertSqlSafe(sql), self.arguments)
     }
 
     /// The SQL with its placeholders: numbered (`$1, $2, …`) for PostgreSQL, anonymous (`?`)
