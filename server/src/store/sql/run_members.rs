@@ -52,17 +52,17 @@ pub fn upsert(
             records::to_text::<MemberRecord>(member).map_err(|e| corrupt("run member", e))?;
         rows.push((*s as i64, *g as i64, *i as i64, body));
     }
-    let mut insert =
-        Statement::new("INSERT INTO run_members (fleet, run, stage, grp, idx, body) VALUES ");
+    let mut insert = Statement::insert_in_run(
+        "INSERT INTO run_members (fleet, run, stage, grp, idx, body)",
+        fleet.as_str(),
+        run,
+        4,
+    );
     insert.values(rows, |row, (s, g, i, body)| {
-        row.bind(fleet.as_str().to_owned())
-            .bind(run.to_owned())
-            .bind(s)
-            .bind(g)
-            .bind(i)
-            .bind(body);
+        row.bind(s).bind(g).bind(i).bind(body);
     });
-    insert.push(" ON CONFLICT (fleet, run, stage, grp, idx) DO UPDATE SET body = excluded.body");
+    // `WHERE true`: SQLite reads an upsert after `SELECT … FROM` only behind a `WHERE`.
+    insert.push(") AS v WHERE true ON CONFLICT (fleet, run, stage, grp, idx) DO UPDATE SET body = excluded.body");
     Ok(insert)
 }
 

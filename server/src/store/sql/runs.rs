@@ -41,20 +41,25 @@ const EVENTS_LOCK: i64 = 0x4556_454e_5453;
 /// follow events by id (`?after=`, `Last-Event-ID`, webhooks), so ids must become visible in
 /// order: on PostgreSQL, where an identity is drawn at insert and transactions commit in any
 /// order, writers of events take [`events_lock`] until they commit (SQLite has one writer at a
-/// time already). Rows are inserted in the order given, so ids follow the events' order.
+/// time already). Rows are inserted in the order given (ordered by their place), so ids follow
+/// the events' order.
 fn events_insert(fleet: &FleetName, run: &str, events: &[RunEvent]) -> StoreResult<Statement> {
     let mut rows = Vec::with_capacity(events.len());
-    for event in events {
+    for (order, event) in events.iter().enumerate() {
         let text = records::to_text::<EventRecord>(event).map_err(|e| corrupt("event", e))?;
-        rows.push((event.at.millis(), text));
+        rows.push((event.at.millis(), text, order as i64));
     }
-    let mut insert = Statement::new("INSERT INTO run_events (fleet, run, at, event) VALUES ");
-    insert.values(rows, |row, (at, text)| {
-        row.bind(fleet.as_str().to_owned())
-            .bind(run.to_owned())
-            .bind(at)
-            .bind(text);
+    let mut insert = Statement::insert_in_run(
+        "INSERT INTO run_events (fleet, run, at, event)",
+        fleet.as_str(),
+        run,
+        2,
+    );
+    insert.values(rows, |row, (at, text, order)| {
+        row.bind(at).bind(text).bind(order);
     });
+    // The third column is each event's place in the decision: ids are drawn in that order.
+    insert.push(") AS v ORDER BY v.column3");
     Ok(insert)
 }
 

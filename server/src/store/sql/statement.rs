@@ -74,6 +74,25 @@ impl Statement {
         }
     }
 
+    /// `{insert} SELECT $1, $2, v.column1, …, v.column{width} FROM (VALUES `: an insert of rows
+    /// that all belong to one run, whose fleet and run are bound once instead of once a row
+    /// (a wide step's members and events bound 800 fewer texts, each copied three times on its
+    /// way to SQLite). `insert` names the table and its columns, fleet and run first; the rows
+    /// follow with [`Statement::values`], and `) AS v` closes them. The first `width` values of
+    /// each row are inserted; a row may carry more, to order by.
+    pub fn insert_in_run(insert: &str, fleet: &str, run: &str, width: usize) -> Self {
+        let mut statement = Self::new(insert);
+        statement.push(" SELECT ");
+        statement.bind(fleet.to_owned());
+        statement.push(", ");
+        statement.bind(run.to_owned());
+        for column in 1..=width {
+            let _ = write!(statement.sql, ", v.column{column}");
+        }
+        statement.push(" FROM (VALUES ");
+        statement
+    }
+
     /// `a, b, c`: each item bound, separated by commas.
     pub fn list<'t, T: Encode<'t, Any> + Type<Any>>(&mut self, items: impl IntoIterator<Item = T>) {
         for (i, item) in items.into_iter().enumerate() {
@@ -156,5 +175,19 @@ mod tests {
             statement.render(false),
             "INSERT INTO t (a, b) VALUES (?, ?), (?, ?) WHERE c = '$9'"
         );
+    }
+
+    #[test]
+    fn a_runs_rows_bind_its_fleet_and_run_once() {
+        let mut statement = Statement::insert_in_run("INSERT INTO t (f, r, a, b)", "f1", "r1", 2);
+        statement.values([(1_i64, "x"), (2, "y")], |row, (a, b)| {
+            row.bind(a).bind(b.to_owned());
+        });
+        statement.push(") AS v");
+        assert_eq!(
+            statement.render(true),
+            "INSERT INTO t (f, r, a, b) SELECT $1, $2, v.column1, v.column2 FROM (VALUES ($3, $4), ($5, $6)) AS v"
+        );
+        assert_eq!(statement.count, 6);
     }
 }
