@@ -54,15 +54,17 @@ pub fn upsert(
     }
     let mut insert = Statement::insert_in_run(
         "INSERT INTO run_members (fleet, run, stage, grp, idx, body)",
-        fleet.as_str(),
-        run,
+        (fleet.as_str(), run),
         4,
+        rows,
+        |row, (s, g, i, body)| {
+            row.bind(s).bind(g).bind(i).bind(body);
+        },
     );
-    insert.values(rows, |row, (s, g, i, body)| {
-        row.bind(s).bind(g).bind(i).bind(body);
-    });
     // `WHERE true`: SQLite reads an upsert after `SELECT … FROM` only behind a `WHERE`.
-    insert.push(") AS v WHERE true ON CONFLICT (fleet, run, stage, grp, idx) DO UPDATE SET body = excluded.body");
+    insert.push(
+        " WHERE true ON CONFLICT (fleet, run, stage, grp, idx) DO UPDATE SET body = excluded.body",
+    );
     Ok(insert)
 }
 

@@ -51,15 +51,15 @@ fn events_insert(fleet: &FleetName, run: &str, events: &[RunEvent]) -> StoreResu
     }
     let mut insert = Statement::insert_in_run(
         "INSERT INTO run_events (fleet, run, at, event)",
-        fleet.as_str(),
-        run,
+        (fleet.as_str(), run),
         2,
+        rows,
+        |row, (at, text, order)| {
+            row.bind(at).bind(text).bind(order);
+        },
     );
-    insert.values(rows, |row, (at, text, order)| {
-        row.bind(at).bind(text).bind(order);
-    });
     // The third column is each event's place in the decision: ids are drawn in that order.
-    insert.push(") AS v ORDER BY v.column3");
+    insert.push(" ORDER BY v.column3");
     Ok(insert)
 }
 

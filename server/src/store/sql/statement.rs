@@ -74,13 +74,19 @@ impl Statement {
         }
     }
 
-    /// `{insert} SELECT $1, $2, v.column1, …, v.column{width} FROM (VALUES `: an insert of rows
-    /// that all belong to one run, whose fleet and run are bound once instead of once a row
-    /// (a wide step's members and events bound 800 fewer texts, each copied three times on its
-    /// way to SQLite). `insert` names the table and its columns, fleet and run first; the rows
-    /// follow with [`Statement::values`], and `) AS v` closes them. The first `width` values of
-    /// each row are inserted; a row may carry more, to order by.
-    pub fn insert_in_run(insert: &str, fleet: &str, run: &str, width: usize) -> Self {
+    /// `{insert} SELECT $1, $2, v.column1, …, v.column{width} FROM (VALUES …) AS v`: an insert
+    /// of rows that all belong to one run, whose fleet and run are bound once instead of once a
+    /// row (a wide step's members and events bound 800 fewer texts, each copied three times on
+    /// its way to SQLite). `insert` names the table and its columns, fleet and run first; `row`
+    /// binds each row's values as [`Statement::values`] does. The first `width` values of each
+    /// row are inserted; a row may carry more, to order by. The caller adds what follows `v`.
+    pub fn insert_in_run<R>(
+        insert: &str,
+        (fleet, run): (&str, &str),
+        width: usize,
+        rows: impl IntoIterator<Item = R>,
+        row: impl Fn(&mut Row<'_>, R),
+    ) -> Self {
         let mut statement = Self::new(insert);
         statement.push(" SELECT ");
         statement.bind(fleet.to_owned());
@@ -90,6 +96,8 @@ impl Statement {
             let _ = write!(statement.sql, ", v.column{column}");
         }
         statement.push(" FROM (VALUES ");
+        statement.values(rows, row);
+        statement.push(") AS v");
         statement
     }
 
@@ -160,12 +168,15 @@ impl Row<'_> {
 mod tests {
     use super::*;
 
+    /// Two rows of two values, as each test's statement binds them.
+    fn two_rows(row: &mut Row<'_>, (a, b): (i64, &str)) {
+        row.bind(a).bind(b.to_owned());
+    }
+
     #[test]
     fn sqlite_gets_the_same_statement_with_anonymous_placeholders() {
         let mut statement = Statement::new("INSERT INTO t (a, b) VALUES ");
-        statement.values([(1_i64, "x"), (2, "y")], |row, (a, b)| {
-            row.bind(a).bind(b.to_owned());
-        });
+        statement.values([(1, "x"), (2, "y")], two_rows);
         statement.push(" WHERE c = '$9'");
         assert_eq!(
             statement.render(true),
@@ -179,11 +190,14 @@ mod tests {
 
     #[test]
     fn a_runs_rows_bind_its_fleet_and_run_once() {
-        let mut statement = Statement::insert_in_run("INSERT INTO t (f, r, a, b)", "f1", "r1", 2);
-        statement.values([(1_i64, "x"), (2, "y")], |row, (a, b)| {
-            row.bind(a).bind(b.to_owned());
-        });
-        statement.push(") AS v");
+        let rows = [(1, "x"), (2, "y")];
+        let statement = Statement::insert_in_run(
+            "INSERT INTO t (f, r, a, b)",
+            ("f1", "r1"),
+            2,
+            rows,
+            two_rows,
+        );
         assert_eq!(
             statement.render(true),
             "INSERT INTO t (f, r, a, b) SELECT $1, $2, v.column1, v.column2 FROM (VALUES ($3, $4), ($5, $6)) AS v"
