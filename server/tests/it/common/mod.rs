@@ -99,6 +99,29 @@ pub async fn as_(
     .await
 }
 
+/// How long a test waits for one answer, head and body, before it fails instead of hanging the
+/// suite: a streamed page whose last chunk never comes would otherwise keep CI waiting until
+/// its limit, and say nothing of where.
+const RESPONSE_LIMIT: Duration = Duration::from_secs(120);
+
+/// The body of `what`'s answer; past [`RESPONSE_LIMIT`] a failure quoting the end of what came.
+async fn whole_body(mut body: Body, what: &str) -> axum::body::Bytes {
+    let mut received = Vec::new();
+    let reading = async {
+        while let Some(frame) = body.frame().await {
+            if let Ok(data) = frame.unwrap().into_data() {
+                received.extend_from_slice(&data);
+            }
+        }
+    };
+    if tokio::time::timeout(RESPONSE_LIMIT, reading).await.is_err() {
+        let text = String::from_utf8_lossy(&received);
+        let tail = &text[text.floor_char_boundary(text.len().saturating_sub(2_000))..];
+        panic!("{what}: the body was not finished within {RESPONSE_LIMIT:?}; it ends with: {tail}");
+    }
+    received.into()
+}
+
 /// A server built from `args` on a manual clock.
 pub async fn start_built(args: &ServeArgs) -> TestServer {
     let clock = Arc::new(ManualClock::new(START));
@@ -383,10 +406,14 @@ impl TestServer {
         let request = request
             .body(body.map_or_else(Body::empty, |b| Body::from(b.to_owned())))
             .unwrap();
-        let response = self.router.clone().oneshot(request).await.unwrap();
+        let what = format!("{method} {uri}");
+        let response = tokio::time::timeout(RESPONSE_LIMIT, self.router.clone().oneshot(request))
+            .await
+            .unwrap_or_else(|_| panic!("{what}: no answer within {RESPONSE_LIMIT:?}"))
+            .unwrap();
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let bytes = whole_body(response.into_body(), &what).await;
         let body = if bytes.is_empty() {
             Value::Null
         } else {
