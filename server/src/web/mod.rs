@@ -22,10 +22,21 @@ use axum::extract::Request;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use leptos::prelude::*;
-use leptos_axum::{LeptosRoutes, generate_route_list};
-use std::sync::Arc;
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 use tracing::Instrument as _;
+
+/// The app's pages, worked out once a process. Leptos finds them by rendering the app with
+/// resource loading suppressed, and that switch is one for the whole process: a page rendered
+/// on another thread meanwhile waits for its resources forever (its response stays open with the
+/// page sent and a `<Suspense/>` part never). One server builds its router before it serves,
+/// but a process that builds several (the integration tests: each test its own server, two at
+/// a time) rendered pages while another test's server was being built.
+fn page_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
 
 pub fn router(
     drydock: Arc<Drydock>,
@@ -35,7 +46,7 @@ pub fn router(
 ) -> Router {
     let service: SharedFleetService = drydock.clone();
     let context = move || provide_context(service.clone());
-    let routes = generate_route_list(App);
+    let routes = page_routes();
     let shell_options = options.clone();
     let access = drydock.access().clone();
     let audit_store = drydock.audit_store().clone();

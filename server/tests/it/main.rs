@@ -28,6 +28,7 @@ mod logs;
 mod members_kept;
 mod metrics;
 mod openapi;
+mod pages;
 mod passes;
 mod placement_runs;
 mod placements;

@@ -1,0 +1,52 @@
+//! Server-rendered pages in a process that builds more than one server.
+
+use crate::common;
+use axum::http::StatusCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Building a server works out the app's pages by rendering the app with resource loading
+/// switched off for the whole process. A page rendered meanwhile (another test's server, here
+/// another thread's) waited for its resources forever: the sign-in page came whole but for the
+/// user menu, and its response never ended. Each render here overlaps servers being built.
+#[tokio::test]
+async fn pages_finish_while_another_server_is_being_built() {
+    let s = common::start_secured("sqlite::memory:", true).await;
+    let building = Arc::new(AtomicBool::new(true));
+    let builder = std::thread::spawn({
+        let building = building.clone();
+        move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let mut built = 0;
+            while building.load(Ordering::Relaxed) {
+                runtime.block_on(common::start());
+                built += 1;
+            }
+            built
+        }
+    });
+    let mut rendered = 0;
+    while rendered < 1_000 {
+        let page = tokio::time::timeout(
+            Duration::from_secs(20),
+            s.send("GET", "/login", None, "text/html"),
+        )
+        .await;
+        let Ok(page) = page else {
+            building.store(false, Ordering::Relaxed);
+            panic!("sign-in page {rendered} did not finish while servers were being built");
+        };
+        assert_eq!(page.status, StatusCode::OK);
+        rendered += 1;
+    }
+    building.store(false, Ordering::Relaxed);
+    let built = builder.join().unwrap();
+    assert!(
+        built > 0,
+        "no server was built while the pages were rendered"
+    );
+}
