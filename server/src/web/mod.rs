@@ -28,11 +28,11 @@ use std::time::Instant;
 use tracing::Instrument as _;
 
 /// The app's pages, worked out once a process. Leptos finds them by rendering the app with
-/// resource loading suppressed, and that switch is one for the whole process: a page rendered
-/// on another thread meanwhile waits for its resources forever (its response stays open with the
-/// page sent and a `<Suspense/>` part never). One server builds its router before it serves,
-/// but a process that builds several (the integration tests: each test its own server, two at
-/// a time) rendered pages while another test's server was being built.
+/// resource loading switched off, and the switch is process-wide: a page rendered on another
+/// thread meanwhile waits for its resources forever (the page is sent, a `<Suspense/>` part
+/// never, and the response stays open). A server builds its router before it serves, but a
+/// process that builds several (the integration tests: a server a test, two tests at a time)
+/// rendered one test's pages while another test's server was being built.
 fn page_routes() -> Vec<AxumRouteListing> {
     static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
