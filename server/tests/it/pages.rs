@@ -13,9 +13,9 @@ use std::time::Duration;
 #[tokio::test]
 async fn pages_finish_while_another_server_is_being_built() {
     let s = common::start_secured("sqlite::memory:", true).await;
-    let building = Arc::new(AtomicBool::new(true));
+    let building = Building(Arc::new(AtomicBool::new(true)));
     let builder = std::thread::spawn({
-        let building = building.clone();
+        let building = building.0.clone();
         move || {
             let mut built = 0;
             while building.load(Ordering::Relaxed) {
@@ -37,15 +37,24 @@ async fn pages_finish_while_another_server_is_being_built() {
         )
         .await;
         let Ok(page) = page else {
-            building.store(false, Ordering::Relaxed);
             panic!("sign-in page {rendered} did not finish while servers were being built");
         };
         assert_eq!(page.status, StatusCode::OK);
     }
-    building.store(false, Ordering::Relaxed);
+    drop(building);
     let built = builder.join().unwrap();
     assert!(
         built > 0,
         "no server was built while the pages were rendered"
     );
+}
+
+/// Keeps the builder thread building until dropped: when the test ends, and as well when it
+/// fails, so a failed test leaves no thread building servers beside the rest of the suite.
+struct Building(Arc<AtomicBool>);
+
+impl Drop for Building {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
 }
