@@ -163,6 +163,14 @@ pub(super) struct Driver {
     pub(super) learned_at: Option<Instant>,
     /// A placement run's plan, as last read.
     pub(super) plan: Option<super::placing::ReadPlan>,
+    /// Whether another run may hold a cluster this run is about to start: so when the run was
+    /// loaded, when the leases last read showed another run holding one of the clusters asked
+    /// about, and when a commit was refused because another run took a cluster first. While
+    /// it is not so, decisions skip reading the leases (a round trip to the database on every
+    /// step of a run no other run crosses): the store refuses a second lease on a cluster at
+    /// the commit either way, and a refused commit sets this, so the decision is made again
+    /// with the leases read.
+    others_may_hold: bool,
 }
 
 pub(super) async fn drive(rt: Arc<Runtime>, key: RunKey, mut inbox: UnboundedReceiver<Message>) {
@@ -197,6 +205,7 @@ pub(super) async fn drive(rt: Arc<Runtime>, key: RunKey, mut inbox: UnboundedRec
         catalog_clusters: Vec::new(),
         learned_at: None,
         plan: None,
+        others_may_hold: true,
     };
     driver.index();
     // Room for every cluster the run will observe, made once, when the driver starts: a cache
@@ -542,11 +551,16 @@ impl Driver {
             // Read with the observations, for the same clusters (a decision may start only
             // those it has seen), and at once: on a connection's thread while the provider is
             // asked.
+            let reading_leases = self.others_may_hold;
             let (holders, observed) = tokio::join!(
-                self.clusters_held_by_others(&needed),
+                self.clusters_held_by_others(&needed, reading_leases),
                 self.rt.observations.of(&self.rt.providers, &needed)
             );
-            let holders = Arc::new(holders?);
+            let holders = holders?;
+            if reading_leases {
+                self.others_may_hold = !holders.is_empty();
+            }
+            let holders = Arc::new(holders);
             let plan = self.placement_plan().await;
             let world = ObservedWorld::new(catalog.clone(), observed, holders).with_plan(plan);
             let now = self.rt.clock.now();
@@ -716,7 +730,8 @@ impl Driver {
                 Err(store_error(StoreError::NotDriving))
             }
             StoreError::ClusterBusy(cluster) => {
-                tracing::info!(fleet = %self.key.0, run = %self.key.1, %cluster, "another run took a cluster first; deciding again");
+                tracing::info!(fleet = %self.key.0, run = %self.key.1, %cluster, "another run holds a cluster this decision wanted; deciding again with the leases read");
+                self.others_may_hold = true;
                 Ok(None)
             }
             StoreError::Concurrent => {
@@ -753,11 +768,16 @@ impl Driver {
         });
     }
 
-    /// Which of `clusters` other runs are upgrading now, with who.
+    /// Which of `clusters` other runs are upgrading now, with who; none, without asking the
+    /// store, unless `reading` (see `others_may_hold`).
     async fn clusters_held_by_others(
         &self,
         clusters: &[ClusterResourceId],
+        reading: bool,
     ) -> Result<HashMap<ClusterResourceId, String>, AppError> {
+        if !reading {
+            return Ok(HashMap::new());
+        }
         let leases = (self.rt.runs)
             .leases_of(clusters, &self.stored.run.uid)
             .await

@@ -133,6 +133,95 @@ async fn two_runs_over_the_same_clusters_never_upgrade_one_cluster_at_once() {
     );
 }
 
+/// A run alone decides without reading the leases; one that started later takes clusters the
+/// first comes to next (their upgrades never end, so it holds them): the first run's commit is
+/// refused, and it decides again with the leases read. Its members wait, naming the run that
+/// holds their clusters, and no cluster is upgraded twice at once.
+#[tokio::test]
+async fn a_run_that_saw_no_other_run_waits_for_clusters_another_run_took_since() {
+    let s = common::start_with("sqlite::memory:", true).await;
+    let group_1b = ["aks-eastus-2", "aks-westeurope-3", "aks-southeastasia-4"];
+    for cluster in group_1b {
+        let uri = format!("/api/v1/simulator/clusters/{cluster}");
+        let mut state = s.get(&uri).await.body;
+        state["stuckNextOperation"] = json!(true);
+        assert_eq!(s.put(&uri, state).await.status, StatusCode::OK);
+    }
+    let target = common::newest_of(&s, 30).await;
+    let upgrade = json!({"type": "ControlPlaneOnly", "kubernetesVersion": target});
+    let strategy = |stages: Value| {
+        json!({"properties": {"strategy": {"stages": stages},
+        "managedClusterUpdate": {"upgrade": upgrade}}})
+    };
+    let first = strategy(json!([
+        {"name": "first", "groups": [{"name": "group-1a"}]},
+        {"name": "then", "groups": [{"name": "group-1b"}]}
+    ]));
+    let later = strategy(json!([
+        {"name": "all", "groups": [{"name": "group-1b", "maxConcurrency": "100%"}]}
+    ]));
+    for (run, body) in [("alone", first), ("later", later)] {
+        let created = s
+            .put(&format!("/api/v1/fleets/demo/updateRuns/{run}"), body)
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    }
+    let started = s
+        .call("POST", "/api/v1/fleets/demo/updateRuns/alone/start", None)
+        .await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    let started = s
+        .call("POST", "/api/v1/fleets/demo/updateRuns/later/start", None)
+        .await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    for cluster in group_1b {
+        wait_for_state(&s, "later", cluster, "Running").await;
+    }
+    // Fleet time moves on until the first run has finished its first stage and come to the
+    // clusters the later one holds.
+    for _ in 0..200 {
+        if waited(&s, "alone", "later").await {
+            break;
+        }
+        s.clock.advance(5 * 60 * 1000);
+        s.built.drydock.runtime().poke_all();
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(
+        waited(&s, "alone", "later").await,
+        "the first run's members wait for the later run's upgrades: {}",
+        s.get("/api/v1/fleets/demo/updateRuns/alone").await.body
+    );
+    for cluster in group_1b {
+        assert_eq!(
+            member_state(&s, "alone", cluster).await,
+            "Pending",
+            "{cluster}"
+        );
+    }
+    let operations = operations_per_cluster(&s).await;
+    for cluster in group_1b {
+        assert_eq!(
+            operations[&format!("sim:{cluster}")].len(),
+            1,
+            "{cluster} has the later run's upgrade only: {operations:?}"
+        );
+    }
+}
+
+/// Waits (in real time, fleet time standing still) until `member` of `run` is in `state`.
+async fn wait_for_state(s: &common::TestServer, run: &str, member: &str, state: &str) {
+    let mut now = String::new();
+    for _ in 0..500 {
+        now = member_state(s, run, member).await;
+        if now == state {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("{member} of {run} is {now}, not {state}");
+}
+
 /// Whether a member of `run` was pending because `other` was upgrading its cluster.
 async fn waited(s: &common::TestServer, run: &str, other: &str) -> bool {
     let url = format!("/api/v1/fleets/demo/updateRuns/{run}/timeline?limit=10000");
