@@ -205,8 +205,10 @@ impl Stored for MemberRecord {
 impl Stored for MemberStateRecord {
     type Model = MemberState;
 
+    /// Field by field, from the state as it is: copying the state whole to take it apart
+    /// copied an upgrading member's target once more than writing it needs.
     fn of(state: &MemberState) -> Self {
-        match state.clone() {
+        match state {
             MemberState::NotStarted => Self::NotStarted,
             MemberState::Pending {
                 reason,
@@ -214,11 +216,13 @@ impl Stored for MemberStateRecord {
                 until,
                 waiting_on,
             } => Self::Pending {
-                reason,
-                since,
-                until,
-                waiting_on: waiting_on.map(|on| match on {
-                    WaitingOn::OtherRun { holder } => WaitingOnRecord::OtherRun { holder },
+                reason: reason.clone(),
+                since: *since,
+                until: *until,
+                waiting_on: waiting_on.as_ref().map(|on| match on {
+                    WaitingOn::OtherRun { holder } => WaitingOnRecord::OtherRun {
+                        holder: holder.clone(),
+                    },
                     WaitingOn::Provider => WaitingOnRecord::Provider,
                 }),
             },
@@ -229,14 +233,14 @@ impl Stored for MemberStateRecord {
                 provider_trouble,
                 hop,
             } => Self::Upgrading {
-                attempt,
-                started_at,
-                target: TargetRecord::of(&target),
-                provider_trouble: provider_trouble.map(|t| TroubleRecord {
+                attempt: *attempt,
+                started_at: *started_at,
+                target: TargetRecord::of(target),
+                provider_trouble: provider_trouble.as_ref().map(|t| TroubleRecord {
                     since: t.since,
-                    message: t.message,
+                    message: t.message.clone(),
                 }),
-                hop: hop.map(|h| HopRecord {
+                hop: hop.as_ref().map(|h| HopRecord {
                     number: h.number,
                     of: h.of,
                     first_started_at: h.first_started_at,
@@ -247,9 +251,9 @@ impl Stored for MemberStateRecord {
                 started_at,
                 completed_at,
             } => Self::Completed {
-                attempt,
-                started_at,
-                completed_at,
+                attempt: *attempt,
+                started_at: *started_at,
+                completed_at: *completed_at,
             },
             MemberState::Failed {
                 attempt,
@@ -257,14 +261,14 @@ impl Stored for MemberStateRecord {
                 failed_at,
                 message,
             } => Self::Failed {
-                attempt,
-                started_at,
-                failed_at,
-                message,
+                attempt: *attempt,
+                started_at: *started_at,
+                failed_at: *failed_at,
+                message: message.clone(),
             },
             MemberState::Skipped { reason, at, by } => Self::Skipped {
-                reason,
-                at,
+                reason: reason.clone(),
+                at: *at,
                 by: match by {
                     SkippedBy::System => SkippedByRecord::System,
                     SkippedBy::Operator => SkippedByRecord::Operator,
