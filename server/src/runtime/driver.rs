@@ -164,7 +164,7 @@ pub(super) struct Driver {
     /// A placement run's plan, as last read.
     pub(super) plan: Option<super::placing::ReadPlan>,
     /// Whether another run may hold a cluster this run is about to start: so when the run was
-    /// loaded, when the leases last read showed another run holding one of the clusters asked
+    /// loaded or read again, when the leases last read showed another run holding one of the clusters asked
     /// about, and when a commit was refused because another run took a cluster first. While
     /// it is not so, decisions skip reading the leases (a round trip to the database on every
     /// step of a run no other run crosses): the store refuses a second lease on a cluster at
@@ -421,6 +421,8 @@ impl Driver {
             .map(|(place, _)| place)
             .collect();
         self.catalog_clusters = one_cluster_per_provider(run, &self.rt.providers);
+        // Read afresh (another replica may have driven it): its members may wait for others.
+        self.others_may_hold = true;
     }
 
     /// Nothing will happen without a command: not running, nothing in flight.
