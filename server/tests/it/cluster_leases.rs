@@ -166,14 +166,12 @@ async fn a_run_that_saw_no_other_run_waits_for_clusters_another_run_took_since()
             .await;
         assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     }
-    let started = s
-        .call("POST", "/api/v1/fleets/demo/updateRuns/alone/start", None)
-        .await;
-    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
-    let started = s
-        .call("POST", "/api/v1/fleets/demo/updateRuns/later/start", None)
-        .await;
-    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    // A start answers once its first decision is committed: the first run has decided alone.
+    for run in ["alone", "later"] {
+        let url = format!("/api/v1/fleets/demo/updateRuns/{run}/start");
+        let started = s.call("POST", &url, None).await;
+        assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    }
     for cluster in group_1b {
         wait_for_state(&s, "later", cluster, "Running").await;
     }
