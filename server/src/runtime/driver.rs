@@ -164,12 +164,12 @@ pub(super) struct Driver {
     /// A placement run's plan, as last read.
     pub(super) plan: Option<super::placing::ReadPlan>,
     /// Whether another run may hold a cluster this run is about to start: so when the run was
-    /// loaded or read again, when the leases last read showed another run holding one of the clusters asked
-    /// about, and when a commit was refused because another run took a cluster first. While
-    /// it is not so, decisions skip reading the leases (a round trip to the database on every
-    /// step of a run no other run crosses): the store refuses a second lease on a cluster at
-    /// the commit either way, and a refused commit sets this, so the decision is made again
-    /// with the leases read.
+    /// loaded or read again (`index`), when the leases last read showed another run holding
+    /// one of the clusters asked about, and when a commit was refused because another run took
+    /// a cluster first. While it is not so, decisions skip reading the leases (a round trip to
+    /// the database on every step of a run no other run crosses): the store refuses a second
+    /// lease on a cluster at the commit either way, and a refused commit sets this, so the
+    /// decision is made again with the leases read.
     others_may_hold: bool,
 }
 
