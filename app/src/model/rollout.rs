@@ -57,7 +57,7 @@ impl PlacementRollout {
 
 /// What a member of a placement run is given: the placement's objects at `revision` (the
 /// snapshots, with the overrides that change the member's objects).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceTarget {

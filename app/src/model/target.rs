@@ -5,7 +5,7 @@ use super::version::{KubernetesVersion, NodeImageVersion};
 use serde::{Deserialize, Serialize};
 
 /// A change of one thing from one version to another.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "ssr", schemars(rename = "{T}Step"))]
 pub struct Step<T> {
@@ -13,7 +13,7 @@ pub struct Step<T> {
     pub to: T,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PoolTarget {
@@ -25,7 +25,7 @@ pub struct PoolTarget {
 }
 
 /// Everything an upgrade of one member changes. Only parts that change are listed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct UpgradeTarget {

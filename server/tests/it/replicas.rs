@@ -322,3 +322,81 @@ async fn a_save_writes_the_run_body_only_when_more_than_members_changed() {
     let read = stored_run(&store).await;
     assert_eq!(read.run, changed);
 }
+
+/// An upgrading member's target as a test sets it: the control plane from 1.29.8 to `to`.
+fn upgrading_to(to: &str, attempt: u32) -> app::model::run::MemberState {
+    let version = |v: &str| app::model::version::KubernetesVersion::parse(v).unwrap();
+    app::model::run::MemberState::Upgrading {
+        attempt,
+        started_at: common::START,
+        target: app::model::target::UpgradeTarget {
+            control_plane: Some(app::model::target::Step {
+                from: version("1.29.8"),
+                to: version(to),
+            }),
+            node_pools: Vec::new(),
+            resources: None,
+        },
+        provider_trouble: None,
+        hop: None,
+    }
+}
+
+/// An upgrading member's row names its target, stored once a run (`run_targets`). A save
+/// refused (another write came first) stores nothing, so the next save that names the same
+/// target stores it: another replica reads the run back whole.
+#[tokio::test]
+async fn an_upgrading_members_target_is_stored_by_the_save_that_commits() {
+    let db = common::temp_db();
+    let s = common::start_with(&db, false).await;
+    fleet_and_run(&s).await;
+    let store = SqlStore::connect(&db).await.unwrap();
+    let run = stored_run(&store).await;
+    let (fence, _) = store
+        .take_run(&run.run.uid, "a", SECOND * 30)
+        .await
+        .unwrap()
+        .unwrap();
+    let a = server::store::Driving {
+        replica: "a".into(),
+        fence,
+    };
+    let save = |changed: &app::model::run::UpdateRun, etag: i64| {
+        let (store, a, run) = (&store, &a, &run);
+        let changed = changed.clone();
+        async move {
+            let previous = server::store::StoredRun {
+                etag,
+                ..run.clone()
+            };
+            let change = server::store::RunChange {
+                outside_members: false,
+                members: &[(0, 0, 0)],
+                ..common::change(&changed, &[])
+            };
+            store.save_run(&run_fleet(), &previous, a, change).await
+        }
+    };
+    let mut changed = run.run.clone();
+    changed.stages[0].groups[0].members[0].state = upgrading_to("1.30.4", 1);
+    let stale = save(&changed, run.etag - 1).await;
+    assert!(matches!(stale, Err(StoreError::Concurrent)), "{stale:?}");
+    let etag = save(&changed, run.etag).await.unwrap();
+    let elsewhere = SqlStore::connect(&db).await.unwrap();
+    assert_eq!(stored_run(&elsewhere).await.run, changed);
+
+    changed.stages[0].groups[0].members[0].state = upgrading_to("1.30.5", 2);
+    let etag = save(&changed, etag).await.unwrap();
+    changed.stages[0].groups[0].members[0].state = upgrading_to("1.30.4", 3);
+    save(&changed, etag).await.unwrap();
+    assert_eq!(stored_run(&elsewhere).await.run, changed);
+    let pool = common::raw_pool(&db).await;
+    let (targets, body): (i64, String) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM run_targets), body FROM run_members WHERE run = 'r'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(targets, 2, "two targets, each stored once");
+    assert!(!body.contains("1.30.4"), "the row names its target: {body}");
+}

@@ -12,6 +12,7 @@ mod checkpoints;
 mod documents;
 mod drivers;
 mod journal;
+mod known_targets;
 mod leases;
 mod members_cache;
 pub mod notify;
@@ -72,6 +73,7 @@ pub struct SqlStore {
     writer: AnyPool,
     backend: Backend,
     members: Arc<members_cache::MembersCache>,
+    targets: Arc<known_targets::KnownTargets>,
     /// A file-backed SQLite store's background checkpoints (`checkpoints.rs`).
     _checkpoints: Option<Arc<checkpoints::Checkpointer>>,
 }
@@ -120,6 +122,7 @@ impl SqlStore {
             pool,
             backend,
             members: Default::default(),
+            targets: Default::default(),
             _checkpoints: None,
         }
     }

@@ -172,6 +172,16 @@ const TABLES: &[Table] = &[
         order: "fleet, run, stage, grp, idx",
     },
     Table {
+        name: "run_targets",
+        columns: &[
+            ("fleet", Text),
+            ("run", Text),
+            ("digest", Text),
+            ("body", Text),
+        ],
+        order: "fleet, run, digest",
+    },
+    Table {
         name: "run_events",
         columns: &[
             ("id", Int),

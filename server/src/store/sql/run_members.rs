@@ -1,7 +1,9 @@
 //! A run's members, one row each (`run_members`): written when a decision changes them, read back
 //! into the run's groups. The rest of the run is `runs.body` (a `RunRecord`, without members).
+//! An upgrading member's target is stored once per run, in `run_targets`, and its row names it.
 
-use super::records::{self, MemberRecord};
+use super::known_targets::Known;
+use super::records::{self, StoredTarget, Targets};
 use super::statement::{ROWS_PER_STATEMENT, Statement};
 use super::{Backend, corrupt};
 use crate::store::StoreResult;
@@ -26,31 +28,51 @@ pub fn at<'a>(run: &'a UpdateRun, places: &[Place]) -> StoreResult<Vec<(Place, &
         .collect()
 }
 
-/// Writes (inserts or replaces) the given members' rows.
+/// Writes (inserts or replaces) the given members' rows, and the targets they name.
 pub async fn write(
     tx: &mut Transaction<'_, Any>,
     fleet: &FleetName,
     run: &str,
     members: &[(Place, &MemberRun)],
 ) -> StoreResult<()> {
+    let mut stored = Known::new();
     for chunk in members.chunks(ROWS_PER_STATEMENT) {
-        let insert = upsert(fleet, run, chunk)?;
-        insert.query_for(tx).execute(&mut **tx).await?;
+        for statement in upsert(fleet, run, chunk, &Known::new(), &mut stored)? {
+            statement.query_for(tx).execute(&mut **tx).await?;
+        }
     }
     Ok(())
 }
 
-/// The statement that inserts or replaces `members`' rows (at most `ROWS_PER_STATEMENT`).
+/// The statements that write `members` (at most `ROWS_PER_STATEMENT`): the targets the
+/// upgrading ones name, when any is neither `known` stored nor `stored` by a statement before,
+/// then the members' rows. Adds the targets written to `stored`.
 pub fn upsert(
     fleet: &FleetName,
     run: &str,
     members: &[(Place, &MemberRun)],
-) -> StoreResult<Statement> {
+    known: &Known,
+    stored: &mut Known,
+) -> StoreResult<Vec<Statement>> {
     let mut rows = Vec::with_capacity(members.len());
+    let mut targets = Vec::new();
     for ((s, g, i), member) in members {
-        let body =
-            records::to_text::<MemberRecord>(member).map_err(|e| corrupt("run member", e))?;
+        let body = records::member_row(member, |target| {
+            if let Some(digest) = known.get(target).or_else(|| stored.get(target)) {
+                return Ok(digest.clone());
+            }
+            let written = StoredTarget::of(target)?;
+            stored.insert(target.clone(), written.digest.clone());
+            let digest = written.digest.clone();
+            targets.push(written);
+            Ok(digest)
+        })
+        .map_err(|e| corrupt("run member", e))?;
         rows.push((*s as i64, *g as i64, *i as i64, body));
+    }
+    let mut statements = Vec::with_capacity(2);
+    if !targets.is_empty() {
+        statements.push(targets_insert(fleet, run, targets));
     }
     let mut insert = Statement::insert_in_run(
         "INSERT INTO run_members (fleet, run, stage, grp, idx, body)",
@@ -65,7 +87,38 @@ pub fn upsert(
     insert.push(
         " WHERE true ON CONFLICT (fleet, run, stage, grp, idx) DO UPDATE SET body = excluded.body",
     );
-    Ok(insert)
+    statements.push(insert);
+    Ok(statements)
+}
+
+/// The statement that stores `targets` in the run's targets, those stored already left as
+/// they are (a digest names one content).
+fn targets_insert(fleet: &FleetName, run: &str, targets: Vec<StoredTarget>) -> Statement {
+    let mut insert = Statement::insert_in_run(
+        "INSERT INTO run_targets (fleet, run, digest, body)",
+        (fleet.as_str(), run),
+        2,
+        targets,
+        |row, target| {
+            row.bind(target.digest).bind(target.body);
+        },
+    );
+    insert.push(" WHERE true ON CONFLICT (fleet, run, digest) DO NOTHING");
+    insert
+}
+
+/// The run's stored targets, to read its members with.
+async fn targets(pool: &AnyPool, fleet: &FleetName, run: &str) -> StoreResult<Targets> {
+    let rows = sqlx::query("SELECT digest, body FROM run_targets WHERE fleet = $1 AND run = $2")
+        .bind(fleet.as_str())
+        .bind(run)
+        .fetch_all(pool)
+        .await?;
+    let rows = rows
+        .iter()
+        .map(|row| Ok((row.try_get("digest")?, row.try_get("body")?)))
+        .collect::<StoreResult<Vec<(String, String)>>>()?;
+    records::targets_from(rows).map_err(|e| corrupt("run target", e))
 }
 
 /// Reads a run's members a stage at a time, each stage as one text: "grp idx body" per member,
@@ -95,12 +148,15 @@ pub async fn fill(
         .bind(&run.name)
         .fetch_all(pool)
         .await?;
+    // Read after the members: a target is stored no later than the first row naming it, and
+    // stays as long as its run, so every target a row read names is found.
+    let targets = targets(pool, fleet, &run.name).await?;
     let mut placed = Vec::new();
     for row in rows {
         let stage: i64 = row.try_get("stage")?;
         let text: String = row.try_get("members")?;
         for line in text.split('\n') {
-            let (grp, idx, member) = member_line(line)?;
+            let (grp, idx, member) = member_line(line, &targets)?;
             placed.push(((stage, grp, idx), member));
         }
     }
@@ -127,14 +183,14 @@ pub async fn fill(
 }
 
 /// One line of [`members_by_stage`]'s text: the group, the index in it, the member.
-fn member_line(line: &str) -> StoreResult<(i64, i64, MemberRun)> {
+fn member_line(line: &str, targets: &Targets) -> StoreResult<(i64, i64, MemberRun)> {
     let bad = || corrupt("run member", format!("an unreadable row: {line:.80}"));
     let mut parts = line.splitn(3, ' ');
     let mut number =
         || -> StoreResult<i64> { parts.next().and_then(|n| n.parse().ok()).ok_or_else(bad) };
     let (grp, idx) = (number()?, number()?);
     let body = parts.next().ok_or_else(bad)?;
-    let member = records::from_text::<MemberRecord>(body).map_err(|e| corrupt("run member", e))?;
+    let member = records::member_from_row(body, targets).map_err(|e| corrupt("run member", e))?;
     Ok((grp, idx, member))
 }
 

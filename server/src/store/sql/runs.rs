@@ -1,3 +1,4 @@
+use super::known_targets::Known;
 use super::records::{self, EventRecord, RunRecord};
 use super::run_members;
 use super::statement::{ROWS_PER_STATEMENT, Statement};
@@ -75,6 +76,7 @@ fn events_lock() -> Statement {
 enum Wrote<'a> {
     /// The run's row: exactly one, or the run is not this writer's to save.
     Run,
+    /// Members' rows, or the targets they name.
     Members,
     GaveBack,
     /// Leases taken for these effects: as many rows, or some are held already.
@@ -90,15 +92,21 @@ fn change_statements<'a>(
     fleet: &'a FleetName,
     change: &'a RunChange<'_>,
     members: &'a [(Place, &'a MemberRun)],
+    targets: (&'a Known, &'a mut Known),
     at: Timestamp,
 ) -> impl Iterator<Item = StoreResult<(Wrote<'a>, Statement)>> + Send + 'a {
     let run = change.run;
-    let members = members.chunks(ROWS_PER_STATEMENT).map(move |chunk| {
-        Ok((
-            Wrote::Members,
-            run_members::upsert(fleet, &run.name, chunk)?,
-        ))
-    });
+    let (known, stored) = targets;
+    let members =
+        members.chunks(ROWS_PER_STATEMENT).flat_map(move |chunk| {
+            match run_members::upsert(fleet, &run.name, chunk, known, stored) {
+                Ok(statements) => statements
+                    .into_iter()
+                    .map(|s| Ok((Wrote::Members, s)))
+                    .collect(),
+                Err(error) => vec![Err(error)],
+            }
+        });
     let gave_back = (change.ended.chunks(ROWS_PER_STATEMENT))
         .map(move |chunk| Ok((Wrote::GaveBack, leases::give_back(run, chunk))));
     let took = (change.effects.chunks(ROWS_PER_STATEMENT))
@@ -115,13 +123,33 @@ fn change_statements<'a>(
 }
 
 impl SqlStore {
-    /// `RunStore::save_run`'s transaction.
+    /// `RunStore::save_run`'s transaction, told which of the run's targets are stored already
+    /// (see `known_targets`), and keeping what it stores when it commits.
     async fn save_run_sql(
         &self,
         fleet: &FleetName,
         previous: &StoredRun,
         driving: &Driving,
         change: RunChange<'_>,
+    ) -> StoreResult<i64> {
+        let uid = &change.run.uid;
+        let known = self.targets.take(uid);
+        let mut stored = Known::new();
+        let saved = self
+            .save_run_tx(fleet, previous, driving, change, (&known, &mut stored))
+            .await;
+        self.targets
+            .give_back(uid, known, saved.is_ok().then_some(stored));
+        saved
+    }
+
+    async fn save_run_tx(
+        &self,
+        fleet: &FleetName,
+        previous: &StoredRun,
+        driving: &Driving,
+        change: RunChange<'_>,
+        targets: (&Known, &mut Known),
     ) -> StoreResult<i64> {
         let run = change.run;
         let body = match change.outside_members {
@@ -153,6 +181,7 @@ impl SqlStore {
             fleet,
             &change,
             &members,
+            targets,
             at,
         ));
         let mut tx = self.begin_write().await?;

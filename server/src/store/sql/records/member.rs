@@ -1,4 +1,6 @@
-//! A run's member as stored (`run_members.body`), format 1.
+//! A run's member as stored (`run_members.body`), format 2: an upgrading member names its
+//! target by the digest it is stored under in the run's targets (`run_targets`), where format 1
+//! held the target itself. Format 1 rows (written before migration 28) are still read.
 
 use super::Stored;
 use app::model::member::ClusterResourceId;
@@ -7,7 +9,10 @@ use app::model::run::{Hop, MemberRun, MemberState, ProviderTrouble, SkippedBy, W
 use app::model::target::{PoolTarget, Step, UpgradeTarget};
 use app::model::time::Timestamp;
 use app::model::version::{KubernetesVersion, NodeImageVersion};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -32,7 +37,7 @@ enum MemberStateRecord {
     Upgrading {
         attempt: u32,
         started_at: Timestamp,
-        target: TargetRecord,
+        target: TargetRef,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         provider_trouble: Option<TroubleRecord>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -55,6 +60,15 @@ enum MemberStateRecord {
         at: Timestamp,
         by: SkippedByRecord,
     },
+}
+
+/// Where an upgrading member's target is: the digest of its row in the run's targets (format 2,
+/// a JSON string), or the target itself (format 1, an object).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+enum TargetRef {
+    Digest(String),
+    Inline(TargetRecord),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -180,34 +194,78 @@ impl Stored for TargetRecord {
     }
 }
 
-impl Stored for MemberRecord {
-    type Model = MemberRun;
+/// An upgrade target as the run's targets store it: its text, and the digest it is stored
+/// under (the first 128 bits of the text's SHA-256, in base64url). Equal targets get equal
+/// digests, so a writer needs no memory of what it wrote to share one row among members, and two
+/// replicas writing the same target write the same row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredTarget {
+    pub digest: String,
+    pub body: String,
+}
 
-    fn of(member: &MemberRun) -> Self {
-        Self {
-            name: member.name.clone(),
-            cluster_resource_id: member.cluster_resource_id.clone(),
-            attempts: member.attempts,
-            state: MemberStateRecord::of(&member.state),
-        }
-    }
-
-    fn into_model(self) -> MemberRun {
-        MemberRun {
-            name: self.name,
-            cluster_resource_id: self.cluster_resource_id,
-            attempts: self.attempts,
-            state: self.state.into_model(),
-        }
+impl StoredTarget {
+    pub fn of(target: &UpgradeTarget) -> serde_json::Result<Self> {
+        let body = serde_json::to_string(&TargetRecord::of(target))?;
+        let hash = ring::digest::digest(&ring::digest::SHA256, body.as_bytes());
+        Ok(Self {
+            digest: URL_SAFE_NO_PAD.encode(&hash.as_ref()[..16]),
+            body,
+        })
     }
 }
 
-impl Stored for MemberStateRecord {
-    type Model = MemberState;
+/// A run's stored targets by digest, to read its members' rows with.
+pub type Targets = HashMap<String, UpgradeTarget>;
 
+/// The targets of `rows` (digest, body), as `run_targets` holds them.
+pub fn targets_from(
+    rows: impl IntoIterator<Item = (String, String)>,
+) -> serde_json::Result<Targets> {
+    rows.into_iter()
+        .map(|(digest, body)| {
+            let target = serde_json::from_str::<TargetRecord>(&body)?;
+            Ok((digest, target.into_model()))
+        })
+        .collect()
+}
+
+/// A member's row body (format 2). An upgrading member names its target by the digest
+/// `digest_of` gives, the caller seeing to it that the run's targets store the target.
+pub fn member_row(
+    member: &MemberRun,
+    digest_of: impl FnOnce(&UpgradeTarget) -> serde_json::Result<String>,
+) -> serde_json::Result<String> {
+    let target = match &member.state {
+        MemberState::Upgrading { target, .. } => Some(TargetRef::Digest(digest_of(target)?)),
+        _ => None,
+    };
+    let record = MemberRecord {
+        name: member.name.clone(),
+        cluster_resource_id: member.cluster_resource_id.clone(),
+        attempts: member.attempts,
+        state: MemberStateRecord::of(&member.state, target),
+    };
+    serde_json::to_string(&record)
+}
+
+/// The member a row's body holds (either format), an upgrading member's target found in
+/// `targets` by its digest.
+pub fn member_from_row(body: &str, targets: &Targets) -> Result<MemberRun, String> {
+    let record = serde_json::from_str::<MemberRecord>(body).map_err(|e| e.to_string())?;
+    Ok(MemberRun {
+        name: record.name,
+        cluster_resource_id: record.cluster_resource_id,
+        attempts: record.attempts,
+        state: record.state.into_model(targets)?,
+    })
+}
+
+impl MemberStateRecord {
     /// Field by field, from the state as it is: copying the state whole to take it apart
-    /// copied an upgrading member's target once more than writing it needs.
-    fn of(state: &MemberState) -> Self {
+    /// copied an upgrading member's target once more than writing it needs. An upgrading
+    /// member names its target by `target_ref` (its digest); without it, holds it, as format 1.
+    fn of(state: &MemberState, target_ref: Option<TargetRef>) -> Self {
         match state {
             MemberState::NotStarted => Self::NotStarted,
             MemberState::Pending {
@@ -235,7 +293,7 @@ impl Stored for MemberStateRecord {
             } => Self::Upgrading {
                 attempt: *attempt,
                 started_at: *started_at,
-                target: TargetRecord::of(target),
+                target: target_ref.unwrap_or_else(|| TargetRef::Inline(TargetRecord::of(target))),
                 provider_trouble: provider_trouble.as_ref().map(|t| TroubleRecord {
                     since: t.since,
                     message: t.message.clone(),
@@ -277,8 +335,8 @@ impl Stored for MemberStateRecord {
         }
     }
 
-    fn into_model(self) -> MemberState {
-        match self {
+    fn into_model(self, targets: &Targets) -> Result<MemberState, String> {
+        Ok(match self {
             Self::NotStarted => MemberState::NotStarted,
             Self::Pending {
                 reason,
@@ -303,7 +361,14 @@ impl Stored for MemberStateRecord {
             } => MemberState::Upgrading {
                 attempt,
                 started_at,
-                target: target.into_model(),
+                target: match target {
+                    TargetRef::Digest(digest) => {
+                        targets.get(&digest).cloned().ok_or_else(|| {
+                            format!("upgrading to target {digest}, which the run's targets lack")
+                        })?
+                    }
+                    TargetRef::Inline(target) => target.into_model(),
+                },
                 provider_trouble: provider_trouble.map(|t| ProviderTrouble {
                     since: t.since,
                     message: t.message,
@@ -342,6 +407,6 @@ impl Stored for MemberStateRecord {
                     SkippedByRecord::Operator => SkippedBy::Operator,
                 },
             },
-        }
+        })
     }
 }

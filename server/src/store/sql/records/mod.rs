@@ -1,8 +1,9 @@
 //! What is stored of runs, in types of its own: the engine's types change with the engine, these
 //! change only on purpose. Each record converts from and into the model; the JSON it writes is
-//! stored format 1 (the shape runs have been stored in since migration 6, so nothing stored
-//! needs rewriting). A change to a record's shape is a new format: a record type beside the old
-//! one and a migration that rewrites what is stored. `tests/it/stored_format.rs` compares a
+//! stored format 1 (the shape runs have been stored in since migration 6), but for members,
+//! which are format 2 since migration 28 (see `member`). A change to a record's shape is a new
+//! format: a record type beside the old one, and either a migration that rewrites what is
+//! stored or a reader that still reads the old shape (as members' format 1 is read). `tests/it/stored_format.rs` compares a
 //! whole store's export with a snapshot, so neither side can drift unnoticed; the unit tests here
 //! check that every state survives the trip through its record.
 //!
@@ -15,7 +16,7 @@ mod gate;
 mod member;
 
 pub use event::EventRecord;
-pub use member::{MemberRecord, TargetRecord};
+pub use member::{StoredTarget, TargetRecord, Targets, member_from_row, member_row, targets_from};
 
 use app::model::names::MemberName;
 use app::model::run::{
@@ -117,7 +118,7 @@ struct StageRecord {
 #[serde(rename_all = "camelCase")]
 struct GroupRecord {
     name: String,
-    members: Vec<MemberRecord>,
+    members: NoMembers,
     state: PhaseRecord,
     #[serde(default, skip_serializing_if = "LimitsRecord::is_unset")]
     limits: LimitsRecord,
@@ -125,6 +126,23 @@ struct GroupRecord {
     before_gates: Vec<GateRecord>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     after_gates: Vec<GateRecord>,
+}
+
+/// A group's member list in the run's body: always written empty. A list a body stored before
+/// migration 6 still holds is read past: loading a run always takes its members from their rows.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct NoMembers;
+
+impl Serialize for NoMembers {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(std::iter::empty::<()>())
+    }
+}
+
+impl<'de> Deserialize<'de> for NoMembers {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(deserializer).map(|_| NoMembers)
+    }
 }
 
 /// Where a stage or a group stands (both have the same states).
@@ -286,7 +304,7 @@ impl Stored for GroupRecord {
     fn of(group: &GroupRun) -> Self {
         Self {
             name: group.name.clone(),
-            members: Vec::new(),
+            members: NoMembers,
             state: PhaseRecord::of_group(&group.state),
             limits: LimitsRecord::of(&group.limits),
             before_gates: gates_of(&group.before_gates),
@@ -297,7 +315,7 @@ impl Stored for GroupRecord {
     fn into_model(self) -> GroupRun {
         GroupRun {
             name: self.name,
-            members: self.members.into_iter().map(Stored::into_model).collect(),
+            members: Vec::new(),
             state: self.state.into_group(),
             limits: self.limits.into_model(),
             before_gates: gates_from(self.before_gates),

@@ -1,5 +1,5 @@
 //! Every state of a run, its members and its timeline survives the trip through its record, and
-//! format 1 reads as it was written.
+//! what earlier formats wrote reads as it was written.
 
 use super::*;
 use app::model::gate::{Approval, GateConfiguration, GateRun, GateState, Timing};
@@ -99,9 +99,51 @@ fn every_member_state_survives_its_record() {
             attempts: 2,
             state,
         };
-        let text = to_text::<MemberRecord>(&member).unwrap();
-        assert_eq!(from_text::<MemberRecord>(&text).unwrap(), member, "{text}");
+        let mut stored = None;
+        let text = member_row(&member, |target| {
+            let target = StoredTarget::of(target)?;
+            stored = Some((target.digest.clone(), target.body));
+            Ok(target.digest)
+        })
+        .unwrap();
+        let targets = targets_from(stored).unwrap();
+        assert_eq!(member_from_row(&text, &targets).unwrap(), member, "{text}");
     }
+}
+
+#[test]
+fn an_upgrading_member_names_its_target_by_digest() {
+    let upgrading = |name: &str, target: UpgradeTarget| MemberRun {
+        name: MemberName::parse(name).unwrap(),
+        cluster_resource_id: ClusterResourceId::parse(&format!("sim:{name}")).unwrap(),
+        attempts: 1,
+        state: MemberState::Upgrading {
+            attempt: 1,
+            started_at: at(0),
+            target,
+            provider_trouble: None,
+            hop: None,
+        },
+    };
+    let stored_a = StoredTarget::of(&target()).unwrap();
+    assert_eq!(stored_a, StoredTarget::of(&target()).unwrap());
+    let mut other = target();
+    other.control_plane = None;
+    assert_ne!(stored_a.digest, StoredTarget::of(&other).unwrap().digest);
+    let a = member_row(&upgrading("a", target()), |_| Ok(stored_a.digest.clone())).unwrap();
+    assert!(
+        a.contains(&format!(r#""target":"{}""#, stored_a.digest)),
+        "{a}"
+    );
+    assert!(!a.contains("controlPlane"), "the row holds no copy: {a}");
+    assert!(a.len() < 200, "{a}");
+    let lacking = member_from_row(&a, &Targets::new()).unwrap_err();
+    assert!(lacking.contains(&stored_a.digest), "{lacking}");
+    let targets = targets_from([(stored_a.digest.clone(), stored_a.body)]).unwrap();
+    assert_eq!(
+        member_from_row(&a, &targets).unwrap(),
+        upgrading("a", target())
+    );
 }
 
 #[test]
@@ -140,10 +182,38 @@ fn every_event_survives_its_record() {
     }
 }
 
+/// Format 2, byte for byte: an upgrading member's row names its target's digest, and the run's
+/// targets hold the target under it (the store's snapshot has no member upgrading).
+#[test]
+fn format_two_is_written_as_it_was() {
+    let member = MemberRun {
+        name: MemberName::parse("m1").unwrap(),
+        cluster_resource_id: ClusterResourceId::parse("sim:c1").unwrap(),
+        attempts: 1,
+        state: MemberState::Upgrading {
+            attempt: 1,
+            started_at: at(0),
+            target: target(),
+            provider_trouble: None,
+            hop: None,
+        },
+    };
+    let stored = StoredTarget::of(&target()).unwrap();
+    assert_eq!(
+        stored.body,
+        r#"{"controlPlane":{"from":"1.29.8","to":"1.30.4"},"nodePools":[{"name":"system","nodeImageVersion":{"from":"AKSUbuntu-2204gen2containerd-202409.01.0","to":"AKSUbuntu-2204gen2containerd-202410.02.0"}}]}"#
+    );
+    assert_eq!(stored.digest, "sBLB8Hz7M85FpPby_XQb-w");
+    assert_eq!(
+        member_row(&member, |_| Ok(stored.digest.clone())).unwrap(),
+        r#"{"name":"m1","clusterResourceId":"sim:c1","attempts":1,"state":{"state":"upgrading","attempt":1,"started_at":"2024-09-01T00:00:00Z","target":"sBLB8Hz7M85FpPby_XQb-w"}}"#
+    );
+}
+
 #[test]
 fn format_one_reads_as_it_was_written() {
     let member = r#"{"name":"m1","clusterResourceId":"sim:c1","attempts":1,"state":{"state":"completed","attempt":1,"started_at":"2024-09-01T00:00:00Z","completed_at":"2024-09-01T00:10:00Z"}}"#;
-    let read = from_text::<MemberRecord>(member).unwrap();
+    let read = member_from_row(member, &Targets::new()).unwrap();
     assert_eq!(
         read.state,
         MemberState::Completed {
@@ -152,7 +222,14 @@ fn format_one_reads_as_it_was_written() {
             completed_at: at(600),
         }
     );
-    assert_eq!(to_text::<MemberRecord>(&read).unwrap(), member);
+    let unused = |_: &UpgradeTarget| unreachable!("a completed member names no target");
+    assert_eq!(member_row(&read, unused).unwrap(), member);
+    let upgrading = r#"{"name":"m1","clusterResourceId":"sim:c1","attempts":1,"state":{"state":"upgrading","attempt":1,"started_at":"2024-09-01T00:00:00Z","target":{"controlPlane":{"from":"1.29.8","to":"1.30.4"},"nodePools":[{"name":"system","nodeImageVersion":{"from":"AKSUbuntu-2204gen2containerd-202409.01.0","to":"AKSUbuntu-2204gen2containerd-202410.02.0"}}]}}}"#;
+    let read = member_from_row(upgrading, &Targets::new()).unwrap();
+    assert!(
+        matches!(&read.state, MemberState::Upgrading { target: t, .. } if *t == target()),
+        "{read:?}"
+    );
     let event = r#"{"at":"2024-09-01T00:00:00Z","subject":{"type":"member","name":"m1"},"state":"Running"}"#;
     let read = from_text::<EventRecord>(event).unwrap();
     assert_eq!(read.state, State::Running);
