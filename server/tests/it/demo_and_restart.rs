@@ -186,7 +186,9 @@ async fn a_run_in_flight_before_uids_existed_finishes_without_a_second_upgrade()
         .await
         .unwrap();
     for statement in [
-        // Members upgrading held their targets (stored format 1).
+        // Operations and members upgrading held their targets (stored format 1).
+        "UPDATE sim_operations SET target = (SELECT t.body FROM sim_targets AS t WHERE t.digest = sim_operations.target) WHERE target NOT LIKE '{%'",
+        "DROP TABLE sim_targets",
         "UPDATE run_members SET body = json_set(body, '$.state.target', json((SELECT t.body FROM run_targets AS t WHERE t.fleet = run_members.fleet AND t.run = run_members.run AND t.digest = run_members.body ->> '$.state.target'))) WHERE body ->> '$.state.state' = 'upgrading'",
         "DROP TABLE run_targets",
         "CREATE INDEX sim_operations_by_start ON sim_operations (started_at)",

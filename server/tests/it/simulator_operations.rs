@@ -276,35 +276,46 @@ async fn operations_survive_a_restart_and_complete_after_it() {
     {
         let s = common::start_with(&db, false).await;
         (from, to) = versions(&s).await;
-        s.sim_cluster("aks-1", "eastus", &from).await;
-        s.built
-            .simulator
-            .start_upgrade(&request("op-1", "aks-1", &from, &to))
-            .await
-            .unwrap();
+        for cluster in ["aks-1", "aks-2"] {
+            s.sim_cluster(cluster, "eastus", &from).await;
+            let op = format!("op-{cluster}");
+            s.built
+                .simulator
+                .start_upgrade(&request(&op, cluster, &from, &to))
+                .await
+                .unwrap();
+        }
     }
+    // The two operations' equal targets are stored once; each row names it.
+    let pool = common::raw_pool(&db).await;
+    let (targets, named): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM sim_targets), COUNT(*) FROM sim_operations AS o JOIN sim_targets AS t ON t.digest = o.target",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((targets, named), (1, 2));
     let s = common::start_with(&db, false).await;
-    assert_eq!(
-        s.get("/api/v1/simulator/operations").await.body["value"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
+    let operations = s.get("/api/v1/simulator/operations").await.body;
+    assert_eq!(operations["value"].as_array().unwrap().len(), 2);
     s.clock.advance(24 * 3600 * 1000);
-    assert!(matches!(
-        s.built
-            .simulator
-            .operation(&id("aks-1"), "op-1")
-            .await
-            .unwrap()
-            .map(|o| o.status),
-        Some(OperationStatus::Succeeded)
-    ));
-    assert_eq!(
-        s.get("/api/v1/simulator/clusters/aks-1").await.body["kubernetesVersion"],
-        to.as_str()
-    );
+    for cluster in ["aks-1", "aks-2"] {
+        assert!(matches!(
+            s.built
+                .simulator
+                .operation(&id(cluster), &format!("op-{cluster}"))
+                .await
+                .unwrap()
+                .map(|o| o.status),
+            Some(OperationStatus::Succeeded)
+        ));
+        assert_eq!(
+            s.get(&format!("/api/v1/simulator/clusters/{cluster}"))
+                .await
+                .body["kubernetesVersion"],
+            to.as_str()
+        );
+    }
 }
 
 #[tokio::test]

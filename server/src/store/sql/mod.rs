@@ -74,6 +74,7 @@ pub struct SqlStore {
     backend: Backend,
     members: Arc<members_cache::MembersCache>,
     targets: Arc<known_targets::KnownTargets>,
+    sim_targets: Arc<known_targets::KnownTargets>,
     /// A file-backed SQLite store's background checkpoints (`checkpoints.rs`).
     _checkpoints: Option<Arc<checkpoints::Checkpointer>>,
 }
@@ -123,6 +124,7 @@ impl SqlStore {
             backend,
             members: Default::default(),
             targets: Default::default(),
+            sim_targets: Default::default(),
             _checkpoints: None,
         }
     }

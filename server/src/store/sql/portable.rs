@@ -231,6 +231,11 @@ const TABLES: &[Table] = &[
         order: "name",
     },
     Table {
+        name: "sim_targets",
+        columns: &[("digest", Text), ("body", Text)],
+        order: "digest",
+    },
+    Table {
         name: "sim_operations",
         columns: &[
             ("operation_id", Text),

@@ -1,4 +1,5 @@
-use super::records::TargetRecord;
+use super::known_targets::Known;
+use super::records::{StoredTarget, TargetRecord};
 use super::statement::{ROWS_PER_STATEMENT, Statement};
 use super::{SqlStore, corrupt};
 use crate::store::{
@@ -70,8 +71,10 @@ fn catalog_from_row(row: &AnyRow) -> StoreResult<Catalog> {
 }
 
 const CLUSTER_COLUMNS: &str = "name, state, fail_next, failure_rate, transient_rate, unreachable, lose_next, stuck_next, changed";
-const OPERATION_COLUMNS: &str =
-    "operation_id, cluster, kind, target, started_at, ends_at, failure, applied, changed";
+/// Operations with their targets: an operation names its target by digest (`sim_targets`);
+/// one recorded before migration 29 holds it.
+const OPERATION_COLUMNS: &str = "o.operation_id, o.cluster, o.kind, COALESCE(t.body, o.target) AS target, o.started_at, o.ends_at, o.failure, o.applied, o.changed";
+const OPERATIONS: &str = "sim_operations AS o LEFT JOIN sim_targets AS t ON t.digest = o.target";
 
 impl SqlStore {
     /// Rows of `table` (its `columns`) changed in (`after`, `upto`].
@@ -155,7 +158,7 @@ impl SimulatorStore for SqlStore {
             .collect::<StoreResult<_>>()?;
         // In no order: the simulator keys them by id (an order by start, once asked of an
         // index, cost every step of a run pages written to that index).
-        let sql = format!("SELECT {OPERATION_COLUMNS} FROM sim_operations");
+        let sql = format!("SELECT {OPERATION_COLUMNS} FROM {OPERATIONS}");
         let rows = sqlx::query(AssertSqlSafe(sql))
             .fetch_all(&self.pool)
             .await?;
@@ -202,7 +205,7 @@ impl SimulatorStore for SqlStore {
             changes.push((row.try_get("changed")?, SimChange::Removed(name)));
         }
         for row in self
-            .changed_rows("sim_operations", OPERATION_COLUMNS, after, upto)
+            .changed_rows(OPERATIONS, OPERATION_COLUMNS, after, upto)
             .await?
         {
             changes.push((
@@ -259,44 +262,14 @@ impl SimulatorStore for SqlStore {
         ops: &[SimOperation],
         held: HeldClusters,
     ) -> StoreResult<(i64, Vec<Recorded>)> {
-        let started = std::time::Instant::now();
-        let mut tx = self.begin_write().await?;
-        let change = next_change(&mut tx).await?;
-        let succeeded: Vec<&SimOperation> = ops.iter().filter(|op| op.applied).collect();
-        // The clusters they change are worked out while the operations are recorded, when the
-        // caller's copies are the stored world (the usual case: no read needed).
-        let (recorded, ahead) = tokio::join!(record_operations(&mut tx, ops, change), async {
-            (change == held.synced + 1)
-                .then(|| applied_to(&succeeded, clusters_held(&succeeded, held), change))
-        });
-        let recorded = recorded?;
-        let ended: Vec<&SimOperation> = succeeded
-            .into_iter()
-            .filter(|op| recorded.contains(&op.operation_id))
-            .collect();
-        let mut applied = match ahead.transpose()? {
-            // Every success was recorded here: the clusters worked out are the ones to write.
-            Some((applied, writes)) if applied.len() == ended.len() => {
-                for write in writes {
-                    write.query_for(&tx).execute(&mut *tx).await?;
-                }
-                applied
-            }
-            // Another server recorded some first (or changed the world): as stored.
-            Some(_) | None => apply_to_clusters(&mut tx, &ended, change, None).await?,
-        }
-        .into_iter();
-        tx.commit().await?;
-        crate::metrics::metrics().transaction("simulator", started.elapsed());
-        let answers = ops
-            .iter()
-            .map(|op| match recorded.contains(&op.operation_id) {
-                false => Recorded::Clashed,
-                true if op.applied => Recorded::Applied(applied.next().flatten().map(Box::new)),
-                true => Recorded::Started,
-            })
-            .collect();
-        Ok((change, answers))
+        let known = self.sim_targets.take(SIMULATOR);
+        let mut stored = Known::new();
+        let saved = self
+            .save_operations_tx(ops, held, (&known, &mut stored))
+            .await;
+        let stored = saved.is_ok().then_some(stored);
+        self.sim_targets.give_back(SIMULATOR, known, stored);
+        saved
     }
 
     async fn complete_operations(
@@ -332,15 +305,77 @@ impl SimulatorStore for SqlStore {
     }
 }
 
+/// The key of the simulator's targets in its `KnownTargets` (of its own: no run's uid).
+const SIMULATOR: &str = "simulator";
+
+impl SqlStore {
+    /// `save_operations`' transaction, told which targets are stored already (see
+    /// `known_targets`) and adding to `targets.1` those it stores.
+    async fn save_operations_tx(
+        &self,
+        ops: &[SimOperation],
+        held: HeldClusters,
+        targets: (&Known, &mut Known),
+    ) -> StoreResult<(i64, Vec<Recorded>)> {
+        let started = std::time::Instant::now();
+        let mut tx = self.begin_write().await?;
+        let change = next_change(&mut tx).await?;
+        let succeeded: Vec<&SimOperation> = ops.iter().filter(|op| op.applied).collect();
+        // The clusters they change are worked out while the operations are recorded, when the
+        // caller's copies are the stored world (the usual case: no read needed).
+        let (recorded, ahead) =
+            tokio::join!(record_operations(&mut tx, ops, change, targets), async {
+                (change == held.synced + 1)
+                    .then(|| applied_to(&succeeded, clusters_held(&succeeded, held), change))
+            });
+        let recorded = recorded?;
+        let ended: Vec<&SimOperation> = succeeded
+            .into_iter()
+            .filter(|op| recorded.contains(&op.operation_id))
+            .collect();
+        let mut applied = match ahead.transpose()? {
+            // Every success was recorded here: the clusters worked out are the ones to write.
+            Some((applied, writes)) if applied.len() == ended.len() => {
+                for write in writes {
+                    write.query_for(&tx).execute(&mut *tx).await?;
+                }
+                applied
+            }
+            // Another server recorded some first (or changed the world): as stored.
+            Some(_) | None => apply_to_clusters(&mut tx, &ended, change, None).await?,
+        }
+        .into_iter();
+        tx.commit().await?;
+        crate::metrics::metrics().transaction("simulator", started.elapsed());
+        let answers = ops
+            .iter()
+            .map(|op| match recorded.contains(&op.operation_id) {
+                false => Recorded::Clashed,
+                true if op.applied => Recorded::Applied(applied.next().flatten().map(Box::new)),
+                true => Recorded::Started,
+            })
+            .collect();
+        Ok((change, answers))
+    }
+}
+
 /// Records operations unless their ids are recorded already: the ids it recorded.
 async fn record_operations(
     tx: &mut Transaction<'_, Any>,
     ops: &[SimOperation],
     change: i64,
+    (known, stored): (&Known, &mut Known),
 ) -> StoreResult<std::collections::HashSet<String>> {
     let mut recorded = std::collections::HashSet::new();
     for chunk in ops.chunks(ROWS_PER_STATEMENT) {
-        recorded.extend(insert_operations(tx, chunk, change).await?);
+        let (digests, new_targets) = digests(chunk, known, stored)?;
+        if !new_targets.is_empty() {
+            targets_insert(new_targets)
+                .query_for(tx)
+                .execute(&mut **tx)
+                .await?;
+        }
+        recorded.extend(insert_operations(tx, chunk, &digests, change).await?);
     }
     Ok(recorded)
 }
@@ -408,18 +443,15 @@ fn clusters_held(
     held.clusters
 }
 
-/// Records operations unless their ids are recorded already: the ids it recorded.
+/// Records operations unless their ids are recorded already, each naming its target by its
+/// digest in `digests`: the ids it recorded.
 async fn insert_operations(
     tx: &mut Transaction<'_, Any>,
     ops: &[SimOperation],
+    digests: &[String],
     change: i64,
 ) -> StoreResult<Vec<String>> {
-    let mut rows = Vec::with_capacity(ops.len());
-    for op in ops {
-        let target = super::records::to_text::<TargetRecord>(&op.target)
-            .map_err(|e| corrupt("operation", e))?;
-        rows.push((op, target));
-    }
+    let rows = ops.iter().zip(digests);
     let mut insert = Statement::new(
         "INSERT INTO sim_operations (operation_id, cluster, kind, target, started_at, ends_at, failure, applied, changed) VALUES ",
     );
@@ -427,7 +459,7 @@ async fn insert_operations(
         row.bind(op.operation_id.clone())
             .bind(op.cluster.as_str().to_owned())
             .bind(op.kind.clone())
-            .bind(target)
+            .bind(target.clone())
             .bind(op.started_at.millis())
             .bind(op.ends_at.millis())
             .bind(op.failure.clone())
@@ -437,6 +469,38 @@ async fn insert_operations(
     insert.push(" ON CONFLICT (operation_id) DO NOTHING");
     let done = insert.query_for(tx).execute(&mut **tx).await?;
     written_by(tx, ops, done.rows_affected(), change).await
+}
+
+/// The digest of each of `ops`' targets, which their rows name, and the targets to store: those
+/// neither `known` stored nor in `stored` (added to it).
+fn digests(
+    ops: &[SimOperation],
+    known: &Known,
+    stored: &mut Known,
+) -> StoreResult<(Vec<String>, Vec<StoredTarget>)> {
+    let mut new = Vec::new();
+    let mut digests = Vec::with_capacity(ops.len());
+    for op in ops {
+        if let Some(digest) = known.get(&op.target).or_else(|| stored.get(&op.target)) {
+            digests.push(digest.clone());
+            continue;
+        }
+        let target = StoredTarget::of(&op.target).map_err(|e| corrupt("operation", e))?;
+        stored.insert(op.target.clone(), target.digest.clone());
+        digests.push(target.digest.clone());
+        new.push(target);
+    }
+    Ok((digests, new))
+}
+
+/// Stores targets in `sim_targets`, those stored already left as they are.
+fn targets_insert(targets: Vec<StoredTarget>) -> Statement {
+    let mut insert = Statement::new("INSERT INTO sim_targets (digest, body) VALUES ");
+    insert.values(targets, |row, target| {
+        row.bind(target.digest).bind(target.body);
+    });
+    insert.push(" ON CONFLICT (digest) DO NOTHING");
+    insert
 }
 
 /// Marks operations applied unless they are already: the ids it marked.
