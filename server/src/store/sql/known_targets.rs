@@ -5,6 +5,7 @@
 //! known here is hashed and written again, which changes nothing stored (`DO NOTHING`): this
 //! spares work, it never decides what is stored.
 
+use super::records::StoredTarget;
 use app::model::target::UpgradeTarget;
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
@@ -45,5 +46,35 @@ impl KnownTargets {
             runs.remove(&other);
         }
         runs.insert(uid.to_owned(), known);
+    }
+}
+
+/// The digests a save's rows name: of targets known stored, or of targets made now, which the
+/// save writes with the rows (`new`) and remembers in `stored` once it commits.
+pub struct Naming<'a> {
+    known: &'a Known,
+    stored: &'a mut Known,
+    pub new: Vec<StoredTarget>,
+}
+
+impl<'a> Naming<'a> {
+    pub fn new(known: &'a Known, stored: &'a mut Known) -> Self {
+        Self {
+            known,
+            stored,
+            new: Vec::new(),
+        }
+    }
+
+    /// The digest `target` is stored under.
+    pub fn digest(&mut self, target: &UpgradeTarget) -> serde_json::Result<String> {
+        if let Some(digest) = self.known.get(target).or_else(|| self.stored.get(target)) {
+            return Ok(digest.clone());
+        }
+        let made = StoredTarget::of(target)?;
+        let digest = made.digest.clone();
+        self.stored.insert(target.clone(), digest.clone());
+        self.new.push(made);
+        Ok(digest)
     }
 }

@@ -2,7 +2,7 @@
 //! into the run's groups. The rest of the run is `runs.body` (a `RunRecord`, without members).
 //! An upgrading member's target is stored once per run, in `run_targets`, and its row names it.
 
-use super::known_targets::Known;
+use super::known_targets::{Known, Naming};
 use super::records::{self, StoredTarget, Targets};
 use super::statement::{ROWS_PER_STATEMENT, Statement};
 use super::{Backend, corrupt};
@@ -55,24 +55,15 @@ pub fn upsert(
     stored: &mut Known,
 ) -> StoreResult<Vec<Statement>> {
     let mut rows = Vec::with_capacity(members.len());
-    let mut targets = Vec::new();
+    let mut naming = Naming::new(known, stored);
     for ((s, g, i), member) in members {
-        let body = records::member_row(member, |target| {
-            if let Some(digest) = known.get(target).or_else(|| stored.get(target)) {
-                return Ok(digest.clone());
-            }
-            let written = StoredTarget::of(target)?;
-            stored.insert(target.clone(), written.digest.clone());
-            let digest = written.digest.clone();
-            targets.push(written);
-            Ok(digest)
-        })
-        .map_err(|e| corrupt("run member", e))?;
+        let body = records::member_row(member, |target| naming.digest(target))
+            .map_err(|e| corrupt("run member", e))?;
         rows.push((*s as i64, *g as i64, *i as i64, body));
     }
     let mut statements = Vec::with_capacity(2);
-    if !targets.is_empty() {
-        statements.push(targets_insert(fleet, run, targets));
+    if !naming.new.is_empty() {
+        statements.push(targets_insert(fleet, run, naming.new));
     }
     let mut insert = Statement::insert_in_run(
         "INSERT INTO run_members (fleet, run, stage, grp, idx, body)",

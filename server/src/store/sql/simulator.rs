@@ -1,4 +1,4 @@
-use super::known_targets::Known;
+use super::known_targets::{Known, Naming};
 use super::records::{StoredTarget, TargetRecord};
 use super::statement::{ROWS_PER_STATEMENT, Statement};
 use super::{SqlStore, corrupt};
@@ -478,19 +478,13 @@ fn digests(
     known: &Known,
     stored: &mut Known,
 ) -> StoreResult<(Vec<String>, Vec<StoredTarget>)> {
-    let mut new = Vec::new();
-    let mut digests = Vec::with_capacity(ops.len());
-    for op in ops {
-        if let Some(digest) = known.get(&op.target).or_else(|| stored.get(&op.target)) {
-            digests.push(digest.clone());
-            continue;
-        }
-        let target = StoredTarget::of(&op.target).map_err(|e| corrupt("operation", e))?;
-        stored.insert(op.target.clone(), target.digest.clone());
-        digests.push(target.digest.clone());
-        new.push(target);
-    }
-    Ok((digests, new))
+    let mut naming = Naming::new(known, stored);
+    let digests = ops
+        .iter()
+        .map(|op| naming.digest(&op.target))
+        .collect::<Result<_, _>>()
+        .map_err(|e| corrupt("operation", e))?;
+    Ok((digests, naming.new))
 }
 
 /// Stores targets in `sim_targets`, those stored already left as they are.
