@@ -352,15 +352,7 @@ async fn an_upgrading_members_target_is_stored_by_the_save_that_commits() {
     fleet_and_run(&s).await;
     let store = SqlStore::connect(&db).await.unwrap();
     let run = stored_run(&store).await;
-    let (fence, _) = store
-        .take_run(&run.run.uid, "a", SECOND * 30)
-        .await
-        .unwrap()
-        .unwrap();
-    let a = server::store::Driving {
-        replica: "a".into(),
-        fence,
-    };
+    let a = common::take_run(&store, &run.run.uid).await;
     let save = |changed: &app::model::run::UpdateRun, etag: i64| {
         let (store, a, run) = (&store, &a, &run);
         let changed = changed.clone();

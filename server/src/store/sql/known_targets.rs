@@ -3,7 +3,8 @@
 //! written again. Only what a committed transaction stored is known, by the run's uid (a run
 //! deleted and created again under its name is another run, with no targets). A target not
 //! known here is hashed and written again, which changes nothing stored (`DO NOTHING`): this
-//! spares work, it never decides what is stored.
+//! spares work, it never decides what is stored. The simulator's operations (`sim_targets`)
+//! keep theirs in a `KnownTargets` of their own, under one key.
 
 use super::records::StoredTarget;
 use app::model::target::UpgradeTarget;
