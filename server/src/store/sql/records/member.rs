@@ -236,15 +236,11 @@ pub fn member_row(
     member: &MemberRun,
     digest_of: impl FnOnce(&UpgradeTarget) -> serde_json::Result<String>,
 ) -> serde_json::Result<String> {
-    let target = match &member.state {
-        MemberState::Upgrading { target, .. } => Some(TargetRef::Digest(digest_of(target)?)),
-        _ => None,
-    };
     let record = MemberRecord {
         name: member.name.clone(),
         cluster_resource_id: member.cluster_resource_id.clone(),
         attempts: member.attempts,
-        state: MemberStateRecord::of(&member.state, target),
+        state: MemberStateRecord::of(&member.state, digest_of)?,
     };
     serde_json::to_string(&record)
 }
@@ -264,9 +260,12 @@ pub fn member_from_row(body: &str, targets: &Targets) -> Result<MemberRun, Strin
 impl MemberStateRecord {
     /// Field by field, from the state as it is: copying the state whole to take it apart
     /// copied an upgrading member's target once more than writing it needs. An upgrading
-    /// member names its target by `target_ref` (its digest); without it, holds it, as format 1.
-    fn of(state: &MemberState, target_ref: Option<TargetRef>) -> Self {
-        match state {
+    /// member names its target by the digest `digest_of` gives.
+    fn of(
+        state: &MemberState,
+        digest_of: impl FnOnce(&UpgradeTarget) -> serde_json::Result<String>,
+    ) -> serde_json::Result<Self> {
+        Ok(match state {
             MemberState::NotStarted => Self::NotStarted,
             MemberState::Pending {
                 reason,
@@ -293,7 +292,7 @@ impl MemberStateRecord {
             } => Self::Upgrading {
                 attempt: *attempt,
                 started_at: *started_at,
-                target: target_ref.unwrap_or_else(|| TargetRef::Inline(TargetRecord::of(target))),
+                target: TargetRef::Digest(digest_of(target)?),
                 provider_trouble: provider_trouble.as_ref().map(|t| TroubleRecord {
                     since: t.since,
                     message: t.message.clone(),
@@ -332,7 +331,7 @@ impl MemberStateRecord {
                     SkippedBy::Operator => SkippedByRecord::Operator,
                 },
             },
-        }
+        })
     }
 
     fn into_model(self, targets: &Targets) -> Result<MemberState, String> {
