@@ -215,7 +215,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let timed_before = timed_sums();
     for fleet in &fleets {
         drydock
-            .run_command(&Caller::system(), fleet, &run, Command::Start)
+            .command_run(&Caller::system(), fleet, &run, Command::Start)
             .await
             .map_err(|e| anyhow::anyhow!(e.message))?;
     }

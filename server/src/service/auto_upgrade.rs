@@ -278,7 +278,7 @@ impl Drydock {
             Err(error) => return Err(error),
         }
         if stored.profile.auto_start {
-            self.run_command(&system, fleet, &run, Command::Start)
+            self.command_run(&system, fleet, &run, Command::Start)
                 .await?;
         }
         Ok((Triggered::Generated(run), target.versions))

@@ -263,9 +263,7 @@ impl FleetService for Drydock {
         name: &RunName,
         command: app::engine::Command,
     ) -> Result<app::engine::Reply, AppError> {
-        Ok(Drydock::run_command(self, caller, fleet, name, command)
-            .await?
-            .0)
+        Drydock::command_run(self, caller, fleet, name, command).await
     }
 
     async fn run_plan(

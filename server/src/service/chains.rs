@@ -174,7 +174,7 @@ impl Drydock {
     async fn start_pass(&self, fleet: &FleetName, name: &RunName) -> Result<(), AppError> {
         let system = Caller::system();
         let start = async {
-            self.run_command(&system, fleet, name, Command::Start)
+            self.command_run(&system, fleet, name, Command::Start)
                 .await
                 .map(|_| ())
         };

@@ -138,7 +138,7 @@ impl Drydock {
             confirm: approval.confirm,
             if_match,
         });
-        let (reply, _) = self.run_command(caller, fleet, &run_name, command).await?;
+        let reply = self.command_run(caller, fleet, &run_name, command).await?;
         Ok((reply, self.get_gate(caller, fleet, name).await?))
     }
 }

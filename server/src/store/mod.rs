@@ -850,6 +850,13 @@ pub trait RunStore: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<StoredRun>;
     async fn get_run(&self, fleet: &FleetName, name: &RunName) -> StoreResult<Option<StoredRun>>;
+    /// The run as its row holds it, each group's member list left empty: what a command needs
+    /// (its uid, its pass) without reading every member of a run that may have 100,000.
+    async fn get_run_without_members(
+        &self,
+        fleet: &FleetName,
+        name: &RunName,
+    ) -> StoreResult<Option<StoredRun>>;
     /// Whether the fleet has a run of this name (without reading it).
     async fn run_exists(&self, fleet: &FleetName, name: &RunName) -> StoreResult<bool>;
     /// The passes of completed runs with a pass after them (`hops: PerStrategyPass`), with

@@ -298,6 +298,18 @@ impl RunStore for SqlStore {
     }
 
     async fn get_run(&self, fleet: &FleetName, name: &RunName) -> StoreResult<Option<StoredRun>> {
+        let Some(mut stored) = self.get_run_without_members(fleet, name).await? else {
+            return Ok(None);
+        };
+        run_members::fill(&self.pool, self.backend, fleet, &mut stored.run).await?;
+        Ok(Some(stored))
+    }
+
+    async fn get_run_without_members(
+        &self,
+        fleet: &FleetName,
+        name: &RunName,
+    ) -> StoreResult<Option<StoredRun>> {
         let row = sqlx::query(
             "SELECT uid, body, version, wake_at, created_at FROM runs WHERE fleet = $1 AND name = $2",
         )
@@ -305,11 +317,7 @@ impl RunStore for SqlStore {
         .bind(name.as_str())
         .fetch_optional(&self.pool)
         .await?;
-        let Some(mut stored) = row.as_ref().map(run_from_row).transpose()? else {
-            return Ok(None);
-        };
-        run_members::fill(&self.pool, self.backend, fleet, &mut stored.run).await?;
-        Ok(Some(stored))
+        row.as_ref().map(run_from_row).transpose()
     }
 
     async fn run_exists(&self, fleet: &FleetName, name: &RunName) -> StoreResult<bool> {
