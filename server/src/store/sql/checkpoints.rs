@@ -13,8 +13,11 @@
 //! missed, and the next write starts the log over. That pass holds the writer for one sync
 //! (3–5 ms on a quiet disk, ~100 ms while the first pass's copying is still being written out),
 //! once per `restart_pages` instead of once per 16,384. SQLite's own threshold stays, far above,
-//! as a backstop.
+//! as a backstop. After each background pass the kernel is asked to start writing out what it
+//! copied (`write_back.rs`), so that sync finds little left: 70–100 ms before, every 3–4 s of a
+//! 100,000-member run written without pause.
 
+use super::write_back::WriteBack;
 use sqlx::AnyPool;
 use std::time::Duration;
 
@@ -48,14 +51,23 @@ impl Policy {
 pub struct Checkpointer(tokio::task::JoinHandle<()>);
 
 impl Checkpointer {
-    /// `readers`: any pool on the database; `writer`: the pool of its one writing connection.
-    pub fn start(readers: AnyPool, writer: AnyPool, policy: Policy) -> Self {
+    /// `readers`: any pool on the database; `writer`: the pool of its one writing connection;
+    /// `file`: the database file, whose pages each pass copied are written out from then on.
+    pub fn start(
+        readers: AnyPool,
+        writer: AnyPool,
+        policy: Policy,
+        file: Option<WriteBack>,
+    ) -> Self {
         Self(tokio::spawn(async move {
             loop {
                 tokio::time::sleep(policy.every).await;
                 let Some(pages) = checkpoint(&readers).await else {
                     continue;
                 };
+                if let Some(file) = file.clone() {
+                    let _ = tokio::task::spawn_blocking(move || file.start()).await;
+                }
                 if pages >= policy.restart_pages {
                     checkpoint(&writer).await;
                 }
@@ -111,7 +123,9 @@ mod tests {
             every: Duration::from_millis(20),
             restart_pages: 256,
         };
-        let _checkpoints = Checkpointer::start(readers.clone(), writer.clone(), policy);
+        let file = WriteBack::of(&path);
+        assert!(file.is_some(), "the database file opens for its write-back");
+        let _checkpoints = Checkpointer::start(readers.clone(), writer.clone(), policy, file);
         // Commits back to back, each a fresh page and more: ~6,000 log pages (24 MB) in all.
         let mut largest = 0;
         for _ in 0..3_000 {

@@ -29,6 +29,7 @@ mod single_sign_on;
 mod statement;
 mod strategies;
 mod webhooks;
+mod write_back;
 
 use super::{Expect, FleetStore, StoreError, StoreResult};
 use app::model::member::{ClusterResourceId, FleetSummary, Labels, Member, MemberSpec};
@@ -102,6 +103,9 @@ impl SqlStore {
                 store.pool.clone(),
                 store.writer.clone(),
                 checkpoints::Policy::SERVING,
+                sqlite_file(url)
+                    .as_deref()
+                    .and_then(write_back::WriteBack::of),
             );
             store._checkpoints = Some(Arc::new(checkpoints));
         }
@@ -219,6 +223,12 @@ fn postgres_connections() -> u32 {
 }
 
 /// An in-memory SQLite database (no file, so no write-ahead log to checkpoint).
+/// The file of a SQLite URL, as SQLite reads it.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let options: sqlx::sqlite::SqliteConnectOptions = url.parse().ok()?;
+    Some(options.get_filename().to_owned())
+}
+
 fn is_memory(url: &str) -> bool {
     url.contains(":memory:") || url.contains("mode=memory")
 }
