@@ -443,10 +443,10 @@ impl Drydock {
         Ok((reply, self.get_run(caller, fleet, name).await?))
     }
 
-    /// Hands an operator command to the run's driver; answers with the engine's reply alone.
-    /// Neither reads the run's members: the browser, gates, pass chains and auto-upgrade
-    /// profiles need only the reply, and reading a 100,000-member run to throw it away took
-    /// ~50 ms of CPU beside the run's first steps.
+    /// Hands an operator command to the run's driver; answers with the engine's reply alone,
+    /// having read the run without its members (its uid and pass are in its row). The browser,
+    /// gates, pass chains and auto-upgrade profiles need only the reply: reading a
+    /// 100,000-member run to throw it away took ~50 ms of CPU beside the run's first steps.
     pub async fn command_run(
         &self,
         caller: &Caller,

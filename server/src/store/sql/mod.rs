@@ -222,13 +222,13 @@ fn postgres_connections() -> u32 {
         .unwrap_or(POSTGRES_CONNECTIONS)
 }
 
-/// An in-memory SQLite database (no file, so no write-ahead log to checkpoint).
 /// The file of a SQLite URL, as SQLite reads it.
 fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
     let options: sqlx::sqlite::SqliteConnectOptions = url.parse().ok()?;
     Some(options.get_filename().to_owned())
 }
 
+/// An in-memory SQLite database (no file, so no write-ahead log to checkpoint).
 fn is_memory(url: &str) -> bool {
     url.contains(":memory:") || url.contains("mode=memory")
 }
