@@ -27,6 +27,8 @@ fn the_benchmark_runs_several_runs_at_once_to_completion() {
         "{text}"
     );
     assert!(text.contains("(over 24 hand-overs)"), "{text}");
+    // The slowest hand-over beside the percentiles: one long stall hides under a p99.
+    assert!(text.contains(" ms, slowest "), "{text}");
     assert!(text.contains("start-upgrade 1.00"), "{text}");
     // Where a step's time went: the run's own transactions and the simulator's starts.
     let split = text
