@@ -65,8 +65,10 @@ impl Checkpointer {
                 let Some(pages) = checkpoint(&readers).await else {
                     continue;
                 };
-                if let Some(file) = file.clone() {
-                    let _ = tokio::task::spawn_blocking(move || file.start()).await;
+                if let Some(file) = file.clone()
+                    && let Ok(Err(error)) = tokio::task::spawn_blocking(move || file.start()).await
+                {
+                    tracing::debug!(%error, "starting the database file's write-back failed; the log's restart syncs it instead");
                 }
                 if pages >= policy.restart_pages {
                     checkpoint(&writer).await;

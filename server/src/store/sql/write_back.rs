@@ -56,7 +56,7 @@ impl WriteBack {
 
     /// Asks the kernel to start writing out the file's dirty pages, without waiting for them.
     /// Blocking (the request queue may be full): call it off the async workers.
-    pub fn start(&self) {
+    pub fn start(&self) -> std::io::Result<()> {
         #[cfg(target_os = "linux")]
         {
             use std::os::fd::AsRawFd;
@@ -65,10 +65,10 @@ impl WriteBack {
                 libc::sync_file_range(self.0.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE)
             };
             if done != 0 {
-                let error = std::io::Error::last_os_error();
-                tracing::debug!(%error, "starting the database file's write-back failed");
+                return Err(std::io::Error::last_os_error());
             }
         }
+        Ok(())
     }
 
     /// Whether two are the same descriptor (the tests' check that none is opened twice).
@@ -96,7 +96,9 @@ mod tests {
         let first = WriteBack::of(&path).unwrap();
         let again = WriteBack::of(&path).unwrap();
         assert!(first.same_as(&again), "the same file was opened twice");
-        first.start();
+        first
+            .start()
+            .expect("a read-only descriptor starts the write-back");
     }
 
     #[test]
