@@ -65,7 +65,7 @@ impl Checkpointer {
                 let Some(pages) = checkpoint(&readers).await else {
                     continue;
                 };
-                if let Some(file) = file.clone()
+                if let Some(file) = file
                     && let Ok(Err(error)) = tokio::task::spawn_blocking(move || file.start()).await
                 {
                     tracing::debug!(%error, "starting the database file's write-back failed; the log's restart syncs it instead");

@@ -18,14 +18,14 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::Path;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
-/// The process's descriptor of one database file.
-#[derive(Clone)]
-pub struct WriteBack(Arc<File>);
+/// The process's descriptor of one database file, leaked so that nothing can close it.
+#[derive(Clone, Copy)]
+pub struct WriteBack(&'static File);
 
-/// Descriptors by the file they are of (device and inode), never closed.
-type Opened = Mutex<HashMap<(u64, u64), Arc<File>>>;
+/// Descriptors by the file they are of (device and inode).
+type Opened = Mutex<HashMap<(u64, u64), &'static File>>;
 
 fn opened() -> &'static Opened {
     static OPENED: OnceLock<Opened> = OnceLock::new();
@@ -43,14 +43,12 @@ impl WriteBack {
         let key = (metadata.dev(), metadata.ino());
         let mut opened = opened().lock().unwrap_or_else(|e| e.into_inner());
         if let Some(file) = opened.get(&key).filter(|file| still_linked(file)) {
-            return Some(Self(file.clone()));
+            return Some(Self(file));
         }
-        let file = Arc::new(File::open(path).ok()?);
-        // A deleted file's inode number can come back for a new file: the old descriptor is
-        // kept open (closing it is what this module avoids), only no longer used.
-        if let Some(old) = opened.insert(key, file.clone()) {
-            std::mem::forget(old);
-        }
+        // A deleted file's inode number can come back for a new file: the old descriptor stays
+        // open (it is leaked like every other), only no longer used.
+        let file: &'static File = Box::leak(Box::new(File::open(path).ok()?));
+        opened.insert(key, file);
         Some(Self(file))
     }
 
@@ -74,7 +72,7 @@ impl WriteBack {
     /// Whether two are the same descriptor (the tests' check that none is opened twice).
     #[cfg(test)]
     fn same_as(&self, other: &Self) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
+        std::ptr::eq(self.0, other.0)
     }
 }
 
@@ -114,8 +112,8 @@ mod tests {
             !new.same_as(&old),
             "the new file was given the deleted one's descriptor"
         );
-        assert!(still_linked(&new.0));
-        assert!(!still_linked(&old.0));
+        assert!(still_linked(new.0));
+        assert!(!still_linked(old.0));
     }
 
     #[test]
